@@ -1,0 +1,179 @@
+"""The `casebook` command. Thin: it parses arguments and calls library functions.
+
+Exit codes: 0 done, 1 bad input or a store error (the message says what), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from casebook import __version__
+
+__all__ = ["main"]
+
+
+def _store(args: argparse.Namespace, *, create: bool = False):  # type: ignore[no-untyped-def]
+    from casebook.store import CaseStore
+
+    return CaseStore(args.db, actor=args.actor, create=create)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from casebook.store import redact_url
+
+    with _store(args, create=True) as store:
+        print(f"store ready at {redact_url(store.url)}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from casebook.interop import case_from_json, import_patients_csv, import_results_csv
+    from casebook.store import import_case
+
+    with _store(args) as store:
+        if args.kind == "patients":
+            summary = import_patients_csv(store, args.file)
+            print(f"patients: {summary}")
+        elif args.kind == "results":
+            summary = import_results_csv(store, args.file)
+            print(f"results: {summary}")
+        elif args.kind == "case":
+            case = case_from_json(_read(args.file), args.file)
+            outcome = import_case(store, case, replace=args.replace)
+            print(f"case {case.patient.id}: {outcome}")
+        else:  # fhir
+            from casebook.interop.fhir import bundle_from_json
+
+            case = bundle_from_json(_read(args.file), args.file)
+            outcome = import_case(store, case, replace=args.replace)
+            print(f"case {case.patient.id}: {outcome}")
+    return 0
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+
+
+def cmd_patients(args: argparse.Namespace) -> int:
+    from casebook.report import patients_text
+
+    with _store(args) as store:
+        print(patients_text(store.patients()))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from casebook.report import case_text
+
+    with _store(args) as store:
+        sys.stdout.write(case_text(store.load_case(args.patient), store.catalog))
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from casebook.report import audit_text
+
+    with _store(args) as store:
+        store.get_patient(args.patient)
+        print(audit_text(store.audit_log(args.patient)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        case = store.load_case(args.patient)
+        if args.format == "json":
+            from casebook.interop import case_to_json
+
+            sys.stdout.write(case_to_json(case))
+        else:
+            from casebook.interop.fhir import bundle_to_json
+
+            sys.stdout.write(bundle_to_json(case, store.catalog))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from casebook.demo import build_demo, demo_text
+
+    result = build_demo(args.dir, patients=args.patients, seed=args.seed)
+    sys.stdout.write(demo_text(result))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                        help="database URL (default: $CASEBOOK_DB, else sqlite:///casebook.db)")
+    common.add_argument("--actor", metavar="NAME", default=argparse.SUPPRESS,
+                        help="who is making changes, for the audit log "
+                             "(default: $CASEBOOK_USER, else the login name)")
+    parser = argparse.ArgumentParser(
+        prog="casebook", parents=[common],
+        description="A clinical case workbook on Jupyter. It documents and supports "
+                    "decisions; it never diagnoses.")
+    parser.add_argument("--version", action="version", version=f"casebook {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str
+            ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    add("init", cmd_init, "create the store, or migrate it to this version")
+    p = add("import", cmd_import, "import patients, results, a case (JSON) or a FHIR bundle")
+    p.add_argument("kind", choices=("patients", "results", "case", "fhir"))
+    p.add_argument("file", help="the file to import ('-' reads standard input for case/fhir)")
+    p.add_argument("--replace", action="store_true",
+                   help="case/fhir: overwrite an existing different case (it stays in the audit log)")
+    add("patients", cmd_patients, "list the patients")
+    p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
+    p.add_argument("patient")
+    p = add("audit", cmd_audit, "show the audit log of one patient")
+    p.add_argument("patient")
+    p = add("export", cmd_export, "write one whole case to standard output")
+    p.add_argument("patient")
+    p.add_argument("--format", choices=("json", "fhir"), default="json")
+    p = add("demo", cmd_demo, "create a demo store of synthetic patients")
+    p.add_argument("--patients", type=int, default=12, metavar="N")
+    p.add_argument("--dir", default="casebook-demo", metavar="DIR")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-serve", action="store_true", help="do not start the dashboard server")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    from casebook.interop import CaseFileError, CsvImportError
+    from casebook.store import ConflictError, NotFoundError, StoreError
+
+    args = _parser().parse_args(argv)
+    args.db = getattr(args, "db", None)
+    args.actor = getattr(args, "actor", None)
+    try:
+        return int(args.func(args))
+    except (CsvImportError, CaseFileError, StoreError, ConflictError, ValueError) as exc:
+        print(f"casebook {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except NotFoundError as exc:
+        print(f"casebook {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:  # pragma: no cover - models are validated before this
+        print(f"casebook {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `casebook export X | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""`casebook demo`: a fresh store of seeded synthetic patients, and what to do next."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from casebook.scoring import RedFlag, red_flags
+from casebook.store import CaseStore, import_case
+from casebook.synthetic import generate_cases
+
+__all__ = ["DemoResult", "build_demo", "demo_text"]
+
+
+@dataclass
+class DemoResult:
+    directory: Path
+    url: str
+    patient_ids: list[str]
+    flags: dict[str, list[RedFlag]] = field(default_factory=dict)
+
+
+def build_demo(directory: str | Path = "casebook-demo", *, patients: int = 12,
+               seed: int = 1) -> DemoResult:
+    """Create `directory`/casebook.db afresh with `patients` synthetic cases."""
+    if patients < 1:
+        raise ValueError("--patients must be at least 1")
+    directory = Path(directory).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    db = directory / "casebook.db"
+    for stale in (db, db.with_name("casebook.db-wal"), db.with_name("casebook.db-shm")):
+        stale.unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    with CaseStore(url, create=True, actor="casebook-demo") as store:
+        cases = generate_cases(patients, seed=seed, catalog=store.catalog)
+        for case in cases:
+            import_case(store, case)
+        cat = store.catalog
+        flags = {c.patient.id: red_flags(store.load_case(c.patient.id), cat.red_flags,
+                                         cat.instruments, cat.tests) for c in cases}
+    return DemoResult(directory, url, [c.patient.id for c in cases], flags)
+
+
+def demo_text(result: DemoResult) -> str:
+    db = shlex.quote(result.url)
+    first = result.patient_ids[0]
+    flagged = [f"  {pid}: " + ", ".join(f.label for f in flags)
+               for pid, flags in result.flags.items() if flags]
+    lines = [
+        f"casebook demo: {len(result.patient_ids)} synthetic patients in {result.directory}",
+        "(synthetic data from a seeded generator; no real patient is in it)",
+        "",
+        "Red flags raised (refer, do not treat):" if flagged else "No red flags raised.",
+        *flagged,
+        "",
+        "Next:",
+        f"  export CASEBOOK_DB={db}",
+        "  casebook patients                       # the patient list",
+        f"  casebook show {first}                   # one case, with its red flags",
+        f"  casebook export {first} --format json   # the whole case as JSON",
+        f"  casebook audit {first}                  # who changed what, and when",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,52 @@
+"""The whole case as JSON: `casebook export PATIENT --format json` and `import case`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from casebook.models import Case
+
+__all__ = ["FORMAT", "CaseFileError", "case_from_json", "case_to_json", "format_validation_error"]
+
+FORMAT = "casebook.case/1"
+
+
+class CaseFileError(ValueError):
+    """A case file that cannot be read; the message names the field."""
+
+
+def case_to_json(case: Case) -> str:
+    payload = {"format": FORMAT, "case": case.model_dump(mode="json")}
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def format_validation_error(exc: ValidationError, prefix: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = prefix
+        for part in err["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else f".{part}"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def case_from_json(text: str, source: str = "<input>") -> Case:
+    try:
+        payload: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaseFileError(f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: "
+                            f"{exc.msg})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CaseFileError(f"{source}: format: expected {FORMAT!r}, found {found!r} "
+                            "(was it written by `casebook export --format json`?)")
+    try:
+        return Case.model_validate(payload.get("case"))
+    except ValidationError as exc:
+        raise CaseFileError(
+            f"{source}: {exc.error_count()} invalid field(s), nothing was imported:\n"
+            + format_validation_error(exc, "case")
+        ) from None

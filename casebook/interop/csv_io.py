@@ -1,0 +1,246 @@
+"""CSV import of patient lists and lab results.
+
+The whole file is validated before anything is written. If any row is bad nothing
+is imported, and `CsvImportError` lists every bad row with its line number in the
+file (the header is line 1), the field and the reason. Importing the same file twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from casebook.derive import RecordError, prepare_result
+from casebook.models import PATIENT_ID_RE, Patient, TestResult, new_id
+
+if TYPE_CHECKING:
+    from casebook.store import CaseStore, ImportSummary
+
+__all__ = [
+    "PATIENT_COLUMNS",
+    "RESULT_COLUMNS",
+    "CsvImportError",
+    "RowError",
+    "import_patients_csv",
+    "import_results_csv",
+    "read_patients_csv",
+    "read_results_csv",
+]
+
+PATIENT_COLUMNS = ("patient_id", "name", "birth_date", "sex")
+RESULT_COLUMNS = ("patient_id", "collected_on", "test", "value", "unit", "ref_low", "ref_high")
+_SEXES = ("female", "male", "other", "unknown")
+MAX_ERRORS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.reason}"
+
+
+class CsvImportError(ValueError):
+    """Every problem found in a file; nothing was imported."""
+
+    def __init__(self, path: str, errors: list[RowError]) -> None:
+        self.path, self.errors = path, errors
+        shown = "\n".join(f"  {e}" for e in errors[:MAX_ERRORS_SHOWN])
+        more = len(errors) - MAX_ERRORS_SHOWN
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        rows = len({e.line for e in errors})
+        super().__init__(
+            f"{path}: {rows} bad row{'s' if rows != 1 else ''}, nothing was imported:\n{shown}{tail}"
+        )
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CsvImportError(str(path), [RowError(0, "file", "no such file")]) from None
+    except UnicodeDecodeError as exc:
+        raise CsvImportError(str(path), [RowError(0, "file", f"not UTF-8 text ({exc.reason})")]) \
+            from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CsvImportError(str(path), [RowError(1, "header", "the file is empty")]) from None
+    missing = [c for c in columns if c not in header]
+    extra = [h for h in header if h not in columns]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    problems = []
+    if missing:
+        problems.append(RowError(1, "header", f"missing column(s): {', '.join(missing)}"))
+    if extra:
+        problems.append(RowError(1, "header", f"unknown column(s): {', '.join(extra)} "
+                                 f"(expected {','.join(columns)})"))
+    if dupes:
+        problems.append(RowError(1, "header", f"repeated column(s): {', '.join(dupes)}"))
+    if problems:
+        raise CsvImportError(str(path), problems)
+    line = reader.line_num + 1
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                line = reader.line_num + 1
+                continue
+            if len(values) != len(header):
+                yield line, {"__width__": f"has {len(values)} fields, the header has {len(header)}"}
+            else:
+                yield line, dict(zip(header, (v.strip() for v in values), strict=True))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise CsvImportError(str(path), [RowError(line, "file", f"malformed CSV ({exc})")]) \
+            from None
+
+
+def _date(value: str, field: str, line: int, errors: list[RowError]) -> date | None:
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        errors.append(RowError(line, field, f"{value!r} is not a date (use YYYY-MM-DD)"))
+        return None
+    if parsed > date.today():
+        errors.append(RowError(line, field, f"{value} is in the future"))
+        return None
+    return parsed
+
+
+def _patient_id(value: str, line: int, errors: list[RowError]) -> str | None:
+    if not PATIENT_ID_RE.fullmatch(value):
+        errors.append(RowError(line, "patient_id", f"{value!r} is not a valid id (1-64 letters, "
+                               "digits, '-' or '_'; no spaces, dots, slashes or quotes)"))
+        return None
+    return value
+
+
+def read_patients_csv(path: str | Path) -> list[Patient]:
+    """Validate a patient list; CsvImportError lists every bad row."""
+    path = Path(path)
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    patients: list[Patient] = []
+    for line, row in _rows(path, PATIENT_COLUMNS):
+        if "__width__" in row:
+            errors.append(RowError(line, "row", row["__width__"]))
+            continue
+        before = len(errors)
+        pid = _patient_id(row["patient_id"], line, errors)
+        if pid is not None and pid in seen:
+            errors.append(RowError(line, "patient_id", f"{pid!r} is already on line {seen[pid]}"))
+        name = row["name"]
+        if not name:
+            errors.append(RowError(line, "name", "is empty"))
+        elif len(name) > 200:
+            errors.append(RowError(line, "name", "is longer than 200 characters"))
+        birth = _date(row["birth_date"], "birth_date", line, errors)
+        if birth is not None and birth.year < 1900:
+            errors.append(RowError(line, "birth_date", f"{birth} is before 1900"))
+        sex = row["sex"].lower()
+        if sex not in _SEXES:
+            errors.append(RowError(line, "sex", f"{row['sex']!r} is not one of {', '.join(_SEXES)}"))
+        if len(errors) == before and pid is not None and birth is not None:
+            seen[pid] = line
+            patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))  # type: ignore[arg-type]
+    if errors:
+        raise CsvImportError(str(path), errors)
+    return patients
+
+
+def _number(value: str, field: str, line: int, errors: list[RowError]) -> float | None:
+    if value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        errors.append(RowError(line, field, f"{value!r} is not a number"))
+        return None
+    if not math.isfinite(number):
+        errors.append(RowError(line, field, f"{value!r} is not a finite number"))
+        return None
+    return number
+
+
+def read_results_csv(path: str | Path, store: CaseStore) -> list[TestResult]:
+    """Validate a results file against the catalog and the store's patients."""
+    path = Path(path)
+    catalog = store.catalog
+    errors: list[RowError] = []
+    parsed: list[tuple[int, dict[str, str]]] = list(_rows(path, RESULT_COLUMNS))
+    ids = [r["patient_id"] for _, r in parsed if "__width__" not in r]
+    patients = store.existing_patients([i for i in ids if PATIENT_ID_RE.fullmatch(i)])
+    seen: dict[tuple[str, str, date], int] = {}
+    results: list[TestResult] = []
+    for line, row in parsed:
+        if "__width__" in row:
+            errors.append(RowError(line, "row", row["__width__"]))
+            continue
+        before = len(errors)
+        pid = _patient_id(row["patient_id"], line, errors)
+        patient = patients.get(pid) if pid else None
+        if pid is not None and patient is None:
+            errors.append(RowError(line, "patient_id", f"no patient {pid!r} in the store "
+                                   "(import the patient list first)"))
+        collected = _date(row["collected_on"], "collected_on", line, errors)
+        test = None
+        try:
+            test = catalog.test(row["test"])
+        except KeyError:
+            errors.append(RowError(line, "test", f"{row['test']!r} is neither a catalog test "
+                                   "key nor the LOINC code of one"))
+        low = _number(row["ref_low"], "ref_low", line, errors)
+        high = _number(row["ref_high"], "ref_high", line, errors)
+        value: float | None = None
+        text: str | None = None
+        if test is not None and test.kind == "numeric":
+            value = _number(row["value"], "value", line, errors)
+            if value is None and row["value"] == "":
+                errors.append(RowError(line, "value", "is empty"))
+        elif test is not None:
+            text = row["value"]
+        if len(errors) > before or patient is None or collected is None or test is None:
+            continue
+        key = (patient.id, test.key, collected)
+        if key in seen:
+            errors.append(RowError(line, "test", f"{test.key} on {collected} for {patient.id!r} "
+                                   f"is already on line {seen[key]}"))
+            continue
+        seen[key] = line
+        draft = TestResult.model_construct(
+            id=new_id(), patient_id=patient.id, version=0, test=test.key, collected_on=collected,
+            value=value, value_text=text, unit=row["unit"], ref_low=low, ref_high=high,
+            flag=None, order_id=None)
+        if low is not None and high is not None and low > high:
+            errors.append(RowError(line, "ref_low", f"{low} is above ref_high {high}"))
+            continue
+        try:
+            results.append(prepare_result(draft, catalog, patient))
+        except RecordError as exc:
+            errors.append(RowError(line, exc.field, exc.reason))
+    if errors:
+        raise CsvImportError(str(path), errors)
+    return results
+
+
+def import_patients_csv(store: CaseStore, path: str | Path) -> ImportSummary:
+    from casebook.store import import_patients
+
+    return import_patients(store, read_patients_csv(path))
+
+
+def import_results_csv(store: CaseStore, path: str | Path) -> ImportSummary:
+    from casebook.store import import_results
+
+    return import_results(store, read_results_csv(path, store))

@@ -1,0 +1,262 @@
+"""Whole-file and whole-case imports: one transaction each, audited, idempotent."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from casebook.derive import prepare
+from casebook.models import Case, Patient, TestResult
+from casebook.store import tables
+from casebook.store.engine import StoreError
+from casebook.store.records import ENTITIES, entity_for, patient_from_row, patient_to_row
+
+if TYPE_CHECKING:
+    from casebook.store.casestore import CaseStore
+
+__all__ = ["ImportSummary", "import_case", "import_patients", "import_results"]
+
+_RESULT_VALUE_FIELDS = ("value", "value_text", "unit", "ref_low", "ref_high", "flag")
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    patients: set[str] = field(default_factory=set)
+
+    def __str__(self) -> str:
+        return (f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged "
+                f"({len(self.patients)} patients)")
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _bump_all(conn: sa.Connection, patient_ids: set[str]) -> None:
+    if not patient_ids:
+        return
+    p = tables.patients
+    conn.execute(
+        sa.update(p).where(p.c.id == sa.bindparam("pid"))
+        .values(record_version=p.c.record_version + 1, updated_at=datetime.now(UTC)),
+        [{"pid": pid} for pid in sorted(patient_ids)],
+    )
+
+
+def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSummary:
+    """Create new patients and update changed ones, in one transaction."""
+    p = tables.patients
+    summary = ImportSummary()
+    now = datetime.now(UTC)
+    with store.transaction() as conn:
+        current: dict[str, Any] = {}
+        for chunk in _chunks(sorted({x.id for x in patients})):
+            for row in conn.execute(sa.select(p).where(p.c.id.in_(chunk)).with_for_update()):
+                current[row.id] = row
+        inserts, updates, audits = [], [], []
+        for patient in patients:
+            row = current.get(patient.id)
+            if row is not None and row.deleted_at is not None:
+                raise StoreError(f"patient {patient.id!r} was deleted; it cannot be re-imported")
+            if row is None:
+                new = patient.model_copy(update={"version": 1, "record_version": 1})
+                inserts.append({**patient_to_row(new), "created_at": now, "updated_at": now})
+                audits.append((new.id, "create", None, new.model_dump(mode="json")))
+                summary.created += 1
+            else:
+                old = patient_from_row(row)
+                if (old.name, old.birth_date, old.sex) == (patient.name, patient.birth_date,
+                                                           patient.sex):
+                    summary.unchanged += 1
+                    continue
+                new = old.model_copy(update={
+                    "name": patient.name, "birth_date": patient.birth_date, "sex": patient.sex,
+                    "version": old.version + 1, "record_version": old.record_version + 1})
+                updates.append({"pid": new.id, "name": new.name, "birth_date": new.birth_date,
+                                "sex": new.sex, "version": new.version,
+                                "record_version": new.record_version, "updated_at": now})
+                audits.append((new.id, "update", old.model_dump(mode="json"),
+                               new.model_dump(mode="json")))
+                summary.updated += 1
+            summary.patients.add(patient.id)
+        if inserts:
+            conn.execute(p.insert(), inserts)
+        if updates:
+            conn.execute(
+                sa.update(p).where(p.c.id == sa.bindparam("pid")).values(
+                    name=sa.bindparam("name"), birth_date=sa.bindparam("birth_date"),
+                    sex=sa.bindparam("sex"), version=sa.bindparam("version"),
+                    record_version=sa.bindparam("record_version"),
+                    updated_at=sa.bindparam("updated_at")),
+                updates,
+            )
+        _audit_many(store, conn, [(pid, "patient", pid, act, b, a) for pid, act, b, a in audits])
+    return summary
+
+
+def _audit_many(store: CaseStore, conn: sa.Connection,
+                entries: list[tuple[str, str, str | None, str, Any, Any]]) -> None:
+    if not entries:
+        return
+    now = datetime.now(UTC)
+    conn.execute(tables.audit_log.insert(), [
+        {"at": now, "actor": store.actor, "patient_id": pid, "entity": entity,
+         "entity_id": eid, "action": action, "before": before, "after": after}
+        for pid, entity, eid, action, before, after in entries
+    ])
+
+
+def import_results(store: CaseStore, results: Sequence[TestResult]) -> ImportSummary:
+    """Store validated results (see `casebook.interop.csv_io`), in one transaction.
+
+    The key of a result is (patient, test, collected_on): a row already there with the
+    same values is unchanged, with other values it is updated. A new result fulfils the
+    oldest open order of that test placed on or before its collection date.
+    """
+    t, o = tables.test_results, tables.test_orders
+    summary = ImportSummary()
+    today = date.today()
+    pids = sorted({r.patient_id for r in results})
+    with store.transaction() as conn:
+        for chunk in _chunks(pids):  # lock the cases, in a stable order
+            conn.execute(sa.select(tables.patients.c.id).where(tables.patients.c.id.in_(chunk))
+                         .order_by(tables.patients.c.id).with_for_update()).all()
+        existing: dict[tuple[str, str, date], Any] = {}
+        open_orders: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for chunk in _chunks(pids):
+            for row in conn.execute(sa.select(t).where(t.c.patient_id.in_(chunk),
+                                                       t.c.deleted_at.is_(None))):
+                existing[(row.patient_id, row.test, row.collected_on)] = row
+            for row in conn.execute(
+                sa.select(o).where(o.c.patient_id.in_(chunk), o.c.deleted_at.is_(None),
+                                   o.c.status.in_(("ordered", "collected")))
+                .order_by(o.c.ordered_on, o.c.id)
+            ):
+                open_orders[(row.patient_id, row.test)].append(row)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        order_updates: list[dict[str, Any]] = []
+        created: dict[str, list[Any]] = defaultdict(list)
+        changed: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+        for res in results:
+            row = existing.get((res.patient_id, res.test, res.collected_on))
+            if row is None:
+                queue = open_orders.get((res.patient_id, res.test), [])
+                order = next((x for x in queue if x.ordered_on <= res.collected_on), None)
+                if order is not None:
+                    queue.remove(order)
+                    res = res.model_copy(update={"order_id": order.id})
+                    order_updates.append({"oid": order.id, "status": "resulted",
+                                          "collected_on": res.collected_on,
+                                          "resulted_on": max(today, res.collected_on),
+                                          "version": order.version + 1})
+                new = res.model_copy(update={"version": 1})
+                inserts.append(entity_for(TestResult).to_row(new))
+                created[res.patient_id].append(new.model_dump(mode="json"))
+                summary.created += 1
+            elif all(getattr(row, f) == getattr(res, f) for f in _RESULT_VALUE_FIELDS):
+                summary.unchanged += 1
+                continue
+            else:
+                update = {f: getattr(res, f) for f in _RESULT_VALUE_FIELDS}
+                updates.append({"rid": row.id, "version": row.version + 1, **update})
+                before = {"id": row.id, **{f: getattr(row, f) for f in _RESULT_VALUE_FIELDS}}
+                changed[res.patient_id].append((before, {"id": row.id, **update}))
+                summary.updated += 1
+            summary.patients.add(res.patient_id)
+        if inserts:
+            conn.execute(t.insert(), inserts)
+        if updates:
+            conn.execute(sa.update(t).where(t.c.id == sa.bindparam("rid")).values(
+                version=sa.bindparam("version"),
+                **{f: sa.bindparam(f) for f in _RESULT_VALUE_FIELDS}), updates)
+        if order_updates:
+            conn.execute(sa.update(o).where(o.c.id == sa.bindparam("oid")).values(
+                status=sa.bindparam("status"), collected_on=sa.bindparam("collected_on"),
+                resulted_on=sa.bindparam("resulted_on"), version=sa.bindparam("version")),
+                order_updates)
+        _bump_all(conn, summary.patients)
+        _audit_many(store, conn, [
+            (pid, "result", None, "import",
+             {"updated": [b for b, _ in changed[pid]]} if changed[pid] else None,
+             {"created": created[pid], "updated": [a for _, a in changed[pid]],
+              "orders_resulted": [u["oid"] for u in order_updates
+                                  if any(c.get("order_id") == u["oid"] for c in created[pid])]})
+            for pid in sorted(summary.patients)
+        ])
+    return summary
+
+
+def _content(case: Case) -> dict[str, Any]:
+    data = case.model_dump(mode="json")
+    data["patient"].pop("record_version")
+    data["patient"].pop("version")
+    for ent in ENTITIES:
+        data[ent.collection] = sorted(
+            ({k: v for k, v in rec.items() if k != "version"} for rec in data[ent.collection]),
+            key=lambda r: r["id"])
+    return data
+
+
+def import_case(store: CaseStore, case: Case, *, replace: bool = False) -> str:
+    """Write a whole case in one transaction: 'created', 'replaced' or 'unchanged'.
+
+    A new patient is written exactly as given (ids and versions kept), so export then
+    import is lossless. An existing different case is only replaced with `replace`."""
+    p = tables.patients
+    with store.transaction() as conn:
+        row = conn.execute(sa.select(p).where(p.c.id == case.patient.id)).first()
+        if row is None:
+            store._insert_patient(conn, case.patient, keep_versions=True)
+            audits = []
+            for ent in ENTITIES:
+                records = [prepare(r, store.catalog, case.patient)
+                           for r in getattr(case, ent.collection)]
+                records = [r if r.version else r.model_copy(update={"version": 1})
+                           for r in records]
+                if records:
+                    _insert_checked(conn, ent.table, [ent.to_row(r) for r in records], ent.kind)
+                audits += [(case.patient.id, ent.kind, r.id, "import", None, ent.to_json(r))
+                           for r in records]
+            _audit_many(store, conn, audits)
+            return "created"
+        if row.deleted_at is not None:
+            raise StoreError(f"patient {case.patient.id!r} was deleted; it cannot be re-imported")
+        current = store.load_case_in(conn, case.patient.id)
+        if _content(current) == _content(case):
+            return "unchanged"
+        if not replace:
+            raise StoreError(f"patient {case.patient.id!r} already exists with a different "
+                             "record; use --replace to overwrite it (the old one stays in "
+                             "the audit log)")
+        store.save_patient_in(conn, case.patient.model_copy(
+            update={"version": current.patient.version}))
+        for ent in ENTITIES:  # inserts and updates, parents first
+            now = {r.id: r for r in getattr(current, ent.collection)}
+            for rec in getattr(case, ent.collection):
+                old = now.get(rec.id)
+                store.save_in(conn, rec.model_copy(update={"version": old.version if old else 0}))
+        for ent in reversed(ENTITIES):  # deletions, children first
+            keep = {r.id for r in getattr(case, ent.collection)}
+            for rec in store.load_case_in(conn, case.patient.id).model_dump()[ent.collection]:
+                if rec["id"] not in keep:
+                    store.delete_in(conn, ent.model.model_validate(rec))
+        return "replaced"
+
+
+def _insert_checked(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
+                    kind: str) -> None:
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert(), rows)
+    except sa.exc.IntegrityError as exc:
+        raise StoreError(f"{kind}: a record id in the file already exists in this store, or "
+                         f"refers to a missing visit or order ({exc.orig})") from None

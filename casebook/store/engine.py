@@ -1,0 +1,75 @@
+"""Engines for the store: the URL rules, and SQLite set up for concurrent writers."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+__all__ = ["DEFAULT_URL", "StoreError", "create_store_engine", "redact_url", "resolve_url"]
+
+DEFAULT_URL = "sqlite:///casebook.db"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used (missing, not migrated, bad URL)."""
+
+
+def resolve_url(url: str | None = None) -> str:
+    """`url` if given, else `$CASEBOOK_DB`, else `sqlite:///casebook.db` (working directory)."""
+    chosen = url or os.environ.get("CASEBOOK_DB") or DEFAULT_URL
+    try:
+        parsed = make_url(chosen)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+        raise StoreError(f"not a database URL: {redact_url(chosen)!r} ({exc})") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///FILE "
+            "or postgresql+psycopg://USER@HOST/DB"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        chosen = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return chosen
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password masked, for messages and notebook metadata."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def _sqlite_setup(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Writers take the write lock up front, so two writers never deadlock on an
+        # upgrade from a read lock; readers stay deferred and never block in WAL mode.
+        if conn.get_execution_options().get("casebook_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def create_store_engine(url: str | None = None) -> sa.Engine:
+    resolved = resolve_url(url)
+    parsed = make_url(resolved)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(resolved, connect_args={"timeout": 60})
+        _sqlite_setup(engine)
+    else:
+        engine = sa.create_engine(resolved, pool_pre_ping=True)
+    return engine

@@ -1,0 +1,90 @@
+"""Mapping between the pydantic records and their tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from casebook.models import (
+    HistoryEntry,
+    InstrumentResponse,
+    Note,
+    Patient,
+    PlanItem,
+    Record,
+    SymptomRating,
+    TestOrder,
+    TestResult,
+    Visit,
+)
+from casebook.store import tables
+
+__all__ = ["ENTITIES", "Entity", "entity_for", "patient_from_row", "patient_to_row"]
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str  # name used in the audit log
+    model: type[Record]
+    table: sa.Table
+    collection: str  # attribute of Case
+    json_fields: tuple[str, ...] = ()
+    derived_columns: tuple[str, ...] = ()
+    order_by: tuple[str, ...] = ("id",)
+
+    def to_row(self, record: Record) -> dict[str, Any]:
+        row = record.model_dump(exclude=set(self.json_fields))
+        if self.json_fields:
+            row.update(record.model_dump(mode="json", include=set(self.json_fields)))
+        if self.kind == "history":
+            row["category"] = record.data.category  # type: ignore[attr-defined]
+        return row
+
+    def from_row(self, row: Any) -> Record:
+        data = dict(row._mapping)
+        data.pop("deleted_at", None)
+        for name in self.derived_columns:
+            data.pop(name, None)
+        return self.model.model_validate(data)
+
+    def to_json(self, record: Record) -> dict[str, Any]:
+        return record.model_dump(mode="json")
+
+
+ENTITIES: tuple[Entity, ...] = (
+    Entity("visit", Visit, tables.visits, "visits", ("screen",), (), ("visit_date", "id")),
+    Entity("history", HistoryEntry, tables.history_entries, "history", ("data",), ("category",),
+           ("category", "id")),
+    Entity("symptom", SymptomRating, tables.symptom_ratings, "symptoms", (), (),
+           ("visit_id", "symptom")),
+    Entity("instrument", InstrumentResponse, tables.instrument_responses, "instruments",
+           ("answers",), (), ("visit_id", "instrument")),
+    Entity("order", TestOrder, tables.test_orders, "orders", (), (), ("ordered_on", "id")),
+    Entity("result", TestResult, tables.test_results, "results", (), (),
+           ("collected_on", "test", "id")),
+    Entity("plan", PlanItem, tables.plan_items, "plan", (), (), ("category", "start", "id")),
+    Entity("note", Note, tables.notes, "notes", (), (), ("written_on", "id")),
+)
+_BY_MODEL = {e.model: e for e in ENTITIES}
+
+
+def entity_for(record: Record | type[Record]) -> Entity:
+    cls = record if isinstance(record, type) else type(record)
+    try:
+        return _BY_MODEL[cls]
+    except KeyError:
+        raise TypeError(f"{cls.__name__} is not a record the store keeps") from None
+
+
+_PATIENT_FIELDS = ("id", "name", "birth_date", "sex", "version", "record_version")
+
+
+def patient_to_row(patient: Patient) -> dict[str, Any]:
+    return patient.model_dump(include=set(_PATIENT_FIELDS))
+
+
+def patient_from_row(row: Any) -> Patient:
+    m = row._mapping
+    return Patient.model_validate({k: m[k] for k in _PATIENT_FIELDS})

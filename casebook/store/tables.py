@@ -1,0 +1,197 @@
+"""Table definitions (SQLAlchemy Core). The Alembic migrations create exactly these;
+`tests/store/test_migrations.py` checks that the two never drift apart."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+__all__ = [
+    "CHILD_TABLES",
+    "access_tokens",
+    "audit_log",
+    "history_entries",
+    "instrument_responses",
+    "metadata",
+    "notes",
+    "patients",
+    "plan_items",
+    "symptom_ratings",
+    "test_orders",
+    "test_results",
+    "visits",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Stamp = sa.DateTime(timezone=True)
+
+patients = sa.Table(
+    "patients",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("sex", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("record_version", sa.Integer, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False, index=True),
+    sa.Column("deleted_at", Stamp, nullable=True),
+)
+
+
+def _child(name: str, *columns: sa.Column) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column(
+            "patient_id", sa.String(64), sa.ForeignKey("patients.id"), nullable=False, index=True
+        ),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("deleted_at", Stamp, nullable=True),
+        *columns,
+    )
+
+
+def _live_unique(name: str, table: sa.Table, *cols: str) -> None:
+    """Unique among records that are not soft-deleted (a partial index on both dialects)."""
+    live = table.c.deleted_at.is_(None)
+    sa.Index(
+        name, *(table.c[c] for c in cols), unique=True, sqlite_where=live, postgresql_where=live
+    )
+
+
+visits = _child(
+    "visits",
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("visit_date", sa.Date, nullable=False),
+    sa.Column("screen", JSON, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+)
+
+history_entries = _child(
+    "history_entries",
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("data", JSON, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+)
+
+symptom_ratings = _child(
+    "symptom_ratings",
+    sa.Column("visit_id", sa.String(32), sa.ForeignKey("visits.id"), nullable=False, index=True),
+    sa.Column("symptom", sa.String(64), nullable=False),
+    sa.Column("severity", sa.Integer, nullable=False),
+    sa.Column("frequency", sa.String(32), nullable=False),
+)
+_live_unique("uq_symptom_ratings_live", symptom_ratings, "visit_id", "symptom")
+
+instrument_responses = _child(
+    "instrument_responses",
+    sa.Column("visit_id", sa.String(32), sa.ForeignKey("visits.id"), nullable=False, index=True),
+    sa.Column("instrument", sa.String(64), nullable=False),
+    sa.Column("answers", JSON, nullable=False),
+    sa.Column("total", sa.Integer, nullable=True),
+    sa.Column("band", sa.String(64), nullable=True),
+)
+_live_unique("uq_instrument_responses_live", instrument_responses, "visit_id", "instrument")
+
+test_orders = _child(
+    "test_orders",
+    sa.Column("test", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("ordered_on", sa.Date, nullable=False),
+    sa.Column("collected_on", sa.Date, nullable=True),
+    sa.Column("resulted_on", sa.Date, nullable=True),
+    sa.Column("visit_id", sa.String(32), sa.ForeignKey("visits.id"), nullable=True),
+    sa.Column("reason", sa.String(200), nullable=False),
+)
+
+test_results = _child(
+    "test_results",
+    sa.Column("test", sa.String(64), nullable=False),
+    sa.Column("collected_on", sa.Date, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("value_text", sa.String(200), nullable=True),
+    sa.Column("unit", sa.String(200), nullable=False),
+    sa.Column("ref_low", sa.Float, nullable=True),
+    sa.Column("ref_high", sa.Float, nullable=True),
+    sa.Column("flag", sa.String(1), nullable=True),
+    sa.Column("order_id", sa.String(32), sa.ForeignKey("test_orders.id"), nullable=True),
+)
+_live_unique("uq_test_results_live", test_results, "patient_id", "test", "collected_on")
+
+plan_items = _child(
+    "plan_items",
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("dose", sa.String(200), nullable=False),
+    sa.Column("frequency", sa.String(200), nullable=False),
+    sa.Column("start", sa.Date, nullable=True),
+    sa.Column("end", sa.Date, nullable=True),
+    sa.Column("instructions", sa.Text, nullable=False),
+    sa.Column("rationale", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("template", sa.String(64), nullable=True),
+    sa.Column("source", sa.String(200), nullable=False),
+)
+
+notes = _child(
+    "notes",
+    sa.Column("written_on", sa.Date, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("visibility", sa.String(16), nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("visit_id", sa.String(32), sa.ForeignKey("visits.id"), nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("patient_id", sa.String(64), nullable=True, index=True),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(64), nullable=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("before", JSON, nullable=True),
+    sa.Column("after", JSON, nullable=True),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "patient_id", sa.String(64), sa.ForeignKey("patients.id"), nullable=False, index=True
+    ),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
+    sa.Column("revoked_at", Stamp, nullable=True),
+)
+
+CHILD_TABLES: dict[str, sa.Table] = {
+    "visit": visits,
+    "history": history_entries,
+    "symptom": symptom_ratings,
+    "instrument": instrument_responses,
+    "order": test_orders,
+    "result": test_results,
+    "plan": plan_items,
+    "note": notes,
+}

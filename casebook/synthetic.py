@@ -1,0 +1,253 @@
+"""Seeded synthetic cases for the demo, tests and benchmarks. No real patient data.
+
+The same seed always gives the same cases (ids included), relative to `today`.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+
+from casebook.catalog import Catalog, default_catalog
+from casebook.models import (
+    AlarmScreen,
+    Case,
+    DietHistory,
+    EnvironmentalExposure,
+    FamilyHistory,
+    FoodSensitivity,
+    HistoryEntry,
+    Infection,
+    InflammatoryCondition,
+    InstrumentResponse,
+    Medication,
+    Note,
+    Patient,
+    PlanItem,
+    StressHistory,
+    SymptomRating,
+    TestOrder,
+    TestResult,
+    Visit,
+)
+
+__all__ = ["generate_case", "generate_cases"]
+
+_FIRST = {
+    "female": ["Ada", "Brigid", "Clara", "Dagny", "Elena", "Freya", "Greta", "Hana", "Ines",
+               "Juno", "Kaia", "Liesel", "Mira", "Nell", "Orla", "Pia"],
+    "male": ["Arlo", "Bram", "Cyril", "Dario", "Emil", "Fenn", "Gus", "Hugo", "Ivo", "Jory",
+             "Kit", "Lars", "Milo", "Nils", "Otto", "Pax"],
+}
+_LAST = ["Ashdown", "Brightwater", "Coldbrook", "Dunmore", "Everly", "Fairhollow", "Glenrook",
+         "Hartwell", "Ivybridge", "Juniper", "Kestrel", "Larkspur", "Mossgrove", "Northcote",
+         "Oakhurst", "Pennywhistle", "Quillon", "Rookwood", "Silverton", "Thornbury"]
+_TRAJECTORIES = ("improving", "improving", "worsening", "mixed")
+# (test, typical value, spread) for numeric tests ordered at intake
+_PANEL = [("hemoglobin", 14.2, 0.9), ("ferritin", 95.0, 30.0), ("crp", 3.0, 3.0),
+          ("calprotectin", 25.0, 14.0), ("ttg_iga", 2.0, 1.5), ("total_iga", 210.0, 60.0),
+          ("vitamin_d", 28.0, 9.0), ("albumin", 4.3, 0.3)]
+
+
+class _Gen:
+    def __init__(self, seed: int, index: int, today: date, catalog: Catalog) -> None:
+        self.rng = random.Random(f"casebook-demo-{seed}-{index}")
+        self.index, self.today, self.catalog = index, today, catalog
+
+    def uid(self) -> str:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
+
+    def day(self, start: date, lo: int, hi: int) -> date:
+        return min(self.today, start + timedelta(days=self.rng.randint(lo, hi)))
+
+
+def generate_case(index: int, *, seed: int = 1, today: date | None = None,
+                  catalog: Catalog | None = None) -> Case:
+    """The `index`-th synthetic case of a seeded population."""
+    catalog = catalog or default_catalog()
+    g = _Gen(seed, index, today or date.today(), catalog)
+    rng = g.rng
+    sex = rng.choice(("female", "female", "male", "male", "other")) if index else "female"
+    names = _FIRST["female" if sex == "other" else sex]
+    # Patient 0 is the alarm case: over 50, weight loss, low hemoglobin.
+    age = rng.randint(56, 70) if index == 0 else rng.randint(19, 74)
+    birth = g.today.replace(year=g.today.year - age) - timedelta(days=rng.randint(0, 360))
+    pid = f"demo-{index + 1:04d}"
+    patient = Patient(id=pid, name=f"{rng.choice(names)} {rng.choice(_LAST)}",
+                      birth_date=birth, sex=sex, version=1, record_version=1)
+    n_visits = rng.randint(1, 6) if index > 1 else 4
+    intake = g.today - timedelta(days=rng.randint(40 * n_visits, 60 * n_visits + 30))
+    visit_dates = [intake]
+    for _ in range(n_visits - 1):
+        visit_dates.append(min(g.today, visit_dates[-1] + timedelta(days=rng.randint(28, 56))))
+    onset = intake - timedelta(days=rng.randint(120, 1500))
+    visits = []
+    for i, when in enumerate(visit_dates):
+        screen = AlarmScreen(
+            unintentional_weight_loss=(index == 0),
+            gi_bleeding=False, nocturnal_symptoms=(index == 0 and i == 0) or rng.random() < 0.05,
+            fever=False, night_sweats=False, abdominal_or_rectal_mass=False,
+            progressive_pain=False, bowel_change_over_6_weeks=rng.random() < 0.1,
+            dysphagia_or_persistent_vomiting=False, symptom_onset=onset if i == 0 else None)
+        visits.append(Visit(id=g.uid(), patient_id=pid, version=1,
+                            kind="intake" if i == 0 else "follow-up", visit_date=when,
+                            screen=screen, summary="" if i else "Intake consultation."))
+    trajectory = _TRAJECTORIES[index % len(_TRAJECTORIES)]
+    base = {s.key: rng.choice((0, 1, 2, 2, 3, 3, 4)) for s in catalog.symptoms}
+    symptoms, instruments = [], []
+    for i, visit in enumerate(visits):
+        step = {"improving": -0.6, "worsening": 0.5, "mixed": 0.4 if i % 2 else -0.5}[trajectory]
+        level = 0.0
+        for key, start in base.items():
+            sev = max(0, min(4, round(start + step * i + rng.uniform(-0.6, 0.6))))
+            level += sev
+            freq = ("never", "monthly", "weekly", "several_weekly", "daily")[sev]
+            symptoms.append(SymptomRating(id=g.uid(), patient_id=pid, version=1,
+                                          visit_id=visit.id, symptom=key, severity=sev,
+                                          frequency=freq))
+        mood = level / (4 * len(base))  # 0..1
+        for key in ("phq9", "gad7", "pss10", "fas", "bristol"):
+            if key in ("pss10", "fas") and 0 < i < len(visits) - 1:
+                continue
+            inst = catalog.instruments[key]
+            values = sorted(inst.option_values)
+            answers = {}
+            for item in inst.items:
+                target = values[0] + mood * (values[-1] - values[0]) + rng.uniform(-1, 1)
+                if item.reverse:
+                    target = values[0] + values[-1] - target
+                answers[item.id] = min(values, key=lambda v, t=target: abs(v - t))
+            if key == "phq9":
+                answers["9"] = 1 if (index == 2 and i == len(visits) - 1) else 0
+            if key == "bristol":
+                answers = {"type": rng.choice((1, 2, 3, 4, 5, 6, 6, 7) if mood > 0.4
+                                              else (3, 4, 4, 5))}
+            instruments.append(InstrumentResponse(id=g.uid(), patient_id=pid, version=1,
+                                                  visit_id=visit.id, instrument=key,
+                                                  answers=answers))
+    orders, results = _tests(g, patient, visits)
+    return Case(patient=patient, visits=visits, history=_history(g, pid, intake),
+                symptoms=symptoms, instruments=instruments, orders=orders, results=results,
+                plan=_plan(g, pid, visits), notes=_notes(g, pid, visits))
+
+
+def _history(g: _Gen, pid: str, intake: date) -> list[HistoryEntry]:
+    rng = g.rng
+    level = ("none", "low", "moderate", "high")
+    data: list = [
+        DietHistory(pattern=rng.choice(("omnivore", "vegetarian", "flexitarian")),
+                    processed_food=rng.choice(level), added_sugar=rng.choice(level),
+                    unhealthy_fats=rng.choice(level), alcohol=rng.choice(level[:3])),
+        StressHistory(level=rng.choice(level[1:]), sources=rng.choice(
+            ("work deadlines", "caring for a parent", "moving house", "shift work")),
+            sleep_hours=rng.choice((5.5, 6.0, 6.5, 7.0, 7.5))),
+        Medication(drug_class="antibiotic", name=rng.choice(("amoxicillin", "doxycycline",
+                                                             "ciprofloxacin")),
+                   start=intake - timedelta(days=400), end=intake - timedelta(days=393)),
+    ]
+    if rng.random() < 0.5:
+        data.append(Medication(drug_class="proton_pump_inhibitor", name="omeprazole",
+                               dose="20 mg daily", start=intake - timedelta(days=700)))
+    if rng.random() < 0.3:
+        data.append(Medication(drug_class="nsaid", name="ibuprofen", dose="400 mg as needed"))
+    if rng.random() < 0.4:
+        data.append(Infection(kind=rng.choice(("bacterial", "viral", "parasitic")),
+                              name=rng.choice(("Campylobacter", "norovirus", "Giardia")),
+                              onset=intake - timedelta(days=800),
+                              resolved=intake - timedelta(days=780)))
+    if rng.random() < 0.6:
+        data.append(FoodSensitivity(food=rng.choice(("dairy", "wheat", "eggs", "onions")),
+                                    reaction=rng.choice(("intolerance", "sensitivity")),
+                                    severity=rng.choice(("mild", "moderate"))))
+    if rng.random() < 0.15:
+        data.append(FoodSensitivity(food="peanuts", reaction="allergy", severity="severe",
+                                    confirmed_by="clinical_test"))
+    if g.index == 0 or rng.random() < 0.2:
+        data.append(FamilyHistory(relative="parent", condition=rng.choice(
+            ("colorectal_cancer", "ibd", "celiac_disease")), age_at_onset=rng.randint(45, 70)))
+    if rng.random() < 0.2:
+        data.append(EnvironmentalExposure(agent="mold", detail="damp flat"))
+    if rng.random() < 0.15:
+        data.append(InflammatoryCondition(condition="celiac_disease", status="ruled_out"))
+    return [HistoryEntry(id=g.uid(), patient_id=pid, version=1, data=d) for d in data]
+
+
+def _tests(g: _Gen, patient: Patient, visits: list[Visit]) -> tuple[list, list]:
+    rng, pid = g.rng, patient.id
+    orders, results = [], []
+    intake = visits[0]
+    panel = list(_PANEL) + ([("zonulin", 60.0, 20.0)] if rng.random() < 0.3 else [])
+    for key, mean, spread in panel:
+        test = g.catalog.tests[key]
+        collected = g.day(intake.visit_date, 3, 10)
+        value = max(0.1, round(rng.gauss(mean, spread), 1))
+        if g.index == 0 and key == "hemoglobin":
+            value = 10.4 if patient.sex == "female" else 11.2
+        order = TestOrder(id=g.uid(), patient_id=pid, version=1, test=key, status="resulted",
+                          ordered_on=intake.visit_date, collected_on=collected,
+                          resulted_on=collected, visit_id=intake.id, reason="baseline work-up")
+        orders.append(order)
+        results.append(TestResult(id=g.uid(), patient_id=pid, version=1, test=key,
+                                  collected_on=collected, value=value, unit=test.unit,
+                                  order_id=order.id))
+    for visit in visits[1:]:  # follow-up repeats of vitamin D and ferritin
+        for key, mean, spread in (_PANEL[6], _PANEL[1]):
+            collected = g.day(visit.visit_date, 1, 7)
+            if any(r.test == key and r.collected_on == collected for r in results):
+                continue
+            order = TestOrder(id=g.uid(), patient_id=pid, version=1, test=key,
+                              status="resulted", ordered_on=visit.visit_date,
+                              collected_on=collected, resulted_on=collected, visit_id=visit.id)
+            orders.append(order)
+            results.append(TestResult(id=g.uid(), patient_id=pid, version=1, test=key,
+                                      collected_on=collected, order_id=order.id,
+                                      value=max(1.0, round(rng.gauss(mean + 6, spread), 1)),
+                                      unit=g.catalog.tests[key].unit))
+    orders.append(TestOrder(id=g.uid(), patient_id=pid, version=1, test="giardia_antigen",
+                            ordered_on=visits[-1].visit_date, visit_id=visits[-1].id,
+                            reason="chronic diarrhoea"))
+    return orders, results
+
+
+def _plan(g: _Gen, pid: str, visits: list[Visit]) -> list[PlanItem]:
+    rng = g.rng
+    items = []
+    chosen = [rng.choice(g.catalog.protocols_for(c)) for c in
+              ("eliminate_triggers", "nutritional_support", "stress_management",
+               rng.choice(("herbal", "microbiome_support")))]
+    for i, tpl in enumerate(chosen):
+        start = visits[0].visit_date if i < 2 or len(visits) == 1 else visits[1].visit_date
+        end = start + timedelta(days=tpl.duration_days) if tpl.duration_days else None
+        status = "active" if end is None or end >= g.today else "completed"
+        items.append(PlanItem(id=g.uid(), patient_id=pid, version=1, category=tpl.category,
+                              name=tpl.name, dose=tpl.dose, frequency=tpl.frequency, start=start,
+                              end=end, instructions=tpl.instructions, rationale=tpl.rationale,
+                              status=status, template=tpl.key, source=tpl.source))
+    if g.index == 0:
+        tpl = g.catalog.protocols_for("referral")[0]
+        items.append(PlanItem(id=g.uid(), patient_id=pid, version=1, category="referral",
+                              name=tpl.name, instructions=tpl.instructions,
+                              rationale=tpl.rationale, status="active", template=tpl.key,
+                              source=tpl.source, start=visits[0].visit_date))
+    return items
+
+
+def _notes(g: _Gen, pid: str, visits: list[Visit]) -> list[Note]:
+    first = visits[0]
+    return [
+        Note(id=g.uid(), patient_id=pid, version=1, written_on=first.visit_date,
+             visit_id=first.id, visibility="practitioner", author="demo practitioner",
+             text="Synthetic demo case. Differential work-up ordered per ACG 2021."),
+        Note(id=g.uid(), patient_id=pid, version=1, written_on=visits[-1].visit_date,
+             visit_id=visits[-1].id, visibility="shared", author="demo practitioner",
+             text="Thank you for keeping your symptom diary. Keep going with the plan and "
+                  "bring your questions to the next visit."),
+    ]
+
+
+def generate_cases(n: int, *, seed: int = 1, today: date | None = None,
+                   catalog: Catalog | None = None) -> list[Case]:
+    catalog = catalog or default_catalog()
+    today = today or date.today()
+    return [generate_case(i, seed=seed, today=today, catalog=catalog) for i in range(n)]

@@ -1,0 +1,185 @@
+"""The shipped catalog: what it holds (symptoms, instruments, tests, protocols, red flags)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+import casebook.catalog as catalog_module
+from casebook.catalog import Catalog, load_catalog
+from casebook.models import PLAN_CATEGORIES, AlarmScreen
+
+SYMPTOM_KEYS = [
+    "abdominal_pain", "bloating", "diarrhea", "constipation", "fatigue", "headaches",
+    "skin_problems", "joint_pain", "brain_fog", "food_intolerances", "anxiety_depression",
+]
+TEST_KEYS = {
+    "calprotectin", "ttg_iga", "total_iga", "ttg_igg", "dgp_igg", "crp", "hs_crp", "hemoglobin",
+    "ferritin", "vitamin_d", "vitamin_b12", "albumin", "giardia_antigen", "ova_parasites",
+    "sibo_breath_h2", "sibo_breath_ch4", "lactulose_mannitol", "zonulin", "secretory_iga",
+    "food_igg_panel",
+}
+
+
+@pytest.fixture(scope="module")
+def cat() -> Catalog:
+    return load_catalog()
+
+
+# --- the shipped catalog ------------------------------------------------------------------
+
+
+def test_shipped_catalog_loads(cat: Catalog) -> None:
+    assert isinstance(cat, Catalog)
+    assert repr(cat).startswith("Catalog(11 symptoms, 5 instruments")
+    assert cat.sources["phq9"] == "instruments/phq9.toml"
+    assert cat.sources["ferritin"] == "tests.toml"
+    assert cat.sources["bloating"] == "symptoms.toml"
+    with pytest.raises(TypeError):
+        cat.tests["x"] = cat.tests["crp"]  # type: ignore[index]
+
+
+def test_exactly_the_eleven_symptoms_in_order(cat: Catalog) -> None:
+    assert [s.key for s in cat.symptoms] == SYMPTOM_KEYS
+    assert all(s.label and s.patient_label and s.description for s in cat.symptoms)
+    assert cat.symptom("joint_pain").label == "Joint pain or stiffness"
+    with pytest.raises(KeyError, match="unknown symptom 'nausea'"):
+        cat.symptom("nausea")
+
+
+def test_only_free_instruments_are_shipped(cat: Catalog) -> None:
+    assert set(cat.instruments) == {"phq9", "gad7", "pss10", "fas", "bristol"}
+    names = " ".join(f"{i.key} {i.name} {i.short_name}" for i in cat.instruments.values()).lower()
+    for licensed in ("msq", "gsrs", "ibs-sss", "ibs_sss", "medical symptoms questionnaire"):
+        assert licensed not in names
+    data = Path(catalog_module.__file__).parent / "data" / "instruments"
+    assert sorted(p.name for p in data.iterdir()) == [
+        "bristol.toml", "fas.toml", "gad7.toml", "phq9.toml", "pss10.toml"]
+    with pytest.raises(KeyError, match=r"unknown instrument 'msq'.*licence"):
+        cat.instrument("msq")
+
+
+def test_instrument_details(cat: Catalog) -> None:
+    phq9 = cat.instrument("phq9")
+    assert [i.id for i in phq9.items] == [str(n) for n in range(1, 10)]
+    assert phq9.option_values == (0, 1, 2, 3) and phq9.total_range == (0, 27)
+    assert [(b.min, b.max) for b in phq9.bands] == [(0, 4), (5, 9), (10, 14), (15, 19), (20, 27)]
+    assert [(a.item, a.min_value) for a in phq9.alerts] == [("9", 1)]
+    assert (phq9.loinc_panel, phq9.loinc_total) == ("44249-1", "44261-6")
+    gad7 = cat.instrument("gad7")
+    assert gad7.loinc_total == "70274-6" and gad7.loinc_panel is None
+    assert [(b.min, b.max) for b in gad7.bands] == [(0, 4), (5, 9), (10, 14), (15, 21)]
+    pss = cat.instrument("pss10")
+    assert {i.id for i in pss.items if i.reverse} == {"4", "5", "7", "8"}
+    assert [(b.min, b.max) for b in pss.bands] == [(0, 13), (14, 26), (27, 40)]
+    fas = cat.instrument("fas")
+    assert {i.id for i in fas.items if i.reverse} == {"4", "10"}
+    assert fas.total_range == (10, 50)
+    assert [(b.min, b.max) for b in fas.bands] == [(10, 21), (22, 34), (35, 50)]
+    for free_for_clinical in (pss, fas):
+        assert "non-commercial" in free_for_clinical.licence.lower()
+        assert free_for_clinical.loinc_total is None
+    bristol = cat.instrument("bristol")
+    assert bristol.scoring == "category" and [i.id for i in bristol.items] == ["type"]
+    assert bristol.option_values == tuple(range(1, 8))
+    assert [(b.min, b.max, b.label) for b in bristol.bands] == [
+        (1, 2, "constipation"), (3, 4, "normal"), (5, 7, "loose")]
+    for instrument in cat.instruments.values():
+        assert instrument.licence and instrument.source
+        assert all(b.patient_text for b in instrument.bands), instrument.key
+
+
+def test_lab_tests(cat: Catalog) -> None:
+    assert set(cat.tests) >= TEST_KEYS
+    assert {t.group for t in cat.tests.values()} == {"blood", "urine", "stool", "breath"}
+    for test in cat.tests.values():
+        assert test.evidence and test.evidence_note and test.patient_note and test.source
+        if test.loinc is not None:
+            assert test.loinc_verified is False, test.key
+    assert cat.test("zonulin").evidence == "not-recommended"
+    assert cat.test("zonulin").patient_note.startswith("This test is not reliable")
+    assert cat.test("food_igg_panel").evidence == "not-recommended"
+    assert cat.test("food_igg_panel").kind == "qualitative"
+    assert cat.test("lactulose_mannitol").evidence == "research-only"
+    assert cat.test("secretory_iga").evidence == "research-only"
+    assert cat.test("lactulose_mannitol").group == "urine"
+    assert cat.test("sibo_breath_h2").group == "breath" == cat.test("sibo_breath_ch4").group
+    calpro = cat.test("calprotectin")
+    assert calpro.ref_high == 50 and calpro.accepts_unit("µg/g") and calpro.accepts_unit("ug/g")
+    assert cat.test("crp").ref_high == 10
+    hb = cat.test("hemoglobin")
+    assert hb.range_for("female") == (12, None) and hb.range_for("male") == (13, None)
+    giardia = cat.test("giardia_antigen")
+    assert giardia.normal_values == ("negative", "not detected")
+    assert giardia.abnormal_values == ("positive", "detected")
+    assert cat.test("ova_parasites").kind == "qualitative"
+
+
+def test_test_lookup_by_loinc(cat: Catalog) -> None:
+    assert cat.test("718-7").key == "hemoglobin"
+    assert cat.test("38445-3").key == "calprotectin"
+    with pytest.raises(KeyError, match="unknown test 'nope'"):
+        cat.test("nope")
+
+
+def test_protocols(cat: Catalog) -> None:
+    for category in PLAN_CATEGORIES:
+        templates = cat.protocols_for(category)
+        assert len(templates) >= 2, category
+        assert all(t.evidence and t.source for t in templates)
+    keys = {p.key: p for p in cat.protocols}
+    assert keys["probiotic_trial"].evidence == "research-only"
+    assert "ACG" in keys["low_fodmap_diet"].source
+    assert "serology" in keys["gluten_free_trial"].name
+    with pytest.raises(KeyError, match="unknown plan category"):
+        cat.protocols_for("detox")
+
+
+def test_red_flags(cat: Catalog) -> None:
+    rules = cat.red_flags
+    assert all(r.action and r.source for r in rules)
+    screen_fields = {n for n in AlarmScreen.model_fields if n != "symptom_onset"}
+    assert {r.field for r in rules if r.kind == "screen"} == screen_fields
+    assert [r.min_age for r in rules if r.kind == "onset_age"] == [50]
+    labs = {r.test: r for r in rules if r.kind == "lab"}
+    assert (labs["hemoglobin"].below_female, labs["hemoglobin"].below_male) == (12, 13)
+    assert labs["ferritin"].below == 45 and "iron deficiency" in labs["ferritin"].label.lower()
+    assert labs["albumin"].below == 3.5
+    assert labs["calprotectin"].above == 50 and labs["crp"].above == 10
+    flag_rules = [r for r in rules if r.kind == "lab_flag"]
+    assert [(r.test, r.flags) for r in flag_rules] == [("giardia_antigen", ("A",))]
+    family = [r for r in rules if r.kind == "family_history"]
+    assert set(family[0].conditions) == {
+        "colorectal_cancer", "ovarian_cancer", "ibd", "celiac_disease"}
+    alerts = [r for r in rules if r.kind == "instrument_alert"]
+    assert [(r.instrument, r.urgency) for r in alerts] == [("phq9", "same_day")]
+
+
+def test_evidence_labels_are_the_schema_ones(cat: Catalog) -> None:
+    labels = set(get_args(catalog_module.Evidence))
+    assert {t.evidence for t in cat.tests.values()} <= labels
+    assert {p.evidence for p in cat.protocols} <= labels
+
+
+def test_entries_are_hashable(cat: Catalog) -> None:
+    assert len({*cat.tests.values(), *cat.instruments.values(), *cat.red_flags}) == (
+        len(cat.tests) + len(cat.instruments) + len(cat.red_flags))
+
+
+def test_all_is_in_step_with_the_public_names() -> None:
+    from casebook.catalog import schema
+
+    expected = {"Catalog", "CatalogError", "ENV_VAR", "default_catalog", "load_catalog"}
+    assert set(catalog_module.__all__) == expected | set(schema.__all__)
+    assert all(hasattr(catalog_module, n) for n in catalog_module.__all__)
+
+
+def test_licence_notes_in_data_files() -> None:
+    data = Path(catalog_module.__file__).parent / "data"
+    for name in ("pss10", "fas"):
+        text = (data / "instruments" / f"{name}.toml").read_text(encoding="utf-8").lower()
+        assert "free for" in text and "non-commercial" in text and "clinical" in text
+    assert "not advice" in (data / "protocols.toml").read_text(encoding="utf-8").lower()
+    assert "loinc_verified = false" in (data / "tests.toml").read_text(encoding="utf-8")
