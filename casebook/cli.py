@@ -111,20 +111,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
-                        help="database URL (default: $CASEBOOK_DB, else sqlite:///casebook.db)")
-    common.add_argument("--actor", metavar="NAME", default=argparse.SUPPRESS,
-                        help="who is making changes, for the audit log "
-                             "(default: $CASEBOOK_USER, else the login name)")
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (default: $CASEBOOK_DB, else sqlite:///casebook.db)",
+    )
+    common.add_argument(
+        "--actor",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="who is making changes, for the audit log "
+        "(default: $CASEBOOK_USER, else the login name)",
+    )
     parser = argparse.ArgumentParser(
-        prog="casebook", parents=[common],
+        prog="casebook",
+        parents=[common],
         description="A clinical case workbook on Jupyter. It documents and supports "
-                    "decisions; it never diagnoses.")
+        "decisions; it never diagnoses.",
+    )
     parser.add_argument("--version", action="version", version=f"casebook {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str
-            ) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help, description=help)
         p.set_defaults(func=func)
         return p
@@ -133,8 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     p = add("import", cmd_import, "import patients, results, a case (JSON) or a FHIR bundle")
     p.add_argument("kind", choices=("patients", "results", "case", "fhir"))
     p.add_argument("file", help="the file to import ('-' reads standard input for case/fhir)")
-    p.add_argument("--replace", action="store_true",
-                   help="case/fhir: overwrite an existing different case (it stays in the audit log)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="case/fhir: overwrite an existing different case (it stays in the audit log)",
+    )
     add("patients", cmd_patients, "list the patients")
     p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
     p.add_argument("patient")

@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from casebook.scoring import RedFlag, red_flags
+from casebook.redflags import RedFlag, red_flags
 from casebook.store import CaseStore, import_case
 from casebook.synthetic import generate_cases
 
@@ -21,8 +21,9 @@ class DemoResult:
     flags: dict[str, list[RedFlag]] = field(default_factory=dict)
 
 
-def build_demo(directory: str | Path = "casebook-demo", *, patients: int = 12,
-               seed: int = 1) -> DemoResult:
+def build_demo(
+    directory: str | Path = "casebook-demo", *, patients: int = 12, seed: int = 1
+) -> DemoResult:
     """Create `directory`/casebook.db afresh with `patients` synthetic cases."""
     if patients < 1:
         raise ValueError("--patients must be at least 1")
@@ -37,16 +38,23 @@ def build_demo(directory: str | Path = "casebook-demo", *, patients: int = 12,
         for case in cases:
             import_case(store, case)
         cat = store.catalog
-        flags = {c.patient.id: red_flags(store.load_case(c.patient.id), cat.red_flags,
-                                         cat.instruments, cat.tests) for c in cases}
+        flags = {
+            c.patient.id: red_flags(
+                store.load_case(c.patient.id), cat.red_flags, cat.instruments, cat.tests
+            )
+            for c in cases
+        }
     return DemoResult(directory, url, [c.patient.id for c in cases], flags)
 
 
 def demo_text(result: DemoResult) -> str:
     db = shlex.quote(result.url)
     first = result.patient_ids[0]
-    flagged = [f"  {pid}: " + ", ".join(f.label for f in flags)
-               for pid, flags in result.flags.items() if flags]
+    flagged = [
+        f"  {pid}: " + ", ".join(f.label for f in flags)
+        for pid, flags in result.flags.items()
+        if flags
+    ]
     lines = [
         f"casebook demo: {len(result.patient_ids)} synthetic patients in {result.directory}",
         "(synthetic data from a seeded generator; no real patient is in it)",

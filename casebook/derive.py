@@ -37,18 +37,23 @@ def _instrument(record: InstrumentResponse, catalog: Catalog) -> InstrumentRespo
     except KeyError:
         known = ", ".join(sorted(catalog.instruments))
         raise RecordError(
-            "instrument response", "instrument", f"unknown instrument {record.instrument!r} "
-            f"(known: {known})"
+            "instrument response",
+            "instrument",
+            f"unknown instrument {record.instrument!r} (known: {known})",
         ) from None
     items = {item.id for item in instrument.items}
     allowed = set(instrument.option_values)
     for item, value in record.answers.items():
         if item not in items:
-            raise RecordError("instrument response", f"answers[{item!r}]",
-                              f"{instrument.short_name} has no item {item!r}")
+            raise RecordError(
+                "instrument response",
+                f"answers[{item!r}]",
+                f"{instrument.short_name} has no item {item!r}",
+            )
         if value not in allowed:
             raise RecordError(
-                "instrument response", f"answers[{item!r}]",
+                "instrument response",
+                f"answers[{item!r}]",
                 f"{value} is not one of {', '.join(map(str, sorted(allowed)))}",
             )
     if set(record.answers) == items:
@@ -69,8 +74,12 @@ def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> Te
     update: dict[str, object] = {"test": test.key}
     if test.kind == "qualitative":
         if record.value_text is None:
-            raise RecordError("result", "value", f"{test.name} is reported as text "
-                              f"({', '.join(test.normal_values + test.abnormal_values)})")
+            raise RecordError(
+                "result",
+                "value",
+                f"{test.name} is reported as text "
+                f"({', '.join(test.normal_values + test.abnormal_values)})",
+            )
         try:
             update["flag"] = qualitative_flag(test, record.value_text)
         except ValueError as exc:
@@ -80,17 +89,23 @@ def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> Te
             raise RecordError("result", "value", f"{test.name} needs a number")
         if record.unit and not test.accepts_unit(record.unit):
             raise RecordError(
-                "result", "unit", f"{record.unit!r} is not the catalog unit {test.unit!r} "
-                f"for {test.name}; convert the value first"
+                "result",
+                "unit",
+                f"{record.unit!r} is not the catalog unit {test.unit!r} "
+                f"for {test.name}; convert the value first",
             )
         low, high = record.ref_low, record.ref_high
         if low is None and high is None:
             low, high = test.range_for(patient.sex)
-        update.update(unit=test.unit, ref_low=low, ref_high=high,
-                      flag=result_flag(record.value, low, high))
+        update.update(
+            unit=test.unit, ref_low=low, ref_high=high, flag=result_flag(record.value, low, high)
+        )
     if record.collected_on < patient.birth_date:
-        raise RecordError("result", "collected_on",
-                          f"{record.collected_on} is before the birth date {patient.birth_date}")
+        raise RecordError(
+            "result",
+            "collected_on",
+            f"{record.collected_on} is before the birth date {patient.birth_date}",
+        )
     return record.model_copy(update=update)
 
 

@@ -1,7 +1,7 @@
 """Tidy pandas DataFrames of cases, one row per observation, for analysis in a notebook.
 
-    from casebook.frames import results_frame
-    df = results_frame(store.load_case(pid) for pid in ids)
+from casebook.frames import results_frame
+df = results_frame(store.load_case(pid) for pid in ids)
 """
 
 from __future__ import annotations
@@ -35,13 +35,29 @@ def symptoms_frame(cases: Case | Iterable[Case]) -> pd.DataFrame:
         visits = {v.id: v for v in case.visits}
         for r in case.symptoms:
             v = visits[r.visit_id]
-            rows.append({"patient_id": case.patient.id, "visit_id": v.id,
-                         "visit_date": v.visit_date, "visit_kind": v.kind, "symptom": r.symptom,
-                         "severity": r.severity, "frequency": r.frequency})
-    cols = ["patient_id", "visit_id", "visit_date", "visit_kind", "symptom", "severity",
-            "frequency"]
+            rows.append(
+                {
+                    "patient_id": case.patient.id,
+                    "visit_id": v.id,
+                    "visit_date": v.visit_date,
+                    "visit_kind": v.kind,
+                    "symptom": r.symptom,
+                    "severity": r.severity,
+                    "frequency": r.frequency,
+                }
+            )
+    cols = [
+        "patient_id",
+        "visit_id",
+        "visit_date",
+        "visit_kind",
+        "symptom",
+        "severity",
+        "frequency",
+    ]
     return _frame(rows, cols, ("visit_date",)).sort_values(
-        ["patient_id", "visit_date", "symptom"], ignore_index=True)
+        ["patient_id", "visit_date", "symptom"], ignore_index=True
+    )
 
 
 def instruments_frame(cases: Case | Iterable[Case]) -> pd.DataFrame:
@@ -50,9 +66,16 @@ def instruments_frame(cases: Case | Iterable[Case]) -> pd.DataFrame:
     for case in _cases(cases):
         visits = {v.id: v for v in case.visits}
         for r in case.instruments:
-            rows.append({"patient_id": case.patient.id, "visit_id": r.visit_id,
-                         "visit_date": visits[r.visit_id].visit_date, "instrument": r.instrument,
-                         "total": r.total, "band": r.band})
+            rows.append(
+                {
+                    "patient_id": case.patient.id,
+                    "visit_id": r.visit_id,
+                    "visit_date": visits[r.visit_id].visit_date,
+                    "instrument": r.instrument,
+                    "total": r.total,
+                    "band": r.band,
+                }
+            )
     cols = ["patient_id", "visit_id", "visit_date", "instrument", "total", "band"]
     df = _frame(rows, cols, ("visit_date",))
     df["total"] = df["total"].astype("Int64")
@@ -66,17 +89,39 @@ def results_frame(cases: Case | Iterable[Case], catalog: Catalog | None = None) 
     for case in _cases(cases):
         for r in case.results:
             test = catalog.tests.get(r.test)
-            rows.append({"patient_id": case.patient.id, "test": r.test,
-                         "test_name": test.name if test else r.test,
-                         "group": test.group if test else None,
-                         "evidence": test.evidence if test else None,
-                         "collected_on": r.collected_on, "value": r.value,
-                         "value_text": r.value_text, "unit": r.unit, "ref_low": r.ref_low,
-                         "ref_high": r.ref_high, "flag": r.flag})
-    cols = ["patient_id", "test", "test_name", "group", "evidence", "collected_on", "value",
-            "value_text", "unit", "ref_low", "ref_high", "flag"]
+            rows.append(
+                {
+                    "patient_id": case.patient.id,
+                    "test": r.test,
+                    "test_name": test.name if test else r.test,
+                    "group": test.group if test else None,
+                    "evidence": test.evidence if test else None,
+                    "collected_on": r.collected_on,
+                    "value": r.value,
+                    "value_text": r.value_text,
+                    "unit": r.unit,
+                    "ref_low": r.ref_low,
+                    "ref_high": r.ref_high,
+                    "flag": r.flag,
+                }
+            )
+    cols = [
+        "patient_id",
+        "test",
+        "test_name",
+        "group",
+        "evidence",
+        "collected_on",
+        "value",
+        "value_text",
+        "unit",
+        "ref_low",
+        "ref_high",
+        "flag",
+    ]
     return _frame(rows, cols, ("collected_on",)).sort_values(
-        ["patient_id", "test", "collected_on"], ignore_index=True)
+        ["patient_id", "test", "collected_on"], ignore_index=True
+    )
 
 
 def plan_frame(cases: Case | Iterable[Case]) -> pd.DataFrame:
@@ -84,10 +129,30 @@ def plan_frame(cases: Case | Iterable[Case]) -> pd.DataFrame:
     rows = []
     for case in _cases(cases):
         for p in case.plan:
-            rows.append({"patient_id": case.patient.id, "category": p.category, "name": p.name,
-                         "dose": p.dose, "frequency": p.frequency, "start": p.start,
-                         "end": p.end, "status": p.status, "template": p.template})
-    cols = ["patient_id", "category", "name", "dose", "frequency", "start", "end", "status",
-            "template"]
+            rows.append(
+                {
+                    "patient_id": case.patient.id,
+                    "category": p.category,
+                    "name": p.name,
+                    "dose": p.dose,
+                    "frequency": p.frequency,
+                    "start": p.start,
+                    "end": p.end,
+                    "status": p.status,
+                    "template": p.template,
+                }
+            )
+    cols = [
+        "patient_id",
+        "category",
+        "name",
+        "dose",
+        "frequency",
+        "start",
+        "end",
+        "status",
+        "template",
+    ]
     return _frame(rows, cols, ("start", "end")).sort_values(
-        ["patient_id", "category", "name"], ignore_index=True)
+        ["patient_id", "category", "name"], ignore_index=True
+    )

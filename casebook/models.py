@@ -60,8 +60,7 @@ PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 def _check_patient_id(value: str) -> str:
     if not PATIENT_ID_RE.fullmatch(value):
         raise ValueError(
-            "patient id must be 1-64 characters of letters, digits, '-' or '_' "
-            f"(got {value!r})"
+            f"patient id must be 1-64 characters of letters, digits, '-' or '_' (got {value!r})"
         )
     if value in {".", ".."}:  # pragma: no cover - excluded by the pattern; kept explicit
         raise ValueError("patient id may not be '.' or '..'")
@@ -179,8 +178,13 @@ class InflammatoryCondition(_Model):
 class Medication(_Model):
     category: Literal["medication"] = "medication"
     drug_class: Literal[
-        "antibiotic", "chemotherapy", "steroid", "nsaid", "proton_pump_inhibitor",
-        "supplement", "other",
+        "antibiotic",
+        "chemotherapy",
+        "steroid",
+        "nsaid",
+        "proton_pump_inhibitor",
+        "supplement",
+        "other",
     ]
     name: Name
     dose: ShortText = ""
@@ -237,21 +241,31 @@ class FoodSensitivity(_Model):
 class FamilyHistory(_Model):
     category: Literal["family_history"] = "family_history"
     relative: Literal["parent", "sibling", "child", "grandparent", "other"]
-    condition: Literal[
-        "colorectal_cancer", "ovarian_cancer", "ibd", "celiac_disease", "other"
-    ]
+    condition: Literal["colorectal_cancer", "ovarian_cancer", "ibd", "celiac_disease", "other"]
     detail: ShortText = ""
     age_at_onset: int | None = Field(None, ge=0, le=120)
 
 
 HistoryData = Annotated[
-    Infection | InflammatoryCondition | Medication | DietHistory | StressHistory
-    | EnvironmentalExposure | FoodSensitivity | FamilyHistory,
+    Infection
+    | InflammatoryCondition
+    | Medication
+    | DietHistory
+    | StressHistory
+    | EnvironmentalExposure
+    | FoodSensitivity
+    | FamilyHistory,
     Field(discriminator="category"),
 ]
 HISTORY_CATEGORIES = (
-    "infection", "inflammatory_condition", "medication", "diet", "stress",
-    "environmental_exposure", "food_sensitivity", "family_history",
+    "infection",
+    "inflammatory_condition",
+    "medication",
+    "diet",
+    "stress",
+    "environmental_exposure",
+    "food_sensitivity",
+    "family_history",
 )
 
 
@@ -334,15 +348,23 @@ class TestResult(Record):
 # --- plan and notes ---------------------------------------------------------------------
 
 PLAN_CATEGORIES = (
-    "eliminate_triggers", "herbal", "nutritional_support", "microbiome_support",
-    "stress_management", "referral",
+    "eliminate_triggers",
+    "herbal",
+    "nutritional_support",
+    "microbiome_support",
+    "stress_management",
+    "referral",
 )
 
 
 class PlanItem(Record):
     category: Literal[
-        "eliminate_triggers", "herbal", "nutritional_support", "microbiome_support",
-        "stress_management", "referral",
+        "eliminate_triggers",
+        "herbal",
+        "nutritional_support",
+        "microbiome_support",
+        "stress_management",
+        "referral",
     ]
     name: Name
     dose: ShortText = ""
@@ -386,13 +408,19 @@ class Case(_Model):
     def _consistent(self) -> Case:
         pid = self.patient.id
         visit_ids = {v.id for v in self.visits}
-        for field in ("visits", "history", "symptoms", "instruments", "orders",
-                      "results", "plan", "notes"):
+        for field in (
+            "visits",
+            "history",
+            "symptoms",
+            "instruments",
+            "orders",
+            "results",
+            "plan",
+            "notes",
+        ):
             for i, rec in enumerate(getattr(self, field)):
                 if rec.patient_id != pid:
-                    raise ValueError(
-                        f"{field}[{i}]: patient_id {rec.patient_id!r} is not {pid!r}"
-                    )
+                    raise ValueError(f"{field}[{i}]: patient_id {rec.patient_id!r} is not {pid!r}")
                 vid = getattr(rec, "visit_id", None)
                 if vid is not None and vid not in visit_ids:
                     raise ValueError(f"{field}[{i}]: visit_id {vid!r} is not a visit of {pid!r}")

@@ -7,7 +7,8 @@ from datetime import date
 
 from casebook.catalog import Catalog
 from casebook.models import Case
-from casebook.scoring import burden_by_visit, red_flags
+from casebook.redflags import red_flags
+from casebook.scoring import burden_by_visit
 from casebook.store import AuditEntry, PatientSummary
 
 __all__ = ["audit_text", "case_text", "patients_text"]
@@ -21,21 +22,43 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def _range(low: float | None, high: float | None) -> str:
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f">= {low:g}"
+    if low is None:
+        return f"<= {high:g}"
+    return f"{low:g}-{high:g}"
+
+
 def patients_text(patients: Sequence[PatientSummary]) -> str:
     if not patients:
         return "no patients yet: `casebook import patients FILE.csv` adds them"
     return _table(
         ("id", "name", "born", "sex", "version", "changed"),
-        [(p.id, p.name, p.birth_date, p.sex, p.record_version,
-          p.updated_at.strftime("%Y-%m-%d %H:%M")) for p in patients],
+        [
+            (
+                p.id,
+                p.name,
+                p.birth_date,
+                p.sex,
+                p.record_version,
+                p.updated_at.strftime("%Y-%m-%d %H:%M"),
+            )
+            for p in patients
+        ],
     )
 
 
 def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str:
     p = case.patient
     today = today or date.today()
-    out = [f"{p.name} ({p.id}), {p.sex}, born {p.birth_date}, age {p.age_on(today)}",
-           f"record version {p.record_version}", ""]
+    out = [
+        f"{p.name} ({p.id}), {p.sex}, born {p.birth_date}, age {p.age_on(today)}",
+        f"record version {p.record_version}",
+        "",
+    ]
     flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
     out.append("RED FLAGS (refer; casebook does not diagnose):" if flags else "red flags: none")
     out += [f"  ! [{f.urgency}] {f.label}: {f.reason}. {f.action}" for f in flags]
@@ -44,8 +67,9 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     scores = {(r.visit_id, r.instrument): r for r in case.instruments}
     shown = [k for k in ("phq9", "gad7", "pss10", "fas", "bristol") if k in catalog.instruments]
     shown += sorted({r.instrument for r in case.instruments} - set(shown))
-    header = ["date", "visit", "burden"] + [catalog.instruments[k].short_name
-                                            if k in catalog.instruments else k for k in shown]
+    header = ["date", "visit", "burden"] + [
+        catalog.instruments[k].short_name if k in catalog.instruments else k for k in shown
+    ]
     rows = []
     for b in burdens:
         row: list[object] = [b.visit_date, b.kind, b.burden]
@@ -56,30 +80,58 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     out += ["visits:", _table(header, rows) if rows else "  none", ""]
     if case.results:
         out.append("results:")
-        out.append(_table(("collected", "test", "value", "unit", "range", "flag", "evidence"), [
-            (r.collected_on, catalog.tests[r.test].name if r.test in catalog.tests else r.test,
-             r.value if r.value is not None else r.value_text, r.unit,
-             f"{'' if r.ref_low is None else r.ref_low}-{'' if r.ref_high is None else r.ref_high}",
-             r.flag or "",
-             catalog.tests[r.test].evidence if r.test in catalog.tests else "")
-            for r in sorted(case.results, key=lambda r: (r.collected_on, r.test))]))
+        out.append(
+            _table(
+                ("collected", "test", "value", "unit", "range", "flag", "evidence"),
+                [
+                    (
+                        r.collected_on,
+                        catalog.tests[r.test].name if r.test in catalog.tests else r.test,
+                        r.value if r.value is not None else r.value_text,
+                        r.unit,
+                        _range(r.ref_low, r.ref_high),
+                        r.flag or "",
+                        catalog.tests[r.test].evidence if r.test in catalog.tests else "",
+                    )
+                    for r in sorted(case.results, key=lambda r: (r.collected_on, r.test))
+                ],
+            )
+        )
         out.append("")
     pending = [o for o in case.orders if o.status in ("ordered", "collected")]
     if pending:
-        out.append("open orders: " + ", ".join(f"{o.test} ({o.status} {o.ordered_on})"
-                                                for o in pending))
+        out.append(
+            "open orders: " + ", ".join(f"{o.test} ({o.status} {o.ordered_on})" for o in pending)
+        )
         out.append("")
     if case.plan:
         out.append("plan:")
-        out.append(_table(("category", "item", "dose", "frequency", "start", "end", "status"), [
-            (i.category, i.name, i.dose, i.frequency, i.start, i.end, i.status)
-            for i in sorted(case.plan, key=lambda i: (i.category, i.name))]))
+        out.append(
+            _table(
+                ("category", "item", "dose", "frequency", "start", "end", "status"),
+                [
+                    (i.category, i.name, i.dose, i.frequency, i.start, i.end, i.status)
+                    for i in sorted(case.plan, key=lambda i: (i.category, i.name))
+                ],
+            )
+        )
     return "\n".join(out).rstrip() + "\n"
 
 
 def audit_text(entries: Sequence[AuditEntry]) -> str:
     if not entries:
         return "no audit entries"
-    return _table(("#", "at (UTC)", "actor", "action", "entity", "id"), [
-        (e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.entity,
-         e.entity_id or "") for e in entries])
+    return _table(
+        ("#", "at (UTC)", "actor", "action", "entity", "id"),
+        [
+            (
+                e.id,
+                e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.actor,
+                e.action,
+                e.entity,
+                e.entity_id or "",
+            )
+            for e in entries
+        ],
+    )

@@ -37,12 +37,15 @@ def case_from_json(text: str, source: str = "<input>") -> Case:
     try:
         payload: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CaseFileError(f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: "
-                            f"{exc.msg})") from None
+        raise CaseFileError(
+            f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CaseFileError(f"{source}: format: expected {FORMAT!r}, found {found!r} "
-                            "(was it written by `casebook export --format json`?)")
+        raise CaseFileError(
+            f"{source}: format: expected {FORMAT!r}, found {found!r} "
+            "(was it written by `casebook export --format json`?)"
+        )
     try:
         return Case.model_validate(payload.get("case"))
     except ValidationError as exc:

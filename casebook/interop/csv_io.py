@@ -59,9 +59,8 @@ class CsvImportError(ValueError):
         more = len(errors) - MAX_ERRORS_SHOWN
         tail = f"\n  ... and {more} more" if more > 0 else ""
         rows = len({e.line for e in errors})
-        super().__init__(
-            f"{path}: {rows} bad row{'s' if rows != 1 else ''}, nothing was imported:\n{shown}{tail}"
-        )
+        plural = "s" if rows != 1 else ""
+        super().__init__(f"{path}: {rows} bad row{plural}, nothing was imported:\n{shown}{tail}")
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -70,8 +69,9 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
     except FileNotFoundError:
         raise CsvImportError(str(path), [RowError(0, "file", "no such file")]) from None
     except UnicodeDecodeError as exc:
-        raise CsvImportError(str(path), [RowError(0, "file", f"not UTF-8 text ({exc.reason})")]) \
-            from None
+        raise CsvImportError(
+            str(path), [RowError(0, "file", f"not UTF-8 text ({exc.reason})")]
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
@@ -84,8 +84,11 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
     if missing:
         problems.append(RowError(1, "header", f"missing column(s): {', '.join(missing)}"))
     if extra:
-        problems.append(RowError(1, "header", f"unknown column(s): {', '.join(extra)} "
-                                 f"(expected {','.join(columns)})"))
+        problems.append(
+            RowError(
+                1, "header", f"unknown column(s): {', '.join(extra)} (expected {','.join(columns)})"
+            )
+        )
     if dupes:
         problems.append(RowError(1, "header", f"repeated column(s): {', '.join(dupes)}"))
     if problems:
@@ -102,8 +105,9 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
                 yield line, dict(zip(header, (v.strip() for v in values), strict=True))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise CsvImportError(str(path), [RowError(line, "file", f"malformed CSV ({exc})")]) \
-            from None
+        raise CsvImportError(
+            str(path), [RowError(line, "file", f"malformed CSV ({exc})")]
+        ) from None
 
 
 def _date(value: str, field: str, line: int, errors: list[RowError]) -> date | None:
@@ -120,8 +124,14 @@ def _date(value: str, field: str, line: int, errors: list[RowError]) -> date | N
 
 def _patient_id(value: str, line: int, errors: list[RowError]) -> str | None:
     if not PATIENT_ID_RE.fullmatch(value):
-        errors.append(RowError(line, "patient_id", f"{value!r} is not a valid id (1-64 letters, "
-                               "digits, '-' or '_'; no spaces, dots, slashes or quotes)"))
+        errors.append(
+            RowError(
+                line,
+                "patient_id",
+                f"{value!r} is not a valid id (1-64 letters, "
+                "digits, '-' or '_'; no spaces, dots, slashes or quotes)",
+            )
+        )
         return None
     return value
 
@@ -150,7 +160,9 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
             errors.append(RowError(line, "birth_date", f"{birth} is before 1900"))
         sex = row["sex"].lower()
         if sex not in _SEXES:
-            errors.append(RowError(line, "sex", f"{row['sex']!r} is not one of {', '.join(_SEXES)}"))
+            errors.append(
+                RowError(line, "sex", f"{row['sex']!r} is not one of {', '.join(_SEXES)}")
+            )
         if len(errors) == before and pid is not None and birth is not None:
             seen[pid] = line
             patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))  # type: ignore[arg-type]
@@ -191,15 +203,25 @@ def read_results_csv(path: str | Path, store: CaseStore) -> list[TestResult]:
         pid = _patient_id(row["patient_id"], line, errors)
         patient = patients.get(pid) if pid else None
         if pid is not None and patient is None:
-            errors.append(RowError(line, "patient_id", f"no patient {pid!r} in the store "
-                                   "(import the patient list first)"))
+            errors.append(
+                RowError(
+                    line,
+                    "patient_id",
+                    f"no patient {pid!r} in the store (import the patient list first)",
+                )
+            )
         collected = _date(row["collected_on"], "collected_on", line, errors)
         test = None
         try:
             test = catalog.test(row["test"])
         except KeyError:
-            errors.append(RowError(line, "test", f"{row['test']!r} is neither a catalog test "
-                                   "key nor the LOINC code of one"))
+            errors.append(
+                RowError(
+                    line,
+                    "test",
+                    f"{row['test']!r} is neither a catalog test key nor the LOINC code of one",
+                )
+            )
         low = _number(row["ref_low"], "ref_low", line, errors)
         high = _number(row["ref_high"], "ref_high", line, errors)
         value: float | None = None
@@ -214,14 +236,29 @@ def read_results_csv(path: str | Path, store: CaseStore) -> list[TestResult]:
             continue
         key = (patient.id, test.key, collected)
         if key in seen:
-            errors.append(RowError(line, "test", f"{test.key} on {collected} for {patient.id!r} "
-                                   f"is already on line {seen[key]}"))
+            errors.append(
+                RowError(
+                    line,
+                    "test",
+                    f"{test.key} on {collected} for {patient.id!r} is already on line {seen[key]}",
+                )
+            )
             continue
         seen[key] = line
         draft = TestResult.model_construct(
-            id=new_id(), patient_id=patient.id, version=0, test=test.key, collected_on=collected,
-            value=value, value_text=text, unit=row["unit"], ref_low=low, ref_high=high,
-            flag=None, order_id=None)
+            id=new_id(),
+            patient_id=patient.id,
+            version=0,
+            test=test.key,
+            collected_on=collected,
+            value=value,
+            value_text=text,
+            unit=row["unit"],
+            ref_low=low,
+            ref_high=high,
+            flag=None,
+            order_id=None,
+        )
         if low is not None and high is not None and low > high:
             errors.append(RowError(line, "ref_low", f"{low} is above ref_high {high}"))
             continue

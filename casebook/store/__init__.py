@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from casebook.store.bulk import ImportSummary, import_case, import_patients, import_results
-from casebook.store.casestore import (
+from casebook.store.casestore import CaseStore
+from casebook.store.engine import DEFAULT_URL, StoreError, redact_url, resolve_url
+from casebook.store.errors import (
     AuditEntry,
-    CaseStore,
     ConflictError,
     NotFoundError,
     PatientSummary,
 )
-from casebook.store.engine import DEFAULT_URL, StoreError, redact_url, resolve_url
 
 __all__ = [
     "DEFAULT_URL",

@@ -32,12 +32,14 @@ class ImportSummary:
     patients: set[str] = field(default_factory=set)
 
     def __str__(self) -> str:
-        return (f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged "
-                f"({len(self.patients)} patients)")
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged "
+            f"({len(self.patients)} patients)"
+        )
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _bump_all(conn: sa.Connection, patient_ids: set[str]) -> None:
@@ -45,7 +47,8 @@ def _bump_all(conn: sa.Connection, patient_ids: set[str]) -> None:
         return
     p = tables.patients
     conn.execute(
-        sa.update(p).where(p.c.id == sa.bindparam("pid"))
+        sa.update(p)
+        .where(p.c.id == sa.bindparam("pid"))
         .values(record_version=p.c.record_version + 1, updated_at=datetime.now(UTC)),
         [{"pid": pid} for pid in sorted(patient_ids)],
     )
@@ -73,45 +76,80 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
                 summary.created += 1
             else:
                 old = patient_from_row(row)
-                if (old.name, old.birth_date, old.sex) == (patient.name, patient.birth_date,
-                                                           patient.sex):
+                if (old.name, old.birth_date, old.sex) == (
+                    patient.name,
+                    patient.birth_date,
+                    patient.sex,
+                ):
                     summary.unchanged += 1
                     continue
-                new = old.model_copy(update={
-                    "name": patient.name, "birth_date": patient.birth_date, "sex": patient.sex,
-                    "version": old.version + 1, "record_version": old.record_version + 1})
-                updates.append({"pid": new.id, "name": new.name, "birth_date": new.birth_date,
-                                "sex": new.sex, "version": new.version,
-                                "record_version": new.record_version, "updated_at": now})
-                audits.append((new.id, "update", old.model_dump(mode="json"),
-                               new.model_dump(mode="json")))
+                new = old.model_copy(
+                    update={
+                        "name": patient.name,
+                        "birth_date": patient.birth_date,
+                        "sex": patient.sex,
+                        "version": old.version + 1,
+                        "record_version": old.record_version + 1,
+                    }
+                )
+                updates.append(
+                    {
+                        "pid": new.id,
+                        "name": new.name,
+                        "birth_date": new.birth_date,
+                        "sex": new.sex,
+                        "version": new.version,
+                        "record_version": new.record_version,
+                        "updated_at": now,
+                    }
+                )
+                audits.append(
+                    (new.id, "update", old.model_dump(mode="json"), new.model_dump(mode="json"))
+                )
                 summary.updated += 1
             summary.patients.add(patient.id)
         if inserts:
             conn.execute(p.insert(), inserts)
         if updates:
             conn.execute(
-                sa.update(p).where(p.c.id == sa.bindparam("pid")).values(
-                    name=sa.bindparam("name"), birth_date=sa.bindparam("birth_date"),
-                    sex=sa.bindparam("sex"), version=sa.bindparam("version"),
+                sa.update(p)
+                .where(p.c.id == sa.bindparam("pid"))
+                .values(
+                    name=sa.bindparam("name"),
+                    birth_date=sa.bindparam("birth_date"),
+                    sex=sa.bindparam("sex"),
+                    version=sa.bindparam("version"),
                     record_version=sa.bindparam("record_version"),
-                    updated_at=sa.bindparam("updated_at")),
+                    updated_at=sa.bindparam("updated_at"),
+                ),
                 updates,
             )
         _audit_many(store, conn, [(pid, "patient", pid, act, b, a) for pid, act, b, a in audits])
     return summary
 
 
-def _audit_many(store: CaseStore, conn: sa.Connection,
-                entries: list[tuple[str, str, str | None, str, Any, Any]]) -> None:
+def _audit_many(
+    store: CaseStore, conn: sa.Connection, entries: list[tuple[str, str, str | None, str, Any, Any]]
+) -> None:
     if not entries:
         return
     now = datetime.now(UTC)
-    conn.execute(tables.audit_log.insert(), [
-        {"at": now, "actor": store.actor, "patient_id": pid, "entity": entity,
-         "entity_id": eid, "action": action, "before": before, "after": after}
-        for pid, entity, eid, action, before, after in entries
-    ])
+    conn.execute(
+        tables.audit_log.insert(),
+        [
+            {
+                "at": now,
+                "actor": store.actor,
+                "patient_id": pid,
+                "entity": entity,
+                "entity_id": eid,
+                "action": action,
+                "before": before,
+                "after": after,
+            }
+            for pid, entity, eid, action, before, after in entries
+        ],
+    )
 
 
 def import_results(store: CaseStore, results: Sequence[TestResult]) -> ImportSummary:
@@ -127,17 +165,26 @@ def import_results(store: CaseStore, results: Sequence[TestResult]) -> ImportSum
     pids = sorted({r.patient_id for r in results})
     with store.transaction() as conn:
         for chunk in _chunks(pids):  # lock the cases, in a stable order
-            conn.execute(sa.select(tables.patients.c.id).where(tables.patients.c.id.in_(chunk))
-                         .order_by(tables.patients.c.id).with_for_update()).all()
+            conn.execute(
+                sa.select(tables.patients.c.id)
+                .where(tables.patients.c.id.in_(chunk))
+                .order_by(tables.patients.c.id)
+                .with_for_update()
+            ).all()
         existing: dict[tuple[str, str, date], Any] = {}
         open_orders: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for chunk in _chunks(pids):
-            for row in conn.execute(sa.select(t).where(t.c.patient_id.in_(chunk),
-                                                       t.c.deleted_at.is_(None))):
+            for row in conn.execute(
+                sa.select(t).where(t.c.patient_id.in_(chunk), t.c.deleted_at.is_(None))
+            ):
                 existing[(row.patient_id, row.test, row.collected_on)] = row
             for row in conn.execute(
-                sa.select(o).where(o.c.patient_id.in_(chunk), o.c.deleted_at.is_(None),
-                                   o.c.status.in_(("ordered", "collected")))
+                sa.select(o)
+                .where(
+                    o.c.patient_id.in_(chunk),
+                    o.c.deleted_at.is_(None),
+                    o.c.status.in_(("ordered", "collected")),
+                )
                 .order_by(o.c.ordered_on, o.c.id)
             ):
                 open_orders[(row.patient_id, row.test)].append(row)
@@ -154,10 +201,15 @@ def import_results(store: CaseStore, results: Sequence[TestResult]) -> ImportSum
                 if order is not None:
                     queue.remove(order)
                     res = res.model_copy(update={"order_id": order.id})
-                    order_updates.append({"oid": order.id, "status": "resulted",
-                                          "collected_on": res.collected_on,
-                                          "resulted_on": max(today, res.collected_on),
-                                          "version": order.version + 1})
+                    order_updates.append(
+                        {
+                            "oid": order.id,
+                            "status": "resulted",
+                            "collected_on": res.collected_on,
+                            "resulted_on": max(today, res.collected_on),
+                            "version": order.version + 1,
+                        }
+                    )
                 new = res.model_copy(update={"version": 1})
                 inserts.append(entity_for(TestResult).to_row(new))
                 created[res.patient_id].append(new.model_dump(mode="json"))
@@ -175,23 +227,51 @@ def import_results(store: CaseStore, results: Sequence[TestResult]) -> ImportSum
         if inserts:
             conn.execute(t.insert(), inserts)
         if updates:
-            conn.execute(sa.update(t).where(t.c.id == sa.bindparam("rid")).values(
-                version=sa.bindparam("version"),
-                **{f: sa.bindparam(f) for f in _RESULT_VALUE_FIELDS}), updates)
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id == sa.bindparam("rid"))
+                .values(
+                    version=sa.bindparam("version"),
+                    **{f: sa.bindparam(f) for f in _RESULT_VALUE_FIELDS},
+                ),
+                updates,
+            )
         if order_updates:
-            conn.execute(sa.update(o).where(o.c.id == sa.bindparam("oid")).values(
-                status=sa.bindparam("status"), collected_on=sa.bindparam("collected_on"),
-                resulted_on=sa.bindparam("resulted_on"), version=sa.bindparam("version")),
-                order_updates)
+            conn.execute(
+                sa.update(o)
+                .where(o.c.id == sa.bindparam("oid"))
+                .values(
+                    status=sa.bindparam("status"),
+                    collected_on=sa.bindparam("collected_on"),
+                    resulted_on=sa.bindparam("resulted_on"),
+                    version=sa.bindparam("version"),
+                ),
+                order_updates,
+            )
         _bump_all(conn, summary.patients)
-        _audit_many(store, conn, [
-            (pid, "result", None, "import",
-             {"updated": [b for b, _ in changed[pid]]} if changed[pid] else None,
-             {"created": created[pid], "updated": [a for _, a in changed[pid]],
-              "orders_resulted": [u["oid"] for u in order_updates
-                                  if any(c.get("order_id") == u["oid"] for c in created[pid])]})
-            for pid in sorted(summary.patients)
-        ])
+        _audit_many(
+            store,
+            conn,
+            [
+                (
+                    pid,
+                    "result",
+                    None,
+                    "import",
+                    {"updated": [b for b, _ in changed[pid]]} if changed[pid] else None,
+                    {
+                        "created": created[pid],
+                        "updated": [a for _, a in changed[pid]],
+                        "orders_resulted": [
+                            u["oid"]
+                            for u in order_updates
+                            if any(c.get("order_id") == u["oid"] for c in created[pid])
+                        ],
+                    },
+                )
+                for pid in sorted(summary.patients)
+            ],
+        )
     return summary
 
 
@@ -202,7 +282,8 @@ def _content(case: Case) -> dict[str, Any]:
     for ent in ENTITIES:
         data[ent.collection] = sorted(
             ({k: v for k, v in rec.items() if k != "version"} for rec in data[ent.collection]),
-            key=lambda r: r["id"])
+            key=lambda r: r["id"],
+        )
     return data
 
 
@@ -212,20 +293,30 @@ def import_case(store: CaseStore, case: Case, *, replace: bool = False) -> str:
     A new patient is written exactly as given (ids and versions kept), so export then
     import is lossless. An existing different case is only replaced with `replace`."""
     p = tables.patients
+    case = case.model_copy(
+        update={  # derived fields as the store would compute them
+            ent.collection: [
+                prepare(r, store.catalog, case.patient) for r in getattr(case, ent.collection)
+            ]
+            for ent in ENTITIES
+        }
+    )
     with store.transaction() as conn:
         row = conn.execute(sa.select(p).where(p.c.id == case.patient.id)).first()
         if row is None:
             store._insert_patient(conn, case.patient, keep_versions=True)
             audits = []
             for ent in ENTITIES:
-                records = [prepare(r, store.catalog, case.patient)
-                           for r in getattr(case, ent.collection)]
-                records = [r if r.version else r.model_copy(update={"version": 1})
-                           for r in records]
+                records = [
+                    r if r.version else r.model_copy(update={"version": 1})
+                    for r in getattr(case, ent.collection)
+                ]
                 if records:
                     _insert_checked(conn, ent.table, [ent.to_row(r) for r in records], ent.kind)
-                audits += [(case.patient.id, ent.kind, r.id, "import", None, ent.to_json(r))
-                           for r in records]
+                audits += [
+                    (case.patient.id, ent.kind, r.id, "import", None, ent.to_json(r))
+                    for r in records
+                ]
             _audit_many(store, conn, audits)
             return "created"
         if row.deleted_at is not None:
@@ -234,11 +325,14 @@ def import_case(store: CaseStore, case: Case, *, replace: bool = False) -> str:
         if _content(current) == _content(case):
             return "unchanged"
         if not replace:
-            raise StoreError(f"patient {case.patient.id!r} already exists with a different "
-                             "record; use --replace to overwrite it (the old one stays in "
-                             "the audit log)")
-        store.save_patient_in(conn, case.patient.model_copy(
-            update={"version": current.patient.version}))
+            raise StoreError(
+                f"patient {case.patient.id!r} already exists with a different "
+                "record; use --replace to overwrite it (the old one stays in "
+                "the audit log)"
+            )
+        store.save_patient_in(
+            conn, case.patient.model_copy(update={"version": current.patient.version})
+        )
         for ent in ENTITIES:  # inserts and updates, parents first
             now = {r.id: r for r in getattr(current, ent.collection)}
             for rec in getattr(case, ent.collection):
@@ -252,11 +346,14 @@ def import_case(store: CaseStore, case: Case, *, replace: bool = False) -> str:
         return "replaced"
 
 
-def _insert_checked(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
-                    kind: str) -> None:
+def _insert_checked(
+    conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], kind: str
+) -> None:
     try:
         with conn.begin_nested():
             conn.execute(table.insert(), rows)
     except sa.exc.IntegrityError as exc:
-        raise StoreError(f"{kind}: a record id in the file already exists in this store, or "
-                         f"refers to a missing visit or order ({exc.orig})") from None
+        raise StoreError(
+            f"{kind}: a record id in the file already exists in this store, or "
+            f"refers to a missing visit or order ({exc.orig})"
+        ) from None

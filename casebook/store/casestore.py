@@ -16,60 +16,25 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
 from casebook.models import Case, Note, Patient, Record, TestOrder, Visit
 from casebook.store import tables
 from casebook.store.engine import StoreError, create_store_engine, redact_url, resolve_url
+from casebook.store.errors import (
+    AuditEntry,
+    ConflictError,
+    NotFoundError,
+    PatientSummary,
+    integrity_message,
+)
 from casebook.store.migrate import current_revision, head_revision, upgrade
 from casebook.store.records import ENTITIES, entity_for, patient_from_row, patient_to_row
 
 __all__ = ["AuditEntry", "CaseStore", "ConflictError", "NotFoundError", "PatientSummary"]
 
 R = TypeVar("R", bound=Record)
-
-
-class ConflictError(RuntimeError):
-    """A save or delete was based on a version that someone else has replaced."""
-
-    def __init__(self, kind: str, record_id: str, expected: int, current: Any, by: str | None):
-        who = f" by {by}" if by else ""
-        state = "deleted" if current is None else f"now at version {getattr(current, 'version', '?')}"
-        super().__init__(
-            f"conflict: {kind} {record_id} was changed{who} since you loaded it "
-            f"(you had version {expected}, it is {state}); reload and apply your edit again"
-        )
-        self.kind, self.record_id, self.expected, self.current, self.by = (
-            kind, record_id, expected, current, by,
-        )
-
-
-class NotFoundError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "not found"
-
-
-class PatientSummary(BaseModel):
-    id: str
-    name: str
-    birth_date: Any
-    sex: str
-    record_version: int
-    updated_at: datetime
-
-
-class AuditEntry(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    patient_id: str | None
-    entity: str
-    entity_id: str | None
-    action: str
-    before: Any
-    after: Any
 
 
 def _now() -> datetime:
@@ -105,7 +70,9 @@ class CaseStore:
             revision = current_revision(self.engine)
         except sa.exc.OperationalError as exc:
             self.engine.dispose()
-            raise StoreError(f"cannot open the store at {redact_url(self.url)}: {exc.orig}") from None
+            raise StoreError(
+                f"cannot open the store at {redact_url(self.url)}: {exc.orig}"
+            ) from None
         if revision != head_revision():
             self.engine.dispose()
             what = "has no casebook schema" if revision is None else f"is at schema {revision}"
@@ -128,7 +95,8 @@ class CaseStore:
 
     # --- transactions -------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction, for several operations (`save_in`, `delete_in`)."""
         with self.engine.connect().execution_options(casebook_write=True) as conn, conn.begin():
             yield conn
 
@@ -140,12 +108,29 @@ class CaseStore:
             with conn.begin():
                 yield conn
 
-    def audit(self, conn: sa.Connection, patient_id: str | None, entity: str,
-              entity_id: str | None, action: str, before: Any, after: Any) -> None:
-        conn.execute(tables.audit_log.insert(), {
-            "at": _now(), "actor": self.actor, "patient_id": patient_id, "entity": entity,
-            "entity_id": entity_id, "action": action, "before": before, "after": after,
-        })
+    def audit(
+        self,
+        conn: sa.Connection,
+        patient_id: str | None,
+        entity: str,
+        entity_id: str | None,
+        action: str,
+        before: Any,
+        after: Any,
+    ) -> None:
+        conn.execute(
+            tables.audit_log.insert(),
+            {
+                "at": _now(),
+                "actor": self.actor,
+                "patient_id": patient_id,
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": action,
+                "before": before,
+                "after": after,
+            },
+        )
 
     def lock_patient(self, conn: sa.Connection, patient_id: str) -> Patient:
         """Read a live patient, holding its row lock until the transaction ends, so that
@@ -161,18 +146,24 @@ class CaseStore:
     def bump(self, conn: sa.Connection, patient_id: str) -> None:
         """Mark the case changed: record_version + 1 and updated_at = now."""
         p = tables.patients
-        conn.execute(sa.update(p).where(p.c.id == patient_id)
-                     .values(record_version=p.c.record_version + 1, updated_at=_now()))
+        conn.execute(
+            sa.update(p)
+            .where(p.c.id == patient_id)
+            .values(record_version=p.c.record_version + 1, updated_at=_now())
+        )
 
     # --- patients -------------------------------------------------------------------
     def add_patient(self, patient: Patient) -> Patient:
-        with self._write() as conn:
+        with self.transaction() as conn:
             return self._insert_patient(conn, patient)
 
-    def _insert_patient(self, conn: sa.Connection, patient: Patient, *,
-                        keep_versions: bool = False) -> Patient:
+    def _insert_patient(
+        self, conn: sa.Connection, patient: Patient, *, keep_versions: bool = False
+    ) -> Patient:
         p = tables.patients
-        existing = conn.execute(sa.select(p.c.id, p.c.deleted_at).where(p.c.id == patient.id)).first()
+        existing = conn.execute(
+            sa.select(p.c.id, p.c.deleted_at).where(p.c.id == patient.id)
+        ).first()
         if existing is not None:
             state = " (deleted)" if existing.deleted_at is not None else ""
             raise StoreError(f"patient {patient.id!r} already exists{state}")
@@ -180,41 +171,71 @@ class CaseStore:
             patient = patient.model_copy(update={"version": 1, "record_version": 1})
         now = _now()
         conn.execute(p.insert(), {**patient_to_row(patient), "created_at": now, "updated_at": now})
-        self.audit(conn, patient.id, "patient", patient.id, "create", None,
-                   patient.model_dump(mode="json"))
+        self.audit(
+            conn, patient.id, "patient", patient.id, "create", None, patient.model_dump(mode="json")
+        )
         return patient
 
     def save_patient(self, patient: Patient) -> Patient:
         if patient.version == 0:
             return self.add_patient(patient)
-        with self._write() as conn:
-            current = self.lock_patient(conn, patient.id)
-            if current.version != patient.version:
-                raise ConflictError("patient", patient.id, patient.version, current,
-                                    self._last_actor(conn, patient.id))
-            if patient.model_copy(update={"record_version": current.record_version}) == current:
-                return current
-            self.bump(conn, patient.id)
-            new = patient.model_copy(update={"version": patient.version + 1,
-                                             "record_version": current.record_version + 1})
-            conn.execute(sa.update(tables.patients).where(tables.patients.c.id == patient.id)
-                         .values(name=new.name, birth_date=new.birth_date, sex=new.sex,
-                                 version=new.version))
-            self.audit(conn, patient.id, "patient", patient.id, "update",
-                       current.model_dump(mode="json"), new.model_dump(mode="json"))
-            return new
+        with self.transaction() as conn:
+            return self.save_patient_in(conn, patient)
+
+    def save_patient_in(self, conn: sa.Connection, patient: Patient) -> Patient:
+        current = self.lock_patient(conn, patient.id)
+        if current.version != patient.version:
+            raise ConflictError(
+                "patient", patient.id, patient.version, current, self._last_actor(conn, patient.id)
+            )
+        if patient.model_copy(update={"record_version": current.record_version}) == current:
+            return current
+        self.bump(conn, patient.id)
+        new = patient.model_copy(
+            update={"version": patient.version + 1, "record_version": current.record_version + 1}
+        )
+        conn.execute(
+            sa.update(tables.patients)
+            .where(tables.patients.c.id == patient.id)
+            .values(name=new.name, birth_date=new.birth_date, sex=new.sex, version=new.version)
+        )
+        self.audit(
+            conn,
+            patient.id,
+            "patient",
+            patient.id,
+            "update",
+            current.model_dump(mode="json"),
+            new.model_dump(mode="json"),
+        )
+        return new
 
     def delete_patient(self, patient_id: str, expected_version: int) -> None:
-        with self._write() as conn:
+        with self.transaction() as conn:
             current = self.lock_patient(conn, patient_id)
             if current.version != expected_version:
-                raise ConflictError("patient", patient_id, expected_version, current,
-                                    self._last_actor(conn, patient_id))
-            conn.execute(sa.update(tables.patients).where(tables.patients.c.id == patient_id)
-                         .values(deleted_at=_now(), version=current.version + 1))
+                raise ConflictError(
+                    "patient",
+                    patient_id,
+                    expected_version,
+                    current,
+                    self._last_actor(conn, patient_id),
+                )
+            conn.execute(
+                sa.update(tables.patients)
+                .where(tables.patients.c.id == patient_id)
+                .values(deleted_at=_now(), version=current.version + 1)
+            )
             self.bump(conn, patient_id)
-            self.audit(conn, patient_id, "patient", patient_id, "delete",
-                       current.model_dump(mode="json"), None)
+            self.audit(
+                conn,
+                patient_id,
+                "patient",
+                patient_id,
+                "delete",
+                current.model_dump(mode="json"),
+                None,
+            )
 
     def get_patient(self, patient_id: str) -> Patient:
         p = tables.patients
@@ -234,8 +255,14 @@ class CaseStore:
         with self._read() as conn:
             rows = conn.execute(query).all()
         return [
-            PatientSummary(id=r.id, name=r.name, birth_date=r.birth_date, sex=r.sex,
-                           record_version=r.record_version, updated_at=_aware(r.updated_at))
+            PatientSummary(
+                id=r.id,
+                name=r.name,
+                birth_date=r.birth_date,
+                sex=r.sex,
+                record_version=r.record_version,
+                updated_at=_aware(r.updated_at),
+            )
             for r in rows
         ]
 
@@ -266,7 +293,8 @@ class CaseStore:
         for ent in ENTITIES:
             t = ent.table
             rows = conn.execute(
-                sa.select(t).where(t.c.patient_id == patient_id, t.c.deleted_at.is_(None))
+                sa.select(t)
+                .where(t.c.patient_id == patient_id, t.c.deleted_at.is_(None))
                 .order_by(*(t.c[c] for c in ent.order_by))
             ).all()
             parts[ent.collection] = [ent.from_row(r) for r in rows]
@@ -275,7 +303,7 @@ class CaseStore:
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             return self.save_in(conn, record)
 
     def save_in(self, conn: sa.Connection, record: R) -> R:
@@ -290,7 +318,7 @@ class CaseStore:
                 with conn.begin_nested():
                     conn.execute(t.insert(), ent.to_row(new))
             except sa.exc.IntegrityError as exc:
-                raise StoreError(_integrity_message(ent.kind, new, exc)) from None
+                raise StoreError(integrity_message(ent.kind, new, exc)) from None
             self.bump(conn, new.patient_id)
             self.audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
             return new
@@ -299,30 +327,37 @@ class CaseStore:
             raise NotFoundError(f"no {ent.kind} {record.id!r} for patient {record.patient_id!r}")
         current = None if row.deleted_at is not None else ent.from_row(row)
         if current is None or current.version != record.version:
-            raise ConflictError(ent.kind, record.id, record.version, current,
-                                self._last_actor(conn, record.patient_id, record.id))
+            raise ConflictError(
+                ent.kind,
+                record.id,
+                record.version,
+                current,
+                self._last_actor(conn, record.patient_id, record.id),
+            )
         if record == current:
             return current  # nothing changed: no write, no audit entry
         new = record.model_copy(update={"version": record.version + 1})
         try:
             with conn.begin_nested():
                 updated = conn.execute(
-                    sa.update(t).where(t.c.id == record.id, t.c.version == record.version)
+                    sa.update(t)
+                    .where(t.c.id == record.id, t.c.version == record.version)
                     .values(ent.to_row(new))
                 ).rowcount
         except sa.exc.IntegrityError as exc:
-            raise StoreError(_integrity_message(ent.kind, new, exc)) from None
+            raise StoreError(integrity_message(ent.kind, new, exc)) from None
         if updated != 1:  # pragma: no cover - the patient lock makes this unreachable
             raise ConflictError(ent.kind, record.id, record.version, None, None)
         self.bump(conn, new.patient_id)
-        self.audit(conn, new.patient_id, ent.kind, new.id, "update",
-                   ent.to_json(current), ent.to_json(new))
+        self.audit(
+            conn, new.patient_id, ent.kind, new.id, "update", ent.to_json(current), ent.to_json(new)
+        )
         return new
 
     def delete(self, record: Record) -> None:
         """Soft-delete a record (audited). Deleting a visit also deletes its ratings and
         instrument answers, and detaches its notes and orders."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             self.delete_in(conn, record)
 
     def delete_in(self, conn: sa.Connection, record: Record) -> None:
@@ -334,34 +369,56 @@ class CaseStore:
             raise NotFoundError(f"no {ent.kind} {record.id!r} for patient {record.patient_id!r}")
         current = None if row.deleted_at is not None else ent.from_row(row)
         if current is None or current.version != record.version:
-            raise ConflictError(ent.kind, record.id, record.version, current,
-                                self._last_actor(conn, record.patient_id, record.id))
+            raise ConflictError(
+                ent.kind,
+                record.id,
+                record.version,
+                current,
+                self._last_actor(conn, record.patient_id, record.id),
+            )
         if isinstance(current, Visit):
             self._detach_visit(conn, current)
-        conn.execute(sa.update(t).where(t.c.id == record.id)
-                     .values(deleted_at=_now(), version=current.version + 1))
+        conn.execute(
+            sa.update(t)
+            .where(t.c.id == record.id)
+            .values(deleted_at=_now(), version=current.version + 1)
+        )
         self.bump(conn, record.patient_id)
-        self.audit(conn, record.patient_id, ent.kind, record.id, "delete", ent.to_json(current), None)
+        self.audit(
+            conn, record.patient_id, ent.kind, record.id, "delete", ent.to_json(current), None
+        )
 
     def _detach_visit(self, conn: sa.Connection, visit: Visit) -> None:
         for ent in ENTITIES:
             if "visit_id" not in ent.table.c or ent.model is Visit:
                 continue
             t = ent.table
-            rows = conn.execute(sa.select(t).where(t.c.visit_id == visit.id,
-                                                   t.c.deleted_at.is_(None))).all()
+            rows = conn.execute(
+                sa.select(t).where(t.c.visit_id == visit.id, t.c.deleted_at.is_(None))
+            ).all()
             for row in rows:
                 child = ent.from_row(row)
                 if ent.model in (Note, TestOrder):
                     self.save_in(conn, child.model_copy(update={"visit_id": None}))
                 else:
-                    conn.execute(sa.update(t).where(t.c.id == child.id)
-                                 .values(deleted_at=_now(), version=child.version + 1))
-                    self.audit(conn, child.patient_id, ent.kind, child.id, "delete",
-                               ent.to_json(child), None)
+                    conn.execute(
+                        sa.update(t)
+                        .where(t.c.id == child.id)
+                        .values(deleted_at=_now(), version=child.version + 1)
+                    )
+                    self.audit(
+                        conn,
+                        child.patient_id,
+                        ent.kind,
+                        child.id,
+                        "delete",
+                        ent.to_json(child),
+                        None,
+                    )
 
-    def _last_actor(self, conn: sa.Connection, patient_id: str,
-                    entity_id: str | None = None) -> str | None:
+    def _last_actor(
+        self, conn: sa.Connection, patient_id: str, entity_id: str | None = None
+    ) -> str | None:
         a = tables.audit_log
         query = sa.select(a.c.actor).where(a.c.patient_id == patient_id)
         if entity_id is not None:
@@ -372,18 +429,10 @@ class CaseStore:
     def audit_log(self, patient_id: str) -> list[AuditEntry]:
         a = tables.audit_log
         with self._read() as conn:
-            rows = conn.execute(sa.select(a).where(a.c.patient_id == patient_id)
-                                .order_by(a.c.id)).all()
+            rows = conn.execute(
+                sa.select(a).where(a.c.patient_id == patient_id).order_by(a.c.id)
+            ).all()
         return [AuditEntry(**{**r._mapping, "at": _aware(r.at)}) for r in rows]
-
-    def version_of(self, patient_id: str) -> int:
-        return self.get_patient(patient_id).record_version
-
-    @contextmanager
-    def transaction(self) -> Iterator[sa.Connection]:
-        """One write transaction for several operations (`save_in`, `delete_in`)."""
-        with self._write() as conn:
-            yield conn
 
 
 def _login() -> str:
@@ -395,18 +444,4 @@ def _login() -> str:
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _integrity_message(kind: str, record: Record, exc: sa.exc.IntegrityError) -> str:
-    text = str(exc.orig).lower()
-    if "unique" in text or "duplicate" in text:
-        hint = {
-            "symptom": "this visit already has a rating for that symptom; edit it instead",
-            "instrument": "this visit already has answers for that instrument; edit them instead",
-            "result": "there is already a result of that test on that date; edit it instead",
-        }.get(kind, "a record with this id already exists")
-        return f"{kind} {record.id}: {hint}"
-    if "foreign key" in text:
-        return f"{kind} {record.id}: refers to a visit, order or patient that does not exist"
-    return f"{kind} {record.id}: {exc.orig}"
+        yield items[start : start + size]

@@ -55,15 +55,37 @@ class Entity:
 
 ENTITIES: tuple[Entity, ...] = (
     Entity("visit", Visit, tables.visits, "visits", ("screen",), (), ("visit_date", "id")),
-    Entity("history", HistoryEntry, tables.history_entries, "history", ("data",), ("category",),
-           ("category", "id")),
-    Entity("symptom", SymptomRating, tables.symptom_ratings, "symptoms", (), (),
-           ("visit_id", "symptom")),
-    Entity("instrument", InstrumentResponse, tables.instrument_responses, "instruments",
-           ("answers",), (), ("visit_id", "instrument")),
+    Entity(
+        "history",
+        HistoryEntry,
+        tables.history_entries,
+        "history",
+        ("data",),
+        ("category",),
+        ("category", "id"),
+    ),
+    Entity(
+        "symptom",
+        SymptomRating,
+        tables.symptom_ratings,
+        "symptoms",
+        (),
+        (),
+        ("visit_id", "symptom"),
+    ),
+    Entity(
+        "instrument",
+        InstrumentResponse,
+        tables.instrument_responses,
+        "instruments",
+        ("answers",),
+        (),
+        ("visit_id", "instrument"),
+    ),
     Entity("order", TestOrder, tables.test_orders, "orders", (), (), ("ordered_on", "id")),
-    Entity("result", TestResult, tables.test_results, "results", (), (),
-           ("collected_on", "test", "id")),
+    Entity(
+        "result", TestResult, tables.test_results, "results", (), (), ("collected_on", "test", "id")
+    ),
     Entity("plan", PlanItem, tables.plan_items, "plan", (), (), ("category", "start", "id")),
     Entity("note", Note, tables.notes, "notes", (), (), ("written_on", "id")),
 )

@@ -32,8 +32,8 @@ from casebook.models import (
     TestResult,
     Visit,
 )
+from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import (
-    RedFlag,
     Score,
     ScoringError,
     band_for,
@@ -42,7 +42,6 @@ from casebook.scoring import (
     instrument_alerts,
     instrument_trend,
     qualitative_flag,
-    red_flags,
     result_flag,
     score_instrument,
     symptom_burden,

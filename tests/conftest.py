@@ -1,0 +1,78 @@
+"""Shared fixtures: a store on SQLite and (where configured) on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from casebook.models import Case
+from casebook.store import CaseStore
+from casebook.synthetic import generate_cases
+
+PG_ENV = "CASEBOOK_TEST_DATABASE_URL"
+PG_SKIP = (
+    f"{PG_ENV} is unset: PostgreSQL store tests skipped "
+    "(set it to e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+)
+
+
+def pytest_report_header() -> str:
+    url = os.environ.get(PG_ENV)
+    return f"casebook PostgreSQL tests: {'on' if url else 'off'} ({PG_ENV})"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(PG_SKIP)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'casebook.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite:///{tmp_path / 'casebook.db'}"
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[CaseStore]:
+    s = CaseStore(db_url, create=True, actor="tester")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[CaseStore]:
+    s = CaseStore(sqlite_url, create=True, actor="tester")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_cases() -> list[Case]:
+    """Four seeded synthetic cases (patient 0 has alarm features)."""
+    return generate_cases(4, seed=7)

@@ -1,0 +1,89 @@
+"""Packaging stays honest: environment.yml and pyproject list the same dependencies,
+and every public module's `__all__` names what it defines."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import tomllib
+from pathlib import Path
+
+import casebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    name = re.split(r"[\s<>=!~;\[]", requirement.strip(), maxsplit=1)[0]
+    return name.lower().replace("_", "-")
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    for extra in ("dask", "test"):
+        wanted |= {_name(r) for r in project["optional-dependencies"][extra]}
+    conda: set[str] = set()
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("\ndependencies:", 1)[1].splitlines():
+        m = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+)", line)
+        if m and not line.strip().startswith("- -e") and m.group(1) not in ("pip:",):
+            conda.add(_name(m.group(1)))
+    conda -= {"python", "pip"}
+    assert conda == wanted, (
+        f"only in environment.yml: {sorted(conda - wanted)}; "
+        f"only in pyproject.toml: {sorted(wanted - conda)}"
+    )
+
+
+def test_console_script_and_extras_are_declared() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["casebook"] == "casebook.cli:main"
+    assert {"test", "dask"} <= set(project["optional-dependencies"])
+
+
+def _modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(casebook.__path__, "casebook."):
+        if ".migrations" in info.name:
+            continue
+        names.append(info.name)
+    return names
+
+
+def test_every_module_declares_an_accurate_all() -> None:
+    problems = []
+    for name in _modules():
+        module = importlib.import_module(name)
+        exported = getattr(module, "__all__", None)
+        if exported is None:
+            if not name.split(".")[-1].startswith("_"):
+                problems.append(f"{name}: no __all__")
+            continue
+        missing = [n for n in exported if not hasattr(module, n)]
+        if missing:
+            problems.append(f"{name}: __all__ names undefined {missing}")
+        if len(set(exported)) != len(exported):
+            problems.append(f"{name}: __all__ repeats a name")
+    assert not problems, "\n".join(problems)
+
+
+def test_modules_stay_small() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / "casebook").rglob("*.py")
+        if "versions" not in p.parts and (n := len(p.read_text().splitlines())) > 450
+    }
+    assert not long, f"modules over 450 lines (split them by concern): {long}"
+
+
+def test_ruff_is_clean() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "casebook", "tests", "benchmarks"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
