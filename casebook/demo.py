@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from casebook.redflags import RedFlag, red_flags
-from casebook.store import CaseStore, import_case
+from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_cases
 
 __all__ = ["DemoResult", "build_demo", "demo_text"]
@@ -35,8 +35,7 @@ def build_demo(
     url = f"sqlite:///{db}"
     with CaseStore(url, create=True, actor="casebook-demo") as store:
         cases = generate_cases(patients, seed=seed, catalog=store.catalog)
-        for case in cases:
-            import_case(store, case)
+        import_cases(store, cases)
         cat = store.catalog
         flags = {
             c.patient.id: red_flags(

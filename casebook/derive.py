@@ -7,7 +7,10 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from casebook.catalog import Catalog
+from datetime import date
+from typing import Any
+
+from casebook.catalog import Catalog, LabTest
 from casebook.models import (
     InstrumentResponse,
     Patient,
@@ -18,7 +21,7 @@ from casebook.models import (
 )
 from casebook.scoring import qualitative_flag, result_flag, score_instrument
 
-__all__ = ["RecordError", "prepare", "prepare_result"]
+__all__ = ["RecordError", "prepare", "prepare_result", "result_fields"]
 
 
 class RecordError(ValueError):
@@ -66,47 +69,60 @@ def _instrument(record: InstrumentResponse, catalog: Catalog) -> InstrumentRespo
     return record.model_copy(update={"total": total, "band": band})
 
 
+def result_fields(
+    test: LabTest,
+    patient: Patient,
+    *,
+    collected_on: date,
+    value: float | None,
+    value_text: str | None,
+    unit: str,
+    ref_low: float | None,
+    ref_high: float | None,
+) -> dict[str, Any]:
+    """The stored fields of one result (unit, range, flag), or RecordError naming the field.
+
+    Shared by single saves and bulk imports, so both apply exactly the same rules."""
+    if collected_on < patient.birth_date:
+        msg = f"{collected_on} is before the birth date {patient.birth_date}"
+        raise RecordError("result", "collected_on", msg)
+    if ref_low is not None and ref_high is not None and ref_low > ref_high:
+        raise RecordError("result", "ref_low", f"{ref_low} is above ref_high {ref_high}")
+    if test.kind == "qualitative":
+        if not value_text:
+            allowed = ", ".join(test.normal_values + test.abnormal_values)
+            raise RecordError("result", "value", f"{test.name} is reported as text ({allowed})")
+        try:
+            flag = qualitative_flag(test, value_text)
+        except ValueError as exc:
+            raise RecordError("result", "value", str(exc)) from None
+        return {"test": test.key, "value": None, "value_text": value_text, "unit": unit,
+                "ref_low": ref_low, "ref_high": ref_high, "flag": flag}
+    if value is None:
+        raise RecordError("result", "value", f"{test.name} needs a number")
+    if unit and not test.accepts_unit(unit):
+        raise RecordError(
+            "result", "unit",
+            f"{unit!r} is not the catalog unit {test.unit!r} for {test.name}; "
+            "convert the value first",
+        )
+    if ref_low is None and ref_high is None:
+        ref_low, ref_high = test.range_for(patient.sex)
+    return {"test": test.key, "value": value, "value_text": value_text, "unit": test.unit,
+            "ref_low": ref_low, "ref_high": ref_high, "flag": result_flag(value, ref_low, ref_high)}
+
+
 def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> TestResult:
     try:
         test = catalog.test(record.test)
     except KeyError:
         raise RecordError("result", "test", f"unknown test {record.test!r}") from None
-    update: dict[str, object] = {"test": test.key}
-    if test.kind == "qualitative":
-        if record.value_text is None:
-            raise RecordError(
-                "result",
-                "value",
-                f"{test.name} is reported as text "
-                f"({', '.join(test.normal_values + test.abnormal_values)})",
-            )
-        try:
-            update["flag"] = qualitative_flag(test, record.value_text)
-        except ValueError as exc:
-            raise RecordError("result", "value", str(exc)) from None
-    else:
-        if record.value is None:
-            raise RecordError("result", "value", f"{test.name} needs a number")
-        if record.unit and not test.accepts_unit(record.unit):
-            raise RecordError(
-                "result",
-                "unit",
-                f"{record.unit!r} is not the catalog unit {test.unit!r} "
-                f"for {test.name}; convert the value first",
-            )
-        low, high = record.ref_low, record.ref_high
-        if low is None and high is None:
-            low, high = test.range_for(patient.sex)
-        update.update(
-            unit=test.unit, ref_low=low, ref_high=high, flag=result_flag(record.value, low, high)
-        )
-    if record.collected_on < patient.birth_date:
-        raise RecordError(
-            "result",
-            "collected_on",
-            f"{record.collected_on} is before the birth date {patient.birth_date}",
-        )
-    return record.model_copy(update=update)
+    fields = result_fields(
+        test, patient, collected_on=record.collected_on, value=record.value,
+        value_text=record.value_text, unit=record.unit, ref_low=record.ref_low,
+        ref_high=record.ref_high,
+    )
+    return record.model_copy(update=fields)
 
 
 def prepare(record: Record, catalog: Catalog, patient: Patient) -> Record:

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from casebook.derive import RecordError, prepare_result
-from casebook.models import PATIENT_ID_RE, Patient, TestResult, new_id
+from casebook.catalog import LabTest
+from casebook.derive import RecordError, result_fields
+from casebook.models import PATIENT_ID_RE, Patient, TestResult
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore, ImportSummary
@@ -32,6 +33,7 @@ __all__ = [
     "import_results_csv",
     "read_patients_csv",
     "read_results_csv",
+    "validate_results_csv",
 ]
 
 PATIENT_COLUMNS = ("patient_id", "name", "birth_date", "sex")
@@ -63,7 +65,11 @@ class CsvImportError(ValueError):
         super().__init__(f"{path}: {rows} bad row{plural}, nothing was imported:\n{shown}{tail}")
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+_Width = str  # a row with the wrong number of fields: the message
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str] | _Width]]:
+    """(line, values in `columns` order, stripped) per non-blank row; line = file line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -93,16 +99,15 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
         problems.append(RowError(1, "header", f"repeated column(s): {', '.join(dupes)}"))
     if problems:
         raise CsvImportError(str(path), problems)
+    order = [header.index(c) for c in columns]
+    width = len(header)
     line = reader.line_num + 1
     try:
         for values in reader:
-            if not any(v.strip() for v in values):
-                line = reader.line_num + 1
-                continue
-            if len(values) != len(header):
-                yield line, {"__width__": f"has {len(values)} fields, the header has {len(header)}"}
-            else:
-                yield line, dict(zip(header, (v.strip() for v in values), strict=True))
+            if len(values) == width:
+                yield line, [values[i].strip() for i in order]
+            elif any(v.strip() for v in values):
+                yield line, f"has {len(values)} fields, the header has {width}"
             line = reader.line_num + 1
     except csv.Error as exc:
         raise CsvImportError(
@@ -143,26 +148,26 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
     seen: dict[str, int] = {}
     patients: list[Patient] = []
     for line, row in _rows(path, PATIENT_COLUMNS):
-        if "__width__" in row:
-            errors.append(RowError(line, "row", row["__width__"]))
+        if isinstance(row, str):
+            errors.append(RowError(line, "row", row))
             continue
+        if not any(row):
+            continue  # a blank line
+        raw_id, name, raw_birth, raw_sex = row
         before = len(errors)
-        pid = _patient_id(row["patient_id"], line, errors)
+        pid = _patient_id(raw_id, line, errors)
         if pid is not None and pid in seen:
             errors.append(RowError(line, "patient_id", f"{pid!r} is already on line {seen[pid]}"))
-        name = row["name"]
         if not name:
             errors.append(RowError(line, "name", "is empty"))
         elif len(name) > 200:
             errors.append(RowError(line, "name", "is longer than 200 characters"))
-        birth = _date(row["birth_date"], "birth_date", line, errors)
+        birth = _date(raw_birth, "birth_date", line, errors)
         if birth is not None and birth.year < 1900:
             errors.append(RowError(line, "birth_date", f"{birth} is before 1900"))
-        sex = row["sex"].lower()
+        sex = raw_sex.lower()
         if sex not in _SEXES:
-            errors.append(
-                RowError(line, "sex", f"{row['sex']!r} is not one of {', '.join(_SEXES)}")
-            )
+            errors.append(RowError(line, "sex", f"{raw_sex!r} is not one of {', '.join(_SEXES)}"))
         if len(errors) == before and pid is not None and birth is not None:
             seen[pid] = line
             patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))  # type: ignore[arg-type]
@@ -185,90 +190,84 @@ def _number(value: str, field: str, line: int, errors: list[RowError]) -> float 
     return number
 
 
-def read_results_csv(path: str | Path, store: CaseStore) -> list[TestResult]:
-    """Validate a results file against the catalog and the store's patients."""
+def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, Any]]:
+    """Check a results file against the catalog and the store's patients.
+
+    Returns one dict of stored fields per row (patient_id, test, collected_on, value,
+    value_text, unit, ref_low, ref_high, flag); CsvImportError lists every bad row."""
     path = Path(path)
     catalog = store.catalog
     errors: list[RowError] = []
-    parsed: list[tuple[int, dict[str, str]]] = list(_rows(path, RESULT_COLUMNS))
-    ids = [r["patient_id"] for _, r in parsed if "__width__" not in r]
+    parsed = [(line, row) for line, row in _rows(path, RESULT_COLUMNS) if row and any(row)]
+    ids = {row[0] for _, row in parsed if not isinstance(row, str)}
     patients = store.existing_patients([i for i in ids if PATIENT_ID_RE.fullmatch(i)])
+    tests: dict[str, LabTest | None] = {}
+    today = date.today()
     seen: dict[tuple[str, str, date], int] = {}
-    results: list[TestResult] = []
+    rows: list[dict[str, Any]] = []
     for line, row in parsed:
-        if "__width__" in row:
-            errors.append(RowError(line, "row", row["__width__"]))
+        if isinstance(row, str):
+            errors.append(RowError(line, "row", row))
             continue
+        pid, raw_date, code, raw_value, unit, raw_low, raw_high = row
         before = len(errors)
-        pid = _patient_id(row["patient_id"], line, errors)
-        patient = patients.get(pid) if pid else None
-        if pid is not None and patient is None:
-            errors.append(
-                RowError(
-                    line,
-                    "patient_id",
-                    f"no patient {pid!r} in the store (import the patient list first)",
-                )
-            )
-        collected = _date(row["collected_on"], "collected_on", line, errors)
-        test = None
+        patient = patients.get(pid)
+        if patient is None and _patient_id(pid, line, errors) is not None:
+            errors.append(RowError(line, "patient_id", f"no patient {pid!r} in the store "
+                                   "(import the patient list first)"))
         try:
-            test = catalog.test(row["test"])
-        except KeyError:
-            errors.append(
-                RowError(
-                    line,
-                    "test",
-                    f"{row['test']!r} is neither a catalog test key nor the LOINC code of one",
-                )
-            )
-        low = _number(row["ref_low"], "ref_low", line, errors)
-        high = _number(row["ref_high"], "ref_high", line, errors)
+            collected: date | None = date.fromisoformat(raw_date)
+        except ValueError:
+            collected = _date(raw_date, "collected_on", line, errors)
+        else:
+            if collected > today:  # type: ignore[operator]
+                collected = _date(raw_date, "collected_on", line, errors)
+        if code in tests:
+            test = tests[code]
+        else:
+            try:
+                test = tests[code] = catalog.test(code)
+            except KeyError:
+                test = tests[code] = None
+        if test is None:
+            errors.append(RowError(line, "test", f"{code!r} is neither a catalog test key "
+                                   "nor the LOINC code of one"))
+        low = _number(raw_low, "ref_low", line, errors) if raw_low else None
+        high = _number(raw_high, "ref_high", line, errors) if raw_high else None
         value: float | None = None
         text: str | None = None
         if test is not None and test.kind == "numeric":
-            value = _number(row["value"], "value", line, errors)
-            if value is None and row["value"] == "":
+            if raw_value == "":
                 errors.append(RowError(line, "value", "is empty"))
+            else:
+                value = _number(raw_value, "value", line, errors)
         elif test is not None:
-            text = row["value"]
+            text = raw_value
         if len(errors) > before or patient is None or collected is None or test is None:
             continue
-        key = (patient.id, test.key, collected)
+        key = (pid, test.key, collected)
         if key in seen:
-            errors.append(
-                RowError(
-                    line,
-                    "test",
-                    f"{test.key} on {collected} for {patient.id!r} is already on line {seen[key]}",
-                )
-            )
+            errors.append(RowError(line, "test", f"{test.key} on {collected} for {pid!r} "
+                                   f"is already on line {seen[key]}"))
             continue
         seen[key] = line
-        draft = TestResult.model_construct(
-            id=new_id(),
-            patient_id=patient.id,
-            version=0,
-            test=test.key,
-            collected_on=collected,
-            value=value,
-            value_text=text,
-            unit=row["unit"],
-            ref_low=low,
-            ref_high=high,
-            flag=None,
-            order_id=None,
-        )
-        if low is not None and high is not None and low > high:
-            errors.append(RowError(line, "ref_low", f"{low} is above ref_high {high}"))
-            continue
         try:
-            results.append(prepare_result(draft, catalog, patient))
+            fields = result_fields(test, patient, collected_on=collected, value=value,
+                                   value_text=text, unit=unit, ref_low=low, ref_high=high)
         except RecordError as exc:
             errors.append(RowError(line, exc.field, exc.reason))
+            continue
+        fields["patient_id"] = pid
+        fields["collected_on"] = collected
+        rows.append(fields)
     if errors:
         raise CsvImportError(str(path), errors)
-    return results
+    return rows
+
+
+def read_results_csv(path: str | Path, store: CaseStore) -> list[TestResult]:
+    """`validate_results_csv` as TestResult records (not yet saved)."""
+    return [TestResult(**row) for row in validate_results_csv(path, store)]
 
 
 def import_patients_csv(store: CaseStore, path: str | Path) -> ImportSummary:
@@ -280,4 +279,4 @@ def import_patients_csv(store: CaseStore, path: str | Path) -> ImportSummary:
 def import_results_csv(store: CaseStore, path: str | Path) -> ImportSummary:
     from casebook.store import import_results
 
-    return import_results(store, read_results_csv(path, store))
+    return import_results(store, validate_results_csv(path, store))

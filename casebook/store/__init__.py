@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from casebook.store.bulk import ImportSummary, import_case, import_patients, import_results
+from casebook.store.bulk import (
+    ImportSummary,
+    import_case,
+    import_cases,
+    import_patients,
+    import_results,
+)
 from casebook.store.casestore import CaseStore
 from casebook.store.engine import DEFAULT_URL, StoreError, redact_url, resolve_url
 from casebook.store.errors import (
@@ -22,6 +28,7 @@ __all__ = [
     "PatientSummary",
     "StoreError",
     "import_case",
+    "import_cases",
     "import_patients",
     "import_results",
     "redact_url",

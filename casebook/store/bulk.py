@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -11,15 +11,21 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from casebook.derive import prepare
-from casebook.models import Case, Patient, TestResult
+from casebook.models import Case, Patient, TestResult, new_id
 from casebook.store import tables
 from casebook.store.engine import StoreError
-from casebook.store.records import ENTITIES, entity_for, patient_from_row, patient_to_row
+from casebook.store.records import ENTITIES, patient_from_row, patient_to_row
 
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
 
-__all__ = ["ImportSummary", "import_case", "import_patients", "import_results"]
+__all__ = [
+    "ImportSummary",
+    "import_case",
+    "import_cases",
+    "import_patients",
+    "import_results",
+]
 
 _RESULT_VALUE_FIELDS = ("value", "value_text", "unit", "ref_low", "ref_high", "flag")
 
@@ -152,126 +158,123 @@ def _audit_many(
     )
 
 
-def import_results(store: CaseStore, results: Sequence[TestResult]) -> ImportSummary:
-    """Store validated results (see `casebook.interop.csv_io`), in one transaction.
+def _fast_insert(conn: sa.Connection, table: sa.Table, cols: Sequence[str],
+                 rows: list[tuple[Any, ...]]) -> None:
+    """executemany straight through the driver: the rows are already validated, and
+    SQLAlchemy's per-row parameter processing would cost more than the insert itself.
+    Dates must already be ISO strings on SQLite (as SQLAlchemy's Date type stores them)."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) "
+           f"VALUES ({', '.join(mark for _ in cols)})")
+    conn.exec_driver_sql(sql, rows)
+
+
+_AUDITED = ("id", "test", "collected_on", *_RESULT_VALUE_FIELDS, "order_id")
+
+
+def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**{k: row[k] for k in _AUDITED}, "collected_on": row["collected_on"].isoformat()}
+
+
+def import_results(
+    store: CaseStore, results: Sequence[Mapping[str, Any] | TestResult]
+) -> ImportSummary:
+    """Store validated results (`casebook.interop.csv_io.validate_results_csv`) in one
+    transaction, with one audit entry per patient.
 
     The key of a result is (patient, test, collected_on): a row already there with the
     same values is unchanged, with other values it is updated. A new result fulfils the
     oldest open order of that test placed on or before its collection date.
     """
     t, o = tables.test_results, tables.test_orders
+    rows = [r.model_dump(include={"patient_id", "collected_on", "test", *_RESULT_VALUE_FIELDS})
+            if isinstance(r, TestResult) else r for r in results]
     summary = ImportSummary()
     today = date.today()
-    pids = sorted({r.patient_id for r in results})
+    pids = sorted({r["patient_id"] for r in rows})
     with store.transaction() as conn:
         for chunk in _chunks(pids):  # lock the cases, in a stable order
-            conn.execute(
-                sa.select(tables.patients.c.id)
-                .where(tables.patients.c.id.in_(chunk))
-                .order_by(tables.patients.c.id)
-                .with_for_update()
-            ).all()
+            conn.execute(sa.select(tables.patients.c.id).where(tables.patients.c.id.in_(chunk))
+                         .order_by(tables.patients.c.id).with_for_update()).all()
         existing: dict[tuple[str, str, date], Any] = {}
         open_orders: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for chunk in _chunks(pids):
-            for row in conn.execute(
-                sa.select(t).where(t.c.patient_id.in_(chunk), t.c.deleted_at.is_(None))
-            ):
+            key_and_values = (t.c.id, t.c.patient_id, t.c.test, t.c.collected_on, t.c.version,
+                              *(t.c[f] for f in _RESULT_VALUE_FIELDS))
+            for row in conn.execute(sa.select(*key_and_values).where(
+                    t.c.patient_id.in_(chunk), t.c.deleted_at.is_(None))):
                 existing[(row.patient_id, row.test, row.collected_on)] = row
             for row in conn.execute(
-                sa.select(o)
-                .where(
-                    o.c.patient_id.in_(chunk),
-                    o.c.deleted_at.is_(None),
-                    o.c.status.in_(("ordered", "collected")),
-                )
+                sa.select(o).where(o.c.patient_id.in_(chunk), o.c.deleted_at.is_(None),
+                                   o.c.status.in_(("ordered", "collected")))
                 .order_by(o.c.ordered_on, o.c.id)
             ):
                 open_orders[(row.patient_id, row.test)].append(row)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         order_updates: list[dict[str, Any]] = []
-        created: dict[str, list[Any]] = defaultdict(list)
-        changed: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
-        for res in results:
-            row = existing.get((res.patient_id, res.test, res.collected_on))
-            if row is None:
-                queue = open_orders.get((res.patient_id, res.test), [])
-                order = next((x for x in queue if x.ordered_on <= res.collected_on), None)
-                if order is not None:
-                    queue.remove(order)
-                    res = res.model_copy(update={"order_id": order.id})
-                    order_updates.append(
-                        {
-                            "oid": order.id,
-                            "status": "resulted",
-                            "collected_on": res.collected_on,
-                            "resulted_on": max(today, res.collected_on),
-                            "version": order.version + 1,
-                        }
-                    )
-                new = res.model_copy(update={"version": 1})
-                inserts.append(entity_for(TestResult).to_row(new))
-                created[res.patient_id].append(new.model_dump(mode="json"))
+        created: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        changed: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+        for res in rows:
+            pid = res["patient_id"]
+            old = existing.get((pid, res["test"], res["collected_on"]))
+            if old is None:
+                order_id = None
+                queue = open_orders.get((pid, res["test"]))
+                if queue:
+                    order = next((x for x in queue if x.ordered_on <= res["collected_on"]), None)
+                    if order is not None:
+                        queue.remove(order)
+                        order_id = order.id
+                        order_updates.append({
+                            "oid": order.id, "status": "resulted",
+                            "collected_on": res["collected_on"],
+                            "resulted_on": max(today, res["collected_on"]),
+                            "version": order.version + 1})
+                new = {"id": new_id(), **res, "order_id": order_id}
+                inserts.append(new)
+                created[pid].append(new)
                 summary.created += 1
-            elif all(getattr(row, f) == getattr(res, f) for f in _RESULT_VALUE_FIELDS):
+            elif all(getattr(old, f) == res[f] for f in _RESULT_VALUE_FIELDS):
                 summary.unchanged += 1
                 continue
             else:
-                update = {f: getattr(res, f) for f in _RESULT_VALUE_FIELDS}
-                updates.append({"rid": row.id, "version": row.version + 1, **update})
-                before = {"id": row.id, **{f: getattr(row, f) for f in _RESULT_VALUE_FIELDS}}
-                changed[res.patient_id].append((before, {"id": row.id, **update}))
+                update = {f: res[f] for f in _RESULT_VALUE_FIELDS}
+                updates.append({"rid": old.id, "version": old.version + 1, **update})
+                before = {"id": old.id, **{f: getattr(old, f) for f in _RESULT_VALUE_FIELDS}}
+                changed[pid].append((before, {"id": old.id, **update}))
                 summary.updated += 1
-            summary.patients.add(res.patient_id)
-        if inserts:
-            conn.execute(t.insert(), inserts)
+            summary.patients.add(pid)
+        cols = ("id", "patient_id", "version", "test", "collected_on", *_RESULT_VALUE_FIELDS,
+                "order_id")
+        iso = conn.dialect.name == "sqlite"
+        _fast_insert(conn, t, cols, [
+            (r["id"], r["patient_id"], 1, r["test"],
+             r["collected_on"].isoformat() if iso else r["collected_on"], r["value"],
+             r["value_text"], r["unit"], r["ref_low"], r["ref_high"], r["flag"], r["order_id"])
+            for r in inserts])
         if updates:
-            conn.execute(
-                sa.update(t)
-                .where(t.c.id == sa.bindparam("rid"))
-                .values(
-                    version=sa.bindparam("version"),
-                    **{f: sa.bindparam(f) for f in _RESULT_VALUE_FIELDS},
-                ),
-                updates,
-            )
+            conn.execute(sa.update(t).where(t.c.id == sa.bindparam("rid")).values(
+                version=sa.bindparam("version"),
+                **{f: sa.bindparam(f) for f in _RESULT_VALUE_FIELDS}), updates)
         if order_updates:
-            conn.execute(
-                sa.update(o)
-                .where(o.c.id == sa.bindparam("oid"))
-                .values(
-                    status=sa.bindparam("status"),
-                    collected_on=sa.bindparam("collected_on"),
-                    resulted_on=sa.bindparam("resulted_on"),
-                    version=sa.bindparam("version"),
-                ),
-                order_updates,
-            )
+            conn.execute(sa.update(o).where(o.c.id == sa.bindparam("oid")).values(
+                status=sa.bindparam("status"), collected_on=sa.bindparam("collected_on"),
+                resulted_on=sa.bindparam("resulted_on"), version=sa.bindparam("version")),
+                order_updates)
         _bump_all(conn, summary.patients)
-        _audit_many(
-            store,
-            conn,
-            [
-                (
-                    pid,
-                    "result",
-                    None,
-                    "import",
-                    {"updated": [b for b, _ in changed[pid]]} if changed[pid] else None,
-                    {
-                        "created": created[pid],
-                        "updated": [a for _, a in changed[pid]],
-                        "orders_resulted": [
-                            u["oid"]
-                            for u in order_updates
-                            if any(c.get("order_id") == u["oid"] for c in created[pid])
-                        ],
-                    },
-                )
-                for pid in sorted(summary.patients)
-            ],
-        )
+        _audit_many(store, conn, [
+            (pid, "result", None, "import",
+             {"updated": [b for b, _ in changed[pid]]} if changed[pid] else None,
+             {"created": [_jsonable(r) for r in created[pid]],
+              "updated": [a for _, a in changed[pid]],
+              "orders_resulted": [u["oid"] for u in order_updates
+                                  if any(c["order_id"] == u["oid"] for c in created[pid])]})
+            for pid in sorted(summary.patients)
+        ])
     return summary
 
 
@@ -287,37 +290,74 @@ def _content(case: Case) -> dict[str, Any]:
     return data
 
 
+def _prepared(store: CaseStore, case: Case) -> Case:
+    """The case with derived fields as the store computes them, every version >= 1."""
+    return case.model_copy(
+        update={
+            ent.collection: [
+                r if r.version else r.model_copy(update={"version": 1})
+                for r in (
+                    prepare(x, store.catalog, case.patient) for x in getattr(case, ent.collection)
+                )
+            ]
+            for ent in ENTITIES
+        }
+    )
+
+
+def _create_cases(store: CaseStore, conn: sa.Connection, cases: Sequence[Case]) -> None:
+    """Insert new cases exactly as given (ids and versions kept); one audit entry each."""
+    p = tables.patients
+    ids = [c.patient.id for c in cases]
+    for chunk in _chunks(sorted(ids)):
+        taken = conn.execute(sa.select(p.c.id).where(p.c.id.in_(chunk))).scalars().all()
+        if taken:
+            raise StoreError(f"patient(s) already in the store: {', '.join(taken)}")
+    if len(set(ids)) != len(ids):
+        raise StoreError("the same patient id appears twice among the cases")
+    now = datetime.now(UTC)
+    patients = [
+        c.patient
+        if c.patient.version
+        else c.patient.model_copy(update={"version": 1, "record_version": 1})
+        for c in cases
+    ]
+    conn.execute(
+        p.insert(), [{**patient_to_row(x), "created_at": now, "updated_at": now} for x in patients]
+    )
+    for ent in ENTITIES:
+        rows = [ent.to_row(r) for c in cases for r in getattr(c, ent.collection)]
+        if rows:
+            _insert_checked(conn, ent.table, rows, ent.kind)
+    _audit_many(
+        store,
+        conn,
+        [
+            (c.patient.id, "case", c.patient.id, "import", None, c.model_dump(mode="json"))
+            for c in cases
+        ],
+    )
+
+
+def import_cases(store: CaseStore, cases: Sequence[Case]) -> int:
+    """Write many new cases in one transaction (the demo and benchmarks use this)."""
+    prepared = [_prepared(store, c) for c in cases]
+    with store.transaction() as conn:
+        _create_cases(store, conn, prepared)
+    return len(prepared)
+
+
 def import_case(store: CaseStore, case: Case, *, replace: bool = False) -> str:
     """Write a whole case in one transaction: 'created', 'replaced' or 'unchanged'.
 
     A new patient is written exactly as given (ids and versions kept), so export then
     import is lossless. An existing different case is only replaced with `replace`."""
     p = tables.patients
-    case = case.model_copy(
-        update={  # derived fields as the store would compute them
-            ent.collection: [
-                prepare(r, store.catalog, case.patient) for r in getattr(case, ent.collection)
-            ]
-            for ent in ENTITIES
-        }
-    )
+    case = _prepared(store, case)
     with store.transaction() as conn:
         row = conn.execute(sa.select(p).where(p.c.id == case.patient.id)).first()
         if row is None:
-            store._insert_patient(conn, case.patient, keep_versions=True)
-            audits = []
-            for ent in ENTITIES:
-                records = [
-                    r if r.version else r.model_copy(update={"version": 1})
-                    for r in getattr(case, ent.collection)
-                ]
-                if records:
-                    _insert_checked(conn, ent.table, [ent.to_row(r) for r in records], ent.kind)
-                audits += [
-                    (case.patient.id, ent.kind, r.id, "import", None, ent.to_json(r))
-                    for r in records
-                ]
-            _audit_many(store, conn, audits)
+            _create_cases(store, conn, [case])
             return "created"
         if row.deleted_at is not None:
             raise StoreError(f"patient {case.patient.id!r} was deleted; it cannot be re-imported")
