@@ -187,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # e.g. `casebook export X | head`
         return 0
+    except OSError as exc:  # e.g. a folder given as FILE, or an unwritable --dir
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"casebook {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -62,6 +62,14 @@ class _Gen:
         return min(self.today, start + timedelta(days=self.rng.randint(lo, hi)))
 
 
+def _years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier; 29 February becomes the 28th in a common year."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def generate_case(index: int, *, seed: int = 1, today: date | None = None,
                   catalog: Catalog | None = None) -> Case:
     """The `index`-th synthetic case of a seeded population."""
@@ -72,7 +80,7 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
     names = _FIRST["female" if sex == "other" else sex]
     # Patient 0 is the alarm case: over 50, weight loss, low hemoglobin.
     age = rng.randint(56, 70) if index == 0 else rng.randint(19, 74)
-    birth = g.today.replace(year=g.today.year - age) - timedelta(days=rng.randint(0, 360))
+    birth = _years_before(g.today, age) - timedelta(days=rng.randint(0, 360))
     pid = f"demo-{index + 1:04d}"
     patient = Patient(id=pid, name=f"{rng.choice(names)} {rng.choice(_LAST)}",
                       birth_date=birth, sex=sex, version=1, record_version=1)

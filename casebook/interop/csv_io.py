@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -49,7 +50,8 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.reason}"
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.field}: {self.reason}"
 
 
 class CsvImportError(ValueError):
@@ -60,9 +62,10 @@ class CsvImportError(ValueError):
         shown = "\n".join(f"  {e}" for e in errors[:MAX_ERRORS_SHOWN])
         more = len(errors) - MAX_ERRORS_SHOWN
         tail = f"\n  ... and {more} more" if more > 0 else ""
-        rows = len({e.line for e in errors})
+        rows = len({e.line for e in errors if e.line})
         plural = "s" if rows != 1 else ""
-        super().__init__(f"{path}: {rows} bad row{plural}, nothing was imported:\n{shown}{tail}")
+        what = f"{rows} bad row{plural}" if rows else "cannot be read"
+        super().__init__(f"{path}: {what}, nothing was imported:\n{shown}{tail}")
 
 
 _Width = str  # a row with the wrong number of fields: the message
@@ -115,8 +118,13 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]
         ) from None
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date(value: str, field: str, line: int, errors: list[RowError]) -> date | None:
     try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         parsed = date.fromisoformat(value)
     except ValueError:
         errors.append(RowError(line, field, f"{value!r} is not a date (use YYYY-MM-DD)"))
@@ -216,6 +224,8 @@ def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, A
             errors.append(RowError(line, "patient_id", f"no patient {pid!r} in the store "
                                    "(import the patient list first)"))
         try:
+            if len(raw_date) != 10:
+                raise ValueError(raw_date)
             collected: date | None = date.fromisoformat(raw_date)
         except ValueError:
             collected = _date(raw_date, "collected_on", line, errors)

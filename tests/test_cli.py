@@ -1,0 +1,257 @@
+"""The `casebook` command, called in-process through `casebook.cli.main` (and once for real)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from casebook.cli import main
+from casebook.models import Case
+from casebook.store import CaseStore, import_case
+
+PATIENTS_CSV = "patient_id,name,birth_date,sex\n007,Ada Lovelace,1980-01-02,female\n" \
+               "p2,Bob Brown,1975-05-05,male\n"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No store from the environment or the working directory leaks into a test."""
+    monkeypatch.delenv("CASEBOOK_DB", raising=False)
+    monkeypatch.delenv("CASEBOOK_USER", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def ready(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """An initialised store holding the two patients of PATIENTS_CSV; returns its URL."""
+    assert main(["--db", db_url, "init"]) == 0
+    csv = tmp_path / "patients.csv"
+    csv.write_text(PATIENTS_CSV, encoding="utf-8")
+    assert main(["--db", db_url, "--actor", "dr-who", "import", "patients", str(csv)]) == 0
+    capsys.readouterr()
+    return db_url
+
+
+def test_init_creates_the_store_and_is_idempotent(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--db", db_url, "init"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("store ready at ")
+    assert main(["--db", db_url, "init"]) == 0
+    assert capsys.readouterr().out == out
+    with CaseStore(db_url) as store:
+        assert store.patients() == []
+
+
+def test_init_hides_the_password(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--db", "postgresql://me:s3cret@127.0.0.1:1/none", "init"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot open the store" in err
+    assert "s3cret" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["patients"],
+    ["show", "p1"],
+    ["audit", "p1"],
+    ["export", "p1"],
+    ["import", "patients", "patients.csv"],
+    ["import", "results", "results.csv"],
+    ["import", "case", "case.json"],
+])
+def test_commands_on_a_store_never_initialised_say_run_init(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'never.db'}"
+    assert main(["--db", url, *argv]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"casebook {argv[0]}: the store at {url} has no casebook schema")
+    assert "run `casebook init`" in err
+
+
+def test_store_from_casebook_db_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.setenv("CASEBOOK_DB", url)
+    assert main(["init"]) == 0
+    assert capsys.readouterr().out == f"store ready at {url}\n"
+    assert (tmp_path / "env.db").exists()
+    assert not (tmp_path / "casebook.db").exists()
+    (tmp_path / "p.csv").write_text(PATIENTS_CSV, encoding="utf-8")
+    assert main(["import", "patients", "p.csv"]) == 0
+    assert main(["patients"]) == 0
+    assert "Ada Lovelace" in capsys.readouterr().out
+
+
+def test_db_option_wins_over_env_before_or_after_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CASEBOOK_DB", f"sqlite:///{tmp_path / 'uninitialised.db'}")
+    url = f"sqlite:///{tmp_path / 'chosen.db'}"
+    assert main(["init", "--db", url]) == 0
+    assert main(["--db", url, "patients"]) == 0
+    assert main(["patients", "--db", url]) == 0
+    assert "no patients yet" in capsys.readouterr().out
+    assert main(["patients"]) == 1  # the environment's store was never initialised
+    assert "casebook init" in capsys.readouterr().err
+
+
+def test_default_store_is_casebook_db_in_the_working_directory(tmp_path: Path) -> None:
+    assert main(["init"]) == 0
+    assert (tmp_path / "casebook.db").exists()
+
+
+def test_patients_lists_the_patients(ready: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", ready, "patients"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["id", "name", "born", "sex", "version", "changed"]
+    assert lines[2].startswith("007  Ada Lovelace  1980-01-02  female  1")
+    assert lines[3].startswith("p2   Bob Brown     1975-05-05  male    1")
+    assert len(lines) == 4
+
+
+def test_audit_shows_who_did_what(ready: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", ready, "audit", "007"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[2].split()[3:] == ["dr-who", "create", "patient", "007"]
+
+
+@pytest.mark.parametrize("command", ["show", "audit", "export"])
+def test_unknown_patient_exits_1(ready: str, capsys: pytest.CaptureFixture[str],
+                                 command: str) -> None:
+    assert main(["--db", ready, command, "nobody"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"casebook {command}: no patient 'nobody' in the store\n"
+
+
+def test_show_and_export_a_case(db_url: str, demo_cases: list[Case],
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--db", db_url, "init"])
+    with CaseStore(db_url, actor="tester") as store:
+        import_case(store, demo_cases[0])
+        import_case(store, demo_cases[3])
+        stored = store.load_case("demo-0001")
+    capsys.readouterr()
+
+    assert main(["--db", db_url, "show", "demo-0001"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{stored.patient.name} (demo-0001), female, born "
+                          f"{stored.patient.birth_date}")
+    assert "RED FLAGS (refer; casebook does not diagnose):" in out
+    assert "Anemia (low hemoglobin)" in out
+    assert "open orders: giardia_antigen (ordered" in out
+
+    assert main(["--db", db_url, "export", "demo-0001", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["format"] == "casebook.case/1"
+    assert Case.model_validate(payload["case"]) == stored
+
+
+def test_demo_creates_a_store_and_prints_next_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "demo dir"
+    assert main(["demo", "--patients", "3", "--dir", str(target), "--no-serve"]) == 0
+    out = capsys.readouterr().out
+    url = f"sqlite:///{target / 'casebook.db'}"
+    assert out.startswith(f"casebook demo: 3 synthetic patients in {target}\n")
+    assert "Red flags raised (refer, do not treat):\n  demo-0001: " in out
+    assert f"  export CASEBOOK_DB='{url}'\n" in out  # quoted: the path has a space
+    assert "  casebook show demo-0001 " in out
+    assert "Next:" in out
+    with CaseStore(url) as store:
+        assert [p.id for p in store.patients()] == ["demo-0001", "demo-0002", "demo-0003"]
+
+    assert main(["--db", url, "show", "demo-0001"]) == 0
+    assert "RED FLAGS" in capsys.readouterr().out
+
+
+def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    url = f"sqlite:///{tmp_path / 'd' / 'casebook.db'}"
+    assert main(["demo", "--patients", "2", "--dir", "d"]) == 0
+    with CaseStore(url) as store:
+        first = store.load_case("demo-0002")
+        fresh_log = [(e.action, e.entity, e.entity_id) for e in store.audit_log("demo-0002")]
+        store.save_patient(first.patient.model_copy(update={"name": "Changed Name"}))
+        assert store.get_patient("demo-0002").record_version == 2
+
+    assert main(["demo", "--patients", "2", "--dir", "d"]) == 0
+
+    with CaseStore(url) as store:
+        summaries = store.patients()
+        assert [p.id for p in summaries] == ["demo-0001", "demo-0002"]
+        assert [p.record_version for p in summaries] == [1, 1]
+        assert store.load_case("demo-0002") == first
+        assert [(e.action, e.entity, e.entity_id)
+                for e in store.audit_log("demo-0002")] == fresh_log
+
+
+def test_demo_default_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--patients", "1"]) == 0
+    assert (tmp_path / "casebook-demo" / "casebook.db").exists()
+    assert "1 synthetic patients" in capsys.readouterr().out
+
+
+def test_demo_needs_a_patient(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--patients", "0", "--dir", "d"]) == 1
+    assert capsys.readouterr().err == "casebook demo: --patients must be at least 1\n"
+
+
+@pytest.mark.parametrize("argv", [[], ["import", "pdf", "x"], ["export", "p1", "--format",
+                                                                "xml"], ["frobnicate"]])
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "usage: casebook" in capsys.readouterr().err
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    exe = shutil.which("casebook") or str(Path(sys.executable).with_name("casebook"))
+    assert Path(exe).exists(), "the casebook console script is not installed"
+    env = {k: v for k, v in os.environ.items() if k not in ("CASEBOOK_DB", "CASEBOOK_USER")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], capture_output=True, text=True, cwd=tmp_path,
+                              env=env, timeout=60, check=False)
+
+    helped = run("--help")
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("usage: casebook")
+    for command in ("init", "import", "patients", "show", "audit", "export", "demo"):
+        assert command in helped.stdout
+
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    made = run("--db", url, "init")
+    assert (made.returncode, made.stdout) == (0, f"store ready at {url}\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,name,birth_date,sex\na b,X,1980-01-01,male\n", encoding="utf-8")
+    failed = run("--db", url, "import", "patients", str(bad))
+    assert failed.returncode == 1
+    assert "line 2: patient_id: 'a b' is not a valid id" in failed.stderr
+
+
+def test_unreadable_input_and_unusable_dir_exit_1(
+    ready: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: an OSError (a folder given as FILE, a file as --dir) was a traceback."""
+    assert main(["--db", ready, "import", "patients", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"casebook import: {tmp_path}: Is a directory\n"
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    assert main(["demo", "--patients", "1", "--dir", "taken"]) == 1
+    assert capsys.readouterr().err == f"casebook demo: {tmp_path / 'taken'}: File exists\n"
+    assert main(["--db", ready, "import", "results", "missing.csv"]) == 1
+    assert "missing.csv" in capsys.readouterr().err
