@@ -172,11 +172,14 @@ def _fast_insert(conn: sa.Connection, table: sa.Table, cols: Sequence[str],
     conn.exec_driver_sql(sql, rows)
 
 
+# Created results are audited as rows of these columns (compact, one list per result).
 _AUDITED = ("id", "test", "collected_on", *_RESULT_VALUE_FIELDS, "order_id")
 
 
-def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {**{k: row[k] for k in _AUDITED}, "collected_on": row["collected_on"].isoformat()}
+def _audit_row(row: Mapping[str, Any]) -> list[Any]:
+    return [row["id"], row["test"], row["collected_on"].isoformat(), row["value"],
+            row["value_text"], row["unit"], row["ref_low"], row["ref_high"], row["flag"],
+            row["order_id"]]
 
 
 def import_results(
@@ -195,6 +198,8 @@ def import_results(
     summary = ImportSummary()
     today = date.today()
     pids = sorted({r["patient_id"] for r in rows})
+    days = [r["collected_on"] for r in rows]
+    first_day, last_day = (min(days), max(days)) if days else (today, today)
     with store.transaction() as conn:
         for chunk in _chunks(pids):  # lock the cases, in a stable order
             conn.execute(sa.select(tables.patients.c.id).where(tables.patients.c.id.in_(chunk))
@@ -205,7 +210,8 @@ def import_results(
             key_and_values = (t.c.id, t.c.patient_id, t.c.test, t.c.collected_on, t.c.version,
                               *(t.c[f] for f in _RESULT_VALUE_FIELDS))
             for row in conn.execute(sa.select(*key_and_values).where(
-                    t.c.patient_id.in_(chunk), t.c.deleted_at.is_(None))):
+                    t.c.patient_id.in_(chunk), t.c.deleted_at.is_(None),
+                    t.c.collected_on.between(first_day, last_day))):
                 existing[(row.patient_id, row.test, row.collected_on)] = row
             for row in conn.execute(
                 sa.select(o).where(o.c.patient_id.in_(chunk), o.c.deleted_at.is_(None),
@@ -217,6 +223,7 @@ def import_results(
         updates: list[dict[str, Any]] = []
         order_updates: list[dict[str, Any]] = []
         created: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        resulted: dict[str, list[str]] = defaultdict(list)
         changed: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
         for res in rows:
             pid = res["patient_id"]
@@ -229,6 +236,7 @@ def import_results(
                     if order is not None:
                         queue.remove(order)
                         order_id = order.id
+                        resulted[pid].append(order.id)
                         order_updates.append({
                             "oid": order.id, "status": "resulted",
                             "collected_on": res["collected_on"],
@@ -269,10 +277,10 @@ def import_results(
         _audit_many(store, conn, [
             (pid, "result", None, "import",
              {"updated": [b for b, _ in changed[pid]]} if changed[pid] else None,
-             {"created": [_jsonable(r) for r in created[pid]],
+             {"columns": list(_AUDITED),
+              "created": [_audit_row(r) for r in created[pid]],
               "updated": [a for _, a in changed[pid]],
-              "orders_resulted": [u["oid"] for u in order_updates
-                                  if any(c["order_id"] == u["oid"] for c in created[pid])]})
+              "orders_resulted": resulted[pid]})
             for pid in sorted(summary.patients)
         ])
     return summary
