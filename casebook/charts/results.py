@@ -1,0 +1,132 @@
+"""The trend chart of one lab analyte: results over time over the reference range."""
+
+from __future__ import annotations
+
+import altair as alt
+
+from casebook.catalog import Catalog, LabTest
+from casebook.charts.style import (
+    FLAG_STYLES,
+    Audience,
+    axis,
+    empty_chart,
+    inline,
+    padded_domain,
+    style_for,
+    time_axis,
+    title,
+)
+from casebook.models import Case, TestResult
+from casebook.scoring import result_flag
+
+__all__ = ["analyte_chart", "reference_range"]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{_number(low)}-{_number(high)}"
+    if low is not None:
+        return f"{_number(low)} or more"
+    if high is not None:
+        return f"up to {_number(high)}"
+    return "none given"
+
+
+def _own_range(result: TestResult) -> tuple[float | None, float | None] | None:
+    if result.ref_low is None and result.ref_high is None:
+        return None
+    return result.ref_low, result.ref_high
+
+
+def reference_range(results: list[TestResult], test: LabTest,
+                    sex: str) -> tuple[float | None, float | None]:
+    """The range shaded behind a trend: that of the latest result that carries one, else the
+    catalog's (sex-specific where it has one). (None, None) when neither gives a range."""
+    for result in sorted(results, key=lambda r: r.collected_on, reverse=True):
+        own = _own_range(result)
+        if own is not None:
+            return own
+    return test.range_for(sex)
+
+
+def analyte_chart(case: Case, catalog: Catalog, test: str, *,
+                  audience: Audience = "practitioner",
+                  width: int | None = None) -> alt.LayerChart | alt.Chart:
+    """Numeric results of one test (catalog key or LOINC code) over time: the reference range
+    shaded, high and low results marked by shape and colour, the unit in the axis title.
+
+    Each point's flag is the stored H/L flag, or else computed against the result's own range
+    (the catalog's when the result has none). Qualitative tests and tests with no numeric
+    result give an `empty_chart`. Unknown `test`: KeyError naming the known tests."""
+    style = style_for(audience, width)
+    patient = audience == "patient"
+    lab = catalog.test(test)
+    heading = lab.patient_name if patient else lab.name
+    results = sorted((r for r in case.results if r.test == lab.key and r.value is not None),
+                     key=lambda r: r.collected_on)
+    if lab.kind == "qualitative":
+        message = "Reported in words, not numbers: see the results list"
+        return empty_chart(message, title_text=heading, audience=audience, width=width)
+    if not results:
+        return empty_chart("No results yet", title_text=heading, audience=audience,
+                           width=width)
+    fallback = lab.range_for(case.patient.sex)
+    rows = []
+    for r in results:
+        low, high = _own_range(r) or fallback
+        flag = r.flag if r.flag in ("H", "L") else result_flag(r.value, low, high)
+        rows.append({"date": r.collected_on.isoformat(), "value": r.value,
+                     "flag": FLAG_STYLES[flag or ""][0]})
+    low, high = reference_range(results, lab, case.patient.sex)
+    values = [float(r.value) for r in results if r.value is not None]
+    bounds = [b for b in (low, high) if b is not None]
+    top = max(*values, *bounds) * 1.15 or 1.0
+    bottom = min(0.0, *values)
+    scale = alt.Scale(domain=[bottom, top], nice=True, zero=bottom == 0)
+    unit = lab.unit or (results[-1].unit if results else "")
+    y_title = unit if patient else f"{lab.name} ({unit})" if unit else lab.name
+    y_axis = axis(style, y_title, tickCount=5)
+    layers: list[alt.Chart] = []
+    if bounds:  # an open side of the range runs to the edge of the plot
+        band_row = {k: v for k, v in (("low", low), ("high", high)) if v is not None}
+        band = alt.Chart(inline([band_row], list(band_row))).mark_rect(color="#cfe8d6",
+                                                                       opacity=0.8)
+        if low is not None:
+            y2 = alt.Y2("high:Q") if high is not None else alt.Y2Value(0)
+            band = band.encode(y=alt.Y("low:Q", scale=scale, axis=y_axis), y2=y2)
+        else:
+            band = band.encode(y=alt.Y("high:Q", scale=scale, axis=y_axis),
+                               y2=alt.Y2Value("height"))
+        layers.append(band.encode(x=alt.XValue(0), x2=alt.X2Value("width")))
+    present = [v for v in FLAG_STYLES.values() if v[0] in {row["flag"] for row in rows}]
+    legend = alt.Legend(title=None, orient="bottom", labelFontSize=style.font,
+                        symbolSize=90, direction="horizontal")
+    data = alt.Chart(inline(rows, ["date", "value", "flag"]))
+    plot_width = style.width - 60
+    x = time_axis("date", style, padded_domain([r.collected_on for r in results]), plot_width)
+    y = alt.Y("value:Q", scale=scale, axis=y_axis)
+    layers.append(data.mark_line(color="#777", strokeWidth=1.5).encode(x=x, y=y))
+    layers.append(data.mark_point(filled=True, opacity=1, size=110 if patient else 80).encode(
+        x=x, y=y,
+        color=alt.Color("flag:N", scale=alt.Scale(domain=[p[0] for p in present],
+                                                  range=[p[1] for p in present]),
+                        legend=legend),
+        shape=alt.Shape("flag:N", scale=alt.Scale(domain=[p[0] for p in present],
+                                                  range=[p[2] for p in present]),
+                        legend=legend),
+    ))
+    if len(rows) <= 12:
+        layers.append(data.mark_text(dy=-13, fontSize=style.font - 1, color="#222").encode(
+            x=x, y=y, text=alt.Text("value:Q", format="~g")))
+    shade = "usual range" if patient else "reference range"
+    subtitle = f"Shaded: {shade}, {_range_text(low, high)} {unit}".rstrip()
+    if not bounds:
+        subtitle = "No reference range for this test"
+    return alt.layer(*layers).properties(
+        width=style.width, height=200 if patient else 220,
+        title=title(heading, style, subtitle),
+    )
