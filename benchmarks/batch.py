@@ -1,0 +1,176 @@
+"""Batch benchmark: a shell loop of `papermill` CLI calls against `casebook batch`.
+
+    python benchmarks/batch.py [--patients 20] [--template representative|case|dashboard|PATH]
+                               [--workers N] [--with-plain]
+
+Builds a fresh demo store of N synthetic patients (up to 500) in a temporary folder and
+runs, over the same template and parameters:
+
+  (a) a shell loop of `papermill` CLI calls, one per patient, as a clinic would by hand;
+  (b) `casebook batch --workers 1`;
+  (c) `casebook batch` on all cores (forked kernels: every notebook still gets its own
+      fresh kernel process);
+  (d) with --with-plain: `casebook batch` on all cores with `--kernel plain`.
+
+It prints wall time, notebooks per second and the ratios against (a) and against the
+per-notebook floor: a bare kernel start (stock jupyter_client, started and shut down)
+plus the notebook's own work (the cells' durations as papermill recorded them in (a)).
+The `representative` template (the default) is built here: pandas, 3 Altair charts
+(specs validated), 40 widgets, the case read from the store. Aim: (c) at least 8x (a).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from casebook.generate import TEMPLATES_DIR
+from casebook.store import CaseStore, import_cases
+from casebook.synthetic import generate_cases
+
+REPRESENTATIVE_CELLS = [
+    "import altair as alt\nimport ipywidgets as widgets\nimport pandas as pd\n\n"
+    "from casebook.store import CaseStore",
+    "case = CaseStore(database_url).load_case(patient_id)\n"
+    "frame = pd.DataFrame({'visit': range(len(case.visits)), 'n': range(len(case.visits))})",
+    "for mark in ('line', 'point', 'bar'):\n"
+    "    spec = getattr(alt.Chart(frame), f'mark_{mark}')().encode(x='visit:O', y='n:Q')"
+    ".to_dict()\n"
+    "    display({'application/vnd.vegalite.v5+json': spec}, raw=True)",
+    "box = widgets.VBox([widgets.IntSlider(value=i, description=f'item {i}') "
+    "for i in range(40)])\nbox",
+    "print(case.patient.id, len(case.visits), 'visits')",
+]
+PARAMS = (
+    "patient_id: str = \"demo-0001\"  # the patient\n"
+    "database_url: str = \"sqlite:///casebook.db\"  # the store\n"
+)
+
+
+def representative_template(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(src) for src in REPRESENTATIVE_CELLS)]
+    path = folder / "representative.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _template(name: str, folder: Path) -> Path:
+    if name == "representative":
+        return representative_template(folder)
+    if name in ("case", "dashboard"):
+        return TEMPLATES_DIR / f"{name}.ipynb"
+    return Path(name).resolve()
+
+
+def _clock(label: str, cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        sys.exit(f"{label} failed ({proc.returncode}):\n{tail}")
+    return seconds
+
+
+def papermill_loop(template: Path, ids: list[str], url: str, out: Path,
+                   env: dict[str, str]) -> float:
+    """(a): one `papermill` process per patient, in sequence, like a shell loop."""
+    start = time.perf_counter()
+    for pid in ids:
+        target = out / pid / template.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _clock("papermill", ["papermill", str(template), str(target), "-r", "patient_id", pid,
+                             "-r", "database_url", url, "--no-progress-bar"], env)
+    return time.perf_counter() - start
+
+
+def cell_work(out: Path, template: Path) -> float:
+    """Mean seconds of the cells themselves in the notebooks under `out`."""
+    totals = []
+    for path in out.glob(f"*/{template.name}"):
+        nb = json.loads(path.read_text())
+        totals.append(sum(
+            (c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+            for c in nb["cells"] if c["cell_type"] == "code"
+        ))
+    return statistics.mean(totals)
+
+
+def bare_kernel_start(repeat: int = 3) -> float:
+    """Median seconds to start a stock kernel, see it ready, and shut it down."""
+    from jupyter_client.manager import start_new_async_kernel
+
+    async def once() -> float:
+        start = time.perf_counter()
+        km, kc = await start_new_async_kernel(kernel_name="python3")
+        kc.stop_channels()
+        await km.shutdown_kernel()
+        return time.perf_counter() - start
+
+    return statistics.median(asyncio.run(once()) for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=20)
+    parser.add_argument("--template", default="representative")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--with-plain", action="store_true")
+    args = parser.parse_args()
+    if not 1 <= args.patients <= 500:
+        parser.error("--patients must be 1-500")
+    tmp = Path(tempfile.mkdtemp(prefix="casebook-bench-"))
+    try:
+        template = _template(args.template, tmp)
+        url = f"sqlite:///{tmp / 'casebook.db'}"
+        with CaseStore(url, create=True, actor="benchmark") as store:
+            import_cases(store, generate_cases(args.patients, seed=3, catalog=store.catalog))
+            ids = [p.id for p in store.patients()]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        n = len(ids)
+        print(f"{n} notebooks of {template.name} on {os.cpu_count()} cores", flush=True)
+
+        rows: list[tuple[str, float]] = []
+        a = papermill_loop(template, ids, url, tmp / "a", env)
+        rows.append(("(a) papermill CLI loop", a))
+        work = cell_work(tmp / "a", template)
+        batch = [sys.executable, "-m", "casebook.cli", "--db", url, "batch",
+                 "--template", str(template)]
+        rows.append(("(b) casebook batch --workers 1", _clock(
+            "batch", [*batch, "--out", str(tmp / "b"), "--workers", "1"], env)))
+        rows.append((f"(c) casebook batch --workers {args.workers}", _clock(
+            "batch", [*batch, "--out", str(tmp / "c"), "--workers", str(args.workers)], env)))
+        if args.with_plain:
+            rows.append((f"(d) ... --workers {args.workers} --kernel plain", _clock(
+                "batch", [*batch, "--out", str(tmp / "d"), "--workers", str(args.workers),
+                          "--kernel", "plain"], env)))
+        start = bare_kernel_start()
+        floor = start + work
+        print(f"per-notebook floor: {floor:.2f} s = bare kernel start {start:.2f} s "
+              f"+ cells {work:.2f} s (as run by papermill in (a))")
+        print(f"{'way':44} {'wall s':>8} {'nb/s':>7} {'s/nb':>6} {'vs (a)':>7} {'vs floor':>9}")
+        for label, seconds in rows:
+            print(f"{label:44} {seconds:8.1f} {n / seconds:7.2f} {seconds / n:6.2f} "
+                  f"{a / seconds:6.1f}x {floor * n / seconds:8.2f}x")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""`casebook batch`: build every patient's executed notebooks, in parallel and incrementally.
+
+```python
+from casebook.batch import BatchOptions, run_batch
+
+report = run_batch(BatchOptions(database_url="sqlite:////srv/clinic/casebook.db",
+                                out=Path("notebooks"), html=True))
+print(report.summary_text()); report.write(Path("batch-report.json"))
+```
+
+Which patients: all, or `patients` / `from_csv` (a `patient_id` column), narrowed by
+`since` (record changed since). Which notebooks: `templates`, by default the repository's
+`templates/case.ipynb` and `templates/dashboard.ipynb`, whichever exist. Each lands at
+`out/<patient_id>/<template name>` (and `.html` beside it with `html=True`). A notebook
+whose inputs are unchanged is skipped unless `force`. See casebook/batch_jobs.py for one
+job, casebook/batch_exec.py for the executors and casebook/kernels/ for forked kernels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from casebook.batch_jobs import Job, KernelMode, Outcome, input_hash, is_current, job_inputs
+from casebook.batch_jobs import stale_temp_files as _stale_temp_files
+from casebook.batch_report import BatchReport
+from casebook.generate import (
+    TEMPLATES_DIR,
+    ParameterError,
+    case_parameters,
+    output_path,
+    public_database_url,
+)
+from casebook.models import PATIENT_ID_RE
+
+if TYPE_CHECKING:
+    from casebook.store import CaseStore
+
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "BatchInputError",
+    "BatchOptions",
+    "BatchReport",
+    "Outcome",
+    "default_templates",
+    "parse_since",
+    "plan_jobs",
+    "read_patient_csv",
+    "run_batch",
+    "select_patients",
+]
+
+DEFAULT_TEMPLATES = ("case.ipynb", "dashboard.ipynb")
+
+
+class BatchInputError(ValueError):
+    """A selection that cannot be built (bad ids, unknown patients, a bad CSV line)."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    database_url: str
+    out: Path = Path("notebooks")
+    patients: Sequence[str] = ()
+    since: datetime | None = None
+    from_csv: Path | None = None
+    templates: Sequence[Path] | None = None  # default: default_templates()
+    html: bool = False
+    force: bool = False
+    workers: int | None = None  # default: os.cpu_count()
+    executor: Literal["local", "dask"] = "local"
+    scheduler: str | None = None  # tcp://HOST:PORT, with executor="dask"
+    cell_timeout: float = 120.0
+    kernel: KernelMode = "forked"
+
+
+def default_templates(folder: Path | None = None) -> list[Path]:
+    """`case.ipynb` and `dashboard.ipynb` from templates/, whichever exist (one at least)."""
+    folder = TEMPLATES_DIR if folder is None else folder
+    found = [folder / name for name in DEFAULT_TEMPLATES if (folder / name).is_file()]
+    if not found:
+        raise BatchInputError(
+            f"no templates to build: neither {' nor '.join(DEFAULT_TEMPLATES)} is in {folder}"
+        )
+    return found
+
+
+def parse_since(text: str) -> datetime:
+    """An ISO date or date-time; a date means its local midnight. Returned in UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BatchInputError(
+            f"--since: {text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.astimezone()  # local time
+    return value.astimezone(UTC)
+
+
+def read_patient_csv(path: Path) -> list[str]:
+    """The `patient_id` column of a CSV file; every bad line is named (header is line 1)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or "patient_id" not in [
+                (f or "").strip() for f in reader.fieldnames
+            ]:
+                raise BatchInputError(f"{path}: line 1: no patient_id column in the header")
+            reader.fieldnames = [(f or "").strip() for f in reader.fieldnames]
+            ids: list[str] = []
+            problems: list[str] = []
+            for row in reader:
+                pid = (row.get("patient_id") or "").strip()
+                if not PATIENT_ID_RE.fullmatch(pid):
+                    problems.append(
+                        f"{path}: line {reader.line_num}: patient_id: {pid[:80]!r} is not "
+                        "1-64 letters, digits, '-' or '_'"
+                    )
+                elif pid not in ids:
+                    ids.append(pid)
+    except FileNotFoundError:
+        raise BatchInputError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise BatchInputError(f"{path}: not UTF-8 text") from None
+    except csv.Error as exc:
+        raise BatchInputError(f"{path}: line {reader.line_num}: {exc}") from None
+    if problems:
+        raise BatchInputError("\n".join(problems))
+    return ids
+
+
+def select_patients(
+    store: CaseStore,
+    *,
+    patients: Sequence[str] = (),
+    since: datetime | None = None,
+    from_csv: Path | None = None,
+) -> list[tuple[str, int]]:
+    """(patient id, record version) pairs to build, sorted by id."""
+    wanted: list[str] = []
+    for pid in patients:
+        if not isinstance(pid, str) or not PATIENT_ID_RE.fullmatch(pid):
+            raise BatchInputError(
+                f"--patient: {str(pid)[:80]!r} is not 1-64 letters, digits, '-' or '_'"
+            )
+        wanted.append(pid)
+    if from_csv is not None:
+        wanted.extend(read_patient_csv(from_csv))
+    summaries = {s.id: s for s in store.patients()}
+    unknown = sorted(set(wanted) - set(summaries))
+    if unknown:
+        raise BatchInputError(f"not in the store: {', '.join(unknown)}")
+    chosen = set(wanted) if wanted else set(summaries)
+    if since is not None:
+        changed = {s.id for s in store.patients(changed_since=since)}
+        chosen &= changed
+    return [(pid, summaries[pid].record_version) for pid in sorted(chosen)]
+
+
+def plan_jobs(
+    selected: Sequence[tuple[str, int]],
+    templates: Sequence[Path],
+    options: BatchOptions,
+) -> tuple[list[Job], list[Outcome]]:
+    """The jobs to run, and the skipped outcomes of notebooks that are already current."""
+    digests = {t: hashlib.sha256(Path(t).read_bytes()).hexdigest() for t in templates}
+    jobs: list[Job] = []
+    skipped: list[Outcome] = []
+    for pid, record_version in selected:
+        params: dict[str, str | int | float | bool] = dict(
+            case_parameters(pid, options.database_url)
+        )
+        for template in templates:
+            out = output_path(options.out, pid, Path(template).name)
+            html = out.with_suffix(".html") if options.html else None
+            inputs = job_inputs(record_version, digests[template], params)
+            digest = input_hash(inputs)
+            if not options.force and is_current(out, digest, html):
+                skipped.append(Outcome(pid, out.name, "skipped", str(out), html=_s(html)))
+                continue
+            for stale in _stale_temp_files(out):
+                stale.unlink(missing_ok=True)
+            jobs.append(
+                Job(
+                    patient_id=pid,
+                    template=str(Path(template).resolve()),
+                    output=str(out),
+                    parameters=params,
+                    inputs=inputs,
+                    digest=digest,
+                    html=_s(html),
+                    cell_timeout=options.cell_timeout,
+                    kernel=options.kernel,
+                )
+            )
+    return jobs, skipped
+
+
+def _s(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchReport:
+    """Select, plan and build; never raises for a notebook's failure (see the report).
+
+    Raises `BatchInputError`/`ParameterError` for a bad selection before anything runs.
+    `progress`: a tqdm bar on standard error (None: only when it is a terminal).
+    Ctrl-C stops the batch: finished notebooks are kept and recorded, the report says
+    `interrupted`, and running the same batch again builds only what is left.
+    """
+    from casebook.store import CaseStore, resolve_url
+
+    start = time.perf_counter()
+    url = resolve_url(options.database_url)
+    public = public_database_url(url)
+    options = _normalized(options, public)
+    templates = list(options.templates) if options.templates else default_templates()
+    for template in templates:
+        if not Path(template).is_file():
+            raise BatchInputError(f"no template at {template}")
+    with CaseStore(url) as store:
+        selected = select_patients(
+            store, patients=options.patients, since=options.since, from_csv=options.from_csv
+        )
+    jobs, skipped = plan_jobs(selected, templates, options)
+    workers = options.workers or os.cpu_count() or 1
+    report = BatchReport(
+        database=public,
+        out=str(options.out),
+        executor=options.executor,
+        workers=workers,
+        kernel=options.kernel,
+        outcomes=list(skipped),
+    )
+    done: set[str] = set()
+    bar = _progress_bar(len(jobs), progress)
+    try:
+        with _kernel_password(url), bar:
+            for outcome in _execute(jobs, options, workers):
+                report.outcomes.append(outcome)
+                done.add(outcome.output)
+                bar.update(1)
+                if outcome.status == "failed":
+                    bar.set_postfix_str(f"failed: {len(report.failed)}")
+    except KeyboardInterrupt:
+        report.interrupted = True
+        report.outcomes.extend(
+            Outcome(j.patient_id, j.notebook, "failed", j.output, ename="Interrupted",
+                    evalue="the batch was stopped before this notebook was built")
+            for j in jobs
+            if j.output not in done
+        )
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
+    from dataclasses import replace
+
+    if options.executor == "dask" and not options.scheduler:
+        raise BatchInputError("--executor dask needs --scheduler tcp://HOST:PORT")
+    if options.workers is not None and options.workers < 1:
+        raise BatchInputError("--workers must be at least 1")
+    if not options.cell_timeout > 0:
+        raise BatchInputError("--cell-timeout must be a positive number of seconds")
+    if options.kernel not in ("forked", "plain"):
+        raise ParameterError("kernel", "must be 'forked' or 'plain'")
+    return replace(options, database_url=public_url, out=Path(options.out).resolve())
+
+
+def _execute(jobs: Sequence[Job], options: BatchOptions, workers: int) -> Iterator[Outcome]:
+    from casebook.batch_exec import run_dask, run_local
+
+    if options.executor == "dask":
+        assert options.scheduler is not None
+        return run_dask(jobs, options.scheduler)
+    return run_local(jobs, workers)
+
+
+@contextlib.contextmanager
+def _kernel_password(url: str) -> Iterator[None]:
+    """Kernels (local ones) get the database password from PGPASSWORD, never a notebook."""
+    from sqlalchemy.engine import make_url
+
+    password = make_url(url).password
+    if not password or os.environ.get("PGPASSWORD"):
+        yield
+        return
+    os.environ["PGPASSWORD"] = str(password)
+    try:
+        yield
+    finally:
+        os.environ.pop("PGPASSWORD", None)
+
+
+def _progress_bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    return tqdm(total=total, unit="nb", file=sys.stderr, disable=disable, desc="casebook batch")
+

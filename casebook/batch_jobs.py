@@ -1,0 +1,216 @@
+"""One batch job: build one notebook (and its HTML copy) for one patient, in any process.
+
+`build(job)` is what the local pool and the Dask workers run. It never raises for a
+notebook's own failure: it returns an `Outcome` (built or failed, with the cell and the
+error). A stalled notebook (a cell whose execute reply never came) is retried once in a
+fresh kernel, and reported as failed if it stalls again.
+
+Incremental builds: beside each notebook, a hidden sidecar `.<name>.inputs.json` records
+the hash of its inputs (the patient's record version, the template's content, casebook's
+version, the parameters). It is written after the notebook (and HTML copy) are in place,
+so a crash in between only costs a rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import casebook
+from casebook.generate import (
+    NotebookFailed,
+    NotebookStalled,
+    ParameterValue,
+    run_notebook,
+    write_atomic,
+)
+
+__all__ = [
+    "Job",
+    "Outcome",
+    "Status",
+    "build",
+    "input_hash",
+    "is_current",
+    "job_inputs",
+    "sidecar_path",
+    "stale_temp_files",
+    "warm_imports",
+    "write_html",
+]
+
+Status = Literal["built", "skipped", "failed"]
+KernelMode = Literal["forked", "plain"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to build one notebook; plain data, picklable."""
+
+    patient_id: str
+    template: str  # absolute path of the template
+    output: str  # absolute path of the notebook to write
+    parameters: dict[str, ParameterValue]
+    inputs: dict[str, Any]  # what the hash is made of (shown in the sidecar)
+    digest: str  # input_hash(inputs)
+    html: str | None = None  # absolute path of the HTML copy, if wanted
+    cell_timeout: float = 120.0
+    kernel: KernelMode = "forked"
+    retries: int = 1  # extra attempts after a stall
+
+    @property
+    def notebook(self) -> str:
+        return Path(self.output).name
+
+
+@dataclass
+class Outcome:
+    """What happened to one job. `cell_index` counts every cell of the executed notebook."""
+
+    patient_id: str
+    notebook: str
+    status: Status
+    output: str
+    seconds: float = 0.0
+    attempts: int = 0
+    stalled: bool = False
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+    html: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def input_hash(inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def job_inputs(
+    record_version: int, template_digest: str, parameters: dict[str, ParameterValue]
+) -> dict[str, Any]:
+    return {
+        "record_version": record_version,
+        "template_sha256": template_digest,
+        "casebook_version": casebook.__version__,
+        "parameters": parameters,
+    }
+
+
+def sidecar_path(output: Path) -> Path:
+    return output.with_name(f".{output.name}.inputs.json")
+
+
+def is_current(output: Path, digest: str, html: Path | None = None) -> bool:
+    """True when `output` (and `html`, if wanted) exist and were built from `digest`."""
+    if not output.is_file() or (html is not None and not html.is_file()):
+        return False
+    try:
+        recorded = json.loads(sidecar_path(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and recorded.get("digest") == digest
+
+
+def stale_temp_files(output: Path) -> list[Path]:
+    """Temporary files a killed run left beside `output` (write_atomic's naming)."""
+    names = (output.name, sidecar_path(output).name, output.with_suffix(".html").name)
+    if not output.parent.is_dir():
+        return []
+    return [
+        p
+        for p in output.parent.iterdir()
+        if p.suffix == ".tmp" and any(p.name.startswith(f".{n}.") for n in names)
+    ]
+
+
+def build(job: Job) -> Outcome:
+    """Build one notebook; every failure becomes a failed `Outcome`, never an exception."""
+    start = time.perf_counter()
+    outcome = Outcome(job.patient_id, job.notebook, "failed", job.output)
+    try:
+        kwargs = _kernel_kwargs(job.kernel)
+    except Exception as exc:  # the fork server could not start: say so, use plain kernels
+        outcome.notes.append(f"forked kernels unavailable ({exc}); plain kernel used")
+        kwargs = _kernel_kwargs("plain")
+    try:
+        for attempt in range(1, job.retries + 2):
+            outcome.attempts = attempt
+            try:
+                run_notebook(
+                    Path(job.template),
+                    Path(job.output),
+                    job.parameters,
+                    timeout=job.cell_timeout,
+                    **kwargs,
+                )
+            except NotebookStalled as exc:
+                _record(outcome, exc)
+                outcome.stalled = True
+                outcome.notes.append(f"attempt {attempt}: cell {exc.cell_index} stalled")
+                continue
+            outcome.stalled = False
+            break
+        else:
+            return _finish(outcome, start)
+        if job.html:
+            write_html(Path(job.output), Path(job.html))
+            outcome.html = job.html
+        inputs = {"digest": job.digest, "inputs": job.inputs}
+        write_atomic(sidecar_path(Path(job.output)), json.dumps(inputs, indent=1) + "\n")
+        outcome.status = "built"
+        outcome.cell_index = outcome.ename = outcome.evalue = None
+    except NotebookFailed as exc:
+        _record(outcome, exc)
+    except Exception as exc:  # a kernel that would not start, a full disk, ...
+        outcome.ename, outcome.evalue = type(exc).__name__, str(exc)[:2000]
+    return _finish(outcome, start)
+
+
+def _record(outcome: Outcome, exc: NotebookFailed) -> None:
+    outcome.cell_index, outcome.ename, outcome.evalue = exc.cell_index, exc.ename, exc.evalue
+
+
+def _finish(outcome: Outcome, start: float) -> Outcome:
+    outcome.seconds = round(time.perf_counter() - start, 3)
+    return outcome
+
+
+def _kernel_kwargs(mode: KernelMode) -> dict[str, Any]:
+    from casebook.kernels.client import CasebookKernelManager
+
+    kwargs: dict[str, Any] = {
+        "kernel_manager_class": CasebookKernelManager,
+        "shutdown_kernel": "immediate",  # killed right after the last cell
+    }
+    if mode == "forked":
+        import subprocess
+
+        from casebook.kernels import use_forked_kernels
+
+        kwargs["kernel_name"] = use_forked_kernels(
+            stderr=subprocess.DEVNULL, while_starting=warm_imports
+        )
+    return kwargs
+
+
+def warm_imports() -> None:
+    """What `build` imports, paid once per process (jsonschema without its iri grammars)."""
+    from casebook.kernels.imports import import_jsonschema_quickly
+
+    import_jsonschema_quickly()
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+
+def write_html(notebook: Path, html: Path) -> Path:
+    """A standalone HTML copy of `notebook` with the code hidden, written atomically."""
+    from casebook.batch_html import notebook_html
+
+    return write_atomic(html, notebook_html(notebook))
