@@ -1,0 +1,102 @@
+"""Small HTML fragments for the widgets. Every text that reaches HTML passes through `esc`:
+ipywidgets.HTML values are raw HTML, and names, notes and plan text come from people."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+__all__ = [
+    "EVIDENCE_COLOURS",
+    "FORM_CLASS",
+    "STYLE",
+    "badge",
+    "esc",
+    "evidence_badge",
+    "notice",
+    "pretty",
+    "shown",
+    "table",
+]
+
+EVIDENCE_COLOURS = {
+    "guideline-backed": "#1b6e3a",
+    "supportive": "#1f5f99",
+    "research-only": "#8a5a00",
+    "not-recommended": "#b00020",
+}
+FORM_CLASS = "casebook-form"
+STYLE = (
+    "<style>"
+    f".{FORM_CLASS} .widget-toggle-button.mod-active"
+    "{background:#1f5f99;color:#fff;font-weight:bold}"
+    f".{FORM_CLASS} .widget-toggle-buttons{{display:flex;align-items:center}}"
+    "</style>"
+)
+"""The chosen button of a choice (severity, yes/no) stands out, and a choice's label sits
+beside its buttons like every other field's. Inline CSS: nothing is downloaded."""
+
+_NOTICE = {
+    "error": ("#fdecea", "#b00020"),
+    "warning": ("#fff4e5", "#8a5a00"),
+    "info": ("#eef4fb", "#1f5f99"),
+    "ok": ("#edf7ee", "#1b6e3a"),
+}
+
+
+def esc(value: Any) -> str:
+    """`value` as text, escaped for HTML (quotes too)."""
+    return html.escape(shown(value), quote=True)
+
+
+def shown(value: Any) -> str:
+    """How a stored value reads in a form or a table: None is a dash, dates are ISO."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {shown(v)}" for k, v in value.items())
+    return str(value)
+
+
+def pretty(key: str) -> str:
+    """'proton_pump_inhibitor' -> 'proton pump inhibitor'."""
+    return key.replace("_", " ")
+
+
+def badge(text: str, colour: str) -> str:
+    return (
+        f'<span style="background:{colour};color:#fff;border-radius:3px;padding:0 6px;'
+        f'font-size:0.85em;white-space:nowrap">{esc(text)}</span>'
+    )
+
+
+def evidence_badge(evidence: str) -> str:
+    return badge(evidence, EVIDENCE_COLOURS.get(evidence, "#555"))
+
+
+def notice(kind: str, body_html: str) -> str:
+    """A coloured box around HTML that the caller has already escaped."""
+    background, border = _NOTICE[kind]
+    return (
+        f'<div style="background:{background};border-left:4px solid {border};'
+        f'padding:4px 8px;margin:2px 0;line-height:1.4">{body_html}</div>'
+    )
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, escaped: bool = False) -> str:
+    """An HTML table; cells are escaped unless `escaped` says they already are."""
+    cell = (lambda c: c) if escaped else esc
+    head = "".join(f'<th style="text-align:left;padding:2px 8px">{esc(h)}</th>' for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="padding:2px 8px">{cell(c)}</td>' for c in row) + "</tr>"
+        for row in rows
+    )
+    return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'

@@ -1,0 +1,238 @@
+"""The sections of the practitioner's case workbook (`templates/case.ipynb`), one function per
+section, and the notebooks made from it.
+
+A template cell holds one call:
+
+    session = workbook.open_case(patient_id, database_url)
+    workbook.header(session)
+    workbook.symptoms_section(session)
+
+Each section returns a `Section` that displays as its widgets; its `forms` are there for
+tests and for scripting. Nothing here holds case data: the session reads it from the store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+    from casebook.widgets.session import CaseSession
+
+__all__ = [
+    "TEMPLATE",
+    "Section",
+    "case_notebook",
+    "header",
+    "history_section",
+    "instruments_section",
+    "notes_section",
+    "open_case",
+    "plan_section",
+    "symptoms_section",
+    "tests_section",
+    "visits_section",
+    "write_case_notebooks",
+]
+
+TEMPLATE = "case.ipynb"
+
+
+@dataclass
+class Section:
+    """What a template cell displays: the section's widgets, and its forms by name."""
+
+    widget: ipywidgets.Widget
+    forms: dict[str, Any] = field(default_factory=dict)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.forms[name]
+
+
+def open_case(patient_id: str, database_url: str, *, actor: str | None = None) -> CaseSession:
+    """The session of one patient's case. Raises NotFoundError ('no patient ...') for an
+    unknown patient, StoreError for a store that is missing or needs `casebook init`."""
+    _defer_rfc3987_syntax()
+    from casebook.store import CaseStore
+    from casebook.widgets.session import CaseSession
+
+    store = CaseStore(database_url, actor=actor)
+    try:
+        return CaseSession(store, patient_id, owns_store=True)
+    except BaseException:
+        store.close()
+        raise
+
+
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module until one of its names is used, then imports the real one."""
+
+    def _real(self) -> types.ModuleType:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return importlib.import_module(self.__name__)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system probing (__path__, ...): not a use
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+
+def _defer_rfc3987_syntax() -> None:
+    """jsonschema (imported by altair for the charts) imports rfc3987_syntax eagerly, which
+    builds a parser at import: 0.7 s to 2 s of every workbook's start (measured), for the
+    'iri' format checks that nothing in the kernel asks for. A stand-in takes its place;
+    the real module is imported the first time `is_valid_syntax` (or any name) is used, so
+    behaviour is unchanged. Nothing is done if it is already imported or not installed."""
+    name = "rfc3987_syntax"
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    stand_in = _DeferredModule(name)
+
+    def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
+        return stand_in._real().is_valid_syntax(*args, **kwargs)
+
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    sys.modules[name] = stand_in
+
+
+def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any]) -> Section:
+    import ipywidgets as W
+
+    look = session.look
+    children: list[W.Widget] = []
+    for title, part in parts:
+        if title:
+            children.append(look.make(W.HTML, value=f"<h4 style='margin:12px 0 4px 0'>"
+                                      f"{title}</h4>"))
+        children.append(part.widget)
+    return Section(children[0] if len(children) == 1 else look.column(children), forms)
+
+
+def header(session: CaseSession) -> Section:
+    """Patient, age, visits, last saved, unsaved sections, and the red flags."""
+    from casebook.widgets.header import Header
+
+    form = Header(session)
+    return _section(session, ("", form), forms={"header": form})
+
+
+def visits_section(session: CaseSession) -> Section:
+    """Switch visits, start a follow-up, the alarm screen, change since baseline."""
+    from casebook.widgets.visits import VisitsForm
+
+    form = VisitsForm(session)
+    return _section(session, ("", form), forms={"visits": form})
+
+
+def history_section(session: CaseSession) -> Section:
+    """Every history category: infections, conditions, medications, diet, stress,
+    exposures, food sensitivities, family history."""
+    from casebook.widgets.history import HistoryForm
+
+    form = HistoryForm(session)
+    return _section(session, ("", form), forms={"history": form})
+
+
+def symptoms_section(session: CaseSession) -> Section:
+    """The eleven symptoms of the selected visit beside the chart of every visit."""
+    from casebook.widgets.symptoms import SymptomsForm
+
+    form = SymptomsForm(session)
+    return _section(session, ("", form), forms={"symptoms": form})
+
+
+def instruments_section(session: CaseSession) -> Section:
+    """PHQ-9, GAD-7, PSS-10, FAS, Bristol and the clinic's instruments, scored live."""
+    from casebook.widgets.instruments import InstrumentsForm
+
+    form = InstrumentsForm(session)
+    return _section(session, ("", form), forms={"instruments": form})
+
+
+def tests_section(session: CaseSession) -> Section:
+    """Order from the catalog (evidence first), order status, results and trends."""
+    from casebook.widgets.results import ResultForm, ResultsView
+    from casebook.widgets.tests import OrderForm, OrderStatusForm
+
+    order, status = OrderForm(session), OrderStatusForm(session)
+    result, results = ResultForm(session), ResultsView(session)
+    return _section(session, ("Order a test", order), ("Open orders", status),
+                    ("Enter a result", result), ("Results", results),
+                    forms={"order": order, "status": status, "result": result,
+                           "results": results})
+
+
+def plan_section(session: CaseSession) -> Section:
+    """Plan items by category, from templates or from scratch; start, stop, edit."""
+    from casebook.widgets.plan import PlanForm
+
+    form = PlanForm(session)
+    return _section(session, ("", form), forms={"plan": form})
+
+
+def notes_section(session: CaseSession) -> Section:
+    """Notes, practitioner-only or shared with the patient."""
+    from casebook.widgets.notes import NotesForm
+
+    form = NotesForm(session)
+    return _section(session, ("", form), forms={"notes": form})
+
+
+# --- notebooks ----------------------------------------------------------------------------
+def case_notebook(
+    patient_id: str,
+    database_url: str,
+    out_dir: str | Path = "notebooks",
+    *,
+    execute: bool = False,
+    timeout: float = 120,
+) -> Path:
+    """Write `out_dir/<patient_id>/case.ipynb` from the case template and return its path.
+
+    The id and URL are checked before Papermill sees them (ParameterError), the patient must
+    exist (NotFoundError 'no patient ...'), and a failed run leaves no file behind."""
+    return write_case_notebooks(database_url, [patient_id], out_dir, execute=execute,
+                                timeout=timeout)[0]
+
+
+def write_case_notebooks(
+    database_url: str,
+    patient_ids: Iterable[str],
+    out_dir: str | Path = "notebooks",
+    *,
+    execute: bool = False,
+    timeout: float = 120,
+) -> list[Path]:
+    """`case_notebook` for several patients of one store; the paths in the same order."""
+    from casebook.generate import (
+        case_parameters,
+        output_path,
+        run_notebook,
+        template_path,
+    )
+    from casebook.store import CaseStore, NotFoundError
+
+    template = template_path(TEMPLATE)
+    jobs = []
+    for pid in patient_ids:
+        params = case_parameters(pid, database_url)
+        jobs.append((output_path(Path(out_dir), pid, TEMPLATE), params))
+    with CaseStore(database_url) as store:
+        known = store.existing_patients([params["patient_id"] for _, params in jobs])
+    for _, params in jobs:
+        if params["patient_id"] not in known:
+            raise NotFoundError(f"no patient {params['patient_id']!r} in the store")
+    return [run_notebook(template, path, params, execute=execute, timeout=timeout)
+            for path, params in jobs]

@@ -1,0 +1,73 @@
+"""The header: patient, visits, last saved, unsaved sections, and red flags that cannot be
+missed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from casebook.models import AlarmScreen, InstrumentResponse, Visit
+from casebook.widgets.header import Header, flag_panel
+from casebook.widgets.session import CaseSession
+
+
+def test_patient_is_escaped_and_visits_listed(session: CaseSession) -> None:
+    header = Header(session)
+    state = header.patient.get_state()["value"]
+    assert "Ada &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in state and "<b>Bold" not in state
+    assert "p-001" in state and "female" in state and "born 1968-03-04" in state
+    assert "Visits (0)" in header.visits.value and "none yet" in header.visits.value
+    assert "Last saved:</b> 2" in header.saved.value  # the patient's creation
+    assert "No visit yet" in header.flags.value
+
+
+def test_every_flag_shows_label_reason_action_and_source(demo_session: CaseSession) -> None:
+    header = Header(demo_session)
+    value = header.flags.get_state()["value"]
+    flags = demo_session.red_flags()
+    assert flags, "the first demo case has alarm features"
+    assert "border:3px solid #b00020" in value
+    assert f"{len(flags)} red flag" in value
+    for flag in flags:
+        for text in (flag.label, flag.action):
+            assert text.replace("&", "&amp;") in value
+    assert "Unintentional weight loss" in value and "Source:" in value
+
+
+def test_phq9_item_9_is_a_same_day_flag_at_once(session: CaseSession) -> None:
+    visit = session.save([Visit(patient_id=session.patient_id, kind="intake",
+                                visit_date=date(2024, 2, 1))])[0]
+    header = Header(session)
+    assert "No red flags" in header.flags.value
+    answers = {str(i): 0 for i in range(1, 10)} | {"9": 1}
+    draft = InstrumentResponse(patient_id=session.patient_id, visit_id=visit.id,
+                               instrument="phq9", answers=answers)
+    session.set_pending("Instruments", [draft])
+    value = header.flags.value
+    assert "SAME DAY" in value and "PHQ-9 item 9" in value
+    assert "from answers not saved yet" in value
+    session.save([draft])
+    session.set_pending("Instruments", [])
+    value = header.flags.value
+    assert "SAME DAY" in value and "not saved yet" not in value
+
+
+def test_unsaved_sections_and_unasked_screen_are_visible(session: CaseSession) -> None:
+    session.save([Visit(patient_id=session.patient_id, kind="intake",
+                        visit_date=date(2024, 2, 1),
+                        screen=AlarmScreen(fever=False, gi_bleeding=False))])
+    header = Header(session)
+    assert "7 of 9 questions not asked" in header.flags.value
+    session.set_unsaved("Symptoms", True)
+    assert "Unsaved changes in: Symptoms" in header.saved.value
+    session.set_unsaved("Symptoms", False)
+    assert "Unsaved" not in header.saved.value
+
+
+def test_flag_panel_orders_by_urgency(demo_session: CaseSession) -> None:
+    flags = demo_session.red_flags()
+    assert len({f.urgency for f in flags}) > 1
+    panel = flag_panel(list(reversed(flags)), [])
+    shown = sorted(flags, key=lambda f: panel.index(f.label.replace("&", "&amp;")))
+    rank = {"same_day": 0, "urgent": 1, "routine": 2}
+    assert [rank[f.urgency] for f in shown] == sorted(rank[f.urgency] for f in flags)
+    assert flag_panel([], []) == ""
