@@ -5,12 +5,16 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from casebook.redflags import RedFlag, red_flags
 from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_cases
 
-__all__ = ["DemoResult", "build_demo", "demo_text"]
+if TYPE_CHECKING:
+    from casebook.batch_report import BatchReport
+
+__all__ = ["DemoResult", "build_demo", "build_demo_notebooks", "demo_text"]
 
 
 @dataclass
@@ -19,6 +23,11 @@ class DemoResult:
     url: str
     patient_ids: list[str]
     flags: dict[str, list[RedFlag]] = field(default_factory=dict)
+    notebooks: BatchReport | None = None
+
+    @property
+    def notebook_dir(self) -> Path:
+        return self.directory / "notebooks"
 
 
 def build_demo(
@@ -46,6 +55,22 @@ def build_demo(
     return DemoResult(directory, url, [c.patient.id for c in cases], flags)
 
 
+def build_demo_notebooks(result: DemoResult, *, workers: int | None = None) -> BatchReport:
+    """Every demo patient's case and dashboard notebooks, through the batch path.
+
+    Always rebuilt (`force`): a fresh demo store starts every record at version 1, so the
+    batch's inputs hash could not tell an old demo's notebooks from this one's."""
+    from casebook.batch import BatchOptions, run_batch
+
+    report = run_batch(
+        BatchOptions(database_url=result.url, out=result.notebook_dir, force=True,
+                     workers=workers),
+        progress=False,
+    )
+    result.notebooks = report
+    return report
+
+
 def demo_text(result: DemoResult) -> str:
     db = shlex.quote(result.url)
     first = result.patient_ids[0]
@@ -68,4 +93,17 @@ def demo_text(result: DemoResult) -> str:
         f"  casebook export {first} --format json   # the whole case as JSON",
         f"  casebook audit {first}                  # who changed what, and when",
     ]
+    report = result.notebooks
+    if report is not None:
+        c = report.counts
+        nb = shlex.quote(str(result.notebook_dir))
+        lines += ["", f"Notebooks in {result.notebook_dir}: {c['built']} built, "
+                  f"{c['failed']} failed ({report.seconds:.0f} s)"]
+        if c["failed"]:
+            lines += [line for line in report.summary_text().splitlines() if "FAILED" in line]
+        lines += [
+            "Open the practitioner's workbook in JupyterLab:",
+            f"  jupyter lab {nb}",
+            f"  then open {first}/case.ipynb and choose Run > Run All Cells",
+        ]
     return "\n".join(lines) + "\n"

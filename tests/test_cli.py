@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from casebook.cli import main
@@ -176,19 +177,27 @@ def test_demo_creates_a_store_and_prints_next_steps(
 
     assert main(["--db", url, "show", "demo-0001"]) == 0
     assert "RED FLAGS" in capsys.readouterr().out
+    # Every demo patient's case and dashboard notebooks, built through the batch path.
+    for pid in ("demo-0001", "demo-0002", "demo-0003"):
+        for name in ("case.ipynb", "dashboard.ipynb"):
+            nb = nbformat.read(target / "notebooks" / pid / name, as_version=4)
+            nbformat.validate(nb)
+            assert nb.metadata.papermill.parameters["patient_id"] == pid
+    assert "Notebooks in " in out and ": 6 built, 0 failed" in out
+    assert "  jupyter lab " in out
 
 
 def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                         ) -> None:
     url = f"sqlite:///{tmp_path / 'd' / 'casebook.db'}"
-    assert main(["demo", "--patients", "2", "--dir", "d"]) == 0
+    assert main(["demo", "--patients", "2", "--dir", "d", "--no-notebooks", "--no-serve"]) == 0
     with CaseStore(url) as store:
         first = store.load_case("demo-0002")
         fresh_log = [(e.action, e.entity, e.entity_id) for e in store.audit_log("demo-0002")]
         store.save_patient(first.patient.model_copy(update={"name": "Changed Name"}))
         assert store.get_patient("demo-0002").record_version == 2
 
-    assert main(["demo", "--patients", "2", "--dir", "d"]) == 0
+    assert main(["demo", "--patients", "2", "--dir", "d", "--no-notebooks", "--no-serve"]) == 0
 
     with CaseStore(url) as store:
         summaries = store.patients()
@@ -200,7 +209,7 @@ def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_demo_default_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--patients", "1"]) == 0
+    assert main(["demo", "--patients", "1", "--no-notebooks", "--no-serve"]) == 0
     assert (tmp_path / "casebook-demo" / "casebook.db").exists()
     assert "1 synthetic patients" in capsys.readouterr().out
 
