@@ -110,7 +110,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         build_demo_notebooks(result)
     sys.stdout.write(demo_text(result))
     failed = result.notebooks is not None and result.notebooks.counts["failed"] > 0
-    return 1 if failed else 0
+    if failed or args.no_serve:
+        return 1 if failed else 0
+    from casebook.serve import base_url, grant, run
+    from casebook.store import CaseStore
+
+    base = base_url("127.0.0.1", args.port)
+    with CaseStore(result.url, actor="casebook-demo") as store:
+        links = [(pid, grant(store, pid, 30, base_url=base)) for pid in result.patient_ids]
+    print("\nPatient dashboards, one private link each (Ctrl-C stops the server):")
+    for pid, url in links:
+        print(f"  {pid}: {url}")
+    sys.stdout.flush()
+    return run(result.url, host="127.0.0.1", port=args.port)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -231,6 +243,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default="casebook-demo", metavar="DIR")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-serve", action="store_true", help="do not start the dashboard server")
+    p.add_argument("--port", type=int, default=8866, help="dashboard server port (default 8866)")
     p.add_argument("--no-notebooks", action="store_true",
                    help="only the store: skip building the case and dashboard notebooks")
     p = add("batch", cmd_batch, "build executed notebooks for many patients, in parallel")

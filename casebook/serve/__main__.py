@@ -1,0 +1,40 @@
+"""`python -m casebook.serve`: the dashboard server with every limit adjustable (for tests
+and tuning; `casebook serve` is the everyday command)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from casebook.serve.limits import Limits
+    from casebook.serve.server import DEFAULT_HOST, DEFAULT_PORT, run
+
+    parser = argparse.ArgumentParser(prog="python -m casebook.serve")
+    parser.add_argument("--db", metavar="URL", default=None)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--notebook", default=None, help="dashboard template (.ipynb)")
+    parser.add_argument("--kernel-name", default="")
+    parser.add_argument("--no-fork", action="store_true", help="stock kernel start per view")
+    parser.add_argument("--no-shared-charts", action="store_true",
+                        help="each kernel starts its own chart engine")
+    defaults = Limits()
+    for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float,
+                            default=getattr(defaults, name))
+    for name in ("burst", "concurrent_kernels", "max_waiting"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int,
+                            default=getattr(defaults, name))
+    args = parser.parse_args(argv)
+    limits = Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
+    return run(args.db, args.host, args.port, limits=limits, notebook=args.notebook,
+               kernel_name=args.kernel_name, forked=not args.no_fork,
+               shared_charts=not args.no_shared_charts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""The only request handlers of the dashboard server (see `authz.ROUTES`).
+
+`/dashboard` with `?token=`: the token is checked, the session cookie set, the use audited
+("open"), and a tiny page sends the browser on to the bare `/dashboard` (a same-site step,
+so the SameSite=Strict cookie is sent even when the link was clicked in a webmail).
+`/dashboard` with the cookie: checked again, audited ("view"), throttled, and rendered in a
+fresh kernel. Everything else is 404; every answer carries the security headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tornado import iostream, web
+
+from casebook.serve.headers import apply_security_headers
+from casebook.serve.identity import NoCredentials, PatientIdentityProvider, PatientUser
+from casebook.serve.limits import Busy, RateLimiter, Throttled, ViewGate
+from casebook.serve.render import ViewContext, render_view
+from casebook.serve.tokens import LINK_PATH, AccessRefused, hash_token, record_use
+
+__all__ = [
+    "STYLESHEET",
+    "BaseHandler",
+    "DashboardHandler",
+    "NotFoundHandler",
+    "Refusal",
+    "ServeState",
+    "StylesheetHandler",
+]
+
+log = logging.getLogger("casebook.serve")
+
+STYLESHEET = Path(__file__).resolve().parent / "static" / "dashboard.css"
+
+_MESSAGES = {
+    401: ("This page needs your personal link",
+          "Please open the link your practitioner sent you."),
+    403: ("This link does not work",
+          "Please ask your practitioner for a new link."),
+    404: ("Page not found", "There is nothing here. Please open the link your practitioner "
+          "sent you."),
+    405: ("Not allowed", "This page can only be viewed."),
+    429: ("Please wait a moment",
+          "This page was asked for many times in a short while. Please wait a minute and "
+          "try again."),
+    503: ("Busy right now", "Many people are looking at their pages. Please try again in a "
+          "minute."),
+}
+_REFUSED = {
+    "expired": "This link has expired. Please ask your practitioner for a new link.",
+    "revoked": "This link is no longer valid. Please ask your practitioner for a new link.",
+    "unknown": "This link is not valid. Please check you copied the whole link, or ask your "
+               "practitioner for a new one.",
+}
+
+
+class Refusal(web.HTTPError):
+    """An HTTP error whose page may say why, and may ask the client to retry later."""
+
+    def __init__(self, status: int, message: str = "", retry_after: int = 0) -> None:
+        super().__init__(status)
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass
+class ServeState:
+    """Everything the handlers share; one per server."""
+
+    identity: PatientIdentityProvider
+    view: ViewContext
+    link_limiter: RateLimiter
+    address_limiter: RateLimiter
+    gate: ViewGate
+    render_timeout: float
+
+
+class BaseHandler(web.RequestHandler):
+    """Security headers on every answer, and plain error pages that name no internals."""
+
+    def set_default_headers(self) -> None:
+        apply_security_headers(self)
+
+    def compute_etag(self) -> None:
+        return None  # nothing is cached (Cache-Control: no-store)
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {self.request.path}"  # no query string: no token
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, web.HTTPError):
+            return  # refusals are logged by the handlers and the access log
+        log.error("error in %s", self._request_summary(), exc_info=(typ, value, tb))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        title, text = _MESSAGES.get(
+            status_code, ("Something went wrong", "Please try again later.")
+        )
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, Refusal):
+            text = exc.message or text
+            if exc.retry_after:
+                self.set_header("Retry-After", str(exc.retry_after))
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_page(title, f"<p>{html.escape(text)}</p>"))
+
+
+def _page(title: str, body: str, head: str = "") -> str:
+    """A small page in the dashboard's style; with `head`, the bare page (the link page: it
+    refreshes at once, once loaded, so it fetches nothing)."""
+    style = "" if head else '<link rel="stylesheet" href="/static/dashboard.css">'
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex, nofollow"><link rel="icon" href="data:,">'
+        f"{style}{head}"
+        f"<title>{html.escape(title)}</title></head><body><main class=\"cb-page\">"
+        f'<section class="cb-card cb-message"><h1>{html.escape(title)}</h1>{body}</section>'
+        "</main></body></html>\n"
+    )
+
+
+class NotFoundHandler(BaseHandler):
+    """Every path that is not in `authz.ROUTES`, whatever the method."""
+
+    def prepare(self) -> None:
+        raise web.HTTPError(404)
+
+
+class StylesheetHandler(BaseHandler):
+    """The page's stylesheet (public: it holds no patient data)."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/css; charset=utf-8")
+        self.finish(STYLESHEET.read_bytes())
+
+
+class DashboardHandler(BaseHandler):
+    """The dashboard of the patient the link (or its session) belongs to. GET only."""
+
+    SUPPORTED_METHODS = ("GET",)  # type: ignore[assignment]
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def state(self) -> ServeState:
+        return self.settings["casebook"]  # type: ignore[no-any-return]
+
+    def _presented_key(self) -> str | None:
+        raw = self.request.query_arguments.get("token") or [
+            (self.get_cookie(self.state.identity.cookie_name) or "").encode()
+        ]
+        value = raw[0].decode("ascii", "replace") if raw and raw[0] else ""
+        return hash_token(value)[:12] if value else None
+
+    def _throttle(self, limiter: RateLimiter, key: str) -> None:
+        try:
+            limiter.take(key)
+        except Throttled as exc:
+            raise Refusal(429, retry_after=exc.retry_after) from None
+
+    async def get(self) -> None:
+        state = self.state
+        key = self._presented_key()
+        if key is not None:
+            self._throttle(state.link_limiter, key)
+        try:
+            user = await state.identity.identify(self)
+        except NoCredentials:
+            self._throttle(state.address_limiter, self.request.remote_ip or "?")
+            raise web.HTTPError(401) from None
+        except AccessRefused as refused:
+            await self._refuse(refused)
+            return
+        if user.via == "link":
+            await self._open(user)
+        else:
+            await self._view(user)
+
+    async def _refuse(self, refused: AccessRefused) -> None:
+        state = self.state
+        self._throttle(state.address_limiter, self.request.remote_ip or "?")
+        if refused.patient_id is not None:
+            await asyncio.to_thread(record_use, state.identity.store, refused.patient_id,
+                                    refused.link_id, "refused", {"reason": refused.reason})
+        log.info("refused a %s link %s", refused.reason, refused.link_id or "(unknown)")
+        if self.get_cookie(state.identity.cookie_name):
+            state.identity.clear_session(self)
+        raise Refusal(403, _REFUSED[refused.reason])
+
+    async def _open(self, user: PatientUser) -> None:
+        """The token from the link becomes the session cookie; the browser moves on."""
+        await asyncio.to_thread(record_use, self.state.identity.store, user.patient_id,
+                                user.link_id, "open", {"via": "link"})
+        self.state.identity.set_session(self, user)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_page(
+            "Opening your dashboard",
+            f'<p><a href="{LINK_PATH}">Open your dashboard</a></p>',
+            head=f'<meta http-equiv="refresh" content="0; url={LINK_PATH}">',
+        ))
+
+    async def _view(self, user: PatientUser) -> None:
+        state = self.state
+        try:
+            async with state.gate.view():
+                await asyncio.to_thread(record_use, state.identity.store, user.patient_id,
+                                        user.link_id, "view", {"via": "session"})
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                self._task = asyncio.ensure_future(self._stream(user.patient_id))
+                try:
+                    await asyncio.wait_for(self._task, state.render_timeout)
+                except TimeoutError:
+                    log.error("view of link %s timed out", user.link_id)
+                except asyncio.CancelledError:
+                    log.info("view of link %s ended: the client left", user.link_id)
+        except Busy:
+            raise Refusal(503, retry_after=30) from None
+        if not self._finished and not self.request.connection.stream.closed():
+            self.finish()
+
+    async def _stream(self, patient_id: str) -> None:
+        async for snippet in render_view(self.state.view, patient_id):
+            self.write(snippet)
+            try:
+                await self.flush()
+            except iostream.StreamClosedError:
+                return
+
+    def on_connection_close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+

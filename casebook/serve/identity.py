@@ -1,0 +1,106 @@
+"""Who is asking: a patient link's token, or the session cookie it set.
+
+`PatientIdentityProvider` is a jupyter_server `IdentityProvider`: every request is checked
+against the store again (token hash, expiry, revocation, patient not deleted), so revoking a
+link or letting it expire ends its open sessions at the next request. The session cookie
+holds the token itself (the store keeps only its hash): HttpOnly, SameSite=Strict, Path=/,
+and it expires with the link. A token in the URL wins over the cookie, so a newer link
+replaces an older session in the same browser, and an invalid token in the URL is refused
+even when a valid cookie is present: the token alone decides which patient is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from jupyter_server.auth.identity import IdentityProvider, User
+from tornado import web
+from traitlets import Any, Unicode
+
+from casebook.serve.tokens import AccessRefused, check_token
+
+__all__ = ["COOKIE_NAME", "NoCredentials", "PatientIdentityProvider", "PatientUser"]
+
+COOKIE_NAME = "casebook_session"
+
+
+class NoCredentials(Exception):
+    """The request carries neither a token nor a session cookie."""
+
+
+@dataclass
+class PatientUser(User):
+    """One patient link. `username` is the link id, never the patient's name."""
+
+    patient_id: str = ""
+    link_id: str = ""
+    via: str = ""  # "link" (token in the URL) or "session" (the cookie)
+    expires_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    token: str = field(default="", repr=False)
+
+
+class PatientIdentityProvider(IdentityProvider):
+    """Maps a token (or its cookie) to exactly one patient; no login page, no password."""
+
+    store = Any(help="The CaseStore that holds the access tokens (set by the app)")
+    cookie_name = Unicode(COOKIE_NAME, help="Name of the session cookie").tag(config=False)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return True
+
+    @property
+    def login_available(self) -> bool:
+        return False
+
+    def get_handlers(self) -> list[tuple[str, object]]:
+        return []  # no /login, no /logout: a link is the only way in
+
+    def get_cookie_name(self, handler: web.RequestHandler) -> str:
+        return self.cookie_name
+
+    def _presented(self, handler: web.RequestHandler) -> tuple[str, str]:
+        """(token, via) from the URL, else from the cookie; NoCredentials if neither."""
+        in_url = handler.request.query_arguments.get("token")
+        if in_url is not None:
+            if len(in_url) != 1:
+                raise AccessRefused("unknown")
+            return in_url[0].decode("ascii", "replace"), "link"
+        cookie = handler.get_cookie(self.cookie_name)
+        if cookie:
+            return cookie, "session"
+        raise NoCredentials()
+
+    async def identify(self, handler: web.RequestHandler) -> PatientUser:
+        """The patient of this request; AccessRefused or NoCredentials otherwise."""
+        token, via = self._presented(handler)
+        grant = await asyncio.to_thread(check_token, self.store, token)
+        return PatientUser(
+            username=f"link-{grant.link_id}",
+            name="patient link",
+            display_name="patient link",
+            patient_id=grant.patient_id,
+            link_id=grant.link_id,
+            via=via,
+            expires_at=grant.expires_at,
+            token=token,
+        )
+
+    async def get_user(self, handler: web.RequestHandler) -> PatientUser | None:  # type: ignore[override]
+        try:
+            return await self.identify(handler)
+        except (AccessRefused, NoCredentials):
+            return None
+
+    def set_session(self, handler: web.RequestHandler, user: PatientUser) -> None:
+        seconds = max(0, int((user.expires_at - datetime.now(UTC)).total_seconds()))
+        secure = handler.request.protocol == "https"
+        handler.set_cookie(
+            self.cookie_name, user.token, path="/", httponly=True, samesite="Strict",
+            max_age=seconds, secure=secure,
+        )
+
+    def clear_session(self, handler: web.RequestHandler) -> None:
+        handler.clear_cookie(self.cookie_name, path="/", httponly=True, samesite="Strict")

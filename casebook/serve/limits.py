@@ -1,0 +1,117 @@
+"""Bounded resources: views per link per minute, renders at once, and kernel culling.
+
+A view costs a kernel process for about a second, so the server caps two things: how often
+one link (or one client address presenting bad credentials) may ask (a token bucket: HTTP
+429 with Retry-After when it is empty), and how many kernels run at once on the whole server
+(further views wait their turn; when too many wait, HTTP 503). Kernels are shut down
+right after their page is rendered; the culler is a safety net for any that escape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+__all__ = ["CULL_SETTINGS", "Busy", "Limits", "RateLimiter", "Throttled", "ViewGate"]
+
+CULL_SETTINGS: dict[str, object] = {
+    "cull_idle_timeout": 60,  # seconds idle before a kernel is culled
+    "cull_interval": 15,
+    "cull_connected": True,  # a dashboard needs no open connection to its kernel
+    "cull_busy": True,  # a kernel stuck in a cell is culled too
+}
+"""MappingKernelManager settings: a kernel that outlived its page is gone within ~75 s."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    views_per_minute: float = 12.0  # steady rate per link
+    burst: int = 8  # requests a link may make back to back (opening a link makes two)
+    concurrent_kernels: int = 4  # kernels rendering at once, whole server
+    max_waiting: int = 32  # views queued for a kernel before 503
+    bad_credentials_per_minute: float = 30.0  # per client address
+    render_timeout: float = 60.0  # seconds for one whole view
+
+    def __post_init__(self) -> None:
+        for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: must be a positive number (got {value!r})")
+        for name in ("burst", "concurrent_kernels", "max_waiting"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name}: must be a whole number of at least 1 (got {value!r})")
+
+
+class Throttled(Exception):
+    """Too many requests on one key; `.retry_after` is in whole seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"throttled; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Busy(Exception):
+    """The server has too many views waiting for a kernel."""
+
+
+class RateLimiter:
+    """Token buckets keyed by link or address; at most `max_keys` buckets are kept."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        burst: int,
+        *,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.max_keys = max_keys
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str) -> None:
+        """Spend one request of `key`, or raise Throttled."""
+        now = self.clock()
+        level, stamp = self._buckets.pop(key, (self.burst, now))
+        level = min(self.burst, level + (now - stamp) * self.rate)
+        if level < 1.0:
+            self._buckets[key] = (level, now)
+            raise Throttled(max(1, math.ceil((1.0 - level) / self.rate)))
+        self._buckets[key] = (level - 1.0, now)
+        while len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+
+
+class ViewGate:
+    """At most `concurrent_kernels` renders on the whole server; the rest wait in turn, and
+    beyond `max_waiting` waiting views the server answers Busy."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._slots = asyncio.Semaphore(limits.concurrent_kernels)
+        self._waiting = 0
+        self.rendering = 0
+
+    @asynccontextmanager
+    async def view(self) -> AsyncIterator[None]:
+        if self._waiting >= self.limits.max_waiting:
+            raise Busy()
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        self.rendering += 1
+        try:
+            yield
+        finally:
+            self.rendering -= 1
+            self._slots.release()

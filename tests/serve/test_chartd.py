@@ -1,0 +1,69 @@
+"""The shared chart renderer: same SVG as in-process, private socket, safe fallback."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+
+import pytest
+
+from casebook import dashboard as d
+from casebook.catalog import default_catalog
+from casebook.charts import render_svg, symptom_chart
+from casebook.models import Case
+from casebook.serve.chartd import ENV_VAR, ChartService, render_remote
+
+SPEC = {"mark": "bar", "data": {"values": [{"a": "x", "b": 2}, {"a": "y", "b": 3}]},
+        "encoding": {"x": {"field": "a", "type": "nominal"},
+                     "y": {"field": "b", "type": "quantitative"}}}
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[ChartService]:
+    svc = ChartService().start()
+    yield svc
+    svc.stop()
+
+
+def test_renders_what_the_kernel_would(service: ChartService, demo_cases: list[Case]) -> None:
+    chart = symptom_chart(demo_cases[0], default_catalog(), audience="patient")
+    assert render_remote(chart.to_dict(), service.socket_path) == render_svg(chart)
+
+
+def test_the_socket_is_private(service: ChartService) -> None:
+    mode = os.stat(service.socket_path).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(service.socket_path)).st_mode) == 0o700
+
+
+def test_bad_specs_are_errors_and_the_service_keeps_going(service: ChartService) -> None:
+    with pytest.raises(ValueError, match="chart service"):
+        render_remote({"mark": "no-such-mark", "data": {"values": []}}, service.socket_path)
+    remote = {**SPEC, "data": {"url": "https://example.com/data.csv"}}
+    with pytest.raises(ValueError, match="chart service"):  # it may fetch nothing
+        render_remote(remote, service.socket_path)
+    assert render_remote(SPEC, service.socket_path).startswith("<svg")
+
+
+def test_dashboard_uses_it_and_falls_back_without_it(service: ChartService, demo_cases,
+                                                     monkeypatch, tmp_path) -> None:
+    page = d.Dashboard(demo_cases[0], default_catalog())
+    monkeypatch.setenv(ENV_VAR, service.socket_path)
+    shared = d.symptoms_section(page).html
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "gone.sock"))
+    fallback = d.symptoms_section(page).html
+    monkeypatch.delenv(ENV_VAR)
+    local = d.symptoms_section(page).html
+    assert shared == fallback == local
+    assert "data:image/svg+xml;base64," in shared
+
+
+def test_stop_ends_the_process_and_its_folder() -> None:
+    svc = ChartService().start()
+    proc, folder = svc.process, svc.folder
+    assert proc is not None and folder is not None and folder.is_dir()
+    svc.stop()
+    assert proc.poll() is not None and not folder.exists()
+    with pytest.raises(OSError):
+        render_remote(SPEC, str(folder / "charts.sock"))

@@ -1,0 +1,97 @@
+"""`casebook access grant|revoke` and `casebook serve`."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from serve_helpers import free_port
+
+from casebook.cli import main
+from casebook.models import Case
+from casebook.serve import AccessRefused, check_token
+from casebook.store import CaseStore, import_cases
+
+
+@pytest.fixture
+def url(sqlite_url: str, demo_cases: list[Case]) -> str:
+    with CaseStore(sqlite_url, create=True, actor="tester") as store:
+        import_cases(store, demo_cases[:2])
+    return sqlite_url
+
+
+def test_grant_prints_a_working_link_and_revoke_ends_it(url: str, demo_cases, capsys) -> None:
+    pid = demo_cases[0].patient.id
+    assert main(["--db", url, "--actor", "dr-a", "access", "grant", pid, "--days", "7",
+                 "--host", "clinic.local", "--port", "9000"]) == 0
+    out, err = capsys.readouterr()
+    match = re.fullmatch(r"http://clinic\.local:9000/dashboard\?token=([A-Za-z0-9_-]{43})\n", out)
+    assert match, out
+    assert "valid for 7 days" in err
+    with CaseStore(url) as store:
+        assert check_token(store, match.group(1)).patient_id == pid
+        assert store.audit_log(pid)[-1].actor == "dr-a"
+    assert main(["--db", url, "access", "revoke", pid]) == 0
+    assert capsys.readouterr().out == f"revoked 1 link(s) of {pid}; open pages stop working now\n"
+    with CaseStore(url) as store, pytest.raises(AccessRefused):
+        check_token(store, match.group(1))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["access", "grant", "demo-0001", "--days", "0"], "days: a link lasts 1 to 365 whole days"),
+    (["access", "grant", "demo-0001", "--days", "400"], "days: a link lasts 1 to 365"),
+    (["access", "grant", "nobody"], "no patient 'nobody'"),
+    (["access", "revoke", "nobody"], "no patient 'nobody'"),
+    (["access", "grant", "demo-0001", "--port", "0"], "port: must be 1-65535"),
+])
+def test_bad_input_is_a_clear_error(url: str, capsys, argv: list[str], message: str) -> None:
+    assert main(["--db", url, *argv]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_serve_refuses_a_store_without_schema(tmp_path, capsys) -> None:
+    empty = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["--db", empty, "serve", "--port", str(free_port())]) == 1
+    assert "casebook init" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_casebook_serve_starts_and_ctrl_c_stops_it_with_its_kernels(url: str, demo_cases,
+                                                                    tmp_path) -> None:
+    import http.client
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "casebook.cli", "--db", url, "serve",
+                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
+                                cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 180
+        status = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/dashboard")
+                status = conn.getresponse().status
+                conn.close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert status == 401, log.read_text()
+        import psutil
+
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert family, "the fork server runs under the dashboard server"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, log.read_text()
+        _gone, alive = psutil.wait_procs(family, timeout=30)
+        assert not alive, alive
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
