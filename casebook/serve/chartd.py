@@ -18,6 +18,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -90,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from casebook.charts import RENDER_CONFIG, warm_up
 
+    # Ctrl-C in a terminal reaches the whole process group; the owner stops this helper
+    # (by closing its stdin) when it shuts down, so the helper itself ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(args[0])
