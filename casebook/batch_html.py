@@ -18,12 +18,14 @@ ARCHIVE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
     "script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'"
 )
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 
 
 def notebook_html(notebook: Path) -> str:
     """The HTML of `notebook` with input cells and prompts hidden, scripts removed."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -32,7 +34,13 @@ def notebook_html(notebook: Path) -> str:
         exclude_output_prompt=True,
         embed_images=True,
     )
-    body, _ = exporter.from_filename(str(notebook))
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:  # a widget view cannot render without a script: use its HTML
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and "text/html" in data:
+                del data[WIDGET_VIEW]
+    body, _ = exporter.from_notebook_node(nb)
     body = _SCRIPT.sub("", body)
     meta = (
         f'<meta http-equiv="Content-Security-Policy" content="{ARCHIVE_CSP}">'

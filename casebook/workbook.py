@@ -54,7 +54,12 @@ class Section:
     forms: dict[str, Any] = field(default_factory=dict)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        from casebook.widgets._static import static_html
+
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        # Where no widget manager runs (the batch's HTML archive), this is what shows.
+        bundle["text/html"] = f'<div class="casebook-static">{static_html(self.widget)}</div>'
+        return bundle
 
     def __getitem__(self, name: str) -> Any:
         return self.forms[name]

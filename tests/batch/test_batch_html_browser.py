@@ -71,3 +71,6 @@ def test_the_archive_copy_renders_offline_with_no_script(batch_url: str, tmp_pat
                      for c in nb.cells for out in c.get("outputs", []))
         assert seen["svgs"] >= charts, f"{html.name}: {seen['svgs']} of {charts} charts drawn"
         assert len(seen["text"]) > 200
+        if template.stem == "case":  # what the workbook's forms showed, as a static snapshot
+            assert "red flags: refer" in seen["text"].lower(), "the case archive lacks its flags"
+            assert "Symptoms at the visit of" in seen["text"]
