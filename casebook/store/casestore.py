@@ -30,7 +30,7 @@ from casebook.store.errors import (
     integrity_message,
 )
 from casebook.store.migrate import current_revision, head_revision, upgrade
-from casebook.store.records import ENTITIES, entity_for, patient_from_row, patient_to_row
+from casebook.store.records import ENTITIES, Entity, entity_for, patient_from_row, patient_to_row
 
 __all__ = ["AuditEntry", "CaseStore", "ConflictError", "NotFoundError", "PatientSummary"]
 
@@ -322,18 +322,7 @@ class CaseStore:
             self.bump(conn, new.patient_id)
             self.audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
             return new
-        row = conn.execute(sa.select(t).where(t.c.id == record.id)).first()
-        if row is None or row.patient_id != record.patient_id:
-            raise NotFoundError(f"no {ent.kind} {record.id!r} for patient {record.patient_id!r}")
-        current = None if row.deleted_at is not None else ent.from_row(row)
-        if current is None or current.version != record.version:
-            raise ConflictError(
-                ent.kind,
-                record.id,
-                record.version,
-                current,
-                self._last_actor(conn, record.patient_id, record.id),
-            )
+        current = self._current(conn, ent, record)
         if record == current:
             return current  # nothing changed: no write, no audit entry
         new = record.model_copy(update={"version": record.version + 1})
@@ -354,6 +343,18 @@ class CaseStore:
         )
         return new
 
+    def _current(self, conn: sa.Connection, ent: Entity, record: Record) -> Record:
+        """The stored version of `record`, or ConflictError if it moved on or was deleted."""
+        t = ent.table
+        row = conn.execute(sa.select(t).where(t.c.id == record.id)).first()
+        if row is None or row.patient_id != record.patient_id:
+            raise NotFoundError(f"no {ent.kind} {record.id!r} for patient {record.patient_id!r}")
+        current = None if row.deleted_at is not None else ent.from_row(row)
+        if current is None or current.version != record.version:
+            by = self._last_actor(conn, record.patient_id, record.id)
+            raise ConflictError(ent.kind, record.id, record.version, current, by)
+        return current
+
     def delete(self, record: Record) -> None:
         """Soft-delete a record (audited). Deleting a visit also deletes its ratings and
         instrument answers, and detaches its notes and orders."""
@@ -364,18 +365,7 @@ class CaseStore:
         ent = entity_for(record)
         self.lock_patient(conn, record.patient_id)
         t = ent.table
-        row = conn.execute(sa.select(t).where(t.c.id == record.id)).first()
-        if row is None or row.patient_id != record.patient_id:
-            raise NotFoundError(f"no {ent.kind} {record.id!r} for patient {record.patient_id!r}")
-        current = None if row.deleted_at is not None else ent.from_row(row)
-        if current is None or current.version != record.version:
-            raise ConflictError(
-                ent.kind,
-                record.id,
-                record.version,
-                current,
-                self._last_actor(conn, record.patient_id, record.id),
-            )
+        current = self._current(conn, ent, record)
         if isinstance(current, Visit):
             self._detach_visit(conn, current)
         conn.execute(
