@@ -118,18 +118,23 @@ def _restore(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
+def _crashed(job: Job, exc: BaseException) -> Outcome:
+    """The outcome of a job whose worker died (killed, out of memory, cluster gone, ...)."""
+    return Outcome(
+        job.patient_id,
+        job.notebook,
+        "failed",
+        job.output,
+        ename=type(exc).__name__,
+        evalue=str(exc)[:2000] or "the worker process died",
+    )
+
+
 def _result(future: Future[Outcome], job: Job) -> Outcome:
     try:
         return future.result()
-    except Exception as exc:  # the worker process died (killed, out of memory, ...)
-        return Outcome(
-            job.patient_id,
-            job.notebook,
-            "failed",
-            job.output,
-            ename=type(exc).__name__,
-            evalue=str(exc)[:2000] or "the worker process died",
-        )
+    except Exception as exc:
+        return _crashed(job, exc)
 
 
 def run_dask(jobs: Sequence[Job], scheduler: str) -> Iterator[Outcome]:
@@ -156,11 +161,4 @@ def run_dask(jobs: Sequence[Job], scheduler: str) -> Iterator[Outcome]:
             try:
                 yield future.result()
             except Exception as exc:  # a worker died twice, the cluster went away, ...
-                yield Outcome(
-                    job.patient_id,
-                    job.notebook,
-                    "failed",
-                    job.output,
-                    ename=type(exc).__name__,
-                    evalue=str(exc)[:2000],
-                )
+                yield _crashed(job, exc)

@@ -13,10 +13,6 @@ tests and for scripting. Nothing here holds case data: the session reads it from
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +64,9 @@ class Section:
 def open_case(patient_id: str, database_url: str, *, actor: str | None = None) -> CaseSession:
     """The session of one patient's case. Raises NotFoundError ('no patient ...') for an
     unknown patient, StoreError for a store that is missing or needs `casebook init`."""
-    _defer_rfc3987_syntax()
+    from casebook.kernels.imports import defer_rfc3987_syntax
+
+    defer_rfc3987_syntax()
     from casebook.store import CaseStore
     from casebook.widgets.session import CaseSession
 
@@ -78,38 +76,6 @@ def open_case(patient_id: str, database_url: str, *, actor: str | None = None) -
     except BaseException:
         store.close()
         raise
-
-
-class _DeferredModule(types.ModuleType):
-    """Stands in for a module until one of its names is used, then imports the real one."""
-
-    def _real(self) -> types.ModuleType:
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return importlib.import_module(self.__name__)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):  # the import system probing (__path__, ...): not a use
-            raise AttributeError(name)
-        return getattr(self._real(), name)
-
-
-def _defer_rfc3987_syntax() -> None:
-    """jsonschema (imported by altair for the charts) imports rfc3987_syntax eagerly, which
-    builds a parser at import: 0.7 s to 2 s of every workbook's start (measured), for the
-    'iri' format checks that nothing in the kernel asks for. A stand-in takes its place;
-    the real module is imported the first time `is_valid_syntax` (or any name) is used, so
-    behaviour is unchanged. Nothing is done if it is already imported or not installed."""
-    name = "rfc3987_syntax"
-    if name in sys.modules or importlib.util.find_spec(name) is None:
-        return
-    stand_in = _DeferredModule(name)
-
-    def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
-        return stand_in._real().is_valid_syntax(*args, **kwargs)
-
-    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
-    sys.modules[name] = stand_in
 
 
 def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any]) -> Section:

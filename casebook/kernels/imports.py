@@ -1,29 +1,56 @@
-"""Cheaper imports for the processes a batch starts (fork server, pool workers).
+"""Cheaper imports for casebook's kernels and the processes that start them.
 
-jsonschema builds the `rfc3987_syntax` grammars when it is imported (0.7-1.1 s here;
-jsonschema issue 1428), only to check the `iri` and `iri-reference` formats. nbformat,
-papermill and Vega-Lite's schema (altair) never use those formats, so these processes
-import jsonschema with that module hidden; it is unhidden right after, so code that
-imports `rfc3987_syntax` itself still gets it.
+jsonschema (pulled in by altair and nbformat) imports `rfc3987_syntax` eagerly, which
+builds a grammar at import: 0.7 s to 2 s here (jsonschema issue 1428), only for the `iri`
+format checks that nothing in a casebook process asks for. `defer_rfc3987_syntax` puts a
+stand-in in its place; the real module is imported the first time any of its names is
+used, so behaviour is unchanged. One mechanism for the workbook kernel, the fork server,
+the batch workers and the dashboard server.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+import types
+from typing import Any
 
-__all__ = ["import_jsonschema_quickly"]
+__all__ = ["defer_rfc3987_syntax", "import_jsonschema_quickly"]
+
+_NAME = "rfc3987_syntax"
+
+
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module until one of its names is used, then imports the real one."""
+
+    def _real(self) -> types.ModuleType:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return importlib.import_module(self.__name__)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system probing (__path__, ...): not a use
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+
+def defer_rfc3987_syntax() -> None:
+    """Put the stand-in in place (nothing if already imported or not installed)."""
+    if _NAME in sys.modules or importlib.util.find_spec(_NAME) is None:
+        return
+    stand_in = _DeferredModule(_NAME)
+
+    def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
+        return stand_in._real().is_valid_syntax(*args, **kwargs)
+
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    sys.modules[_NAME] = stand_in
 
 
 def import_jsonschema_quickly() -> None:
-    """Import jsonschema without its iri format checks (a no-op if already imported)."""
-    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+    """Import jsonschema with `rfc3987_syntax` deferred (a no-op if already imported)."""
+    if "jsonschema" in sys.modules:
         return
-    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
-    try:
-        importlib.import_module("jsonschema")
-    except ImportError:  # pragma: no cover - jsonschema comes with nbformat and altair
-        pass
-    finally:
-        if sys.modules.get("rfc3987_syntax", 0) is None:
-            del sys.modules["rfc3987_syntax"]
+    defer_rfc3987_syntax()
+    importlib.import_module("jsonschema")  # a dependency of nbformat and altair

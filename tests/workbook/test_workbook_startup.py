@@ -11,8 +11,8 @@ import pytest
 
 CHECK = """
 import sys
-from casebook import workbook
-workbook._defer_rfc3987_syntax()
+from casebook.kernels.imports import defer_rfc3987_syntax
+defer_rfc3987_syntax()
 import altair  # imports jsonschema, which asks for rfc3987_syntax
 assert type(sys.modules["rfc3987_syntax"]).__name__ == "_DeferredModule", "not deferred"
 from jsonschema import _format
@@ -42,8 +42,8 @@ def test_rfc3987_syntax_is_deferred_and_still_works() -> None:
 def test_nothing_changes_when_it_is_already_imported() -> None:
     import rfc3987_syntax  # noqa: F401 - the state this test is about
 
-    from casebook import workbook
+    from casebook.kernels.imports import defer_rfc3987_syntax
 
     before = sys.modules["rfc3987_syntax"]
-    workbook._defer_rfc3987_syntax()
+    defer_rfc3987_syntax()
     assert sys.modules["rfc3987_syntax"] is before
