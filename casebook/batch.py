@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 from casebook.batch_jobs import Job, KernelMode, Outcome, input_hash, is_current, job_inputs
 from casebook.batch_jobs import stale_temp_files as _stale_temp_files
 from casebook.batch_report import BatchReport
+from casebook.errors import CasebookError
 from casebook.generate import (
     TEMPLATES_DIR,
     ParameterError,
@@ -62,7 +63,7 @@ __all__ = [
 DEFAULT_TEMPLATES = ("case.ipynb", "dashboard.ipynb")
 
 
-class BatchInputError(ValueError):
+class BatchInputError(CasebookError, ValueError):
     """A selection that cannot be built (bad ids, unknown patients, a bad CSV line)."""
 
 

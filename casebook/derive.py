@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from casebook.catalog import Catalog, LabTest
+from casebook.errors import CasebookError
 from casebook.models import (
     InstrumentResponse,
     Patient,
@@ -24,7 +25,7 @@ from casebook.scoring import qualitative_flag, result_flag, score_instrument
 __all__ = ["RecordError", "prepare", "prepare_result", "result_fields"]
 
 
-class RecordError(ValueError):
+class RecordError(CasebookError, ValueError):
     """A record that the catalog does not allow; the message names the field."""
 
     def __init__(self, kind: str, field: str, message: str) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import casebook
+from casebook.errors import CasebookError
 from casebook.models import PATIENT_ID_RE
 
 __all__ = [
@@ -57,7 +58,7 @@ NAME_RE_TEXT = "letters, digits, '.', '-' or '_', not starting with '.'"
 _SECRET_QUERY_KEYS = ("password", "sslpassword")
 
 
-class ParameterError(ValueError):
+class ParameterError(CasebookError, ValueError):
     """A parameter (or an id, a path part) that may not reach Papermill; `.name` says which."""
 
     def __init__(self, name: str, message: str) -> None:
@@ -65,7 +66,7 @@ class ParameterError(ValueError):
         self.name = name
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(CasebookError, RuntimeError):
     """A cell raised while the notebook ran. `.cell_index` counts every cell from 0."""
 
     def __init__(

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Literal
 
 from casebook.catalog.schema import Band, Instrument, LabTest
+from casebook.errors import CasebookError
 from casebook.models import (
     Case,
     InstrumentResponse,
@@ -40,7 +41,7 @@ _URGENCY_ORDER = {"same_day": 0, "urgent": 1, "routine": 2}
 _FLAG_WORDS = {"H": "high", "L": "low", "A": "abnormal"}
 
 
-class ScoringError(ValueError):
+class ScoringError(CasebookError, ValueError):
     """An answer, total or result that cannot be scored; the message names what and where."""
 
 

@@ -46,6 +46,7 @@ from casebook.catalog.schema import (
     SexRange,
     Symptom,
 )
+from casebook.errors import CasebookError
 from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory, TestResult
 
 __all__ = [
@@ -88,7 +89,7 @@ _RULE_ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
-class CatalogError(ValueError):
+class CatalogError(CasebookError, ValueError):
     """A catalog file is malformed or inconsistent; the message names file, entry and field."""
 
 

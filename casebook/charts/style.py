@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import altair as alt
 
+from casebook.errors import CasebookError
+
 __all__ = [
     "CATEGORY_COLORS",
     "CATEGORY_LABELS",
@@ -39,7 +41,7 @@ __all__ = [
 Audience = Literal["practitioner", "patient"]
 
 
-class ChartError(RuntimeError):
+class ChartError(CasebookError, RuntimeError):
     """A chart that cannot be built or rendered; the message names the chart (its title)."""
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from casebook.errors import CasebookError
 from casebook.models import Case
 
 __all__ = ["FORMAT", "CaseFileError", "case_from_json", "case_to_json", "format_validation_error"]
@@ -14,7 +15,7 @@ __all__ = ["FORMAT", "CaseFileError", "case_from_json", "case_to_json", "format_
 FORMAT = "casebook.case/1"
 
 
-class CaseFileError(ValueError):
+class CaseFileError(CasebookError, ValueError):
     """A case file that cannot be read; the message names the field."""
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from casebook.catalog import LabTest
 from casebook.derive import RecordError, result_fields
+from casebook.errors import CasebookError
 from casebook.models import PATIENT_ID_RE, Patient, TestResult
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class RowError:
         return f"{where}{self.field}: {self.reason}"
 
 
-class CsvImportError(ValueError):
+class CsvImportError(CasebookError, ValueError):
     """Every problem found in a file; nothing was imported."""
 
     def __init__(self, path: str, errors: list[RowError]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from casebook.errors import CasebookError
 from casebook.interop import fhir_common as c
 from casebook.models import (
     FamilyHistory,
@@ -38,7 +39,7 @@ _CLINICAL = c.HL7 + "condition-clinical"
 _VER_STATUS = c.HL7 + "condition-ver-status"
 
 
-class HistoryError(Exception):
+class HistoryError(CasebookError):
     """A field of a history resource that casebook cannot read: (field, message)."""
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import RecordError, prepare
+from casebook.errors import CasebookError
 from casebook.interop import fhir_common as c
 from casebook.interop.fhir_history import HISTORY_TYPES, HistoryError, history_data
 from casebook.models import (
@@ -42,7 +43,7 @@ _ORDER_STATUS = {"active": "ordered", "completed": "resulted", "revoked": "cance
 _PLAN_STATUS = {v: k for k, v in c.PLAN_STATUS.items()}
 
 
-class FhirImportError(ValueError):
+class FhirImportError(CasebookError, ValueError):
     """A bundle casebook cannot import; the message names the entry and the field."""
 
 

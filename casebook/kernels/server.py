@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from casebook.errors import CasebookError
+
 __all__ = [
     "DEFAULT_PRELOAD",
     "KERNEL_NAME",
@@ -58,7 +60,7 @@ _SERVER_ENV = {
 }
 
 
-class ForkServerError(RuntimeError):
+class ForkServerError(CasebookError, RuntimeError):
     """The fork server could not start (an import failed, or it held threads)."""
 
 

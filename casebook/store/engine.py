@@ -8,12 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from casebook.errors import CasebookError
+
 __all__ = ["DEFAULT_URL", "StoreError", "create_store_engine", "redact_url", "resolve_url"]
 
 DEFAULT_URL = "sqlite:///casebook.db"
 
 
-class StoreError(RuntimeError):
+class StoreError(CasebookError, RuntimeError):
     """The store cannot be opened or used (missing, not migrated, bad URL)."""
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 
+from casebook.errors import CasebookError
+
 __all__ = [
     "AuditEntry",
     "ConflictError",
@@ -17,7 +19,7 @@ __all__ = [
 ]
 
 
-class ConflictError(RuntimeError):
+class ConflictError(CasebookError, RuntimeError):
     """A save or delete was based on a version that someone else has replaced."""
 
     def __init__(self, kind: str, record_id: str, expected: int, current: Any, by: str | None):
@@ -38,7 +40,7 @@ class ConflictError(RuntimeError):
         )
 
 
-class NotFoundError(KeyError):
+class NotFoundError(CasebookError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "not found"
 

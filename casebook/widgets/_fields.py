@@ -19,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import ipywidgets as W
 from pydantic import BaseModel, ValidationError
 
+from casebook.errors import CasebookError
 from casebook.widgets._html import esc, pretty
 
 __all__ = [
@@ -37,7 +38,7 @@ LABEL_WIDTH = "150px"
 _MULTILINE = frozenset({"notes", "instructions", "rationale", "summary", "text"})
 
 
-class FieldErrors(ValueError):
+class FieldErrors(CasebookError, ValueError):
     """Values a form cannot save; `.errors` maps field name ('' for the form) to message."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
