@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from casebook.catalog import Catalog, LabTest
-from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
+from casebook.catalog import Catalog
+from casebook.format import number
+from casebook.models import PLAN_CATEGORIES, Case, PlanItem
 from casebook.redflags import RedFlag, red_flags
-from casebook.scoring import ScoringError, result_flag, score_instrument
+from casebook.scoring import ScoringError, read_result, score_instrument
 
 __all__ = [
     "EVIDENCE_WORDS",
@@ -70,10 +71,6 @@ def _e(value: object) -> str:
 
 def _day(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
-
-
-def _num(value: float) -> str:
-    return f"{value:.10g}"
 
 
 @dataclass(frozen=True)
@@ -295,19 +292,13 @@ def questionnaires_section(page: Dashboard) -> Section:
                  "together with everything else you tell them." if blocks else "")
 
 
-def _range(result: TestResult, test: LabTest | None, sex: str) -> tuple[float | None, ...]:
-    if result.ref_low is not None or result.ref_high is not None:
-        return result.ref_low, result.ref_high
-    return test.range_for(sex) if test is not None else (None, None)
-
-
 def _range_text(low: float | None, high: float | None, unit: str) -> str:
     if low is not None and high is not None:
-        return f"Usual range: {_num(low)} to {_num(high)} {_e(unit)}"
+        return f"Usual range: {number(low)} to {number(high)} {_e(unit)}"
     if high is not None:
-        return f"Usual range: up to {_num(high)} {_e(unit)}"
+        return f"Usual range: up to {number(high)} {_e(unit)}"
     if low is not None:
-        return f"Usual range: {_num(low)} {_e(unit)} or more"
+        return f"Usual range: {number(low)} {_e(unit)} or more"
     return "No usual range is given for this test; your practitioner will explain it."
 
 
@@ -327,13 +318,13 @@ def results_section(page: Dashboard) -> Section:
         if not results:
             continue
         test, last = page.catalog.tests.get(key), results[-1]
-        low, high = _range(last, test, sex)
+        reading = read_result(last, test, sex)
+        low, high, flag = reading.low, reading.high, reading.flag
         if last.value is not None:
-            shown = f"{_num(last.value)} {_e(last.unit)}"
-            flag = last.flag or result_flag(last.value, low, high)
+            shown = f"{number(last.value)} {_e(last.unit)}"
             words = _FLAG_WORDS.get(flag, _FLAG_WORDS["A"])
         else:
-            shown, flag = _e(last.value_text or ""), last.flag
+            shown = _e(last.value_text or "")
             words = _TEXT_FLAG_WORDS.get(flag, _TEXT_FLAG_WORDS["A"])
         judged = flag is not None or last.value is None or (low, high) != (None, None)
         verdict = (f': <span class="cb-flag cb-flag-{(flag or "ok").lower()}">{words}</span>'

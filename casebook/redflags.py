@@ -11,8 +11,9 @@ from datetime import date
 from types import MappingProxyType
 
 from casebook.catalog.schema import Instrument, LabTest, RedFlagRule
-from casebook.models import AlarmScreen, Case, FamilyHistory, TestResult, Visit
-from casebook.scoring import ScoringError, instrument_alerts, qualitative_flag, result_flag
+from casebook.format import number
+from casebook.models import AlarmScreen, Case, FamilyHistory, Visit
+from casebook.scoring import ScoringError, instrument_alerts, read_result
 
 __all__ = ["RedFlag", "red_flags"]
 
@@ -35,10 +36,6 @@ class RedFlag:
 # --- red flags ------------------------------------------------------------------------
 
 
-def _num(value: float) -> str:
-    return f"{value:.10g}"  # 12.0 -> "12", 10.9 -> "10.9", 250000.0 -> "250000"
-
-
 def _lab_test(rule_test: str, tests: Mapping[str, LabTest]) -> LabTest | None:
     if rule_test in tests:
         return tests[rule_test]
@@ -55,22 +52,6 @@ def _below_threshold(rule: RedFlagRule, sex: str) -> tuple[float | None, str]:
     if known:
         return max(known), f" (sex {sex}: the higher of the female and male thresholds)"
     return rule.below, ""
-
-
-def _effective_flag(result: TestResult, test: LabTest | None, sex: str) -> str | None:
-    if result.flag is not None:
-        return result.flag
-    if result.value is not None:
-        low, high = result.ref_low, result.ref_high
-        if low is None and high is None and test is not None:
-            low, high = test.range_for(sex)
-        return result_flag(result.value, low, high)
-    if test is not None and test.kind == "qualitative" and result.value_text:
-        try:
-            return qualitative_flag(test, result.value_text)
-        except ScoringError:
-            return None
-    return None
 
 
 def _flag(rule: RedFlagRule, reason: str, visit_id: str | None, on: date | None) -> RedFlag:
@@ -130,13 +111,13 @@ def _lab(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
     name = test.name if test else (rule.test or "")
     for result in reversed(results):  # most recent evidence first
         shown = (
-            f"{_num(result.value)} {result.unit or (test.unit if test else '')}".strip()
+            f"{number(result.value)} {result.unit or (test.unit if test else '')}".strip()
             if result.value is not None
             else repr(result.value_text)
         )
         evidence = f"{name} {shown} on {result.collected_on}"
         if rule.kind == "lab_flag":
-            flag = _effective_flag(result, test, sex)
+            flag = read_result(result, test, sex).flag
             if flag in rule.flags:
                 reason = f"{evidence} is flagged {flag} ({_FLAG_WORDS.get(flag, flag)})"
                 return _flag(rule, reason, None, result.collected_on)
@@ -148,10 +129,11 @@ def _lab(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
         below, note = _below_threshold(rule, sex)
         if below is not None and result.value < below:
             return _flag(
-                rule, f"{evidence} is below {_num(below)}{note}", None, result.collected_on
+                rule, f"{evidence} is below {number(below)}{note}", None, result.collected_on
             )
         if rule.above is not None and result.value > rule.above:
-            return _flag(rule, f"{evidence} is above {_num(rule.above)}", None, result.collected_on)
+            reason = f"{evidence} is above {number(rule.above)}"
+            return _flag(rule, reason, None, result.collected_on)
     return None
 
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
+from casebook.format import number
 from casebook.models import Case
 from casebook.redflags import red_flags
-from casebook.scoring import burden_by_visit
+from casebook.scoring import burden_by_visit, read_result
 from casebook.store import AuditEntry, PatientSummary
 
 __all__ = ["audit_text", "case_text", "patients_text"]
@@ -26,10 +27,10 @@ def _range(low: float | None, high: float | None) -> str:
     if low is None and high is None:
         return ""
     if high is None:
-        return f">= {low:g}"
+        return f">= {number(low)}"
     if low is None:
-        return f"<= {high:g}"
-    return f"{low:g}-{high:g}"
+        return f"<= {number(high)}"
+    return f"{number(low)}-{number(high)}"
 
 
 def patients_text(patients: Sequence[PatientSummary]) -> str:
@@ -87,13 +88,14 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
                     (
                         r.collected_on,
                         catalog.tests[r.test].name if r.test in catalog.tests else r.test,
-                        r.value if r.value is not None else r.value_text,
+                        number(r.value) if r.value is not None else r.value_text,
                         r.unit,
-                        _range(r.ref_low, r.ref_high),
-                        r.flag or "",
+                        _range(reading.low, reading.high),
+                        reading.flag or "",
                         catalog.tests[r.test].evidence if r.test in catalog.tests else "",
                     )
                     for r in sorted(case.results, key=lambda r: (r.collected_on, r.test))
+                    for reading in [read_result(r, catalog.tests.get(r.test), p.sex)]
                 ],
             )
         )

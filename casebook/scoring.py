@@ -1,5 +1,9 @@
-"""Pure functions over the case record: instrument scores, H/L/A flags, symptom burden,
-change since baseline and red-flag rules.
+"""Pure functions over the case record: instrument scores, H/L/A flags, symptom burden and
+change since baseline. The red-flag rules live in `casebook.redflags`.
+
+`read_result` is the one place that decides which flag and which reference range apply to a
+result: the red flags, the charts, the workbook's result table, the terminal report and the
+patient's dashboard all call it.
 
 Nothing here does I/O or reads the catalog itself: catalog entries are passed in, so every
 function can be tested with hand-built `Instrument`, `LabTest` and `RedFlagRule` objects.
@@ -18,10 +22,12 @@ from casebook.models import (
     Case,
     InstrumentResponse,
     SymptomRating,
+    TestResult,
 )
 
 __all__ = [
     "InstrumentChange",
+    "Reading",
     "Score",
     "ScoringError",
     "VisitBurden",
@@ -32,13 +38,14 @@ __all__ = [
     "instrument_alerts",
     "instrument_trend",
     "qualitative_flag",
+    "read_result",
+    "reference_range",
     "result_flag",
     "score_instrument",
     "symptom_burden",
 ]
 
-_URGENCY_ORDER = {"same_day": 0, "urgent": 1, "routine": 2}
-_FLAG_WORDS = {"H": "high", "L": "low", "A": "abnormal"}
+ResultFlag = Literal["H", "L", "A"]
 
 
 class ScoringError(CasebookError, ValueError):
@@ -206,6 +213,47 @@ def qualitative_flag(test: LabTest, value_text: str) -> Literal["A"] | None:
     raise ScoringError(f"{test.name}: result {value_text!r} is not one of {allowed}")
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How one result reads: its flag and the reference range it is judged against."""
+
+    flag: ResultFlag | None
+    low: float | None
+    high: float | None
+
+    @property
+    def has_range(self) -> bool:
+        return self.low is not None or self.high is not None
+
+
+def reference_range(
+    result: TestResult, test: LabTest | None, sex: str
+) -> tuple[float | None, float | None]:
+    """The range printed with the result when it has one, else the catalog's for this sex
+    (the female and male limits where the test has them); (None, None) when neither has one."""
+    if result.ref_low is not None or result.ref_high is not None:
+        return result.ref_low, result.ref_high
+    return test.range_for(sex) if test is not None else (None, None)
+
+
+def read_result(result: TestResult, test: LabTest | None, sex: str) -> Reading:
+    """The flag and reference range that apply to `result` (the one rule every view uses).
+
+    The flag is the stored one (the reporting lab's, or the one computed at save), else
+    computed: a number against `reference_range`, a text result against the test's normal
+    and abnormal values (an unknown text reads as unflagged)."""
+    low, high = reference_range(result, test, sex)
+    flag: ResultFlag | None = result.flag
+    if flag is None and result.value is not None:
+        flag = result_flag(result.value, low, high)
+    elif flag is None and test is not None and test.kind == "qualitative" and result.value_text:
+        try:
+            flag = qualitative_flag(test, result.value_text)
+        except ScoringError:
+            flag = None
+    return Reading(flag, low, high)
+
+
 # --- symptoms and change --------------------------------------------------------------
 
 
@@ -266,12 +314,3 @@ def change_since_baseline(
             VisitChange(visit.id, visit.visit_date, visit.kind, burden, delta, per_instrument)
         )
     return changes
-
-
-def __getattr__(name: str) -> object:
-    """`RedFlag` and `red_flags` live in casebook.redflags; kept importable from here."""
-    if name in ("RedFlag", "red_flags"):
-        from casebook import redflags
-
-        return getattr(redflags, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ import pytest
 
 from casebook.catalog import default_catalog
 from casebook.models import Case
-from casebook.scoring import red_flags
+from casebook.redflags import red_flags
 from casebook.synthetic import generate_case, generate_cases
 
 TODAY = date(2025, 6, 15)

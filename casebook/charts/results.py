@@ -16,41 +16,31 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
+from casebook.format import number
 from casebook.models import Case, TestResult
-from casebook.scoring import result_flag
+from casebook.scoring import read_result
+from casebook.scoring import reference_range as result_range
 
 __all__ = ["analyte_chart", "reference_range"]
 
 
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
 def _range_text(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
-        return f"{_number(low)}-{_number(high)}"
+        return f"{number(low)}-{number(high)}"
     if low is not None:
-        return f"{_number(low)} or more"
+        return f"{number(low)} or more"
     if high is not None:
-        return f"up to {_number(high)}"
+        return f"up to {number(high)}"
     return "none given"
-
-
-def _own_range(result: TestResult) -> tuple[float | None, float | None] | None:
-    if result.ref_low is None and result.ref_high is None:
-        return None
-    return result.ref_low, result.ref_high
 
 
 def reference_range(results: list[TestResult], test: LabTest,
                     sex: str) -> tuple[float | None, float | None]:
     """The range shaded behind a trend: that of the latest result that carries one, else the
     catalog's (sex-specific where it has one). (None, None) when neither gives a range."""
-    for result in sorted(results, key=lambda r: r.collected_on, reverse=True):
-        own = _own_range(result)
-        if own is not None:
-            return own
-    return test.range_for(sex)
+    printed = [r for r in results if r.ref_low is not None or r.ref_high is not None]
+    latest = max(printed, key=lambda r: r.collected_on, default=None)
+    return result_range(latest, test, sex) if latest else test.range_for(sex)
 
 
 def analyte_chart(case: Case, catalog: Catalog, test: str, *,
@@ -74,11 +64,10 @@ def analyte_chart(case: Case, catalog: Catalog, test: str, *,
     if not results:
         return empty_chart("No results yet", title_text=heading, audience=audience,
                            width=width)
-    fallback = lab.range_for(case.patient.sex)
     rows = []
     for r in results:
-        low, high = _own_range(r) or fallback
-        flag = r.flag if r.flag in ("H", "L") else result_flag(r.value, low, high)
+        flag = read_result(r, lab, case.patient.sex).flag
+        flag = flag if flag in ("H", "L") else None  # a number marked "A" has no direction
         rows.append({"date": r.collected_on.isoformat(), "value": r.value,
                      "flag": FLAG_STYLES[flag or ""][0]})
     low, high = reference_range(results, lab, case.patient.sex)

@@ -30,7 +30,7 @@ from casebook.models import (
     TestResult,
     Visit,
 )
-from casebook.scoring import red_flags
+from casebook.redflags import red_flags
 
 __all__ = ["bundle_to_json", "canonical_case", "case_to_bundle"]
 

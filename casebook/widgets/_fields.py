@@ -20,6 +20,7 @@ import ipywidgets as W
 from pydantic import BaseModel, ValidationError
 
 from casebook.errors import CasebookError
+from casebook.format import number
 from casebook.widgets._html import esc, pretty
 
 __all__ = [
@@ -179,7 +180,7 @@ def _choice(name: str, label: str, widget: W.ValueWidget, choices: list[tuple[st
 
 def _text(value: Any) -> Any:
     if isinstance(value, float):
-        return f"{value:.10g}"  # 30.0 reads "30"
+        return number(value)  # 30.0 reads "30"
     return "" if value is None else str(value)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from casebook.format import number
+
 __all__ = [
     "EVIDENCE_COLOURS",
     "FORM_CLASS",
@@ -60,7 +62,7 @@ def shown(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.10g}"
+        return number(value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {shown(v)}" for k, v in value.items())
     return str(value)

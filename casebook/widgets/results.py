@@ -11,6 +11,7 @@ import ipywidgets as W
 
 from casebook.catalog import LabTest
 from casebook.models import TestOrder, TestResult
+from casebook.scoring import read_result
 from casebook.widgets._base import Change, SaveBar
 from casebook.widgets._fields import (
     LABEL_WIDTH,
@@ -171,9 +172,10 @@ class ResultsView:
         for r in results:
             name = tests[r.test].name if r.test in tests else r.test
             value = shown(r.value) if r.value is not None else shown(r.value_text)
-            word, colour = FLAG_WORDS.get(r.flag or "", ("", ""))
+            reading = read_result(r, tests.get(r.test), self.session.case.patient.sex)
+            word, colour = FLAG_WORDS.get(reading.flag or "", ("", ""))
             rows.append((esc(r.collected_on), esc(name), esc(f"{value} {r.unit}".strip()),
-                         esc(f"{shown(r.ref_low)} – {shown(r.ref_high)}"),
+                         esc(f"{shown(reading.low)} – {shown(reading.high)}"),
                          badge(word, colour) if word else ""))
         self.table.value = (table(("collected", "test", "value", "reference range", "flag"),
                                   rows, escaped=True) if rows

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import itertools
 from datetime import date
@@ -19,6 +18,7 @@ from casebook.catalog.schema import (
     InstrumentItem,
     LabTest,
     RedFlagRule,
+    SexRange,
 )
 from casebook.models import (
     AlarmScreen,
@@ -42,6 +42,8 @@ from casebook.scoring import (
     instrument_alerts,
     instrument_trend,
     qualitative_flag,
+    read_result,
+    reference_range,
     result_flag,
     score_instrument,
     symptom_burden,
@@ -338,6 +340,53 @@ def test_qualitative_flag_unknown_value_lists_allowed() -> None:
         match=r"tTG-IgA: result 'equivocal' is not one of 'negative', 'positive', 'weak positive'",
     ):
         qualitative_flag(TTG, "equivocal")
+
+
+# --- which flag and range apply (read_result) ------------------------------------------
+
+
+def _result(**kw: object) -> TestResult:
+    fields: dict[str, object] = dict(patient_id=PID, test="hemoglobin",
+                                     collected_on=date(2024, 1, 2))
+    fields.update(kw)
+    return TestResult(**fields)  # type: ignore[arg-type]
+
+
+SEXED = make_test(ranges={"female": SexRange(low=12.0), "male": SexRange(low=13.0)}, ref_low=12.0)
+
+
+@pytest.mark.parametrize(("sex", "value", "flag"), [
+    ("female", 11.9, "L"), ("female", 12.0, None), ("male", 12.9, "L"), ("male", 13.0, None),
+    ("unknown", 11.9, "L"), ("unknown", 12.5, None),
+])
+def test_read_result_uses_the_catalog_range_for_the_patients_sex(
+        sex: str, value: float, flag: str | None) -> None:
+    reading = read_result(_result(value=value), SEXED, sex)
+    assert reading.flag == flag
+    assert (reading.low, reading.high) == SEXED.range_for(sex)
+
+
+def test_read_result_prefers_the_results_own_range_and_stored_flag() -> None:
+    own = _result(value=12.5, ref_low=13.5, ref_high=17.0)
+    assert read_result(own, SEXED, "female") == scoring.Reading("L", 13.5, 17.0)
+    assert reference_range(own, SEXED, "female") == (13.5, 17.0)
+    stored = _result(value=12.5, flag="H")  # the reporting lab's flag wins
+    assert read_result(stored, SEXED, "female").flag == "H"
+    assert read_result(_result(value=5.0), None, "female") == scoring.Reading(None, None, None)
+    assert not read_result(_result(value=5.0), None, "female").has_range
+
+
+@pytest.mark.parametrize(("text", "flag"), [("positive", "A"), ("negative", None),
+                                            ("equivocal", None)])
+def test_read_result_reads_text_results_against_the_test(text: str, flag: str | None) -> None:
+    assert read_result(_result(test="ttg_iga", value_text=text), TTG, "female").flag == flag
+
+
+def test_one_number_formatter() -> None:
+    from casebook.format import number
+
+    assert [number(v) for v in (12.0, 10.9, 250000.0, 0.5, 3.14159265359)] == [
+        "12", "10.9", "250000", "0.5", "3.141592654"]
 
 
 # --- case builders -------------------------------------------------------------------
@@ -769,11 +818,9 @@ def test_score_is_frozen() -> None:
 
 
 def _default_catalog() -> Any:
-    catalog_module = importlib.import_module("casebook.catalog")
-    loader = getattr(catalog_module, "default_catalog", None)
-    if loader is None:
-        pytest.skip("casebook.catalog.default_catalog is not written yet")
-    return loader()
+    from casebook.catalog import default_catalog
+
+    return default_catalog()
 
 
 def test_shipped_instruments_score_at_every_band_edge() -> None:
