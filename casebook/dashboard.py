@@ -11,24 +11,31 @@ sentence asking the patient to get in touch, and nothing of the rule, the reason
 value. A page of calm charts must not reassure a patient whose record holds an alarm
 feature, and the details are for a conversation, not for a web page.
 
-Every string that came from a person (names, plan text, doses, notes, units, free-text
-results) and every catalog string is escaped with `html.escape` before it becomes HTML:
-Voilà marks outputs trusted, so unescaped markup would run. Charts are vl-convert SVG shown
-as `<img>` data URLs, where no script can ever run.
+The HTML comes from Jinja templates (`casebook/dashboard_templates/`) with autoescape on:
+every string that came from a person (names, plan text, doses, notes, units, free-text
+results) and every catalog string is escaped because it is inserted with `{{ }}`, not because
+each call site remembered to escape it. Voilà marks outputs trusted, so unescaped markup
+would run. The only `Markup` is a chart figure rendered by a template. Charts are
+vl-convert SVG shown as `<img>` data URLs, where no script can ever run.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import jinja2
+import jinja2.ext
+from markupsafe import Markup
+
 from casebook.catalog import Catalog
 from casebook.format import number
-from casebook.models import PLAN_CATEGORIES, Case, PlanItem
+from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import ScoringError, read_result, score_instrument
 
@@ -65,12 +72,38 @@ _URGENT = ("same_day", "urgent")
 CHART_SOCKET = "CASEBOOK_CHART_SOCKET"  # set by casebook serve: its shared chart renderer
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _day(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
+
+
+class _Compact(jinja2.ext.Extension):
+    """Drops each line break and the indentation after it from a template's source, so the
+    templates read as indented HTML while the page stays one line (as tests and Voilà's
+    output expect). Values inserted into a template are never touched."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return re.sub(r"\n\s*", "", source)
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("casebook", "dashboard_templates"),
+        autoescape=True,  # every {{ value }} is escaped unless it is Markup from a template
+        undefined=jinja2.StrictUndefined,
+        extensions=[_Compact],
+    )
+    env.filters["day"] = _day
+    return env
+
+
+def _render(template_name: str, **context: Any) -> str:
+    return _environment().get_template(f"{template_name}.html.j2").render(**context)
+
+
+def _section(section: str, **context: Any) -> Section:
+    """The section, rendered from dashboard_templates/<section>.html.j2."""
+    return Section(section, _render(section, **context))
 
 
 @dataclass(frozen=True)
@@ -108,12 +141,6 @@ def load_dashboard(patient_id: str, database_url: str) -> Dashboard:
     return Dashboard(case, catalog, flags)
 
 
-def _card(name: str, title: str, body: str, intro: str = "") -> Section:
-    lead = f'<p class="cb-intro">{intro}</p>' if intro else ""
-    return Section(name, f'<section class="cb-card" id="{name}"><h2>{_e(title)}</h2>'
-                         f"{lead}{body}</section>")
-
-
 def _svg(chart: Any) -> str:
     """SVG from the dashboard server's shared renderer when there is one, else in-process."""
     from casebook.charts import render_svg
@@ -129,56 +156,42 @@ def _svg(chart: Any) -> str:
     return render_svg(chart)
 
 
-def _chart(chart: Any, description: str) -> str:
+def _chart(chart: Any, description: str) -> Markup:
     """The chart as an SVG image (a data URL); a short note if it cannot be drawn."""
     from casebook.charts import ChartError
 
     try:
-        data = base64.b64encode(_svg(chart).encode("utf-8")).decode("ascii")
+        data: str | None = base64.b64encode(_svg(chart).encode("utf-8")).decode("ascii")
     except ChartError:
-        return '<p class="cb-muted">The chart could not be drawn just now.</p>'
-    return (f'<figure class="cb-chart"><img src="data:image/svg+xml;base64,{data}" '
-            f'alt="{_e(description)}"></figure>')
+        data = None
+    return Markup(_render("chart", data=data, description=description))  # our own template's output
 
 
 # --- the sections ------------------------------------------------------------------------
 def header(page: Dashboard) -> Section:
     visits = page.case.sorted_visits()
-    seen = f" Your last visit was on {_day(visits[-1].visit_date)}." if visits else ""
-    return Section("header", (
-        '<header class="cb-header"><p class="cb-kicker">Your care dashboard</p>'
-        f"<h1>{_e(page.case.patient.name)}</h1>"
-        f'<p class="cb-intro">Your plan, your progress and your test results.{seen} This page '
-        "only shows information: to change anything, talk to your practitioner.</p></header>"
-    ))
+    return _section("header", name=page.case.patient.name,
+                    last_visit=visits[-1].visit_date if visits else None)
 
 
 def attention(page: Dashboard) -> Section:
     """A kind request to get in touch when an urgent red flag is raised; nothing else."""
     if not any(flag.urgency in _URGENT for flag in page.flags):
         return Section("attention", "")
-    return Section("attention", (
-        '<section class="cb-card cb-attention" id="attention" role="note">'
-        "<h2>Please get in touch with your practitioner</h2><p>Some of your answers or "
-        "results are ones your practitioner would like to talk through with you soon. If you "
-        "have already spoken about them, there is nothing more you need to do.</p></section>"
-    ))
+    return _section("attention")
 
 
-def _plan_item(item: PlanItem, today: date) -> str:
+def _plan_item(item: PlanItem, today: date) -> dict[str, Any]:
     facts = []
     if item.dose:
-        facts.append(("How much", _e(item.dose)))
+        facts.append(("How much", item.dose))
     if item.frequency:
-        facts.append(("How often", _e(item.frequency)))
+        facts.append(("How often", item.frequency))
     if item.start:
         facts.append(("Since" if item.start <= today else "Starts", _day(item.start)))
     if item.end:
         facts.append(("Until", _day(item.end)))
-    rows = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in facts)
-    dl = f'<dl class="cb-facts">{rows}</dl>' if rows else ""
-    why = f'<p class="cb-why">{_e(item.instructions)}</p>' if item.instructions else ""
-    return f'<article class="cb-item"><h4>{_e(item.name)}</h4>{dl}{why}</article>'
+    return {"name": item.name, "facts": facts, "instructions": item.instructions}
 
 
 def plan_section(page: Dashboard) -> Section:
@@ -190,26 +203,15 @@ def plan_section(page: Dashboard) -> Section:
     active = [i for i in items if i.status == "active"]
     done = [i for i in items if i.status in ("completed", "stopped")]
     if not active and not done:
-        return _card("plan", "Your plan", "<p>Your plan will appear here after your "
-                     "practitioner has agreed it with you.</p>")
+        return _section("plan", groups=[], done=[])
     labels = CATEGORY_LABELS["patient"]
-    groups = []
-    for category in PLAN_CATEGORIES:
-        mine = [i for i in active if i.category == category]
-        if mine:
-            groups.append(f'<div class="cb-group"><h3>{_e(labels.get(category, category))}'
-                          f'</h3>{"".join(_plan_item(i, page.today) for i in mine)}</div>')
-    body = "".join(groups) or "<p>Nothing in your plan is ongoing right now.</p>"
-    if done:
-        rows = "".join(f"<li>{_e(i.name)}{f' (until {_day(i.end)})' if i.end else ''}</li>"
-                       for i in done)
-        body += (f'<details class="cb-done"><summary>Finished ({len(done)})</summary>'
-                 f"<ul>{rows}</ul></details>")
+    groups = [(labels.get(category, category),
+               [_plan_item(i, page.today) for i in active if i.category == category])
+              for category in PLAN_CATEGORIES]
     shown = page.case.model_copy(update={"plan": active + done})
-    body += _chart(plan_timeline(shown, audience="patient", today=page.today),
+    chart = _chart(plan_timeline(shown, audience="patient", today=page.today),
                    "A timeline of your plan: when each part started and when it ends.")
-    return _card("plan", "Your plan", body, "What to take or do, how often, since when, "
-                 "and why. Please follow it as agreed with your practitioner.")
+    return _section("plan", groups=[g for g in groups if g[1]], done=done, chart=chart)
 
 
 def _symptom_label(page: Dashboard, key: str) -> str:
@@ -227,33 +229,25 @@ def symptoms_section(page: Dashboard) -> Section:
     rated = {r.visit_id for r in case.symptoms}
     visits = [v for v in case.sorted_visits() if v.id in rated]
     if not visits:
-        return _card("symptoms", "Your symptoms", "<p>No symptoms have been recorded yet.</p>")
+        return _section("symptoms", first=None)
     chart = _chart(symptom_chart(case, page.catalog, audience="patient"),
                    "How strong each symptom was at each visit, from 0 (none) to 4 (severe).")
     first, last = visits[0], visits[-1]
-    if first.id == last.id:
-        text = (f"<p>Your symptoms were recorded on {_day(first.visit_date)}. How they change "
-                "will show here after your next visit.</p>")
-        return _card("symptoms", "Your symptoms", text + chart)
     before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
     after = {r.symptom: r.severity for r in case.symptoms if r.visit_id == last.id}
     rows, counts = [], {"better": 0, "the same": 0, "worse": 0}
-    for key in [s.key for s in page.catalog.symptoms] + sorted(set(before) - {
-            s.key for s in page.catalog.symptoms}):
+    known = [s.key for s in page.catalog.symptoms]
+    for key in known + sorted(set(before) - set(known)):
         if key not in before or key not in after:
             continue
         a, b = before[key], after[key]
         word = "better" if b < a else "worse" if b > a else "the same"
         counts[word] += 1
-        rows.append(f'<li><span class="cb-label">{_e(_symptom_label(page, key))}</span> '
-                    f'<span class="cb-change cb-{word.replace(" ", "-")}">{word}</span> '
-                    f'<span class="cb-muted">was {SEVERITY_WORDS[a]}, now '
-                    f"{SEVERITY_WORDS[b]}</span></li>")
-    summary = (f"<p>Since your first visit on {_day(first.visit_date)}: "
-               f"<strong>{counts['better']} better</strong>, {counts['the same']} about the "
-               f"same, {counts['worse']} worse (latest: {_day(last.visit_date)}).</p>")
-    return _card("symptoms", "Your symptoms",
-                 summary + chart + f'<ul class="cb-list">{"".join(rows)}</ul>')
+        rows.append((_symptom_label(page, key), word, SEVERITY_WORDS[a], SEVERITY_WORDS[b]))
+    first_day = first.visit_date
+    last_day = first_day if first.id == last.id else last.visit_date
+    return _section("symptoms", first=first_day, last=last_day, chart=chart, rows=rows,
+                    counts=counts)
 
 
 def questionnaires_section(page: Dashboard) -> Section:
@@ -274,31 +268,24 @@ def questionnaires_section(page: Dashboard) -> Section:
         when, latest = scored[-1]
         lo, hi = inst.total_range
         measures = inst.measures.split(" (")[0]  # "stool form (a proxy for ...)": first words
-        what = f"{measures[:1].upper()}{measures[1:]} ({inst.short_name})"
         scale = f"scores run from {lo} to {hi}"
         if inst.scoring == "sum":
             scale += f"; {'lower' if inst.higher_is_worse else 'higher'} is better"
-        text = (f"<p><strong>Latest: {latest.total}</strong> on {_day(when)} "
-                f'<span class="cb-muted">({scale})</span></p>')
-        if latest.band_text:
-            text += f'<p class="cb-meaning">{_e(latest.band_text)}</p>'
-        if len(scored) > 1:
-            trail = " → ".join(f"{score.total} ({day.day} {day:%b})" for day, score in scored)
-            text += f'<p class="cb-trail"><span class="cb-muted">Visit by visit:</span> {trail}</p>'
-        blocks.append(f'<article class="cb-item"><h3>{_e(what)}</h3>{text}</article>')
-    return _card("questionnaires", "Your questionnaires",
-                 "".join(blocks) or "<p>No questionnaires have been scored yet.</p>",
-                 "What your answers to the questionnaires show. Your practitioner reads them "
-                 "together with everything else you tell them." if blocks else "")
+        trail = (" → ".join(f"{score.total} ({day.day} {day:%b})" for day, score in scored)
+                 if len(scored) > 1 else "")
+        blocks.append({"what": f"{measures[:1].upper()}{measures[1:]} ({inst.short_name})",
+                       "total": latest.total, "when": when, "scale": scale,
+                       "band_text": latest.band_text, "trail": trail})
+    return _section("questionnaires", blocks=blocks)
 
 
 def _range_text(low: float | None, high: float | None, unit: str) -> str:
     if low is not None and high is not None:
-        return f"Usual range: {number(low)} to {number(high)} {_e(unit)}"
+        return f"Usual range: {number(low)} to {number(high)} {unit}"
     if high is not None:
-        return f"Usual range: up to {number(high)} {_e(unit)}"
+        return f"Usual range: up to {number(high)} {unit}"
     if low is not None:
-        return f"Usual range: {number(low)} {_e(unit)} or more"
+        return f"Usual range: {number(low)} {unit} or more"
     return "No usual range is given for this test; your practitioner will explain it."
 
 
@@ -307,47 +294,43 @@ def _test_name(page: Dashboard, key: str) -> str:
     return test.patient_name if test else key.replace("_", " ").capitalize()
 
 
-def results_section(page: Dashboard) -> Section:
-    """The latest result of each test, its usual range, and a note on the test itself."""
+def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[str, Any]:
     from casebook.charts import analyte_chart
 
-    case, sex, blocks = page.case, page.case.patient.sex, []
+    test, last = page.catalog.tests.get(key), results[-1]
+    reading = read_result(last, test, page.case.patient.sex)
+    flag = reading.flag
+    if last.value is not None:
+        shown = f"{number(last.value)} {last.unit}"
+        words = _FLAG_WORDS.get(flag, _FLAG_WORDS["A"])
+    else:
+        shown = last.value_text or ""
+        words = _TEXT_FLAG_WORDS.get(flag, _TEXT_FLAG_WORDS["A"])
+    judged = flag is not None or last.value is None or reading.has_range
+    numeric = [r for r in results if r.value is not None]
+    chart = (_chart(analyte_chart(page.case, page.catalog, key, audience="patient"),
+                    f"Your {test.patient_name} results over time.")
+             if test is not None and len(numeric) > 1 else "")
+    return {
+        "name": _test_name(page, key), "shown": shown, "on": last.collected_on,
+        "verdict": words if judged else "", "verdict_class": (flag or "ok").lower(),
+        "range_text": (_range_text(reading.low, reading.high, last.unit)
+                       if last.value is not None else ""),
+        "test": test, "evidence_words": EVIDENCE_WORDS.get(test.evidence, "") if test else "",
+        "chart": chart,
+    }
+
+
+def results_section(page: Dashboard) -> Section:
+    """The latest result of each test, its usual range, and a note on the test itself."""
+    case = page.case
     keys = list(dict.fromkeys([*page.catalog.tests, *sorted({r.test for r in case.results})]))
+    blocks = []
     for key in keys:
         results = sorted((r for r in case.results if r.test == key), key=lambda r: r.collected_on)
-        if not results:
-            continue
-        test, last = page.catalog.tests.get(key), results[-1]
-        reading = read_result(last, test, sex)
-        low, high, flag = reading.low, reading.high, reading.flag
-        if last.value is not None:
-            shown = f"{number(last.value)} {_e(last.unit)}"
-            words = _FLAG_WORDS.get(flag, _FLAG_WORDS["A"])
-        else:
-            shown = _e(last.value_text or "")
-            words = _TEXT_FLAG_WORDS.get(flag, _TEXT_FLAG_WORDS["A"])
-        judged = flag is not None or last.value is None or (low, high) != (None, None)
-        verdict = (f': <span class="cb-flag cb-flag-{(flag or "ok").lower()}">{words}</span>'
-                   if judged else "")
-        text = (f'<p><strong class="cb-value">{shown}</strong> on {_day(last.collected_on)}'
-                f"{verdict}</p>")
-        if last.value is not None:
-            text += f'<p class="cb-muted">{_range_text(low, high, last.unit)}</p>'
-        if test is not None:
-            text += (f'<p class="cb-meaning">{_e(test.patient_note)}</p>'
-                     f'<p class="cb-evidence cb-evidence-{_e(test.evidence)}">'
-                     f"{_e(EVIDENCE_WORDS.get(test.evidence, ''))}</p>")
-        numeric = [r for r in results if r.value is not None]
-        if test is not None and len(numeric) > 1:
-            text += _chart(analyte_chart(case, page.catalog, key, audience="patient"),
-                           f"Your {test.patient_name} results over time.")
-        blocks.append(f'<article class="cb-item"><h3>{_e(_test_name(page, key))}</h3>'
-                      f"{text}</article>")
-    if not blocks:
-        return _card("results", "Your test results", "<p>No test results yet.</p>")
-    return _card("results", "Your test results", "".join(blocks),
-                 "A result outside the usual range is not a diagnosis: your practitioner "
-                 "reads it with everything else they know about you.")
+        if results:
+            blocks.append(_result_block(page, key, results))
+    return _section("results", blocks=blocks)
 
 
 def upcoming_tests_section(page: Dashboard) -> Section:
@@ -360,12 +343,9 @@ def upcoming_tests_section(page: Dashboard) -> Section:
         state = (f"sample taken on {_day(order.collected_on)}, waiting for the result"
                  if order.status == "collected" and order.collected_on
                  else f"asked for on {_day(order.ordered_on)}")
-        note = f'<p class="cb-meaning">{_e(test.patient_note)}</p>' if test else ""
-        rows.append(f'<article class="cb-item"><h3>{_e(_test_name(page, order.test))}</h3>'
-                    f'<p class="cb-muted">{state}</p>{note}</article>')
-    if not rows:
-        return _card("upcoming", "Tests to come", "<p>No tests are waiting to be done.</p>")
-    return _card("upcoming", "Tests to come", "".join(rows))
+        rows.append({"name": _test_name(page, order.test), "state": state,
+                     "note": test.patient_note if test else ""})
+    return _section("upcoming", rows=rows)
 
 
 def notes_section(page: Dashboard) -> Section:
@@ -374,22 +354,8 @@ def notes_section(page: Dashboard) -> Section:
                     key=lambda n: n.written_on, reverse=True)
     if not shared:
         return Section("notes", "")
-    rows = "".join(
-        f'<article class="cb-note"><p class="cb-muted">{_day(n.written_on)}'
-        f'{f" · {_e(n.author)}" if n.author else ""}</p>'
-        f'<p class="cb-text">{_e(n.text)}</p></article>'
-        for n in shared
-    )
-    return _card("notes", "Notes from your practitioner", rows)
+    return _section("notes", notes=shared)
 
 
 def footer(page: Dashboard) -> Section:
-    return Section("footer", (
-        '<footer class="cb-footer"><p><strong>If you feel very unwell, do not wait for this '
-        "page.</strong> If you see blood in your stool or have black stools, have severe tummy "
-        "pain, or have thoughts of harming yourself, call your practitioner or your local "
-        "emergency number now.</p><p>This page shows information from your record to help "
-        "you follow your plan. It does not diagnose anything. Prepared on "
-        f"{_day(page.today)}.</p></footer>"
-    ))
-
+    return _section("footer", today=page.today)

@@ -1,5 +1,10 @@
-"""Small HTML fragments for the widgets. Every text that reaches HTML passes through `esc`:
-ipywidgets.HTML values are raw HTML, and names, notes and plan text come from people."""
+"""Small HTML fragments for the widgets. Every text that reaches HTML passes through `esc`
+(or `text`, for a string shown as it is): ipywidgets.HTML values are raw HTML, and names,
+notes and plan text come from people.
+
+This module is the one place in the widgets that escapes: the fragments are short and built
+in Python (they are widget values, not pages; pages come from the dashboard's Jinja
+templates with autoescape on)."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ __all__ = [
     "pretty",
     "shown",
     "table",
+    "text",
 ]
 
 EVIDENCE_COLOURS = {
@@ -49,8 +55,13 @@ _NOTICE = {
 
 
 def esc(value: Any) -> str:
-    """`value` as text, escaped for HTML (quotes too)."""
-    return html.escape(shown(value), quote=True)
+    """`value` as it reads in a form (`shown`), escaped for HTML (quotes too)."""
+    return text(shown(value))
+
+
+def text(value: str) -> str:
+    """A string escaped for HTML (quotes too), shown exactly as it is."""
+    return html.escape(value, quote=True)
 
 
 def shown(value: Any) -> str:

@@ -4,14 +4,14 @@ An executed notebook's widget outputs show nothing where no widget manager runs 
 batch's standalone HTML archive, a notebook viewer). Each workbook section therefore adds
 this snapshot as the `text/html` alternative of its output: what the forms showed when the
 notebook ran, as inert HTML. HTML widget values are already escaped by the workbook; every
-other value is escaped here.
+other value is escaped here with `_html.text`.
 """
 
 from __future__ import annotations
 
-import html
-
 import ipywidgets
+
+from casebook.widgets._html import text
 
 __all__ = ["static_html"]
 
@@ -27,8 +27,8 @@ def _value_text(widget: ipywidgets.Widget) -> str:
     if isinstance(shown, tuple | list):
         shown = ", ".join(str(v) for v in shown)
     description = getattr(widget, "description", "") or ""
-    name = f"<b>{html.escape(description)}</b> " if description else ""
-    return f"<div>{name}{html.escape(str(shown))}</div>"
+    name = f"<b>{text(description)}</b> " if description else ""
+    return f"<div>{name}{text(str(shown))}</div>"
 
 
 def static_html(widget: ipywidgets.Widget) -> str:
@@ -39,13 +39,13 @@ def static_html(widget: ipywidgets.Widget) -> str:
     if isinstance(widget, ipywidgets.HTML | ipywidgets.HTMLMath):
         return str(widget.value)
     if isinstance(widget, ipywidgets.Label):
-        return f"<div>{html.escape(str(widget.value))}</div>"
+        return f"<div>{text(str(widget.value))}</div>"
     if isinstance(widget, ipywidgets.Tab | ipywidgets.Accordion):
         titles = list(widget.titles) if widget.titles else []
         parts = []
         for i, child in enumerate(widget.children):
             title = titles[i] if i < len(titles) and titles[i] else ""
-            heading = f"<h4>{html.escape(title)}</h4>" if title else ""
+            heading = f"<h4>{text(title)}</h4>" if title else ""
             parts.append(heading + static_html(child))
         return "".join(parts)
     if isinstance(widget, ipywidgets.Box):
