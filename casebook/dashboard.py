@@ -8,8 +8,10 @@ no red-flag rule, reason or threshold, no practitioner-only note, no history.
 
 Red flags: when the record raises an urgent or same-day red flag, the page shows one kind
 sentence asking the patient to get in touch, and nothing of the rule, the reason or the
-value. A page of calm charts must not reassure a patient whose record holds an alarm
-feature, and the details are for a conversation, not for a web page.
+value. A result that a red flag cites reads "your practitioner would like to talk this
+result through with you", never "within the usual range". A page of calm charts must not
+reassure a patient whose record holds an alarm feature, and the details are for a
+conversation, not for a web page.
 
 The HTML comes from Jinja templates (`casebook/dashboard_templates/`) with autoescape on:
 every string that came from a person (names, plan text, doses, notes, units, free-text
@@ -68,6 +70,8 @@ EVIDENCE_WORDS = {
 _FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
                "A": "not the usual result", None: "within the usual range"}
 _TEXT_FLAG_WORDS = {"A": "not the usual result", None: "the usual result"}
+# A result that raised a red flag is never "within the usual range" on the patient's page.
+_DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
 _URGENT = ("same_day", "urgent")
 CHART_SOCKET = "CASEBOOK_CHART_SOCKET"  # set by casebook serve: its shared chart renderer
 
@@ -307,13 +311,15 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
         shown = last.value_text or ""
         words = _TEXT_FLAG_WORDS.get(flag, _TEXT_FLAG_WORDS["A"])
     judged = flag is not None or last.value is None or reading.has_range
+    discuss = any(last.id in f.results for f in page.flags)
     numeric = [r for r in results if r.value is not None]
     chart = (_chart(analyte_chart(page.case, page.catalog, key, audience="patient"),
                     f"Your {test.patient_name} results over time.")
              if test is not None and len(numeric) > 1 else "")
     return {
         "name": _test_name(page, key), "shown": shown, "on": last.collected_on,
-        "verdict": words if judged else "", "verdict_class": (flag or "ok").lower(),
+        "verdict": _DISCUSS_WORDS if discuss else words if judged else "",
+        "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
         "range_text": (_range_text(reading.low, reading.high, last.unit)
                        if last.value is not None else ""),
         "test": test, "evidence_words": EVIDENCE_WORDS.get(test.evidence, "") if test else "",

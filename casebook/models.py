@@ -133,7 +133,11 @@ class AlarmScreen(_Model):
     """The red-flag screen asked at a visit. None means 'not asked'."""
 
     unintentional_weight_loss: Tri = None
-    gi_bleeding: Tri = Field(None, description="Rectal or other GI bleeding, melena")
+    gi_bleeding: Tri = Field(
+        None, description="Rectal or other GI bleeding (melena and hematemesis are asked apart)"
+    )
+    melena: Tri = Field(None, description="Black, tarry stools: needs same-day assessment")
+    hematemesis: Tri = Field(None, description="Vomiting blood: needs same-day assessment")
     nocturnal_symptoms: Tri = None
     abdominal_or_rectal_mass: Tri = None
     fever: Tri = None

@@ -1,18 +1,22 @@
 """Red flags: alarm features found in the whole record, each with its reason and source.
 
-Pure: rules come from the catalog (`red_flags.toml`) and are passed in.
+Pure: rules come from the catalog (`red_flags.toml`) and are passed in. A rule may need
+other rules to fire (`requires`) or not to fire (`unless`); rules are decided in that order,
+so iron-deficiency anemia (ferritin low, and anemia) and iron deficiency without anemia are
+two flags with their own urgency. Each flag names the results that raised it, so a view can
+say which values the practitioner wants to discuss.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from types import MappingProxyType
 
 from casebook.catalog.schema import Instrument, LabTest, RedFlagRule
 from casebook.format import number
-from casebook.models import AlarmScreen, Case, FamilyHistory, Visit
+from casebook.models import AlarmScreen, Case, FamilyHistory, TestResult, Visit
 from casebook.scoring import ScoringError, instrument_alerts, read_result
 
 __all__ = ["RedFlag", "red_flags"]
@@ -31,15 +35,21 @@ class RedFlag:
     source: str
     visit_id: str | None
     on: date | None
+    results: tuple[str, ...] = ()  # ids of the results it cites
 
 
 # --- red flags ------------------------------------------------------------------------
 
 
-def _lab_test(rule_test: str, tests: Mapping[str, LabTest]) -> LabTest | None:
-    if rule_test in tests:
-        return tests[rule_test]
-    return next((t for t in tests.values() if t.loinc == rule_test), None)
+def _lab_tests(rule: RedFlagRule, tests: Mapping[str, LabTest]) -> dict[str, LabTest | None]:
+    """Result test key -> catalog entry, for every test (key or LOINC code) the rule names."""
+    out: dict[str, LabTest | None] = {}
+    for name in rule.test_keys:
+        test = tests.get(name) or next((t for t in tests.values() if t.loinc == name), None)
+        out[name] = test
+        if test is not None:
+            out[test.key] = test
+    return out
 
 
 def _below_threshold(rule: RedFlagRule, sex: str) -> tuple[float | None, str]:
@@ -54,9 +64,11 @@ def _below_threshold(rule: RedFlagRule, sex: str) -> tuple[float | None, str]:
     return rule.below, ""
 
 
-def _flag(rule: RedFlagRule, reason: str, visit_id: str | None, on: date | None) -> RedFlag:
+def _flag(rule: RedFlagRule, reason: str, visit_id: str | None, on: date | None,
+          results: tuple[str, ...] = ()) -> RedFlag:
     return RedFlag(
-        rule.key, rule.label, reason, rule.urgency, rule.action, rule.source, visit_id, on
+        rule.key, rule.label, reason, rule.urgency, rule.action, rule.source, visit_id, on,
+        results,
     )
 
 
@@ -71,11 +83,11 @@ class _Record:
     today: date | None
 
 
-def _screen(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
-    field = rule.field or ""
-    if field not in AlarmScreen.model_fields or field == "symptom_onset":
-        raise ScoringError(f"rule {rule.key!r}: {field!r} is not a yes/no screen field")
-    hits = [v for v in rec.visits if getattr(v.screen, field) is True]
+def _screen(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
+    field_name = rule.field or ""
+    if field_name not in AlarmScreen.model_fields or field_name == "symptom_onset":
+        raise ScoringError(f"rule {rule.key!r}: {field_name!r} is not a yes/no screen field")
+    hits = [v for v in rec.visits if getattr(v.screen, field_name) is True]
     if not hits:
         return None
     last = hits[-1]
@@ -84,64 +96,109 @@ def _screen(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
     return _flag(rule, reason, last.id, last.visit_date)
 
 
-def _onset_age(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
+def _onset_age(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
+    """Onset at or after `min_age`; with no onset recorded, the age at the intake visit."""
+    if rule.min_age is None or not rec.visits:
+        return None
     onsets = [(v.screen.symptom_onset, v) for v in rec.visits if v.screen.symptom_onset]
-    if not onsets or rule.min_age is None:
-        return None  # never guess an onset that was not recorded
-    onset, visit = min(onsets, key=lambda pair: pair[0])
-    age = rec.case.patient.age_on(onset)
+    if onsets:
+        onset, visit = min(onsets, key=lambda pair: pair[0])
+        age = rec.case.patient.age_on(onset)
+        reason = f"Symptoms began on {onset}, at age {age} (threshold {rule.min_age})"
+        return _flag(rule, reason, visit.id, onset) if age >= rule.min_age else None
+    intake = next((v for v in rec.visits if v.kind == "intake"), rec.visits[0])
+    age = rec.case.patient.age_on(intake.visit_date)
     if age < rule.min_age:
         return None
-    reason = f"Symptoms began on {onset}, at age {age} (threshold {rule.min_age})"
-    return _flag(rule, reason, visit.id, onset)
+    reason = (f"No symptom onset recorded; age {age} at the visit on {intake.visit_date} "
+              f"(threshold {rule.min_age}): ask when the symptoms began")
+    return _flag(rule, reason, intake.id, intake.visit_date)
 
 
-def _lab(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
-    sex = rec.case.patient.sex
-    test = _lab_test(rule.test or "", rec.tests)
-    keys = {rule.test, test.key if test else None}
-    results = sorted(
-        (
-            r
-            for r in rec.case.results
-            if r.test in keys and (rec.today is None or r.collected_on <= rec.today)
-        ),
-        key=lambda r: r.collected_on,
-    )
-    name = test.name if test else (rule.test or "")
-    for result in reversed(results):  # most recent evidence first
-        shown = (
-            f"{number(result.value)} {result.unit or (test.unit if test else '')}".strip()
-            if result.value is not None
-            else repr(result.value_text)
-        )
-        evidence = f"{name} {shown} on {result.collected_on}"
-        if rule.kind == "lab_flag":
-            flag = read_result(result, test, sex).flag
-            if flag in rule.flags:
-                reason = f"{evidence} is flagged {flag} ({_FLAG_WORDS.get(flag, flag)})"
-                return _flag(rule, reason, None, result.collected_on)
+def _rated(rec: _Record, visit: Visit, symptom: str) -> bool:
+    return any(r.visit_id == visit.id and r.symptom == symptom and r.severity > 0
+               for r in rec.case.symptoms)
+
+
+def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
+    """NICE NG12 age combinations: an age, with screen answers, symptoms or other flags."""
+    min_age = rule.min_age or 0
+    patient = rec.case.patient
+    also = [n.label.lower() for n in needs]
+    if not (rule.fields or rule.symptoms):  # only other flags: age on their latest evidence
+        dates = [n.on for n in needs if n.on is not None]
+        when = max(dates) if dates else (rec.today or date.today())
+        age = patient.age_on(when)
+        if age < min_age:
+            return None
+        return _flag(rule, f"Age {age} on {when}, with {' and '.join(also)}", None, when)
+    for visit in reversed(rec.visits):
+        age = patient.age_on(visit.visit_date)
+        if age < min_age:
             continue
-        if result.value is None:
-            continue
-        if test is not None and result.unit and not test.accepts_unit(result.unit):
-            continue  # a value in another unit cannot be compared with the threshold
-        below, note = _below_threshold(rule, sex)
-        if below is not None and result.value < below:
-            return _flag(
-                rule, f"{evidence} is below {number(below)}{note}", None, result.collected_on
-            )
-        if rule.above is not None and result.value > rule.above:
-            reason = f"{evidence} is above {number(rule.above)}"
-            return _flag(rule, reason, None, result.collected_on)
+        if all(getattr(visit.screen, f) is True for f in rule.fields) and all(
+                _rated(rec, visit, s) for s in rule.symptoms):
+            found = [f.replace("_", " ") for f in rule.fields]
+            found += [s.replace("_", " ") for s in rule.symptoms] + also
+            reason = f"Age {age} at the visit on {visit.visit_date}, with {' and '.join(found)}"
+            return _flag(rule, reason, visit.id, visit.visit_date)
     return None
 
 
-def _family_history(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
+def _shown(result: TestResult, test: LabTest | None) -> str:
+    if result.value is None:
+        return repr(result.value_text)
+    return f"{number(result.value)} {result.unit or (test.unit if test else '')}".strip()
+
+
+def _threshold(rule: RedFlagRule, result: TestResult, sex: str) -> str | None:
+    """Why a numeric result crosses the rule's threshold, or None."""
+    value = result.value
+    if value is None:
+        return None
+    below, note = _below_threshold(rule, sex)
+    if below is not None and value < below:
+        return f"is below {number(below)}{note}"
+    if rule.at_least is not None and value >= rule.at_least:
+        return f"is at or above {number(rule.at_least)}"
+    if rule.above is not None and value > rule.above:
+        return f"is above {number(rule.above)}"
+    return None
+
+
+def _lab(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
+    sex = rec.case.patient.sex
+    tests = _lab_tests(rule, rec.tests)
+    results = sorted(
+        (r for r in rec.case.results
+         if r.test in tests and (rec.today is None or r.collected_on <= rec.today)),
+        key=lambda r: r.collected_on,
+    )
+    for result in reversed(results):  # most recent evidence first
+        test = tests[result.test]
+        name = test.name if test else result.test
+        evidence = f"{name} {_shown(result, test)} on {result.collected_on}"
+        if rule.kind == "lab_flag":
+            flag = read_result(result, test, sex).flag
+            if flag not in rule.flags:
+                continue
+            why = f"is flagged {flag} ({_FLAG_WORDS.get(flag or '', flag)})"
+        else:
+            if test is not None and result.unit and not test.accepts_unit(result.unit):
+                continue  # a value in another unit cannot be compared with the threshold
+            why = _threshold(rule, result, sex) or ""
+            if not why:
+                continue
+        return _flag(rule, f"{evidence} {why}", None, result.collected_on, (result.id,))
+    return None
+
+
+def _family_history(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
     found = [
         h.data
         for h in rec.case.history
         if isinstance(h.data, FamilyHistory) and h.data.condition in rule.conditions
+        and h.data.relative in rule.relatives
     ]
     if not found:
         return None
@@ -154,7 +211,8 @@ def _family_history(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
     return _flag(rule, f"Family history of {listed}", None, None)
 
 
-def _instrument_alert(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
+def _instrument_alert(rule: RedFlagRule, rec: _Record,
+                      needs: Sequence[RedFlag]) -> RedFlag | None:
     instrument = rec.instruments.get(rule.instrument or "")
     if instrument is None:
         return None  # cannot check answers without the instrument's alerts
@@ -169,16 +227,37 @@ def _instrument_alert(rule: RedFlagRule, rec: _Record) -> RedFlag | None:
     return None
 
 
-_RULE_KINDS: Mapping[str, Callable[[RedFlagRule, _Record], RedFlag | None]] = MappingProxyType(
+_Kind = Callable[[RedFlagRule, _Record, Sequence[RedFlag]], RedFlag | None]
+_RULE_KINDS: Mapping[str, _Kind] = MappingProxyType(
     {
         "screen": _screen,
         "onset_age": _onset_age,
+        "age_with": _age_with,
         "lab": _lab,
         "lab_flag": _lab,
         "family_history": _family_history,
         "instrument_alert": _instrument_alert,
     }
 )
+
+
+def _in_order(rules: Sequence[RedFlagRule]) -> list[RedFlagRule]:
+    """The rules, each after every rule it requires or excludes (ScoringError on a cycle)."""
+    keys = {r.key for r in rules}
+    done: set[str] = set()
+    ordered: list[RedFlagRule] = []
+    pending = list(rules)
+    while pending:
+        ready = [r for r in pending if all(k in done or k not in keys
+                                           for k in (*r.requires, *r.unless))]
+        if not ready:
+            cycle = ", ".join(sorted(r.key for r in pending))
+            raise ScoringError(f"rules {cycle} require or exclude each other in a cycle")
+        for rule in ready:
+            ordered.append(rule)
+            done.add(rule.key)
+            pending.remove(rule)
+    return ordered
 
 
 def red_flags(
@@ -192,8 +271,18 @@ def red_flags(
     """One RedFlag per rule that fires (citing its most recent evidence), most urgent first.
 
     `today` evaluates the record as of that date: visits and results after it are ignored.
+    A rule with `requires` fires only when those rules fire too (its flag also cites their
+    results); a rule with `unless` only when those do not.
     """
     visits = [v for v in case.sorted_visits() if today is None or v.visit_date <= today]
     rec = _Record(case, visits, instruments, tests or {}, today)
-    found = [flag for rule in rules if (flag := _RULE_KINDS[rule.kind](rule, rec)) is not None]
-    return sorted(found, key=lambda f: (_URGENCY_ORDER.get(f.urgency, 99), f.key))
+    fired: dict[str, RedFlag] = {}
+    for rule in _in_order(list(rules)):
+        if any(k not in fired for k in rule.requires) or any(k in fired for k in rule.unless):
+            continue
+        needs = [fired[k] for k in rule.requires]
+        flag = _RULE_KINDS[rule.kind](rule, rec, needs)
+        if flag is not None:
+            cited = tuple(dict.fromkeys((*flag.results, *(i for n in needs for i in n.results))))
+            fired[rule.key] = replace(flag, results=cited)
+    return sorted(fired.values(), key=lambda f: (_URGENCY_ORDER.get(f.urgency, 99), f.key))

@@ -97,7 +97,8 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
             gi_bleeding=False, nocturnal_symptoms=(index == 0 and i == 0) or rng.random() < 0.05,
             fever=False, night_sweats=False, abdominal_or_rectal_mass=False,
             progressive_pain=False, bowel_change_over_6_weeks=rng.random() < 0.1,
-            dysphagia_or_persistent_vomiting=False, symptom_onset=onset if i == 0 else None)
+            dysphagia_or_persistent_vomiting=False, melena=False, hematemesis=False,
+            symptom_onset=onset if i == 0 else None)
         visits.append(Visit(id=g.uid(), patient_id=pid, version=1,
                             kind="intake" if i == 0 else "follow-up", visit_date=when,
                             screen=screen, summary="" if i else "Intake consultation."))
@@ -214,7 +215,7 @@ def _tests(g: _Gen, patient: Patient, visits: list[Visit]) -> tuple[list, list]:
                                       unit=g.catalog.tests[key].unit))
     orders.append(TestOrder(id=g.uid(), patient_id=pid, version=1, test="giardia_antigen",
                             ordered_on=visits[-1].visit_date, visit_id=visits[-1].id,
-                            reason="chronic diarrhoea"))
+                            reason="chronic diarrhea"))
     return orders, results
 
 

@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from casebook.catalog.schema import (
+    RULE_PARAMS,
     AnswerOption,
     Band,
     Evidence,
@@ -77,16 +78,8 @@ _LIST_FILES: tuple[tuple[str, str, str, type[BaseModel]], ...] = (
     ("protocols", "protocol", "protocol", ProtocolTemplate),
     ("red_flags", "rule", "rule", RedFlagRule),
 )
-_RULE_PARAMS = ("field", "min_age", "test", "below", "above", "below_female", "below_male",
-                "flags", "conditions", "instrument")
-_RULE_ALLOWED: dict[str, frozenset[str]] = {
-    "screen": frozenset({"field"}),
-    "onset_age": frozenset({"min_age"}),
-    "lab": frozenset({"test", "below", "above", "below_female", "below_male"}),
-    "lab_flag": frozenset({"test", "flags"}),
-    "family_history": frozenset({"conditions"}),
-    "instrument_alert": frozenset({"instrument"}),
-}
+_RULE_ALLOWED = RULE_PARAMS
+_RULE_PARAMS = tuple(sorted(frozenset().union(*RULE_PARAMS.values()) - {"relatives"}))
 
 
 class CatalogError(CasebookError, ValueError):
@@ -313,15 +306,17 @@ def _check_rule(entry: _Entry, tests: Mapping[str, LabTest],
         for name in _RULE_PARAMS
         if name not in _RULE_ALLOWED[rule.kind] and getattr(rule, name) not in (None, ())
     ]
-    if rule.kind == "screen" and rule.field not in _SCREEN_FIELDS:
-        out.append(f"{where}: field: {rule.field!r} is not a yes/no field of AlarmScreen "
-                   f"(known: {', '.join(sorted(_SCREEN_FIELDS))})")
-    if rule.kind in ("lab", "lab_flag"):
-        test = tests.get(rule.test or "")
+    screen_names = {"screen": (rule.field,), "age_with": rule.fields}.get(rule.kind, ())
+    for name in screen_names:
+        if name not in _SCREEN_FIELDS:
+            out.append(f"{where}: field: {name!r} is not a yes/no field of AlarmScreen "
+                       f"(known: {', '.join(sorted(_SCREEN_FIELDS))})")
+    for key in rule.test_keys if rule.kind in ("lab", "lab_flag") else ():
+        test = tests.get(key) or next((t for t in tests.values() if t.loinc == key), None)
         if test is None:
-            out.append(f"{where}: test: unknown test {rule.test!r}")
+            out.append(f"{where}: test: unknown test {key!r}")
         elif rule.kind == "lab" and test.kind != "numeric":
-            out.append(f"{where}: test: a 'lab' rule needs a numeric test; {rule.test!r} is "
+            out.append(f"{where}: test: a 'lab' rule needs a numeric test; {key!r} is "
                        "qualitative (use a 'lab_flag' rule)")
     bad_flags = [f for f in rule.flags if f not in _RESULT_FLAGS]
     if bad_flags:
@@ -368,8 +363,16 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
     _check_loincs(of(LabTest), problems)
     tests = {e.model.key: e.model for e in of(LabTest)}  # type: ignore[attr-defined]
     instruments = {e.model.key: e.model for e in of(Instrument)}  # type: ignore[attr-defined]
+    rule_keys = {e.model.key for e in of(RedFlagRule)}  # type: ignore[attr-defined]
+    symptom_keys = {e.model.key for e in of(Symptom)}  # type: ignore[attr-defined]
     for entry in of(RedFlagRule):
         problems.extend(_check_rule(entry, tests, instruments))
+        rule: RedFlagRule = entry.model  # type: ignore[assignment]
+        problems.extend(f"{entry.where}: {name}: unknown rule {key!r}"
+                        for name in ("requires", "unless") for key in getattr(rule, name)
+                        if key not in rule_keys)
+        problems.extend(f"{entry.where}: symptoms: unknown symptom {key!r}"
+                        for key in rule.symptoms if key not in symptom_keys)
     _raise_if(problems)
 
     return Catalog(

@@ -198,6 +198,9 @@ class LabTest(_Entry):
     evidence_note: str = Field(min_length=1, description="For the practitioner")
     patient_note: str = Field(min_length=1, description="For a lay reader")
     source: str = Field(min_length=1)
+    substrate: Literal["glucose", "lactulose", "not recorded"] | None = Field(
+        None, validate_default=True,
+        description="Breath tests: the sugar drunk, which changes how a result reads")
 
     # Field validators (not one model validator) so that an error names its field.
     @field_validator("unit")
@@ -225,6 +228,14 @@ class LabTest(_Entry):
             map(str.casefold, info.data.get("abnormal_values", ())))
         if overlap:
             raise ValueError(f"{sorted(overlap)} listed as both normal and abnormal")
+        return value
+
+    @field_validator("substrate")
+    @classmethod
+    def _substrate(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (info.data.get("group") == "breath") != (value is not None):
+            raise ValueError("a breath test, and only a breath test, names its substrate "
+                             "(glucose, lactulose, or 'not recorded')")
         return value
 
     def __hash__(self) -> int:
@@ -258,51 +269,99 @@ class ProtocolTemplate(_Entry):
     source: str = Field(min_length=1)
 
 
+FIRST_DEGREE = ("parent", "sibling", "child")
+RuleKind = Literal["screen", "onset_age", "age_with", "lab", "lab_flag", "family_history",
+                   "instrument_alert"]
+# The parameters each kind of rule takes (besides `requires` and `unless`, which any takes).
+RULE_PARAMS: dict[str, frozenset[str]] = {
+    "screen": frozenset({"field"}),
+    "onset_age": frozenset({"min_age"}),
+    "age_with": frozenset({"min_age", "fields", "symptoms"}),
+    "lab": frozenset({"test", "tests", "below", "above", "at_least", "below_female",
+                      "below_male"}),
+    "lab_flag": frozenset({"test", "tests", "flags"}),
+    "family_history": frozenset({"conditions", "relatives"}),
+    "instrument_alert": frozenset({"instrument"}),
+}
+_NEEDED: dict[str, tuple[str, ...]] = {
+    "screen": ("field",),
+    "onset_age": ("min_age",),
+    "age_with": ("min_age",),
+    "lab": ("test|tests",),
+    "lab_flag": ("test|tests", "flags"),
+    "family_history": ("conditions",),
+    "instrument_alert": ("instrument",),
+}
+
+
 class RedFlagRule(_Entry):
-    """A rule evaluated over the whole record by `casebook.scoring.red_flags`.
+    """A rule evaluated over the whole record by `casebook.redflags.red_flags`.
 
     kinds and their parameters:
       screen           field: an AlarmScreen field that is True
-      onset_age        min_age: symptom onset at or after this age
-      lab              test, below / above: a result outside the threshold
+      onset_age        min_age: symptom onset at or after this age; when no onset was
+                       recorded, the age at the intake visit
+      age_with         min_age, fields, symptoms: at a visit where the patient is at least
+                       min_age, every AlarmScreen field in `fields` is yes and every symptom
+                       in `symptoms` is rated above 0 (NICE NG12 age combinations); with only
+                       `requires`, the age on the date of the required flags' evidence
+      lab              test or tests, below / at_least / above: a result outside a threshold
                        (sex-specific via below_female / below_male)
-      lab_flag         test, flags: a result carrying one of these flags (e.g. "A", "H")
-      family_history   conditions: family history of any of these conditions
+      lab_flag         test or tests, flags: a result carrying one of these flags ("A", "H"),
+                       judged by `casebook.scoring.read_result` (the result's own range first)
+      family_history   conditions, relatives: a relative of these degrees (first-degree by
+                       default) with any of these conditions
       instrument_alert instrument: an alert of that instrument fired
+    Any rule may also name `requires` (rule keys that must fire too) and `unless` (rule keys
+    that must not fire): iron-deficiency anemia requires anemia; iron deficiency without
+    anemia is unless anemia.
     """
 
     key: str = Field(pattern=_KEY)
-    kind: Literal["screen", "onset_age", "lab", "lab_flag", "family_history", "instrument_alert"]
+    kind: RuleKind
     label: str = Field(min_length=1)
     urgency: Literal["same_day", "urgent", "routine"] = "urgent"
     action: str = Field(min_length=1)
     source: str = Field(min_length=1)
     field: str | None = None
+    fields: tuple[str, ...] = ()
+    symptoms: tuple[str, ...] = ()
     min_age: int | None = Field(None, ge=0, le=120)
     test: str | None = None
+    tests: tuple[str, ...] = ()
     below: float | None = None
     above: float | None = None
+    at_least: float | None = None
     below_female: float | None = None
     below_male: float | None = None
     flags: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
+    relatives: tuple[Literal["parent", "sibling", "child", "grandparent", "other"], ...] = (
+        FIRST_DEGREE)
     instrument: str | None = None
+    requires: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+    @property
+    def test_keys(self) -> tuple[str, ...]:
+        """Every test (key or LOINC code) a lab rule reads."""
+        return tuple(dict.fromkeys(([self.test] if self.test else []) + list(self.tests)))
 
     @model_validator(mode="after")
     def _params(self) -> RedFlagRule:
-        needed = {
-            "screen": ("field",),
-            "onset_age": ("min_age",),
-            "lab": ("test",),
-            "lab_flag": ("test", "flags"),
-            "family_history": ("conditions",),
-            "instrument_alert": ("instrument",),
-        }[self.kind]
-        missing = [n for n in needed if getattr(self, n) in (None, ())]
+        missing = [n for n in _NEEDED[self.kind]
+                   if all(getattr(self, part) in (None, ()) for part in n.split("|"))]
         if missing:
-            raise ValueError(f"rule of kind {self.kind!r} needs {', '.join(missing)}")
+            names = ", ".join(n.replace("|", " or ") for n in missing)
+            raise ValueError(f"rule of kind {self.kind!r} needs {names}")
         if self.kind == "lab" and all(
-            v is None for v in (self.below, self.above, self.below_female, self.below_male)
+            v is None
+            for v in (self.below, self.above, self.at_least, self.below_female, self.below_male)
         ):
-            raise ValueError("a 'lab' rule needs below, above, below_female or below_male")
+            raise ValueError(
+                "a 'lab' rule needs below, above, at_least, below_female or below_male")
+        if self.kind == "age_with" and not (self.fields or self.symptoms or self.requires):
+            raise ValueError("an 'age_with' rule needs fields, symptoms or requires")
+        if self.key in self.requires or self.key in self.unless:
+            raise ValueError(f"rule {self.key!r} cannot require or exclude itself")
         return self

@@ -21,7 +21,9 @@ __all__ = ["SCREEN_LABELS", "VisitsForm", "change_table"]
 
 SCREEN_LABELS = {
     "unintentional_weight_loss": "Unintentional weight loss",
-    "gi_bleeding": "GI bleeding / melena",
+    "gi_bleeding": "Rectal / other GI bleeding",
+    "melena": "Black, tarry stools (melena)",
+    "hematemesis": "Vomiting blood (hematemesis)",
     "nocturnal_symptoms": "Wakes at night with symptoms",
     "abdominal_or_rectal_mass": "Abdominal or rectal mass",
     "fever": "Fever",

@@ -19,7 +19,9 @@ TEST_KEYS = {
     "calprotectin", "ttg_iga", "total_iga", "ttg_igg", "dgp_igg", "crp", "hs_crp", "hemoglobin",
     "ferritin", "vitamin_d", "vitamin_b12", "albumin", "giardia_antigen", "ova_parasites",
     "sibo_breath_h2", "sibo_breath_ch4", "lactulose_mannitol", "zonulin", "secretory_iga",
-    "food_igg_panel",
+    "food_igg_panel", "h_pylori_stool_antigen", "h_pylori_breath", "mcv", "platelets", "fit",
+    "stool_comprehensive", "stool_microbiome", "sibo_glucose_h2", "sibo_glucose_ch4",
+    "sibo_lactulose_h2", "sibo_lactulose_ch4",
 }
 
 
@@ -108,13 +110,58 @@ def test_lab_tests(cat: Catalog) -> None:
     assert cat.test("sibo_breath_h2").group == "breath" == cat.test("sibo_breath_ch4").group
     calpro = cat.test("calprotectin")
     assert calpro.ref_high == 50 and calpro.accepts_unit("µg/g") and calpro.accepts_unit("ug/g")
-    assert cat.test("crp").ref_high == 10
+    assert calpro.unit == "µg/g"  # as labs write it
+    assert "NSAIDs" in calpro.evidence_note and "PPIs" in calpro.evidence_note
+    crp = cat.test("crp")
+    assert crp.ref_high == 5  # the printed upper limit; the alarm threshold is a rule
+    assert "CRP alone neither rules IBD in nor out" in crp.evidence_note
+    assert cat.test("vitamin_d").range_for("female") == (20, 100)
     hb = cat.test("hemoglobin")
     assert hb.range_for("female") == (12, None) and hb.range_for("male") == (13, None)
     giardia = cat.test("giardia_antigen")
     assert giardia.normal_values == ("negative", "not detected")
     assert giardia.abnormal_values == ("positive", "detected")
     assert cat.test("ova_parasites").kind == "qualitative"
+
+
+def test_catalog_gaps_are_filled_with_honest_labels(cat: Catalog) -> None:
+    assert cat.test("h_pylori_stool_antigen").group == "stool"
+    assert cat.test("h_pylori_breath").kind == "qualitative"
+    assert "Chey" in cat.test("h_pylori_stool_antigen").source
+    assert {cat.test(k).group for k in ("hemoglobin", "mcv", "platelets")} == {"blood"}
+    assert cat.test("fit").evidence == "guideline-backed" and "DG56" in cat.test("fit").source
+    assert cat.test("stool_comprehensive").evidence == "research-only"
+    assert cat.test("stool_microbiome").evidence == "not-recommended"
+    for key in ("stool_comprehensive", "stool_microbiome"):
+        assert cat.test(key).source and "casebook" not in cat.test(key).source.casefold()
+
+
+def test_breath_tests_record_their_substrate(cat: Catalog) -> None:
+    breath = {t.key: t.substrate for t in cat.tests.values() if t.group == "breath"}
+    assert breath["sibo_glucose_h2"] == breath["sibo_glucose_ch4"] == "glucose"
+    assert breath["sibo_lactulose_h2"] == breath["sibo_lactulose_ch4"] == "lactulose"
+    assert None not in breath.values()
+    assert all(t.substrate is None for t in cat.tests.values() if t.group != "breath")
+
+
+def test_a_breath_test_without_a_substrate_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from casebook.catalog import LabTest
+
+    with pytest.raises(ValidationError, match="substrate"):
+        LabTest(key="b", name="b", patient_name="b", group="breath", unit="ppm",
+                evidence="supportive", evidence_note="n", patient_note="n", source="s")
+
+
+def test_one_spelling_in_patient_and_practitioner_text(cat: Catalog) -> None:
+    texts = [t for test in cat.tests.values()
+             for t in (test.name, test.patient_name, test.evidence_note, test.patient_note)]
+    texts += [t for rule in cat.red_flags for t in (rule.label, rule.action)]
+    texts += [t for p in cat.protocols for t in (p.name, p.instructions, p.rationale)]
+    for text in texts:
+        for british in ("coeliac", "haemoglobin", "anaemia", "diarrhoea"):
+            assert british not in text.casefold(), text
 
 
 def test_test_lookup_by_loinc(cat: Catalog) -> None:
@@ -143,16 +190,29 @@ def test_red_flags(cat: Catalog) -> None:
     screen_fields = {n for n in AlarmScreen.model_fields if n != "symptom_onset"}
     assert {r.field for r in rules if r.kind == "screen"} == screen_fields
     assert [r.min_age for r in rules if r.kind == "onset_age"] == [50]
-    labs = {r.test: r for r in rules if r.kind == "lab"}
-    assert (labs["hemoglobin"].below_female, labs["hemoglobin"].below_male) == (12, 13)
-    assert labs["ferritin"].below == 45 and "iron deficiency" in labs["ferritin"].label.lower()
-    assert labs["albumin"].below == 3.5
-    assert labs["calprotectin"].above == 50 and labs["crp"].above == 10
-    flag_rules = [r for r in rules if r.kind == "lab_flag"]
-    assert [(r.test, r.flags) for r in flag_rules] == [("giardia_antigen", ("A",))]
+    by_key = {r.key: r for r in rules}
+    assert (by_key["anemia"].below_female, by_key["anemia"].below_male) == (12, 13)
+    ida = by_key["iron_deficiency_anemia"]
+    assert ida.below == 45 and ida.requires == ("anemia",) and ida.urgency == "urgent"
+    assert by_key["iron_deficiency_without_anemia"].unless == ("anemia",)
+    assert by_key["iron_deficiency_without_anemia"].urgency == "routine"
+    assert by_key["low_albumin"].below == 3.5
+    assert by_key["calprotectin_positive"].above == 50
+    assert by_key["crp_raised"].test_keys == ("crp", "hs_crp")
+    assert by_key["celiac_serology_positive"].test_keys == ("ttg_iga", "ttg_igg", "dgp_igg")
+    assert by_key["parasite_positive"].test_keys == ("giardia_antigen", "ova_parasites")
+    assert {by_key[k].urgency for k in ("melena", "hematemesis")} == {"same_day"}
+    assert {(r.min_age, r.fields, r.symptoms, r.requires)
+            for r in rules if r.kind == "age_with"} == {
+        (40, ("unintentional_weight_loss",), ("abdominal_pain",), ()),
+        (50, ("gi_bleeding",), (), ()),
+        (60, ("bowel_change_over_6_weeks",), (), ()),
+        (60, (), (), ("iron_deficiency_anemia",)),
+    }
     family = [r for r in rules if r.kind == "family_history"]
     assert set(family[0].conditions) == {
         "colorectal_cancer", "ovarian_cancer", "ibd", "celiac_disease"}
+    assert family[0].relatives == ("parent", "sibling", "child")
     alerts = [r for r in rules if r.kind == "instrument_alert"]
     assert [(r.instrument, r.urgency) for r in alerts] == [("phq9", "same_day")]
 

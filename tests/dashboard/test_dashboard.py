@@ -170,7 +170,8 @@ def test_results_with_range_and_evidence_note(demo_cases) -> None:
     assert "Usual range:" in html
     hb = [r for r in case.results if r.test == "hemoglobin"][-1]
     assert f"{hb.value:g} {hb.unit}" in html
-    assert "below the usual range" in html  # the alarm case's low haemoglobin
+    # the alarm case's low hemoglobin raises a red flag: the page says so, not "below the range"
+    assert "would like to talk this result through with you" in html
 
 
 def test_a_result_without_a_range_gets_no_verdict(demo_cases) -> None:
@@ -230,6 +231,26 @@ def test_every_free_text_field_is_escaped() -> None:
     everything = _text(_html(page))
     for e in EVIL:
         assert escape(e) in everything
+
+
+@pytest.mark.parametrize(("hemoglobin", "discussed"), [(11.0, True), (13.5, False)])
+def test_a_flagged_result_is_never_within_the_usual_range(hemoglobin: float,
+                                                          discussed: bool) -> None:
+    """Ferritin 38 ng/mL is within its printed range; with anemia it is iron-deficiency anemia,
+    and then the page must not call it usual (issue 9)."""
+    pid, day = "iron-1", date.today() - timedelta(days=3)
+    results = [TestResult(patient_id=pid, test="ferritin", value=38.0, unit="ng/mL",
+                          collected_on=day, ref_low=30.0),
+               TestResult(patient_id=pid, test="hemoglobin", value=hemoglobin, unit="g/dL",
+                          collected_on=day, ref_low=12.0)]
+    case = Case(patient=Patient(id=pid, name="Iron Test", birth_date=date(1990, 1, 1),
+                                sex="female"), results=results)
+    page = _page(case)
+    ferritin = d.results_section(page).html.split("Ferritin (iron stores)")[1].split(
+        "</article>")[0]
+    assert ("would like to talk this result through" in ferritin) is discussed
+    assert ("within the usual range" in ferritin) is not discussed
+    assert bool(d.attention(page).html) is discussed
 
 
 def test_charts_are_svg_images(alarm_page: d.Dashboard) -> None:

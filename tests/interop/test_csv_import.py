@@ -255,8 +255,8 @@ def test_results_by_key_and_loinc_with_catalog_ranges_and_flags(
     assert summary.patients == {"p1", "p2"}
     assert result_rows(lab_store, "p1") == {
         ("hemoglobin", date(2024, 1, 10)): (11.5, None, "g/dL", 12.0, None, "L"),
-        ("crp", date(2024, 1, 10)): (12.0, None, "mg/L", None, 10.0, "H"),
-        ("vitamin_d", date(2024, 1, 10)): (35.0, None, "ng/mL", 20.0, 50.0, None),
+        ("crp", date(2024, 1, 10)): (12.0, None, "mg/L", None, 5.0, "H"),
+        ("vitamin_d", date(2024, 1, 10)): (35.0, None, "ng/mL", 20.0, 100.0, None),
         ("ferritin", date(2024, 1, 10)): (10.0, None, "ng/mL", 5.0, 100.0, None),
     }
     assert result_rows(lab_store, "p2") == {

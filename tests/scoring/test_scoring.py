@@ -596,9 +596,19 @@ def test_onset_age_uses_earliest_recorded_onset() -> None:
     assert red_flags(case, [rule("onset_age", min_age=50)], {}) == []
 
 
-def test_onset_age_does_not_guess_without_onset() -> None:
-    case = make_case(birth=date(1940, 1, 1), visits=[visit(V1, "intake")])
-    assert red_flags(case, [rule("onset_age", min_age=50)], {}) == []
+@pytest.mark.parametrize(("birth", "fires"), [(date(1976, 1, 10), True),
+                                             (date(1976, 1, 11), False)])
+def test_onset_age_without_onset_uses_the_age_at_intake(birth: date, fires: bool) -> None:
+    v1 = visit(V1, "intake")
+    case = make_case(birth=birth, visits=[v1, visit(V3)])
+    flags = red_flags(case, [rule("onset_age", min_age=50)], {})
+    if not fires:
+        assert flags == []
+        return
+    flag = only(flags)
+    assert flag.reason == ("No symptom onset recorded; age 50 at the visit on 2026-01-10 "
+                           "(threshold 50): ask when the symptoms began")
+    assert (flag.visit_id, flag.on) == (v1.id, V1)
 
 
 HB_RULE = rule("lab", key="anemia", test="hemoglobin", below_female=12, below_male=13)

@@ -111,7 +111,7 @@ def test_a_wrong_unit_is_refused_beside_the_field(with_visit: Callable[..., Case
     assert "convert the value first" in form.fields["unit"].error.value
     assert sqlite_store.load_case(session.patient_id).results == []
     form.fields["unit"].value = "ng/mL"
-    form.fields["value"].value = "75"
+    form.fields["value"].value = "120"  # above the usual printed range of 20-100 ng/mL
     form.bar.save_button.click()
     assert sqlite_store.load_case(session.patient_id).results[0].flag == "H"
 
