@@ -33,7 +33,7 @@ def _offline_fetcher(weasyprint: Any) -> Any:
     """A URL fetcher that serves `data:` URLs only: a letter never reaches the network or
     the file system, whatever a string in it says."""
 
-    class OfflineFetcher(weasyprint.URLFetcher):  # type: ignore[misc,name-defined]
+    class OfflineFetcher(weasyprint.URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
         def fetch(self, url: str, headers: Any = None) -> Any:
             scheme = url.split(":", 1)[0].lower()
             if scheme not in _LOCAL_SCHEMES:

@@ -47,11 +47,11 @@ class ClinicSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Line = Field(description="The clinic's name, as printed at the top of every letter")
-    address: tuple[Line, ...] = Field((), max_length=6, description="Address lines")
+    address: tuple[Line, ...] = Field(default=(), max_length=6, description="Address lines")
     phone: Optional = ""
     email: Optional = ""
     practitioner: Line = Field(description="Who signs the letters")
-    credentials: Optional = Field("", description="Printed after the practitioner's name")
+    credentials: Optional = Field(default="", description="Printed after the practitioner's name")
     configured: bool = Field(True, exclude=True, description="False: the default letterhead")
 
     @classmethod

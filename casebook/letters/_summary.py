@@ -63,7 +63,8 @@ def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[
     return lines
 
 
-def _results(case: Case, catalog: Catalog, since: date | None, until: date) -> list[dict]:
+def _results(case: Case, catalog: Catalog, since: date | None, until: date
+             ) -> list[dict[str, str]]:
     rows = []
     for fact in latest_results(case, catalog, since=since, until=until):
         name = fact.test.patient_name if fact.test else fact.test_key.replace("_", " ")

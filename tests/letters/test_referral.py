@@ -75,6 +75,8 @@ def test_letter_records_what_it_was_made_from(letter: Letter, alarm_case: Case) 
     assert letter.record_version == alarm_case.patient.record_version
     assert len(letter.content_hash) == 64
     assert letter.filename == "demo-0001-referral-2025-06-01.pdf"
+    # the HTML version carries the print stylesheet the PDF is laid out with
+    assert "size: A4" in letter.html and 'counter(page) " of " counter(pages)' in letter.html
 
 
 def test_pdf_is_tagged_and_dated_by_the_letter(pdf: bytes) -> None:
