@@ -1,0 +1,150 @@
+"""The after-visit summary: for the patient, in plain words.
+
+Patient wording follows the dashboard's rules (casebook/dashboard.py): symptoms by their
+patient labels and the dashboard's severity words, questionnaire meanings from the bands'
+patient text, results as "within / above / below the usual range", tests by their patient
+names and notes. Nothing written for the practitioner appears: no red-flag rule, reason or
+threshold, no rationale, no practitioner-only note. When the record raises an urgent red
+flag, the summary asks the patient kindly to get in touch, as the dashboard does, and says
+nothing of why; it never promises a call back at a set time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from casebook.catalog import Catalog
+from casebook.dashboard import SEVERITY_WORDS
+from casebook.letters._record import latest_results, latest_scores
+from casebook.letters._render import Letter, day, num, render_letter
+from casebook.letters._settings import ClinicSettings, LetterError
+from casebook.models import PLAN_CATEGORIES, Case, Visit
+from casebook.redflags import red_flags
+
+__all__ = ["after_visit_summary"]
+
+_FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
+               "A": "not the usual result"}
+_URGENT = ("same_day", "urgent")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _visit(case: Case, visit_date: date | None) -> tuple[Visit, list[Visit]]:
+    visits = case.sorted_visits()
+    if not visits:
+        raise LetterError("visit: this record has no visits yet")
+    if visit_date is None:
+        return visits[-1], visits
+    for visit in reversed(visits):
+        if visit.visit_date == visit_date:
+            return visit, visits
+    raise LetterError(f"visit: no visit is recorded on {visit_date.isoformat()}")
+
+
+def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[str]:
+    labels = {s.key: s.patient_label for s in catalog.symptoms}
+    before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
+    lines = []
+    for rating in sorted((r for r in case.symptoms if r.visit_id == visit.id),
+                         key=lambda r: (-r.severity, r.symptom)):
+        if rating.severity == 0:
+            continue
+        label = labels.get(rating.symptom, rating.symptom.replace("_", " ").capitalize())
+        line = f"{label}: {SEVERITY_WORDS[rating.severity]}"
+        was = before.get(rating.symptom)
+        if visit.id != first.id and was is not None:
+            change = ("better than" if rating.severity < was else
+                      "worse than" if rating.severity > was else "the same as")
+            line += f", {change} at your first visit"
+        lines.append(line)
+    return lines
+
+
+def _results(case: Case, catalog: Catalog, since: date | None, until: date
+             ) -> list[dict[str, str]]:
+    rows = []
+    for fact in latest_results(case, catalog, since=since, until=until):
+        name = fact.test.patient_name if fact.test else fact.test_key.replace("_", " ")
+        if fact.result.value is not None:
+            shown = f"{num(fact.result.value)} {fact.result.unit}".strip()
+            judged = fact.flag is not None or (fact.low, fact.high) != (None, None)
+            words = _FLAG_WORDS.get(fact.flag or "", "within the usual range") if judged else ""
+        else:
+            shown = fact.result.value_text or ""
+            words = "not the usual result" if fact.flag else "the usual result"
+        rows.append({"name": name, "value": shown, "words": words,
+                     "on": day(fact.result.collected_on),
+                     "note": fact.test.patient_note if fact.test else ""})
+    return rows
+
+
+def after_visit_summary(
+    case: Case, catalog: Catalog, settings: ClinicSettings, *, visit_date: date | None = None
+) -> Letter:
+    """The summary of one visit (the latest when `visit_date` is None), dated that day."""
+    from casebook.charts.style import CATEGORY_LABELS
+
+    visit, visits = _visit(case, visit_date)
+    on = visit.visit_date
+    earlier = [v for v in visits if v.visit_date < on]
+    later = [v for v in visits if v.visit_date > on]
+    labels = CATEGORY_LABELS["patient"]
+    active = sorted((i for i in case.plan if i.status == "active"),
+                    key=lambda i: (PLAN_CATEGORIES.index(i.category), i.start or date.max,
+                                   i.name))
+    plan = [
+        {"group": labels.get(item.category, item.category), "name": item.name,
+         "dose": item.dose, "frequency": item.frequency,
+         "since": (("Since " if item.start <= on else "Starts ") + day(item.start))
+         if item.start else "",
+         "until": day(item.end) if item.end else "", "instructions": item.instructions}
+        for item in active
+    ]
+    tests = []
+    for order in sorted(case.orders, key=lambda o: (o.ordered_on, o.id)):
+        if order.status not in ("ordered", "collected") or order.ordered_on > on:
+            continue
+        test = catalog.tests.get(order.test)
+        tests.append({
+            "name": test.patient_name if test else order.test.replace("_", " "),
+            "state": (f"sample taken on {day(order.collected_on)}, waiting for the result"
+                      if order.status == "collected" and order.collected_on
+                      else f"asked for on {day(order.ordered_on)}"),
+            "note": test.patient_note if test else "",
+        })
+    scores = [
+        {"name": f"{_first_upper(s.instrument.measures.split(' (')[0])} "
+                 f"({s.instrument.short_name})",
+         "score": s.total, "range": "{} to {}".format(*s.instrument.total_range),
+         "meaning": s.band_text}
+        for s in latest_scores(case, catalog, visit_id=visit.id)
+    ]
+    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=on)
+    notes = [
+        {"on": day(n.written_on), "author": n.author, "text": n.text}
+        for n in sorted(case.notes, key=lambda n: (n.written_on, n.id))
+        if n.visibility == "shared" and (n.visit_id == visit.id or (
+            n.visit_id is None and n.written_on == on))
+    ]
+    patient = case.patient
+    context = {
+        "patient": {"name": patient.name, "birth_date": day(patient.birth_date)},
+        "first_visit": visit.kind == "intake" or not earlier,
+        "symptoms": _symptoms(case, catalog, visit, visits[0]),
+        "scores": scores,
+        "results": _results(
+            case, catalog, earlier[-1].visit_date + timedelta(days=1) if earlier else None, on),
+        "plan": plan,
+        "tests": tests,
+        "next_visit": day(later[0].visit_date) if later else "",
+        "attention": any(f.urgency in _URGENT for f in flags),
+        "notes": notes,
+    }
+    return render_letter(
+        "after_visit_summary", patient_id=patient.id, recipient=patient.name, on=on,
+        title=f"Your visit on {day(on)}", record_version=patient.record_version,
+        settings=settings, context=context,
+    )
