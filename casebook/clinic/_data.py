@@ -19,7 +19,7 @@ from casebook.models import Case, InstrumentResponse
 from casebook.redflags import _effective_flag  # the one flag rule; public after issue 10
 from casebook.scoring import ScoringError, burden_by_visit, score_instrument
 
-__all__ = ["ClinicError", "ClinicFrames", "clinic_frames"]
+__all__ = ["ClinicError", "ClinicFrames", "as_frames", "clinic_frames", "join_per_patient"]
 
 _DATE = "datetime64[ns]"
 
@@ -118,6 +118,21 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
                                  "collected_on", "shown", "flag"], ("collected_on",)),
         cases=kept,
     )
+
+
+def join_per_patient(df: pd.DataFrame, column: str, sep: str = "; ") -> pd.Series:
+    """Per patient_id, the `column` strings of its rows joined by `sep`, in row order.
+
+    Vectorised (a pivot on the row number within the patient), not a Python aggregate."""
+    if df.empty:
+        return pd.Series(dtype=object)
+    n = df.groupby("patient_id", sort=False).cumcount()
+    wide = df.assign(_n=n).pivot(index="patient_id", columns="_n", values=column)
+    joined = wide[0].astype(object)
+    for col in wide.columns[1:]:
+        more = wide[col].notna()
+        joined[more] = joined[more] + sep + wide.loc[more, col]
+    return joined
 
 
 def as_frames(source: Iterable[Case] | ClinicFrames, catalog: Catalog) -> ClinicFrames:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from casebook.catalog import Catalog
-from casebook.clinic._data import ClinicError, ClinicFrames, as_frames
+from casebook.clinic._data import ClinicError, ClinicFrames, as_frames, join_per_patient
 from casebook.clinic._mids import load_mids
 from casebook.models import Case
 
@@ -60,8 +60,7 @@ def _first_last(rows: pd.DataFrame, value: str, prefix: str) -> pd.DataFrame:
 
 def _joined(plan: pd.DataFrame, column: str) -> pd.Series:
     used = plan.loc[plan["status"].isin(_USED) & plan[column].notna(), ["patient_id", column]]
-    used = used.drop_duplicates().sort_values(["patient_id", column])
-    return used.groupby("patient_id")[column].agg("; ".join)
+    return join_per_patient(used.drop_duplicates().sort_values(["patient_id", column]), column)
 
 
 def outcomes_by_patient(source: Iterable[Case] | ClinicFrames, catalog: Catalog) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from casebook.catalog import Catalog
-from casebook.clinic._data import ClinicError, ClinicFrames, as_frames
+from casebook.clinic._data import ClinicError, ClinicFrames, as_frames, join_per_patient
 from casebook.clinic._outcomes import outcome_measures
 from casebook.models import Case
 from casebook.redflags import RedFlag, red_flags
@@ -147,8 +147,9 @@ def _worsening_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
         return pd.DataFrame(columns=_PART)
     m = m.assign(text=m["measure"].map(measures) + " " + m["prev"].map("{:.0f}".format) + " → "
                  + m["value"].map("{:.0f}".format) + " (since " + _day(m["prev_date"]) + ")")
-    per = m.groupby("patient_id", as_index=False).agg(
-        text=("text", "; ".join), since=("visit_date", "first"), ref=("visit_id", "first"))
+    per = m.drop_duplicates("patient_id")[["patient_id", "visit_date", "visit_id"]]
+    per = per.rename(columns={"visit_date": "since", "visit_id": "ref"})
+    per["text"] = per["patient_id"].map(join_per_patient(m, "text"))
     return _part("worsening", per, "soon", "Worse at the latest visit: " + per["text"],
                  per["since"], per["ref"])
 
