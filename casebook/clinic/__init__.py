@@ -1,0 +1,55 @@
+"""The clinic view: a practitioner's worklist and outcomes across patients.
+
+Pure functions over loaded cases (or the frames built from them) and the catalog:
+
+    frames = clinic_frames(cases, catalog)             # one pass over the records
+    worklist(frames, catalog, today=date.today())      # what needs action, most urgent first
+    outcomes_by_patient(frames, catalog)               # baseline, latest, change per patient
+    outcomes_by_group(frames, catalog, by="template")  # medians, IQR, MID shares per group
+    deidentify(df)                                     # for sharing with researchers
+    format_table(df), to_csv(df), to_json(df)
+
+Outcome frames carry their caveats in `df.attrs["caveats"]`; the formatters print them.
+"""
+
+from casebook.clinic._data import ClinicError, ClinicFrames, clinic_frames
+from casebook.clinic._deid import DEIDENTIFICATION_NOTE, deidentify
+from casebook.clinic._format import format_table, to_csv, to_json
+from casebook.clinic._mids import Mid, load_mids
+from casebook.clinic._outcomes import (
+    CAVEATS,
+    NO_PLAN,
+    outcome_measures,
+    outcomes_by_group,
+    outcomes_by_patient,
+)
+from casebook.clinic._worklist import (
+    FLAG_STATES,
+    KINDS,
+    URGENCIES,
+    WORKLIST_COLUMNS,
+    worklist,
+)
+
+__all__ = [
+    "CAVEATS",
+    "DEIDENTIFICATION_NOTE",
+    "FLAG_STATES",
+    "KINDS",
+    "NO_PLAN",
+    "URGENCIES",
+    "WORKLIST_COLUMNS",
+    "ClinicError",
+    "ClinicFrames",
+    "Mid",
+    "clinic_frames",
+    "deidentify",
+    "format_table",
+    "load_mids",
+    "outcome_measures",
+    "outcomes_by_group",
+    "outcomes_by_patient",
+    "to_csv",
+    "to_json",
+    "worklist",
+]

@@ -1,0 +1,70 @@
+"""Text, CSV and JSON renderings of the clinic frames, for the CLI and the notebook."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["format_table", "to_csv", "to_json"]
+
+_FOOTNOTE_COLUMNS = ("mid_source",)  # long citations: listed under the table, not in it
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Dates as YYYY-MM-DD strings, missing values as None."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out.astype(object).where(out.notna(), None)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value == value else "-"
+    return str(value)
+
+
+def format_table(df: pd.DataFrame) -> str:
+    """A plain-text table, then the MID sources, caveats and de-identification note."""
+    shown = _plain(df.drop(columns=[c for c in _FOOTNOTE_COLUMNS if c in df.columns]))
+    lines: list[str] = []
+    if shown.empty:
+        lines.append("(nothing to show)")
+    else:
+        cells = [[str(c) for c in shown.columns]] + [
+            [_cell(v) for v in row] for row in shown.itertuples(index=False)]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+        for n, row in enumerate(cells):
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * w for w in widths))
+    if "mid_source" in df.columns:
+        sources = [s for s in dict.fromkeys(df["mid_source"].dropna()) if s]
+        if sources:
+            lines += ["", "Minimal important differences from:"]
+            lines += [f"  - {s}" for s in sources]
+    caveats = df.attrs.get("caveats") or []
+    if caveats:
+        lines += ["", "Caveats:"] + [f"  - {c}" for c in caveats]
+    if df.attrs.get("deidentified"):
+        lines += ["", f"De-identified: {df.attrs['deidentified']}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(df: pd.DataFrame) -> str:
+    """CSV with a header row, dates as YYYY-MM-DD and empty cells for missing values."""
+    return str(df.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"))
+
+
+def to_json(df: pd.DataFrame) -> str:
+    """{"columns", "rows", and every attr (caveats, min_patients, deidentified...)}."""
+    payload: dict[str, Any] = {"columns": [str(c) for c in df.columns],
+                               "rows": _plain(df).to_dict(orient="records")}
+    for name, value in df.attrs.items():
+        payload[name] = list(value) if isinstance(value, tuple) else value
+    return json.dumps(payload, ensure_ascii=False, indent=2, default=str)

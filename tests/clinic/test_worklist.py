@@ -1,0 +1,148 @@
+"""The worklist: each kind, states passed in, ordering, and nothing after `today`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from casebook.catalog import default_catalog
+from casebook.clinic import WORKLIST_COLUMNS, ClinicError, to_csv, worklist
+from casebook.models import AlarmScreen
+from casebook.redflags import RedFlag
+from tests.clinic.cases import TODAY, V, days, make_case
+
+CAT = default_catalog()
+
+
+def _kinds(df: pd.DataFrame, pid: str) -> list[str]:
+    return list(df.loc[df["patient_id"] == pid, "kind"])
+
+
+def test_red_flags_computed_and_closed_states_dropped() -> None:
+    case = make_case("rf", [V(20, 5, screen=AlarmScreen(gi_bleeding=True, fever=True))])
+    df = worklist([case], CAT, today=TODAY)
+    flags = df[df["kind"] == "red-flag"]
+    assert set(flags["ref"]) == {"gi_bleeding", "fever"}
+    assert set(flags["urgency"]) == {"urgent"} and set(flags["since"]) == {pd.Timestamp(days(20))}
+    states = {("rf", "gi_bleeding"): "acknowledged", ("rf", "fever"): "open"}
+    left = worklist([case], CAT, today=TODAY, flag_states=states)
+    assert list(left.loc[left["kind"] == "red-flag", "ref"]) == ["fever"]
+    for state in ("referred", "resolved"):
+        gone = worklist([case], CAT, today=TODAY, flag_states={("rf", "fever"): state,
+                                                              ("rf", "gi_bleeding"): state})
+        assert "red-flag" not in set(gone["kind"])
+
+
+def test_unknown_flag_state_is_a_clear_error() -> None:
+    with pytest.raises(ClinicError, match=r"^flag_states\[.*unknown state 'closed'"):
+        worklist([], CAT, today=TODAY, flag_states={("x", "fever"): "closed"})
+
+
+def test_results_to_review_flagged_first_until_reviewed() -> None:
+    case = make_case("rr", [V(30, 5)], results=[
+        {"test": "ferritin", "collected_on": days(20), "value": 80.0, "unit": "ng/mL"},
+        {"test": "crp", "collected_on": days(10), "value": 7.0, "unit": "mg/L", "flag": "H"},
+        {"test": "albumin", "collected_on": days(-3), "value": 4.0, "unit": "g/dL"}])
+    df = worklist([case], CAT, today=TODAY)
+    rows = df[df["kind"] == "result-to-review"]
+    assert list(rows["urgency"]) == ["soon", "routine"]  # the future albumin is not there
+    assert rows.iloc[0]["detail"] == f"{CAT.tests['crp'].name} 7 mg/L (high) on {days(10)}"
+    reviewed = {case.results[1].id}
+    left = worklist([case], CAT, today=TODAY, reviewed_results=reviewed)
+    assert list(left.loc[left["kind"] == "result-to-review", "ref"]) == [case.results[0].id]
+
+
+def test_tests_overdue_after_the_configured_days() -> None:
+    case = make_case("to", [V(60, 5)], orders=[
+        {"test": "giardia_antigen", "ordered_on": days(45)},
+        {"test": "calprotectin", "ordered_on": days(10)},
+        {"test": "ferritin", "ordered_on": days(50), "status": "cancelled"}])
+    df = worklist([case], CAT, today=TODAY)
+    over = df[df["kind"] == "test-overdue"]
+    assert list(over["ref"]) == [case.orders[0].id]
+    assert over.iloc[0]["detail"].endswith(f"ordered {days(45)}, no result after 45 days")
+    assert len(worklist([case], CAT, today=TODAY, overdue_days=5).query(
+        "kind == 'test-overdue'")) == 2
+    with pytest.raises(ClinicError, match=r"^overdue_days:"):
+        worklist([case], CAT, today=TODAY, overdue_days=-1)
+
+
+def test_order_with_a_result_is_not_overdue() -> None:
+    case = make_case("tr", [V(60, 5)], orders=[{"test": "ferritin", "ordered_on": days(45)}],
+                     results=[{"test": "ferritin", "collected_on": days(40), "value": 60.0,
+                               "unit": "ng/mL", "order": 0}])
+    assert case.orders[0].status == "ordered"  # only the linked result says it is done
+    assert "test-overdue" not in _kinds(worklist([case], CAT, today=TODAY), "tr")
+
+
+def test_follow_ups_due() -> None:
+    plan = [{"category": "herbal", "name": "Peppermint oil", "status": "active",
+             "start": days(100), "end": days(-5)},
+            {"category": "herbal", "name": "STW 5", "status": "active", "start": days(100),
+             "end": days(3)},
+            {"category": "herbal", "name": "Later", "status": "active", "start": days(100),
+             "end": days(-60)}]
+    case = make_case("fu", [V(100, 5)], plan=plan, results=[
+        {"test": "vitamin_d", "collected_on": days(120), "value": 12.0, "unit": "ng/mL",
+         "flag": "L"}])
+    due = worklist([case], CAT, today=TODAY).query("kind == 'follow-up-due'")
+    details = list(due["detail"])
+    assert f"Peppermint oil: ends {days(-5)}, review the plan" in details
+    assert f"STW 5: ended {days(3)}, review the plan" in details
+    assert not any(d.startswith("Later") for d in details)
+    assert any(d.startswith("Re-test due: ") and "(low)" in d for d in details)
+    assert f"No visit since {days(100)} (100 days); plan active" in details
+    assert set(due["urgency"]) == {"routine"}
+
+
+def test_worsening_respects_direction_and_latest_visit() -> None:
+    worse = make_case("w", [V(90, 10, {"phq9": 5, "gad7": 8}), V(10, 15, {"phq9": 9, "gad7": 6})])
+    better = make_case("b", [V(90, 15, {"phq9": 9}), V(10, 10, {"phq9": 5})])
+    df = worklist([worse, better], CAT, today=TODAY)
+    row = df[df["kind"] == "worsening"]
+    assert list(row["patient_id"]) == ["w"]
+    detail = row.iloc[0]["detail"]
+    assert "Symptom burden 10 → 15" in detail and "PHQ-9 5 → 9" in detail
+    assert "GAD-7" not in detail
+    flipped = dataclasses.replace(CAT, instruments={
+        **CAT.instruments, "gad7": CAT.instruments["gad7"].model_copy(
+            update={"higher_is_worse": False})})
+    assert "GAD-7 8 → 6" in worklist([worse], flipped, today=TODAY).query(
+        "kind == 'worsening'").iloc[0]["detail"]
+
+
+def test_ordering_most_urgent_first_and_details_stay_per_patient() -> None:
+    flags = {"a": [RedFlag("phq9_self_harm", "Self-harm", "PHQ-9 item 9 answered", "same_day",
+                           "Review today", "src", None, days(2))],
+             "b": [RedFlag("fever", "Fever", "Fever reported", "urgent", "Refer", "src", None,
+                           days(5))]}
+    a = make_case("a", [V(30, 10), V(5, 20)], name="Alma Zed", results=[
+        {"test": "crp", "collected_on": days(3), "value": 9.0, "unit": "mg/L", "flag": "H"}])
+    b = make_case("b", [V(30, 10)], name="Bo Yarrow", results=[
+        {"test": "ferritin", "collected_on": days(3), "value": 80.0, "unit": "ng/mL"}])
+    df = worklist([b, a], CAT, today=TODAY, flags=flags)
+    assert list(df.columns) == WORKLIST_COLUMNS
+    assert list(zip(df["urgency"], df["kind"], strict=True)) == [
+        ("same-day", "red-flag"), ("urgent", "red-flag"), ("soon", "result-to-review"),
+        ("soon", "worsening"), ("routine", "result-to-review")]
+    for pid, other in (("a", "b"), ("b", "a")):
+        text = " ".join(df.loc[df["patient_id"] == pid, "detail"])
+        assert other not in text.split() and ("Bo" if pid == "a" else "Alma") not in text
+    assert set(df.loc[df["patient_id"] == "a", "name"]) == {"Alma Zed"}
+    header = to_csv(df).splitlines()[0].split(",")
+    assert [c for c in header if c in {"patient_id", "kind", "urgency", "detail", "since"}] == [
+        "patient_id", "kind", "urgency", "detail", "since"]
+
+
+def test_synthetic_worklist_covers_every_kind() -> None:
+    from casebook.synthetic import generate_cases
+
+    cases = generate_cases(40, seed=2, today=TODAY, catalog=CAT)
+    df = worklist(cases, CAT, today=TODAY)
+    assert set(df["kind"]) == {"red-flag", "result-to-review", "test-overdue",
+                               "follow-up-due", "worsening"}
+    ranks = df["urgency"].map({"same-day": 0, "urgent": 1, "soon": 2, "routine": 3})
+    assert ranks.is_monotonic_increasing
+    assert df.iloc[0]["kind"] == "red-flag"
