@@ -15,9 +15,9 @@ import pandas as pd
 
 from casebook.catalog import Catalog
 from casebook.errors import CasebookError
+from casebook.format import number
 from casebook.models import Case, InstrumentResponse
-from casebook.redflags import _effective_flag  # the one flag rule; public after issue 10
-from casebook.scoring import ScoringError, burden_by_visit, score_instrument
+from casebook.scoring import ScoringError, burden_by_visit, read_result, score_instrument
 
 __all__ = ["ClinicError", "ClinicFrames", "as_frames", "clinic_frames", "join_per_patient"]
 
@@ -57,10 +57,6 @@ def _score(response: InstrumentResponse, catalog: Catalog) -> int | None:
         return None
 
 
-def _num(value: float) -> str:
-    return f"{value:.10g}"
-
-
 def _frame(rows: list[tuple[Any, ...]], columns: list[str], dates: tuple[str, ...]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=columns)
     for col in dates:
@@ -96,10 +92,10 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
         sex = case.patient.sex
         for r in case.results:
             test = catalog.tests.get(r.test)
-            shown = (f"{_num(r.value)} {r.unit}".strip() if r.value is not None
+            shown = (f"{number(r.value)} {r.unit}".strip() if r.value is not None
                      else str(r.value_text))
             results.append((pid, r.id, r.test, test.name if test else r.test, r.collected_on,
-                            shown, _effective_flag(r, test, sex)))
+                            shown, read_result(r, test, sex).flag))
     visit_frame = _frame(visits, ["patient_id", "visit_id", "visit_date", "kind", "burden",
                                   "seq", "is_baseline"], ("visit_date",))
     visit_frame["burden"] = visit_frame["burden"].astype("float64")

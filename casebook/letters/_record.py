@@ -8,7 +8,7 @@ from datetime import date
 
 from casebook.catalog import Catalog, Instrument, LabTest
 from casebook.models import Case, TestResult
-from casebook.scoring import ScoringError, qualitative_flag, result_flag, score_instrument
+from casebook.scoring import ScoringError, read_result, score_instrument
 
 __all__ = ["ResultFact", "ScoreFact", "latest_results", "latest_scores"]
 
@@ -33,26 +33,6 @@ class ScoreFact:
     visit_id: str
 
 
-def _range_and_flag(
-    result: TestResult, test: LabTest | None, sex: str
-) -> tuple[float | None, float | None, str | None]:
-    # TODO(issue 10): the scoring layer gets the one function that decides a result's flag
-    # and range; call it here once it lands.
-    low, high = result.ref_low, result.ref_high
-    if low is None and high is None and test is not None:
-        low, high = test.range_for(sex)
-    if result.flag is not None:
-        return low, high, result.flag
-    if result.value is not None:
-        return low, high, result_flag(result.value, low, high)
-    if test is not None and test.kind == "qualitative" and result.value_text:
-        try:
-            return low, high, qualitative_flag(test, result.value_text)
-        except ScoringError:
-            return low, high, None
-    return low, high, None
-
-
 def latest_results(
     case: Case, catalog: Catalog, *, since: date | None = None, until: date | None = None
 ) -> list[ResultFact]:
@@ -67,8 +47,8 @@ def latest_results(
     facts = []
     for key in sorted(latest, key=lambda k: (order.get(k, len(order)), k)):
         test = catalog.tests.get(key)
-        low, high, flag = _range_and_flag(latest[key], test, case.patient.sex)
-        facts.append(ResultFact(key, test, latest[key], low, high, flag))
+        reading = read_result(latest[key], test, case.patient.sex)
+        facts.append(ResultFact(key, test, latest[key], reading.low, reading.high, reading.flag))
     return facts
 
 

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
+from casebook.format import number as num
 from casebook.letters._record import latest_results, latest_scores
-from casebook.letters._render import Letter, day, num, render_letter
+from casebook.letters._render import Letter, day, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
 from casebook.models import Case, FamilyHistory, Infection, InflammatoryCondition, Medication
 from casebook.redflags import RedFlag, red_flags
@@ -21,7 +22,7 @@ _DEFAULT_QUESTION = "Please assess and advise on further investigation and manag
 _RECENT_DAYS = 365
 _CONDITIONS = {
     "crohns_disease": "Crohn's disease", "ulcerative_colitis": "Ulcerative colitis",
-    "celiac_disease": "Coeliac disease", "colorectal_cancer": "Colorectal cancer",
+    "celiac_disease": "Celiac disease", "colorectal_cancer": "Colorectal cancer",
     "ovarian_cancer": "Ovarian cancer", "ibd": "Inflammatory bowel disease",
     "other": "Other condition",
 }

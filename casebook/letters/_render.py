@@ -15,7 +15,7 @@ import jinja2
 
 from casebook.letters._settings import ClinicSettings
 
-__all__ = ["Letter", "LetterKind", "day", "num", "render_letter", "stylesheet"]
+__all__ = ["Letter", "LetterKind", "day", "render_letter", "stylesheet"]
 
 LetterKind = Literal["referral", "after_visit_summary"]
 _TEMPLATES = {"referral": "referral.html.j2", "after_visit_summary": "summary.html.j2"}
@@ -56,10 +56,6 @@ class Letter:
 def day(value: date) -> str:
     """1 June 2025: unambiguous for every reader, in every country."""
     return f"{value.day} {value:%B %Y}"
-
-
-def num(value: float) -> str:
-    return f"{value:.10g}"  # 12.0 -> "12", 10.9 -> "10.9"
 
 
 @functools.cache

@@ -48,9 +48,9 @@ def test_every_section_is_in_the_pdf(
         f"{alarm_case.patient.birth_date.day} {alarm_case.patient.birth_date:%B %Y}",
         # reason: every red flag with its evidence and source
         "Reason for referral", *[f.label for f in flags],
-        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (female)", "Source: WHO 2011",
+        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (female)", "Source: WHO. Haemoglobin concentrations",
         # history
-        "Relevant history", "Coeliac disease (suspected)", "Giardia (parasitic",
+        "Relevant history", "Celiac disease (suspected)", "Giardia (parasitic",
         "treated with metronidazole", "Colorectal cancer in a sibling, onset at 52",
         # medications and supplements with doses
         "Omeprazole", "20 mg daily", "Saccharomyces boulardii", "250 mg", "twice daily",
