@@ -48,7 +48,8 @@ def test_every_section_is_in_the_pdf(
         f"{alarm_case.patient.birth_date.day} {alarm_case.patient.birth_date:%B %Y}",
         # reason: every red flag with its evidence and source
         "Reason for referral", *[f.label for f in flags],
-        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (female)", "Source: WHO. Haemoglobin concentrations",
+        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (female)",
+        "Source: WHO. Haemoglobin concentrations",
         # history
         "Relevant history", "Celiac disease (suspected)", "Giardia (parasitic",
         "treated with metronidazole", "Colorectal cancer in a sibling, onset at 52",
