@@ -10,7 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from casebook import __version__
+from casebook.errors import CasebookError, InputError
 
 __all__ = ["main"]
 
@@ -59,7 +62,7 @@ def _read(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file") from None
 
 
 def cmd_patients(args: argparse.Namespace) -> int:
@@ -283,25 +286,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _validation_line(exc: ValidationError) -> str:
+    """One line for a pydantic error: the first offending field and why, never its value."""
+    errors = exc.errors(include_url=False, include_input=False)
+    if not errors:  # pragma: no cover - pydantic always reports at least one
+        return f"{exc.title}: invalid"
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or exc.title
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{field}: {first['msg']}{more}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from pydantic import ValidationError
-
-    from casebook.interop import CaseFileError, CsvImportError
-    from casebook.store import ConflictError, NotFoundError, StoreError
-
     args = _parser().parse_args(argv)
     args.db = getattr(args, "db", None)
     args.actor = getattr(args, "actor", None)
     try:
         return int(args.func(args))
-    except (CsvImportError, CaseFileError, StoreError, ConflictError, ValueError) as exc:
+    except CasebookError as exc:  # bad input or state: one line, exit 1
         print(f"casebook {args.command}: {exc}", file=sys.stderr)
         return 1
-    except NotFoundError as exc:
-        print(f"casebook {args.command}: {exc}", file=sys.stderr)
-        return 1
-    except ValidationError as exc:  # pragma: no cover - models are validated before this
-        print(f"casebook {args.command}: {exc}", file=sys.stderr)
+    except ValidationError as exc:  # a model refused a value the command built
+        print(f"casebook {args.command}: {_validation_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `casebook export X | head`
         return 0

@@ -25,6 +25,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from casebook.errors import CasebookError, InputError
 from casebook.store import CaseStore, NotFoundError
 from casebook.store import tables as t
 
@@ -60,7 +61,7 @@ class Grant:
     expires_at: datetime
 
 
-class AccessRefused(Exception):
+class AccessRefused(CasebookError):
     """A token that opens nothing. `.reason` is 'unknown', 'expired' or 'revoked';
     `.patient_id` and `.link_id` are set when the token was once valid."""
 
@@ -90,7 +91,7 @@ def _link_id(token_hash: str) -> str:
 
 def _check_days(days: object) -> int:
     if type(days) is not int or not 1 <= days <= MAX_DAYS:
-        raise ValueError(f"days: a link lasts 1 to {MAX_DAYS} whole days (got {days!r})")
+        raise InputError(f"days: a link lasts 1 to {MAX_DAYS} whole days (got {days!r})")
     return days
 
 
