@@ -84,10 +84,25 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from casebook.report import audit_text
 
+    if args.verify == (args.patient is not None):
+        raise InputError("give a PATIENT to show, or --verify to check the whole log")
     with _store(args) as store:
+        if args.verify:
+            verdict = store.verify_audit_log()
+            if not verdict.intact:
+                raise AuditBroken(
+                    f"audit log broken at row {verdict.broken_id}: {verdict.problem} "
+                    f"({verdict.rows} row(s) before it are intact)"
+                )
+            print(f"audit log intact: {verdict.rows} row(s), head {verdict.head}")
+            return 0
         store.get_patient(args.patient)
         print(audit_text(store.audit_log(args.patient)))
     return 0
+
+
+class AuditBroken(CasebookError):
+    """`casebook audit --verify` found a row whose hash does not match."""
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -231,8 +246,11 @@ def _parser() -> argparse.ArgumentParser:
     add("patients", cmd_patients, "list the patients")
     p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
     p.add_argument("patient")
-    p = add("audit", cmd_audit, "show the audit log of one patient")
-    p.add_argument("patient")
+    p = add("audit", cmd_audit, "show the audit log of one patient, or check the whole log")
+    p.add_argument("patient", nargs="?")
+    p.add_argument("--verify", action="store_true",
+                   help="check the hash chain of the whole audit log; exit 1 at the first "
+                   "broken link")
     p = add("export", cmd_export, "write one whole case to standard output")
     p.add_argument("patient")
     p.add_argument("--format", choices=("json", "fhir"), default="json")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from casebook.derive import prepare
 from casebook.models import Case, Patient, TestResult, new_id
 from casebook.store import tables
+from casebook.store.chain import chained
 from casebook.store.engine import StoreError
 from casebook.store.records import ENTITIES, patient_from_row, patient_to_row
 
@@ -142,7 +143,7 @@ def _audit_many(
     now = datetime.now(UTC)
     conn.execute(
         tables.audit_log.insert(),
-        [
+        chained(conn, [
             {
                 "at": now,
                 "actor": store.actor,
@@ -154,7 +155,7 @@ def _audit_many(
                 "after": after,
             }
             for pid, entity, eid, action, before, after in entries
-        ],
+        ]),
     )
 
 

@@ -21,6 +21,7 @@ from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
 from casebook.models import Case, Note, Patient, Record, TestOrder, Visit
 from casebook.store import tables
+from casebook.store.chain import Verdict, chained, verify
 from casebook.store.engine import StoreError, create_store_engine, redact_url, resolve_url
 from casebook.store.errors import (
     AuditEntry,
@@ -118,19 +119,17 @@ class CaseStore:
         before: Any,
         after: Any,
     ) -> None:
-        conn.execute(
-            tables.audit_log.insert(),
-            {
-                "at": _now(),
-                "actor": self.actor,
-                "patient_id": patient_id,
-                "entity": entity,
-                "entity_id": entity_id,
-                "action": action,
-                "before": before,
-                "after": after,
-            },
-        )
+        row = {
+            "at": _now(),
+            "actor": self.actor,
+            "patient_id": patient_id,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "before": before,
+            "after": after,
+        }
+        conn.execute(tables.audit_log.insert(), chained(conn, [row]))
 
     def _lock_patient(self, conn: sa.Connection, patient_id: str) -> Patient:
         """Read a live patient, holding its row lock until the transaction ends, so that
@@ -435,6 +434,11 @@ class CaseStore:
                 sa.select(a).where(a.c.patient_id == patient_id).order_by(a.c.id)
             ).all()
         return [AuditEntry(**{**r._mapping, "at": _aware(r.at)}) for r in rows]
+
+    def verify_audit_log(self) -> Verdict:
+        """Check the whole audit log's hash chain; the first broken link, if any."""
+        with self._read() as conn:
+            return verify(conn)
 
 
 def _login() -> str:
