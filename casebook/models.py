@@ -14,7 +14,7 @@ import os
 import re
 import time
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -55,10 +55,13 @@ __all__ = [
     "new_id",
 ]
 
-PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Not starting with "-": `casebook show -rf` must not read an id as an option.
+PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 
 
 def _check_patient_id(value: str) -> str:
+    if value.startswith("-"):
+        raise ValueError("patient id may not start with '-' (commands would read it as an option)")
     if not PATIENT_ID_RE.fullmatch(value):
         raise ValueError(
             f"patient id must be 1-64 characters of letters, digits, '-' or '_' (got {value!r})"
@@ -85,8 +88,26 @@ def new_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False  # nested models checked their own fields
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No database stores a NUL byte in text (PostgreSQL refuses it at insert)."""
+        if _has_nul(value):
+            raise ValueError("contains a NUL byte (\\x00)")
+        return value
 
 
 class Record(_Model):
@@ -427,6 +448,12 @@ class Case(_Model):
                 vid = getattr(rec, "visit_id", None)
                 if vid is not None and vid not in visit_ids:
                     raise ValueError(f"{field}[{i}]: visit_id {vid!r} is not a visit of {pid!r}")
+        for field in ("visits", "history", "symptoms", "instruments", "orders", "results",
+                      "plan", "notes"):
+            ids = [rec.id for rec in getattr(self, field)]
+            twice = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) < len(ids) else []
+            if twice:
+                raise ValueError(f"{field}: duplicate record id(s) {', '.join(twice)}")
         order_ids = {o.id for o in self.orders}
         for i, res in enumerate(self.results):
             if res.order_id is not None and res.order_id not in order_ids:

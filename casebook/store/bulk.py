@@ -14,7 +14,7 @@ from casebook.derive import prepare
 from casebook.models import Case, Patient, TestResult, new_id
 from casebook.store import tables
 from casebook.store.chain import chained
-from casebook.store.engine import StoreError
+from casebook.store.engine import NEW_PATIENTS_LOCK, StoreError, advisory_lock
 from casebook.store.records import ENTITIES, patient_from_row, patient_to_row
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
     summary = ImportSummary()
     now = datetime.now(UTC)
     with store._transaction() as conn:
+        # Two imports that create the same new ids must not both insert them: the second
+        # waits here, then finds the first one's rows and updates or skips them.
+        advisory_lock(conn, NEW_PATIENTS_LOCK)
         current: dict[str, Any] = {}
         for chunk in _chunks(sorted({x.id for x in patients})):
             for row in conn.execute(sa.select(p).where(p.c.id.in_(chunk)).with_for_update()):
@@ -317,6 +320,7 @@ def _prepared(store: CaseStore, case: Case) -> Case:
 def _create_cases(store: CaseStore, conn: sa.Connection, cases: Sequence[Case]) -> None:
     """Insert new cases exactly as given (ids and versions kept); one audit entry each."""
     p = tables.patients
+    advisory_lock(conn, NEW_PATIENTS_LOCK)
     ids = [c.patient.id for c in cases]
     for chunk in _chunks(sorted(ids)):
         taken = conn.execute(sa.select(p.c.id).where(p.c.id.in_(chunk))).scalars().all()

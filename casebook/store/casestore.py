@@ -22,7 +22,14 @@ from casebook.derive import prepare
 from casebook.models import Case, Note, Patient, Record, TestOrder, Visit
 from casebook.store import tables
 from casebook.store.chain import Verdict, chained, verify
-from casebook.store.engine import StoreError, create_store_engine, redact_url, resolve_url
+from casebook.store.engine import (
+    NEW_PATIENTS_LOCK,
+    StoreError,
+    advisory_lock,
+    create_store_engine,
+    redact_url,
+    resolve_url,
+)
 from casebook.store.errors import (
     AuditEntry,
     ConflictError,
@@ -160,6 +167,7 @@ class CaseStore:
         self, conn: sa.Connection, patient: Patient, *, keep_versions: bool = False
     ) -> Patient:
         p = tables.patients
+        advisory_lock(conn, NEW_PATIENTS_LOCK)
         existing = conn.execute(
             sa.select(p.c.id, p.c.deleted_at).where(p.c.id == patient.id)
         ).first()

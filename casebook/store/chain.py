@@ -27,14 +27,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from casebook.store import tables
+from casebook.store.engine import AUDIT_CHAIN_LOCK, advisory_lock
 
 __all__ = ["FIELDS", "GENESIS", "Verdict", "chain_hash", "chained", "last_hash", "lock_chain",
            "verify"]
 
 GENESIS = "0" * 64
 FIELDS = ("at", "actor", "patient_id", "entity", "entity_id", "action", "before", "after")
-# Any 64-bit constant: the advisory lock that serializes chain appends on PostgreSQL.
-_PG_LOCK_KEY = 0x63617365626F6F6B  # "casebook"
 
 
 def _plain(value: Any) -> Any:
@@ -65,8 +64,7 @@ def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
 
 def lock_chain(conn: sa.Connection) -> None:
     """Hold the chain for this transaction (PostgreSQL; SQLite's write lock already does)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+    advisory_lock(conn, AUDIT_CHAIN_LOCK)
 
 
 def last_hash(conn: sa.Connection) -> str:
