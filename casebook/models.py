@@ -27,32 +27,11 @@ from pydantic import (
 )
 
 __all__ = [
-    "PATIENT_ID_RE",
-    "PLAN_CATEGORIES",
-    "AlarmScreen",
-    "Case",
-    "DietHistory",
-    "EnvironmentalExposure",
-    "FamilyHistory",
-    "FoodSensitivity",
-    "HistoryData",
-    "HistoryEntry",
-    "Infection",
-    "InflammatoryCondition",
-    "InstrumentResponse",
-    "Medication",
-    "Note",
-    "Patient",
-    "PatientId",
-    "PlanItem",
-    "Record",
-    "Sex",
-    "StressHistory",
-    "SymptomRating",
-    "TestOrder",
-    "TestResult",
-    "Visit",
-    "new_id",
+    "PATIENT_ID_RE", "PLAN_CATEGORIES", "AlarmScreen", "Case", "DietHistory",
+    "EnvironmentalExposure", "FamilyHistory", "FoodSensitivity", "HistoryData", "HistoryEntry",
+    "Infection", "InflammatoryCondition", "InstrumentResponse", "Medication", "Note", "Patient",
+    "PatientId", "PlanItem", "Record", "Sex", "StressHistory", "SymptomRating", "TestOrder",
+    "TestResult", "Visit", "new_id",
 ]
 
 # Not starting with "-": `casebook show -rf` must not read an id as an option.
@@ -88,14 +67,12 @@ def new_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
+def _has_nul(value: Any) -> bool:  # nested models check their own fields
+    if isinstance(value, dict):
+        value = [*value, *value.values()]
     if isinstance(value, list | tuple | set | frozenset):
         return any(_has_nul(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    return False  # nested models checked their own fields
+    return isinstance(value, str) and "\x00" in value
 
 
 class _Model(BaseModel):
@@ -432,28 +409,18 @@ class Case(_Model):
     def _consistent(self) -> Case:
         pid = self.patient.id
         visit_ids = {v.id for v in self.visits}
-        for field in (
-            "visits",
-            "history",
-            "symptoms",
-            "instruments",
-            "orders",
-            "results",
-            "plan",
-            "notes",
-        ):
+        for field in ("visits", "history", "symptoms", "instruments", "orders", "results",
+                      "plan", "notes"):
+            ids = [rec.id for rec in getattr(self, field)]
+            if len(set(ids)) < len(ids):
+                twice = ", ".join(sorted({i for i in ids if ids.count(i) > 1}))
+                raise ValueError(f"{field}: duplicate record id(s) {twice}")
             for i, rec in enumerate(getattr(self, field)):
                 if rec.patient_id != pid:
                     raise ValueError(f"{field}[{i}]: patient_id {rec.patient_id!r} is not {pid!r}")
                 vid = getattr(rec, "visit_id", None)
                 if vid is not None and vid not in visit_ids:
                     raise ValueError(f"{field}[{i}]: visit_id {vid!r} is not a visit of {pid!r}")
-        for field in ("visits", "history", "symptoms", "instruments", "orders", "results",
-                      "plan", "notes"):
-            ids = [rec.id for rec in getattr(self, field)]
-            twice = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) < len(ids) else []
-            if twice:
-                raise ValueError(f"{field}: duplicate record id(s) {', '.join(twice)}")
         order_ids = {o.id for o in self.orders}
         for i, res in enumerate(self.results):
             if res.order_id is not None and res.order_id not in order_ids:

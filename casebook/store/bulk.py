@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from casebook.derive import prepare
 from casebook.models import Case, Patient, TestResult, new_id
 from casebook.store import tables
-from casebook.store.chain import chained
+from casebook.store.chain import AuditEntryTuple, append
 from casebook.store.engine import NEW_PATIENTS_LOCK, StoreError, advisory_lock
 from casebook.store.records import ENTITIES, patient_from_row, patient_to_row
 
@@ -138,28 +138,8 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
     return summary
 
 
-def _audit_many(
-    store: CaseStore, conn: sa.Connection, entries: list[tuple[str, str, str | None, str, Any, Any]]
-) -> None:
-    if not entries:
-        return
-    now = datetime.now(UTC)
-    conn.execute(
-        tables.audit_log.insert(),
-        chained(conn, [
-            {
-                "at": now,
-                "actor": store.actor,
-                "patient_id": pid,
-                "entity": entity,
-                "entity_id": eid,
-                "action": action,
-                "before": before,
-                "after": after,
-            }
-            for pid, entity, eid, action, before, after in entries
-        ]),
-    )
+def _audit_many(store: CaseStore, conn: sa.Connection, entries: list[AuditEntryTuple]) -> None:
+    append(conn, store.actor, entries)
 
 
 def _fast_insert(conn: sa.Connection, table: sa.Table, cols: Sequence[str],

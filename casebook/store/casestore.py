@@ -21,7 +21,7 @@ from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
 from casebook.models import Case, Note, Patient, Record, TestOrder, Visit
 from casebook.store import tables
-from casebook.store.chain import Verdict, chained, verify
+from casebook.store.chain import Verdict, append, verify
 from casebook.store.engine import (
     NEW_PATIENTS_LOCK,
     StoreError,
@@ -116,27 +116,9 @@ class CaseStore:
             with conn.begin():
                 yield conn
 
-    def _audit(
-        self,
-        conn: sa.Connection,
-        patient_id: str | None,
-        entity: str,
-        entity_id: str | None,
-        action: str,
-        before: Any,
-        after: Any,
-    ) -> None:
-        row = {
-            "at": _now(),
-            "actor": self.actor,
-            "patient_id": patient_id,
-            "entity": entity,
-            "entity_id": entity_id,
-            "action": action,
-            "before": before,
-            "after": after,
-        }
-        conn.execute(tables.audit_log.insert(), chained(conn, [row]))
+    def _audit(self, conn: sa.Connection, patient_id: str | None, entity: str,
+               entity_id: str | None, action: str, before: Any, after: Any) -> None:
+        append(conn, self.actor, [(patient_id, entity, entity_id, action, before, after)])
 
     def _lock_patient(self, conn: sa.Connection, patient_id: str) -> Patient:
         """Read a live patient, holding its row lock until the transaction ends, so that

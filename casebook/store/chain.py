@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from casebook.store import tables
 from casebook.store.engine import AUDIT_CHAIN_LOCK, advisory_lock
 
-__all__ = ["FIELDS", "GENESIS", "Verdict", "chain_hash", "chained", "last_hash", "lock_chain",
-           "verify"]
+__all__ = ["FIELDS", "GENESIS", "AuditEntryTuple", "Verdict", "append", "chain_hash", "chained",
+           "last_hash", "lock_chain", "verify"]
 
 GENESIS = "0" * 64
 FIELDS = ("at", "actor", "patient_id", "entity", "entity_id", "action", "before", "after")
@@ -84,6 +84,21 @@ def chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[st
         previous = chain_hash(previous, row)
         out.append({**row, "chain": previous})
     return out
+
+
+AuditEntryTuple = tuple[str | None, str, str | None, str, Any, Any]
+"""(patient_id, entity, entity_id, action, before, after) of one audit row to write."""
+
+
+def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) -> None:
+    """Write audit rows, in order, chained onto the log, in the caller's transaction."""
+    if not entries:
+        return
+    now = datetime.now(UTC)
+    rows = [{"at": now, "actor": actor, "patient_id": pid, "entity": entity,
+             "entity_id": eid, "action": action, "before": before, "after": after}
+            for pid, entity, eid, action, before, after in entries]
+    conn.execute(tables.audit_log.insert(), chained(conn, rows))
 
 
 @dataclass(frozen=True)
