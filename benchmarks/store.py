@@ -1,12 +1,15 @@
-"""Store benchmark: case load time at 10,000 patients, and validated CSV import of
-100,000 result rows against a raw `pandas.DataFrame.to_sql` of the same rows.
+"""Store benchmark: case load time at 10,000 patients against a raw SQL read of the same
+rows, and validated CSV import of 100,000 result rows against a raw
+`pandas.read_csv` + `DataFrame.to_sql` of the same rows.
 
-    python benchmarks/store.py [--patients 10000] [--rows 100000] [--db URL]
+    python benchmarks/store.py [--patients 10000] [--rows 100000] [--rounds 5] [--db URL]
 
 Both sides are measured in the same run on the same database (SQLite in a temporary
 folder by default; pass --db postgresql+psycopg://... for PostgreSQL, which must be
-an empty database or schema). Aims: a case loads in under 20 ms; the validated,
-audited import stays within 2x of the raw insert.
+an empty database or schema). Each side is warmed once untimed, then the sides alternate
+(which goes first flips every round) and the medians over the rounds are compared; each
+import round gets its own file of new rows, so every round really inserts. Aims: a case
+loads in under 20 ms; the validated, audited import stays within 2x of the raw insert.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -48,8 +52,10 @@ def _populate(store: CaseStore, n: int, today: date) -> list[str]:
     return ids
 
 
-def _results_csv(path: Path, ids: list[str], rows: int, today: date) -> None:
-    rng = random.Random(5)
+def _results_csv(path: Path, ids: list[str], rows: int, today: date, shift: int = 0) -> None:
+    """`rows` results spread over the patients; `shift` moves every date so that files with
+    different shifts hold only new rows."""
+    rng = random.Random(5 + shift)
     catalog = default_catalog()
     per_patient = max(1, rows // len(ids))
     written = 0
@@ -62,8 +68,9 @@ def _results_csv(path: Path, ids: list[str], rows: int, today: date) -> None:
                 if written == rows:
                     return
                 test = catalog.tests[TESTS[k % len(TESTS)]]
-                # Far in the past so they never collide with the synthetic cases' results.
-                day = today - timedelta(days=3000 + 7 * (k // len(TESTS)))
+                # Far in the past so they never collide with the synthetic cases' results,
+                # and one day apart per shift so that rounds never collide with each other.
+                day = today - timedelta(days=3000 + shift + 7 * (k // len(TESTS)) * 64)
                 by_loinc = k % 3 == 0 and test.loinc
                 out.writerow([pid, day.isoformat(), test.loinc if by_loinc else test.key,
                               round(rng.uniform(1, 100), 1), test.unit,
@@ -71,11 +78,47 @@ def _results_csv(path: Path, ids: list[str], rows: int, today: date) -> None:
                 written += 1
 
 
+def _raw_load(engine: sa.Engine, pid: str) -> int:
+    """The floor for a case load: every live row of the patient's tables, no validation."""
+    names = ["patients", "visits", "history_entries", "symptom_ratings",
+             "instrument_responses", "test_orders", "test_results", "plan_items", "notes"]
+    count = 0
+    with engine.connect() as conn:
+        for name in names:
+            key = "id" if name == "patients" else "patient_id"
+            count += len(conn.execute(
+                sa.text(f"SELECT * FROM {name} WHERE {key} = :pid AND deleted_at IS NULL"),
+                {"pid": pid}).all())
+    return count
+
+
+def _alternate(rounds: int, ours: Callable[[int], float], raw: Callable[[int], float]
+               ) -> tuple[float, float]:
+    """Medians of `ours(round)` and `raw(round)` over `rounds`, the order flipped each round."""
+    mine: list[float] = []
+    floor: list[float] = []
+    for r in range(rounds):
+        if r % 2:
+            floor.append(raw(r))
+            mine.append(ours(r))
+        else:
+            mine.append(ours(r))
+            floor.append(raw(r))
+    return statistics.median(mine), statistics.median(floor)
+
+
+def _timed(action: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    action()
+    return time.perf_counter() - t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--loads", type=int, default=300, help="cases to time loading")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per side")
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
     today = date.today()
@@ -88,32 +131,55 @@ def main() -> None:
 
         rng = random.Random(1)
         sample = [rng.choice(ids) for _ in range(args.loads)]
-        store.load_case(sample[0])  # warm the catalog and the connection pool
-        times = []
-        for pid in sample:
-            t = time.perf_counter()
-            store.load_case(pid)
-            times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        print(f"load one full case: median {statistics.median(times):.2f} ms, "
-              f"p95 {times[int(0.95 * len(times)) - 1]:.2f} ms over {len(times)} loads "
-              f"(aim: < 20 ms)")
+        store.load_case(sample[0])  # warm both sides: catalog, pool, page cache
+        _raw_load(store.engine, sample[0])
 
-        path = Path(tmp) / "results.csv"
-        _results_csv(path, ids, args.rows, today)
+        def load_ours(_r: int) -> float:
+            return statistics.median(_timed(lambda p=p: store.load_case(p)) for p in sample)
+
+        def load_raw(_r: int) -> float:
+            return statistics.median(_timed(lambda p=p: _raw_load(store.engine, p))
+                                     for p in sample)
+
+        ours_ms, raw_ms = (x * 1000 for x in _alternate(args.rounds, load_ours, load_raw))
+        print(f"load one full case: median {ours_ms:.2f} ms (aim: < 20 ms); raw SQL read of "
+              f"the same rows {raw_ms:.2f} ms; ratio {ours_ms / raw_ms:.2f}x "
+              f"({args.rounds} rounds of {len(sample)} loads)")
+
+        files = []
+        for shift in range(args.rounds + 1):  # file 0 warms both sides
+            path = Path(tmp) / f"results-{shift}.csv"
+            _results_csv(path, ids, args.rows if shift else min(args.rows, 1000), today,
+                         shift)
+            files.append(path)
+
+        def import_ours(r: int) -> float:
+            summary = None
+
+            def run() -> None:
+                nonlocal summary
+                summary = import_results_csv(store, files[r])
+
+            took = _timed(run)
+            assert summary is not None and summary.created > 0 and summary.updated == 0, summary
+            return took
+
+        def import_raw(r: int) -> float:
+            def run() -> None:
+                frame = pd.read_csv(files[r], dtype={"patient_id": str})
+                frame.to_sql("raw_results_bench", store.engine, if_exists="replace",
+                             index=False)
+            return _timed(run)
+
+        import_ours(0)
+        import_raw(0)
+        ours_s, raw_s = _alternate(args.rounds, lambda r: import_ours(r + 1),
+                                   lambda r: import_raw(r + 1))
+        print(f"import {args.rows:,} result rows: raw read_csv+to_sql median {raw_s:.2f} s; "
+              f"casebook validated+audited import median {ours_s:.2f} s; "
+              f"ratio {ours_s / raw_s:.2f}x (aim: <= 2x; {args.rounds} rounds)")
         t = time.perf_counter()
-        raw = pd.read_csv(path, dtype={"patient_id": str})
-        raw.to_sql("raw_results_bench", store.engine, if_exists="replace", index=False)
-        raw_s = time.perf_counter() - t
-        t = time.perf_counter()
-        summary = import_results_csv(store, path)
-        ours_s = time.perf_counter() - t
-        assert summary.created == len(raw), summary
-        print(f"import {len(raw):,} result rows: raw read_csv+to_sql {raw_s:.2f} s; "
-              f"casebook validated+audited import {ours_s:.2f} s; "
-              f"ratio {ours_s / raw_s:.2f}x (aim: <= 2x)")
-        t = time.perf_counter()
-        again = import_results_csv(store, path)
+        again = import_results_csv(store, files[-1])
         print(f"re-import of the same file: {again} in {time.perf_counter() - t:.2f} s")
         with store.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE raw_results_bench"))

@@ -10,7 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from casebook import __version__
+from casebook.errors import CasebookError, InputError
 
 __all__ = ["main"]
 
@@ -59,7 +62,7 @@ def _read(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file") from None
 
 
 def cmd_patients(args: argparse.Namespace) -> int:
@@ -81,10 +84,25 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from casebook.report import audit_text
 
+    if args.verify == (args.patient is not None):
+        raise InputError("give a PATIENT to show, or --verify to check the whole log")
     with _store(args) as store:
+        if args.verify:
+            verdict = store.verify_audit_log()
+            if not verdict.intact:
+                raise AuditBroken(
+                    f"audit log broken at row {verdict.broken_id}: {verdict.problem} "
+                    f"({verdict.rows} row(s) before it are intact)"
+                )
+            print(f"audit log intact: {verdict.rows} row(s), head {verdict.head}")
+            return 0
         store.get_patient(args.patient)
         print(audit_text(store.audit_log(args.patient)))
     return 0
+
+
+class AuditBroken(CasebookError):
+    """`casebook audit --verify` found a row whose hash does not match."""
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -228,8 +246,11 @@ def _parser() -> argparse.ArgumentParser:
     add("patients", cmd_patients, "list the patients")
     p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
     p.add_argument("patient")
-    p = add("audit", cmd_audit, "show the audit log of one patient")
-    p.add_argument("patient")
+    p = add("audit", cmd_audit, "show the audit log of one patient, or check the whole log")
+    p.add_argument("patient", nargs="?")
+    p.add_argument("--verify", action="store_true",
+                   help="check the hash chain of the whole audit log; exit 1 at the first "
+                   "broken link")
     p = add("export", cmd_export, "write one whole case to standard output")
     p.add_argument("patient")
     p.add_argument("--format", choices=("json", "fhir"), default="json")
@@ -283,25 +304,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _validation_line(exc: ValidationError) -> str:
+    """One line for a pydantic error: the first offending field and why, never its value."""
+    errors = exc.errors(include_url=False, include_input=False)
+    if not errors:  # pragma: no cover - pydantic always reports at least one
+        return f"{exc.title}: invalid"
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or exc.title
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{field}: {first['msg']}{more}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from pydantic import ValidationError
-
-    from casebook.interop import CaseFileError, CsvImportError
-    from casebook.store import ConflictError, NotFoundError, StoreError
-
     args = _parser().parse_args(argv)
     args.db = getattr(args, "db", None)
     args.actor = getattr(args, "actor", None)
     try:
         return int(args.func(args))
-    except (CsvImportError, CaseFileError, StoreError, ConflictError, ValueError) as exc:
+    except CasebookError as exc:  # bad input or state: one line, exit 1
         print(f"casebook {args.command}: {exc}", file=sys.stderr)
         return 1
-    except NotFoundError as exc:
-        print(f"casebook {args.command}: {exc}", file=sys.stderr)
-        return 1
-    except ValidationError as exc:  # pragma: no cover - models are validated before this
-        print(f"casebook {args.command}: {exc}", file=sys.stderr)
+    except ValidationError as exc:  # a model refused a value the command built
+        print(f"casebook {args.command}: {_validation_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `casebook export X | head`
         return 0

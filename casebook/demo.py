@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casebook.errors import InputError
 from casebook.redflags import RedFlag, red_flags
 from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_cases
@@ -35,7 +36,7 @@ def build_demo(
 ) -> DemoResult:
     """Create `directory`/casebook.db afresh with `patients` synthetic cases."""
     if patients < 1:
-        raise ValueError("--patients must be at least 1")
+        raise InputError("--patients must be at least 1")
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "casebook.db"

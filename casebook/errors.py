@@ -8,7 +8,7 @@ callers already rely on it.
 
 from __future__ import annotations
 
-__all__ = ["CasebookError"]
+__all__ = ["CasebookError", "InputError"]
 
 
 class CasebookError(Exception):
@@ -17,3 +17,8 @@ class CasebookError(Exception):
     The message never carries patient data beyond the name of the offending field and
     the line or record it came from.
     """
+
+
+class InputError(CasebookError, ValueError):
+    """A value given on the command line, in configuration or in a file is not usable;
+    the message names the option or field and says what is allowed."""

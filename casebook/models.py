@@ -14,7 +14,7 @@ import os
 import re
 import time
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -27,38 +27,20 @@ from pydantic import (
 )
 
 __all__ = [
-    "PATIENT_ID_RE",
-    "PLAN_CATEGORIES",
-    "AlarmScreen",
-    "Case",
-    "DietHistory",
-    "EnvironmentalExposure",
-    "FamilyHistory",
-    "FoodSensitivity",
-    "HistoryData",
-    "HistoryEntry",
-    "Infection",
-    "InflammatoryCondition",
-    "InstrumentResponse",
-    "Medication",
-    "Note",
-    "Patient",
-    "PatientId",
-    "PlanItem",
-    "Record",
-    "Sex",
-    "StressHistory",
-    "SymptomRating",
-    "TestOrder",
-    "TestResult",
-    "Visit",
-    "new_id",
+    "PATIENT_ID_RE", "PLAN_CATEGORIES", "AlarmScreen", "Case", "DietHistory",
+    "EnvironmentalExposure", "FamilyHistory", "FoodSensitivity", "HistoryData", "HistoryEntry",
+    "Infection", "InflammatoryCondition", "InstrumentResponse", "Medication", "Note", "Patient",
+    "PatientId", "PlanItem", "Record", "Sex", "StressHistory", "SymptomRating", "TestOrder",
+    "TestResult", "Visit", "new_id",
 ]
 
-PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Not starting with "-": `casebook show -rf` must not read an id as an option.
+PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 
 
 def _check_patient_id(value: str) -> str:
+    if value.startswith("-"):
+        raise ValueError("patient id may not start with '-' (commands would read it as an option)")
     if not PATIENT_ID_RE.fullmatch(value):
         raise ValueError(
             f"patient id must be 1-64 characters of letters, digits, '-' or '_' (got {value!r})"
@@ -85,8 +67,24 @@ def new_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
+def _has_nul(value: Any) -> bool:  # nested models check their own fields
+    if isinstance(value, dict):
+        value = [*value, *value.values()]
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_nul(v) for v in value)
+    return isinstance(value, str) and "\x00" in value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No database stores a NUL byte in text (PostgreSQL refuses it at insert)."""
+        if _has_nul(value):
+            raise ValueError("contains a NUL byte (\\x00)")
+        return value
 
 
 class Record(_Model):
@@ -415,16 +413,12 @@ class Case(_Model):
     def _consistent(self) -> Case:
         pid = self.patient.id
         visit_ids = {v.id for v in self.visits}
-        for field in (
-            "visits",
-            "history",
-            "symptoms",
-            "instruments",
-            "orders",
-            "results",
-            "plan",
-            "notes",
-        ):
+        for field in ("visits", "history", "symptoms", "instruments", "orders", "results",
+                      "plan", "notes"):
+            ids = [rec.id for rec in getattr(self, field)]
+            if len(set(ids)) < len(ids):
+                twice = ", ".join(sorted({i for i in ids if ids.count(i) > 1}))
+                raise ValueError(f"{field}: duplicate record id(s) {twice}")
             for i, rec in enumerate(getattr(self, field)):
                 if rec.patient_id != pid:
                     raise ValueError(f"{field}[{i}]: patient_id {rec.patient_id!r} is not {pid!r}")

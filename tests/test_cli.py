@@ -264,3 +264,61 @@ def test_unreadable_input_and_unusable_dir_exit_1(
     assert capsys.readouterr().err == f"casebook demo: {tmp_path / 'taken'}: File exists\n"
     assert main(["--db", ready, "import", "results", "missing.csv"]) == 1
     assert "missing.csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["access", "grant", "007", "--days", "0"], "casebook access: days: a link lasts 1 to"),
+        (["access", "grant", "007", "--port", "0"], "casebook access: port: must be 1-65535"),
+        (["import", "case", "nowhere.json"], "casebook import: nowhere.json: no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(
+    ready: str, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    assert main(["--db", ready, *argv]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(expected)
+    assert err.count("\n") == 1
+
+
+def test_a_validation_error_is_one_line_naming_the_field_not_the_value(
+    ready: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casebook.models import Patient
+
+    def refuse(*_args: object, **_kwargs: object) -> str:
+        Patient.model_validate({"id": "p9", "name": "Secret Name", "birth_date": "1800-01-01",
+                                "sex": "female"})
+        return ""
+
+    monkeypatch.setattr("casebook.report.patients_text", refuse)
+    assert main(["--db", ready, "patients"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("casebook patients: birth_date: ")
+    assert err.count("\n") == 1
+    assert "input_value" not in err and "Secret Name" not in err
+
+
+def test_a_programming_bug_is_not_reported_as_bad_input(
+    ready: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> str:
+        return str(1 / 0)
+
+    monkeypatch.setattr("casebook.report.patients_text", broken)
+    with pytest.raises(ZeroDivisionError):
+        main(["--db", ready, "patients"])
+
+
+def test_a_builtin_value_error_from_a_bug_is_not_swallowed(
+    ready: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> str:
+        return str(int("not a number"))
+
+    monkeypatch.setattr("casebook.report.patients_text", broken)
+    with pytest.raises(ValueError, match="invalid literal"):
+        main(["--db", ready, "patients"])

@@ -65,6 +65,7 @@ __all__ = [
     "RedFlagRule",
     "SexRange",
     "Symptom",
+    "UnknownEntryError",
     "default_catalog",
     "load_catalog",
 ]
@@ -84,6 +85,13 @@ _RULE_PARAMS = tuple(sorted(frozenset().union(*RULE_PARAMS.values()) - {"relativ
 
 class CatalogError(CasebookError, ValueError):
     """A catalog file is malformed or inconsistent; the message names file, entry and field."""
+
+
+class UnknownEntryError(CasebookError, KeyError):
+    """A symptom, instrument, test or plan category the catalog does not hold."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else "unknown catalog entry"
 
 
 def _literal_values(annotation: Any) -> tuple[Any, ...]:
@@ -126,7 +134,8 @@ class Catalog:
         for symptom in self.symptoms:
             if symptom.key == key:
                 return symptom
-        raise KeyError(f"unknown symptom {key!r}; known: {', '.join(s.key for s in self.symptoms)}")
+        known = ", ".join(s.key for s in self.symptoms)
+        raise UnknownEntryError(f"unknown symptom {key!r}; known: {known}")
 
     def test(self, key_or_loinc: str) -> LabTest:
         """A lab test by its catalog key or by its LOINC code."""
@@ -136,7 +145,7 @@ class Catalog:
         for test in self.tests.values():
             if test.loinc is not None and test.loinc == key_or_loinc:
                 return test
-        raise KeyError(
+        raise UnknownEntryError(
             f"unknown test {key_or_loinc!r} (neither a catalog key nor a LOINC code); "
             f"known tests: {', '.join(self.tests)}"
         )
@@ -145,14 +154,14 @@ class Catalog:
         try:
             return self.instruments[key]
         except KeyError:
-            raise KeyError(
+            raise UnknownEntryError(
                 f"unknown instrument {key!r}; known: {', '.join(self.instruments)}. A clinic adds "
                 f"an instrument it holds a licence for as <{ENV_VAR}>/instruments/<key>.toml"
             ) from None
 
     def protocols_for(self, category: str) -> tuple[ProtocolTemplate, ...]:
         if category not in PLAN_CATEGORIES:
-            raise KeyError(
+            raise UnknownEntryError(
                 f"unknown plan category {category!r}; known: {', '.join(PLAN_CATEGORIES)}"
             )
         return tuple(p for p in self.protocols if p.category == category)

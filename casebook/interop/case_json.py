@@ -41,6 +41,8 @@ def case_from_json(text: str, source: str = "<input>") -> Case:
         raise CaseFileError(
             f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except RecursionError:
+        raise CaseFileError(f"{source}: nested too deeply to be a case file") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CaseFileError(
@@ -49,6 +51,8 @@ def case_from_json(text: str, source: str = "<input>") -> Case:
         )
     try:
         return Case.model_validate(payload.get("case"))
+    except RecursionError:  # pragma: no cover - json.loads refuses such depth first
+        raise CaseFileError(f"{source}: nested too deeply to be a case file") from None
     except ValidationError as exc:
         raise CaseFileError(
             f"{source}: {exc.error_count()} invalid field(s), nothing was imported:\n"

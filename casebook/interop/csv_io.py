@@ -69,10 +69,7 @@ class CsvImportError(CasebookError, ValueError):
         super().__init__(f"{path}: {what}, nothing was imported:\n{shown}{tail}")
 
 
-_Width = str  # a row with the wrong number of fields: the message
-
-
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str] | _Width]]:
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str] | RowError]]:
     """(line, values in `columns` order, stripped) per non-blank row; line = file line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -109,9 +106,14 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]
     try:
         for values in reader:
             if len(values) == width:
-                yield line, [values[i].strip() for i in order]
+                nul = next((columns[k] for k, i in enumerate(order) if "\x00" in values[i]), None)
+                if nul is not None:
+                    yield line, RowError(line, nul, "contains a NUL byte (\\x00)")
+                else:
+                    yield line, [values[i].strip() for i in order]
             elif any(v.strip() for v in values):
-                yield line, f"has {len(values)} fields, the header has {width}"
+                shape = f"has {len(values)} fields, the header has {width}"
+                yield line, RowError(line, "row", shape)
             line = reader.line_num + 1
     except csv.Error as exc:
         raise CsvImportError(
@@ -143,7 +145,7 @@ def _patient_id(value: str, line: int, errors: list[RowError]) -> str | None:
                 line,
                 "patient_id",
                 f"{value!r} is not a valid id (1-64 letters, "
-                "digits, '-' or '_'; no spaces, dots, slashes or quotes)",
+                "digits, '-' or '_', not starting with '-'; no spaces, dots, slashes or quotes)",
             )
         )
         return None
@@ -157,8 +159,8 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
     seen: dict[str, int] = {}
     patients: list[Patient] = []
     for line, row in _rows(path, PATIENT_COLUMNS):
-        if isinstance(row, str):
-            errors.append(RowError(line, "row", row))
+        if isinstance(row, RowError):
+            errors.append(row)
             continue
         if not any(row):
             continue  # a blank line
@@ -207,16 +209,17 @@ def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, A
     path = Path(path)
     catalog = store.catalog
     errors: list[RowError] = []
-    parsed = [(line, row) for line, row in _rows(path, RESULT_COLUMNS) if row and any(row)]
-    ids = {row[0] for _, row in parsed if not isinstance(row, str)}
+    parsed = [(line, row) for line, row in _rows(path, RESULT_COLUMNS)
+              if isinstance(row, RowError) or any(row)]
+    ids = {row[0] for _, row in parsed if not isinstance(row, RowError)}
     patients = store.existing_patients([i for i in ids if PATIENT_ID_RE.fullmatch(i)])
     tests: dict[str, LabTest | None] = {}
     today = date.today()
     seen: dict[tuple[str, str, date], int] = {}
     rows: list[dict[str, Any]] = []
     for line, row in parsed:
-        if isinstance(row, str):
-            errors.append(RowError(line, "row", row))
+        if isinstance(row, RowError):
+            errors.append(row)
             continue
         pid, raw_date, code, raw_value, unit, raw_low, raw_high = row
         before = len(errors)

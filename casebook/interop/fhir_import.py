@@ -75,6 +75,8 @@ def bundle_from_json(text: str, source: str = "<input>", catalog: Catalog | None
     except json.JSONDecodeError as exc:
         raise FhirImportError(f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: "
                               f"{exc.msg})") from None
+    except RecursionError:
+        raise FhirImportError(f"{source}: nested too deeply to be a FHIR bundle") from None
     if not isinstance(payload, dict) or payload.get("resourceType") != "Bundle":
         found = payload.get("resourceType") if isinstance(payload, dict) else type(payload)
         raise FhirImportError(f"{source}: resourceType: expected 'Bundle', found {found!r}")

@@ -19,6 +19,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
 from traitlets import Any, Unicode
 
+from casebook.errors import CasebookError
 from casebook.serve.tokens import AccessRefused, check_token
 
 __all__ = ["COOKIE_NAME", "NoCredentials", "PatientIdentityProvider", "PatientUser"]
@@ -26,7 +27,7 @@ __all__ = ["COOKIE_NAME", "NoCredentials", "PatientIdentityProvider", "PatientUs
 COOKIE_NAME = "casebook_session"
 
 
-class NoCredentials(Exception):
+class NoCredentials(CasebookError):
     """The request carries neither a token nor a session cookie."""
 
 

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from casebook.errors import InputError
+
 __all__ = ["CULL_SETTINGS", "Busy", "Limits", "RateLimiter", "Throttled", "ViewGate"]
 
 CULL_SETTINGS: dict[str, object] = {
@@ -41,11 +43,11 @@ class Limits:
         for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name}: must be a positive number (got {value!r})")
+                raise InputError(f"{name}: must be a positive number (got {value!r})")
         for name in ("burst", "concurrent_kernels", "max_waiting"):
             value = getattr(self, name)
             if type(value) is not int or value < 1:
-                raise ValueError(f"{name}: must be a whole number of at least 1 (got {value!r})")
+                raise InputError(f"{name}: must be a whole number of at least 1 (got {value!r})")
 
 
 class Throttled(Exception):

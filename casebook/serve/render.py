@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from traitlets import DottedObjectName, Type
 from voila.notebook_renderer import NotebookRenderer
 
+from casebook.errors import InputError
 from casebook.kernels.client import ReadyKernelClient
 from casebook.serve.chartd import ENV_VAR as CHART_ENV
 
@@ -64,7 +65,7 @@ def load_template(path: str | os.PathLike[str]) -> nbformat.NotebookNode:
     nb = nbformat.read(os.fspath(path), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
-        raise ValueError(f"{path}: a dashboard template needs exactly one 'parameters' cell")
+        raise InputError(f"{path}: a dashboard template needs exactly one 'parameters' cell")
     nb.metadata.setdefault("papermill", {})
     for cell in nb.cells:
         cell.metadata.setdefault("tags", [])  # Papermill reads every cell's tags

@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from casebook.errors import InputError
 from casebook.serve.limits import Limits
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "base_url", "build_app", "run"]
@@ -17,7 +18,7 @@ DEFAULT_PORT = 8866
 def base_url(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
     """`http://HOST:PORT`, the start of every link to a server listening there."""
     if not 0 < port < 65536:
-        raise ValueError(f"port: must be 1-65535 (got {port})")
+        raise InputError(f"port: must be 1-65535 (got {port})")
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
 

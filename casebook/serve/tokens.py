@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import sqlalchemy as sa
-
-from casebook.store import CaseStore, NotFoundError
-from casebook.store import tables as t
+from casebook.errors import CasebookError, InputError
+from casebook.store import CaseStore
+from casebook.store.access import add_link, find_link, record_link_use, revoke_links
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -60,7 +59,7 @@ class Grant:
     expires_at: datetime
 
 
-class AccessRefused(Exception):
+class AccessRefused(CasebookError):
     """A token that opens nothing. `.reason` is 'unknown', 'expired' or 'revoked';
     `.patient_id` and `.link_id` are set when the token was once valid."""
 
@@ -75,10 +74,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest stored for `token`."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -90,7 +85,7 @@ def _link_id(token_hash: str) -> str:
 
 def _check_days(days: object) -> int:
     if type(days) is not int or not 1 <= days <= MAX_DAYS:
-        raise ValueError(f"days: a link lasts 1 to {MAX_DAYS} whole days (got {days!r})")
+        raise InputError(f"days: a link lasts 1 to {MAX_DAYS} whole days (got {days!r})")
     return days
 
 
@@ -103,15 +98,7 @@ def issue_token(
     token = secrets.token_urlsafe(32)
     digest = hash_token(token)
     expires = now + timedelta(days=days)
-    with store.transaction() as conn:
-        store.lock_patient(conn, patient_id)  # NotFoundError for unknown or deleted patients
-        conn.execute(
-            t.access_tokens.insert(),
-            {"token_hash": digest, "patient_id": patient_id, "created_at": now,
-             "expires_at": expires, "revoked_at": None},
-        )
-        store.audit(conn, patient_id, "access", _link_id(digest), "grant", None,
-                    {"link": _link_id(digest), "expires_at": expires.isoformat()})
+    add_link(store, patient_id, digest, _link_id(digest), created_at=now, expires_at=expires)
     return token, Grant(patient_id, _link_id(digest), digest, expires)
 
 
@@ -131,21 +118,7 @@ def grant(
 def revoke(store: CaseStore, patient_id: str, *, now: datetime | None = None) -> int:
     """End every link of `patient_id` at once (open sessions included: each request is
     checked against the store). Returns how many links were still unrevoked. Audited."""
-    now = now or _now()
-    tokens = t.access_tokens
-    with store.transaction() as conn:
-        known = conn.execute(
-            sa.select(t.patients.c.id).where(t.patients.c.id == patient_id)
-        ).first()
-        if known is None:
-            raise NotFoundError(f"no patient {patient_id!r} in the store")
-        ended = conn.execute(
-            sa.update(tokens)
-            .where(tokens.c.patient_id == patient_id, tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        store.audit(conn, patient_id, "access", None, "revoke", None, {"links": ended})
-    return int(ended)
+    return revoke_links(store, patient_id, now=now or _now())
 
 
 def check_token(store: CaseStore, token: str, *, now: datetime | None = None) -> Grant:
@@ -154,23 +127,15 @@ def check_token(store: CaseStore, token: str, *, now: datetime | None = None) ->
     if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
         raise AccessRefused("unknown")
     digest = hash_token(token)
-    tokens, patients = t.access_tokens, t.patients
-    query = (
-        sa.select(tokens, patients.c.deleted_at.label("patient_deleted_at"))
-        .join(patients, patients.c.id == tokens.c.patient_id)
-        .where(tokens.c.token_hash == digest)
-    )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None:
+    stored = find_link(store, digest)
+    if stored is None:
         raise AccessRefused("unknown")
     link = _link_id(digest)
-    if row.revoked_at is not None or row.patient_deleted_at is not None:
-        raise AccessRefused("revoked", row.patient_id, link)
-    expires = _aware(row.expires_at)
-    if expires <= (now or _now()):
-        raise AccessRefused("expired", row.patient_id, link)
-    return Grant(row.patient_id, link, digest, expires)
+    if stored.ended:
+        raise AccessRefused("revoked", stored.patient_id, link)
+    if stored.expires_at <= (now or _now()):
+        raise AccessRefused("expired", stored.patient_id, link)
+    return Grant(stored.patient_id, link, digest, stored.expires_at)
 
 
 def record_use(
@@ -181,6 +146,4 @@ def record_use(
     detail: dict[str, str],
 ) -> None:
     """Write one use of a link to the audit log (entity 'access')."""
-    with store.transaction() as conn:
-        store.audit(conn, patient_id, "access", link_id, action, None,
-                    {"link": link_id, **detail})
+    record_link_use(store, patient_id, link_id, action, detail)

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from casebook.derive import prepare
 from casebook.models import Case, Patient, TestResult, new_id
 from casebook.store import tables
-from casebook.store.engine import StoreError
+from casebook.store.chain import AuditEntryTuple, append
+from casebook.store.engine import NEW_PATIENTS_LOCK, StoreError, advisory_lock
 from casebook.store.records import ENTITIES, patient_from_row, patient_to_row
 
 if TYPE_CHECKING:
@@ -65,7 +66,10 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
     p = tables.patients
     summary = ImportSummary()
     now = datetime.now(UTC)
-    with store.transaction() as conn:
+    with store._transaction() as conn:
+        # Two imports that create the same new ids must not both insert them: the second
+        # waits here, then finds the first one's rows and updates or skips them.
+        advisory_lock(conn, NEW_PATIENTS_LOCK)
         current: dict[str, Any] = {}
         for chunk in _chunks(sorted({x.id for x in patients})):
             for row in conn.execute(sa.select(p).where(p.c.id.in_(chunk)).with_for_update()):
@@ -134,28 +138,8 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
     return summary
 
 
-def _audit_many(
-    store: CaseStore, conn: sa.Connection, entries: list[tuple[str, str, str | None, str, Any, Any]]
-) -> None:
-    if not entries:
-        return
-    now = datetime.now(UTC)
-    conn.execute(
-        tables.audit_log.insert(),
-        [
-            {
-                "at": now,
-                "actor": store.actor,
-                "patient_id": pid,
-                "entity": entity,
-                "entity_id": eid,
-                "action": action,
-                "before": before,
-                "after": after,
-            }
-            for pid, entity, eid, action, before, after in entries
-        ],
-    )
+def _audit_many(store: CaseStore, conn: sa.Connection, entries: list[AuditEntryTuple]) -> None:
+    append(conn, store.actor, entries)
 
 
 def _fast_insert(conn: sa.Connection, table: sa.Table, cols: Sequence[str],
@@ -200,7 +184,7 @@ def import_results(
     pids = sorted({r["patient_id"] for r in rows})
     days = [r["collected_on"] for r in rows]
     first_day, last_day = (min(days), max(days)) if days else (today, today)
-    with store.transaction() as conn:
+    with store._transaction() as conn:
         for chunk in _chunks(pids):  # lock the cases, in a stable order
             conn.execute(sa.select(tables.patients.c.id).where(tables.patients.c.id.in_(chunk))
                          .order_by(tables.patients.c.id).with_for_update()).all()
@@ -316,6 +300,7 @@ def _prepared(store: CaseStore, case: Case) -> Case:
 def _create_cases(store: CaseStore, conn: sa.Connection, cases: Sequence[Case]) -> None:
     """Insert new cases exactly as given (ids and versions kept); one audit entry each."""
     p = tables.patients
+    advisory_lock(conn, NEW_PATIENTS_LOCK)
     ids = [c.patient.id for c in cases]
     for chunk in _chunks(sorted(ids)):
         taken = conn.execute(sa.select(p.c.id).where(p.c.id.in_(chunk))).scalars().all()
@@ -350,7 +335,7 @@ def _create_cases(store: CaseStore, conn: sa.Connection, cases: Sequence[Case]) 
 def import_cases(store: CaseStore, cases: Sequence[Case]) -> int:
     """Write many new cases in one transaction (the demo and benchmarks use this)."""
     prepared = [_prepared(store, c) for c in cases]
-    with store.transaction() as conn:
+    with store._transaction() as conn:
         _create_cases(store, conn, prepared)
     return len(prepared)
 
@@ -362,14 +347,14 @@ def import_case(store: CaseStore, case: Case, *, replace: bool = False) -> str:
     import is lossless. An existing different case is only replaced with `replace`."""
     p = tables.patients
     case = _prepared(store, case)
-    with store.transaction() as conn:
+    with store._transaction() as conn:
         row = conn.execute(sa.select(p).where(p.c.id == case.patient.id)).first()
         if row is None:
             _create_cases(store, conn, [case])
             return "created"
         if row.deleted_at is not None:
             raise StoreError(f"patient {case.patient.id!r} was deleted; it cannot be re-imported")
-        current = store.load_case_in(conn, case.patient.id)
+        current = store._load_case_in(conn, case.patient.id)
         if _content(current) == _content(case):
             return "unchanged"
         if not replace:
@@ -378,19 +363,19 @@ def import_case(store: CaseStore, case: Case, *, replace: bool = False) -> str:
                 "record; use --replace to overwrite it (the old one stays in "
                 "the audit log)"
             )
-        store.save_patient_in(
+        store._save_patient_in(
             conn, case.patient.model_copy(update={"version": current.patient.version})
         )
         for ent in ENTITIES:  # inserts and updates, parents first
             now = {r.id: r for r in getattr(current, ent.collection)}
             for rec in getattr(case, ent.collection):
                 old = now.get(rec.id)
-                store.save_in(conn, rec.model_copy(update={"version": old.version if old else 0}))
+                store._save_in(conn, rec.model_copy(update={"version": old.version if old else 0}))
         for ent in reversed(ENTITIES):  # deletions, children first
             keep = {r.id for r in getattr(case, ent.collection)}
-            for rec in store.load_case_in(conn, case.patient.id).model_dump()[ent.collection]:
+            for rec in store._load_case_in(conn, case.patient.id).model_dump()[ent.collection]:
                 if rec["id"] not in keep:
-                    store.delete_in(conn, ent.model.model_validate(rec))
+                    store._delete_in(conn, ent.model.model_validate(rec))
         return "replaced"
 
 

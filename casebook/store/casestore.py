@@ -21,7 +21,15 @@ from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
 from casebook.models import Case, Note, Patient, Record, TestOrder, Visit
 from casebook.store import tables
-from casebook.store.engine import StoreError, create_store_engine, redact_url, resolve_url
+from casebook.store.chain import Verdict, append, verify
+from casebook.store.engine import (
+    NEW_PATIENTS_LOCK,
+    StoreError,
+    advisory_lock,
+    create_store_engine,
+    redact_url,
+    resolve_url,
+)
 from casebook.store.errors import (
     AuditEntry,
     ConflictError,
@@ -95,8 +103,8 @@ class CaseStore:
 
     # --- transactions -------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[sa.Connection]:
-        """One write transaction, for several operations (`save_in`, `delete_in`)."""
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction, for several operations (`_save_in`, `_delete_in`)."""
         with self.engine.connect().execution_options(casebook_write=True) as conn, conn.begin():
             yield conn
 
@@ -108,31 +116,11 @@ class CaseStore:
             with conn.begin():
                 yield conn
 
-    def audit(
-        self,
-        conn: sa.Connection,
-        patient_id: str | None,
-        entity: str,
-        entity_id: str | None,
-        action: str,
-        before: Any,
-        after: Any,
-    ) -> None:
-        conn.execute(
-            tables.audit_log.insert(),
-            {
-                "at": _now(),
-                "actor": self.actor,
-                "patient_id": patient_id,
-                "entity": entity,
-                "entity_id": entity_id,
-                "action": action,
-                "before": before,
-                "after": after,
-            },
-        )
+    def _audit(self, conn: sa.Connection, patient_id: str | None, entity: str,
+               entity_id: str | None, action: str, before: Any, after: Any) -> None:
+        append(conn, self.actor, [(patient_id, entity, entity_id, action, before, after)])
 
-    def lock_patient(self, conn: sa.Connection, patient_id: str) -> Patient:
+    def _lock_patient(self, conn: sa.Connection, patient_id: str) -> Patient:
         """Read a live patient, holding its row lock until the transaction ends, so that
         writers of one case are serialized (SQLite's write transaction locks it all)."""
         p = tables.patients
@@ -143,7 +131,7 @@ class CaseStore:
             raise NotFoundError(f"no patient {patient_id!r} in the store")
         return patient_from_row(row)
 
-    def bump(self, conn: sa.Connection, patient_id: str) -> None:
+    def _bump(self, conn: sa.Connection, patient_id: str) -> None:
         """Mark the case changed: record_version + 1 and updated_at = now."""
         p = tables.patients
         conn.execute(
@@ -154,13 +142,14 @@ class CaseStore:
 
     # --- patients -------------------------------------------------------------------
     def add_patient(self, patient: Patient) -> Patient:
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             return self._insert_patient(conn, patient)
 
     def _insert_patient(
         self, conn: sa.Connection, patient: Patient, *, keep_versions: bool = False
     ) -> Patient:
         p = tables.patients
+        advisory_lock(conn, NEW_PATIENTS_LOCK)
         existing = conn.execute(
             sa.select(p.c.id, p.c.deleted_at).where(p.c.id == patient.id)
         ).first()
@@ -171,7 +160,7 @@ class CaseStore:
             patient = patient.model_copy(update={"version": 1, "record_version": 1})
         now = _now()
         conn.execute(p.insert(), {**patient_to_row(patient), "created_at": now, "updated_at": now})
-        self.audit(
+        self._audit(
             conn, patient.id, "patient", patient.id, "create", None, patient.model_dump(mode="json")
         )
         return patient
@@ -179,18 +168,18 @@ class CaseStore:
     def save_patient(self, patient: Patient) -> Patient:
         if patient.version == 0:
             return self.add_patient(patient)
-        with self.transaction() as conn:
-            return self.save_patient_in(conn, patient)
+        with self._transaction() as conn:
+            return self._save_patient_in(conn, patient)
 
-    def save_patient_in(self, conn: sa.Connection, patient: Patient) -> Patient:
-        current = self.lock_patient(conn, patient.id)
+    def _save_patient_in(self, conn: sa.Connection, patient: Patient) -> Patient:
+        current = self._lock_patient(conn, patient.id)
         if current.version != patient.version:
             raise ConflictError(
                 "patient", patient.id, patient.version, current, self._last_actor(conn, patient.id)
             )
         if patient.model_copy(update={"record_version": current.record_version}) == current:
             return current
-        self.bump(conn, patient.id)
+        self._bump(conn, patient.id)
         new = patient.model_copy(
             update={"version": patient.version + 1, "record_version": current.record_version + 1}
         )
@@ -199,7 +188,7 @@ class CaseStore:
             .where(tables.patients.c.id == patient.id)
             .values(name=new.name, birth_date=new.birth_date, sex=new.sex, version=new.version)
         )
-        self.audit(
+        self._audit(
             conn,
             patient.id,
             "patient",
@@ -211,8 +200,8 @@ class CaseStore:
         return new
 
     def delete_patient(self, patient_id: str, expected_version: int) -> None:
-        with self.transaction() as conn:
-            current = self.lock_patient(conn, patient_id)
+        with self._transaction() as conn:
+            current = self._lock_patient(conn, patient_id)
             if current.version != expected_version:
                 raise ConflictError(
                     "patient",
@@ -226,8 +215,8 @@ class CaseStore:
                 .where(tables.patients.c.id == patient_id)
                 .values(deleted_at=_now(), version=current.version + 1)
             )
-            self.bump(conn, patient_id)
-            self.audit(
+            self._bump(conn, patient_id)
+            self._audit(
                 conn,
                 patient_id,
                 "patient",
@@ -280,9 +269,9 @@ class CaseStore:
     # --- records ----------------------------------------------------------------------
     def load_case(self, patient_id: str) -> Case:
         with self._read() as conn:
-            return self.load_case_in(conn, patient_id)
+            return self._load_case_in(conn, patient_id)
 
-    def load_case_in(self, conn: sa.Connection, patient_id: str) -> Case:
+    def _load_case_in(self, conn: sa.Connection, patient_id: str) -> Case:
         p = tables.patients
         row = conn.execute(
             sa.select(p).where(p.c.id == patient_id, p.c.deleted_at.is_(None))
@@ -303,13 +292,25 @@ class CaseStore:
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
-        with self.transaction() as conn:
-            return self.save_in(conn, record)
+        with self._transaction() as conn:
+            return self._save_in(conn, record)
 
-    def save_in(self, conn: sa.Connection, record: R) -> R:
-        """`save` inside a transaction of the caller's (see `transaction`)."""
+    def save_many(
+        self, records: Sequence[Record] = (), *, deletes: Sequence[Record] = ()
+    ) -> list[Record]:
+        """Save `records` (as `save` does) and soft-delete `deletes`, in one transaction:
+        all of it is written or, on ConflictError, RecordError or StoreError, none of it.
+        Returns the saved records in order."""
+        with self._transaction() as conn:
+            saved = [self._save_in(conn, record) for record in records]
+            for record in deletes:
+                self._delete_in(conn, record)
+        return saved
+
+    def _save_in(self, conn: sa.Connection, record: R) -> R:
+        """`save` inside a transaction of the caller's (see `_transaction`)."""
         ent = entity_for(record)
-        patient = self.lock_patient(conn, record.patient_id)
+        patient = self._lock_patient(conn, record.patient_id)
         record = prepare(record, self.catalog, patient)  # type: ignore[assignment]
         t = ent.table
         if record.version == 0:
@@ -319,8 +320,8 @@ class CaseStore:
                     conn.execute(t.insert(), ent.to_row(new))
             except sa.exc.IntegrityError as exc:
                 raise StoreError(integrity_message(ent.kind, new, exc)) from None
-            self.bump(conn, new.patient_id)
-            self.audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
+            self._bump(conn, new.patient_id)
+            self._audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
             return new
         current = self._current(conn, ent, record)
         if record == current:
@@ -337,8 +338,8 @@ class CaseStore:
             raise StoreError(integrity_message(ent.kind, new, exc)) from None
         if updated != 1:  # pragma: no cover - the patient lock makes this unreachable
             raise ConflictError(ent.kind, record.id, record.version, None, None)
-        self.bump(conn, new.patient_id)
-        self.audit(
+        self._bump(conn, new.patient_id)
+        self._audit(
             conn, new.patient_id, ent.kind, new.id, "update", ent.to_json(current), ent.to_json(new)
         )
         return new
@@ -358,12 +359,12 @@ class CaseStore:
     def delete(self, record: Record) -> None:
         """Soft-delete a record (audited). Deleting a visit also deletes its ratings and
         instrument answers, and detaches its notes and orders."""
-        with self.transaction() as conn:
-            self.delete_in(conn, record)
+        with self._transaction() as conn:
+            self._delete_in(conn, record)
 
-    def delete_in(self, conn: sa.Connection, record: Record) -> None:
+    def _delete_in(self, conn: sa.Connection, record: Record) -> None:
         ent = entity_for(record)
-        self.lock_patient(conn, record.patient_id)
+        self._lock_patient(conn, record.patient_id)
         t = ent.table
         current = self._current(conn, ent, record)
         if isinstance(current, Visit):
@@ -373,8 +374,8 @@ class CaseStore:
             .where(t.c.id == record.id)
             .values(deleted_at=_now(), version=current.version + 1)
         )
-        self.bump(conn, record.patient_id)
-        self.audit(
+        self._bump(conn, record.patient_id)
+        self._audit(
             conn, record.patient_id, ent.kind, record.id, "delete", ent.to_json(current), None
         )
 
@@ -389,14 +390,14 @@ class CaseStore:
             for row in rows:
                 child = ent.from_row(row)
                 if ent.model in (Note, TestOrder):
-                    self.save_in(conn, child.model_copy(update={"visit_id": None}))
+                    self._save_in(conn, child.model_copy(update={"visit_id": None}))
                 else:
                     conn.execute(
                         sa.update(t)
                         .where(t.c.id == child.id)
                         .values(deleted_at=_now(), version=child.version + 1)
                     )
-                    self.audit(
+                    self._audit(
                         conn,
                         child.patient_id,
                         ent.kind,
@@ -423,6 +424,11 @@ class CaseStore:
                 sa.select(a).where(a.c.patient_id == patient_id).order_by(a.c.id)
             ).all()
         return [AuditEntry(**{**r._mapping, "at": _aware(r.at)}) for r in rows]
+
+    def verify_audit_log(self) -> Verdict:
+        """Check the whole audit log's hash chain; the first broken link, if any."""
+        with self._read() as conn:
+            return verify(conn)
 
 
 def _login() -> str:

@@ -10,7 +10,16 @@ from sqlalchemy.engine import make_url
 
 from casebook.errors import CasebookError
 
-__all__ = ["DEFAULT_URL", "StoreError", "create_store_engine", "redact_url", "resolve_url"]
+__all__ = [
+    "AUDIT_CHAIN_LOCK",
+    "DEFAULT_URL",
+    "NEW_PATIENTS_LOCK",
+    "StoreError",
+    "advisory_lock",
+    "create_store_engine",
+    "redact_url",
+    "resolve_url",
+]
 
 DEFAULT_URL = "sqlite:///casebook.db"
 
@@ -64,6 +73,19 @@ def _sqlite_setup(engine: sa.Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+# Keys of the transaction-level advisory locks (PostgreSQL) that serialize what a row lock
+# cannot: appending to the audit chain, and creating patients whose ids do not exist yet.
+AUDIT_CHAIN_LOCK = 0x63617365626F6F6B  # "casebook"
+NEW_PATIENTS_LOCK = AUDIT_CHAIN_LOCK + 1
+
+
+def advisory_lock(conn: sa.Connection, key: int) -> None:
+    """Hold `key` until this transaction ends (PostgreSQL). SQLite needs none: its write
+    transactions already run one at a time."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
 def create_store_engine(url: str | None = None) -> sa.Engine:

@@ -64,6 +64,7 @@ class AuditEntry(BaseModel):
     action: str
     before: Any
     after: Any
+    chain: str | None = None
 
 
 def integrity_message(kind: str, record: Any, exc: sa.exc.IntegrityError) -> str:

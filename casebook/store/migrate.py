@@ -10,6 +10,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from casebook.store.engine import StoreError
+
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 
 _SCRIPTS = Path(__file__).with_name("migrations")
@@ -25,7 +27,7 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
-        raise RuntimeError("no migrations found")
+        raise StoreError("no migrations found")
     return head
 
 

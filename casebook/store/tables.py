@@ -171,6 +171,8 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(16), nullable=False),
     sa.Column("before", JSON, nullable=True),
     sa.Column("after", JSON, nullable=True),
+    # sha256 of the previous row's chain and this row's fields (casebook.store.chain).
+    sa.Column("chain", sa.String(64), nullable=True),
 )
 
 access_tokens = sa.Table(

@@ -132,10 +132,7 @@ class CaseSession:
         Raises ConflictError (someone saved a newer version), RecordError or StoreError
         (a value the catalog or the database refuses); then nothing was written.
         """
-        with self.store.transaction() as conn:
-            saved = [self.store.save_in(conn, record) for record in records]
-            for record in deletes:
-                self.store.delete_in(conn, record)
+        saved = self.store.save_many(records, deletes=deletes)
         self.last_saved = LastSaved(datetime.now(UTC), self.store.actor)
         self.reload()
         return saved

@@ -231,7 +231,8 @@ def test_entries_are_hashable(cat: Catalog) -> None:
 def test_all_is_in_step_with_the_public_names() -> None:
     from casebook.catalog import schema
 
-    expected = {"Catalog", "CatalogError", "ENV_VAR", "default_catalog", "load_catalog"}
+    expected = {"Catalog", "CatalogError", "UnknownEntryError", "ENV_VAR", "default_catalog",
+                "load_catalog"}
     assert set(catalog_module.__all__) == expected | set(schema.__all__)
     assert all(hasattr(catalog_module, n) for n in catalog_module.__all__)
 

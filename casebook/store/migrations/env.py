@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
+from casebook.store.engine import StoreError
 from casebook.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reachable by running alembic by hand
-    raise RuntimeError("run migrations through `casebook init`")
+    raise StoreError("run migrations through `casebook init`")
 
 context.configure(
     connection=connection,

@@ -1,0 +1,112 @@
+"""The store's side of patient links: token hashes, expiry, revocation and their audit.
+
+The dashboard server (`casebook.serve.tokens`) makes the tokens, hashes them and builds
+the links; it keeps them here through these functions, so no SQL lives outside the store.
+Only the SHA-256 hash of a token is stored, and the audit log names a link by `link_id`
+(the hash's first 12 hex digits), never by the token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from casebook.store import tables
+from casebook.store.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from casebook.store.casestore import CaseStore
+
+__all__ = [
+    "StoredLink",
+    "add_link",
+    "find_link",
+    "record_link_use",
+    "revoke_links",
+]
+
+
+@dataclass(frozen=True)
+class StoredLink:
+    """One stored token hash. `ended` is true when the link was revoked or its patient
+    deleted: it opens nothing whatever its expiry."""
+
+    token_hash: str
+    patient_id: str
+    created_at: datetime
+    expires_at: datetime
+    ended: bool
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def add_link(
+    store: CaseStore,
+    patient_id: str,
+    token_hash: str,
+    link_id: str,
+    *,
+    created_at: datetime,
+    expires_at: datetime,
+) -> None:
+    """Store a new link of a live patient (NotFoundError otherwise) and audit the grant."""
+    with store._transaction() as conn:
+        store._lock_patient(conn, patient_id)
+        conn.execute(
+            tables.access_tokens.insert(),
+            {"token_hash": token_hash, "patient_id": patient_id, "created_at": created_at,
+             "expires_at": expires_at, "revoked_at": None},
+        )
+        store._audit(conn, patient_id, "access", link_id, "grant", None,
+                     {"link": link_id, "expires_at": expires_at.isoformat()})
+
+
+def revoke_links(store: CaseStore, patient_id: str, *, now: datetime) -> int:
+    """End every unrevoked link of `patient_id` (deleted patients included); how many. Audited."""
+    tokens, patients = tables.access_tokens, tables.patients
+    with store._transaction() as conn:
+        known = conn.execute(sa.select(patients.c.id).where(patients.c.id == patient_id)).first()
+        if known is None:
+            raise NotFoundError(f"no patient {patient_id!r} in the store")
+        ended = conn.execute(
+            sa.update(tokens)
+            .where(tokens.c.patient_id == patient_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        store._audit(conn, patient_id, "access", None, "revoke", None, {"links": ended})
+    return int(ended)
+
+
+def find_link(store: CaseStore, token_hash: str) -> StoredLink | None:
+    """The stored link of this hash, or None. Read-only."""
+    tokens, patients = tables.access_tokens, tables.patients
+    query = (
+        sa.select(tokens, patients.c.deleted_at.label("patient_deleted_at"))
+        .join(patients, patients.c.id == tokens.c.patient_id)
+        .where(tokens.c.token_hash == token_hash)
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    return StoredLink(
+        token_hash=row.token_hash,
+        patient_id=row.patient_id,
+        created_at=_aware(row.created_at),
+        expires_at=_aware(row.expires_at),
+        ended=row.revoked_at is not None or row.patient_deleted_at is not None,
+    )
+
+
+def record_link_use(
+    store: CaseStore, patient_id: str, link_id: str, action: str, detail: dict[str, Any]
+) -> None:
+    """Write one use of a link (open, view, refused) to the audit log, entity 'access'."""
+    with store._transaction() as conn:
+        store._audit(conn, patient_id, "access", link_id, action, None,
+                     {"link": link_id, **detail})

@@ -1,0 +1,147 @@
+"""The audit log's hash chain: each row carries sha256(previous row's hash + its own fields).
+
+Rows are chained in id order. The first row's predecessor is `GENESIS`. A row's fields are
+written as canonical JSON (sorted keys, no spaces, UTC timestamps, integral floats as
+integers), so that what the database hands back hashes exactly as what was written:
+PostgreSQL's JSONB may reorder keys and print `1.0` as `1`.
+
+Appends are serialized so that two writers never chain onto the same predecessor: SQLite
+already runs one write transaction at a time, and on PostgreSQL the writer holds a
+transaction-level advisory lock from its first audit row until it commits.
+
+The chain makes a changed, removed or inserted row visible (`verify`); it cannot stop an
+attacker who rewrites every later row as well. Keep the head hash that `casebook audit
+--verify` prints somewhere else to anchor it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from casebook.store import tables
+from casebook.store.engine import AUDIT_CHAIN_LOCK, advisory_lock
+
+__all__ = ["FIELDS", "GENESIS", "AuditEntryTuple", "Verdict", "append", "chain_hash", "chained",
+           "last_hash", "lock_chain", "verify"]
+
+GENESIS = "0" * 64
+FIELDS = ("at", "actor", "patient_id", "entity", "entity_id", "action", "before", "after")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _stamp(value: datetime | str) -> str:
+    if isinstance(value, str):  # raw SQLite text
+        value = datetime.fromisoformat(value)
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
+    """The hash of one audit row (its FIELDS) chained to `previous`."""
+    fields = {name: row[name] for name in FIELDS}
+    fields["at"] = _stamp(fields["at"])
+    text = json.dumps(_plain(fields), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()
+
+
+def lock_chain(conn: sa.Connection) -> None:
+    """Hold the chain for this transaction (PostgreSQL; SQLite's write lock already does)."""
+    advisory_lock(conn, AUDIT_CHAIN_LOCK)
+
+
+def last_hash(conn: sa.Connection) -> str:
+    """The hash of the newest audit row, or GENESIS for an empty log. Call after lock_chain."""
+    a = tables.audit_log
+    found = conn.execute(sa.select(a.c.chain).order_by(a.c.id.desc()).limit(1)).scalar()
+    return found or GENESIS
+
+
+def chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` (audit rows without id, in the order they will be inserted), each with its
+    `chain` set; locks the chain for the rest of the transaction."""
+    lock_chain(conn)
+    previous = last_hash(conn)
+    out = []
+    for row in rows:
+        previous = chain_hash(previous, row)
+        out.append({**row, "chain": previous})
+    return out
+
+
+AuditEntryTuple = tuple[str | None, str, str | None, str, Any, Any]
+"""(patient_id, entity, entity_id, action, before, after) of one audit row to write."""
+
+
+def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) -> None:
+    """Write audit rows, in order, chained onto the log, in the caller's transaction."""
+    if not entries:
+        return
+    now = datetime.now(UTC)
+    rows = [{"at": now, "actor": actor, "patient_id": pid, "entity": entity,
+             "entity_id": eid, "action": action, "before": before, "after": after}
+            for pid, entity, eid, action, before, after in entries]
+    conn.execute(tables.audit_log.insert(), chained(conn, rows))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `verify` found: `rows` checked, `head` the last good hash, and the first broken
+    link (`broken_id` and `problem`) if any."""
+
+    rows: int
+    head: str
+    broken_id: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+
+def _rows(conn: sa.Connection, chunk: int = 2000) -> Iterator[Any]:
+    a = tables.audit_log
+    after = None
+    while True:
+        query = sa.select(a).order_by(a.c.id).limit(chunk)
+        if after is not None:
+            query = query.where(a.c.id > after)
+        rows = conn.execute(query).all()
+        yield from rows
+        if len(rows) < chunk:
+            return
+        after = rows[-1].id
+
+
+def verify(conn: sa.Connection) -> Verdict:
+    """Walk the whole log in id order and report the first row whose hash is wrong."""
+    previous, count = GENESIS, 0
+    for row in _rows(conn):
+        if row.chain is None:
+            return Verdict(count, previous, row.id, "it has no hash (written around the store)")
+        expected = chain_hash(previous, row._mapping)
+        if row.chain != expected:
+            return Verdict(
+                count, previous, row.id,
+                "its hash does not match its fields and the row before it (this row was "
+                "changed or forged, or a row before it was removed or inserted)",
+            )
+        previous, count = row.chain, count + 1
+    return Verdict(count, previous)
