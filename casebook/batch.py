@@ -35,13 +35,13 @@ from casebook.batch_jobs import stale_temp_files as _stale_temp_files
 from casebook.batch_report import BatchReport
 from casebook.errors import CasebookError
 from casebook.generate import (
-    TEMPLATES_DIR,
     ParameterError,
     case_parameters,
     output_path,
     public_database_url,
 )
 from casebook.models import PATIENT_ID_RE
+from casebook.notebooks._templates import DEFAULT_TEMPLATES, default_templates
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore
@@ -59,9 +59,6 @@ __all__ = [
     "run_batch",
     "select_patients",
 ]
-
-DEFAULT_TEMPLATES = ("case.ipynb", "dashboard.ipynb")
-
 
 class BatchInputError(CasebookError, ValueError):
     """A selection that cannot be built (bad ids, unknown patients, a bad CSV line)."""
@@ -82,17 +79,6 @@ class BatchOptions:
     scheduler: str | None = None  # tcp://HOST:PORT, with executor="dask"
     cell_timeout: float = 120.0
     kernel: KernelMode = "forked"
-
-
-def default_templates(folder: Path | None = None) -> list[Path]:
-    """`case.ipynb` and `dashboard.ipynb` from templates/, whichever exist (one at least)."""
-    folder = TEMPLATES_DIR if folder is None else folder
-    found = [folder / name for name in DEFAULT_TEMPLATES if (folder / name).is_file()]
-    if not found:
-        raise BatchInputError(
-            f"no templates to build: neither {' nor '.join(DEFAULT_TEMPLATES)} is in {folder}"
-        )
-    return found
 
 
 def parse_since(text: str) -> datetime:

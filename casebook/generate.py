@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import casebook
 from casebook.errors import CasebookError
 from casebook.models import PATIENT_ID_RE
+from casebook.notebooks._templates import TEMPLATES_DIR, template_path
 
 __all__ = [
     "NAME_RE_TEXT",
@@ -50,9 +50,6 @@ __all__ = [
 
 ParameterValue = str | int | float | bool
 """The only value types passed to a template."""
-
-TEMPLATES_DIR: Path = Path(casebook.__file__).resolve().parents[1] / "templates"
-"""The repository's `templates/` folder (`case.ipynb`, `dashboard.ipynb`)."""
 
 NAME_RE_TEXT = "letters, digits, '.', '-' or '_', not starting with '.'"
 _SECRET_QUERY_KEYS = ("password", "sslpassword")
@@ -197,21 +194,6 @@ def output_path(root: Path, patient_id: str, name: str) -> Path:
         raise ParameterError(
             "patient_id", f"{patient_id}/{name} resolves outside {base} (a symlink?)"
         )
-    return path
-
-
-def template_path(name: str, templates_dir: Path | None = None) -> Path:
-    """The template `name` (e.g. 'case.ipynb'), with a clear error when it is missing."""
-    folder = TEMPLATES_DIR if templates_dir is None else Path(templates_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"no templates folder at {folder}: casebook needs its repository's templates/ "
-            "(install casebook from a checkout with `pip install -e .`)"
-        )
-    path = folder / name
-    if not path.is_file():
-        present = ", ".join(sorted(p.name for p in folder.glob("*.ipynb"))) or "none"
-        raise FileNotFoundError(f"no template {name!r} in {folder} (present: {present})")
     return path
 
 
