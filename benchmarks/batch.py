@@ -35,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from casebook.generate import TEMPLATES_DIR
+from casebook.notebooks import TEMPLATES_DIR
 from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_cases
 

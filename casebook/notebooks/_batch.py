@@ -1,7 +1,7 @@
 """`casebook batch`: build every patient's executed notebooks, in parallel and incrementally.
 
 ```python
-from casebook.batch import BatchOptions, run_batch
+from casebook.notebooks import BatchOptions, run_batch
 
 report = run_batch(BatchOptions(database_url="sqlite:////srv/clinic/casebook.db",
                                 out=Path("notebooks"), html=True))
@@ -12,8 +12,8 @@ Which patients: all, or `patients` / `from_csv` (a `patient_id` column), narrowe
 `since` (record changed since). Which notebooks: `templates`, by default the repository's
 `templates/case.ipynb` and `templates/dashboard.ipynb`, whichever exist. Each lands at
 `out/<patient_id>/<template name>` (and `.html` beside it with `html=True`). A notebook
-whose inputs are unchanged is skipped unless `force`. See casebook/batch_jobs.py for one
-job, casebook/batch_exec.py for the executors and casebook/kernels/ for forked kernels.
+whose inputs are unchanged is skipped unless `force`. See `_jobs.py` for one job,
+`_exec.py` for the executors and casebook/kernels/ for forked kernels.
 """
 
 from __future__ import annotations
@@ -30,29 +30,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from casebook.batch_jobs import Job, KernelMode, Outcome, input_hash, is_current, job_inputs
-from casebook.batch_jobs import stale_temp_files as _stale_temp_files
-from casebook.batch_report import BatchReport
 from casebook.errors import CasebookError
-from casebook.generate import (
+from casebook.models import PATIENT_ID_RE
+from casebook.notebooks._jobs import (
+    Job,
+    KernelMode,
+    Outcome,
+    input_hash,
+    is_current,
+    job_inputs,
+)
+from casebook.notebooks._jobs import stale_temp_files as _stale_temp_files
+from casebook.notebooks._parameters import (
     ParameterError,
     case_parameters,
     output_path,
     public_database_url,
 )
-from casebook.models import PATIENT_ID_RE
-from casebook.notebooks._templates import DEFAULT_TEMPLATES, default_templates
+from casebook.notebooks._report import BatchReport
+from casebook.notebooks._templates import default_templates
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore
 
 __all__ = [
-    "DEFAULT_TEMPLATES",
     "BatchInputError",
     "BatchOptions",
-    "BatchReport",
-    "Outcome",
-    "default_templates",
     "parse_since",
     "plan_jobs",
     "read_patient_csv",
@@ -205,7 +208,7 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     Ctrl-C stops the batch: finished notebooks are kept and recorded, the report says
     `interrupted`, and running the same batch again builds only what is left.
     """
-    from casebook.store import CaseStore, resolve_url
+    from casebook.store import CaseStore, redact_url, resolve_url
 
     start = time.perf_counter()
     url = resolve_url(options.database_url)
@@ -222,7 +225,7 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     jobs, skipped = plan_jobs(selected, templates, options)
     workers = options.workers or os.cpu_count() or 1
     report = BatchReport(
-        database=public,
+        database=redact_url(url),
         out=str(options.out),
         executor=options.executor,
         workers=workers,
@@ -266,7 +269,7 @@ def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
 
 
 def _execute(jobs: Sequence[Job], options: BatchOptions, workers: int) -> Iterator[Outcome]:
-    from casebook.batch_exec import run_dask, run_local
+    from casebook.notebooks._exec import run_dask, run_local
 
     if options.executor == "dask":
         assert options.scheduler is not None

@@ -1,7 +1,7 @@
 """Where batch jobs run: in this process, in a local process pool, or on a Dask cluster.
 
 Every executor yields one `Outcome` per job as jobs finish, in any order. The jobs and
-the worker function (`casebook.batch_jobs.build`) are the same everywhere, so the
+the worker function (`_jobs.build`) are the same everywhere, so the
 notebooks are too. With forked kernels, the local executors share one fork server
 started here; Dask workers each start their own on first use.
 """
@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from casebook.batch_jobs import Job, Outcome, build, warm_imports
+from casebook.notebooks._jobs import Job, Outcome, build, warm_imports
 
 if TYPE_CHECKING:
     from casebook.kernels import ForkServer

@@ -21,13 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import casebook
-from casebook.generate import (
-    NotebookFailed,
-    NotebookStalled,
-    ParameterValue,
-    run_notebook,
-    write_atomic,
-)
+from casebook.notebooks._parameters import ParameterValue
+from casebook.notebooks._run import NotebookFailed, NotebookStalled, run_notebook, write_atomic
 
 __all__ = [
     "Job",
@@ -211,6 +206,6 @@ def warm_imports() -> None:
 
 def write_html(notebook: Path, html: Path) -> Path:
     """A standalone HTML copy of `notebook` with the code hidden, written atomically."""
-    from casebook.batch_html import notebook_html
+    from casebook.notebooks._html import notebook_html
 
     return write_atomic(html, notebook_html(notebook))

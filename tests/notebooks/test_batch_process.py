@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from batch_helpers import TEMPLATES
 
-from casebook.batch import BatchOptions, run_batch
+from casebook.notebooks import BatchOptions, run_batch
 
 SLEEPY = TEMPLATES / "sleepy.ipynb"
 
