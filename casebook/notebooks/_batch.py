@@ -18,7 +18,6 @@ whose inputs are unchanged is skipped unless `force`. See `_jobs.py` for one job
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import os
@@ -44,6 +43,7 @@ from casebook.notebooks._jobs import stale_temp_files as _stale_temp_files
 from casebook.notebooks._parameters import (
     ParameterError,
     case_parameters,
+    kernel_env,
     output_path,
     public_database_url,
 )
@@ -235,8 +235,8 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     done: set[str] = set()
     bar = _progress_bar(len(jobs), progress)
     try:
-        with _kernel_password(url), bar:
-            for outcome in _execute(jobs, options, workers):
+        with bar:
+            for outcome in _execute(jobs, options, workers, kernel_env(url)):
                 report.outcomes.append(outcome)
                 done.add(outcome.output)
                 bar.update(1)
@@ -268,29 +268,17 @@ def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
     return replace(options, database_url=public_url, out=Path(options.out).resolve())
 
 
-def _execute(jobs: Sequence[Job], options: BatchOptions, workers: int) -> Iterator[Outcome]:
+def _execute(
+    jobs: Sequence[Job], options: BatchOptions, workers: int, env: dict[str, str]
+) -> Iterator[Outcome]:
+    """Outcomes as jobs finish. `env` (the password) reaches local kernels only: Dask
+    workers' kernels read theirs from the workers' own environment or ~/.pgpass."""
     from casebook.notebooks._exec import run_dask, run_local
 
     if options.executor == "dask":
         assert options.scheduler is not None
         return run_dask(jobs, options.scheduler)
-    return run_local(jobs, workers)
-
-
-@contextlib.contextmanager
-def _kernel_password(url: str) -> Iterator[None]:
-    """Kernels (local ones) get the database password from PGPASSWORD, never a notebook."""
-    from sqlalchemy.engine import make_url
-
-    password = make_url(url).password
-    if not password or os.environ.get("PGPASSWORD"):
-        yield
-        return
-    os.environ["PGPASSWORD"] = str(password)
-    try:
-        yield
-    finally:
-        os.environ.pop("PGPASSWORD", None)
+    return run_local(jobs, workers, env)
 
 
 def _progress_bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]

@@ -31,6 +31,7 @@ __all__ = [
     "case_parameters",
     "check_parameters",
     "has_password",
+    "kernel_env",
     "output_path",
     "public_database_url",
 ]
@@ -160,3 +161,12 @@ def output_path(root: Path, patient_id: str, name: str) -> Path:
             "patient_id", f"{patient_id}/{name} resolves outside {base} (a symlink?)"
         )
     return path
+
+
+def kernel_env(url: str) -> dict[str, str]:
+    """What a kernel's environment needs beside `public_database_url(url)`: `PGPASSWORD`
+    when `url` carries a password (given to the kernel manager, never to a notebook)."""
+    from sqlalchemy.engine import make_url
+
+    password = make_url(url).password
+    return {"PGPASSWORD": str(password)} if password else {}
