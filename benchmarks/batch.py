@@ -1,7 +1,7 @@
 """Batch benchmark: a shell loop of `papermill` CLI calls against `casebook batch`.
 
     python benchmarks/batch.py [--patients 20] [--template representative|case|dashboard|PATH]
-                               [--workers N] [--with-plain]
+                               [--workers N] [--with-plain] [--rounds 3]
 
 Builds a fresh demo store of N synthetic patients (up to 500) in a temporary folder and
 runs, over the same template and parameters:
@@ -12,8 +12,11 @@ runs, over the same template and parameters:
       fresh kernel process);
   (d) with --with-plain: `casebook batch` on all cores with `--kernel plain`.
 
-It prints wall time, notebooks per second and the ratios against (a) and against the
-per-notebook floor: a bare kernel start (stock jupyter_client, started and shut down)
+Every way runs once untimed (a warm-up: disk caches, byte-code, the first kernel start),
+then `--rounds` times, alternating the order from round to round, each into a fresh
+folder (so no run skips current notebooks); the medians are compared. It prints wall
+time, notebooks per second and the ratios against (a), measured in this same run, and
+against the per-notebook floor: a bare kernel start (stock jupyter_client, started and shut down)
 plus the notebook's own work (the cells' durations as papermill recorded them in (a)).
 The `representative` template (the default) is built here: pandas, 3 Altair charts
 (specs validated), 40 widgets, the case read from the store. Aim: (c) at least 8x (a).
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -31,11 +35,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
-from casebook.generate import TEMPLATES_DIR
+from casebook.notebooks import TEMPLATES_DIR
 from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_cases
 
@@ -100,6 +105,23 @@ def papermill_loop(template: Path, ids: list[str], url: str, out: Path,
     return time.perf_counter() - start
 
 
+Way = Callable[[Path], float]
+"""Builds every notebook into a fresh folder; its wall seconds."""
+
+
+def medians(ways: dict[str, Way], rounds: int, work: Path) -> dict[str, float]:
+    """Each way once untimed, then `rounds` times in alternating order; median seconds."""
+    runs = itertools.count()
+    for way in ways.values():
+        way(work / f"warm-{next(runs)}")
+    times: dict[str, list[float]] = {label: [] for label in ways}
+    order = list(ways)
+    for i in range(rounds):
+        for label in order if i % 2 == 0 else reversed(order):
+            times[label].append(ways[label](work / f"run-{next(runs)}"))
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
 def cell_work(out: Path, template: Path) -> float:
     """Mean seconds of the cells themselves in the notebooks under `out`."""
     totals = []
@@ -132,9 +154,12 @@ def main() -> None:
     parser.add_argument("--template", default="representative")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--with-plain", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not 1 <= args.patients <= 500:
         parser.error("--patients must be 1-500")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     tmp = Path(tempfile.mkdtemp(prefix="casebook-bench-"))
     try:
         template = _template(args.template, tmp)
@@ -144,30 +169,36 @@ def main() -> None:
             ids = [p.id for p in store.patients()]
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         n = len(ids)
-        print(f"{n} notebooks of {template.name} on {os.cpu_count()} cores", flush=True)
+        print(f"{n} notebooks of {template.name} on {os.cpu_count()} cores, "
+              f"median of {args.rounds} alternating rounds after a warm-up", flush=True)
 
-        rows: list[tuple[str, float]] = []
-        a = papermill_loop(template, ids, url, tmp / "a", env)
-        rows.append(("(a) papermill CLI loop", a))
-        work = cell_work(tmp / "a", template)
         batch = [sys.executable, "-m", "casebook.cli", "--db", url, "batch",
                  "--template", str(template)]
-        rows.append(("(b) casebook batch --workers 1", _clock(
-            "batch", [*batch, "--out", str(tmp / "b"), "--workers", "1"], env)))
-        rows.append((f"(c) casebook batch --workers {args.workers}", _clock(
-            "batch", [*batch, "--out", str(tmp / "c"), "--workers", str(args.workers)], env)))
+
+        def casebook_batch(*extra: str) -> Way:
+            return lambda out: _clock("batch", [*batch, "--out", str(out), *extra], env)
+
+        stock = "(a) papermill CLI loop"
+        ways: dict[str, Way] = {
+            stock: lambda out: papermill_loop(template, ids, url, out, env),
+            "(b) casebook batch --workers 1": casebook_batch("--workers", "1"),
+            f"(c) casebook batch --workers {args.workers}":
+                casebook_batch("--workers", str(args.workers)),
+        }
         if args.with_plain:
-            rows.append((f"(d) ... --workers {args.workers} --kernel plain", _clock(
-                "batch", [*batch, "--out", str(tmp / "d"), "--workers", str(args.workers),
-                          "--kernel", "plain"], env)))
+            ways[f"(d) ... --workers {args.workers} --kernel plain"] = casebook_batch(
+                "--workers", str(args.workers), "--kernel", "plain")
+        seconds = medians(ways, args.rounds, tmp / "out")
+        work = cell_work(tmp / "out" / "warm-0", template)
         start = bare_kernel_start()
         floor = start + work
+        a = seconds[stock]
         print(f"per-notebook floor: {floor:.2f} s = bare kernel start {start:.2f} s "
               f"+ cells {work:.2f} s (as run by papermill in (a))")
         print(f"{'way':44} {'wall s':>8} {'nb/s':>7} {'s/nb':>6} {'vs (a)':>7} {'vs floor':>9}")
-        for label, seconds in rows:
-            print(f"{label:44} {seconds:8.1f} {n / seconds:7.2f} {seconds / n:6.2f} "
-                  f"{a / seconds:6.1f}x {floor * n / seconds:8.2f}x")
+        for label, median in seconds.items():
+            print(f"{label:44} {median:8.1f} {n / median:7.2f} {median / n:6.2f} "
+                  f"{a / median:6.1f}x {floor * n / median:8.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import nbformat
 
 from casebook.demo import build_demo
-from casebook.generate import case_parameters, template_path
+from casebook.notebooks import case_parameters, template_path
 from casebook.serve import grant
 from casebook.serve.render import prepare_notebook
 from casebook.store import CaseStore

@@ -4,7 +4,7 @@ ipywidgets (the floor: what any notebook of this stack pays).
 
     python benchmarks/workbook.py [--rounds 5] [--visits 20] [--keep DIR]
 
-Both sides run through the same `casebook.generate.run_notebook` (a fresh kernel per run),
+Both sides run through the same `casebook.notebooks.run_notebook` (a fresh kernel per run),
 alternately, after one untimed run of each; the medians are compared. Aim: the case
 workbook within 1.3x of the floor.
 """
@@ -23,8 +23,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from casebook.catalog import default_catalog
-from casebook.generate import case_parameters, run_notebook, template_path
 from casebook.models import Case, InstrumentResponse, SymptomRating, TestResult, Visit
+from casebook.notebooks import case_parameters, run_notebook, template_path
 from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_case
 

@@ -144,7 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from casebook.batch import BatchOptions, parse_since, run_batch
+    from casebook.notebooks import BatchOptions, parse_since, run_batch
     from casebook.store import resolve_url
 
     options = BatchOptions(
@@ -170,7 +170,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from casebook.generate import NotebookFailed
+    from casebook.notebooks import NotebookFailed
     from casebook.store import resolve_url
     from casebook.workbook import case_notebook
 

@@ -13,7 +13,7 @@ from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_cases
 
 if TYPE_CHECKING:
-    from casebook.batch_report import BatchReport
+    from casebook.notebooks import BatchReport
 
 __all__ = ["DemoResult", "build_demo", "build_demo_notebooks", "demo_text"]
 
@@ -61,7 +61,7 @@ def build_demo_notebooks(result: DemoResult, *, workers: int | None = None) -> B
 
     Always rebuilt (`force`): a fresh demo store starts every record at version 1, so the
     batch's inputs hash could not tell an old demo's notebooks from this one's."""
-    from casebook.batch import BatchOptions, run_batch
+    from casebook.notebooks import BatchOptions, run_batch
 
     report = run_batch(
         BatchOptions(database_url=result.url, out=result.notebook_dir, force=True,

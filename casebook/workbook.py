@@ -187,7 +187,7 @@ def write_case_notebooks(
     timeout: float = 120,
 ) -> list[Path]:
     """`case_notebook` for several patients of one store; the paths in the same order."""
-    from casebook.generate import (
+    from casebook.notebooks import (
         case_parameters,
         output_path,
         run_notebook,

@@ -87,3 +87,32 @@ def test_ruff_is_clean() -> None:
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _imported_top_level_names() -> set[str]:
+    import ast
+    import sys
+
+    names: set[str] = set()
+    for path in (ROOT / "casebook").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n != "casebook"}
+
+
+def test_every_imported_package_is_a_declared_dependency() -> None:
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_name(r) for r in project["dependencies"]}
+    declared |= {_name(r) for r in project["optional-dependencies"]["dask"]}
+    providers = packages_distributions()
+    missing = []
+    for module in sorted(_imported_top_level_names()):
+        dists = {_name(d) for d in providers.get(module, [module])}
+        if not dists & declared:
+            missing.append(f"{module} (from {sorted(dists)})")
+    assert not missing, f"imported by casebook but not declared in pyproject.toml: {missing}"

@@ -219,7 +219,7 @@ class DashboardApp(Voila):
 
 
 def _public_url(url: str) -> str:
-    from casebook.generate import public_database_url
+    from casebook.notebooks import public_database_url
 
     return public_database_url(url)
 

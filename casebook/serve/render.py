@@ -80,7 +80,7 @@ def prepare_notebook(
     """A copy of `template` with `parameters` injected after its `parameters` cell."""
     from papermill.parameterize import parameterize_notebook
 
-    from casebook.generate import check_parameters
+    from casebook.notebooks import check_parameters
 
     return parameterize_notebook(copy.deepcopy(template), check_parameters(parameters))
 

@@ -38,7 +38,7 @@ def build_app(
     from casebook.kernels.imports import import_jsonschema_quickly
 
     import_jsonschema_quickly()  # ~0.7 s less start-up (see casebook.kernels.imports)
-    from casebook.generate import template_path
+    from casebook.notebooks import template_path
     from casebook.serve.app import DashboardApp
     from casebook.store import resolve_url
 

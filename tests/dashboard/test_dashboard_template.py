@@ -10,8 +10,8 @@ import papermill
 import pytest
 
 from casebook import dashboard
-from casebook.generate import case_parameters, template_path
 from casebook.models import Case
+from casebook.notebooks import case_parameters, template_path
 from casebook.store import CaseStore, import_cases
 
 TEMPLATE = template_path("dashboard.ipynb")

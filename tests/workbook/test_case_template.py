@@ -10,7 +10,7 @@ import nbformat
 import papermill
 import pytest
 
-from casebook.generate import case_parameters, template_path
+from casebook.notebooks import case_parameters, template_path
 from casebook.workbook import TEMPLATE, case_notebook
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import casebook.generate
+import casebook.notebooks
 from casebook.cli import main
 
 
@@ -16,7 +16,7 @@ def no_papermill(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("papermill must not run")
 
-    monkeypatch.setattr(casebook.generate, "run_notebook", refuse)
+    monkeypatch.setattr(casebook.notebooks, "run_notebook", refuse)
 
 
 def test_new_writes_the_notebook_and_prints_its_path(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]

@@ -107,16 +107,16 @@ def test_intake_to_follow_up_with_a_plan(sqlite_url: str, sqlite_store: CaseStor
 
 def test_write_case_notebooks_checks_before_papermill(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import casebook.generate
+    import casebook.notebooks
 
     calls: list[Path] = []
-    real = casebook.generate.run_notebook
+    real = casebook.notebooks.run_notebook
 
     def spy(template: Path, output: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(output)
         return real(template, output, *args, **kwargs)
 
-    monkeypatch.setattr(casebook.generate, "run_notebook", spy)
+    monkeypatch.setattr(casebook.notebooks, "run_notebook", spy)
     with pytest.raises(NotFoundError, match="no patient 'ghost'"):
         workbook.write_case_notebooks(demo_store.url, [demo_store.patient_ids[0], "ghost"],
                                       tmp_path)

@@ -9,7 +9,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from casebook.batch import BatchOptions, default_templates, run_batch
+from casebook.notebooks import BatchOptions, default_templates, run_batch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""casebook.generate: parameter checks, safe output paths, atomic writes, no secrets."""
+"""casebook.notebooks: parameter checks, templates, safe output paths, atomic writes, no secrets."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import nbformat
 import papermill
 import pytest
 
-from casebook import generate
-from casebook.generate import (
+import casebook
+from casebook.notebooks import (
     TEMPLATES_DIR,
     NotebookFailed,
     NotebookStalled,
@@ -142,7 +142,7 @@ def test_output_path_refuses_a_symlink_escape(tmp_path: Path) -> None:
 
 
 def test_template_path_explains_what_is_missing(tmp_path: Path) -> None:
-    expected = Path(generate.__file__).resolve().parents[1] / "templates"
+    expected = Path(casebook.__file__).resolve().parents[1] / "templates"  # the checkout's
     assert expected == TEMPLATES_DIR
     with pytest.raises(FileNotFoundError, match="no templates folder"):
         template_path("case.ipynb", tmp_path / "nowhere")
@@ -276,7 +276,7 @@ def test_a_killed_run_leaves_no_notebook_and_no_temp_file(tmp_path: Path) -> Non
     out = output_path(tmp_path / "out", "demo-0001", "case.ipynb")
     script = textwrap.dedent(
         f"""
-        from casebook.generate import run_notebook
+        from casebook.notebooks import run_notebook
         run_notebook({str(TEST_TEMPLATES / "sleepy.ipynb")!r}, {str(out)!r},
                      {{"patient_id": "demo-0001", "seconds": 120.0, "marker": {str(marker)!r}}})
         """

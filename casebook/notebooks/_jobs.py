@@ -13,21 +13,21 @@ so a crash in between only costs a rebuild.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import casebook
-from casebook.generate import (
-    NotebookFailed,
-    NotebookStalled,
-    ParameterValue,
-    run_notebook,
-    write_atomic,
-)
+from casebook.notebooks._parameters import ParameterValue
+from casebook.notebooks._run import NotebookFailed, NotebookStalled, run_notebook, write_atomic
+
+if TYPE_CHECKING:
+    from casebook.kernels import ForkServer
 
 __all__ = [
     "Job",
@@ -61,6 +61,11 @@ class Job:
     cell_timeout: float = 120.0
     kernel: KernelMode = "forked"
     retries: int = 1  # extra attempts after a stall
+    # The JUPYTER_PATH entry of a running fork server's kernelspec (the batch's shared
+    # one); None: a forked job starts this process's own server.
+    fork_server: str | None = None
+    # Added to the kernel's environment only (PGPASSWORD); local executors only.
+    kernel_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def notebook(self) -> str:
@@ -135,10 +140,10 @@ def build(job: Job) -> Outcome:
     start = time.perf_counter()
     outcome = Outcome(job.patient_id, job.notebook, "failed", job.output)
     try:
-        kwargs = _kernel_kwargs(job.kernel)
+        kwargs = _kernel_kwargs(job, job.kernel)
     except Exception as exc:  # the fork server could not start: say so, use plain kernels
         outcome.notes.append(f"forked kernels unavailable ({exc}); plain kernel used")
-        kwargs = _kernel_kwargs("plain")
+        kwargs = _kernel_kwargs(job, "plain")
     try:
         for attempt in range(1, job.retries + 2):
             outcome.attempts = attempt
@@ -182,22 +187,48 @@ def _finish(outcome: Outcome, start: float) -> Outcome:
     return outcome
 
 
-def _kernel_kwargs(mode: KernelMode) -> dict[str, Any]:
-    from casebook.kernels.client import CasebookKernelManager
+def _kernel_kwargs(job: Job, mode: KernelMode) -> dict[str, Any]:
+    """How papermill starts this job's kernel: the kernelspec folders and the environment
+    go to the kernel manager (see `_kernel`), never into `os.environ`."""
+    from casebook.notebooks._kernel import kernel_settings
 
-    kwargs: dict[str, Any] = {
-        "kernel_manager_class": CasebookKernelManager,
-        "shutdown_kernel": "immediate",  # killed right after the last cell
-    }
+    kernel_dirs: list[str] = []
+    kwargs: dict[str, Any] = {"shutdown_kernel": "immediate"}  # killed after the last cell
     if mode == "forked":
-        import subprocess
+        from casebook.kernels import KERNEL_NAME
 
-        from casebook.kernels import use_forked_kernels
+        jupyter_path = job.fork_server or _own_fork_server()
+        kernel_dirs.append(os.path.join(jupyter_path, "kernels"))
+        kwargs["kernel_name"] = KERNEL_NAME
+    return {**kwargs, **kernel_settings(kernel_dirs, job.kernel_env)}
 
-        kwargs["kernel_name"] = use_forked_kernels(
-            stderr=subprocess.DEVNULL, while_starting=warm_imports
-        )
-    return kwargs
+
+def _own_fork_server() -> str:
+    """The `JUPYTER_PATH` entry of this process's own fork server (a Dask worker, or a job
+    built outside a batch), started on first use and stopped at exit."""
+    server = _process_fork_server(os.getpid())
+    if not server.alive:
+        _process_fork_server.cache_clear()
+        server = _process_fork_server(os.getpid())
+    return server.jupyter_path
+
+
+@functools.cache
+def _process_fork_server(pid: int) -> ForkServer:
+    import atexit
+    import subprocess
+
+    from casebook.kernels import ForkServer
+
+    server = ForkServer(stderr=subprocess.DEVNULL).launch()
+    try:
+        warm_imports()  # while the server imports
+        server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
+    atexit.register(server.stop)
+    return server
 
 
 def warm_imports() -> None:
@@ -211,6 +242,6 @@ def warm_imports() -> None:
 
 def write_html(notebook: Path, html: Path) -> Path:
     """A standalone HTML copy of `notebook` with the code hidden, written atomically."""
-    from casebook.batch_html import notebook_html
+    from casebook.notebooks._html import notebook_html
 
     return write_atomic(html, notebook_html(notebook))

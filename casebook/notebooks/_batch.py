@@ -1,7 +1,7 @@
 """`casebook batch`: build every patient's executed notebooks, in parallel and incrementally.
 
 ```python
-from casebook.batch import BatchOptions, run_batch
+from casebook.notebooks import BatchOptions, run_batch
 
 report = run_batch(BatchOptions(database_url="sqlite:////srv/clinic/casebook.db",
                                 out=Path("notebooks"), html=True))
@@ -12,13 +12,12 @@ Which patients: all, or `patients` / `from_csv` (a `patient_id` column), narrowe
 `since` (record changed since). Which notebooks: `templates`, by default the repository's
 `templates/case.ipynb` and `templates/dashboard.ipynb`, whichever exist. Each lands at
 `out/<patient_id>/<template name>` (and `.html` beside it with `html=True`). A notebook
-whose inputs are unchanged is skipped unless `force`. See casebook/batch_jobs.py for one
-job, casebook/batch_exec.py for the executors and casebook/kernels/ for forked kernels.
+whose inputs are unchanged is skipped unless `force`. See `_jobs.py` for one job,
+`_exec.py` for the executors and casebook/kernels/ for forked kernels.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import os
@@ -30,38 +29,39 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from casebook.batch_jobs import Job, KernelMode, Outcome, input_hash, is_current, job_inputs
-from casebook.batch_jobs import stale_temp_files as _stale_temp_files
-from casebook.batch_report import BatchReport
 from casebook.errors import CasebookError
-from casebook.generate import (
-    TEMPLATES_DIR,
+from casebook.models import PATIENT_ID_RE
+from casebook.notebooks._jobs import (
+    Job,
+    KernelMode,
+    Outcome,
+    input_hash,
+    is_current,
+    job_inputs,
+)
+from casebook.notebooks._jobs import stale_temp_files as _stale_temp_files
+from casebook.notebooks._parameters import (
     ParameterError,
     case_parameters,
+    kernel_env,
     output_path,
     public_database_url,
 )
-from casebook.models import PATIENT_ID_RE
+from casebook.notebooks._report import BatchReport
+from casebook.notebooks._templates import default_templates
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore
 
 __all__ = [
-    "DEFAULT_TEMPLATES",
     "BatchInputError",
     "BatchOptions",
-    "BatchReport",
-    "Outcome",
-    "default_templates",
     "parse_since",
     "plan_jobs",
     "read_patient_csv",
     "run_batch",
     "select_patients",
 ]
-
-DEFAULT_TEMPLATES = ("case.ipynb", "dashboard.ipynb")
-
 
 class BatchInputError(CasebookError, ValueError):
     """A selection that cannot be built (bad ids, unknown patients, a bad CSV line)."""
@@ -82,17 +82,6 @@ class BatchOptions:
     scheduler: str | None = None  # tcp://HOST:PORT, with executor="dask"
     cell_timeout: float = 120.0
     kernel: KernelMode = "forked"
-
-
-def default_templates(folder: Path | None = None) -> list[Path]:
-    """`case.ipynb` and `dashboard.ipynb` from templates/, whichever exist (one at least)."""
-    folder = TEMPLATES_DIR if folder is None else folder
-    found = [folder / name for name in DEFAULT_TEMPLATES if (folder / name).is_file()]
-    if not found:
-        raise BatchInputError(
-            f"no templates to build: neither {' nor '.join(DEFAULT_TEMPLATES)} is in {folder}"
-        )
-    return found
 
 
 def parse_since(text: str) -> datetime:
@@ -219,7 +208,7 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     Ctrl-C stops the batch: finished notebooks are kept and recorded, the report says
     `interrupted`, and running the same batch again builds only what is left.
     """
-    from casebook.store import CaseStore, resolve_url
+    from casebook.store import CaseStore, redact_url, resolve_url
 
     start = time.perf_counter()
     url = resolve_url(options.database_url)
@@ -236,7 +225,7 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     jobs, skipped = plan_jobs(selected, templates, options)
     workers = options.workers or os.cpu_count() or 1
     report = BatchReport(
-        database=public,
+        database=redact_url(url),
         out=str(options.out),
         executor=options.executor,
         workers=workers,
@@ -246,8 +235,8 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     done: set[str] = set()
     bar = _progress_bar(len(jobs), progress)
     try:
-        with _kernel_password(url), bar:
-            for outcome in _execute(jobs, options, workers):
+        with bar:
+            for outcome in _execute(jobs, options, workers, kernel_env(url)):
                 report.outcomes.append(outcome)
                 done.add(outcome.output)
                 bar.update(1)
@@ -279,29 +268,17 @@ def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
     return replace(options, database_url=public_url, out=Path(options.out).resolve())
 
 
-def _execute(jobs: Sequence[Job], options: BatchOptions, workers: int) -> Iterator[Outcome]:
-    from casebook.batch_exec import run_dask, run_local
+def _execute(
+    jobs: Sequence[Job], options: BatchOptions, workers: int, env: dict[str, str]
+) -> Iterator[Outcome]:
+    """Outcomes as jobs finish. `env` (the password) reaches local kernels only: Dask
+    workers' kernels read theirs from the workers' own environment or ~/.pgpass."""
+    from casebook.notebooks._exec import run_dask, run_local
 
     if options.executor == "dask":
         assert options.scheduler is not None
         return run_dask(jobs, options.scheduler)
-    return run_local(jobs, workers)
-
-
-@contextlib.contextmanager
-def _kernel_password(url: str) -> Iterator[None]:
-    """Kernels (local ones) get the database password from PGPASSWORD, never a notebook."""
-    from sqlalchemy.engine import make_url
-
-    password = make_url(url).password
-    if not password or os.environ.get("PGPASSWORD"):
-        yield
-        return
-    os.environ["PGPASSWORD"] = str(password)
-    try:
-        yield
-    finally:
-        os.environ.pop("PGPASSWORD", None)
+    return run_local(jobs, workers, env)
 
 
 def _progress_bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]

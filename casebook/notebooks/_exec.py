@@ -1,9 +1,10 @@
 """Where batch jobs run: in this process, in a local process pool, or on a Dask cluster.
 
 Every executor yields one `Outcome` per job as jobs finish, in any order. The jobs and
-the worker function (`casebook.batch_jobs.build`) are the same everywhere, so the
+the worker function (`_jobs.build`) are the same everywhere, so the
 notebooks are too. With forked kernels, the local executors share one fork server
-started here; Dask workers each start their own on first use.
+started here (each job carries its kernelspec folder); Dask workers each start their own
+on first use. Nothing here changes `os.environ`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import contextlib
 import multiprocessing
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from casebook.batch_jobs import Job, Outcome, build, warm_imports
+from casebook.notebooks._jobs import Job, Outcome, build, warm_imports
 
 if TYPE_CHECKING:
     from casebook.kernels import ForkServer
@@ -25,15 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["run_dask", "run_local"]
 
 
-def _prepend_jupyter_path(path: str | None) -> None:
-    if path:
-        current = os.environ.get("JUPYTER_PATH", "")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (path, current) if p)
-
-
-def _worker_init(jupyter_path: str | None) -> None:
-    """Runs once in each pool worker: find the shared kernelspec, pay the imports now."""
-    _prepend_jupyter_path(jupyter_path)
+def _worker_init() -> None:
+    """Runs once in each pool worker: pay the imports now."""
     warm_imports()
 
 
@@ -43,13 +37,13 @@ def _warm() -> int:
 
 @contextlib.contextmanager
 def _fork_server(jobs: Sequence[Job]) -> Iterator[ForkServer | None]:
-    """A fork server for this batch, launched (not yet ready) when any job wants one."""
-    from casebook.kernels import ForkServer, serving_jupyter_path
+    """A fork server for this batch, launched (not yet ready) when any job wants one and
+    no serving one is already first on `JUPYTER_PATH`."""
+    from casebook.kernels import ForkServer
 
-    if not any(job.kernel == "forked" for job in jobs) or serving_jupyter_path():
-        yield None  # plain kernels, or a serving fork server is already on JUPYTER_PATH
+    if not any(job.kernel == "forked" for job in jobs) or _serving() is not None:
+        yield None
         return
-
     server = ForkServer(stderr=subprocess.DEVNULL).launch()
     try:
         yield server
@@ -57,65 +51,75 @@ def _fork_server(jobs: Sequence[Job]) -> Iterator[ForkServer | None]:
         server.stop()
 
 
+def _serving() -> str | None:
+    from casebook.kernels import serving_jupyter_path
+
+    return serving_jupyter_path()
+
+
 def _ready(server: ForkServer | None) -> str | None:
-    """The server's JUPYTER_PATH entry once it serves; None when it could not start
-    (build() then starts its own or falls back to plain kernels, and says so)."""
+    """The server's `JUPYTER_PATH` entry once it serves (or a serving one found on
+    `JUPYTER_PATH`); None when it could not start (the jobs then use plain kernels)."""
     from casebook.kernels import ForkServerError
 
     if server is None:
-        return None
+        return _serving()
     try:
         return server.wait_ready().jupyter_path
     except ForkServerError:
         return None
 
 
-def run_local(jobs: Sequence[Job], workers: int) -> Iterator[Outcome]:
-    """Run `jobs` here (`workers == 1`) or in a pool of `workers` spawned processes."""
+def _with_kernels(
+    jobs: Sequence[Job], fork_server: str | None, env: Mapping[str, str]
+) -> list[Job]:
+    """`jobs` told where their kernels come from: the batch's fork server, else plain
+    kernels; `env` goes to each kernel's environment."""
+    ready = []
+    for job in jobs:
+        job = replace(job, kernel_env=dict(env))
+        if job.kernel == "forked":
+            job = replace(job, fork_server=fork_server) if fork_server else _plain(job)
+        ready.append(job)
+    return ready
+
+
+def _plain(job: Job) -> Job:
+    return replace(job, kernel="plain")
+
+
+def run_local(
+    jobs: Sequence[Job], workers: int, env: Mapping[str, str] | None = None
+) -> Iterator[Outcome]:
+    """Run `jobs` here (`workers == 1`) or in a pool of `workers` spawned processes;
+    `env` is added to each kernel's environment (not to any process's)."""
     if not jobs:
         return
     workers = max(1, min(workers, len(jobs)))
+    env = dict(env or {})
     with _fork_server(jobs) as server:
         if workers == 1:
-            saved = os.environ.get("JUPYTER_PATH")
             warm_imports()  # while the fork server imports
-            ready = _ready(server)
-            if ready is None and server is not None:
-                jobs = [replace(job, kernel="plain") for job in jobs]
-            _prepend_jupyter_path(ready)
-            try:
-                for job in jobs:
-                    yield build(job)
-            finally:
-                _restore("JUPYTER_PATH", saved)
+            for job in _with_kernels(jobs, _ready(server), env):
+                yield build(job)
             return
-        path = server.jupyter_path if server is not None else None
         pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
-            initargs=(path,),
         )
         try:
             # Spawn the workers (they import papermill) while the fork server imports.
             warm = [pool.submit(_warm) for _ in range(workers)]
-            if _ready(server) is None and server is not None:
-                jobs = [replace(job, kernel="plain") for job in jobs]
+            ready = _with_kernels(jobs, _ready(server), env)
             wait(warm)
-            pending: dict[Future[Outcome], Job] = {pool.submit(build, job): job for job in jobs}
+            pending: dict[Future[Outcome], Job] = {pool.submit(build, job): job for job in ready}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield _result(future, pending.pop(future))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _restore(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 def _crashed(job: Job, exc: BaseException) -> Outcome:

@@ -11,35 +11,39 @@ import time
 from pathlib import Path
 
 import nbformat
-import pytest
 from batch_helpers import TEMPLATES
 
-from casebook.batch import BatchOptions, run_batch
+from casebook.notebooks import BatchOptions, run_batch
 
 SLEEPY = TEMPLATES / "sleepy.ipynb"
+GATED = TEMPLATES / "gated.ipynb"
 
 
-def _start(batch_url: str, out: Path) -> subprocess.Popen[str]:
+def _start(batch_url: str, out: Path, template: Path = SLEEPY) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "casebook.cli", "--db", batch_url, "batch", "--template",
-           str(SLEEPY), "--out", str(out), "--workers", "2"]
+           str(template), "--out", str(out), "--workers", "2"]
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_PATH"}  # its own server
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             start_new_session=True, env=env)
 
 
-def _wait_for_first_build(proc: subprocess.Popen[str], out: Path) -> None:
+def _wait_for_first_build(
+    proc: subprocess.Popen[str], out: Path, template: Path = SLEEPY
+) -> None:
     deadline = time.monotonic() + 180
-    while not list(out.glob("*/.sleepy.ipynb.inputs.json")):
+    while not list(out.glob(f"*/.{template.name}.inputs.json")):
         assert proc.poll() is None, "the batch ended before building anything"
         assert time.monotonic() < deadline, "no notebook was built"
         time.sleep(0.05)
 
 
-def _check_valid_and_rerun(batch_url: str, out: Path) -> None:
+def _check_valid_and_rerun(
+    batch_url: str, out: Path, template: Path = SLEEPY, printed: str = "slept 1.0"
+) -> None:
     for path in out.rglob("*.ipynb"):
         nbformat.validate(nbformat.read(path, as_version=4))
-    done = {p.parent.name for p in out.glob("*/.sleepy.ipynb.inputs.json")}
-    report = run_batch(BatchOptions(batch_url, out=out, templates=[SLEEPY], workers=2))
+    done = {p.parent.name for p in out.glob(f"*/.{template.name}.inputs.json")}
+    report = run_batch(BatchOptions(batch_url, out=out, templates=[template], workers=2))
     status = {o.patient_id: o.status for o in report.outcomes}
     ids = ("demo-0001", "demo-0002", "demo-0003")
     expected = {pid: ("skipped" if pid in done else "built") for pid in ids}
@@ -48,7 +52,7 @@ def _check_valid_and_rerun(batch_url: str, out: Path) -> None:
     for path in out.rglob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
-        assert "slept 1.0" in json.dumps(nb)
+        assert printed in json.dumps(nb)
 
 
 def test_a_killed_batch_leaves_valid_notebooks_and_a_rerun_builds_only_the_rest(
@@ -67,18 +71,24 @@ def test_a_killed_batch_leaves_valid_notebooks_and_a_rerun_builds_only_the_rest(
 def test_ctrl_c_reports_what_is_left_and_a_rerun_finishes(
     batch_url: str, tmp_path: Path
 ) -> None:
+    """GATED builds demo-0001 at once and holds the others until out/.open exists, so the
+    batch is still running when Ctrl-C arrives, however fast the machine is."""
     out = tmp_path / "nb"
-    proc = _start(batch_url, out)
+    proc = _start(batch_url, out, GATED)
     try:
-        _wait_for_first_build(proc, out)
+        _wait_for_first_build(proc, out, GATED)
+        deadline = time.monotonic() + 180
+        while not list(out.glob(".waiting-*")):  # a held notebook is running
+            assert proc.poll() is None, "the batch ended before a held notebook started"
+            assert time.monotonic() < deadline, "no held notebook started"
+            time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         stdout, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:  # pragma: no cover - only when the test already failed
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-    if proc.returncode == 0:  # pragma: no cover - the batch finished before the signal
-        pytest.skip("the batch finished before Ctrl-C arrived")
     assert proc.returncode == 130, stdout
     assert "interrupted: run the same command again" in stdout
-    _check_valid_and_rerun(batch_url, out)
+    (out / ".open").touch()
+    _check_valid_and_rerun(batch_url, out, GATED, "built demo-")

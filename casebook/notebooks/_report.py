@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import casebook
-from casebook.batch_jobs import Outcome
-from casebook.generate import write_atomic
+from casebook.notebooks._jobs import Outcome
+from casebook.notebooks._run import write_atomic
 
 __all__ = ["BatchReport"]
 
@@ -19,7 +19,7 @@ __all__ = ["BatchReport"]
 class BatchReport:
     """What one `run_batch` did. `ok` is False when any notebook failed or was not reached."""
 
-    database: str  # the public URL (no password)
+    database: str  # the store URL, password masked (casebook.store.redact_url)
     out: str
     executor: str
     workers: int

@@ -10,18 +10,18 @@ import nbformat
 import pytest
 from batch_helpers import TEMPLATES, normalized
 
-from casebook.batch import (
+from casebook.cli import main
+from casebook.notebooks import (
     BatchInputError,
     BatchOptions,
+    ParameterError,
     parse_since,
     plan_jobs,
     read_patient_csv,
     run_batch,
     select_patients,
 )
-from casebook.batch_jobs import sidecar_path
-from casebook.cli import main
-from casebook.generate import ParameterError
+from casebook.notebooks._jobs import sidecar_path
 from casebook.store import CaseStore
 
 WIDGETS = TEMPLATES / "widgets.ipynb"
@@ -204,7 +204,7 @@ def test_no_password_reaches_a_job(tmp_path: Path) -> None:
     options = BatchOptions(f"postgresql+psycopg://clinic:{secret}@db/casebook", out=tmp_path)
     from dataclasses import replace
 
-    from casebook.generate import public_database_url
+    from casebook.notebooks import public_database_url
 
     options = replace(options, database_url=public_database_url(options.database_url))
     jobs, skipped = plan_jobs([("demo-0001", 3)], [WIDGETS], options)

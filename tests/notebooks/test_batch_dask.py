@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from batch_helpers import TEMPLATES, normalized
 
-from casebook.batch import BatchOptions, run_batch
+from casebook.notebooks import BatchOptions, run_batch
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 

@@ -1,0 +1,78 @@
+"""Notebook generation: the templates, their parameters, papermill runs, the batch.
+
+```python
+from casebook.notebooks import case_parameters, run_notebook, template_path
+
+run_notebook(template_path("case.ipynb"), out / "P1" / "case.ipynb",
+             case_parameters("P1", database_url))
+```
+
+As papermill splits `parameterize`, `inspection` and `execute`, the parts live in private
+modules and this module is the API:
+
+- templates (`_templates`): the shipped `case.ipynb` and `dashboard.ipynb`, found with
+  `importlib.resources` in a checkout and in an installed wheel;
+- parameters (`_parameters`): checked names and values, the password-free database URL a
+  kernel connects with, output paths that cannot leave their folder;
+- run (`_run`): one papermill run, written atomically, failures naming the cell;
+- batch (`_batch`, with `_jobs` for one job, `_exec` for the local and Dask executors,
+  `_report` for the report and `_html` for the offline HTML copy): every patient's
+  notebooks, in parallel and incrementally.
+"""
+
+from __future__ import annotations
+
+from casebook.notebooks._batch import (
+    BatchInputError,
+    BatchOptions,
+    parse_since,
+    plan_jobs,
+    read_patient_csv,
+    run_batch,
+    select_patients,
+)
+from casebook.notebooks._jobs import Outcome
+from casebook.notebooks._parameters import (
+    ParameterError,
+    ParameterValue,
+    case_parameters,
+    check_parameters,
+    output_path,
+    public_database_url,
+)
+from casebook.notebooks._report import BatchReport
+from casebook.notebooks._run import NotebookFailed, NotebookStalled, run_notebook, write_atomic
+from casebook.notebooks._templates import (
+    DEFAULT_TEMPLATES,
+    TEMPLATES_DIR,
+    TemplateNotFound,
+    default_templates,
+    template_path,
+)
+
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "TEMPLATES_DIR",
+    "BatchInputError",
+    "BatchOptions",
+    "BatchReport",
+    "NotebookFailed",
+    "NotebookStalled",
+    "Outcome",
+    "ParameterError",
+    "ParameterValue",
+    "TemplateNotFound",
+    "case_parameters",
+    "check_parameters",
+    "default_templates",
+    "output_path",
+    "parse_since",
+    "plan_jobs",
+    "public_database_url",
+    "read_patient_csv",
+    "run_batch",
+    "run_notebook",
+    "select_patients",
+    "template_path",
+    "write_atomic",
+]

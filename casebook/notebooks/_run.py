@@ -1,0 +1,189 @@
+"""Papermill runs of the casebook templates, written atomically.
+
+`run_notebook` checks the parameters (`_parameters`), executes in memory and writes the
+result to a temporary file in the output's folder, validates it, then renames it over the
+output: a killed run never leaves a truncated notebook. A failing cell raises
+`NotebookFailed` naming the cell; a cell whose execute reply never came raises
+`NotebookStalled`. Papermill copies the parameters and the environment into the
+notebook's metadata; `_scrub_metadata` takes them out again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from casebook.errors import CasebookError
+from casebook.notebooks._parameters import check_parameters, has_password
+
+__all__ = ["NotebookFailed", "NotebookStalled", "run_notebook", "write_atomic"]
+
+
+class NotebookFailed(CasebookError, RuntimeError):
+    """A cell raised while the notebook ran. `.cell_index` counts every cell from 0."""
+
+    def __init__(
+        self,
+        template: Path,
+        cell_index: int,
+        ename: str,
+        evalue: str,
+        traceback: str = "",
+    ) -> None:
+        super().__init__(f"{template.name}: cell {cell_index} raised {ename}: {evalue}")
+        self.template = template
+        self.cell_index = cell_index
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = traceback
+
+
+class NotebookStalled(NotebookFailed):
+    """A cell got no execute reply in time (its outputs may be complete): never 'built'."""
+
+
+# --- writing --------------------------------------------------------------------------
+def write_atomic(path: Path, text: str) -> Path:
+    """Write `text` to `path` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _temp_beside(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, path)
+    return path
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux); 0o022 elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+@contextlib.contextmanager
+def _temp_beside(path: Path) -> Iterator[Path]:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)  # a no-op after the rename
+
+
+# --- running --------------------------------------------------------------------------
+def run_notebook(
+    template: Path,
+    output: Path,
+    parameters: Mapping[str, object],
+    *,
+    execute: bool = True,
+    timeout: float | None = 120,
+    kernel_name: str | None = None,
+    **papermill_kwargs: Any,
+) -> Path:
+    """Parameterize `template` (and execute it unless `execute=False`) into `output`.
+
+    `timeout` is per cell. The kernel runs in `output`'s folder unless `cwd=` is given.
+    Raises `ParameterError` before Papermill sees a bad parameter, `NotebookFailed`
+    naming the cell that raised, and `NotebookStalled` when a cell's execute reply never
+    came. On any failure nothing is written at `output`.
+    """
+    import nbformat
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    params = check_parameters(parameters)
+    template, output = Path(template), Path(output)
+    source = nbformat.read(template, as_version=4)  # a node: papermill never formats a path
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started: list[int] = []
+    replied: set[int] = set()
+
+    def on_start(cell: Any, cell_index: int) -> None:
+        started.append(cell_index)
+
+    def on_reply(cell: Any, cell_index: int, execute_reply: Any) -> None:
+        replied.add(cell_index)
+
+    papermill_kwargs.setdefault("cwd", str(output.parent))
+    papermill_kwargs.setdefault("progress_bar", False)
+    if execute:
+        papermill_kwargs["execution_timeout"] = timeout
+        papermill_kwargs["on_cell_start"] = on_start
+        papermill_kwargs["on_cell_executed"] = on_reply
+    try:
+        nb = papermill.execute_notebook(
+            source,
+            None,
+            parameters=params,
+            prepare_only=not execute,
+            kernel_name=kernel_name,
+            **papermill_kwargs,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise NotebookFailed(
+            template, exc.cell_index, exc.ename, exc.evalue, "\n".join(exc.traceback)
+        ) from None
+    except CellTimeoutError:
+        index = started[-1] if started else -1
+        raise NotebookStalled(
+            template, index, "CellTimeoutError", f"no execute reply within {timeout} s"
+        ) from None
+    except DeadKernelError as exc:
+        index = started[-1] if started else -1
+        raise NotebookFailed(template, index, "DeadKernelError", str(exc).strip()) from None
+    if execute:
+        missing = _unreplied(nb, replied)
+        if missing is not None:
+            raise NotebookStalled(
+                template, missing, "NoExecuteReply", "the cell got no execute reply"
+            )
+    _scrub_metadata(nb, template, output)
+    nbformat.validate(nb)
+    write_atomic(output, nbformat.writes(nb))
+    return output
+
+
+def _unreplied(nb: Any, replied: set[int]) -> int | None:
+    """The first non-empty code cell that got no execute reply, if any."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.source.strip() and i not in replied:
+            return i
+    return None
+
+
+def _scrub_metadata(nb: Any, template: Path, output: Path) -> None:
+    """Papermill's metadata, with our paths and no environment or password in it; the
+    injected cell gets a stable id (papermill draws a random one) so that the same inputs
+    give the same notebook."""
+    ids = {cell.get("id") for cell in nb.cells}
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            if "injected-parameters" not in ids:
+                cell["id"] = "injected-parameters"
+            break
+    meta = nb.metadata.setdefault("papermill", {})
+    meta["input_path"] = str(template)
+    meta["output_path"] = str(output)
+    meta["environment_variables"] = {}
+    for key in ("parameters", "default_parameters"):
+        values = meta.get(key) or {}
+        meta[key] = {
+            name: value
+            for name, value in values.items()
+            if not (isinstance(value, str) and has_password(value))
+        }
