@@ -27,6 +27,7 @@ from datetime import date
 from typing import Any
 
 from casebook.catalog import Catalog, LabTest
+from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import ScoringError, result_flag, score_instrument
@@ -61,7 +62,7 @@ _FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
                "A": "not the usual result", None: "within the usual range"}
 _TEXT_FLAG_WORDS = {"A": "not the usual result", None: "the usual result"}
 _URGENT = ("same_day", "urgent")
-CHART_SOCKET = "CASEBOOK_CHART_SOCKET"  # set by casebook serve: its shared chart renderer
+CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
 
 
 def _e(value: object) -> str:

@@ -11,8 +11,9 @@ import pytest
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
 from casebook.charts import render_svg, symptom_chart
+from casebook.kernels import CHART_SOCKET_ENV as ENV_VAR
 from casebook.models import Case
-from casebook.serve.chartd import ENV_VAR, ChartService, render_remote
+from casebook.serve.chartd import ChartService, render_remote
 
 SPEC = {"mark": "bar", "data": {"values": [{"a": "x", "b": 2}, {"a": "y", "b": 3}]},
         "encoding": {"x": {"field": "a", "type": "nominal"},
