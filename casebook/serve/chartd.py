@@ -12,7 +12,9 @@ ready line, stop on stdin EOF) is `casebook.kernels._helper`'s, shared with the 
 server.
 
 Protocol: the client sends a 4-byte big-endian length and a JSON spec; the server answers a
-status byte (0 ok, 1 error), a 4-byte length and UTF-8 text (the SVG, or the error).
+status byte (0 ok, 1 error), a 4-byte length and UTF-8 text (the SVG, or the error). The
+request `{"casebook-chartd": "renders"}` is answered with the number of charts rendered so
+far (`ChartService.renders()`: proof that kernels went through the service).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = ["CHART_SOCKET_ENV", "READY", "ChartService", "main", "render_remote"]
 
 READY = "casebook-chartd ready"
 _MAX = 16 << 20  # bytes of spec or SVG
+_COUNT_REQUEST = {"casebook-chartd": "renders"}
 
 
 def _recv(conn: socket.socket, size: int) -> bytes:
@@ -61,14 +64,27 @@ def render_remote(spec: Mapping[str, Any], socket_path: str, timeout: float = 20
     return text
 
 
-def _serve_one(conn: socket.socket, convert: Any, config: Mapping[str, Any]) -> None:
+class _Renderer:
+    """Turns specs into SVG and counts the charts it rendered."""
+
+    def __init__(self, convert: Any, config: Mapping[str, Any]) -> None:
+        self.convert, self.config, self.renders = convert, dict(config), 0
+
+    def answer(self, spec: Any) -> str:
+        if spec == _COUNT_REQUEST:
+            return str(self.renders)
+        svg = str(self.convert(spec, config=dict(self.config), allowed_base_urls=[]))
+        self.renders += 1
+        return svg
+
+
+def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
     conn.settimeout(10)
     try:
         (size,) = struct.unpack(">I", _recv(conn, 4))
         if size > _MAX:
             raise ValueError("chart spec too large")
-        spec = json.loads(_recv(conn, size))
-        status, text = 0, convert(spec, config=dict(config), allowed_base_urls=[])
+        status, text = 0, renderer.answer(json.loads(_recv(conn, size)))
     except OSError:
         return
     except Exception as exc:  # vl-convert reports every failure as a plain ValueError
@@ -93,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm_up()
     listener = listen(args[0])
     print(READY, flush=True)
-    serve(listener, lambda conn: _serve_one(conn, vl_convert.vegalite_to_svg, RENDER_CONFIG))
+    renderer = _Renderer(vl_convert.vegalite_to_svg, RENDER_CONFIG)
+    serve(listener, lambda conn: _serve_one(conn, renderer))
     return 0
 
 
@@ -113,6 +130,10 @@ class ChartService(HelperProcess):
         self.spawn()
         self.read_ready(lambda line: line == READY)
         return self
+
+    def renders(self) -> int:
+        """How many charts the service has rendered since it started."""
+        return int(render_remote(_COUNT_REQUEST, self.socket_path))
 
 
 if __name__ == "__main__":
