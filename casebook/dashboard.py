@@ -37,6 +37,7 @@ from markupsafe import Markup
 
 from casebook.catalog import Catalog
 from casebook.format import number
+from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import ScoringError, read_result, score_instrument
@@ -73,7 +74,7 @@ _TEXT_FLAG_WORDS = {"A": "not the usual result", None: "the usual result"}
 # A result that raised a red flag is never "within the usual range" on the patient's page.
 _DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
 _URGENT = ("same_day", "urgent")
-CHART_SOCKET = "CASEBOOK_CHART_SOCKET"  # set by casebook serve: its shared chart renderer
+CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
 
 
 def _day(value: date) -> str:

@@ -7,7 +7,7 @@ A template cell holds one call:
     workbook.header(session)
     workbook.symptoms_section(session)
 
-Each section returns a `Section` that displays as its widgets; its `forms` are there for
+Each section returns a `WidgetSection` that displays as its widgets; its `forms` are there for
 tests and for scripting. Nothing here holds case data: the session reads it from the store.
 """
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TEMPLATE",
-    "Section",
+    "WidgetSection",
     "case_notebook",
     "header",
     "history_section",
@@ -43,7 +43,7 @@ TEMPLATE = "case.ipynb"
 
 
 @dataclass
-class Section:
+class WidgetSection:
     """What a template cell displays: the section's widgets, and its forms by name."""
 
     widget: ipywidgets.Widget
@@ -78,7 +78,7 @@ def open_case(patient_id: str, database_url: str, *, actor: str | None = None) -
         raise
 
 
-def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any]) -> Section:
+def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any]) -> WidgetSection:
     import ipywidgets as W
 
     look = session.look
@@ -88,10 +88,10 @@ def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any
             children.append(look.make(W.HTML, value=f"<h4 style='margin:12px 0 4px 0'>"
                                       f"{title}</h4>"))
         children.append(part.widget)
-    return Section(children[0] if len(children) == 1 else look.column(children), forms)
+    return WidgetSection(children[0] if len(children) == 1 else look.column(children), forms)
 
 
-def header(session: CaseSession) -> Section:
+def header(session: CaseSession) -> WidgetSection:
     """Patient, age, visits, last saved, unsaved sections, and the red flags."""
     from casebook.widgets.header import Header
 
@@ -99,7 +99,7 @@ def header(session: CaseSession) -> Section:
     return _section(session, ("", form), forms={"header": form})
 
 
-def visits_section(session: CaseSession) -> Section:
+def visits_section(session: CaseSession) -> WidgetSection:
     """Switch visits, start a follow-up, the alarm screen, change since baseline."""
     from casebook.widgets.visits import VisitsForm
 
@@ -107,7 +107,7 @@ def visits_section(session: CaseSession) -> Section:
     return _section(session, ("", form), forms={"visits": form})
 
 
-def history_section(session: CaseSession) -> Section:
+def history_section(session: CaseSession) -> WidgetSection:
     """Every history category: infections, conditions, medications, diet, stress,
     exposures, food sensitivities, family history."""
     from casebook.widgets.history import HistoryForm
@@ -116,7 +116,7 @@ def history_section(session: CaseSession) -> Section:
     return _section(session, ("", form), forms={"history": form})
 
 
-def symptoms_section(session: CaseSession) -> Section:
+def symptoms_section(session: CaseSession) -> WidgetSection:
     """The eleven symptoms of the selected visit beside the chart of every visit."""
     from casebook.widgets.symptoms import SymptomsForm
 
@@ -124,7 +124,7 @@ def symptoms_section(session: CaseSession) -> Section:
     return _section(session, ("", form), forms={"symptoms": form})
 
 
-def instruments_section(session: CaseSession) -> Section:
+def instruments_section(session: CaseSession) -> WidgetSection:
     """PHQ-9, GAD-7, PSS-10, FAS, Bristol and the clinic's instruments, scored live."""
     from casebook.widgets.instruments import InstrumentsForm
 
@@ -132,10 +132,10 @@ def instruments_section(session: CaseSession) -> Section:
     return _section(session, ("", form), forms={"instruments": form})
 
 
-def tests_section(session: CaseSession) -> Section:
+def tests_section(session: CaseSession) -> WidgetSection:
     """Order from the catalog (evidence first), order status, results and trends."""
+    from casebook.widgets.orders import OrderForm, OrderStatusForm
     from casebook.widgets.results import ResultForm, ResultsView
-    from casebook.widgets.tests import OrderForm, OrderStatusForm
 
     order, status = OrderForm(session), OrderStatusForm(session)
     result, results = ResultForm(session), ResultsView(session)
@@ -145,7 +145,7 @@ def tests_section(session: CaseSession) -> Section:
                            "results": results})
 
 
-def plan_section(session: CaseSession) -> Section:
+def plan_section(session: CaseSession) -> WidgetSection:
     """Plan items by category, from templates or from scratch; start, stop, edit."""
     from casebook.widgets.plan import PlanForm
 
@@ -153,7 +153,7 @@ def plan_section(session: CaseSession) -> Section:
     return _section(session, ("", form), forms={"plan": form})
 
 
-def notes_section(session: CaseSession) -> Section:
+def notes_section(session: CaseSession) -> WidgetSection:
     """Notes, practitioner-only or shared with the patient."""
     from casebook.widgets.notes import NotesForm
 

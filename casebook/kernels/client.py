@@ -6,24 +6,92 @@ guarantees (a `kernel_info_reply` on shell, and proof that IOPub is connected) a
 as soon as the kernel's `idle` status for that request arrives on IOPub. It uses only the
 public client API (`kernel_info`, the channels' `get_msg`, `is_alive`).
 
+Kernels started by `CasebookKernelManager` talk over IPC (Unix sockets), not TCP: their
+sockets and connection file live in a private folder (mode 0700) made for each kernel and
+removed with it. Two kernel managers can then never pick the same port (with TCP, a port
+one manager chose could be taken by another kernel before this one bound it: "Address
+already in use", "Kernel died before replying to kernel_info"), and the traffic never
+leaves the machine, so ipykernel has no reason to warn that TCP is unencrypted.
+
 Pass `kernel_manager_class=CasebookKernelManager` to papermill/nbclient (any kernelspec,
-forked or plain); a Voilà or Jupyter server can set it as its `kernel_manager_class`.
+forked or plain), or `kernel_manager_class(jupyter_path)` to also find the kernelspecs of
+a folder (a fork server's) without touching `JUPYTER_PATH`. A kernel that dies before its
+first reply raises `KernelDiedError` (`died_before_reply` also recognises jupyter_client's
+own message), so a caller can retry it once in a fresh kernel.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from queue import Empty
 from typing import Any
 
 from jupyter_client import protocol_version_info
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import DottedObjectName, Type
+from traitlets import CaselessStrEnum, DottedObjectName, List, Type, Unicode, default
 
-__all__ = ["CasebookKernelManager", "ReadyKernelClient"]
+__all__ = [
+    "CasebookKernelManager",
+    "CasebookKernelSpecManager",
+    "KernelDiedError",
+    "ReadyKernelClient",
+    "died_before_reply",
+    "ipc_transport",
+    "kernel_manager_class",
+]
 
 _IOPUB_WAIT = 1.0  # seconds to see the idle status before asking again
+_DIED = "Kernel died before replying to kernel_info"  # jupyter_client's words, kept
+_MAX_SOCKET_DIR = 64  # a Unix socket path holds at most 107 bytes: keep the folder short
+
+
+class KernelDiedError(RuntimeError):
+    """The kernel process ended before it answered its first `kernel_info_request`."""
+
+
+def died_before_reply(exc: BaseException) -> bool:
+    """Whether `exc` says a kernel died before its first reply (casebook's client or
+    jupyter_client's): such a start may be retried once in a fresh kernel."""
+    return isinstance(exc, KernelDiedError) or (
+        isinstance(exc, RuntimeError) and str(exc).startswith(_DIED)
+    )
+
+
+def ipc_transport() -> CaselessStrEnum:
+    """A kernel manager's `transport` trait whose default is IPC."""
+    return CaselessStrEnum(
+        ["tcp", "ipc"], default_value="ipc", config=True,
+        help="ZMQ transport of the kernel's sockets (IPC: Unix sockets beside the "
+             "connection file, no ports to collide)",
+    )
+
+
+def _private_folder() -> str:
+    base = tempfile.gettempdir()
+    if len(base) > _MAX_SOCKET_DIR and os.path.isdir("/tmp"):
+        base = "/tmp"
+    return tempfile.mkdtemp(prefix="cbk-", dir=base)  # 0700
+
+
+class CasebookKernelSpecManager(KernelSpecManager):  # type: ignore[misc]
+    """A kernelspec manager that looks in `extra_kernel_dirs` first, then where jupyter
+    does (a server's kernelspecs reach it as an argument, not through `JUPYTER_PATH`)."""
+
+    extra_kernel_dirs = List(
+        Unicode(), config=True,
+        help="Kernelspec folders searched before the usual ones (e.g. a fork server's)",
+    )
+
+    @default("kernel_dirs")
+    def _kernel_dirs_with_extras(self) -> list[str]:
+        return [*self.extra_kernel_dirs, *KernelSpecManager._kernel_dirs_default(self)]
 
 
 class ReadyKernelClient(AsyncKernelClient):  # type: ignore[misc]
@@ -47,7 +115,7 @@ class ReadyKernelClient(AsyncKernelClient):  # type: ignore[misc]
                     self.session.adapt_version = major
                 return
             if not await self.is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise KernelDiedError(_DIED)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
 
@@ -69,7 +137,46 @@ class ReadyKernelClient(AsyncKernelClient):  # type: ignore[misc]
 
 
 class CasebookKernelManager(AsyncKernelManager):  # type: ignore[misc]
-    """`AsyncKernelManager` handing out `ReadyKernelClient`s."""
+    """`AsyncKernelManager` handing out `ReadyKernelClient`s, for kernels on IPC transport
+    whose connection file and sockets live in a private folder removed with the kernel."""
 
     client_class = DottedObjectName("casebook.kernels.client.ReadyKernelClient")
     client_factory = Type(klass=ReadyKernelClient, default_value=ReadyKernelClient)
+    transport = ipc_transport()
+    kernel_spec_dirs = List(
+        Unicode(), config=True,
+        help="Kernelspec folders searched before the usual ones (e.g. a fork server's)",
+    )
+    _private: str | None = None
+
+    @default("kernel_spec_manager")
+    def _spec_manager_with_extras(self) -> KernelSpecManager:
+        from casebook.kernels.server import own_kernel_dirs
+
+        extra = [*self.kernel_spec_dirs, *own_kernel_dirs()]
+        return CasebookKernelSpecManager(data_dir=self.data_dir, extra_kernel_dirs=extra)
+
+    @default("connection_file")
+    def _private_connection_file(self) -> str:
+        self._private = _private_folder()
+        return str(Path(self._private) / "kernel.json")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
+
+    cleanup_resources = _async_cleanup_resources
+
+
+@functools.cache
+def kernel_manager_class(jupyter_path: str | None = None) -> type[CasebookKernelManager]:
+    """`CasebookKernelManager`, finding first the kernelspecs under `jupyter_path`/kernels
+    (e.g. a `ForkServer`'s `jupyter_path`, passed to another process as a string)."""
+    if not jupyter_path:
+        return CasebookKernelManager
+    folder = os.path.join(jupyter_path, "kernels")
+    trait = List(Unicode(), default_value=[folder], config=True,
+                 help="Kernelspec folders searched before the usual ones")
+    return type("ForkedKernelManager", (CasebookKernelManager,), {"kernel_spec_dirs": trait})

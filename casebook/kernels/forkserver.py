@@ -25,13 +25,14 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import select
 import signal
 import socket
 import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
+
+from casebook.kernels._helper import ignore_interrupts, listen, serve
 
 __all__ = ["READY", "main", "request_fork", "thread_count"]
 
@@ -98,18 +99,6 @@ def _preload(modules: Sequence[str]) -> list[str]:
                 raise
             skipped.append(name)
     return skipped
-
-
-def _serve(listener: socket.socket) -> None:
-    stdin = sys.stdin.fileno()
-    while True:
-        ready, _, _ = select.select([listener, stdin], [], [])
-        if stdin in ready and not os.read(stdin, 4096):
-            return  # the owner is gone or asked us to stop
-        if listener in ready:
-            conn, _ = listener.accept()
-            with conn:
-                _handle(listener, conn)
 
 
 def _handle(listener: socket.socket, conn: socket.socket) -> None:
@@ -209,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m casebook.kernels.forkserver SOCKET [MODULE ...]", file=sys.stderr)
         return 2
     socket_path, modules = args[0], [*_KERNEL_MODULES, *args[1:]]
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     from casebook.kernels.imports import import_jsonschema_quickly
 
@@ -220,16 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"casebook fork server: {threads} threads after imports; refusing to fork",
               file=sys.stderr)
         return 3
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)
-    os.chmod(socket_path, 0o600)
-    listener.listen(64)
+    listener = listen(socket_path)
     print(json.dumps({"ready": READY, "skipped": skipped}), flush=True)
     os.dup2(2, 1)  # nobody reads the owner's pipe after this line: never let a kernel fill it
-    try:
-        _serve(listener)
-    finally:
-        listener.close()
+    serve(listener, lambda conn: _handle(listener, conn))
     return 0
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from casebook.errors import CasebookError
+from casebook.kernels._helper import HelperProcess
 
 __all__ = [
     "DEFAULT_PRELOAD",
@@ -22,6 +20,7 @@ __all__ = [
     "ForkServer",
     "ForkServerError",
     "kernelspec",
+    "own_kernel_dirs",
     "serving_jupyter_path",
     "use_forked_kernels",
 ]
@@ -83,16 +82,20 @@ def kernelspec(socket_path: str) -> dict[str, Any]:
     }
 
 
-class ForkServer:
+class ForkServer(HelperProcess):
     """A pre-importing process that forks fresh kernels; one per owning process.
 
     ```python
     with ForkServer() as server:            # imports once (a few seconds)
-        os.environ["JUPYTER_PATH"] = server.jupyter_path   # or use_forked_kernels()
-        papermill.execute_notebook(..., kernel_name=KERNEL_NAME)
+        papermill.execute_notebook(..., kernel_name=KERNEL_NAME,
+                                   kernel_manager_class=server.kernel_manager_class)
     ```
+    A Jupyter or Voilà server finds the kernelspec through `server.kernels_dir`
+    (`CasebookKernelSpecManager.extra_kernel_dirs`); another process gets the string
+    `server.jupyter_path` and calls `kernel_manager_class(jupyter_path)`.
     Kernel output the server's kernels write to their file descriptors goes to `stderr`
     (inherited by default; pass `subprocess.DEVNULL` or a file to quiet it).
+    Stopping the server ends the kernels it forked (their parent poller sees it go).
     """
 
     def __init__(
@@ -101,32 +104,39 @@ class ForkServer:
         *,
         stderr: int | IO[Any] | None = None,
     ) -> None:
+        super().__init__(
+            "casebook.kernels.forkserver",
+            socket_name="fork.sock",
+            folder_prefix="casebook-kernels-",
+            description="fork server",
+            error=ForkServerError,
+            stderr=stderr,
+        )
         self.preload = tuple(preload)
-        self.stderr = stderr
-        self.process: subprocess.Popen[str] | None = None
-        self.folder: Path | None = None
         self.skipped: list[str] = []
 
     def __repr__(self) -> str:
-        state = f"pid {self.process.pid}" if self.alive else "stopped"
+        state = f"pid {self.process.pid}" if self.process and self.alive else "stopped"
         return f"<ForkServer {state}>"
 
     @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
-    def socket_path(self) -> str:
-        if self.folder is None:
-            raise ForkServerError("the fork server is not started")
-        return str(self.folder / "fork.sock")
-
-    @property
     def jupyter_path(self) -> str:
-        """A `JUPYTER_PATH` entry whose `kernels/` holds the `casebook-forked` kernelspec."""
+        """A Jupyter data folder whose `kernels/` holds the `casebook-forked` kernelspec."""
         if self.folder is None:
             raise ForkServerError("the fork server is not started")
         return str(self.folder / "jupyter")
+
+    @property
+    def kernels_dir(self) -> str:
+        """The kernelspec folder holding `casebook-forked` (for a kernelspec manager)."""
+        return str(Path(self.jupyter_path) / "kernels")
+
+    @property
+    def kernel_manager_class(self) -> type[Any]:
+        """A `CasebookKernelManager` class that finds this server's kernelspec."""
+        from casebook.kernels.client import kernel_manager_class
+
+        return kernel_manager_class(self.jupyter_path)
 
     def start(self) -> ForkServer:
         """Launch the server and wait until it serves (its imports take a few seconds)."""
@@ -136,61 +146,25 @@ class ForkServer:
         """Launch the server without waiting; `jupyter_path` is usable at once."""
         if self.process is not None:
             return self
-        self.folder = Path(tempfile.mkdtemp(prefix="casebook-kernels-"))  # 0700
-        spec_dir = Path(self.jupyter_path) / "kernels" / KERNEL_NAME
+        self.make_folder()
+        spec_dir = Path(self.kernels_dir) / KERNEL_NAME
         spec_dir.mkdir(parents=True)
         (spec_dir / "kernel.json").write_text(json.dumps(kernelspec(self.socket_path), indent=1))
-        env = {**os.environ, **_SERVER_ENV}
-        cmd = [sys.executable, "-m", "casebook.kernels.forkserver", self.socket_path]
-        self.process = subprocess.Popen(
-            [*cmd, *self.preload],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            env=env,
-            text=True,
-        )
+        self.spawn(self.preload, env={**os.environ, **_SERVER_ENV})
         return self
 
     def wait_ready(self) -> ForkServer:
         """Block until the launched server listens; `ForkServerError` if it died instead."""
         from casebook.kernels.forkserver import READY
 
-        if self.process is None:
-            raise ForkServerError("the fork server is not launched")
-        if self.process.stdout is None or self.process.stdout.closed:
-            return self  # already ready
-        line = self.process.stdout.readline()
-        try:
-            ready = json.loads(line) if line else {}
-        except ValueError:
-            ready = {}
-        if ready.get("ready") != READY:
-            code = self.process.wait()
-            self.stop()
-            raise ForkServerError(
-                f"the fork server did not start (exit status {code}); see its standard error"
-            )
-        self.skipped = list(ready.get("skipped", []))
-        self.process.stdout.close()
-        return self
-
-    def stop(self) -> None:
-        """Stop the server; kernels it forked exit with it (their parent poller sees it go)."""
-        proc, self.process = self.process, None
-        if proc is not None:
-            if proc.stdin is not None:
-                proc.stdin.close()  # the server exits on EOF
+        def is_ready(line: str) -> bool:
             try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+                return bool(json.loads(line).get("ready") == READY)
+            except (ValueError, AttributeError):
+                return False
+
+        self.skipped = list(json.loads(self.read_ready(is_ready)).get("skipped", []))
+        return self
 
     def __enter__(self) -> ForkServer:
         return self.start()
@@ -208,17 +182,18 @@ def use_forked_kernels(
     stderr: int | IO[Any] | None = None,
     while_starting: Callable[[], object] | None = None,
 ) -> str:
-    """The kernel name to pass to papermill/nbclient for forked kernels.
+    """The kernel name to pass to papermill/nbclient, with
+    `kernel_manager_class=CasebookKernelManager`, for forked kernels.
 
-    Reuses a serving `casebook-forked` kernelspec already first on `JUPYTER_PATH` (a batch
-    shares one server among its workers); otherwise starts one server for this process
-    (stopped at exit) and puts its kernelspec first on `JUPYTER_PATH`. `while_starting`
+    Reuses a serving `casebook-forked` kernelspec already first on `JUPYTER_PATH` (as
+    jupyter itself would find it); otherwise starts one server for this process (stopped
+    at exit), whose kernelspec folder `CasebookKernelManager` searches first
+    (`own_kernel_dirs`). The process environment is read, never changed. `while_starting`
     runs while the server imports (e.g. the caller's own imports).
     Raises `ForkServerError` when the server cannot start.
     """
     if serving_jupyter_path() is not None:
         return KERNEL_NAME
-    paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     server = _per_process.get(os.getpid())
     if server is None or not server.alive:
         server = ForkServer(preload, stderr=stderr).launch()
@@ -231,9 +206,14 @@ def use_forked_kernels(
             raise
         _per_process[os.getpid()] = server
         atexit.register(server.stop)
-    paths = [server.jupyter_path, *(p for p in paths if "casebook-kernels-" not in p)]
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)
     return KERNEL_NAME
+
+
+def own_kernel_dirs() -> list[str]:
+    """The kernelspec folder of the fork server `use_forked_kernels` started in this
+    process, if it still serves (searched first by `CasebookKernelManager`)."""
+    server = _per_process.get(os.getpid())
+    return [server.kernels_dir] if server is not None and server.alive else []
 
 
 def serving_jupyter_path() -> str | None:

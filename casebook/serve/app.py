@@ -22,7 +22,6 @@ It is `voila.app.Voila` with its doors closed:
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from typing import Any
@@ -110,9 +109,14 @@ class DashboardApp(Voila):
         config.VoilaConfiguration = Config(LOCKED_CONFIGURATION)
         config.MappingKernelManager = Config(CULL_SETTINGS)
         config.VoilaExecutor = Config({"timeout": 30, "allow_errors": True})
-        # A client that is ready as soon as its kernel is (no fixed 0.2 s wait per view).
+        # A client that is ready as soon as its kernel is (no fixed 0.2 s wait per view),
+        # kernels on IPC transport, and kernelspecs found through the manager's own
+        # arguments (`extra_kernel_dirs`, set when the fork server starts).
         config.AsyncMappingKernelManager = Config(
             {"kernel_manager_class": "casebook.serve.render.DashboardKernelManager"}
+        )
+        config.VoilaConfiguration.kernel_spec_manager_class = (
+            "casebook.kernels.client.CasebookKernelSpecManager"
         )
         self.update_config(config)
         self.identity_provider_class = PatientIdentityProvider
@@ -179,12 +183,16 @@ class DashboardApp(Voila):
         ]
 
     def start_fork_server(self) -> None:
-        """Start the pre-importing process and select its kernelspec (before any kernel)."""
+        """Start the pre-importing process and select its kernelspec (before any kernel):
+        the kernelspec manager Voilà makes in `init_settings` searches its folder first."""
         from casebook.kernels import DEFAULT_PRELOAD, KERNEL_NAME, ForkServer
 
         self.fork_server = ForkServer((*DEFAULT_PRELOAD, "casebook.serve.preload")).start()
-        paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
-        os.environ["JUPYTER_PATH"] = os.pathsep.join([self.fork_server.jupyter_path, *paths])
+        config = Config()
+        config.CasebookKernelSpecManager = Config(
+            {"extra_kernel_dirs": [self.fork_server.kernels_dir]}
+        )
+        self.update_config(config)
         self.kernel_name = self.kernel_name or KERNEL_NAME
 
     def start(self) -> None:
@@ -194,7 +202,7 @@ class DashboardApp(Voila):
             self.chart_service = ChartService().start()
         if self.forked:
             self.start_fork_server()
-        self.connection_dir = tempfile.mkdtemp(prefix="casebook_kernels_",
+        self.connection_dir = tempfile.mkdtemp(prefix="cbk-serve-",
                                                dir=self.connection_dir_root)
         settings = self.init_settings()
         self.app = tornado.web.Application(**settings)

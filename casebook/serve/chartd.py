@@ -5,34 +5,35 @@ cannot be started before a fork (it owns threads), so a forked kernel would pay 
 view. `ChartService` runs `python -m casebook.serve.chartd SOCKET`: one process that starts
 the engine once and turns Vega-Lite specs into SVG for any kernel that asks over a Unix
 socket (mode 0600, in a 0700 folder). It keeps nothing between requests, may fetch no URL
-(`allowed_base_urls=[]`), and runs no notebook code. Kernels find it through
-`CASEBOOK_CHART_SOCKET`; if it is missing or fails they render in-process as before.
+(`allowed_base_urls=[]`), and runs no notebook code. Kernels find it through the
+environment variable named by `casebook.kernels.CHART_SOCKET_ENV` (named there only); if
+it is missing or fails they render in-process as before. Its lifecycle (private folder,
+ready line, stop on stdin EOF) is `casebook.kernels._helper`'s, shared with the fork
+server.
 
 Protocol: the client sends a 4-byte big-endian length and a JSON spec; the server answers a
-status byte (0 ok, 1 error), a 4-byte length and UTF-8 text (the SVG, or the error).
+status byte (0 ok, 1 error), a 4-byte length and UTF-8 text (the SVG, or the error). The
+request `{"casebook-chartd": "renders"}` is answered with the number of charts rendered so
+far (`ChartService.renders()`: proof that kernels went through the service).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import select
-import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["ENV_VAR", "READY", "ChartService", "main", "render_remote"]
+from casebook.kernels import CHART_SOCKET_ENV
+from casebook.kernels._helper import HelperProcess, ignore_interrupts, listen, serve
 
-ENV_VAR = "CASEBOOK_CHART_SOCKET"
+__all__ = ["CHART_SOCKET_ENV", "READY", "ChartService", "main", "render_remote"]
+
 READY = "casebook-chartd ready"
 _MAX = 16 << 20  # bytes of spec or SVG
+_COUNT_REQUEST = {"casebook-chartd": "renders"}
 
 
 def _recv(conn: socket.socket, size: int) -> bytes:
@@ -63,14 +64,27 @@ def render_remote(spec: Mapping[str, Any], socket_path: str, timeout: float = 20
     return text
 
 
-def _serve_one(conn: socket.socket, convert: Any, config: Mapping[str, Any]) -> None:
+class _Renderer:
+    """Turns specs into SVG and counts the charts it rendered."""
+
+    def __init__(self, convert: Any, config: Mapping[str, Any]) -> None:
+        self.convert, self.config, self.renders = convert, dict(config), 0
+
+    def answer(self, spec: Any) -> str:
+        if spec == _COUNT_REQUEST:
+            return str(self.renders)
+        svg = str(self.convert(spec, config=dict(self.config), allowed_base_urls=[]))
+        self.renders += 1
+        return svg
+
+
+def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
     conn.settimeout(10)
     try:
         (size,) = struct.unpack(">I", _recv(conn, 4))
         if size > _MAX:
             raise ValueError("chart spec too large")
-        spec = json.loads(_recv(conn, size))
-        status, text = 0, convert(spec, config=dict(config), allowed_base_urls=[])
+        status, text = 0, renderer.answer(json.loads(_recv(conn, size)))
     except OSError:
         return
     except Exception as exc:  # vl-convert reports every failure as a plain ValueError
@@ -87,75 +101,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m casebook.serve.chartd SOCKET", file=sys.stderr)
         return 2
+    ignore_interrupts()
     import vl_convert
 
     from casebook.charts import RENDER_CONFIG, warm_up
 
-    # Ctrl-C in a terminal reaches the whole process group; the owner stops this helper
-    # (by closing its stdin) when it shuts down, so the helper itself ignores SIGINT.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(args[0])
-    os.chmod(args[0], 0o600)
-    listener.listen(64)
+    listener = listen(args[0])
     print(READY, flush=True)
-    stdin = sys.stdin.fileno()
-    try:
-        while True:
-            ready, _, _ = select.select([listener, stdin], [], [])
-            if stdin in ready and not os.read(stdin, 4096):
-                return 0  # the owner is gone or asked us to stop
-            if listener in ready:
-                conn, _ = listener.accept()
-                with conn:
-                    _serve_one(conn, vl_convert.vegalite_to_svg, RENDER_CONFIG)
-    finally:
-        listener.close()
+    renderer = _Renderer(vl_convert.vegalite_to_svg, RENDER_CONFIG)
+    serve(listener, lambda conn: _serve_one(conn, renderer))
+    return 0
 
 
-class ChartService:
+class ChartService(HelperProcess):
     """Owns one `chartd` process: `start()` waits until its engine is warm, `stop()` ends it."""
 
     def __init__(self, *, stderr: int | IO[Any] | None = None) -> None:
-        self.stderr = stderr
-        self.process: subprocess.Popen[str] | None = None
-        self.folder: Path | None = None
-
-    @property
-    def socket_path(self) -> str:
-        if self.folder is None:
-            raise RuntimeError("the chart service is not started")
-        return str(self.folder / "charts.sock")
+        super().__init__(
+            "casebook.serve.chartd",
+            socket_name="charts.sock",
+            folder_prefix="casebook-charts-",
+            description="chart service",
+            stderr=stderr,
+        )
 
     def start(self) -> ChartService:
-        self.folder = Path(tempfile.mkdtemp(prefix="casebook-charts-"))  # 0700
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "casebook.serve.chartd", self.socket_path],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        self.process.stdout.close()
-        if line != READY:
-            code = self.process.wait()
-            self.stop()
-            raise RuntimeError(f"the chart service did not start (exit status {code})")
+        self.spawn()
+        self.read_ready(lambda line: line == READY)
         return self
 
-    def stop(self) -> None:
-        proc, self.process = self.process, None
-        if proc is not None:
-            if proc.stdin is not None:
-                proc.stdin.close()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+    def renders(self) -> int:
+        """How many charts the service has rendered since it started."""
+        return int(render_remote(_COUNT_REQUEST, self.socket_path))
 
 
 if __name__ == "__main__":

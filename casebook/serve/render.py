@@ -31,8 +31,8 @@ from traitlets import DottedObjectName, Type
 from voila.notebook_renderer import NotebookRenderer
 
 from casebook.errors import InputError
-from casebook.kernels.client import ReadyKernelClient
-from casebook.serve.chartd import ENV_VAR as CHART_ENV
+from casebook.kernels.client import ReadyKernelClient, ipc_transport
+from casebook.serve.chartd import CHART_SOCKET_ENV
 
 __all__ = [
     "NOTEBOOK_NAME",
@@ -54,7 +54,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 # Names that carry request data in stock Voilà, or secrets the kernel gets another way.
 _DROPPED = frozenset(
-    {"CASEBOOK_DB", "PGPASSWORD", "CASEBOOK_CHART_SOCKET", "QUERY_STRING", "SCRIPT_NAME",
+    {"CASEBOOK_DB", "PGPASSWORD", CHART_SOCKET_ENV, "QUERY_STRING", "SCRIPT_NAME",
      "PATH_INFO", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE"}
 )
 _DROPPED_PREFIXES = ("VOILA_", "HTTP_", "JPY_")
@@ -100,16 +100,19 @@ def kernel_environment(
     if password:
         env["PGPASSWORD"] = str(password)
     if chart_socket:
-        env[CHART_ENV] = chart_socket
+        env[CHART_SOCKET_ENV] = chart_socket
     return env
 
 
 class DashboardKernelManager(ServerKernelManager):  # type: ignore[misc]
     """jupyter_server's kernel manager with casebook's client, which is ready as soon as its
-    kernel is (no fixed 0.2 s wait per view; see casebook.kernels.client)."""
+    kernel is (no fixed 0.2 s wait per view; see casebook.kernels.client), and kernels on
+    IPC transport: their sockets sit beside the connection file, in the server's private
+    connection folder (mode 0700), so no two kernels can race for a TCP port."""
 
     client_class = DottedObjectName("casebook.kernels.client.ReadyKernelClient")
     client_factory = Type(klass=ReadyKernelClient, default_value=ReadyKernelClient)
+    transport = ipc_transport()
 
 
 class DashboardRenderer(NotebookRenderer):

@@ -13,8 +13,15 @@ from typing import Any
 
 import pytest
 
-from casebook.kernels import KERNEL_NAME, ForkServer, ForkServerError, use_forked_kernels
-from casebook.kernels.client import CasebookKernelManager
+from casebook.kernels import (
+    KERNEL_NAME,
+    ForkServer,
+    ForkServerError,
+    own_kernel_dirs,
+    use_forked_kernels,
+)
+from casebook.kernels.client import CasebookKernelManager, kernel_manager_class
+from casebook.kernels.server import _per_process
 
 PROBE = textwrap.dedent(
     """
@@ -45,16 +52,8 @@ def _run(kernel_name: str, jupyter_path: str, cwd: Path, code: str = PROBE) -> d
     """Start a kernel, run `code`, kill the kernel; the JSON it printed, plus its pid state."""
 
     async def go() -> dict[str, Any]:
-        saved = os.environ.get("JUPYTER_PATH")
-        os.environ["JUPYTER_PATH"] = jupyter_path
-        try:
-            km = CasebookKernelManager(kernel_name=kernel_name)
-            await km.start_kernel(cwd=str(cwd), env={**os.environ, "CASEBOOK_PROBE": "yes"})
-        finally:
-            if saved is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = saved
+        km = kernel_manager_class(jupyter_path)(kernel_name=kernel_name)
+        await km.start_kernel(cwd=str(cwd), env={**os.environ, "CASEBOOK_PROBE": "yes"})
         kc = km.client()
         kc.start_channels()
         try:
@@ -117,17 +116,8 @@ def test_the_plain_kernel_is_the_fallback_when_the_server_is_gone(tmp_path: Path
 
 def test_kernels_end_with_their_server(tmp_path: Path) -> None:
     server = ForkServer(preload=()).start()
-    saved = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = server.jupyter_path
-
-    km = CasebookKernelManager(kernel_name=KERNEL_NAME)
-    try:
-        asyncio.run(km.start_kernel(cwd=str(tmp_path)))
-    finally:
-        if saved is None:
-            os.environ.pop("JUPYTER_PATH", None)
-        else:
-            os.environ["JUPYTER_PATH"] = saved
+    km = server.kernel_manager_class(kernel_name=KERNEL_NAME)
+    asyncio.run(km.start_kernel(cwd=str(tmp_path)))
     try:
         assert km.provisioner is not None
         pid = int(km.provisioner.pid)
@@ -159,3 +149,13 @@ def test_use_forked_kernels_starts_once_and_reuses_a_serving_spec(
     monkeypatch.setenv("JUPYTER_PATH", server.jupyter_path)
     assert use_forked_kernels() == KERNEL_NAME
     assert os.environ["JUPYTER_PATH"] == server.jupyter_path  # reused, nothing started
+    monkeypatch.delenv("JUPYTER_PATH")
+    try:
+        assert use_forked_kernels(preload=()) == KERNEL_NAME  # this process's own server
+        assert "JUPYTER_PATH" not in os.environ  # the environment is never a channel
+        [own] = own_kernel_dirs()
+        manager = CasebookKernelManager(kernel_name=KERNEL_NAME)
+        assert manager.kernel_spec_manager.kernel_dirs[0] == own
+    finally:
+        _per_process.pop(os.getpid()).stop()  # later tests get a fully preloaded one
+    assert own_kernel_dirs() == []

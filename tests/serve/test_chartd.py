@@ -7,12 +7,14 @@ import stat
 from collections.abc import Iterator
 
 import pytest
+from serve_helpers import Server
 
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
 from casebook.charts import render_svg, symptom_chart
+from casebook.kernels import CHART_SOCKET_ENV as ENV_VAR
 from casebook.models import Case
-from casebook.serve.chartd import ENV_VAR, ChartService, render_remote
+from casebook.serve.chartd import ChartService, render_remote
 
 SPEC = {"mark": "bar", "data": {"values": [{"a": "x", "b": 2}, {"a": "y", "b": 3}]},
         "encoding": {"x": {"field": "a", "type": "nominal"},
@@ -50,13 +52,30 @@ def test_dashboard_uses_it_and_falls_back_without_it(service: ChartService, demo
                                                      monkeypatch, tmp_path) -> None:
     page = d.Dashboard(demo_cases[0], default_catalog())
     monkeypatch.setenv(ENV_VAR, service.socket_path)
+    before = service.renders()
     shared = d.symptoms_section(page).html
+    through_service = service.renders() - before
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "gone.sock"))
     fallback = d.symptoms_section(page).html
     monkeypatch.delenv(ENV_VAR)
     local = d.symptoms_section(page).html
+    assert through_service == shared.count("data:image/svg+xml;base64,") >= 1
+    assert service.renders() == before + through_service  # the fallbacks never asked it
     assert shared == fallback == local
-    assert "data:image/svg+xml;base64," in shared
+
+
+@pytest.mark.slow
+def test_the_servers_kernels_render_through_the_service(server: Server, serve_store) -> None:
+    """A page served by `casebook serve` had its charts drawn by the shared service: the
+    service's count grows by the charts on the page (none were drawn in the kernel)."""
+    [socket_path] = [proc.cmdline()[-1] for proc in server.processes()
+                     if "casebook.serve.chartd" in proc.cmdline()]
+    before = int(render_remote({"casebook-chartd": "renders"}, socket_path))
+    page = server.request("/dashboard", cookie=server.token(serve_store.patients[0]))
+    assert page.status == 200
+    charts = page.body.count("data:image/svg+xml;base64,")
+    assert charts >= 1
+    assert int(render_remote({"casebook-chartd": "renders"}, socket_path)) == before + charts
 
 
 def test_stop_ends_the_process_and_its_folder() -> None:

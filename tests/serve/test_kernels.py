@@ -144,3 +144,15 @@ def test_fifty_views_leave_memory_bounded(server: Server, serve_store) -> None:
           f"{(rss_before / MiB) + grown:.0f} MiB")
     # One stock Voilà kernel alone holds ~147 MiB; 50 leaked kernels would be gigabytes.
     assert grown < 120, f"server and fork server grew by {grown:.0f} MiB over 50 views"
+
+
+def test_views_print_no_kernel_or_zmq_warnings(server: Server, serve_store) -> None:
+    """What `casebook serve` prints while it renders: no ipykernel warning about TCP
+    without encryption (kernels use IPC), no zmq or kernel warning at all."""
+    page = server.request("/dashboard", cookie=server.token(serve_store.patients[1]))
+    assert page.status == 200
+    log = server.log()
+    assert "Kernel started" in log  # the log does hold the kernels' lines
+    for noise in ("without encryption", "ZMQError", "zmq", "Kernel died", "Warning",
+                  "WARNING", "Traceback"):
+        assert noise not in log, f"{noise!r} in the server's output:\n{log[-3000:]}"

@@ -8,9 +8,9 @@ from datetime import date
 
 from casebook.models import TestOrder
 from casebook.store import CaseStore
+from casebook.widgets.orders import GROUPS, OrderForm, OrderStatusForm
 from casebook.widgets.results import ResultForm, ResultsView
 from casebook.widgets.session import CaseSession
-from casebook.widgets.tests import GROUPS, OrderForm, OrderStatusForm
 
 
 def test_tests_are_grouped_and_show_their_evidence_first(session: CaseSession) -> None:
