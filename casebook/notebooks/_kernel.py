@@ -3,7 +3,7 @@ as the kernel manager's own settings, never through this process's `os.environ`.
 
 `kernel_settings(kernel_dirs, env)` gives the keyword arguments for papermill/nbclient:
 `kernel_manager_class=BatchKernelManager` and a traitlets `config` that nbclient hands to
-the manager it creates. The manager looks kernelspecs up in `extra_kernel_dirs` first (a
+the manager it creates. The manager looks kernelspecs up in `kernel_spec_dirs` first (a
 fork server's `casebook-forked` spec) and starts the kernel with `extra_env` added to its
 environment (e.g. `PGPASSWORD`, so that no notebook ever holds the password).
 """
@@ -14,8 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jupyter_client.kernelspec import KernelSpecManager
-from traitlets import Dict, List, Unicode, default
+from traitlets import Dict, Unicode
 from traitlets.config import Config
 
 from casebook.kernels.client import CasebookKernelManager
@@ -24,23 +23,13 @@ __all__ = ["BatchKernelManager", "kernel_settings"]
 
 
 class BatchKernelManager(CasebookKernelManager):
-    """A `CasebookKernelManager` with extra kernelspec folders and extra kernel environment."""
+    """A `CasebookKernelManager` (kernelspec folders via its `kernel_spec_dirs`) with extra
+    kernel environment."""
 
-    extra_kernel_dirs = List(
-        Unicode(),
-        help="kernelspec folders (each holding <name>/kernel.json) searched before the usual ones",
-    ).tag(config=True)
     extra_env = Dict(
         value_trait=Unicode(),
         help="variables added to the kernel's environment (not to this process's)",
     ).tag(config=True)
-
-    @default("kernel_spec_manager")
-    def _kernel_spec_manager_default(self) -> KernelSpecManager:
-        specs = KernelSpecManager(data_dir=self.data_dir)
-        if self.extra_kernel_dirs:
-            specs.kernel_dirs = [*self.extra_kernel_dirs, *specs.kernel_dirs]
-        return specs
 
     async def start_kernel(self, **kw: Any) -> None:
         if self.extra_env:
@@ -53,6 +42,6 @@ def kernel_settings(
 ) -> dict[str, Any]:
     """papermill/nbclient keyword arguments that start kernels through `BatchKernelManager`."""
     config = Config()
-    config.BatchKernelManager.extra_kernel_dirs = list(kernel_dirs)
+    config.BatchKernelManager.kernel_spec_dirs = list(kernel_dirs)
     config.BatchKernelManager.extra_env = dict(env or {})
     return {"kernel_manager_class": BatchKernelManager, "config": config}
