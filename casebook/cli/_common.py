@@ -1,0 +1,40 @@
+"""What every command module shares: the store from the common options, input files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from casebook.errors import InputError
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only for commands that use it
+    from casebook.store import CaseStore
+
+__all__ = ["AddCommand", "open_store", "read_input"]
+
+
+class AddCommand(Protocol):
+    """Adds a sub-command: `add(name, func, help)` returns its parser for the arguments."""
+
+    def __call__(
+        self, name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser: ...
+
+
+def open_store(args: argparse.Namespace, *, create: bool = False) -> CaseStore:
+    """The store named by `--db` (else $CASEBOOK_DB), acting as `--actor`."""
+    from casebook.store import CaseStore
+
+    return CaseStore(args.db, actor=args.actor, create=create)
+
+
+def read_input(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None

@@ -1,0 +1,92 @@
+"""The `casebook` command. Thin: it parses arguments and calls library functions.
+
+Exit codes: 0 done, 1 bad input or a store error (the message says what), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from casebook import __version__
+from casebook.errors import CasebookError
+
+__all__ = ["main"]
+
+# Each module adds its commands with `register(add)`; a new command group is one line here.
+_COMMAND_MODULES = ("_records", "_notebooks", "_serve")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (default: $CASEBOOK_DB, else sqlite:///casebook.db)",
+    )
+    common.add_argument(
+        "--actor",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="who is making changes, for the audit log "
+        "(default: $CASEBOOK_USER, else the login name)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="casebook",
+        parents=[common],
+        description="A clinical case workbook on Jupyter. It documents and supports "
+        "decisions; it never diagnoses.",
+    )
+    parser.add_argument("--version", action="version", version=f"casebook {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"casebook.cli.{name}").register(add)
+    return parser
+
+
+def _validation_line(exc: ValidationError) -> str:
+    """One line for a pydantic error: the first offending field and why, never its value."""
+    errors = exc.errors(include_url=False, include_input=False)
+    if not errors:  # pragma: no cover - pydantic always reports at least one
+        return f"{exc.title}: invalid"
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or exc.title
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{field}: {first['msg']}{more}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.db = getattr(args, "db", None)
+    args.actor = getattr(args, "actor", None)
+    try:
+        return int(args.func(args))
+    except CasebookError as exc:  # bad input or state: one line, exit 1
+        print(f"casebook {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:  # a model refused a value the command built
+        print(f"casebook {args.command}: {_validation_line(exc)}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `casebook export X | head`
+        return 0
+    except OSError as exc:  # e.g. a folder given as FILE, or an unwritable --dir
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"casebook {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

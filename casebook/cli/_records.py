@@ -1,0 +1,122 @@
+"""Commands over the record: init, import, patients, show, audit, export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from casebook.cli._common import AddCommand, open_store, read_input
+from casebook.errors import CasebookError, InputError
+
+__all__ = ["register"]
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from casebook.store import redact_url
+
+    with open_store(args, create=True) as store:
+        print(f"store ready at {redact_url(store.url)}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from casebook.interop import case_from_json, import_patients_csv, import_results_csv
+    from casebook.store import import_case
+
+    with open_store(args) as store:
+        if args.kind == "patients":
+            summary = import_patients_csv(store, args.file)
+            print(f"patients: {summary}")
+        elif args.kind == "results":
+            summary = import_results_csv(store, args.file)
+            print(f"results: {summary}")
+        elif args.kind == "case":
+            case = case_from_json(read_input(args.file), args.file)
+            outcome = import_case(store, case, replace=args.replace)
+            print(f"case {case.patient.id}: {outcome}")
+        else:  # fhir
+            from casebook.interop.fhir import bundle_from_json
+
+            case = bundle_from_json(read_input(args.file), args.file)
+            outcome = import_case(store, case, replace=args.replace)
+            print(f"case {case.patient.id}: {outcome}")
+    return 0
+
+
+def cmd_patients(args: argparse.Namespace) -> int:
+    from casebook.report import patients_text
+
+    with open_store(args) as store:
+        print(patients_text(store.patients()))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from casebook.report import case_text
+
+    with open_store(args) as store:
+        sys.stdout.write(case_text(store.load_case(args.patient), store.catalog))
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from casebook.report import audit_text
+
+    if args.verify == (args.patient is not None):
+        raise InputError("give a PATIENT to show, or --verify to check the whole log")
+    with open_store(args) as store:
+        if args.verify:
+            verdict = store.verify_audit_log()
+            if not verdict.intact:
+                raise AuditBroken(
+                    f"audit log broken at row {verdict.broken_id}: {verdict.problem} "
+                    f"({verdict.rows} row(s) before it are intact)"
+                )
+            print(f"audit log intact: {verdict.rows} row(s), head {verdict.head}")
+            return 0
+        store.get_patient(args.patient)
+        print(audit_text(store.audit_log(args.patient)))
+    return 0
+
+
+class AuditBroken(CasebookError):
+    """`casebook audit --verify` found a row whose hash does not match."""
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        case = store.load_case(args.patient)
+        if args.format == "json":
+            from casebook.interop import case_to_json
+
+            sys.stdout.write(case_to_json(case))
+        else:
+            from casebook.interop.fhir import bundle_to_json
+
+            sys.stdout.write(bundle_to_json(case, store.catalog))
+    return 0
+
+
+def register(add: AddCommand) -> None:
+    add("init", cmd_init, "create the store, or migrate it to this version")
+    p = add("import", cmd_import, "import patients, results, a case (JSON) or a FHIR bundle")
+    p.add_argument("kind", choices=("patients", "results", "case", "fhir"))
+    p.add_argument("file", help="the file to import ('-' reads standard input for case/fhir)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="case/fhir: overwrite an existing different case (it stays in the audit log)",
+    )
+    add("patients", cmd_patients, "list the patients")
+    p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
+    p.add_argument("patient")
+    p = add("audit", cmd_audit, "show the audit log of one patient, or check the whole log")
+    p.add_argument("patient", nargs="?")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the hash chain of the whole audit log; exit 1 at the first broken link",
+    )
+    p = add("export", cmd_export, "write one whole case to standard output")
+    p.add_argument("patient")
+    p.add_argument("--format", choices=("json", "fhir"), default="json")

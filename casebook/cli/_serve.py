@@ -1,0 +1,50 @@
+"""Commands for the patient dashboards: serve, access."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from casebook.cli._common import AddCommand, open_store
+
+__all__ = ["register"]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from casebook.serve import run
+
+    return run(args.db, host=args.host, port=args.port)
+
+
+def cmd_access(args: argparse.Namespace) -> int:
+    from casebook.serve import base_url, grant, revoke
+
+    with open_store(args) as store:
+        if args.action == "grant":
+            print(grant(store, args.patient, args.days, base_url=base_url(args.host, args.port)))
+            print(
+                f"(a new link for {args.patient}, valid for {args.days} days; "
+                f"`casebook access revoke {args.patient}` ends every link)",
+                file=sys.stderr,
+            )
+        else:
+            ended = revoke(store, args.patient)
+            print(f"revoked {ended} link(s) of {args.patient}; open pages stop working now")
+    return 0
+
+
+def register(add: AddCommand) -> None:
+    p = add("serve", cmd_serve, "serve patient dashboards, one patient per link (Ctrl-C stops)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
+    p = add("access", cmd_access, "grant or revoke a patient's dashboard link")
+    p.add_argument("action", choices=("grant", "revoke"))
+    p.add_argument("patient")
+    p.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        help="grant: how long the link works, 1-365 days (default 30)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="grant: the server address in the link")
+    p.add_argument("--port", type=int, default=8866, help="grant: the server port in the link")
