@@ -29,8 +29,10 @@ from pydantic import (
 __all__ = [
     "PATIENT_ID_RE",
     "PLAN_CATEGORIES",
+    "SAFETY_FACTS",
     "AlarmScreen",
     "Case",
+    "CautionConfirmation",
     "DietHistory",
     "EnvironmentalExposure",
     "FamilyHistory",
@@ -46,6 +48,7 @@ __all__ = [
     "PatientId",
     "PlanItem",
     "Record",
+    "SafetyFacts",
     "Sex",
     "StressHistory",
     "SymptomRating",
@@ -190,9 +193,18 @@ class Medication(_Model):
         "steroid",
         "nsaid",
         "proton_pump_inhibitor",
+        "h2_blocker",
+        "antacid",
+        "anticoagulant",
+        "diabetes_medicine",
+        "immunosuppressant",
+        "cyp_pgp_substrate",
+        "diuretic",
+        "antihypertensive",
         "supplement",
         "other",
-    ]
+    ] = Field(description="cyp_pgp_substrate: a narrow-margin CYP3A4, CYP2D6 or P-gp "
+              "substrate such as ciclosporin, tacrolimus or digoxin")
     name: Name
     dose: ShortText = ""
     start: date | None = None
@@ -202,6 +214,10 @@ class Medication(_Model):
     def _span(self) -> Medication:
         _check_span(self.start, self.end, f"medication {self.name!r}")
         return self
+
+    def current_on(self, day: date) -> bool:
+        """Taken on `day`: started by then (or no start recorded) and not ended before."""
+        return (self.start is None or self.start <= day) and (self.end is None or self.end >= day)
 
 
 Level = Literal["none", "low", "moderate", "high"]
@@ -253,6 +269,37 @@ class FamilyHistory(_Model):
     age_at_onset: int | None = Field(None, ge=0, le=120)
 
 
+class SafetyFacts(_Model):
+    """What a practitioner checks before recommending a supplement or a diet.
+
+    None means 'not asked'. Age under 18 is derived from the birth date, and current
+    medicines are the medication entries; a later entry's answers override an earlier one's
+    (see `casebook.cautions.safety_facts`)."""
+
+    category: Literal["safety"] = "safety"
+    recorded_on: date | None = None
+    pregnant: Tri = None
+    breastfeeding: Tri = None
+    immunosuppressed: Tri = Field(None, description="Immunosuppressed or immunocompromised")
+    eating_disorder_history: Tri = None
+    liver_disease: Tri = None
+    kidney_disease: Tri = None
+    hypertension: Tri = None
+    hypokalemia: Tri = None
+    central_line_or_critical_illness: Tri = Field(
+        None, description="A central venous line, or critically ill")
+    underweight: Tri = Field(None, description="Underweight (BMI below 18.5) or losing weight")
+    dysphagia: Tri = Field(None, description="Difficulty swallowing, or narrowing of the gut")
+    hypercalcemia_or_granulomatous_disease: Tri = Field(
+        None, description="High calcium, or sarcoidosis or another granulomatous disease")
+    reflux: Tri = Field(None, description="Heartburn or reflux (GERD)")
+
+
+SAFETY_FACTS: tuple[str, ...] = tuple(
+    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on"))
+"""The safety fact keys a protocol caution can match."""
+
+
 HistoryData = Annotated[
     Infection
     | InflammatoryCondition
@@ -261,7 +308,8 @@ HistoryData = Annotated[
     | StressHistory
     | EnvironmentalExposure
     | FoodSensitivity
-    | FamilyHistory,
+    | FamilyHistory
+    | SafetyFacts,
     Field(discriminator="category"),
 ]
 HISTORY_CATEGORIES = (
@@ -273,6 +321,7 @@ HISTORY_CATEGORIES = (
     "environmental_exposure",
     "food_sensitivity",
     "family_history",
+    "safety",
 )
 
 
@@ -364,6 +413,16 @@ PLAN_CATEGORIES = (
 )
 
 
+class CautionConfirmation(_Model):
+    """A practitioner going ahead despite a caution of the item's template, and why."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=2000)]
+    by: ShortText = ""
+    on: date
+
+
 class PlanItem(Record):
     category: Literal[
         "eliminate_triggers",
@@ -374,6 +433,8 @@ class PlanItem(Record):
         "referral",
     ]
     name: Name
+    patient_name: ShortText = Field(
+        "", description="The name the patient sees; empty means the same as `name`")
     dose: ShortText = ""
     frequency: ShortText = ""
     start: date | None = None
@@ -383,11 +444,21 @@ class PlanItem(Record):
     status: Literal["proposed", "active", "stopped", "completed"] = "proposed"
     template: str | None = Field(None, description="Protocol template key it came from")
     source: ShortText = ""
+    caution_confirmations: list[CautionConfirmation] = Field(
+        default_factory=list, description="Cautions of the template confirmed, with a reason")
 
     @model_validator(mode="after")
     def _span(self) -> PlanItem:
         _check_span(self.start, self.end, f"plan item {self.name!r}")
         return self
+
+    @property
+    def patient_title(self) -> str:
+        """What the patient's page and letters call this item."""
+        return self.patient_name or self.name
+
+    def confirmation(self, key: str) -> CautionConfirmation | None:
+        return next((c for c in self.caution_confirmations if c.key == key), None)
 
 
 class Note(Record):
