@@ -316,7 +316,8 @@ class ProtocolTemplate(_Entry):
     cautions: tuple[Caution, ...] = Field(
         description="Required: contraindications, interactions and populations, each sourced")
     no_cautions_reason: str = Field(
-        "", description="Why an empty `cautions` list is right (e.g. a referral)")
+        "", validate_default=True,
+        description="Why an empty `cautions` list is right (e.g. a referral)")
 
     @field_validator("no_cautions_reason")
     @classmethod
