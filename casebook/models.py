@@ -14,7 +14,7 @@ import os
 import re
 import time
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,34 +27,11 @@ from pydantic import (
 )
 
 __all__ = [
-    "PATIENT_ID_RE",
-    "PLAN_CATEGORIES",
-    "SAFETY_FACTS",
-    "AlarmScreen",
-    "Case",
-    "CautionConfirmation",
-    "DietHistory",
-    "EnvironmentalExposure",
-    "FamilyHistory",
-    "FoodSensitivity",
-    "HistoryData",
-    "HistoryEntry",
-    "Infection",
-    "InflammatoryCondition",
-    "InstrumentResponse",
-    "Medication",
-    "Note",
-    "Patient",
-    "PatientId",
-    "PlanItem",
-    "Record",
-    "SafetyFacts",
-    "Sex",
-    "StressHistory",
-    "SymptomRating",
-    "TestOrder",
-    "TestResult",
-    "Visit",
+    "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen", "Case",
+    "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory",
+    "FoodSensitivity", "HistoryData", "HistoryEntry", "Infection", "InflammatoryCondition",
+    "InstrumentResponse", "Medication", "Note", "Patient", "PatientId", "PlanItem", "Record",
+    "SafetyFacts", "Sex", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Visit",
     "new_id",
 ]
 
@@ -188,21 +165,9 @@ class InflammatoryCondition(_Model):
 class Medication(_Model):
     category: Literal["medication"] = "medication"
     drug_class: Literal[
-        "antibiotic",
-        "chemotherapy",
-        "steroid",
-        "nsaid",
-        "proton_pump_inhibitor",
-        "h2_blocker",
-        "antacid",
-        "anticoagulant",
-        "diabetes_medicine",
-        "immunosuppressant",
-        "cyp_pgp_substrate",
-        "diuretic",
-        "antihypertensive",
-        "supplement",
-        "other",
+        "antibiotic", "chemotherapy", "steroid", "nsaid", "proton_pump_inhibitor", "h2_blocker",
+        "antacid", "anticoagulant", "diabetes_medicine", "immunosuppressant", "cyp_pgp_substrate",
+        "diuretic", "antihypertensive", "supplement", "other",
     ] = Field(description="cyp_pgp_substrate: a narrow-margin CYP3A4, CYP2D6 or P-gp "
               "substrate such as ciclosporin, tacrolimus or digoxin")
     name: Name
@@ -270,11 +235,8 @@ class FamilyHistory(_Model):
 
 
 class SafetyFacts(_Model):
-    """What a practitioner checks before recommending a supplement or a diet.
-
-    None means 'not asked'. Age under 18 is derived from the birth date, and current
-    medicines are the medication entries; a later entry's answers override an earlier one's
-    (see `casebook.cautions.safety_facts`)."""
+    """Checked before a supplement or a diet; None = 'not asked'. Age and current medicines
+    come from the record; a later entry overrides (`casebook.cautions.safety_facts`)."""
 
     category: Literal["safety"] = "safety"
     recorded_on: date | None = None
@@ -312,17 +274,8 @@ HistoryData = Annotated[
     | SafetyFacts,
     Field(discriminator="category"),
 ]
-HISTORY_CATEGORIES = (
-    "infection",
-    "inflammatory_condition",
-    "medication",
-    "diet",
-    "stress",
-    "environmental_exposure",
-    "food_sensitivity",
-    "family_history",
-    "safety",
-)
+HISTORY_CATEGORIES: tuple[str, ...] = tuple(
+    get_args(m.model_fields["category"].annotation)[0] for m in get_args(get_args(HistoryData)[0]))
 
 
 class HistoryEntry(Record):
@@ -403,35 +356,22 @@ class TestResult(Record):
 
 # --- plan and notes ---------------------------------------------------------------------
 
-PLAN_CATEGORIES = (
-    "eliminate_triggers",
-    "herbal",
-    "nutritional_support",
-    "microbiome_support",
-    "stress_management",
-    "referral",
-)
+PlanCategory = Literal["eliminate_triggers", "herbal", "nutritional_support",
+                       "microbiome_support", "stress_management", "referral"]
+PLAN_CATEGORIES: tuple[str, ...] = get_args(PlanCategory)
 
 
 class CautionConfirmation(_Model):
     """A practitioner going ahead despite a caution of the item's template, and why."""
 
     key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=2000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     by: ShortText = ""
     on: date
 
 
 class PlanItem(Record):
-    category: Literal[
-        "eliminate_triggers",
-        "herbal",
-        "nutritional_support",
-        "microbiome_support",
-        "stress_management",
-        "referral",
-    ]
+    category: PlanCategory
     name: Name
     patient_name: ShortText = Field(
         "", description="The name the patient sees; empty means the same as `name`")
@@ -453,8 +393,7 @@ class PlanItem(Record):
         return self
 
     @property
-    def patient_title(self) -> str:
-        """What the patient's page and letters call this item."""
+    def patient_title(self) -> str:  # what the patient's page and letters call this item
         return self.patient_name or self.name
 
     def confirmation(self, key: str) -> CautionConfirmation | None:
@@ -486,16 +425,8 @@ class Case(_Model):
     def _consistent(self) -> Case:
         pid = self.patient.id
         visit_ids = {v.id for v in self.visits}
-        for field in (
-            "visits",
-            "history",
-            "symptoms",
-            "instruments",
-            "orders",
-            "results",
-            "plan",
-            "notes",
-        ):
+        for field in ("visits", "history", "symptoms", "instruments", "orders", "results",
+                      "plan", "notes"):
             for i, rec in enumerate(getattr(self, field)):
                 if rec.patient_id != pid:
                     raise ValueError(f"{field}[{i}]: patient_id {rec.patient_id!r} is not {pid!r}")
