@@ -196,7 +196,7 @@ def _plan_item(item: PlanItem, today: date) -> dict[str, Any]:
         facts.append(("Since" if item.start <= today else "Starts", _day(item.start)))
     if item.end:
         facts.append(("Until", _day(item.end)))
-    return {"name": item.name, "facts": facts, "instructions": item.instructions}
+    return {"name": item.patient_title, "facts": facts, "instructions": item.instructions}
 
 
 def plan_section(page: Dashboard) -> Section:
@@ -204,7 +204,9 @@ def plan_section(page: Dashboard) -> Section:
     suggested are left for the next visit."""
     from casebook.charts import CATEGORY_LABELS, plan_timeline
 
-    items = sorted(page.case.plan, key=lambda i: (i.start or date.max, i.name))
+    # the patient sees each item's patient-facing name, never the practitioner's wording
+    items = sorted((i.model_copy(update={"name": i.patient_title}) for i in page.case.plan),
+                   key=lambda i: (i.start or date.max, i.name))
     active = [i for i in items if i.status == "active"]
     done = [i for i in items if i.status in ("completed", "stopped")]
     if not active and not done:

@@ -13,8 +13,10 @@ from typing import Any
 from casebook.catalog import Catalog, LabTest
 from casebook.errors import CasebookError
 from casebook.models import (
+    Case,
     InstrumentResponse,
     Patient,
+    PlanItem,
     Record,
     SymptomRating,
     TestOrder,
@@ -22,7 +24,7 @@ from casebook.models import (
 )
 from casebook.scoring import qualitative_flag, result_flag, score_instrument
 
-__all__ = ["RecordError", "prepare", "prepare_result", "result_fields"]
+__all__ = ["RecordError", "check_cautions", "prepare", "prepare_result", "result_fields"]
 
 
 class RecordError(CasebookError, ValueError):
@@ -126,8 +128,38 @@ def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> Te
     return record.model_copy(update=fields)
 
 
-def prepare(record: Record, catalog: Catalog, patient: Patient) -> Record:
-    """The record as it should be stored, or RecordError naming the bad field."""
+def check_cautions(item: PlanItem, catalog: Catalog, case: Case) -> PlanItem:
+    """Refuse an active or proposed plan item whose template's cautions match the patient
+    without a confirmation (with a reason) for each; stopped and completed items pass.
+
+    Applies to every save and to whole-case imports alike: an imported active or proposed
+    item must carry its confirmations, so a caution is never silently accepted."""
+    from casebook.cautions import unconfirmed_cautions
+
+    if item.template is not None and item.template not in {t.key for t in catalog.protocols}:
+        raise RecordError("plan item", "template", f"unknown protocol template {item.template!r}")
+    # the item as it will be, in the record as it is (the case may hold its older version)
+    others = [i for i in case.plan if i.id != item.id]
+    current = case.model_copy(update={"plan": [*others, item]})
+    missing = unconfirmed_cautions(current, catalog, item)
+    if missing:
+        first = missing[0]
+        more = f" (and {', '.join(m.key for m in missing[1:])})" if missing[1:] else ""
+        raise RecordError(
+            "plan item", "caution_confirmations",
+            f"{item.name!r}: caution {first.key!r}{more} matches the patient "
+            f"({'; '.join(first.reasons)}); confirm it with a reason before saving")
+    return item
+
+
+def prepare(record: Record, catalog: Catalog, patient: Patient,
+            case: Case | None = None) -> Record:
+    """The record as it should be stored, or RecordError naming the bad field.
+
+    A plan item is checked against its template's cautions when the `case` it belongs to is
+    given (the store always gives it)."""
+    if isinstance(record, PlanItem):
+        return record if case is None else check_cautions(record, catalog, case)
     if isinstance(record, InstrumentResponse):
         return _instrument(record, catalog)
     if isinstance(record, SymptomRating):

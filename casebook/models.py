@@ -14,7 +14,7 @@ import os
 import re
 import time
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,11 +27,12 @@ from pydantic import (
 )
 
 __all__ = [
-    "PATIENT_ID_RE", "PLAN_CATEGORIES", "AlarmScreen", "Case", "DietHistory",
-    "EnvironmentalExposure", "FamilyHistory", "FoodSensitivity", "HistoryData", "HistoryEntry",
-    "Infection", "InflammatoryCondition", "InstrumentResponse", "Medication", "Note", "Patient",
-    "PatientId", "PlanItem", "Record", "Sex", "StressHistory", "SymptomRating", "TestOrder",
-    "TestResult", "Visit", "new_id",
+    "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen", "Case",
+    "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory",
+    "FoodSensitivity", "HistoryData", "HistoryEntry", "Infection", "InflammatoryCondition",
+    "InstrumentResponse", "Medication", "Note", "Patient", "PatientId", "PlanItem", "Record",
+    "SafetyFacts", "Sex", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Visit",
+    "new_id",
 ]
 
 # Not starting with "-": `casebook show -rf` must not read an id as an option.
@@ -183,14 +184,11 @@ class InflammatoryCondition(_Model):
 class Medication(_Model):
     category: Literal["medication"] = "medication"
     drug_class: Literal[
-        "antibiotic",
-        "chemotherapy",
-        "steroid",
-        "nsaid",
-        "proton_pump_inhibitor",
-        "supplement",
-        "other",
-    ]
+        "antibiotic", "chemotherapy", "steroid", "nsaid", "proton_pump_inhibitor", "h2_blocker",
+        "antacid", "anticoagulant", "diabetes_medicine", "immunosuppressant", "cyp_pgp_substrate",
+        "diuretic", "antihypertensive", "supplement", "other",
+    ] = Field(description="cyp_pgp_substrate: a narrow-margin CYP3A4, CYP2D6 or P-gp "
+              "substrate such as ciclosporin, tacrolimus or digoxin")
     name: Name
     dose: ShortText = ""
     start: date | None = None
@@ -200,6 +198,10 @@ class Medication(_Model):
     def _span(self) -> Medication:
         _check_span(self.start, self.end, f"medication {self.name!r}")
         return self
+
+    def current_on(self, day: date) -> bool:
+        """Taken on `day`: started by then (or no start recorded) and not ended before."""
+        return (self.start is None or self.start <= day) and (self.end is None or self.end >= day)
 
 
 Level = Literal["none", "low", "moderate", "high"]
@@ -251,6 +253,34 @@ class FamilyHistory(_Model):
     age_at_onset: int | None = Field(None, ge=0, le=120)
 
 
+class SafetyFacts(_Model):
+    """Checked before a supplement or a diet; None = 'not asked'. Age and current medicines
+    come from the record; a later entry overrides (`casebook.cautions.safety_facts`)."""
+
+    category: Literal["safety"] = "safety"
+    recorded_on: date | None = None
+    pregnant: Tri = None
+    breastfeeding: Tri = None
+    immunosuppressed: Tri = Field(None, description="Immunosuppressed or immunocompromised")
+    eating_disorder_history: Tri = None
+    liver_disease: Tri = None
+    kidney_disease: Tri = None
+    hypertension: Tri = None
+    hypokalemia: Tri = None
+    central_line_or_critical_illness: Tri = Field(
+        None, description="A central venous line, or critically ill")
+    underweight: Tri = Field(None, description="Underweight (BMI below 18.5) or losing weight")
+    dysphagia: Tri = Field(None, description="Difficulty swallowing, or narrowing of the gut")
+    hypercalcemia_or_granulomatous_disease: Tri = Field(
+        None, description="High calcium, or sarcoidosis or another granulomatous disease")
+    reflux: Tri = Field(None, description="Heartburn or reflux (GERD)")
+
+
+SAFETY_FACTS: tuple[str, ...] = tuple(
+    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on"))
+"""The safety fact keys a protocol caution can match."""
+
+
 HistoryData = Annotated[
     Infection
     | InflammatoryCondition
@@ -259,19 +289,12 @@ HistoryData = Annotated[
     | StressHistory
     | EnvironmentalExposure
     | FoodSensitivity
-    | FamilyHistory,
+    | FamilyHistory
+    | SafetyFacts,
     Field(discriminator="category"),
 ]
-HISTORY_CATEGORIES = (
-    "infection",
-    "inflammatory_condition",
-    "medication",
-    "diet",
-    "stress",
-    "environmental_exposure",
-    "food_sensitivity",
-    "family_history",
-)
+HISTORY_CATEGORIES: tuple[str, ...] = tuple(
+    get_args(m.model_fields["category"].annotation)[0] for m in get_args(get_args(HistoryData)[0]))
 
 
 class HistoryEntry(Record):
@@ -352,26 +375,25 @@ class TestResult(Record):
 
 # --- plan and notes ---------------------------------------------------------------------
 
-PLAN_CATEGORIES = (
-    "eliminate_triggers",
-    "herbal",
-    "nutritional_support",
-    "microbiome_support",
-    "stress_management",
-    "referral",
-)
+PlanCategory = Literal["eliminate_triggers", "herbal", "nutritional_support",
+                       "microbiome_support", "stress_management", "referral"]
+PLAN_CATEGORIES: tuple[str, ...] = get_args(PlanCategory)
+
+
+class CautionConfirmation(_Model):
+    """A practitioner going ahead despite a caution of the item's template, and why."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    by: ShortText = ""
+    on: date
 
 
 class PlanItem(Record):
-    category: Literal[
-        "eliminate_triggers",
-        "herbal",
-        "nutritional_support",
-        "microbiome_support",
-        "stress_management",
-        "referral",
-    ]
+    category: PlanCategory
     name: Name
+    patient_name: ShortText = Field(
+        "", description="The name the patient sees; empty means the same as `name`")
     dose: ShortText = ""
     frequency: ShortText = ""
     start: date | None = None
@@ -381,11 +403,20 @@ class PlanItem(Record):
     status: Literal["proposed", "active", "stopped", "completed"] = "proposed"
     template: str | None = Field(None, description="Protocol template key it came from")
     source: ShortText = ""
+    caution_confirmations: list[CautionConfirmation] = Field(
+        default_factory=list, description="Cautions of the template confirmed, with a reason")
 
     @model_validator(mode="after")
     def _span(self) -> PlanItem:
         _check_span(self.start, self.end, f"plan item {self.name!r}")
         return self
+
+    @property
+    def patient_title(self) -> str:  # what the patient's page and letters call this item
+        return self.patient_name or self.name
+
+    def confirmation(self, key: str) -> CautionConfirmation | None:
+        return next((c for c in self.caution_confirmations if c.key == key), None)
 
 
 class Note(Record):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
+from casebook.cautions import case_cautions, protocol_warning
 from casebook.format import number
 from casebook.models import Case
 from casebook.redflags import red_flags
@@ -63,6 +64,19 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
     out.append("RED FLAGS (refer; casebook does not diagnose):" if flags else "red flags: none")
     out += [f"  ! [{f.urgency}] {f.label}: {f.reason}. {f.action}" for f in flags]
+    warning = protocol_warning(case, catalog)
+    if warning:
+        out.append(f"  WARNING: {warning}")
+    out.append("")
+    cautions = case_cautions(case, catalog, today)
+    out.append("CAUTIONS of the plan that match this patient:" if cautions else "cautions: none")
+    names = {i.id: i.name for i in case.plan}
+    for m in cautions:
+        state = (f"confirmed by {m.confirmation.by or 'unknown'} on {m.confirmation.on}: "
+                 f"{m.confirmation.reason}" if m.confirmation is not None and m.confirmed
+                 else "NOT CONFIRMED")
+        out.append(f"  - {names.get(m.plan_item_id or '', m.template)}: {m.line()} "
+                   f"[source: {m.caution.source}] ({state})")
     out.append("")
     burdens = burden_by_visit(case)
     scores = {(r.visit_id, r.instrument): r for r in case.instruments}

@@ -9,10 +9,12 @@ import random
 import uuid
 from datetime import date, timedelta
 
-from casebook.catalog import Catalog, default_catalog
+from casebook.catalog import Catalog, ProtocolTemplate, default_catalog
+from casebook.cautions import protocol_warning, unconfirmed_cautions
 from casebook.models import (
     AlarmScreen,
     Case,
+    CautionConfirmation,
     DietHistory,
     EnvironmentalExposure,
     FamilyHistory,
@@ -25,12 +27,14 @@ from casebook.models import (
     Note,
     Patient,
     PlanItem,
+    SafetyFacts,
     StressHistory,
     SymptomRating,
     TestOrder,
     TestResult,
     Visit,
 )
+from casebook.redflags import red_flags
 
 __all__ = ["generate_case", "generate_cases"]
 
@@ -136,13 +140,52 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
                                                   visit_id=visit.id, instrument=key,
                                                   answers=answers))
     orders, results = _tests(g, patient, visits)
-    return Case(patient=patient, visits=visits, history=_history(g, pid, intake),
+    case = Case(patient=patient, visits=visits, history=_history(g, patient, intake),
                 symptoms=symptoms, instruments=instruments, orders=orders, results=results,
-                plan=_plan(g, pid, visits), notes=_notes(g, pid, visits))
+                plan=_plan(g, pid, visits, results), notes=_notes(g, pid, visits))
+    return _follow_rules(g, case)
 
 
-def _history(g: _Gen, pid: str, intake: date) -> list[HistoryEntry]:
-    rng = g.rng
+def _follow_rules(g: _Gen, case: Case) -> Case:
+    """The demo follows casebook's own rules: a referral whenever an urgent or same-day flag
+    is open beside a gut protocol, and every matching caution confirmed with a reason."""
+    cat, pid, plan = g.catalog, case.patient.id, list(case.plan)
+    if protocol_warning(case, cat) is not None:
+        flags = red_flags(case, cat.red_flags, cat.instruments, cat.tests)
+        key = ("same_day_mental_health_review" if any(f.urgency == "same_day" for f in flags)
+               else "gastroenterology_referral")
+        plan.append(_item(g, pid, _template(cat, key), case.sorted_visits()[-1].visit_date))
+        case = case.model_copy(update={"plan": plan})
+    confirmed = []
+    for item in case.plan:
+        missing = unconfirmed_cautions(case, cat, item, g.today)
+        if missing:
+            item = item.model_copy(update={"caution_confirmations": [
+                *item.caution_confirmations,
+                *(CautionConfirmation(key=m.key, by="demo practitioner", on=item.start or g.today,
+                                      reason="Discussed with the patient; timing and "
+                                             "monitoring agreed (synthetic demo).")
+                  for m in missing)]})
+        confirmed.append(item)
+    return case.model_copy(update={"plan": confirmed})
+
+
+def _template(catalog: Catalog, key: str) -> ProtocolTemplate:
+    return next(t for t in catalog.protocols if t.key == key)
+
+
+def _item(g: _Gen, pid: str, tpl: ProtocolTemplate, start: date) -> PlanItem:
+    end = start + timedelta(days=tpl.duration_days) if tpl.duration_days else None
+    status = "active" if end is None or end >= g.today else "completed"
+    return PlanItem(id=g.uid(), patient_id=pid, version=1, category=tpl.category,
+                    name=tpl.name, patient_name=tpl.patient_name, dose=tpl.dose,
+                    frequency=tpl.frequency, start=start, end=end,
+                    instructions=tpl.instructions, rationale=tpl.rationale, status=status,
+                    template=tpl.key, source=tpl.source)
+
+
+def _history(g: _Gen, patient: Patient, intake: date) -> list[HistoryEntry]:
+    rng, pid = g.rng, patient.id
     level = ("none", "low", "moderate", "high")
     data: list = [
         DietHistory(pattern=rng.choice(("omnivore", "vegetarian", "flexitarian")),
@@ -161,8 +204,9 @@ def _history(g: _Gen, pid: str, intake: date) -> list[HistoryEntry]:
     if rng.random() < 0.3:
         data.append(Medication(drug_class="nsaid", name="ibuprofen", dose="400 mg as needed"))
     if rng.random() < 0.4:
-        data.append(Infection(kind=rng.choice(("bacterial", "viral", "parasitic")),
-                              name=rng.choice(("Campylobacter", "norovirus", "Giardia")),
+        kind, organism = rng.choice((("bacterial", "Campylobacter"), ("viral", "norovirus"),
+                                     ("parasitic", "Giardia")))
+        data.append(Infection(kind=kind, name=organism,
                               onset=intake - timedelta(days=800),
                               resolved=intake - timedelta(days=780)))
     if rng.random() < 0.6:
@@ -179,6 +223,17 @@ def _history(g: _Gen, pid: str, intake: date) -> list[HistoryEntry]:
         data.append(EnvironmentalExposure(agent="mold", detail="damp flat"))
     if rng.random() < 0.15:
         data.append(InflammatoryCondition(condition="celiac_disease", status="ruled_out"))
+    if rng.random() < 0.2:
+        data.append(Medication(drug_class="diabetes_medicine", name="metformin",
+                               dose="500 mg twice daily", start=intake - timedelta(days=900)))
+    childbearing = patient.sex == "female" and patient.age_on(intake) < 45
+    data.append(SafetyFacts(
+        recorded_on=intake, pregnant=childbearing and rng.random() < 0.1,
+        breastfeeding=False, immunosuppressed=False,
+        eating_disorder_history=rng.random() < 0.05, liver_disease=False, kidney_disease=False,
+        hypertension=rng.random() < 0.2, hypokalemia=False,
+        central_line_or_critical_illness=False, underweight=False, dysphagia=False,
+        hypercalcemia_or_granulomatous_disease=False, reflux=rng.random() < 0.15))
     return [HistoryEntry(id=g.uid(), patient_id=pid, version=1, data=d) for d in data]
 
 
@@ -219,26 +274,32 @@ def _tests(g: _Gen, patient: Patient, visits: list[Visit]) -> tuple[list, list]:
     return orders, results
 
 
-def _plan(g: _Gen, pid: str, visits: list[Visit]) -> list[PlanItem]:
+def _allowed(tpl: ProtocolTemplate, results: list[TestResult], start: date) -> bool:
+    """Templates whose own precondition the demo case meets by `start`."""
+    before = [r for r in results if r.collected_on <= start]
+    if tpl.key == "vitamin_d_repletion":  # only when measured low (below 20 ng/mL)
+        vit_d = sorted((r for r in before if r.test == "vitamin_d"), key=lambda r: r.collected_on)
+        return bool(vit_d) and vit_d[-1].value is not None and vit_d[-1].value < 20
+    if tpl.key == "herbal_antimicrobial_sibo":  # only after a positive breath test
+        return any(r.test.startswith("sibo_") for r in before)
+    if tpl.key == "gluten_free_trial":  # only after celiac serology
+        return any(r.test == "ttg_iga" for r in before)
+    return True
+
+
+def _plan(g: _Gen, pid: str, visits: list[Visit], results: list[TestResult]) -> list[PlanItem]:
     rng = g.rng
     items = []
-    chosen = [rng.choice(g.catalog.protocols_for(c)) for c in
-              ("eliminate_triggers", "nutritional_support", "stress_management",
-               rng.choice(("herbal", "microbiome_support")))]
-    for i, tpl in enumerate(chosen):
+    for i, category in enumerate(("eliminate_triggers", "nutritional_support",
+                                  "stress_management",
+                                  rng.choice(("herbal", "microbiome_support")))):
         start = visits[0].visit_date if i < 2 or len(visits) == 1 else visits[1].visit_date
-        end = start + timedelta(days=tpl.duration_days) if tpl.duration_days else None
-        status = "active" if end is None or end >= g.today else "completed"
-        items.append(PlanItem(id=g.uid(), patient_id=pid, version=1, category=tpl.category,
-                              name=tpl.name, dose=tpl.dose, frequency=tpl.frequency, start=start,
-                              end=end, instructions=tpl.instructions, rationale=tpl.rationale,
-                              status=status, template=tpl.key, source=tpl.source))
+        options = [t for t in g.catalog.protocols_for(category) if _allowed(t, results, start)]
+        if options:
+            items.append(_item(g, pid, rng.choice(options), start))
     if g.index == 0:
-        tpl = g.catalog.protocols_for("referral")[0]
-        items.append(PlanItem(id=g.uid(), patient_id=pid, version=1, category="referral",
-                              name=tpl.name, instructions=tpl.instructions,
-                              rationale=tpl.rationale, status="active", template=tpl.key,
-                              source=tpl.source, start=visits[0].visit_date))
+        tpl = _template(g.catalog, "gastroenterology_referral")
+        items.append(_item(g, pid, tpl, visits[0].visit_date))
     return items
 
 

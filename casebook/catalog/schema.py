@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 __all__ = [
     "AnswerOption",
     "Band",
+    "Caution",
     "Evidence",
     "Instrument",
     "InstrumentAlert",
@@ -253,13 +254,58 @@ class LabTest(_Entry):
         return unit.strip() in (self.unit, *self.unit_aliases)
 
 
+def _drug_classes() -> tuple[str, ...]:
+    from typing import get_args
+
+    from casebook.models import Medication
+
+    return get_args(Medication.model_fields["drug_class"].annotation)
+
+
+class Caution(_Entry):
+    """What a template warns about, and what in the patient's record it matches.
+
+    It matches when any of its matchers holds: a safety fact recorded as yes (`facts`), a
+    current medicine of one of `drug_classes`, any current medicine at all
+    (`any_medication`), or an age below `under_age` (from the birth date)."""
+
+    key: str = Field(pattern=_KEY)
+    kind: Literal["contraindication", "interaction", "population"]
+    facts: tuple[str, ...] = ()
+    drug_classes: tuple[str, ...] = ()
+    any_medication: bool = False
+    under_age: int | None = Field(None, gt=0, le=120)
+    text: str = Field(min_length=1, description="For the practitioner")
+    source: str = Field(min_length=1, description="A guideline, paper or official fact sheet")
+
+    @model_validator(mode="after")
+    def _matchers(self) -> Caution:
+        from casebook.models import SAFETY_FACTS
+
+        unknown = [f for f in self.facts if f not in SAFETY_FACTS]
+        if unknown:
+            raise ValueError(f"caution {self.key!r}: unknown safety facts {unknown} "
+                             f"(known: {', '.join(SAFETY_FACTS)})")
+        classes = _drug_classes()
+        unknown = [d for d in self.drug_classes if d not in classes]
+        if unknown:
+            raise ValueError(f"caution {self.key!r}: unknown drug classes {unknown} "
+                             f"(known: {', '.join(classes)})")
+        if not (self.facts or self.drug_classes or self.any_medication
+                or self.under_age is not None):
+            raise ValueError(f"caution {self.key!r} matches nothing: give facts, drug_classes, "
+                             "any_medication or under_age")
+        return self
+
+
 class ProtocolTemplate(_Entry):
     key: str = Field(pattern=_KEY)
     category: Literal[
         "eliminate_triggers", "herbal", "nutritional_support", "microbiome_support",
         "stress_management", "referral",
     ]
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="For the practitioner")
+    patient_name: str = Field(min_length=1, description="What the patient's page calls it")
     dose: str = ""
     frequency: str = ""
     duration_days: int | None = Field(None, gt=0)
@@ -267,6 +313,27 @@ class ProtocolTemplate(_Entry):
     rationale: str = Field(min_length=1)
     evidence: Evidence
     source: str = Field(min_length=1)
+    cautions: tuple[Caution, ...] = Field(
+        description="Required: contraindications, interactions and populations, each sourced")
+    no_cautions_reason: str = Field(
+        "", validate_default=True,
+        description="Why an empty `cautions` list is right (e.g. a referral)")
+
+    @field_validator("no_cautions_reason")
+    @classmethod
+    def _cautions(cls, value: str, info: ValidationInfo) -> str:
+        cautions = info.data.get("cautions")
+        if cautions is None:
+            return value  # already reported on `cautions`
+        if not cautions and not value.strip():
+            raise ValueError("an empty cautions list needs no_cautions_reason saying why "
+                             "nothing applies")
+        if cautions and value.strip():
+            raise ValueError("no_cautions_reason is only for an empty cautions list")
+        keys = [c.key for c in cautions]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate caution keys in {keys}")
+        return value
 
 
 FIRST_DEGREE = ("parent", "sibling", "child")

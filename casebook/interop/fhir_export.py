@@ -234,8 +234,10 @@ class _Exporter:
     def activity(self, i: PlanItem) -> _Json:
         extensions = [c.ext("version", valueUnsignedInt=i.version)] if i.version else []
         extensions += [c.ext(name, valueString=value) for name, value in
-                       (("dose", i.dose), ("frequency", i.frequency), ("source", i.source))
-                       if value]
+                       (("dose", i.dose), ("frequency", i.frequency), ("source", i.source),
+                        ("patient-name", i.patient_name)) if value]
+        extensions += [c.ext("caution-confirmation", valueString=x.model_dump_json())
+                       for x in i.caution_confirmations]
         kind = ("ServiceRequest" if i.category == "referral"
                 else "MedicationRequest" if i.dose and i.category in c.SUPPLEMENT_CATEGORIES
                 else None)

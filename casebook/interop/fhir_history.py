@@ -90,7 +90,7 @@ def history_resource(d: HistoryData, subject: dict[str, Any]) -> tuple[str, dict
             "status": "completed", "patient": subject,
             "relationship": c.cc(c.HL7 + "v3-RoleCode", c.RELATIONSHIP[d.relative]),
             "condition": [condition]}
-    # diet, stress, environmental exposure: social history
+    # diet, stress, environmental exposure, safety facts: social-history Observations
     return "Observation", {
         "status": "final", "category": [c.cc(c.OBSERVATION_CATEGORY, "social-history")],
         "code": c.cc(c.HISTORY_CATEGORY, d.category), "subject": subject,
@@ -104,6 +104,8 @@ def _components(fields: dict[str, Any]) -> Iterator[dict[str, Any]]:
         comp: dict[str, Any] = {"code": c.cc(c.HISTORY_FIELD, name)}
         if name in _CODED_FIELDS:
             comp["valueCodeableConcept"] = c.cc(_CODED_FIELDS[name], value)
+        elif isinstance(value, bool):  # safety facts
+            comp["valueBoolean"] = value
         elif isinstance(value, float):
             comp["valueQuantity"] = c.quantity(value, "h")
         elif isinstance(value, str):
@@ -164,6 +166,9 @@ def history_data(res: Any) -> dict[str, Any]:
         if name is None:
             raise HistoryError(f"component[{k}].code", f"needs a {c.HISTORY_FIELD} coding")
         concept, q = comp.valueCodeableConcept, comp.valueQuantity
+        if comp.valueBoolean is not None:  # safety facts
+            data[name] = comp.valueBoolean
+            continue
         data[name] = (comp.valueString or comp.valueDateTime
                       or (c.coding_code(concept, _CODED_FIELDS.get(name, "")) if concept
                           else None)

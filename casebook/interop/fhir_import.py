@@ -343,7 +343,11 @@ class _Importer:
                 "instructions": d.description or "",
                 "rationale": c.text_of(d.reasonCode[0]) if d.reasonCode else "",
                 "status": _PLAN_STATUS.get(str(d.status), "proposed"), "template": template,
-                "source": c.ext_value(d, "source", "valueString", "")})
+                "source": c.ext_value(d, "source", "valueString", ""),
+                "patient_name": c.ext_value(d, "patient-name", "valueString", ""),
+                "caution_confirmations": [
+                    json.loads(x.valueString) for x in d.extension or ()
+                    if x.url == c.EXT + "caution-confirmation"]})
         return items
 
     # --- the whole bundle ------------------------------------------------------------

@@ -97,7 +97,7 @@ def after_visit_summary(
                     key=lambda i: (PLAN_CATEGORIES.index(i.category), i.start or date.max,
                                    i.name))
     plan = [
-        {"group": labels.get(item.category, item.category), "name": item.name,
+        {"group": labels.get(item.category, item.category), "name": item.patient_title,
          "dose": item.dose, "frequency": item.frequency,
          "since": (("Since " if item.start <= on else "Starts ") + day(item.start))
          if item.start else "",

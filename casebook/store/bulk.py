@@ -289,7 +289,8 @@ def _prepared(store: CaseStore, case: Case) -> Case:
             ent.collection: [
                 r if r.version else r.model_copy(update={"version": 1})
                 for r in (
-                    prepare(x, store.catalog, case.patient) for x in getattr(case, ent.collection)
+                    prepare(x, store.catalog, case.patient, case)
+                    for x in getattr(case, ent.collection)
                 )
             ]
             for ent in ENTITIES

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
-from casebook.models import Case, Note, Patient, Record, TestOrder, Visit
+from casebook.models import Case, Note, Patient, PlanItem, Record, TestOrder, Visit
 from casebook.store import tables
 from casebook.store.chain import Verdict, append, verify
 from casebook.store.engine import (
@@ -311,7 +311,8 @@ class CaseStore:
         """`save` inside a transaction of the caller's (see `_transaction`)."""
         ent = entity_for(record)
         patient = self._lock_patient(conn, record.patient_id)
-        record = prepare(record, self.catalog, patient)  # type: ignore[assignment]
+        case = self._load_case_in(conn, patient.id) if isinstance(record, PlanItem) else None
+        record = prepare(record, self.catalog, patient, case)  # type: ignore[assignment]
         t = ent.table
         if record.version == 0:
             new = record.model_copy(update={"version": 1})

@@ -86,7 +86,15 @@ ENTITIES: tuple[Entity, ...] = (
     Entity(
         "result", TestResult, tables.test_results, "results", (), (), ("collected_on", "test", "id")
     ),
-    Entity("plan", PlanItem, tables.plan_items, "plan", (), (), ("category", "start", "id")),
+    Entity(
+        "plan",
+        PlanItem,
+        tables.plan_items,
+        "plan",
+        ("caution_confirmations",),
+        (),
+        ("category", "start", "id"),
+    ),
     Entity("note", Note, tables.notes, "notes", (), (), ("written_on", "id")),
 )
 _BY_MODEL = {e.model: e for e in ENTITIES}

@@ -143,6 +143,9 @@ plan_items = _child(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("template", sa.String(64), nullable=True),
     sa.Column("source", sa.String(200), nullable=False),
+    # migration 0003: the patient-facing name and the confirmed cautions of the item
+    sa.Column("patient_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("caution_confirmations", JSON, nullable=False, server_default="[]"),
 )
 
 notes = _child(

@@ -28,6 +28,7 @@ CATEGORY_TITLES = {
     "infection": "Infections",
     "inflammatory_condition": "Inflammatory conditions",
     "medication": "Medications",
+    "safety": "Safety facts (checked before a supplement or diet)",
     "diet": "Diet pattern",
     "stress": "Stress",
     "environmental_exposure": "Environmental exposures",

@@ -1,6 +1,11 @@
 """The plan: items from the protocol templates (their evidence and source shown before use)
 or from scratch, in each category; dose, frequency, dates, patient instructions and
-rationale; start, stop and edit. A timeline chart shows the whole plan."""
+rationale; start, stop and edit. A timeline chart shows the whole plan.
+
+Beside the editor: the template's cautions that match the patient (each needs a reason to
+go ahead, stored on the item and audited with it; the store refuses the save without one),
+and a warning when a gut protocol would start while an urgent red flag is open and no
+referral is in the plan."""
 
 from __future__ import annotations
 
@@ -10,16 +15,17 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.catalog import ProtocolTemplate
-from casebook.models import PLAN_CATEGORIES, PlanItem
+from casebook.cautions import CautionMatch, active_cautions, protocol_warning
+from casebook.models import PLAN_CATEGORIES, CautionConfirmation, PlanItem
 from casebook.widgets._base import Change, OneRecord, SaveBar
 from casebook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for
 from casebook.widgets._html import badge, esc, evidence_badge, notice, pretty, shown
 from casebook.widgets._views import ChartView, records_key
 from casebook.widgets.session import CaseSession
 
-__all__ = ["EDITABLE", "PlanForm", "template_html"]
+__all__ = ["EDITABLE", "PlanForm", "cautions_html", "template_html"]
 
-EDITABLE = ("category", "name", "dose", "frequency", "start", "end", "instructions",
+EDITABLE = ("category", "name", "patient_name", "dose", "frequency", "start", "end", "instructions",
             "rationale", "status")
 _STATUS_COLOURS = {"proposed": "#666", "active": "#1b6e3a", "stopped": "#b00020",
                    "completed": "#1f5f99"}
@@ -34,6 +40,25 @@ def template_html(template: ProtocolTemplate) -> str:
         f"{esc(template.rationale)}<br>"
         f'<span style="color:#555;font-size:0.9em">Source: {esc(template.source)} · '
         "an editable default, not advice</span>"))
+
+
+def cautions_html(matches: list[CautionMatch]) -> str:
+    """The matching cautions, each with why it matches, its source and its confirmation."""
+    if not matches:
+        return ""
+    rows = []
+    for m in matches:
+        state = (f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')} on "
+                 f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
+                 if m.confirmation is not None and m.confirmed
+                 else "<br><b>Needs a reason to go ahead.</b>")
+        rows.append(f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
+                    f"({esc('; '.join(m.reasons))}). {esc(m.caution.text)}"
+                    f'<br><span style="color:#555;font-size:0.9em">Source: '
+                    f"{esc(m.caution.source)}</span>{state}</li>")
+    kind = "info" if all(m.confirmed for m in matches) else "error"
+    return notice(kind, "<b>Cautions that match this patient</b>"
+                  f'<ul style="margin:2px 0">{"".join(rows)}</ul>')
 
 
 def _summary(item: PlanItem) -> str:
@@ -72,10 +97,19 @@ class PlanForm:
         self.new_button = look.make(W.Button, description="New plan item", icon="plus",
                                     layout={"width": "auto"})
         self.title = look.make(W.HTML)
+        self.cautions_info = look.make(W.HTML)
+        self.flag_warning = look.make(W.HTML)
+        self.caution_reason = look.make(
+            W.Textarea, description="Reason to go ahead", rows=2,
+            placeholder="Why this plan item is right despite the cautions above",
+            style=label, layout={"width": "570px", "display": "none"})
         self.bar = SaveBar(session, "Plan", collect=self._collect, reset=lambda: self.one.reset(),
                            fields=self.fields, save_label="Save plan item")
         self.one = OneRecord(session, self.bar, PlanItem, self._open, "plan item")
         self.fields.on_change(self.bar.mark_dirty)
+        self.fields.on_change(self._show_cautions)
+        self.caution_reason.observe(  # typing a reason is an edit; clearing it on open is not
+            lambda change: self.bar.mark_dirty() if change["new"].strip() else None, "value")
         self.fields["category"].widget.observe(lambda _: self._templates(), "value")
         self.template.observe(lambda _: self._show_template(), "value")
         self.use_template.on_click(lambda _: self.apply_template())
@@ -90,6 +124,7 @@ class PlanForm:
             look.row([self.template, self.use_template]),
             self.template_info,
             *(self.fields[n].row for n in EDITABLE[1:]),
+            self.flag_warning, self.cautions_info, self.caution_reason,
             self.bar.widget,
         ])
         self.one.watch(self._show_list)
@@ -165,7 +200,9 @@ class PlanForm:
         self.title.value = ("<b>New plan item</b>: choose a category, then a template or "
                             "fill the fields yourself" if item is None
                             else f"<b>Editing:</b> {esc(item.name)}")
+        self.caution_reason.value = ""
         self._templates()
+        self._show_cautions()
 
     def _templates(self) -> None:
         category = self.fields["category"].peek()
@@ -191,13 +228,55 @@ class PlanForm:
         visit = self.session.visit
         start = visit.visit_date if visit is not None else date.today()
         end = start + timedelta(days=chosen.duration_days) if chosen.duration_days else None
-        self.fields.load({"category": chosen.category, "name": chosen.name, "dose": chosen.dose,
+        self.fields.load({"category": chosen.category, "name": chosen.name,
+                          "patient_name": chosen.patient_name, "dose": chosen.dose,
                           "frequency": chosen.frequency, "start": start, "end": end,
                           "instructions": chosen.instructions, "rationale": chosen.rationale,
                           "status": "proposed"})
         self.template.value = chosen.key
         self._template = chosen
         self.bar.mark_dirty()
+        self._show_cautions()
+
+    # --- cautions and red-flag warning -------------------------------------------------
+    def matches(self) -> list[CautionMatch]:
+        """The cautions of the item being edited (its template) that match the patient."""
+        base = self.one.record
+        tpl = self._template
+        if tpl is None and base is not None and base.template is not None:
+            tpl = next((t for t in self.session.catalog.protocols if t.key == base.template),
+                       None)
+        if tpl is None:
+            return []
+        found = active_cautions(self.session.case, self.session.catalog, tpl)
+        if base is None:
+            return found
+        return [CautionMatch(m.template, m.caution, m.reasons, base.id, base.confirmation(m.key))
+                for m in found]
+
+    def _show_cautions(self) -> None:
+        matches = self.matches()
+        self.cautions_info.value = cautions_html(matches)
+        open_ = [m for m in matches if not m.confirmed]
+        self.caution_reason.layout.display = "" if open_ else "none"
+        category = self.fields["category"].peek()
+        warning = protocol_warning(self.session.case, self.session.catalog,
+                                   category or None) if category else None
+        self.flag_warning.value = notice("error", esc(warning)) if warning else ""
+
+    def _confirmations(self, keep: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """The item's confirmations plus, when a reason is typed, one for each matching
+        caution still open (the store refuses the save while any is open)."""
+        confirmed = [CautionConfirmation.model_validate(c)
+                     for c in keep.get("caution_confirmations", [])]
+        reason = self.caution_reason.value.strip()
+        if not reason or values.get("status") not in ("active", "proposed"):
+            return {"caution_confirmations": confirmed}
+        have = {c.key for c in confirmed}
+        confirmed += [CautionConfirmation(key=m.key, reason=reason, by=self.session.store.actor,
+                                          on=date.today())
+                      for m in self.matches() if not m.confirmed and m.key not in have]
+        return {"caution_confirmations": confirmed}
 
     def _collect(self) -> list[Change]:
         base, tpl = self.one.record, self._template
@@ -207,7 +286,7 @@ class PlanForm:
                 "patient_id": self.session.patient_id}
             if tpl is not None:
                 keep |= {"template": tpl.key, "source": tpl.source}
-            return PlanItem.model_validate(keep | values)
+            return PlanItem.model_validate(keep | values | self._confirmations(keep, values))
 
         item = self.fields.build(make, whole="end")
         if item == base:

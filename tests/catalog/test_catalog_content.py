@@ -81,8 +81,11 @@ def test_instrument_details(cat: Catalog) -> None:
     assert fas.total_range == (10, 50)
     assert [(b.min, b.max) for b in fas.bands] == [(10, 21), (22, 34), (35, 50)]
     for free_for_clinical in (pss, fas):
-        assert "non-commercial" in free_for_clinical.licence.lower()
         assert free_for_clinical.loinc_total is None
+    assert "ild care foundation" in fas.licence and "© FAS: ild care foundation" in fas.licence
+    assert "fee" in fas.licence and "Tilburg" not in fas.licence
+    assert "non-commercial" in pss.licence and "Mind Garden" in pss.licence
+    assert "confirm" in pss.licence
     bristol = cat.instrument("bristol")
     assert bristol.scoring == "category" and [i.id for i in bristol.items] == ["type"]
     assert bristol.option_values == tuple(range(1, 8))

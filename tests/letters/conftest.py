@@ -53,7 +53,16 @@ def _with_history(case: Case) -> Case:
         patient_id=pid, category="microbiome_support", name="Saccharomyces boulardii",
         dose="250 mg", frequency="twice daily", start=date(2025, 1, 5), status="active",
         instructions="Take with a glass of water.", rationale="RATIONALE-FOR-PRACTITIONER")]
-    return case.model_copy(update={"history": history, "plan": plan})
+    case = case.model_copy(update={"history": history, "plan": plan})
+    # the added omeprazole matches the demo plan's cautions: confirm them, as the store needs
+    from casebook.cautions import unconfirmed_cautions
+    from casebook.models import CautionConfirmation
+
+    cat = default_catalog()
+    confirmed = [i.model_copy(update={"caution_confirmations": [*i.caution_confirmations, *(
+        CautionConfirmation(key=m.key, reason="Taken apart from other medicines", on=TODAY)
+        for m in unconfirmed_cautions(case, cat, i, TODAY))]}) for i in case.plan]
+    return case.model_copy(update={"plan": confirmed})
 
 
 @pytest.fixture(scope="session")
