@@ -153,7 +153,7 @@ def test_migration_backfills_the_chain_of_existing_rows(db_url: str) -> None:
                    sa.column("before", sa.JSON), sa.column("after", sa.JSON))
     with engine.begin() as conn:
         conn.execute(sa.insert(old), rows)
-    upgrade(engine)
+    upgrade(engine, "0002")
     assert current_revision(engine) == "0002"
     expected, previous = [], GENESIS
     for row in rows:
