@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from casebook.models import (
+    FlagReview,
     HistoryEntry,
     InstrumentResponse,
     Note,
@@ -88,6 +89,7 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     Entity("plan", PlanItem, tables.plan_items, "plan", (), (), ("category", "start", "id")),
     Entity("note", Note, tables.notes, "notes", (), (), ("written_on", "id")),
+    Entity("flag_review", FlagReview, tables.flag_reviews, "flag_reviews", (), (), ("at", "id")),
 )
 _BY_MODEL = {e.model: e for e in ENTITIES}
 
