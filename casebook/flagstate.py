@@ -69,13 +69,18 @@ class FlagStatus:
         """Open, urgent or same-day, and nobody has acknowledged it yet."""
         return self.state == "open" and self.urgency in ("same_day", "urgent")
 
+    @property
+    def age_note(self) -> str:
+        """'answered on 2025-01-02, review' for a same-day flag on old evidence, else ''."""
+        if not self.aged or self.flag.on is None:
+            return ""
+        what = "result of" if self.flag.results else "answered on"
+        return f"{what} {self.flag.on.isoformat()}, review"
+
     def headline(self) -> str:
         """E.g. 'urgent — answered on 2025-01-02, review' for an aged same-day flag."""
         words = self.urgency.replace("_", " ")
-        if self.aged and self.flag.on is not None:
-            what = "result of" if self.flag.results else "answered on"
-            words += f" — {what} {self.flag.on.isoformat()}, review"
-        return words
+        return f"{words} — {self.age_note}" if self.aged else words
 
     def summary(self) -> str:
         """The state in words, with who and when: 'referred to GI clinic by ann on ...'."""
