@@ -71,7 +71,7 @@ def flag_panel(saved: Sequence[FlagStatus], pending: Sequence[RedFlag]) -> str:
             '<div style="border:3px solid #b00020;background:#fdecea;padding:6px 12px;'
             'margin:6px 0;border-radius:4px">'
             f'<div style="color:#b00020;font-size:1.15em;font-weight:bold">⚠ {count} red '
-            f"flag{'s' if count != 1 else ''} open: refer, do not treat as a gut protocol</div>"
+            f"flag{'s' if count != 1 else ''}: refer, do not treat as a gut protocol</div>"
             '<ul style="margin:4px 0;padding-left:20px">'
             + "".join(_flag_html(s, unsaved=u) for s, u in open_) + "</ul></div>")
     if review:

@@ -91,7 +91,7 @@ def test_an_old_phq9_item_9_answer_is_urgent_to_review_not_same_day(session: Cas
     value = Header(session).flags.value
     assert "SAME DAY" not in value and "URGENT" in value
     assert f"answered on {old.isoformat()}, review" in value
-    assert "1 red flag open" in value  # still open: it never silently disappears
+    assert "1 red flag: refer" in value  # still open: it never silently disappears
 
 
 def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -> None:
@@ -105,7 +105,7 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
                                                         "[routine; open]",)
     assert steps.flag.value == "crp_raised"
     assert [b.disabled for b in steps.buttons.values()] == [False, False, False]
-    assert "1 red flag open" in header.flags.value
+    assert "1 red flag: refer" in header.flags.value
 
     steps.referred_to.value = ""
     steps.buttons["referred"].click()  # refer needs to whom: refused, nothing written
@@ -118,7 +118,7 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
     assert (review.state, review.note, review.actor) == (
         "acknowledged", "discussed; repeat in 6 weeks", "tester")
     assert steps.note.value == ""
-    assert "ACKNOWLEDGED" in header.flags.value and "red flag open" not in header.flags.value
+    assert "ACKNOWLEDGED" in header.flags.value and "⚠" not in header.flags.value
     assert steps.buttons["acknowledged"].disabled and not steps.buttons["resolved"].disabled
 
     steps.referred_to.value = "GI clinic"
@@ -136,5 +136,5 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
     # a newer raised result re-opens the rule
     session.save([TestResult(patient_id=pid, test="hs_crp", value=22.0, unit="mg/L",
                              collected_on=date.today())])
-    assert "OPEN AGAIN" in header.flags.value and "1 red flag open" in header.flags.value
+    assert "OPEN AGAIN" in header.flags.value and "1 red flag: refer" in header.flags.value
     assert steps.flag.value == "crp_raised" and not steps.buttons["acknowledged"].disabled
