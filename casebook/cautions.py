@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from casebook.catalog import Catalog, Caution, ProtocolTemplate
+from casebook.flagstate import case_flag_statuses
 from casebook.models import (
     SAFETY_FACTS,
     Case,
@@ -25,7 +26,6 @@ from casebook.models import (
     PlanItem,
     SafetyFacts,
 )
-from casebook.redflags import red_flags
 
 __all__ = [
     "CautionMatch",
@@ -162,8 +162,9 @@ def protocol_warning(case: Case, catalog: Catalog, category: str | None = None) 
         return None
     if category is None and not live:
         return None
-    flags = [f for f in red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
-             if f.urgency in ("urgent", "same_day")]
+    # Open or acknowledged: a flag referred elsewhere or resolved no longer blocks a protocol.
+    flags = [s.flag for s in case_flag_statuses(case, catalog)
+             if s.state in ("open", "acknowledged") and s.urgency in ("urgent", "same_day")]
     if not flags:
         return None
     labels = ", ".join(f.label for f in flags)

@@ -6,9 +6,10 @@ usual ranges and how much weight a test carries, tests still to come, and the no
 practitioner chose to share. Nothing written for the practitioner appears: no rationale,
 no red-flag rule, reason or threshold, no practitioner-only note, no history.
 
-Red flags: when the record raises an urgent or same-day red flag, the page shows one kind
-sentence asking the patient to get in touch, and nothing of the rule, the reason or the
-value. A result that a red flag cites reads "your practitioner would like to talk this
+Red flags: while the record raises an urgent or same-day red flag that is open and not yet
+acknowledged (casebook.flagstate), the page shows one kind sentence asking the patient to
+get in touch, and nothing of the rule, the reason or the value; it never promises a call-back
+at a given time. A result that a red flag cites reads "your practitioner would like to talk this
 result through with you", never "within the usual range". A page of calm charts must not
 reassure a patient whose record holds an alarm feature, and the details are for a
 conversation, not for a web page.
@@ -36,6 +37,7 @@ import jinja2.ext
 from markupsafe import Markup
 
 from casebook.catalog import Catalog
+from casebook.flagstate import flag_statuses
 from casebook.format import number
 from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
@@ -73,7 +75,6 @@ _FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
 _TEXT_FLAG_WORDS = {"A": "not the usual result", None: "the usual result"}
 # A result that raised a red flag is never "within the usual range" on the patient's page.
 _DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
-_URGENT = ("same_day", "urgent")
 CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
 
 
@@ -180,8 +181,11 @@ def header(page: Dashboard) -> Section:
 
 
 def attention(page: Dashboard) -> Section:
-    """A kind request to get in touch when an urgent red flag is raised; nothing else."""
-    if not any(flag.urgency in _URGENT for flag in page.flags):
+    """A kind request to get in touch while an urgent or same-day red flag is open and not
+    acknowledged yet (casebook.flagstate); nothing else, and never a promise of a call-back
+    at a given time (the clinic may not be able to keep it)."""
+    statuses = flag_statuses(page.flags, page.case.flag_reviews, today=page.today)
+    if not any(s.needs_contact for s in statuses):
         return Section("attention", "")
     return _section("attention")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -28,7 +28,7 @@ from pydantic import (
 
 __all__ = [
     "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen", "Case",
-    "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory",
+    "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory", "FlagReview",
     "FoodSensitivity", "HistoryData", "HistoryEntry", "Infection", "InflammatoryCondition",
     "InstrumentResponse", "Medication", "Note", "Patient", "PatientId", "PlanItem", "Record",
     "SafetyFacts", "Sex", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Visit",
@@ -59,6 +59,8 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+UtcTime = Annotated[datetime, AfterValidator(  # a naive time (SQLite) is UTC
+    lambda v: v.astimezone(UTC) if v.tzinfo else v.replace(tzinfo=UTC))]
 
 
 def new_id() -> str:
@@ -293,8 +295,8 @@ HistoryData = Annotated[
     | SafetyFacts,
     Field(discriminator="category"),
 ]
-HISTORY_CATEGORIES: tuple[str, ...] = tuple(
-    get_args(m.model_fields["category"].annotation)[0] for m in get_args(get_args(HistoryData)[0]))
+HISTORY_CATEGORIES: tuple[str, ...] = tuple(  # in the order of the union above
+    m.model_fields["category"].default for m in get_args(get_args(HistoryData)[0]))
 
 
 class HistoryEntry(Record):
@@ -427,6 +429,26 @@ class Note(Record):
     visit_id: RecordId | None = None
 
 
+class FlagReview(Record):
+    """One step of a red flag's lifecycle (casebook.flagstate): appended, never edited."""
+
+    rule_key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    state: Literal["acknowledged", "referred", "resolved"]
+    note: Text = ""
+    referred_to: ShortText = Field("", description="Who the patient was referred to")
+    outcome: Text = ""
+    actor: ShortText = ""
+    at: UtcTime
+    evidence_on: date | None = Field(None, description="Date of the evidence the step was about")
+
+    @model_validator(mode="after")
+    def _step(self) -> FlagReview:
+        need = {"referred": "referred_to", "resolved": "outcome"}.get(self.state)
+        if need and not getattr(self, need):
+            raise ValueError(f"a {self.state} step needs {need}")
+        return self
+
+
 class Case(_Model):
     """The whole record of one patient, as loaded from the store."""
 
@@ -439,13 +461,13 @@ class Case(_Model):
     results: list[TestResult] = Field(default_factory=list)
     plan: list[PlanItem] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
+    flag_reviews: list[FlagReview] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Case:
         pid = self.patient.id
         visit_ids = {v.id for v in self.visits}
-        for field in ("visits", "history", "symptoms", "instruments", "orders", "results",
-                      "plan", "notes"):
+        for field in (name for name in type(self).model_fields if name != "patient"):
             ids = [rec.id for rec in getattr(self, field)]
             if len(set(ids)) < len(ids):
                 twice = ", ".join(sorted({i for i in ids if ids.count(i) > 1}))

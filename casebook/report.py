@@ -7,13 +7,13 @@ from datetime import date
 
 from casebook.catalog import Catalog
 from casebook.cautions import case_cautions, protocol_warning
+from casebook.flagstate import FlagStatus, case_flag_statuses
 from casebook.format import number
 from casebook.models import Case
-from casebook.redflags import red_flags
 from casebook.scoring import burden_by_visit, read_result
 from casebook.store import AuditEntry, PatientSummary
 
-__all__ = ["audit_text", "case_text", "patients_text"]
+__all__ = ["audit_text", "case_text", "flag_lines", "patients_text"]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -53,6 +53,18 @@ def patients_text(patients: Sequence[PatientSummary]) -> str:
     )
 
 
+def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
+    """Each flag: urgency, rule key, label and state; then reason and action; then source.
+    Open ones are marked '!' (the order is flagstate's: open first, most urgent first)."""
+    out = []
+    for s in statuses:
+        f = s.flag
+        mark = "!" if s.state == "open" else "-"
+        out += [f"  {mark} [{s.headline()}] {f.key}: {f.label} ({s.summary()})",
+                f"      {f.reason}. {f.action}", f"      source: {f.source}"]
+    return out
+
+
 def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str:
     p = case.patient
     today = today or date.today()
@@ -61,9 +73,9 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
         f"record version {p.record_version}",
         "",
     ]
-    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
-    out.append("RED FLAGS (refer; casebook does not diagnose):" if flags else "red flags: none")
-    out += [f"  ! [{f.urgency}] {f.label}: {f.reason}. {f.action}" for f in flags]
+    statuses = case_flag_statuses(case, catalog, today=today)
+    out.append("RED FLAGS (refer; casebook does not diagnose):" if statuses else "red flags: none")
+    out += flag_lines(statuses)
     warning = protocol_warning(case, catalog)
     if warning:
         out.append(f"  WARNING: {warning}")

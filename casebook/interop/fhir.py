@@ -39,7 +39,9 @@ CarePlan with one activity per plan item (inline detail: an elimination diet is 
 activity, not a NutritionOrder, which R4 scopes to in-patient care) and a Goal;
 Communication per note, labelled in `meta.security` with v3-Confidentiality `R`
 (restricted) for practitioner-only notes and `N` for shared ones; Flag per current red
-flag; Provenance for the whole bundle (agent: this casebook version).
+flag (`inactive` once resolved; its lifecycle state in a `review-state` extension; the
+review steps themselves travel only in the JSON case format, and a FHIR import starts
+with none); Provenance for the whole bundle (agent: this casebook version).
 
 Export writes the case as the store keeps it (`casebook.derive.prepare`: totals, bands,
 units, ranges and flags derived from the catalog). Import rebuilds the Case from the

@@ -17,6 +17,7 @@ from fhir.resources.R4B.resource import Resource
 from casebook import __version__
 from casebook.catalog import Catalog
 from casebook.derive import prepare
+from casebook.flagstate import case_flag_statuses
 from casebook.interop import fhir_common as c
 from casebook.interop.fhir_history import history_resource
 from casebook.models import (
@@ -30,7 +31,6 @@ from casebook.models import (
     TestResult,
     Visit,
 )
-from casebook.redflags import red_flags
 
 __all__ = ["bundle_to_json", "canonical_case", "case_to_bundle"]
 
@@ -56,6 +56,7 @@ def canonical_case(case: Case, catalog: Catalog) -> Case:
         "results": lambda r: (r.collected_on, r.test, r.id),
         "plan": lambda p: (p.start or date.min, p.category, p.id),
         "notes": lambda n: (n.written_on, n.id),
+        "flag_reviews": lambda f: (f.at, f.id),
     }
     out: dict[str, Any] = {"patient": patient}
     for name, key in keys.items():
@@ -260,12 +261,17 @@ class _Exporter:
             "payload": [{"contentString": n.text}]})
 
     def flags(self) -> None:
-        cat = self.catalog
-        for flag in red_flags(self.case, cat.red_flags, cat.instruments, cat.tests):
+        """A Flag per raised red flag: `inactive` once resolved, with its lifecycle state
+        (open, acknowledged, referred, resolved) as an extension. The steps themselves are
+        not exported (the JSON case format carries them)."""
+        for status in case_flag_statuses(self.case, self.catalog):
+            flag = status.flag
             self.add("Flag", c.derived_uuid("flag", f"{self.case.patient.id}:{flag.key}"), {
                 "extension": [c.ext("urgency", valueCode=flag.urgency),
-                              c.ext("action", valueString=flag.action)],
-                "status": "active", "category": [c.cc(c.HL7 + "flag-category", "clinical")],
+                              c.ext("action", valueString=flag.action),
+                              c.ext("review-state", valueCode=status.state)],
+                "status": "inactive" if status.state == "resolved" else "active",
+                "category": [c.cc(c.HL7 + "flag-category", "clinical")],
                 "code": c.cc(c.RED_FLAG, flag.key, display=flag.label, text=flag.reason),
                 "subject": self.subject, "period": {"start": flag.on} if flag.on else None,
                 **self.visit_ref(flag.visit_id)})

@@ -12,14 +12,15 @@ import getpass
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
-from casebook.models import Case, Note, Patient, PlanItem, Record, TestOrder, Visit
+from casebook.flagstate import FlagStatus, case_flag_statuses
+from casebook.models import Case, FlagReview, Note, Patient, PlanItem, Record, TestOrder, Visit
 from casebook.store import tables
 from casebook.store.chain import Verdict, append, verify
 from casebook.store.engine import (
@@ -37,6 +38,7 @@ from casebook.store.errors import (
     PatientSummary,
     integrity_message,
 )
+from casebook.store.flags import read_flag_reviews, record_step
 from casebook.store.migrate import current_revision, head_revision, upgrade
 from casebook.store.records import ENTITIES, Entity, entity_for, patient_from_row, patient_to_row
 
@@ -203,28 +205,16 @@ class CaseStore:
         with self._transaction() as conn:
             current = self._lock_patient(conn, patient_id)
             if current.version != expected_version:
-                raise ConflictError(
-                    "patient",
-                    patient_id,
-                    expected_version,
-                    current,
-                    self._last_actor(conn, patient_id),
-                )
+                raise ConflictError("patient", patient_id, expected_version, current,
+                                    self._last_actor(conn, patient_id))
             conn.execute(
                 sa.update(tables.patients)
                 .where(tables.patients.c.id == patient_id)
                 .values(deleted_at=_now(), version=current.version + 1)
             )
             self._bump(conn, patient_id)
-            self._audit(
-                conn,
-                patient_id,
-                "patient",
-                patient_id,
-                "delete",
-                current.model_dump(mode="json"),
-                None,
-            )
+            self._audit(conn, patient_id, "patient", patient_id, "delete",
+                        current.model_dump(mode="json"), None)
 
     def get_patient(self, patient_id: str) -> Patient:
         p = tables.patients
@@ -398,15 +388,8 @@ class CaseStore:
                         .where(t.c.id == child.id)
                         .values(deleted_at=_now(), version=child.version + 1)
                     )
-                    self._audit(
-                        conn,
-                        child.patient_id,
-                        ent.kind,
-                        child.id,
-                        "delete",
-                        ent.to_json(child),
-                        None,
-                    )
+                    self._audit(conn, child.patient_id, ent.kind, child.id, "delete",
+                                ent.to_json(child), None)
 
     def _last_actor(
         self, conn: sa.Connection, patient_id: str, entity_id: str | None = None
@@ -416,6 +399,28 @@ class CaseStore:
         if entity_id is not None:
             query = query.where(a.c.entity_id == entity_id)
         return conn.execute(query.order_by(a.c.id.desc()).limit(1)).scalar()
+
+    # --- red-flag lifecycle (casebook.flagstate) -----------------------------------------
+    def review_flag(self, patient_id: str, rule_key: str, state: str, *, note: str = "",
+                    referred_to: str = "", outcome: str = "") -> FlagReview:
+        """Record one step of a raised red flag: 'acknowledged' (a note is optional),
+        'referred' (needs `referred_to`) or 'resolved' (needs `outcome`), in one audited
+        transaction. A rule not raised now, or a step its state does not allow, is an
+        InputError in one line; nothing is written."""
+        with self._transaction() as conn:
+            return record_step(self, conn, patient_id, rule_key, state, note=note,
+                               referred_to=referred_to, outcome=outcome)
+
+    def flag_statuses(self, patient_id: str, *, today: date | None = None) -> list[FlagStatus]:
+        """The patient's raised flags with their state, open ones first."""
+        return case_flag_statuses(self.load_case(patient_id), self.catalog, today=today)
+
+    def flag_reviews(self, patient_ids: Sequence[str] | None = None
+                     ) -> dict[str, list[FlagReview]]:
+        """Live steps by patient id, oldest first (all patients, or those asked for: each
+        has an entry, empty when none); combine with `casebook.flagstate.flag_statuses`."""
+        with self._read() as conn:
+            return read_flag_reviews(conn, patient_ids)
 
     # --- audit -------------------------------------------------------------------------
     def audit_log(self, patient_id: str) -> list[AuditEntry]:

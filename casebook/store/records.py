@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from casebook.models import (
+    FlagReview,
     HistoryEntry,
     InstrumentResponse,
     Note,
@@ -96,6 +97,7 @@ ENTITIES: tuple[Entity, ...] = (
         ("category", "start", "id"),
     ),
     Entity("note", Note, tables.notes, "notes", (), (), ("written_on", "id")),
+    Entity("flag_review", FlagReview, tables.flag_reviews, "flag_reviews", (), (), ("at", "id")),
 )
 _BY_MODEL = {e.model: e for e in ENTITIES}
 

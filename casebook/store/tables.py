@@ -10,6 +10,7 @@ __all__ = [
     "CHILD_TABLES",
     "access_tokens",
     "audit_log",
+    "flag_reviews",
     "history_entries",
     "instrument_responses",
     "metadata",
@@ -157,6 +158,18 @@ notes = _child(
     sa.Column("visit_id", sa.String(32), sa.ForeignKey("visits.id"), nullable=True),
 )
 
+flag_reviews = _child(  # steps of a red flag's lifecycle (casebook.flagstate); append-only
+    "flag_reviews",
+    sa.Column("rule_key", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("referred_to", sa.String(200), nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("evidence_on", sa.Date, nullable=True),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -199,4 +212,5 @@ CHILD_TABLES: dict[str, sa.Table] = {
     "result": test_results,
     "plan": plan_items,
     "note": notes,
+    "flag_review": flag_reviews,
 }

@@ -163,7 +163,7 @@ def test_migration_backfills_the_chain_of_existing_rows(db_url: str) -> None:
         stored = conn.execute(sa.text("SELECT chain FROM audit_log ORDER BY id")).scalars().all()
     assert stored == expected
     engine.dispose()
-    with CaseStore(db_url) as store:
+    with CaseStore(db_url, create=True) as store:  # on to the head revision
         assert store.verify_audit_log().rows == 3
         store.add_patient(Patient(id="p9", name="Pat Nine", birth_date=date(1970, 1, 1)))
         assert store.verify_audit_log().rows == 4

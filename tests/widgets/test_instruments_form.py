@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from casebook.catalog import load_catalog
@@ -74,7 +75,7 @@ def test_scored_as_answered_with_the_band(with_visit: Callable[..., CaseSession]
 
 def test_phq9_item_9_raises_the_flag_before_saving(with_visit: Callable[..., CaseSession],
                                                    sqlite_store: CaseStore) -> None:
-    session = with_visit()
+    session = with_visit(date.today())  # same day while fresh (older evidence: flagstate)
     header = Header(session)
     form = InstrumentsForm(session)
     form.panels["phq9"].answers["9"].value = 1  # one answer is enough: the rest may wait
@@ -92,7 +93,7 @@ def test_phq9_item_9_raises_the_flag_before_saving(with_visit: Callable[..., Cas
 
 
 def test_discard_clears_the_pending_flag(with_visit: Callable[..., CaseSession]) -> None:
-    session = with_visit()
+    session = with_visit(date.today())
     header = Header(session)
     form = InstrumentsForm(session)
     form.panels["phq9"].answers["9"].value = 3
