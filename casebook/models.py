@@ -438,4 +438,4 @@ class Case(_Model):
     def baseline(self) -> Visit | None:
         visits = self.sorted_visits()
         intakes = [v for v in visits if v.kind == "intake"]
-        return (intakes or visits or [None])[0]
+        return next(iter(intakes or visits), None)

@@ -269,7 +269,7 @@ class ProtocolTemplate(_Entry):
     source: str = Field(min_length=1)
 
 
-FIRST_DEGREE = ("parent", "sibling", "child")
+FIRST_DEGREE: tuple[Literal["parent", "sibling", "child"], ...] = ("parent", "sibling", "child")
 RuleKind = Literal["screen", "onset_age", "age_with", "lab", "lab_flag", "family_history",
                    "instrument_alert"]
 # The parameters each kind of rule takes (besides `requires` and `unless`, which any takes).

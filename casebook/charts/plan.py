@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Mapping
 from datetime import date, timedelta
 from types import MappingProxyType
+from typing import Any
 
 import altair as alt
 
@@ -110,7 +111,7 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
                           labelLimit=(style.width - 40) // (1 if patient else 2)),
     )
     base = alt.Chart(inline(rows, list(rows[0])))
-    text = {"baseline": "top", "fontSize": style.font, "lineBreak": "\n"}
+    text: dict[str, Any] = {"baseline": "top", "fontSize": style.font, "lineBreak": "\n"}
     day = alt.DateTime(year=today.year, month=today.month, date=today.day, utc=True)
     layers = [
         base.mark_rect(cornerRadius=3).encode(
@@ -133,6 +134,6 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
     ]
     subtitle = ("What you are doing now and what is finished; the dotted mark is today"
                 if patient else "Start to end; open-ended items run to today (dotted mark)")
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         width=style.width, height=height, title=title(heading, style, subtitle),
     )

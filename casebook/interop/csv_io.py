@@ -181,7 +181,7 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
             errors.append(RowError(line, "sex", f"{raw_sex!r} is not one of {', '.join(_SEXES)}"))
         if len(errors) == before and pid is not None and birth is not None:
             seen[pid] = line
-            patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))  # type: ignore[arg-type]
+            patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))
     if errors:
         raise CsvImportError(str(path), errors)
     return patients

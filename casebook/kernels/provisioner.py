@@ -35,7 +35,7 @@ __all__ = ["ForkedProvisioner"]
 _KILL_WAIT = 2.0  # seconds kill() waits for the kernel to disappear
 
 
-class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
+class ForkedProvisioner(LocalProvisioner):
     """Launch kernels by forking them from a `ForkServer` (see casebook/kernels/server.py)."""
 
     socket_path = Unicode(

@@ -92,7 +92,7 @@ def _check_value(name: str, value: object) -> ParameterValue:
                 "holds a URL with a password; pass public_database_url(url) and give the "
                 "kernel the password through its environment (PGPASSWORD or ~/.pgpass)",
             )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def has_password(value: str) -> bool:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -288,7 +288,7 @@ class CaseStore:
             ).all()
             parts[ent.collection] = [ent.from_row(r) for r in rows]
         # Every part was validated row by row; the whole was validated when saved.
-        return Case.model_construct(patient=patient_from_row(row), **parts)
+        return Case.model_construct(patient=patient_from_row(row), **cast("dict[str, Any]", parts))
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -49,7 +51,7 @@ patients = sa.Table(
 )
 
 
-def _child(name: str, *columns: sa.Column) -> sa.Table:
+def _child(name: str, *columns: sa.Column[Any]) -> sa.Table:
     return sa.Table(
         name,
         metadata,
