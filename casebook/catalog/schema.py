@@ -244,7 +244,7 @@ class LabTest(_Entry):
         return hash((type(self), self.key))
 
     def range_for(self, sex: str) -> tuple[float | None, float | None]:
-        specific = self.ranges.get(sex)  # type: ignore[call-overload]
+        specific = self.ranges.get(sex)  # type: ignore[call-overload]  # any sex may ask
         if specific is not None:
             return specific.low, specific.high
         return self.ref_low, self.ref_high

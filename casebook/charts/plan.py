@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Mapping
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 
@@ -89,7 +89,7 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
     status_room = 100 if patient else 190
     chars = max(12, int((plot_width - status_room) / (style.font * 0.52)))
     rows = _rows(items, catalog, today, style, chars)
-    height = int(rows[-1]["y1"]) + 4  # type: ignore[call-overload]
+    height = int(cast(float, rows[-1]["y1"])) + 4
     first = min(date.fromisoformat(str(r["start"])) for r in rows)
     last = max(today, *(date.fromisoformat(str(r["end"])) for r in rows))
     pad = timedelta(days=max((last - first).days, 30) // 25 + 2)

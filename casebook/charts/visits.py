@@ -217,10 +217,10 @@ def _band_rows(instrument: Instrument) -> list[dict[str, object]]:
     return rows
 
 
-def _band_axis(rows: list[dict[str, object]], style: Style) -> alt.Axis:
+def _band_axis(rows: list[dict[str, Any]], style: Style) -> alt.Axis:
     """A right-hand axis that names each band at its middle (outside the plot, so a band's
     name never hides a point)."""
-    mids = [(float(r["y"]) + float(r["y2"])) / 2 for r in rows]  # type: ignore[arg-type]
+    mids = [(float(r["y"]) + float(r["y2"])) / 2 for r in rows]
     expr = " : ".join(f"datum.value == {m!r} ? {json.dumps(r['band'])}"
                       for m, r in zip(mids, rows, strict=True)) + " : ''"
     return alt.Axis(orient="right", values=mids, labelExpr=expr, title=None, ticks=False,

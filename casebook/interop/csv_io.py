@@ -234,7 +234,7 @@ def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, A
         except ValueError:
             collected = _date(raw_date, "collected_on", line, errors)
         else:
-            if collected > today:  # type: ignore[operator]
+            if collected > today:  # type: ignore[operator]  # fromisoformat gave a date
                 collected = _date(raw_date, "collected_on", line, errors)
         if code in tests:
             test = tests[code]

@@ -32,7 +32,7 @@ class BatchKernelManager(CasebookKernelManager):
     ).tag(config=True)
 
     # jupyter_client types start_kernel as KernelManager's sync wrapper; here it is async
-    async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+    async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]  # see above
         if self.extra_env:
             kw["env"] = {**kw.get("env", os.environ), **self.extra_env}
         await super().start_kernel(**kw)

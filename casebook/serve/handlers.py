@@ -150,7 +150,7 @@ class DashboardHandler(BaseHandler):
 
     @property
     def state(self) -> ServeState:
-        return self.settings["casebook"]  # type: ignore[no-any-return]
+        return cast(ServeState, self.settings["casebook"])
 
     def _presented_key(self) -> str | None:
         raw = self.request.query_arguments.get("token") or [

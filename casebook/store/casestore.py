@@ -311,7 +311,7 @@ class CaseStore:
         """`save` inside a transaction of the caller's (see `_transaction`)."""
         ent = entity_for(record)
         patient = self._lock_patient(conn, record.patient_id)
-        record = prepare(record, self.catalog, patient)  # type: ignore[assignment]
+        record = cast(R, prepare(record, self.catalog, patient))  # prepare keeps the type
         t = ent.table
         if record.version == 0:
             new = record.model_copy(update={"version": 1})
