@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casebook.catalog import LabTest
+from casebook.catalog import Catalog, LabTest
 from casebook.derive import RecordError, result_fields
 from casebook.errors import CasebookError
 from casebook.models import PATIENT_ID_RE, Patient, TestResult
@@ -201,6 +201,27 @@ def _number(value: str, field: str, line: int, errors: list[RowError]) -> float 
     return number
 
 
+def _collected_on(raw: str, today: date, line: int, errors: list[RowError]) -> date | None:
+    """A plain ISO date not in the future takes the fast path; anything else gets
+    `_date`'s checks and message."""
+    if len(raw) == 10:
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            if day <= today:
+                return day
+    return _date(raw, "collected_on", line, errors)
+
+
+def _catalog_test(catalog: Catalog, code: str) -> LabTest | None:
+    try:
+        return catalog.test(code)
+    except KeyError:
+        return None
+
+
 def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, Any]]:
     """Check a results file against the catalog and the store's patients.
 
@@ -227,22 +248,10 @@ def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, A
         if patient is None and _patient_id(pid, line, errors) is not None:
             errors.append(RowError(line, "patient_id", f"no patient {pid!r} in the store "
                                    "(import the patient list first)"))
-        try:
-            if len(raw_date) != 10:
-                raise ValueError(raw_date)
-            collected: date | None = date.fromisoformat(raw_date)
-        except ValueError:
-            collected = _date(raw_date, "collected_on", line, errors)
-        else:
-            if collected > today:  # type: ignore[operator]  # fromisoformat gave a date
-                collected = _date(raw_date, "collected_on", line, errors)
-        if code in tests:
-            test = tests[code]
-        else:
-            try:
-                test = tests[code] = catalog.test(code)
-            except KeyError:
-                test = tests[code] = None
+        collected = _collected_on(raw_date, today, line, errors)
+        if code not in tests:
+            tests[code] = _catalog_test(catalog, code)
+        test = tests[code]
         if test is None:
             errors.append(RowError(line, "test", f"{code!r} is neither a catalog test key "
                                    "nor the LOINC code of one"))
