@@ -54,7 +54,7 @@ _PANEL = [("hemoglobin", 14.2, 0.9), ("ferritin", 95.0, 30.0), ("crp", 3.0, 3.0)
 
 class _Gen:
     def __init__(self, seed: int, index: int, today: date, catalog: Catalog) -> None:
-        self.rng = random.Random(f"casebook-demo-{seed}-{index}")
+        self.rng = random.Random(f"casebook-demo-{seed}-{index}")  # noqa: S311 - seeded demo data
         self.index, self.today, self.catalog = index, today, catalog
 
     def uid(self) -> str:

@@ -71,7 +71,7 @@ class ForkedProvisioner(LocalProvisioner):
         return await super().launch_kernel(cmd, **kwargs)
 
     def _alive(self) -> bool:
-        assert self.forked_pid is not None
+        assert self.forked_pid is not None  # noqa: S101 - called only for a forked kernel
         try:
             os.kill(self.forked_pid, 0)
         except ProcessLookupError:

@@ -276,7 +276,7 @@ def _execute(
     from casebook.notebooks._exec import run_dask, run_local
 
     if options.executor == "dask":
-        assert options.scheduler is not None
+        assert options.scheduler is not None  # noqa: S101 - checked by the caller
         return run_dask(jobs, options.scheduler)
     return run_local(jobs, workers, env)
 

@@ -434,7 +434,7 @@ class CaseStore:
 def _login() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except (ImportError, KeyError, OSError):  # no login name in some containers
         return "unknown"
 
 
