@@ -43,6 +43,7 @@ from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import ScoringError, read_result, score_instrument
 
 __all__ = [
+    "CHART_SOCKET",
     "EVIDENCE_WORDS",
     "SEVERITY_WORDS",
     "Dashboard",

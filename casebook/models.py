@@ -27,11 +27,12 @@ from pydantic import (
 )
 
 __all__ = [
-    "PATIENT_ID_RE", "PLAN_CATEGORIES", "AlarmScreen", "Case", "DietHistory",
-    "EnvironmentalExposure", "FamilyHistory", "FoodSensitivity", "HistoryData", "HistoryEntry",
-    "Infection", "InflammatoryCondition", "InstrumentResponse", "Medication", "Note", "Patient",
-    "PatientId", "PlanItem", "Record", "Sex", "StressHistory", "SymptomRating", "TestOrder",
-    "TestResult", "Visit", "new_id",
+    "HISTORY_CATEGORIES", "PATIENT_ID_RE", "PLAN_CATEGORIES", "AlarmScreen", "Case",
+    "DietHistory", "EnvironmentalExposure", "FamilyHistory", "FoodSensitivity", "HistoryData",
+    "HistoryEntry", "Infection", "InflammatoryCondition", "InstrumentResponse", "Level",
+    "Medication", "Name", "Note", "Patient", "PatientId", "PlanItem", "Record", "RecordId", "Sex",
+    "ShortText", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Text", "Tri",
+    "Visit", "new_id",
 ]
 
 # Not starting with "-": `casebook show -rf` must not read an id as an option.

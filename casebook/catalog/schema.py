@@ -7,15 +7,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
+    "FIRST_DEGREE",
+    "RULE_PARAMS",
     "AnswerOption",
     "Band",
     "Evidence",
     "Instrument",
     "InstrumentAlert",
     "InstrumentItem",
+    "Key",
     "LabTest",
     "ProtocolTemplate",
     "RedFlagRule",
+    "RuleKind",
     "SexRange",
     "Symptom",
 ]

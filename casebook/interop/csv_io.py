@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from casebook.store import CaseStore, ImportSummary
 
 __all__ = [
+    "MAX_ERRORS_SHOWN",
     "PATIENT_COLUMNS",
     "RESULT_COLUMNS",
     "CsvImportError",

@@ -32,7 +32,7 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 
-from casebook.kernels._helper import ignore_interrupts, listen, serve
+from casebook.kernels.helper import ignore_interrupts, listen, serve
 
 __all__ = ["READY", "main", "request_fork", "thread_count"]
 

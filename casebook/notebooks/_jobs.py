@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Job",
+    "KernelMode",
     "Outcome",
     "Status",
     "build",

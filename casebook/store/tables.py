@@ -10,6 +10,8 @@ from sqlalchemy.dialects import postgresql
 
 __all__ = [
     "CHILD_TABLES",
+    "JSON",
+    "Stamp",
     "access_tokens",
     "audit_log",
     "history_entries",
