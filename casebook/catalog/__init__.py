@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from casebook.catalog.schema import (
+    FIRST_DEGREE,
     RULE_PARAMS,
     AnswerOption,
     Band,
@@ -44,6 +45,7 @@ from casebook.catalog.schema import (
     LabTest,
     ProtocolTemplate,
     RedFlagRule,
+    RuleKind,
     SexRange,
     Symptom,
 )
@@ -52,6 +54,8 @@ from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory, TestRes
 
 __all__ = [
     "ENV_VAR",
+    "FIRST_DEGREE",
+    "RULE_PARAMS",
     "AnswerOption",
     "Band",
     "Catalog",
@@ -63,6 +67,7 @@ __all__ = [
     "LabTest",
     "ProtocolTemplate",
     "RedFlagRule",
+    "RuleKind",
     "SexRange",
     "Symptom",
     "UnknownEntryError",

@@ -15,7 +15,6 @@ __all__ = [
     "Instrument",
     "InstrumentAlert",
     "InstrumentItem",
-    "Key",
     "LabTest",
     "ProtocolTemplate",
     "RedFlagRule",
@@ -24,7 +23,6 @@ __all__ = [
     "Symptom",
 ]
 
-Key = str  # lowercase identifier, checked by _KEY pattern below
 _KEY = r"^[a-z][a-z0-9_]{0,63}$"
 
 
