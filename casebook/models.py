@@ -27,12 +27,12 @@ from pydantic import (
 )
 
 __all__ = [
-    "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen", "Case",
-    "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory", "FlagReview",
-    "FoodSensitivity", "HistoryData", "HistoryEntry", "Infection", "InflammatoryCondition",
-    "InstrumentResponse", "Medication", "Note", "Patient", "PatientId", "PlanItem", "Record",
-    "SafetyFacts", "Sex", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Visit",
-    "new_id",
+    "HISTORY_CATEGORIES", "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen",
+    "Case", "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory",
+    "FlagReview", "FoodSensitivity", "HistoryData", "HistoryEntry", "Infection",
+    "InflammatoryCondition", "InstrumentResponse", "Level", "Medication", "Name", "Note",
+    "Patient", "PatientId", "PlanItem", "Record", "RecordId", "SafetyFacts", "Sex", "ShortText",
+    "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Text", "Tri", "Visit", "new_id",
 ]
 
 # Not starting with "-": `casebook show -rf` must not read an id as an option.
@@ -491,4 +491,4 @@ class Case(_Model):
     def baseline(self) -> Visit | None:
         visits = self.sorted_visits()
         intakes = [v for v in visits if v.kind == "intake"]
-        return (intakes or visits or [None])[0]
+        return next(iter(intakes or visits), None)

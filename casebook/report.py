@@ -25,10 +25,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _range(low: float | None, high: float | None) -> str:
-    if low is None and high is None:
-        return ""
     if high is None:
-        return f">= {number(low)}"
+        return "" if low is None else f">= {number(low)}"
     if low is None:
         return f"<= {number(high)}"
     return f"{number(low)}-{number(high)}"

@@ -28,6 +28,7 @@ from casebook.models import (
 __all__ = [
     "InstrumentChange",
     "Reading",
+    "ResultFlag",
     "Score",
     "ScoringError",
     "VisitBurden",

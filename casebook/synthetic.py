@@ -5,6 +5,7 @@ The same seed always gives the same cases (ids included), relative to `today`.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from datetime import date, timedelta
@@ -19,6 +20,7 @@ from casebook.models import (
     EnvironmentalExposure,
     FamilyHistory,
     FoodSensitivity,
+    HistoryData,
     HistoryEntry,
     Infection,
     InflammatoryCondition,
@@ -56,7 +58,7 @@ _PANEL = [("hemoglobin", 14.2, 0.9), ("ferritin", 95.0, 30.0), ("crp", 3.0, 3.0)
 
 class _Gen:
     def __init__(self, seed: int, index: int, today: date, catalog: Catalog) -> None:
-        self.rng = random.Random(f"casebook-demo-{seed}-{index}")
+        self.rng = random.Random(f"casebook-demo-{seed}-{index}")  # noqa: S311 - seeded demo data
         self.index, self.today, self.catalog = index, today, catalog
 
     def uid(self) -> str:
@@ -130,7 +132,7 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
                 target = values[0] + mood * (values[-1] - values[0]) + rng.uniform(-1, 1)
                 if item.reverse:
                     target = values[0] + values[-1] - target
-                answers[item.id] = min(values, key=lambda v, t=target: abs(v - t))
+                answers[item.id] = min(values, key=functools.partial(_distance, target))
             if key == "phq9":
                 answers["9"] = 1 if (index == 2 and i == len(visits) - 1) else 0
             if key == "bristol":
@@ -184,10 +186,14 @@ def _item(g: _Gen, pid: str, tpl: ProtocolTemplate, start: date) -> PlanItem:
                     template=tpl.key, source=tpl.source)
 
 
+def _distance(target: float, value: int) -> float:
+    return abs(value - target)
+
+
 def _history(g: _Gen, patient: Patient, intake: date) -> list[HistoryEntry]:
     rng, pid = g.rng, patient.id
     level = ("none", "low", "moderate", "high")
-    data: list = [
+    data: list[HistoryData] = [
         DietHistory(pattern=rng.choice(("omnivore", "vegetarian", "flexitarian")),
                     processed_food=rng.choice(level), added_sugar=rng.choice(level),
                     unhealthy_fats=rng.choice(level), alcohol=rng.choice(level[:3])),
@@ -237,9 +243,11 @@ def _history(g: _Gen, patient: Patient, intake: date) -> list[HistoryEntry]:
     return [HistoryEntry(id=g.uid(), patient_id=pid, version=1, data=d) for d in data]
 
 
-def _tests(g: _Gen, patient: Patient, visits: list[Visit]) -> tuple[list, list]:
+def _tests(g: _Gen, patient: Patient,
+           visits: list[Visit]) -> tuple[list[TestOrder], list[TestResult]]:
     rng, pid = g.rng, patient.id
-    orders, results = [], []
+    orders: list[TestOrder] = []
+    results: list[TestResult] = []
     intake = visits[0]
     panel = list(_PANEL) + ([("zonulin", 60.0, 20.0)] if rng.random() < 0.3 else [])
     for key, mean, spread in panel:

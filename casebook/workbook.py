@@ -50,7 +50,7 @@ class WidgetSection:
     forms: dict[str, Any] = field(default_factory=dict)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        from casebook.widgets._static import static_html
+        from casebook.widgets import static_html
 
         bundle = self.widget._repr_mimebundle_(**kwargs)
         # Where no widget manager runs (the batch's HTML archive), this is what shows.

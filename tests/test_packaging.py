@@ -78,17 +78,6 @@ def test_modules_stay_small() -> None:
     assert not long, f"modules over 450 lines (split them by concern): {long}"
 
 
-def test_ruff_is_clean() -> None:
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "casebook", "tests", "benchmarks"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 def _imported_top_level_names() -> set[str]:
     import ast
     import sys

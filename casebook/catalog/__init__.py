@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from casebook.catalog.schema import (
+    FIRST_DEGREE,
     RULE_PARAMS,
     AnswerOption,
     Band,
@@ -45,6 +46,7 @@ from casebook.catalog.schema import (
     LabTest,
     ProtocolTemplate,
     RedFlagRule,
+    RuleKind,
     SexRange,
     Symptom,
 )
@@ -53,6 +55,8 @@ from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory, TestRes
 
 __all__ = [
     "ENV_VAR",
+    "FIRST_DEGREE",
+    "RULE_PARAMS",
     "AnswerOption",
     "Band",
     "Catalog",
@@ -65,6 +69,7 @@ __all__ = [
     "LabTest",
     "ProtocolTemplate",
     "RedFlagRule",
+    "RuleKind",
     "SexRange",
     "Symptom",
     "UnknownEntryError",
@@ -176,7 +181,8 @@ class Catalog:
 class _Entry:
     file: str  # as shown in messages
     where: str  # "<file>: <noun> '<key>' (entry n)" or just "<file>" for one-entry files
-    model: BaseModel
+    # a LabTest, Instrument, Symptom, ...: each has a .key, the rest differs by kind
+    model: Any
     shipped: bool
 
 
@@ -279,7 +285,7 @@ def _check_keys(entries: list[_Entry], problems: list[str]) -> list[_Entry]:
     seen: dict[str, _Entry] = {}
     kept: list[_Entry] = []
     for entry in entries:
-        key: str = entry.model.key  # type: ignore[attr-defined]
+        key: str = entry.model.key
         first = seen.get(key)
         if first is None:
             seen[key] = entry
@@ -297,7 +303,7 @@ def _check_keys(entries: list[_Entry], problems: list[str]) -> list[_Entry]:
 def _check_loincs(tests: list[_Entry], problems: list[str]) -> None:
     seen: dict[str, _Entry] = {}
     for entry in tests:
-        code = entry.model.loinc  # type: ignore[attr-defined]
+        code = entry.model.loinc
         if code is None:
             continue
         if code in seen:
@@ -309,7 +315,7 @@ def _check_loincs(tests: list[_Entry], problems: list[str]) -> None:
 def _check_rule(entry: _Entry, tests: Mapping[str, LabTest],
                 instruments: Mapping[str, Instrument]) -> list[str]:
     """Cross-check one red-flag rule against the rest of the catalog and the case model."""
-    rule: RedFlagRule = entry.model  # type: ignore[assignment]
+    rule: RedFlagRule = entry.model
     where = entry.where
     out = [
         f"{where}: {name}: not a parameter of a {rule.kind!r} rule "
@@ -372,13 +378,13 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
         return [e for e in entries if type(e.model) is model]
 
     _check_loincs(of(LabTest), problems)
-    tests = {e.model.key: e.model for e in of(LabTest)}  # type: ignore[attr-defined]
-    instruments = {e.model.key: e.model for e in of(Instrument)}  # type: ignore[attr-defined]
-    rule_keys = {e.model.key for e in of(RedFlagRule)}  # type: ignore[attr-defined]
-    symptom_keys = {e.model.key for e in of(Symptom)}  # type: ignore[attr-defined]
+    tests = {e.model.key: e.model for e in of(LabTest)}
+    instruments = {e.model.key: e.model for e in of(Instrument)}
+    rule_keys = {e.model.key for e in of(RedFlagRule)}
+    symptom_keys = {e.model.key for e in of(Symptom)}
     for entry in of(RedFlagRule):
         problems.extend(_check_rule(entry, tests, instruments))
-        rule: RedFlagRule = entry.model  # type: ignore[assignment]
+        rule: RedFlagRule = entry.model
         problems.extend(f"{entry.where}: {name}: unknown rule {key!r}"
                         for name in ("requires", "unless") for key in getattr(rule, name)
                         if key not in rule_keys)
@@ -387,12 +393,12 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
     _raise_if(problems)
 
     return Catalog(
-        symptoms=tuple(e.model for e in of(Symptom)),  # type: ignore[misc]
-        instruments=instruments,  # type: ignore[arg-type]
-        tests=tests,  # type: ignore[arg-type]
-        protocols=tuple(e.model for e in of(ProtocolTemplate)),  # type: ignore[misc]
-        red_flags=tuple(e.model for e in of(RedFlagRule)),  # type: ignore[misc]
-        sources={e.model.key: e.file for e in entries},  # type: ignore[attr-defined]
+        symptoms=tuple(e.model for e in of(Symptom)),
+        instruments=instruments,
+        tests=tests,
+        protocols=tuple(e.model for e in of(ProtocolTemplate)),
+        red_flags=tuple(e.model for e in of(RedFlagRule)),
+        sources={e.model.key: e.file for e in entries},
     )
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
+    "FIRST_DEGREE",
+    "RULE_PARAMS",
     "AnswerOption",
     "Band",
     "Caution",
@@ -17,11 +19,11 @@ __all__ = [
     "LabTest",
     "ProtocolTemplate",
     "RedFlagRule",
+    "RuleKind",
     "SexRange",
     "Symptom",
 ]
 
-Key = str  # lowercase identifier, checked by _KEY pattern below
 _KEY = r"^[a-z][a-z0-9_]{0,63}$"
 
 
@@ -245,7 +247,7 @@ class LabTest(_Entry):
         return hash((type(self), self.key))
 
     def range_for(self, sex: str) -> tuple[float | None, float | None]:
-        specific = self.ranges.get(sex)  # type: ignore[call-overload]
+        specific = self.ranges.get(sex)  # type: ignore[call-overload]  # any sex may ask
         if specific is not None:
             return specific.low, specific.high
         return self.ref_low, self.ref_high
@@ -336,7 +338,7 @@ class ProtocolTemplate(_Entry):
         return value
 
 
-FIRST_DEGREE = ("parent", "sibling", "child")
+FIRST_DEGREE: tuple[Literal["parent", "sibling", "child"], ...] = ("parent", "sibling", "child")
 RuleKind = Literal["screen", "onset_age", "age_with", "lab", "lab_flag", "family_history",
                    "instrument_alert"]
 # The parameters each kind of rule takes (besides `requires` and `unless`, which any takes).

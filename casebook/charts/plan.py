@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Mapping
 from datetime import date, timedelta
 from types import MappingProxyType
+from typing import Any, cast
 
 import altair as alt
 
@@ -88,7 +89,7 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
     status_room = 100 if patient else 190
     chars = max(12, int((plot_width - status_room) / (style.font * 0.52)))
     rows = _rows(items, catalog, today, style, chars)
-    height = int(rows[-1]["y1"]) + 4  # type: ignore[call-overload]
+    height = int(cast(float, rows[-1]["y1"])) + 4
     first = min(date.fromisoformat(str(r["start"])) for r in rows)
     last = max(today, *(date.fromisoformat(str(r["end"])) for r in rows))
     pad = timedelta(days=max((last - first).days, 30) // 25 + 2)
@@ -110,7 +111,7 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
                           labelLimit=(style.width - 40) // (1 if patient else 2)),
     )
     base = alt.Chart(inline(rows, list(rows[0])))
-    text = {"baseline": "top", "fontSize": style.font, "lineBreak": "\n"}
+    text: dict[str, Any] = {"baseline": "top", "fontSize": style.font, "lineBreak": "\n"}
     day = alt.DateTime(year=today.year, month=today.month, date=today.day, utc=True)
     layers = [
         base.mark_rect(cornerRadius=3).encode(
@@ -133,6 +134,6 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
     ]
     subtitle = ("What you are doing now and what is finished; the dotted mark is today"
                 if patient else "Start to end; open-ended items run to today (dotted mark)")
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         width=style.width, height=height, title=title(heading, style, subtitle),
     )

@@ -91,7 +91,7 @@ def _svg(spec: Mapping[str, Any]) -> str:
     import vl_convert  # lazily: importing casebook.charts must stay cheap
 
     config = json.loads(json.dumps(dict(RENDER_CONFIG)))  # a fresh copy for each call
-    return vl_convert.vegalite_to_svg(spec, config=config, allowed_base_urls=[])
+    return vl_convert.vegalite_to_svg(dict(spec), config=config, allowed_base_urls=[])
 
 
 def render_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:

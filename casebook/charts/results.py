@@ -115,7 +115,7 @@ def analyte_chart(case: Case, catalog: Catalog, test: str, *,
     subtitle = f"Shaded: {shade}, {_range_text(low, high)} {unit}".rstrip()
     if not bounds:
         subtitle = "No reference range for this test"
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         width=style.width, height=200 if patient else 220,
         title=title(heading, style, subtitle),
     )

@@ -193,7 +193,7 @@ def empty_chart(message: str, *, title_text: str = "", audience: str = "practiti
     Builders return this when there is nothing to draw; `is_empty(chart)` tells it apart.
     """
     style = style_for(audience, width)
-    chart = alt.Chart(inline([{"message": message}], ["message"])).mark_text(
+    chart: alt.Chart = alt.Chart(inline([{"message": message}], ["message"])).mark_text(
         fontSize=style.font + 1, color="#555", align="center", baseline="middle",
     ).encode(text=alt.Text("message:N")).properties(
         width=style.width, height=60, usermeta={"casebook": {"empty": True}},

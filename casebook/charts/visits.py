@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import altair as alt
 
@@ -125,7 +126,7 @@ def symptom_chart(case: Case, catalog: Catalog, *, audience: Audience = "practit
                           columns=3 if patient else 5, symbolType="square",
                           symbolStrokeColor="#999"),
     )
-    box = {"height": cell_h, "yOffset": offset} if patient else {}
+    box: dict[str, Any] = {"height": cell_h, "yOffset": offset} if patient else {}
     cell = alt.Chart(inline(rows, ["visit", "symptom", "severity"]))
     layers = [cell.mark_rect(stroke="white", strokeWidth=1, **box).encode(x=x, y=y, color=color)]
     total_data = alt.Chart(inline(totals, ["visit", "symptom", "burden"]))
@@ -146,7 +147,7 @@ def symptom_chart(case: Case, catalog: Catalog, *, audience: Audience = "practit
             x=alt.XValue(0), y=y, text=alt.Text("symptom:N")))
     subtitle = ("0 none to 4 severe; the last row adds them all up" if patient
                 else f"Severity 0-4 per visit; last row: sum of {len(slabels)} symptoms")
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         width=style.width, height=row_h * len(ys), title=title(heading, style, subtitle),
     )
 
@@ -195,7 +196,7 @@ def burden_chart(case: Case, *, audience: Audience = "practitioner",
         layers.insert(0, rule)
     subtitle = ("Lower is better; numbers show the change since your first visit" if patient
                 else "Sum of severities; labels: change since baseline")
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         width=style.width, height=200 if patient else 220,
         title=title(heading, style, subtitle),
     )
@@ -216,10 +217,10 @@ def _band_rows(instrument: Instrument) -> list[dict[str, object]]:
     return rows
 
 
-def _band_axis(rows: list[dict[str, object]], style: Style) -> alt.Axis:
+def _band_axis(rows: list[dict[str, Any]], style: Style) -> alt.Axis:
     """A right-hand axis that names each band at its middle (outside the plot, so a band's
     name never hides a point)."""
-    mids = [(float(r["y"]) + float(r["y2"])) / 2 for r in rows]  # type: ignore[arg-type]
+    mids = [(float(r["y"]) + float(r["y2"])) / 2 for r in rows]
     expr = " : ".join(f"datum.value == {m!r} ? {json.dumps(r['band'])}"
                       for m, r in zip(mids, rows, strict=True)) + " : ''"
     return alt.Axis(orient="right", values=mids, labelExpr=expr, title=None, ticks=False,
@@ -268,6 +269,7 @@ def instrument_chart(case: Case, catalog: Catalog, key: str, *,
         subtitle = "Lower is better" if patient else f"Measures {inst.measures}; higher is worse"
     else:
         subtitle = "The middle band is the usual range" if patient else f"Measures {inst.measures}"
-    return alt.layer(*layers).resolve_axis(y="independent").properties(
+    chart: alt.LayerChart = alt.LayerChart(layer=layers).resolve_axis(y="independent")
+    return chart.properties(
         width=style.width, height=200 if patient else 220, title=title(heading, style, subtitle),
     )

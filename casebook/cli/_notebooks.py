@@ -8,7 +8,7 @@ from pathlib import Path
 
 from casebook.cli._common import AddCommand
 
-__all__ = ["register"]
+__all__ = ["cmd_batch", "cmd_demo", "cmd_new", "register"]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

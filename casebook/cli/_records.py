@@ -8,7 +8,8 @@ import sys
 from casebook.cli._common import AddCommand, open_store, read_input
 from casebook.errors import CasebookError, InputError
 
-__all__ = ["register"]
+__all__ = ["AuditBroken", "cmd_audit", "cmd_export", "cmd_import", "cmd_init", "cmd_patients",
+           "cmd_show", "register"]
 
 
 def cmd_init(args: argparse.Namespace) -> int:

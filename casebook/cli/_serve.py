@@ -7,7 +7,7 @@ import sys
 
 from casebook.cli._common import AddCommand, open_store
 
-__all__ = ["register"]
+__all__ = ["cmd_access", "cmd_serve", "register"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

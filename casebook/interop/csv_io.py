@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casebook.catalog import LabTest
+from casebook.catalog import Catalog, LabTest
 from casebook.derive import RecordError, result_fields
 from casebook.errors import CasebookError
 from casebook.models import PATIENT_ID_RE, Patient, TestResult
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from casebook.store import CaseStore, ImportSummary
 
 __all__ = [
+    "MAX_ERRORS_SHOWN",
     "PATIENT_COLUMNS",
     "RESULT_COLUMNS",
     "CsvImportError",
@@ -181,7 +182,7 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
             errors.append(RowError(line, "sex", f"{raw_sex!r} is not one of {', '.join(_SEXES)}"))
         if len(errors) == before and pid is not None and birth is not None:
             seen[pid] = line
-            patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))  # type: ignore[arg-type]
+            patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))
     if errors:
         raise CsvImportError(str(path), errors)
     return patients
@@ -199,6 +200,27 @@ def _number(value: str, field: str, line: int, errors: list[RowError]) -> float 
         errors.append(RowError(line, field, f"{value!r} is not a finite number"))
         return None
     return number
+
+
+def _collected_on(raw: str, today: date, line: int, errors: list[RowError]) -> date | None:
+    """A plain ISO date not in the future takes the fast path; anything else gets
+    `_date`'s checks and message."""
+    if len(raw) == 10:
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            if day <= today:
+                return day
+    return _date(raw, "collected_on", line, errors)
+
+
+def _catalog_test(catalog: Catalog, code: str) -> LabTest | None:
+    try:
+        return catalog.test(code)
+    except KeyError:
+        return None
 
 
 def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, Any]]:
@@ -227,22 +249,10 @@ def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, A
         if patient is None and _patient_id(pid, line, errors) is not None:
             errors.append(RowError(line, "patient_id", f"no patient {pid!r} in the store "
                                    "(import the patient list first)"))
-        try:
-            if len(raw_date) != 10:
-                raise ValueError(raw_date)
-            collected: date | None = date.fromisoformat(raw_date)
-        except ValueError:
-            collected = _date(raw_date, "collected_on", line, errors)
-        else:
-            if collected > today:  # type: ignore[operator]
-                collected = _date(raw_date, "collected_on", line, errors)
-        if code in tests:
-            test = tests[code]
-        else:
-            try:
-                test = tests[code] = catalog.test(code)
-            except KeyError:
-                test = tests[code] = None
+        collected = _collected_on(raw_date, today, line, errors)
+        if code not in tests:
+            tests[code] = _catalog_test(catalog, code)
+        test = tests[code]
         if test is None:
             errors.append(RowError(line, "test", f"{code!r} is neither a catalog test key "
                                    "nor the LOINC code of one"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
@@ -329,7 +329,7 @@ def case_to_bundle(case: Case, catalog: Catalog, *, now: datetime | None = None)
     entries = []
     for rid, body in _Exporter(prepared, catalog).run(now):
         resource_type = body["resourceType"]
-        model: type[Resource] = get_fhir_model_class(resource_type)  # type: ignore[assignment]
+        model = cast("type[Resource]", get_fhir_model_class(resource_type))
         entries.append({"fullUrl": c.urn(rid), "resource": model.model_validate(_drop_none(body)),
                         "request": {"method": "PUT", "url": f"{resource_type}/{rid}"}})
     return Bundle.model_validate({"resourceType": "Bundle", "type": "transaction",

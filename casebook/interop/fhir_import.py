@@ -32,7 +32,7 @@ from casebook.models import (
     Visit,
 )
 
-__all__ = ["FhirImportError", "bundle_from_json", "case_from_bundle"]
+__all__ = ["DERIVED", "IMPORTED", "FhirImportError", "bundle_from_json", "case_from_bundle"]
 
 IMPORTED = ("Patient", "Encounter", "Condition", "MedicationStatement", "AllergyIntolerance",
             "FamilyMemberHistory", "Observation", "QuestionnaireResponse", "ServiceRequest",

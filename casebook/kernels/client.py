@@ -64,7 +64,7 @@ def died_before_reply(exc: BaseException) -> bool:
     )
 
 
-def ipc_transport() -> CaselessStrEnum:
+def ipc_transport() -> CaselessStrEnum[str]:
     """A kernel manager's `transport` trait whose default is IPC."""
     return CaselessStrEnum(
         ["tcp", "ipc"], default_value="ipc", config=True,
@@ -75,12 +75,13 @@ def ipc_transport() -> CaselessStrEnum:
 
 def _private_folder() -> str:
     base = tempfile.gettempdir()
-    if len(base) > _MAX_SOCKET_DIR and os.path.isdir("/tmp"):
-        base = "/tmp"
+    # a short path for IPC sockets; mkdtemp below makes a private 0700 folder inside it
+    if len(base) > _MAX_SOCKET_DIR and os.path.isdir("/tmp"):  # noqa: S108
+        base = "/tmp"  # noqa: S108
     return tempfile.mkdtemp(prefix="cbk-", dir=base)  # 0700
 
 
-class CasebookKernelSpecManager(KernelSpecManager):  # type: ignore[misc]
+class CasebookKernelSpecManager(KernelSpecManager):
     """A kernelspec manager that looks in `extra_kernel_dirs` first, then where jupyter
     does (a server's kernelspecs reach it as an argument, not through `JUPYTER_PATH`)."""
 
@@ -94,7 +95,7 @@ class CasebookKernelSpecManager(KernelSpecManager):  # type: ignore[misc]
         return [*self.extra_kernel_dirs, *KernelSpecManager._kernel_dirs_default(self)]
 
 
-class ReadyKernelClient(AsyncKernelClient):  # type: ignore[misc]
+class ReadyKernelClient(AsyncKernelClient):
     """An async kernel client whose `wait_for_ready` has no fixed wait."""
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
@@ -136,7 +137,7 @@ class ReadyKernelClient(AsyncKernelClient):  # type: ignore[misc]
         return False
 
 
-class CasebookKernelManager(AsyncKernelManager):  # type: ignore[misc]
+class CasebookKernelManager(AsyncKernelManager):
     """`AsyncKernelManager` handing out `ReadyKernelClient`s, for kernels on IPC transport
     whose connection file and sockets live in a private folder removed with the kernel."""
 

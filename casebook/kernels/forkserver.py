@@ -32,7 +32,7 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 
-from casebook.kernels._helper import ignore_interrupts, listen, serve
+from casebook.kernels.helper import ignore_interrupts, listen, serve
 
 __all__ = ["READY", "main", "request_fork", "thread_count"]
 
@@ -122,7 +122,7 @@ def _handle(listener: socket.socket, conn: socket.socket) -> None:
             listener.close()
             _become_kernel(cf, cwd, env, server_pid, conn, owner)
             code = 0
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - the child must reach os._exit, whatever
             traceback.print_exc()
         finally:
             os._exit(code)

@@ -44,7 +44,7 @@ def defer_rfc3987_syntax() -> None:
     def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
         return stand_in._real().is_valid_syntax(*args, **kwargs)
 
-    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]  # module attrs
     sys.modules[_NAME] = stand_in
 
 

@@ -35,7 +35,7 @@ __all__ = ["ForkedProvisioner"]
 _KILL_WAIT = 2.0  # seconds kill() waits for the kernel to disappear
 
 
-class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
+class ForkedProvisioner(LocalProvisioner):
     """Launch kernels by forking them from a `ForkServer` (see casebook/kernels/server.py)."""
 
     socket_path = Unicode(
@@ -71,7 +71,7 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
         return await super().launch_kernel(cmd, **kwargs)
 
     def _alive(self) -> bool:
-        assert self.forked_pid is not None
+        assert self.forked_pid is not None  # noqa: S101 - called only for a forked kernel
         try:
             os.kill(self.forked_pid, 0)
         except ProcessLookupError:

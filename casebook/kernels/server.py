@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from casebook.errors import CasebookError
-from casebook.kernels._helper import HelperProcess
+from casebook.kernels.helper import HelperProcess
 
 __all__ = [
     "DEFAULT_PRELOAD",

@@ -27,7 +27,8 @@ from sqlalchemy.exc import ArgumentError
 
 from casebook.errors import CasebookError
 
-__all__ = ["CLINIC_ENV_VAR", "ClinicSettings", "LetterError", "load_clinic_settings"]
+__all__ = ["CLINIC_ENV_VAR", "ClinicSettings", "LetterError", "Line", "Optional",
+           "load_clinic_settings"]
 
 CLINIC_ENV_VAR = "CASEBOOK_CLINIC"
 _FILE_NAME = "clinic.toml"

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from casebook.errors import CasebookError
 from casebook.models import PATIENT_ID_RE
@@ -276,12 +276,12 @@ def _execute(
     from casebook.notebooks._exec import run_dask, run_local
 
     if options.executor == "dask":
-        assert options.scheduler is not None
+        assert options.scheduler is not None  # noqa: S101 - checked by the caller
         return run_dask(jobs, options.scheduler)
     return run_local(jobs, workers, env)
 
 
-def _progress_bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]
+def _progress_bar(total: int, progress: bool | None) -> Any:  # a tqdm bar: tqdm is untyped
     from tqdm import tqdm
 
     disable = (not sys.stderr.isatty()) if progress is None else not progress

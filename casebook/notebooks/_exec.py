@@ -137,7 +137,7 @@ def _crashed(job: Job, exc: BaseException) -> Outcome:
 def _result(future: Future[Outcome], job: Job) -> Outcome:
     try:
         return future.result()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a crashed job is an outcome; the batch goes on
         return _crashed(job, exc)
 
 
@@ -164,5 +164,5 @@ def run_dask(jobs: Sequence[Job], scheduler: str) -> Iterator[Outcome]:
             job = futures[future]
             try:
                 yield future.result()
-            except Exception as exc:  # a worker died twice, the cluster went away, ...
+            except Exception as exc:  # noqa: BLE001 - a worker died twice, the cluster went...
                 yield _crashed(job, exc)

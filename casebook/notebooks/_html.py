@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["ARCHIVE_CSP", "notebook_html"]
+__all__ = ["ARCHIVE_CSP", "WIDGET_VIEW", "notebook_html"]
 
 ARCHIVE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "

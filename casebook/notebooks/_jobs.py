@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Job",
+    "KernelMode",
     "Outcome",
     "Status",
     "build",
@@ -141,7 +142,7 @@ def build(job: Job) -> Outcome:
     outcome = Outcome(job.patient_id, job.notebook, "failed", job.output)
     try:
         kwargs = _kernel_kwargs(job, job.kernel)
-    except Exception as exc:  # the fork server could not start: say so, use plain kernels
+    except Exception as exc:  # noqa: BLE001 - no fork server: say so, use plain kernels
         outcome.notes.append(f"forked kernels unavailable ({exc}); plain kernel used")
         kwargs = _kernel_kwargs(job, "plain")
     try:
@@ -173,7 +174,7 @@ def build(job: Job) -> Outcome:
         outcome.cell_index = outcome.ename = outcome.evalue = None
     except NotebookFailed as exc:
         _record(outcome, exc)
-    except Exception as exc:  # a kernel that would not start, a full disk, ...
+    except Exception as exc:  # noqa: BLE001 - a kernel that would not start, a full disk...
         outcome.ename, outcome.evalue = type(exc).__name__, str(exc)[:2000]
     return _finish(outcome, start)
 

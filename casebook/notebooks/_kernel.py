@@ -31,7 +31,8 @@ class BatchKernelManager(CasebookKernelManager):
         help="variables added to the kernel's environment (not to this process's)",
     ).tag(config=True)
 
-    async def start_kernel(self, **kw: Any) -> None:
+    # jupyter_client types start_kernel as KernelManager's sync wrapper; here it is async
+    async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]  # see above
         if self.extra_env:
             kw["env"] = {**kw.get("env", os.environ), **self.extra_env}
         await super().start_kernel(**kw)

@@ -92,7 +92,7 @@ def _check_value(name: str, value: object) -> ParameterValue:
                 "holds a URL with a password; pass public_database_url(url) and give the "
                 "kernel the password through its environment (PGPASSWORD or ~/.pgpass)",
             )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def has_password(value: str) -> bool:
@@ -121,12 +121,13 @@ def _check_patient_id(value: object) -> str:
 def public_database_url(url: str) -> str:
     """`url` with any password removed (not masked); SQLite file paths made absolute."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     if not isinstance(url, str) or not url.strip():
         raise ParameterError("database_url", "must be a non-empty database URL")
     try:
         parsed = make_url(url.strip())
-    except Exception:
+    except (ArgumentError, ValueError):  # a bad scheme; a bad port or IPv6 host
         raise ParameterError("database_url", "is not a database URL") from None
     parsed = parsed._replace(password=None).difference_update_query(_SECRET_QUERY_KEYS)
     if parsed.get_backend_name() == "sqlite":

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import tornado.web
 from tornado import web
@@ -42,6 +42,9 @@ from casebook.serve.handlers import (
 from casebook.serve.identity import PatientIdentityProvider
 from casebook.serve.limits import CULL_SETTINGS, Limits, RateLimiter, ViewGate
 from casebook.serve.render import TEMPLATE_DIR, ViewContext, load_template, prepare_notebook
+
+if TYPE_CHECKING:
+    from casebook.store import CaseStore
 
 __all__ = ["LOCKED_CONFIGURATION", "DashboardApp", "log_request"]
 
@@ -72,7 +75,7 @@ def log_request(handler: web.RequestHandler) -> None:
                    handler.request.path, 1000.0 * handler.request.request_time())
 
 
-class DashboardApp(Voila):
+class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
     """The patient dashboard server. Set `database_url` and `notebook`, then `initialize()`
     and `start()` (blocks until stopped)."""
 
@@ -136,11 +139,12 @@ class DashboardApp(Voila):
 
     def setup_template_dirs(self) -> None:
         self.template_paths = [str(TEMPLATE_DIR / "casebook"), str(TEMPLATE_DIR)]
-        self.static_paths = []
+        self.static_paths: list[str] = []
 
     def init_settings(self) -> dict[str, Any]:
-        settings = super().init_settings()
-        self.identity_provider.store = self.store
+        settings: dict[str, Any] = super().init_settings()
+        store = cast("CaseStore", self.store)  # opened by initialize(), before this
+        self.identity_provider.store = store
         limits = self.limits
         view = ViewContext(
             voila_configuration=self.voila_configuration,
@@ -150,8 +154,8 @@ class DashboardApp(Voila):
             config_manager=self.config_manager,
             contents_manager=self.contents_manager,
             template=self._template,
-            database_url=self.store.url,
-            public_url=_public_url(self.store.url),
+            database_url=store.url,
+            public_url=_public_url(store.url),
             workdir="",
             kernel_name=self.kernel_name,
             chart_socket=self.chart_service.socket_path if self.chart_service else "",

@@ -8,7 +8,7 @@ socket (mode 0600, in a 0700 folder). It keeps nothing between requests, may fet
 (`allowed_base_urls=[]`), and runs no notebook code. Kernels find it through the
 environment variable named by `casebook.kernels.CHART_SOCKET_ENV` (named there only); if
 it is missing or fails they render in-process as before. Its lifecycle (private folder,
-ready line, stop on stdin EOF) is `casebook.kernels._helper`'s, shared with the fork
+ready line, stop on stdin EOF) is `casebook.kernels.helper`'s, shared with the fork
 server.
 
 Protocol: the client sends a 4-byte big-endian length and a JSON spec; the server answers a
@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from casebook.kernels import CHART_SOCKET_ENV
-from casebook.kernels._helper import HelperProcess, ignore_interrupts, listen, serve
+from casebook.kernels.helper import HelperProcess, ignore_interrupts, listen, serve
 
 __all__ = ["CHART_SOCKET_ENV", "READY", "ChartService", "main", "render_remote"]
 
@@ -87,7 +87,7 @@ def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
         status, text = 0, renderer.answer(json.loads(_recv(conn, size)))
     except OSError:
         return
-    except Exception as exc:  # vl-convert reports every failure as a plain ValueError
+    except Exception as exc:  # noqa: BLE001 - every bad request is answered, not fatal
         status, text = 1, f"{type(exc).__name__}: {exc}"[:2000]
     body = str(text).encode("utf-8")
     try:

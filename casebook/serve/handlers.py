@@ -14,9 +14,10 @@ import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tornado import iostream, web
+from tornado.http1connection import HTTP1Connection
 
 from casebook.serve.headers import apply_security_headers
 from casebook.serve.identity import NoCredentials, PatientIdentityProvider, PatientUser
@@ -144,12 +145,12 @@ class StylesheetHandler(BaseHandler):
 class DashboardHandler(BaseHandler):
     """The dashboard of the patient the link (or its session) belongs to. GET only."""
 
-    SUPPORTED_METHODS = ("GET",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("GET",)
     _task: asyncio.Task[None] | None = None
 
     @property
     def state(self) -> ServeState:
-        return self.settings["casebook"]  # type: ignore[no-any-return]
+        return cast(ServeState, self.settings["casebook"])
 
     def _presented_key(self) -> str | None:
         raw = self.request.query_arguments.get("token") or [
@@ -221,7 +222,8 @@ class DashboardHandler(BaseHandler):
                     log.info("view of link %s ended: the client left", user.link_id)
         except Busy:
             raise Refusal(503, retry_after=30) from None
-        if not self._finished and not self.request.connection.stream.closed():
+        connection = cast(HTTP1Connection, self.request.connection)  # tornado's HTTP/1 server
+        if not self._finished and not connection.stream.closed():
             self.finish()
 
     async def _stream(self, patient_id: str) -> None:

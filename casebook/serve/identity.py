@@ -89,7 +89,7 @@ class PatientIdentityProvider(IdentityProvider):
             token=token,
         )
 
-    async def get_user(self, handler: web.RequestHandler) -> PatientUser | None:  # type: ignore[override]
+    async def get_user(self, handler: web.RequestHandler) -> PatientUser | None:
         try:
             return await self.identify(handler)
         except (AccessRefused, NoCredentials):

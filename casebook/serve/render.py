@@ -62,7 +62,7 @@ _DROPPED_PREFIXES = ("VOILA_", "HTTP_", "JPY_")
 
 def load_template(path: str | os.PathLike[str]) -> nbformat.NotebookNode:
     """The dashboard template, read and checked once: it must have a `parameters` cell."""
-    nb = nbformat.read(os.fspath(path), as_version=4)
+    nb: nbformat.NotebookNode = nbformat.read(os.fspath(path), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
         raise InputError(f"{path}: a dashboard template needs exactly one 'parameters' cell")
@@ -82,7 +82,9 @@ def prepare_notebook(
 
     from casebook.notebooks import check_parameters
 
-    return parameterize_notebook(copy.deepcopy(template), check_parameters(parameters))
+    prepared: nbformat.NotebookNode = parameterize_notebook(
+        copy.deepcopy(template), check_parameters(parameters))
+    return prepared
 
 
 def kernel_environment(
@@ -104,7 +106,7 @@ def kernel_environment(
     return env
 
 
-class DashboardKernelManager(ServerKernelManager):  # type: ignore[misc]
+class DashboardKernelManager(ServerKernelManager):
     """jupyter_server's kernel manager with casebook's client, which is ready as soon as its
     kernel is (no fixed 0.2 s wait per view; see casebook.kernels.client), and kernels on
     IPC transport: their sockets sit beside the connection file, in the server's private
@@ -115,7 +117,7 @@ class DashboardKernelManager(ServerKernelManager):  # type: ignore[misc]
     transport = ipc_transport()
 
 
-class DashboardRenderer(NotebookRenderer):
+class DashboardRenderer(NotebookRenderer):  # type: ignore[misc]  # voila is untyped
     """Voilà's renderer, fed the prepared notebook instead of a file under a root dir."""
 
     def __init__(self, notebook: nbformat.NotebookNode, **kwargs: Any) -> None:

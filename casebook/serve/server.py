@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from casebook.errors import InputError
 from casebook.serve.limits import Limits
+
+if TYPE_CHECKING:  # voila is imported only when a server starts
+    from casebook.serve.app import DashboardApp
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "base_url", "build_app", "run"]
 
@@ -33,7 +37,7 @@ def build_app(
     kernel_name: str = "",
     forked: bool = True,
     shared_charts: bool = True,
-):  # type: ignore[no-untyped-def]
+) -> DashboardApp:
     """A configured, initialized `DashboardApp` (not yet listening)."""
     from casebook.kernels.imports import import_jsonschema_quickly
 

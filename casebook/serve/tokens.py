@@ -33,6 +33,7 @@ __all__ = [
     "MAX_DAYS",
     "AccessRefused",
     "Grant",
+    "Reason",
     "check_token",
     "grant",
     "hash_token",

@@ -72,9 +72,11 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
         advisory_lock(conn, NEW_PATIENTS_LOCK)
         current: dict[str, Any] = {}
         for chunk in _chunks(sorted({x.id for x in patients})):
-            for row in conn.execute(sa.select(p).where(p.c.id.in_(chunk)).with_for_update()):
-                current[row.id] = row
-        inserts, updates, audits = [], [], []
+            for found in conn.execute(sa.select(p).where(p.c.id.in_(chunk)).with_for_update()):
+                current[found.id] = found
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        audits: list[tuple[str, str, Any, Any]] = []
         for patient in patients:
             row = current.get(patient.id)
             if row is not None and row.deleted_at is not None:
@@ -151,7 +153,8 @@ def _fast_insert(conn: sa.Connection, table: sa.Table, cols: Sequence[str],
         return
     quote = conn.dialect.identifier_preparer.quote
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) "
+    # identifiers quoted by the dialect, values bound as parameters: no injection
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) "  # noqa: S608
            f"VALUES ({', '.join(mark for _ in cols)})")
     conn.exec_driver_sql(sql, rows)
 

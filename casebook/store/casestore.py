@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -278,7 +278,7 @@ class CaseStore:
             ).all()
             parts[ent.collection] = [ent.from_row(r) for r in rows]
         # Every part was validated row by row; the whole was validated when saved.
-        return Case.model_construct(patient=patient_from_row(row), **parts)
+        return Case.model_construct(patient=patient_from_row(row), **cast("dict[str, Any]", parts))
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
@@ -302,7 +302,7 @@ class CaseStore:
         ent = entity_for(record)
         patient = self._lock_patient(conn, record.patient_id)
         case = self._load_case_in(conn, patient.id) if isinstance(record, PlanItem) else None
-        record = prepare(record, self.catalog, patient, case)  # type: ignore[assignment]
+        record = cast(R, prepare(record, self.catalog, patient, case))  # prepare keeps the type
         t = ent.table
         if record.version == 0:
             new = record.model_copy(update={"version": 1})
@@ -440,7 +440,7 @@ class CaseStore:
 def _login() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except (ImportError, KeyError, OSError):  # no login name in some containers
         return "unknown"
 
 

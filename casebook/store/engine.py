@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from casebook.errors import CasebookError
 
@@ -33,7 +34,7 @@ def resolve_url(url: str | None = None) -> str:
     chosen = url or os.environ.get("CASEBOOK_DB") or DEFAULT_URL
     try:
         parsed = make_url(chosen)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+    except (ArgumentError, ValueError) as exc:  # terse messages; ValueError: a bad port
         raise StoreError(f"not a database URL: {redact_url(chosen)!r} ({exc})") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise StoreError(
@@ -49,7 +50,7 @@ def redact_url(url: str) -> str:
     """The URL with any password masked, for messages and notebook metadata."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -40,7 +40,7 @@ class Entity:
         if self.json_fields:
             row.update(record.model_dump(mode="json", include=set(self.json_fields)))
         if self.kind == "history":
-            row["category"] = record.data.category  # type: ignore[attr-defined]
+            row["category"] = cast(HistoryEntry, record).data.category
         return row
 
     def from_row(self, row: Any) -> Record:

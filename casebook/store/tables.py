@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 __all__ = [
     "CHILD_TABLES",
+    "JSON",
+    "Stamp",
     "access_tokens",
     "audit_log",
     "flag_reviews",
@@ -50,7 +54,7 @@ patients = sa.Table(
 )
 
 
-def _child(name: str, *columns: sa.Column) -> sa.Table:
+def _child(name: str, *columns: sa.Column[Any]) -> sa.Table:
     return sa.Table(
         name,
         metadata,

@@ -25,6 +25,7 @@ __all__ = [
     "ResultsView",
     "SymptomsForm",
     "VisitsForm",
+    "static_html",
 ]
 
 _HOMES = {
@@ -40,6 +41,7 @@ _HOMES = {
     "ResultsView": "results",
     "SymptomsForm": "symptoms",
     "VisitsForm": "visits",
+    "static_html": "_static",
 }
 
 

@@ -87,7 +87,7 @@ class Look:
         key = ("layout", *sorted(kwargs.items()))
         if key not in self._made:
             self._made[key] = W.Layout(**kwargs)
-        return self._made[key]  # type: ignore[return-value]
+        return self._made[key]
 
     def style(self, widget: type[W.Widget], **kwargs: str) -> W.Widget:
         kind = widget.class_traits()["style"].klass

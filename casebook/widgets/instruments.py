@@ -4,6 +4,8 @@ alert answer (PHQ-9 item 9 above 0) raises its red flag at once, before saving."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import ipywidgets as W
 
 from casebook.catalog import Instrument
@@ -20,9 +22,9 @@ __all__ = ["InstrumentPanel", "InstrumentsForm", "instrument_order"]
 _SHIPPED_ORDER = ("phq9", "gad7", "pss10", "fas", "bristol")
 
 
-def instrument_order(instruments: dict[str, Instrument] | object) -> list[str]:
+def instrument_order(instruments: Iterable[str]) -> list[str]:
     """Shipped instruments in clinical order, then the clinic's by name."""
-    keys = list(instruments)  # type: ignore[call-overload]
+    keys = list(instruments)
     return [k for k in _SHIPPED_ORDER if k in keys] + sorted(
         k for k in keys if k not in _SHIPPED_ORDER)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
 from casebook.catalog import Catalog
 from casebook.models import Case, Record, Visit
@@ -45,7 +45,7 @@ def with_records(case: Case, records: Iterable[Record]) -> Case:
             items.append(record)
         else:
             items[index] = record
-    return Case.model_construct(patient=case.patient, **parts)
+    return Case.model_construct(patient=case.patient, **cast("dict[str, Any]", parts))
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class VisitsForm:
         self.start_button.on_click(lambda _: self.start_visit(self.new_date.value))
         self.starter = SaveBar(session, "New visit", collect=list, reset=lambda: None,
                                buttons=False)
-        wide = {"label_width": "240px", "width": "520px"}
+        wide: dict[str, Any] = {"label_width": "240px", "width": "520px"}
         self.fields = Fields(
             field_for(Visit, "visit_date", look, label="Visit date", **wide),
             *(field_for(AlarmScreen, n, look, label=SCREEN_LABELS[n], **wide)

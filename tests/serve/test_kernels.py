@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 
+import psutil
 import pytest
 from serve_helpers import Server
 from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -64,7 +65,7 @@ def _rss(server: Server) -> int:
     for proc in server.processes():
         try:
             total += proc.memory_info().rss
-        except Exception:  # exited while we counted
+        except psutil.Error:  # exited while we counted
             continue
     return total
 

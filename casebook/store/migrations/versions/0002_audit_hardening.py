@@ -51,7 +51,7 @@ def _backfill() -> None:
     conn = op.get_bind()
     previous, updates = GENESIS, []
     for row in conn.execute(sa.select(_audit).order_by(_audit.c.id)):
-        previous = chain_hash(previous, row._mapping)
+        previous = chain_hash(previous, dict(row._mapping))
         updates.append({"rid": row.id, "chain": previous})
     if updates:
         conn.execute(

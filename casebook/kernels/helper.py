@@ -83,7 +83,7 @@ class HelperProcess:
         if self.process is not None:
             return
         self.make_folder()
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - this python, our module, no shell
             [sys.executable, "-m", self.module, self.socket_path, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
