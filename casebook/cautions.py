@@ -52,7 +52,6 @@ _FACT_WORDS = {
     "hypercalcemia_or_granulomatous_disease": "hypercalcemia or granulomatous disease recorded",
     "reflux": "reflux recorded",
 }
-assert set(_FACT_WORDS) == set(SAFETY_FACTS)
 
 
 @dataclass(frozen=True)
@@ -116,6 +115,8 @@ def active_cautions(case: Case, catalog: Catalog, item: PlanItem | ProtocolTempl
     """The cautions of `item`'s template (or of the template itself) that match the patient
     on `on` (default today), each with its confirmation on the item if there is one."""
     on = on or date.today()
+    template: ProtocolTemplate | None
+    plan_item: PlanItem | None
     if isinstance(item, ProtocolTemplate):
         template, plan_item = item, None
     else:

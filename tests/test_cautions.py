@@ -281,3 +281,10 @@ def test_casebook_show_lists_active_cautions_with_their_state() -> None:
     assert "cautions: none" in case_text(_case(plan=(item,)), CATALOG, today=TODAY)
     assert case_cautions(_case(ppi, plan=(item.model_copy(update={"status": "stopped"}),)),
                          CATALOG, TODAY) == []
+
+
+def test_every_safety_fact_has_words_for_the_practitioner() -> None:
+    from casebook import cautions
+    from casebook.models import SAFETY_FACTS
+
+    assert set(cautions._FACT_WORDS) == set(SAFETY_FACTS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -45,7 +45,7 @@ def record_step(
     status = check_step(case_flag_statuses(case, store.catalog, today=today), rule_key, state,
                         referred_to=referred_to, outcome=outcome)
     review = FlagReview(
-        patient_id=patient_id, version=1, rule_key=rule_key, state=state,  # type: ignore[arg-type]
+        patient_id=patient_id, version=1, rule_key=rule_key, state=state,
         note=note, referred_to=referred_to, outcome=outcome, actor=store.actor,
         at=datetime.now(UTC), evidence_on=status.flag.on,
     )
@@ -78,7 +78,7 @@ def read_flag_reviews(
     return dict(out)
 
 
-def _collect(out: dict[str, list[FlagReview]], rows: Sequence[sa.Row]) -> None:
+def _collect(out: dict[str, list[FlagReview]], rows: Sequence[sa.Row[Any]]) -> None:
     ent = entity_for(FlagReview)
     for row in rows:
         review = ent.from_row(row)
