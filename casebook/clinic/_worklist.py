@@ -63,7 +63,10 @@ def _flag_rows(frames: ClinicFrames, catalog: Catalog, today: date,
 def _result_rows(frames: ClinicFrames, today: pd.Timestamp,
                  reviewed: Collection[str]) -> pd.DataFrame:
     r = frames.results
-    r = r[(r["collected_on"] <= today) & ~r["result_id"].isin(list(reviewed))]
+    done = r["result_id"].isin(list(reviewed))
+    if "reviewed" in r.columns:  # marked reviewed in the store
+        done |= r["reviewed"].astype(bool)
+    r = r[(r["collected_on"] <= today) & ~done]
     flag = r["flag"].map(_FLAG_WORDS)
     detail = (r["test_name"] + " " + r["shown"] + flag.map(" ({})".format).fillna("")
               + " on " + _day(r["collected_on"]))
@@ -179,7 +182,8 @@ def worklist(
 
     - red-flag: red flags (computed now, or `flags` by patient id) whose state in
       `flag_states[(patient_id, rule_key)]` is open (absent = open);
-    - result-to-review: results not in `reviewed_results` (result ids), flagged ones first;
+    - result-to-review: results not marked reviewed in the store and not in
+      `reviewed_results` (result ids), flagged ones first;
     - test-overdue: ordered or collected more than `overdue_days` ago and not resulted;
     - follow-up-due: active plan items ending within `due_within_days` (or ended), flagged
       results not repeated for `retest_days`, and no visit for `visit_interval_days` while
