@@ -9,6 +9,11 @@ Pure functions over loaded cases (or the frames built from them) and the catalog
     deidentify(df)                                     # for sharing with researchers
     format_table(df), to_csv(df), to_json(df)
 
+From the store (one bulk read; reviewed results and red-flag states as stored):
+
+    store_worklist(store, clinic_filter=ClinicFilter(practitioner="dr-a"))
+    store_outcomes(store, by="template", deidentified=True)
+
 Outcome frames carry their caveats in `df.attrs["caveats"]`; the formatters print them.
 """
 
@@ -22,6 +27,13 @@ from casebook.clinic._outcomes import (
     outcome_measures,
     outcomes_by_group,
     outcomes_by_patient,
+)
+from casebook.clinic._store import (
+    ClinicFilter,
+    load_clinic_frames,
+    store_outcomes,
+    store_worklist,
+    stored_flag_states,
 )
 from casebook.clinic._worklist import (
     FLAG_STATES,
@@ -40,15 +52,20 @@ __all__ = [
     "URGENCIES",
     "WORKLIST_COLUMNS",
     "ClinicError",
+    "ClinicFilter",
     "ClinicFrames",
     "Mid",
     "clinic_frames",
     "deidentify",
     "format_table",
+    "load_clinic_frames",
     "load_mids",
     "outcome_measures",
     "outcomes_by_group",
     "outcomes_by_patient",
+    "store_outcomes",
+    "store_worklist",
+    "stored_flag_states",
     "to_csv",
     "to_json",
     "worklist",
