@@ -82,6 +82,21 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clinic(args: argparse.Namespace) -> int:
+    from casebook.clinic import clinic_notebook
+    from casebook.notebooks import NotebookFailed
+    from casebook.store import resolve_url
+
+    try:
+        path = clinic_notebook(resolve_url(args.db), args.out, execute=args.execute,
+                               practitioner=args.practitioner or "")
+    except NotebookFailed as exc:
+        print(f"casebook clinic: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
 def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--practitioner", metavar="NAME",
                    help="only patients whose record NAME changed (the audit log's actor)")
@@ -112,3 +127,10 @@ def register(add: AddCommand) -> None:
                    help="no group figure from fewer than N patients (default 5)")
     p.add_argument("--deidentify", action="store_true",
                    help="no names, ids replaced, dates shifted per patient (see README)")
+    p = add("clinic", cmd_clinic,
+            "write DIR/clinic.ipynb: the clinic's worklist and outcomes across patients")
+    p.add_argument("--execute", action="store_true", help="also run it now, outputs saved")
+    p.add_argument("--practitioner", metavar="NAME",
+                   help="the notebook's practitioner filter (default: everyone)")
+    p.add_argument("--out", default="notebooks", metavar="DIR",
+                   help="output folder, where the case workbooks are (default: notebooks)")

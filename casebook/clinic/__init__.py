@@ -14,6 +14,10 @@ From the store (one bulk read; reviewed results and red-flag states as stored):
     store_worklist(store, clinic_filter=ClinicFilter(practitioner="dr-a"))
     store_outcomes(store, by="template", deidentified=True)
 
+The clinic notebook (`templates/clinic.ipynb`, written by `clinic_notebook`) calls
+`open_clinic`, then `filters_section`, `worklist_section`, `outcomes_section` and
+`export_section`, one per cell.
+
 Outcome frames carry their caveats in `df.attrs["caveats"]`; the formatters print them.
 """
 
@@ -27,6 +31,16 @@ from casebook.clinic._outcomes import (
     outcome_measures,
     outcomes_by_group,
     outcomes_by_patient,
+)
+from casebook.clinic._sections import (
+    ClinicSession,
+    clinic_notebook,
+    clinic_parameters,
+    export_section,
+    filters_section,
+    open_clinic,
+    outcomes_section,
+    worklist_section,
 )
 from casebook.clinic._store import (
     ClinicFilter,
@@ -54,19 +68,27 @@ __all__ = [
     "ClinicError",
     "ClinicFilter",
     "ClinicFrames",
+    "ClinicSession",
     "Mid",
     "clinic_frames",
+    "clinic_notebook",
+    "clinic_parameters",
     "deidentify",
+    "export_section",
+    "filters_section",
     "format_table",
     "load_clinic_frames",
     "load_mids",
+    "open_clinic",
     "outcome_measures",
     "outcomes_by_group",
     "outcomes_by_patient",
+    "outcomes_section",
     "store_outcomes",
     "store_worklist",
     "stored_flag_states",
     "to_csv",
     "to_json",
     "worklist",
+    "worklist_section",
 ]

@@ -76,6 +76,21 @@ def load_clinic_frames(store: CaseStore, clinic_filter: ClinicFilter | None = No
     return clinic_frames(store.load_cases(ids), store.catalog)
 
 
+def _narrowed(store: CaseStore, frames: ClinicFrames, f: ClinicFilter) -> ClinicFrames:
+    """The frames of the practitioner's patients only (all of them without a practitioner)."""
+    if f.practitioner is None:
+        return frames
+    ids = store.patients_changed_by(f.practitioner)
+    if set(frames.patients["patient_id"]) <= ids:
+        return frames
+    keep = {name: getattr(frames, name) for name in
+            ("patients", "visits", "scores", "plan", "orders", "results")}
+    return ClinicFrames(
+        **{name: df[df["patient_id"].isin(ids)].reset_index(drop=True)
+           for name, df in keep.items()},
+        cases=tuple(c for c in frames.cases if c.patient.id in ids))
+
+
 def store_worklist(
     store: CaseStore,
     *,
@@ -87,6 +102,7 @@ def store_worklist(
     """`worklist` over the store: reviewed results and red-flag states as the store keeps them."""
     f = clinic_filter or ClinicFilter()
     frames = frames if frames is not None else load_clinic_frames(store, f)
+    frames = _narrowed(store, frames, f)
     rows = worklist(frames, store.catalog, today=today or date.today(),
                     flag_states=stored_flag_states(store), overdue_days=overdue_days)
     out = rows[f.in_range(rows["since"])].reset_index(drop=True)
@@ -110,6 +126,7 @@ def store_outcomes(
         raise ClinicError(f"by: must be 'patient', 'category' or 'template' (got {by!r})")
     f = clinic_filter or ClinicFilter()
     frames = frames if frames is not None else load_clinic_frames(store, f)
+    frames = _narrowed(store, frames, f)
     per_patient = outcomes_by_patient(frames, store.catalog)
     kept = per_patient[f.in_range(per_patient["baseline_visit"])].reset_index(drop=True)
     kept.attrs.update(per_patient.attrs)
