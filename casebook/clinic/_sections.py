@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import jinja2
 import pandas as pd
+from markupsafe import escape
 
 from casebook.clinic._data import ClinicError, ClinicFrames
 from casebook.clinic._format import to_csv
@@ -246,7 +247,7 @@ def filters_section(session: ClinicSession) -> W.VBox:
             session.set_filter(ClinicFilter(practitioner=who.value.strip() or None,
                                             date_from=start.value, date_to=end.value))
         except ClinicError as exc:
-            status.value = f'<span style="color:#b00020">{jinja2.utils.escape(str(exc))}</span>'
+            status.value = f'<span style="color:#b00020">{escape(str(exc))}</span>'
             return
         status.value = ""
 
@@ -263,8 +264,12 @@ def export_section(session: ClinicSession) -> W.HBox:
     status = W.HTML()
 
     def on_click(_: Any) -> None:
-        paths = session.export()
-        names = ", ".join(jinja2.utils.escape(p.name) for p in paths)
+        try:
+            paths = session.export()
+        except OSError as exc:
+            status.value = f'<span style="color:#b00020">{escape(exc.strerror or exc)}</span>'
+            return
+        names = ", ".join(escape(p.name) for p in paths)
         status.value = f'<span style="color:#555">Written: {names}</span>'
 
     button.on_click(on_click)
