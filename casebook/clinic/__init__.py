@@ -34,6 +34,7 @@ from casebook.clinic._outcomes import (
 )
 from casebook.clinic._sections import (
     ClinicSession,
+    batch_clinic_notebook,
     clinic_notebook,
     clinic_parameters,
     export_section,
@@ -70,6 +71,7 @@ __all__ = [
     "ClinicFrames",
     "ClinicSession",
     "Mid",
+    "batch_clinic_notebook",
     "clinic_frames",
     "clinic_notebook",
     "clinic_parameters",

@@ -37,11 +37,13 @@ if TYPE_CHECKING:
     import altair as alt
     import ipywidgets as W
 
+    from casebook.notebooks import Outcome
     from casebook.store import CaseStore
 
 __all__ = [
     "TEMPLATE",
     "ClinicSession",
+    "batch_clinic_notebook",
     "clinic_notebook",
     "clinic_parameters",
     "export_section",
@@ -300,3 +302,31 @@ def clinic_notebook(database_url: str, out_dir: str | Path = "notebooks", *,
     return run_notebook(template_path(TEMPLATE), out,
                         clinic_parameters(database_url, **filters), execute=execute,
                         timeout=timeout)
+
+
+def batch_clinic_notebook(database_url: str, out_dir: Path, *, timeout: float = 120,
+                          env: dict[str, str] | None = None) -> Outcome:
+    """The batch's one clinic notebook, executed, as an Outcome of patient "(clinic)";
+    a failure is reported, never raised. `env` (the password) reaches its kernel only."""
+    import os
+    import time
+
+    from casebook.notebooks import NotebookFailed, Outcome
+
+    start = time.perf_counter()
+    output = Path(out_dir) / TEMPLATE
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        clinic_notebook(database_url, out_dir, execute=True, timeout=timeout)
+    except NotebookFailed as exc:
+        return Outcome("(clinic)", TEMPLATE, "failed", str(output),
+                       time.perf_counter() - start, 1, cell_index=exc.cell_index,
+                       ename=exc.ename, evalue=exc.evalue)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return Outcome("(clinic)", TEMPLATE, "built", str(output), time.perf_counter() - start, 1)

@@ -124,3 +124,16 @@ def test_clinic_notebook_executes_with_papermill(sqlite_url: str, tmp_path: Path
     assert len(views) == 4  # filters, worklist, outcomes, export
     state = json.dumps(nb["metadata"].get("widgets", {}))
     assert "nb-1/case.ipynb" in state and "<svg" in state
+
+
+def test_the_batch_builds_the_clinic_notebook_once(sqlite_url: str, tmp_path: Path) -> None:
+    from casebook.notebooks import BatchOptions, run_batch
+
+    with CaseStore(sqlite_url, create=True) as store:
+        import_cases(store, _cases()[:2])
+    report = run_batch(BatchOptions(sqlite_url, out=tmp_path, workers=1), progress=False)
+    clinic = [o for o in report.outcomes if o.notebook == "clinic.ipynb"]
+    assert [(o.patient_id, o.status) for o in clinic] == [("(clinic)", "built")]
+    assert (tmp_path / "clinic.ipynb").is_file()
+    assert (tmp_path / "nb-1" / "case.ipynb").is_file()
+    assert "(clinic): clinic.ipynb built" in report.summary_text()
