@@ -31,7 +31,16 @@ _PART = ["patient_id", "kind", "urgency", "detail", "since", "ref"]
 
 
 def _day(s: pd.Series) -> pd.Series:
-    return s.dt.strftime("%Y-%m-%d")
+    """YYYY-MM-DD text of a datetime column, vectorised in numpy (`dt.strftime` formats
+    each value in Python); missing dates give "NaT"."""
+    text = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(str)
+    return pd.Series(text, index=s.index, dtype=object)
+
+
+def _whole(s: pd.Series) -> pd.Series:
+    """Whole-number text of a float column without a Python format call per value."""
+    return pd.Series(s.round().astype("int64").astype(str).to_numpy(), index=s.index,
+                     dtype=object)
 
 
 def _part(kind: str, df: pd.DataFrame, urgency: str | pd.Series, detail: pd.Series,
@@ -148,8 +157,8 @@ def _worsening_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
     m = m[np.where(worse_up, delta >= min_change, delta <= -min_change)]
     if m.empty:
         return pd.DataFrame(columns=_PART)
-    m = m.assign(text=m["measure"].map(measures) + " " + m["prev"].map("{:.0f}".format) + " → "
-                 + m["value"].map("{:.0f}".format) + " (since " + _day(m["prev_date"]) + ")")
+    m = m.assign(text=m["measure"].map(measures) + " " + _whole(m["prev"]) + " → "
+                 + _whole(m["value"]) + " (since " + _day(m["prev_date"]) + ")")
     per = m.drop_duplicates("patient_id")[["patient_id", "visit_date", "visit_id"]]
     per = per.rename(columns={"visit_date": "since", "visit_id": "ref"})
     per["text"] = per["patient_id"].map(join_per_patient(m, "text"))
