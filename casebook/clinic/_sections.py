@@ -216,9 +216,12 @@ def outcomes_html(session: ClinicSession) -> str:
     groups = session.table("template")
     rows = [[_cell(v) for v in row] for row in _plain(groups[_OUTCOME_COLUMNS]).itertuples(
         index=False)]
-    charts = [Markup(chart_html(c)) for c in (outcome_chart(groups, m)  # SVG text escaped
-                                              for m in ("burden", "phq9", "gad7"))
-              if c is not None]
+    import altair as alt
+
+    drawn = [c for c in (outcome_chart(groups, m) for m in ("burden", "phq9", "gad7"))
+             if c is not None]
+    # One picture, one vl-convert call; its text is escaped by vl-convert.
+    charts = [Markup(chart_html(alt.vconcat(*drawn)))] if drawn else []
     sources = [s for s in dict.fromkeys(groups["mid_source"]) if s]
     return _environment().get_template("outcomes.html.j2").render(
         columns=_OUTCOME_COLUMNS, rows=rows, charts=charts, sources=sources,
