@@ -350,10 +350,6 @@ class TestResult(Record):
         """Stored as UTC; SQLite hands it back without a zone."""
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
-    @property
-    def reviewed(self) -> bool:
-        return self.reviewed_at is not None
-
     @model_validator(mode="after")
     def _value(self) -> TestResult:
         if self.value is None and not self.value_text:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
-from casebook.models import Case, Note, Patient, Record, TestOrder, TestResult, Visit
-from casebook.store import tables
+from casebook.models import Case, Note, Patient, Record, TestOrder, Visit
+from casebook.store import reads, tables
 from casebook.store.chain import Verdict, append, verify
 from casebook.store.engine import (
     NEW_PATIENTS_LOCK,
@@ -291,70 +290,10 @@ class CaseStore:
         # Every part was validated row by row; the whole was validated when saved.
         return Case.model_construct(patient=patient_from_row(row), **parts)
 
-    def load_cases(self, patient_ids: Iterable[str] | None = None) -> list[Case]:
-        """Many cases at once (all live patients by default), ordered by patient id: one
-        query per table (per 500 ids when `patient_ids` is given), not one per patient.
-        Ids that are not live patients are left out."""
-        p = tables.patients
-        wanted = None if patient_ids is None else sorted(set(patient_ids))
-        chunks: list[Sequence[str] | None] = (
-            [None] if wanted is None else list(_chunks(wanted, 500)))
-        heads: list[Any] = []
-        parts: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
-        with self._read() as conn:
-            for chunk in chunks:
-                query = sa.select(p).where(p.c.deleted_at.is_(None))
-                heads += conn.execute(
-                    query if chunk is None else query.where(p.c.id.in_(chunk))).all()
-                for ent in ENTITIES:
-                    t = ent.table
-                    query = sa.select(t).where(t.c.deleted_at.is_(None)).order_by(
-                        t.c.patient_id, *(t.c[c] for c in ent.order_by))
-                    if chunk is not None:
-                        query = query.where(t.c.patient_id.in_(chunk))
-                    by_patient = parts[ent.collection]
-                    for r in conn.execute(query):
-                        by_patient[r.patient_id].append(ent.from_row(r))
-        heads.sort(key=lambda r: r.id)
-        return [Case.model_construct(patient=patient_from_row(h), **{
-            ent.collection: parts[ent.collection].get(h.id, []) for ent in ENTITIES})
-            for h in heads]
-
-    def mark_results_reviewed(
-        self, patient_id: str, result_ids: Iterable[str] | Literal["all"] = "all"
-    ) -> list[TestResult]:
-        """Mark results of one patient reviewed by the store's actor, now: the given ids,
-        or "all" not yet reviewed. One audit entry per result; results already reviewed
-        are left as they are. Returns the results newly marked. An id that is not a live
-        result of this patient raises NotFoundError and nothing is written."""
-        ent = entity_for(TestResult)
-        t = ent.table
-        with self._transaction() as conn:
-            self._lock_patient(conn, patient_id)
-            query = sa.select(t).where(t.c.patient_id == patient_id, t.c.deleted_at.is_(None))
-            found = {r.id: ent.from_row(r) for r in conn.execute(query)}
-            if result_ids == "all":
-                chosen = list(found.values())
-            else:
-                ids = list(dict.fromkeys(result_ids))
-                missing = [i for i in ids if i not in found]
-                if missing:
-                    raise NotFoundError(f"no result {missing[0]!r} for patient {patient_id!r}")
-                chosen = [found[i] for i in ids]
-            now, done = _now(), []
-            for current in chosen:
-                if not isinstance(current, TestResult) or current.reviewed_at is not None:
-                    continue
-                new = current.model_copy(update={"reviewed_at": now, "reviewed_by": self.actor,
-                                                 "version": current.version + 1})
-                conn.execute(sa.update(t).where(t.c.id == new.id).values(
-                    reviewed_at=now, reviewed_by=self.actor, version=new.version))
-                self._audit(conn, patient_id, ent.kind, new.id, "review",
-                            ent.to_json(current), ent.to_json(new))
-                done.append(new)
-            if done:
-                self._bump(conn, patient_id)
-        return done
+    # Bulk reads and results reviewed: casebook/store/reads.py.
+    load_cases = reads.load_cases
+    mark_results_reviewed = reads.mark_results_reviewed
+    patients_changed_by = reads.patients_changed_by
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
@@ -390,10 +329,7 @@ class CaseStore:
             self._audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
             return new
         current = self._current(conn, ent, record)
-        if isinstance(record, TestResult) and record.reviewed_at is not None \
-                and _result_value(record) != _result_value(current):
-            # A changed value is a new result to review.
-            record = record.model_copy(update={"reviewed_at": None, "reviewed_by": None})
+        record = reads.review_cleared(record, current)  # a changed value: review again
         if record == current:
             return current  # nothing changed: no write, no audit entry
         new = record.model_copy(update={"version": record.version + 1})
@@ -495,24 +431,10 @@ class CaseStore:
             ).all()
         return [AuditEntry(**{**r._mapping, "at": _aware(r.at)}) for r in rows]
 
-    def patients_changed_by(self, actor: str) -> set[str]:
-        """The patients whose record `actor` has changed (from the audit log), in one query."""
-        a = tables.audit_log
-        with self._read() as conn:
-            return set(conn.execute(sa.select(a.c.patient_id).distinct().where(
-                a.c.actor == actor, a.c.patient_id.is_not(None))).scalars())
-
     def verify_audit_log(self) -> Verdict:
         """Check the whole audit log's hash chain; the first broken link, if any."""
         with self._read() as conn:
             return verify(conn)
-
-
-_RESULT_VALUE = ("test", "collected_on", "value", "value_text", "unit", "ref_low", "ref_high")
-
-
-def _result_value(record: Record) -> tuple[Any, ...]:
-    return tuple(getattr(record, name) for name in _RESULT_VALUE)
 
 
 def _login() -> str:

@@ -101,6 +101,7 @@ def test_parameters_match_the_template_and_are_checked(tmp_path: Path) -> None:
     assert set(declared) == set(passed)
     assert {name: p["inferred_type_name"] for name, p in declared.items()} == {
         name: "str" for name in passed}
+    assert all(p["help"] for p in declared.values())  # every parameter is commented
     with pytest.raises(ClinicError, match=r"^date_from: 'soon' is not a date"):
         clinic_parameters("sqlite:///c.db", date_from="soon")
     with pytest.raises(ClinicError, match=r"^notebooks_dir: must be a folder relative"):

@@ -94,7 +94,7 @@ def test_a_changed_value_is_a_new_result_to_review(filled: CaseStore) -> None:
 def test_old_records_without_review_fields_load() -> None:
     r = TestResult.model_validate({"patient_id": "x", "test": "crp", "collected_on": "2024-01-01",
                                    "value": 1.0, "unit": "mg/L"})
-    assert (r.reviewed_at, r.reviewed_by, r.reviewed) == (None, None, False)
+    assert (r.reviewed_at, r.reviewed_by) == (None, None)
     naive = r.model_copy(update={"reviewed_at": datetime(2024, 1, 2, 3)})
     assert TestResult.model_validate(naive.model_dump()).reviewed_at.tzinfo is not None
 
