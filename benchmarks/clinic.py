@@ -9,6 +9,10 @@ save); their frames are replicated with new patient and record ids up to `--pati
 Both sides get the same red flags (computed once per base case: the store keeps flags once
 the lifecycle lands) and the same reviewed results; both run warm, alternately, and the
 medians are compared. Aim: worklist under 1 s, outcomes under 2 s.
+
+Then (skip with `--notebook-rounds 0`) the clinic notebook executed by Papermill against the
+case notebook of one patient, on a store of `--notebook-patients` synthetic patients,
+alternately, medians compared. Aim: the clinic notebook within 1.5x of the case notebook.
 """
 
 from __future__ import annotations
@@ -128,11 +132,46 @@ def _median_time(fn: Callable[[], object], times: list[float]) -> None:
     times.append(time.perf_counter() - start)
 
 
+def notebooks(patients: int, rounds: int) -> None:
+    """The clinic notebook against one patient's case notebook, both executed by Papermill."""
+    import tempfile
+    from pathlib import Path
+
+    from casebook.clinic import clinic_notebook
+    from casebook.store import CaseStore, import_cases
+    from casebook.workbook import case_notebook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/clinic.db"
+        with CaseStore(url, create=True) as store:
+            import_cases(store, generate_cases(patients, seed=3))
+            first = store.patients()[0].id
+        out = Path(tmp) / "notebooks"
+        sides: dict[str, Callable[[], object]] = {
+            f"case notebook ({first})": lambda: case_notebook(first, url, out, execute=True),
+            f"clinic notebook ({patients} patients)": lambda: clinic_notebook(
+                url, out, execute=True),
+        }
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        for fn in sides.values():  # warm the disk cache and the kernelspec lookup
+            fn()
+        for _ in range(rounds):
+            for name, fn in sides.items():
+                _median_time(fn, times[name])
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    for name, value in med.items():
+        print(f"{name:42s} median {value:6.2f} s over {rounds} rounds")
+    case, clinic = med.values()
+    print(f"clinic / case notebook: {clinic / case:.2f}x  (aim <= 1.5x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--patients", type=int, default=10_000)
     ap.add_argument("--base", type=int, default=400)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--notebook-patients", type=int, default=50)
+    ap.add_argument("--notebook-rounds", type=int, default=3)
     args = ap.parse_args()
     catalog = default_catalog()
     copies = max(1, args.patients // args.base)
@@ -195,6 +234,8 @@ def main() -> None:
     print(f"not in the timings above, measured on the {args.base} base cases and scaled "
           f"x{scale:.0f}: clinic_frames from cases {build_ours * scale:.1f} s, casebook.frames "
           f"{build_hand * scale:.1f} s, red_flags for every patient {flag_cost * scale:.1f} s")
+    if args.notebook_rounds > 0:
+        notebooks(args.notebook_patients, args.notebook_rounds)
 
 
 if __name__ == "__main__":

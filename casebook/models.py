@@ -365,6 +365,15 @@ class TestResult(Record):
     ref_high: float | None = None
     flag: Literal["H", "L", "A"] | None = None
     order_id: RecordId | None = None
+    reviewed_at: datetime | None = Field(
+        None, description="When a practitioner marked it reviewed (None: not yet)")
+    reviewed_by: ShortText | None = Field(None, description="Who marked it reviewed")
+
+    @field_validator("reviewed_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        """Stored as UTC; SQLite hands it back without a zone."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     @model_validator(mode="after")
     def _value(self) -> TestResult:

@@ -183,7 +183,8 @@ def test_demo_creates_a_store_and_prints_next_steps(
             nb = nbformat.read(target / "notebooks" / pid / name, as_version=4)
             nbformat.validate(nb)
             assert nb.metadata.papermill.parameters["patient_id"] == pid
-    assert "Notebooks in " in out and ": 6 built, 0 failed" in out
+    assert (target / "notebooks" / "clinic.ipynb").is_file()  # once per batch
+    assert "Notebooks in " in out and ": 7 built, 0 failed" in out
     assert "  jupyter lab " in out
 
 

@@ -58,7 +58,8 @@ def test_casebook_comes_from_the_wheel(installed: tuple[Path, dict[str, str]],
     assert module.resolve().is_relative_to(venv), module
     assert templates.is_relative_to(venv), templates
     assert not templates.is_symlink()
-    assert sorted(p.name for p in templates.glob("*.ipynb")) == ["case.ipynb", "dashboard.ipynb"]
+    assert sorted(p.name for p in templates.glob("*.ipynb")) == ["case.ipynb", "clinic.ipynb",
+                                                                 "dashboard.ipynb"]
 
 
 def test_demo_and_new_run_from_an_empty_folder(installed: tuple[Path, dict[str, str]],
@@ -71,6 +72,7 @@ def test_demo_and_new_run_from_an_empty_folder(installed: tuple[Path, dict[str, 
                    for p in (demo / "notebooks").glob("*/*.ipynb"))
     assert len(built) == 4, built
     assert {name.split("/")[1] for name in built} == {"case.ipynb", "dashboard.ipynb"}
+    assert (demo / "notebooks" / "clinic.ipynb").is_file()  # the clinic view, once
 
     url = f"sqlite:///{demo / 'casebook.db'}"
     pid = built[0].split("/")[0]

@@ -9,6 +9,15 @@ Pure functions over loaded cases (or the frames built from them) and the catalog
     deidentify(df)                                     # for sharing with researchers
     format_table(df), to_csv(df), to_json(df)
 
+From the store (one bulk read; reviewed results and red-flag states as stored):
+
+    store_worklist(store, clinic_filter=ClinicFilter(practitioner="dr-a"))
+    store_outcomes(store, by="template", deidentified=True)
+
+The clinic notebook (`templates/clinic.ipynb`, written by `clinic_notebook`) calls
+`open_clinic`, then `filters_section`, `worklist_section`, `outcomes_section` and
+`export_section`, one per cell.
+
 Outcome frames carry their caveats in `df.attrs["caveats"]`; the formatters print them.
 """
 
@@ -22,6 +31,24 @@ from casebook.clinic._outcomes import (
     outcome_measures,
     outcomes_by_group,
     outcomes_by_patient,
+)
+from casebook.clinic._sections import (
+    ClinicSession,
+    batch_clinic_notebook,
+    clinic_notebook,
+    clinic_parameters,
+    export_section,
+    filters_section,
+    open_clinic,
+    outcomes_section,
+    worklist_section,
+)
+from casebook.clinic._store import (
+    ClinicFilter,
+    load_clinic_frames,
+    store_outcomes,
+    store_worklist,
+    stored_flag_states,
 )
 from casebook.clinic._worklist import (
     FLAG_STATES,
@@ -40,16 +67,30 @@ __all__ = [
     "URGENCIES",
     "WORKLIST_COLUMNS",
     "ClinicError",
+    "ClinicFilter",
     "ClinicFrames",
+    "ClinicSession",
     "Mid",
+    "batch_clinic_notebook",
     "clinic_frames",
+    "clinic_notebook",
+    "clinic_parameters",
     "deidentify",
+    "export_section",
+    "filters_section",
     "format_table",
+    "load_clinic_frames",
     "load_mids",
+    "open_clinic",
     "outcome_measures",
     "outcomes_by_group",
     "outcomes_by_patient",
+    "outcomes_section",
+    "store_outcomes",
+    "store_worklist",
+    "stored_flag_states",
     "to_csv",
     "to_json",
     "worklist",
+    "worklist_section",
 ]

@@ -40,7 +40,8 @@ class ClinicFrames:
     scores: pd.DataFrame  # patient_id, visit_id, visit_date, instrument, total
     plan: pd.DataFrame  # patient_id, item_id, category, name, start, end, status, template
     orders: pd.DataFrame  # patient_id, order_id, test, status, ordered_on, resulted
-    results: pd.DataFrame  # patient_id, result_id, test, test_name, collected_on, shown, flag
+    results: pd.DataFrame  # patient_id, result_id, test, test_name, collected_on, shown, flag,
+    #                        reviewed (marked reviewed in the store)
     cases: tuple[Case, ...] = ()
 
 
@@ -95,7 +96,7 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
             shown = (f"{number(r.value)} {r.unit}".strip() if r.value is not None
                      else str(r.value_text))
             results.append((pid, r.id, r.test, test.name if test else r.test, r.collected_on,
-                            shown, read_result(r, test, sex).flag))
+                            shown, read_result(r, test, sex).flag, r.reviewed_at is not None))
     visit_frame = _frame(visits, ["patient_id", "visit_id", "visit_date", "kind", "burden",
                                   "seq", "is_baseline"], ("visit_date",))
     visit_frame["burden"] = visit_frame["burden"].astype("float64")
@@ -111,7 +112,7 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
         orders=_frame(orders, ["patient_id", "order_id", "test", "status", "ordered_on",
                                "resulted"], ("ordered_on",)),
         results=_frame(results, ["patient_id", "result_id", "test", "test_name",
-                                 "collected_on", "shown", "flag"], ("collected_on",)),
+                                 "collected_on", "shown", "flag", "reviewed"], ("collected_on",)),
         cases=kept,
     )
 

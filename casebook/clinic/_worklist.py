@@ -31,7 +31,16 @@ _PART = ["patient_id", "kind", "urgency", "detail", "since", "ref"]
 
 
 def _day(s: pd.Series) -> pd.Series:
-    return s.dt.strftime("%Y-%m-%d")
+    """YYYY-MM-DD text of a datetime column, vectorised in numpy (`dt.strftime` formats
+    each value in Python); missing dates give "NaT"."""
+    text = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(str)
+    return pd.Series(text, index=s.index, dtype=object)
+
+
+def _whole(s: pd.Series) -> pd.Series:
+    """Whole-number text of a float column without a Python format call per value."""
+    return pd.Series(s.round().astype("int64").astype(str).to_numpy(), index=s.index,
+                     dtype=object)
 
 
 def _part(kind: str, df: pd.DataFrame, urgency: str | pd.Series, detail: pd.Series,
@@ -63,7 +72,10 @@ def _flag_rows(frames: ClinicFrames, catalog: Catalog, today: date,
 def _result_rows(frames: ClinicFrames, today: pd.Timestamp,
                  reviewed: Collection[str]) -> pd.DataFrame:
     r = frames.results
-    r = r[(r["collected_on"] <= today) & ~r["result_id"].isin(list(reviewed))]
+    done = r["result_id"].isin(list(reviewed))
+    if "reviewed" in r.columns:  # marked reviewed in the store
+        done |= r["reviewed"].astype(bool)
+    r = r[(r["collected_on"] <= today) & ~done]
     flag = r["flag"].map(_FLAG_WORDS)
     detail = (r["test_name"] + " " + r["shown"] + flag.map(" ({})".format).fillna("")
               + " on " + _day(r["collected_on"]))
@@ -145,8 +157,8 @@ def _worsening_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
     m = m[np.where(worse_up, delta >= min_change, delta <= -min_change)]
     if m.empty:
         return pd.DataFrame(columns=_PART)
-    m = m.assign(text=m["measure"].map(measures) + " " + m["prev"].map("{:.0f}".format) + " → "
-                 + m["value"].map("{:.0f}".format) + " (since " + _day(m["prev_date"]) + ")")
+    m = m.assign(text=m["measure"].map(measures) + " " + _whole(m["prev"]) + " → "
+                 + _whole(m["value"]) + " (since " + _day(m["prev_date"]) + ")")
     per = m.drop_duplicates("patient_id")[["patient_id", "visit_date", "visit_id"]]
     per = per.rename(columns={"visit_date": "since", "visit_id": "ref"})
     per["text"] = per["patient_id"].map(join_per_patient(m, "text"))
@@ -179,7 +191,8 @@ def worklist(
 
     - red-flag: red flags (computed now, or `flags` by patient id) whose state in
       `flag_states[(patient_id, rule_key)]` is open (absent = open);
-    - result-to-review: results not in `reviewed_results` (result ids), flagged ones first;
+    - result-to-review: results not marked reviewed in the store and not in
+      `reviewed_results` (result ids), flagged ones first;
     - test-overdue: ordered or collected more than `overdue_days` ago and not resulted;
     - follow-up-due: active plan items ending within `due_within_days` (or ended), flagged
       results not repeated for `retest_days`, and no visit for `visit_interval_days` while

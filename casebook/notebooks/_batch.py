@@ -242,6 +242,12 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
                 bar.update(1)
                 if outcome.status == "failed":
                     bar.set_postfix_str(f"failed: {len(report.failed)}")
+        if options.templates is None:  # the default set: plus the clinic view, once per batch
+            from casebook.clinic import batch_clinic_notebook
+
+            report.outcomes.append(batch_clinic_notebook(url, options.out,
+                                                         timeout=options.cell_timeout,
+                                                         env=kernel_env(url)))
     except KeyboardInterrupt:
         report.interrupted = True
         report.outcomes.extend(

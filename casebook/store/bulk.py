@@ -253,7 +253,7 @@ def import_results(
             for r in inserts])
         if updates:
             conn.execute(sa.update(t).where(t.c.id == sa.bindparam("rid")).values(
-                version=sa.bindparam("version"),
+                version=sa.bindparam("version"), reviewed_at=None, reviewed_by=None,
                 **{f: sa.bindparam(f) for f in _RESULT_VALUE_FIELDS}), updates)
         if order_updates:
             conn.execute(sa.update(o).where(o.c.id == sa.bindparam("oid")).values(

@@ -12,16 +12,15 @@ import getpass
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
-from casebook.flagstate import FlagStatus, case_flag_statuses
-from casebook.models import Case, FlagReview, Note, Patient, PlanItem, Record, TestOrder, Visit
-from casebook.store import tables
+from casebook.models import Case, Note, Patient, PlanItem, Record, TestOrder, Visit
+from casebook.store import flags, reads, tables
 from casebook.store.chain import Verdict, append, verify
 from casebook.store.engine import (
     NEW_PATIENTS_LOCK,
@@ -38,7 +37,6 @@ from casebook.store.errors import (
     PatientSummary,
     integrity_message,
 )
-from casebook.store.flags import read_flag_reviews, record_step
 from casebook.store.migrate import current_revision, head_revision, upgrade
 from casebook.store.records import ENTITIES, Entity, entity_for, patient_from_row, patient_to_row
 
@@ -280,6 +278,15 @@ class CaseStore:
         # Every part was validated row by row; the whole was validated when saved.
         return Case.model_construct(patient=patient_from_row(row), **cast("dict[str, Any]", parts))
 
+    # Bulk reads and results reviewed: casebook/store/reads.py.
+    load_cases = reads.load_cases
+    # The red-flag lifecycle (casebook.flagstate): casebook/store/flags.py.
+    review_flag = flags.review_flag
+    flag_statuses = flags.flag_statuses
+    flag_reviews = flags.flag_reviews
+    mark_results_reviewed = reads.mark_results_reviewed
+    patients_changed_by = reads.patients_changed_by
+
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
         with self._transaction() as conn:
@@ -315,6 +322,7 @@ class CaseStore:
             self._audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
             return new
         current = self._current(conn, ent, record)
+        record = cast(R, reads.review_cleared(record, current))  # changed value: review again
         if record == current:
             return current  # nothing changed: no write, no audit entry
         new = record.model_copy(update={"version": record.version + 1})
@@ -399,28 +407,6 @@ class CaseStore:
         if entity_id is not None:
             query = query.where(a.c.entity_id == entity_id)
         return conn.execute(query.order_by(a.c.id.desc()).limit(1)).scalar()
-
-    # --- red-flag lifecycle (casebook.flagstate) -----------------------------------------
-    def review_flag(self, patient_id: str, rule_key: str, state: str, *, note: str = "",
-                    referred_to: str = "", outcome: str = "") -> FlagReview:
-        """Record one step of a raised red flag: 'acknowledged' (a note is optional),
-        'referred' (needs `referred_to`) or 'resolved' (needs `outcome`), in one audited
-        transaction. A rule not raised now, or a step its state does not allow, is an
-        InputError in one line; nothing is written."""
-        with self._transaction() as conn:
-            return record_step(self, conn, patient_id, rule_key, state, note=note,
-                               referred_to=referred_to, outcome=outcome)
-
-    def flag_statuses(self, patient_id: str, *, today: date | None = None) -> list[FlagStatus]:
-        """The patient's raised flags with their state, open ones first."""
-        return case_flag_statuses(self.load_case(patient_id), self.catalog, today=today)
-
-    def flag_reviews(self, patient_ids: Sequence[str] | None = None
-                     ) -> dict[str, list[FlagReview]]:
-        """Live steps by patient id, oldest first (all patients, or those asked for: each
-        has an entry, empty when none); combine with `casebook.flagstate.flag_statuses`."""
-        with self._read() as conn:
-            return read_flag_reviews(conn, patient_ids)
 
     # --- audit -------------------------------------------------------------------------
     def audit_log(self, patient_id: str) -> list[AuditEntry]:

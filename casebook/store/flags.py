@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from casebook.flagstate import case_flag_statuses, check_step
+from casebook.flagstate import FlagStatus, case_flag_statuses, check_step
 from casebook.models import FlagReview
 from casebook.store import tables
 from casebook.store.records import entity_for
@@ -21,7 +21,10 @@ from casebook.store.records import entity_for
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
 
-__all__ = ["STEP_ACTIONS", "read_flag_reviews", "record_step"]
+__all__ = [
+    "STEP_ACTIONS", "flag_reviews", "flag_statuses", "read_flag_reviews", "record_step",
+    "review_flag",
+]
 
 STEP_ACTIONS = {"acknowledged": "acknowledge", "referred": "refer", "resolved": "resolve"}
 """The audit log's action for each step."""
@@ -83,3 +86,32 @@ def _collect(out: dict[str, list[FlagReview]], rows: Sequence[sa.Row[Any]]) -> N
     for row in rows:
         review = ent.from_row(row)
         out[review.patient_id].append(review)  # type: ignore[arg-type]
+
+
+# --- CaseStore methods (attached in casestore.py) -------------------------------------
+
+
+def review_flag(self: CaseStore, patient_id: str, rule_key: str, state: str, *, note: str = "",
+                referred_to: str = "", outcome: str = "") -> FlagReview:
+    """Record one step of a raised red flag: 'acknowledged' (a note is optional),
+    'referred' (needs `referred_to`) or 'resolved' (needs `outcome`), in one audited
+    transaction. A rule not raised now, or a step its state does not allow, is an
+    InputError in one line; nothing is written."""
+    with self._transaction() as conn:
+        return record_step(self, conn, patient_id, rule_key, state, note=note,
+                           referred_to=referred_to, outcome=outcome)
+
+
+def flag_statuses(
+    self: CaseStore, patient_id: str, *, today: date | None = None
+) -> list[FlagStatus]:
+    """The patient's raised flags with their state, open ones first."""
+    return case_flag_statuses(self.load_case(patient_id), self.catalog, today=today)
+
+
+def flag_reviews(self: CaseStore, patient_ids: Sequence[str] | None = None
+                 ) -> dict[str, list[FlagReview]]:
+    """Live steps by patient id, oldest first (all patients, or those asked for: each
+    has an entry, empty when none); combine with `casebook.flagstate.flag_statuses`."""
+    with self._read() as conn:
+        return read_flag_reviews(conn, patient_ids)

@@ -132,6 +132,9 @@ test_results = _child(
     sa.Column("ref_high", sa.Float, nullable=True),
     sa.Column("flag", sa.String(1), nullable=True),
     sa.Column("order_id", sa.String(32), sa.ForeignKey("test_orders.id"), nullable=True),
+    # Set by CaseStore.mark_results_reviewed; a changed value clears them (0005).
+    sa.Column("reviewed_at", Stamp, nullable=True),
+    sa.Column("reviewed_by", sa.String(200), nullable=True),
 )
 _live_unique("uq_test_results_live", test_results, "patient_id", "test", "collected_on")
 

@@ -12,6 +12,7 @@ import ipywidgets as W
 from casebook.catalog import LabTest
 from casebook.models import TestOrder, TestResult
 from casebook.scoring import read_result
+from casebook.store import NotFoundError, StoreError
 from casebook.widgets._base import Change, SaveBar
 from casebook.widgets._fields import (
     LABEL_WIDTH,
@@ -140,20 +141,45 @@ class ResultForm:
 
 
 class ResultsView:
-    """Every result, newest first, with its flag; and one analyte's trend chart."""
+    """Every result, newest first, with its flag and whether it was reviewed; a button that
+    marks the new ones reviewed (audited; they leave the clinic worklist); and one analyte's
+    trend chart."""
 
     def __init__(self, session: CaseSession) -> None:
         self.session = session
         look = session.look
         self.table = look.make(W.HTML)
+        self.review = look.make(W.Button, description="Mark reviewed", disabled=True,
+                                tooltip="Mark every result not yet reviewed as reviewed by you")
+        self.review_status = look.make(W.HTML)
+        self.review.on_click(lambda _: self.mark_reviewed())
         self.analyte = look.make(W.Dropdown, description="Trend of", layout={"width": "470px"},
                                  style={"description_width": LABEL_WIDTH})
         self.chart = ChartView(session, self._chart, lambda: (
             self.analyte.value, records_key(session.case.results)))
         self.analyte.observe(lambda _: self.chart.refresh(), "value")
-        self.widget = look.column([self.table, self.analyte, self.chart.widget])
+        self.widget = look.column([self.table, look.row([self.review, self.review_status]),
+                                   self.analyte, self.chart.widget])
         session.observe(self._on_event)
         self.refresh()
+
+    def unreviewed(self) -> list[TestResult]:
+        return [r for r in self.session.case.results if r.reviewed_at is None]
+
+    def mark_reviewed(self) -> int:
+        """Mark the results shown as new reviewed, in the store; how many were marked."""
+        ids = [r.id for r in self.unreviewed()]
+        try:
+            done = self.session.store.mark_results_reviewed(self.session.patient_id, ids)
+        except (NotFoundError, StoreError) as exc:  # deleted meanwhile: show why, reload
+            self.session.reload()
+            self.review_status.value = f'<span style="color:#b00020">{esc(exc)}</span>'
+            return 0
+        self.session.reload()
+        plural = "" if len(done) == 1 else "s"
+        self.review_status.value = (f'<span style="color:#555">{len(done)} result{plural} '
+                                    "marked reviewed</span>")
+        return len(done)
 
     def _chart(self) -> object:
         from casebook.charts import analyte_chart
@@ -174,11 +200,16 @@ class ResultsView:
             value = shown(r.value) if r.value is not None else shown(r.value_text)
             reading = read_result(r, tests.get(r.test), self.session.case.patient.sex)
             word, colour = FLAG_WORDS.get(reading.flag or "", ("", ""))
+            reviewed = (esc(f"{r.reviewed_at.astimezone():%Y-%m-%d} by {r.reviewed_by or '?'}")
+                        if r.reviewed_at is not None else badge("new", "#8a5a00"))
             rows.append((esc(r.collected_on), esc(name), esc(f"{value} {r.unit}".strip()),
                          esc(f"{shown(reading.low)} – {shown(reading.high)}"),
-                         badge(word, colour) if word else ""))
-        self.table.value = (table(("collected", "test", "value", "reference range", "flag"),
-                                  rows, escaped=True) if rows
+                         badge(word, colour) if word else "", reviewed))
+        new = len(self.unreviewed())
+        self.review.disabled = new == 0
+        self.review.description = f"Mark reviewed ({new})" if new else "Mark reviewed"
+        self.table.value = (table(("collected", "test", "value", "reference range", "flag",
+                                   "reviewed"), rows, escaped=True) if rows
                             else '<span style="color:#555">No results yet.</span>')
         numeric = sorted({r.test for r in results if r.value is not None and r.test in tests},
                          key=lambda k: tests[k].name)

@@ -94,3 +94,12 @@ def test_csv_dates_and_empty_cells() -> None:
     assert json.loads(to_json(df))["rows"] == [{"patient_id": "a", "since": "2024-03-05",
                                                 "x": None}]
     assert format_table(df.iloc[0:0]).startswith("(nothing to show)")
+
+
+def test_readme_states_what_deidentification_does_and_does_not_protect() -> None:
+    from pathlib import Path
+
+    from casebook.clinic import DEIDENTIFICATION_NOTE
+
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert DEIDENTIFICATION_NOTE in readme

@@ -1,0 +1,140 @@
+"""The clinic notebook: its sections (escaped HTML, links to case workbooks, offline charts,
+CSV export without names in the outcome files), its parameters, and a real Papermill run."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import papermill
+import pytest
+from ipywidgets.widgets import widget as widget_module
+
+from casebook.cli import main
+from casebook.clinic import (
+    ClinicError,
+    ClinicFilter,
+    ClinicSession,
+    clinic_notebook,
+    clinic_parameters,
+    export_section,
+    filters_section,
+    outcomes_section,
+    worklist_section,
+)
+from casebook.notebooks import template_path
+from casebook.store import CaseStore, import_cases
+from tests.clinic.cases import TODAY, V, days, make_case
+
+PLAN = [{"category": "herbal", "name": "Peppermint oil", "status": "active",
+         "template": "low_fodmap", "start": days(90)}]
+
+
+def _cases() -> list:
+    cases = [make_case("nb-1", [V(60, 20), V(5, 10)], name="<script>alert(1)</script>",
+                       plan=PLAN, results=[{"test": "crp", "collected_on": days(10),
+                                            "value": 7.0, "unit": "mg/L"}])]
+    cases += [make_case(f"nb-{i}", [V(80, 18 + i), V(10, 12)], name=f"Pat {i}", plan=PLAN)
+              for i in range(2, 8)]
+    return cases
+
+
+@pytest.fixture(autouse=True)
+def _close_widgets() -> Iterator[None]:
+    before = set(widget_module._instances)
+    yield
+    for key in set(widget_module._instances) - before:
+        widget_module._instances[key].close()
+
+
+@pytest.fixture
+def clinic_store(sqlite_store: CaseStore) -> CaseStore:
+    import_cases(sqlite_store, _cases())
+    return sqlite_store
+
+
+def test_sections_escape_link_chart_and_export(clinic_store: CaseStore, tmp_path: Path) -> None:
+    tmp_path = tmp_path / "export"
+    tmp_path.mkdir()
+    session = ClinicSession(clinic_store, ClinicFilter(), notebooks_dir="cases",
+                            export_dir=tmp_path, today=TODAY)
+    html = worklist_section(session).value
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert 'href="cases/nb-1/case.ipynb"' in html
+    outcomes = outcomes_section(session).value
+    assert "<svg" in outcomes and "regression to the mean" in outcomes
+    assert "Pat 2" not in outcomes and "nb-2" not in outcomes  # groups only
+    export = export_section(session)
+    export.children[0].click()
+    files = {p.name for p in tmp_path.iterdir()}
+    assert files == {"clinic-worklist.csv", "clinic-outcomes-patients.csv",
+                     "clinic-outcomes-templates.csv", "clinic-outcomes-categories.csv"}
+    worklist = list(csv.DictReader((tmp_path / "clinic-worklist.csv").read_text().splitlines()))
+    assert {"patient_id", "name", "kind", "urgency", "detail", "since"} <= set(worklist[0])
+    for name in files - {"clinic-worklist.csv"}:
+        text = (tmp_path / name).read_text()
+        assert "Pat " not in text and "script" not in text, name
+    assert "Written: clinic-worklist.csv" in export.children[1].value
+
+
+def test_filters_redraw_the_sections(clinic_store: CaseStore, tmp_path: Path) -> None:
+    session = ClinicSession(clinic_store, ClinicFilter(), export_dir=tmp_path, today=TODAY)
+    worklist = worklist_section(session)
+    filters = filters_section(session)
+    start, end, who = filters.children[0].children
+    apply, status = filters.children[1].children
+    assert "nb-1" in worklist.value
+    who.value = "nobody-at-all"
+    apply.click()
+    assert "Nothing to act on for these filters" in worklist.value
+    who.value, start.value, end.value = "", days(1), days(2)
+    apply.click()
+    assert "is before date_from" in status.value
+    assert session.filter.practitioner == "nobody-at-all"  # a bad filter changes nothing
+
+
+def test_parameters_match_the_template_and_are_checked(tmp_path: Path) -> None:
+    declared = papermill.inspect_notebook(str(template_path("clinic.ipynb")))
+    passed = clinic_parameters(f"sqlite:///{tmp_path}/c.db")
+    assert set(declared) == set(passed)
+    assert {name: p["inferred_type_name"] for name, p in declared.items()} == {
+        name: "str" for name in passed}
+    assert all(p["help"] for p in declared.values())  # every parameter is commented
+    with pytest.raises(ClinicError, match=r"^date_from: 'soon' is not a date"):
+        clinic_parameters("sqlite:///c.db", date_from="soon")
+    with pytest.raises(ClinicError, match=r"^notebooks_dir: must be a folder relative"):
+        clinic_parameters("sqlite:///c.db", notebooks_dir="/etc")
+
+
+def test_clinic_notebook_executes_with_papermill(sqlite_url: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with CaseStore(sqlite_url, create=True) as store:
+        import_cases(store, _cases())
+    out = tmp_path / "nbs"
+    assert main(["--db", sqlite_url, "clinic", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "clinic.ipynb")
+    path = clinic_notebook(sqlite_url, out, execute=True)
+    nb = json.loads(path.read_text())
+    assert nb["metadata"]["papermill"]["parameters"] == clinic_parameters(sqlite_url)
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in
+             o.get("data", {})]
+    assert len(views) == 4  # filters, worklist, outcomes, export
+    state = json.dumps(nb["metadata"].get("widgets", {}))
+    assert "nb-1/case.ipynb" in state and "<svg" in state
+
+
+def test_the_batch_builds_the_clinic_notebook_once(sqlite_url: str, tmp_path: Path) -> None:
+    from casebook.notebooks import BatchOptions, run_batch
+
+    with CaseStore(sqlite_url, create=True) as store:
+        import_cases(store, _cases()[:2])
+    report = run_batch(BatchOptions(sqlite_url, out=tmp_path, workers=1), progress=False)
+    clinic = [o for o in report.outcomes if o.notebook == "clinic.ipynb"]
+    assert [(o.patient_id, o.status) for o in clinic] == [("(clinic)", "built")]
+    assert (tmp_path / "clinic.ipynb").is_file()
+    assert (tmp_path / "nb-1" / "case.ipynb").is_file()
+    assert "(clinic): clinic.ipynb built" in report.summary_text()
