@@ -2,8 +2,7 @@
 
 The pure computations (`_worklist`, `_outcomes`) take everything as arguments; this module
 is where the store supplies them: the cases in one bulk read, the reviewed results (on the
-records), and the red-flag states (`stored_flag_states`, the one place to connect the
-red-flag lifecycle's stored reviews).
+records), and the red-flag states (`stored_flag_states`, from the stored flag steps).
 """
 
 from __future__ import annotations
@@ -29,12 +28,19 @@ __all__ = ["ClinicFilter", "load_clinic_frames", "store_outcomes", "store_workli
 OutcomesBy = Literal["patient", "category", "template"]
 
 
-def stored_flag_states(store: CaseStore) -> Mapping[tuple[str, str], str] | None:
-    """(patient_id, rule key) -> state of every reviewed red flag, from the store.
+def stored_flag_states(store: CaseStore) -> Mapping[tuple[str, str], str]:
+    """(patient_id, rule key) -> state of every red flag that has a recorded step.
 
-    None (every flag open) until the red-flag lifecycle stores flag reviews; connecting it
-    is this one function."""
-    return None
+    The state is `casebook.flagstate`'s: newer evidence re-opens a flag, so only patients
+    with steps need their flags computed here; every other flag is open."""
+    from casebook.flagstate import case_flag_statuses
+
+    reviews = store.flag_reviews()
+    if not reviews:
+        return {}
+    return {(case.patient.id, status.flag.key): status.state
+            for case in store.load_cases(sorted(reviews))
+            for status in case_flag_statuses(case, store.catalog)}
 
 
 @dataclass(frozen=True)

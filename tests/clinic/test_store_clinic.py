@@ -186,3 +186,23 @@ def test_worklist_with_no_patients_prints_an_empty_table(sqlite_url: str,
     code, out, _ = _run(capsys, "--db", sqlite_url, "worklist")
     assert (code, out) == (0, "(nothing to show)\n")
     assert date.today()  # the real today is used without --today
+
+
+
+def test_an_acknowledged_flag_leaves_the_worklist(sqlite_store: CaseStore) -> None:
+    from casebook.synthetic import generate_cases
+
+    case = generate_cases(4, seed=7)[0]  # patient 0 has alarm features
+    import_cases(sqlite_store, [case])
+    pid = case.patient.id
+    statuses = sqlite_store.flag_statuses(pid)
+    assert statuses, "the seeded alarm case raises red flags"
+    rule = statuses[0].flag.key
+
+    def flagged() -> set[str]:
+        df = store_worklist(sqlite_store)
+        return set(df.loc[(df["kind"] == "red-flag") & (df["patient_id"] == pid), "ref"])
+
+    assert flagged() == {s.flag.key for s in statuses}
+    sqlite_store.review_flag(pid, rule, "acknowledged", note="seen")
+    assert flagged() == {s.flag.key for s in statuses} - {rule}
