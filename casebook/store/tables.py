@@ -12,6 +12,7 @@ __all__ = [
     "audit_log",
     "history_entries",
     "instrument_responses",
+    "letters",
     "metadata",
     "notes",
     "patients",
@@ -154,6 +155,19 @@ notes = _child(
     sa.Column("visit_id", sa.String(32), sa.ForeignKey("visits.id"), nullable=True),
 )
 
+letters = _child(
+    "letters",
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(1000), nullable=False),
+    sa.Column("letter_date", sa.Date, nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("record_version", sa.Integer, nullable=False),
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", Stamp, nullable=True),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -196,4 +210,5 @@ CHILD_TABLES: dict[str, sa.Table] = {
     "result": test_results,
     "plan": plan_items,
     "note": notes,
+    "letter": letters,
 }
