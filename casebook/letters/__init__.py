@@ -43,6 +43,7 @@ from casebook.letters._settings import (
     CLINIC_ENV_VAR,
     ClinicSettings,
     LetterError,
+    clinic_settings_help,
     load_clinic_settings,
 )
 from casebook.letters._store import default_letter_path, letter_record, save_letter, write_pdf
@@ -55,6 +56,7 @@ __all__ = [
     "LetterError",
     "LetterKind",
     "after_visit_summary",
+    "clinic_settings_help",
     "default_letter_path",
     "letter_record",
     "load_clinic_settings",
