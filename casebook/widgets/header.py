@@ -10,6 +10,7 @@ import ipywidgets as W
 from casebook.models import AlarmScreen
 from casebook.redflags import RedFlag
 from casebook.widgets._html import badge, esc, notice
+from casebook.widgets.letters import LetterButtons
 from casebook.widgets.session import CaseSession, Event
 
 __all__ = ["Header", "flag_panel"]
@@ -59,7 +60,9 @@ class Header:
         self.session = session
         look = session.look
         self.patient, self.visits, self.saved, self.flags = (look.make(W.HTML) for _ in range(4))
-        self.widget = look.column([self.patient, self.flags, self.visits, self.saved])
+        self.letters = LetterButtons(session, ("referral",))  # next to the red flags
+        self.widget = look.column([self.patient, self.flags, self.letters.widget, self.visits,
+                                   self.saved])
         session.observe(self._on_event)
         self.refresh()
 
