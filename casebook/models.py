@@ -10,13 +10,14 @@ rejects can never reach the store.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
 import time
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+if TYPE_CHECKING:
+    from casebook._letter_record import LetterRecord
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +25,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_serializer,
     field_validator,
     model_validator,
 )
@@ -399,53 +399,6 @@ class Note(Record):
     visit_id: RecordId | None = None
 
 
-class LetterRecord(Record):
-    """A letter made from the record and kept with the case (casebook.letters): never
-    edited, only added (or soft-deleted). `pdf` is the document as it was given, so the
-    patient can download it again; in JSON it is base64. Saving one does not change the
-    record version: a letter is made from the record, it is not part of it."""
-
-    kind: Literal["referral", "after_visit_summary"]
-    recipient: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                max_length=1000)]
-    letter_date: date = Field(description="The date printed on the letter")
-    title: ShortText = ""
-    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
-        description="SHA-256 of the letter's HTML: the same record version gives the same hash")
-    record_version: int = Field(ge=0, description="The record version it was made from")
-    pdf: bytes = Field(repr=False, min_length=5, max_length=20_000_000,
-                       description="The PDF as given (base64 in JSON)")
-    created_by: ShortText = ""
-    created_at: datetime | None = None
-
-    @field_validator("pdf", mode="before")
-    @classmethod
-    def _pdf_from_base64(cls, value: Any) -> Any:
-        if isinstance(value, str):  # from JSON
-            try:
-                return base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                raise ValueError("is not base64") from None
-        return value
-
-    @field_validator("pdf")
-    @classmethod
-    def _is_pdf(cls, value: bytes) -> bytes:
-        if not value.startswith(b"%PDF-"):
-            raise ValueError("is not a PDF document")
-        return value
-
-    @field_validator("created_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        """Stored in UTC; SQLite gives it back without its zone."""
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-    @field_serializer("pdf", when_used="json")
-    def _pdf_to_base64(self, value: bytes) -> str:
-        return base64.b64encode(value).decode("ascii")
-
-
 class Case(_Model):
     """The whole record of one patient, as loaded from the store."""
 
@@ -490,3 +443,7 @@ class Case(_Model):
         visits = self.sorted_visits()
         intakes = [v for v in visits if v.kind == "intake"]
         return (intakes or visits or [None])[0]
+
+
+# Defines LetterRecord (a Record, so in its own module after the classes above); completes Case.
+import casebook._letter_record  # noqa: E402, F401

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
 from casebook.models import Case, LetterRecord, Note, Patient, Record, TestOrder, Visit
+from casebook.store import letters as letters_store
 from casebook.store import tables
 from casebook.store.chain import Verdict, append, verify
 from casebook.store.engine import (
@@ -293,9 +294,7 @@ class CaseStore:
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
         if isinstance(record, LetterRecord):
-            if record.version:
-                raise StoreError(f"letter {record.id!r}: a letter is never edited; make a new one")
-            return self.save_letter(record)  # type: ignore[return-value]
+            return self.save_letter(record)  # type: ignore[return-value]  # never edited
         with self._transaction() as conn:
             return self._save_in(conn, record)
 
@@ -411,53 +410,8 @@ class CaseStore:
                         None,
                     )
 
-    # --- letters -------------------------------------------------------------------------
-    def save_letter(self, letter: LetterRecord) -> LetterRecord:
-        """Keep a new letter with its case, audited in one entry (without the PDF body).
-
-        The record version is not bumped: a letter is made from the record, it does not
-        change it, so making the same letter again gives the same content hash."""
-        if letter.version:
-            raise StoreError(f"letter {letter.id!r}: a letter is never edited; make a new one")
-        ent = entity_for(LetterRecord)
-        with self._transaction() as conn:
-            self._lock_patient(conn, letter.patient_id)
-            new = letter.model_copy(
-                update={"version": 1, "created_by": letter.created_by or self.actor,
-                        "created_at": _now()}
-            )
-            try:
-                with conn.begin_nested():
-                    conn.execute(ent.table.insert(), ent.to_row(new))
-            except sa.exc.IntegrityError as exc:
-                raise StoreError(integrity_message(ent.kind, new, exc)) from None
-            self._audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
-        return new
-
-    def letters(self, patient_id: str, kind: str | None = None) -> list[LetterRecord]:
-        """The patient's letters (of one kind if given), oldest first."""
-        return self._letters(patient_id, kind, newest_only=False)
-
-    def latest_letter(self, patient_id: str, kind: str) -> LetterRecord | None:
-        """The newest letter of `kind` for the patient (by letter date, then when made)."""
-        found = self._letters(patient_id, kind, newest_only=True)
-        return found[0] if found else None
-
-    def _letters(self, patient_id: str, kind: str | None, *, newest_only: bool
-                 ) -> list[LetterRecord]:
-        t = tables.letters
-        query = sa.select(t).where(t.c.patient_id == patient_id, t.c.deleted_at.is_(None))
-        if kind is not None:
-            query = query.where(t.c.kind == kind)
-        order = (t.c.letter_date, t.c.created_at, t.c.id)
-        if newest_only:
-            query = query.order_by(*(c.desc() for c in order)).limit(1)
-        else:
-            query = query.order_by(*order)
-        with self._read() as conn:
-            rows = conn.execute(query).all()
-        ent = entity_for(LetterRecord)
-        return [ent.from_row(r) for r in rows]  # type: ignore[misc]
+    save_letter, letters = letters_store.save_letter, letters_store.letters  # kept letters
+    latest_letter = letters_store.latest_letter
 
     def _last_actor(
         self, conn: sa.Connection, patient_id: str, entity_id: str | None = None
