@@ -5,7 +5,6 @@ keeps it with the case (`CaseStore.save_letter`), writes the PDF beside the case
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Sequence
 from datetime import date
@@ -16,7 +15,7 @@ import ipywidgets as W
 
 from casebook.errors import CasebookError
 from casebook.letters import LetterKind
-from casebook.widgets._html import notice
+from casebook.widgets._html import notice, text
 from casebook.widgets.session import CaseSession, Event
 
 __all__ = ["LetterButtons"]
@@ -94,10 +93,10 @@ class LetterButtons:
             path = default_letter_path(self.folder, letter)
             save_letter(session.store, letter, path)
         except CasebookError as exc:
-            self.output.value = notice("error", html.escape(str(exc)))
+            self.output.value = notice("error", text(str(exc)))
             return None
         href = quote(path.relative_to(self.folder).as_posix())
-        self.output.value = notice("ok", f'Saved with the case: <a href="{html.escape(href)}" '
-                                   f'target="_blank">{html.escape(path.name)}</a>')
+        self.output.value = notice("ok", f'Saved with the case: <a href="{text(href)}" '
+                                   f'target="_blank">{text(path.name)}</a>')
         session.reload()  # the case now lists the letter
         return path
