@@ -176,10 +176,18 @@ def _chart(chart: Any, description: str) -> Markup:
 
 
 # --- the sections ------------------------------------------------------------------------
+SUMMARY_PATH = "/dashboard/summary.pdf"
+"""Where the dashboard server gives the session's patient their latest after-visit summary."""
+
+
 def header(page: Dashboard) -> Section:
+    """The patient's name, the last visit, and the link to their latest after-visit summary
+    when one was made (the server finds it from the session: the link names no letter)."""
     visits = page.case.sorted_visits()
+    summaries = [x.letter_date for x in page.case.letters if x.kind == "after_visit_summary"]
     return _section("header", name=page.case.patient.name,
-                    last_visit=visits[-1].visit_date if visits else None)
+                    last_visit=visits[-1].visit_date if visits else None,
+                    summary_on=max(summaries, default=None), summary_href=SUMMARY_PATH)
 
 
 def attention(page: Dashboard) -> Section:

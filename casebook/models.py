@@ -14,7 +14,10 @@ import os
 import re
 import time
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from casebook._letter_record import LetterRecord
 
 from pydantic import (
     AfterValidator,
@@ -30,9 +33,10 @@ __all__ = [
     "HISTORY_CATEGORIES", "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen",
     "Case", "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory",
     "FlagReview", "FoodSensitivity", "HistoryData", "HistoryEntry", "Infection",
-    "InflammatoryCondition", "InstrumentResponse", "Level", "Medication", "Name", "Note",
-    "Patient", "PatientId", "PlanItem", "Record", "RecordId", "SafetyFacts", "Sex", "ShortText",
-    "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Text", "Tri", "Visit", "new_id",
+    "InflammatoryCondition", "InstrumentResponse", "LetterRecord", "Level", "Medication", "Name",
+    "Note", "Patient", "PatientId", "PlanItem", "Record", "RecordId", "SafetyFacts", "Sex",
+    "ShortText", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Text", "Tri",
+    "Visit", "new_id",
 ]
 
 # Not starting with "-": `casebook show -rf` must not read an id as an option.
@@ -471,6 +475,7 @@ class Case(_Model):
     plan: list[PlanItem] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
     flag_reviews: list[FlagReview] = Field(default_factory=list)
+    letters: list[LetterRecord] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Case:
@@ -501,3 +506,7 @@ class Case(_Model):
         visits = self.sorted_visits()
         intakes = [v for v in visits if v.kind == "intake"]
         return next(iter(intakes or visits), None)
+
+
+# Defines LetterRecord (a Record, so in its own module after the classes above); completes Case.
+import casebook._letter_record  # noqa: E402, F401

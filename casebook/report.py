@@ -141,6 +141,12 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
                 ],
             )
         )
+    if case.letters:
+        out += ["", "letters:", _table(
+            ("date", "kind", "to", "record version", "sha256", "made by"),
+            [(x.letter_date, x.kind.replace("_", " "), x.recipient.splitlines()[0],
+              x.record_version, x.content_hash[:12], x.created_by)
+             for x in sorted(case.letters, key=lambda x: (x.letter_date, x.id))])]
     return "\n".join(out).rstrip() + "\n"
 
 

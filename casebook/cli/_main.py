@@ -18,7 +18,7 @@ from casebook.errors import CasebookError
 __all__ = ["main"]
 
 # Each module adds its commands with `register(add)`; a new command group is one line here.
-_COMMAND_MODULES = ("_records", "_notebooks", "_serve", "_flags", "_clinic")
+_COMMAND_MODULES = ("_records", "_notebooks", "_serve", "_flags", "_clinic", "_letters")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,10 +13,13 @@ __all__ = ["AuditBroken", "cmd_audit", "cmd_export", "cmd_import", "cmd_init", "
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from casebook.letters import clinic_settings_help
     from casebook.store import redact_url
 
     with open_store(args, create=True) as store:
         print(f"store ready at {redact_url(store.url)}")
+        # Guidance on stderr: stdout stays the one line scripts read.
+        print(clinic_settings_help(store.url), file=sys.stderr)
     return 0
 
 

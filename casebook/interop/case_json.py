@@ -1,4 +1,10 @@
-"""The whole case as JSON: `casebook export PATIENT --format json` and `import case`."""
+"""The whole case as JSON: `casebook export PATIENT --format json` and `import case`.
+
+Letters go in whole: their metadata, content hash and the PDF itself, base64
+(`LetterRecord.pdf`). A case file is the case's backup and its way to another store; a
+letter without its body could not be given to the patient again after an import, and its
+hash could not be checked against anything. A letter is some 30 KB of PDF, 40 KB in base64.
+"""
 
 from __future__ import annotations
 

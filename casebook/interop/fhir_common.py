@@ -80,6 +80,7 @@ LEVEL = f"{CASEBOOK}:level"
 AGENT = f"{CASEBOOK}:exposure-agent"
 PLAN_CATEGORY = f"{CASEBOOK}:plan-category"
 RED_FLAG = f"{CASEBOOK}:red-flag"
+LETTER_KIND = f"{CASEBOOK}:letter-kind"
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

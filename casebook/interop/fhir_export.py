@@ -5,6 +5,8 @@ See `casebook.interop.fhir` for the mapping, the request method and what is deri
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -24,6 +26,7 @@ from casebook.models import (
     Case,
     HistoryEntry,
     InstrumentResponse,
+    LetterRecord,
     Note,
     PlanItem,
     SymptomRating,
@@ -57,10 +60,12 @@ def canonical_case(case: Case, catalog: Catalog) -> Case:
         "plan": lambda p: (p.start or date.min, p.category, p.id),
         "notes": lambda n: (n.written_on, n.id),
         "flag_reviews": lambda f: (f.at, f.id),
+        "letters": lambda x: (x.letter_date, x.kind, x.id),
     }
     out: dict[str, Any] = {"patient": patient}
     for name, key in keys.items():
-        out[name] = sorted((prepare(r, catalog, patient) for r in getattr(case, name)), key=key)
+        out[name] = sorted((r if isinstance(r, LetterRecord) else prepare(r, catalog, patient)
+                            for r in getattr(case, name)), key=key)
     return Case.model_validate(out)
 
 
@@ -260,6 +265,27 @@ class _Exporter:
             **({"sender": {"display": n.author}} if n.author else {}),
             "payload": [{"contentString": n.text}]})
 
+    def letter(self, x: LetterRecord) -> None:
+        """A letter as a DocumentReference: the PDF inline, with its SHA-1 (base64, as FHIR
+        defines `Attachment.hash`), so the document in the bundle is checkable on its own."""
+        kind = "Referral letter" if x.kind == "referral" else "After-visit summary"
+        self.add("DocumentReference", c.record_uuid(x.id), {
+            **_meta(x.version),
+            "extension": [c.ext("letter-date", valueDate=x.letter_date),
+                          c.ext("recipient", valueString=x.recipient),
+                          c.ext("content-hash", valueString=x.content_hash),
+                          c.ext("record-version", valueUnsignedInt=x.record_version)],
+            "status": "current", "docStatus": "final",
+            "type": c.cc(c.LETTER_KIND, x.kind, display=kind, text=kind),
+            "subject": self.subject, "date": x.created_at,
+            "author": [{"display": x.created_by}] if x.created_by else None,
+            "description": x.title or None,
+            "content": [{"attachment": {
+                "contentType": "application/pdf", "data": base64.b64encode(x.pdf).decode(),
+                "size": len(x.pdf),
+                "hash": base64.b64encode(hashlib.sha1(x.pdf, usedforsecurity=False).digest()).decode(),
+                "title": x.title or kind, "creation": x.letter_date}}]})
+
     def flags(self) -> None:
         """A Flag per raised red flag: `inactive` once resolved, with its lifecycle state
         (open, acknowledged, referred, resolved) as an extension. The steps themselves are
@@ -303,6 +329,8 @@ class _Exporter:
         self.plan()
         for n in case.notes:
             self.note(n)
+        for letter in case.letters:
+            self.letter(letter)
         self.flags()
         self.provenance(now)
         return iter(self.entries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from casebook.models import (
     Case,
     HistoryEntry,
     InstrumentResponse,
+    LetterRecord,
     Note,
     Patient,
     PlanItem,
@@ -36,7 +39,7 @@ __all__ = ["DERIVED", "IMPORTED", "FhirImportError", "bundle_from_json", "case_f
 
 IMPORTED = ("Patient", "Encounter", "Condition", "MedicationStatement", "AllergyIntolerance",
             "FamilyMemberHistory", "Observation", "QuestionnaireResponse", "ServiceRequest",
-            "CarePlan", "Communication")
+            "CarePlan", "Communication", "DocumentReference")
 DERIVED = ("Goal", "Flag", "Provenance", "DiagnosticReport")  # rebuilt from the record
 
 _ORDER_STATUS = {"active": "ordered", "completed": "resulted", "revoked": "cancelled"}
@@ -156,7 +159,7 @@ class _Importer:
             **dict.fromkeys(HISTORY_TYPES, self.history),
             "Encounter": self.encounter, "Observation": self.observation,
             "QuestionnaireResponse": self.questionnaire, "ServiceRequest": self.order,
-            "Communication": self.communication,
+            "Communication": self.communication, "DocumentReference": self.letter,
         }
 
     def error(self, i: int | None, res: Any, message: str) -> FhirImportError:
@@ -317,6 +320,32 @@ class _Importer:
             "author": res.sender.display or "" if res.sender else "",
             "visit_id": self.visit_of(res)}
 
+    def letter(self, res: Any) -> tuple[str, dict[str, Any]]:
+        self.subject(res.subject)
+        kinds = [x.code for x in (res.type.coding if res.type else None) or ()
+                 if x.system == c.LETTER_KIND]
+        if len(res.content or ()) != 1 or res.content[0].attachment.data is None:
+            raise _Bad("content", "a casebook letter has exactly one attachment, with its data")
+        attachment = res.content[0].attachment
+        if str(attachment.contentType) != "application/pdf":
+            raise _Bad("content[0].attachment.contentType", "expected application/pdf")
+        pdf = attachment.data
+        pdf = pdf if isinstance(pdf, bytes) else base64.b64decode(pdf)
+        if attachment.hash is not None:
+            given = attachment.hash if isinstance(attachment.hash, bytes) else base64.b64decode(
+                attachment.hash)
+            if given != hashlib.sha1(pdf, usedforsecurity=False).digest():
+                raise _Bad("content[0].attachment.hash", "does not match the attached data")
+        return "letters", {
+            **self.base(res), "kind": kinds[0] if kinds else "",
+            "recipient": c.ext_value(res, "recipient", "valueString", ""),
+            "letter_date": c.ext_value(res, "letter-date", "valueDate"),
+            "title": res.description or "",
+            "content_hash": c.ext_value(res, "content-hash", "valueString", ""),
+            "record_version": c.ext_value(res, "record-version", "valueUnsignedInt", 0),
+            "pdf": pdf, "created_by": res.author[0].display or "" if res.author else "",
+            "created_at": res.date}
+
     def careplan(self, res: Any) -> list[dict[str, Any]]:
         self.subject(res.subject)
         items = []
@@ -367,7 +396,7 @@ class _Importer:
         models: dict[str, type[Record]] = {
             "visits": Visit, "history": HistoryEntry, "symptoms": SymptomRating,
             "instruments": InstrumentResponse, "orders": TestOrder, "results": TestResult,
-            "plan": PlanItem, "notes": Note}
+            "plan": PlanItem, "notes": Note, "letters": LetterRecord}
         found: dict[str, list[tuple[int, Any, Record]]] = {k: [] for k in models}
         for i, res in self.entries:
             rtype = res.get_resource_type()

@@ -4,6 +4,7 @@
     settings = load_clinic_settings(database_url=url)     # clinic.toml next to the database
     letter = referral_letter(case, catalog, settings, to="Dr B. Example, Gastroenterology")
     pdf = to_pdf(letter)                                  # tagged PDF/UA-1 bytes
+    record, path = save_letter(store, letter, "out.pdf")  # kept with the case, audited
 
 A `Letter` carries its kind, recipient, date, the record version it was made from and a
 SHA-256 content hash of its HTML; the same record version gives the same HTML, hash and
@@ -42,8 +43,10 @@ from casebook.letters._settings import (
     CLINIC_ENV_VAR,
     ClinicSettings,
     LetterError,
+    clinic_settings_help,
     load_clinic_settings,
 )
+from casebook.letters._store import default_letter_path, letter_record, save_letter, write_pdf
 from casebook.letters._summary import after_visit_summary
 
 __all__ = [
@@ -53,7 +56,12 @@ __all__ = [
     "LetterError",
     "LetterKind",
     "after_visit_summary",
+    "clinic_settings_help",
+    "default_letter_path",
+    "letter_record",
     "load_clinic_settings",
     "referral_letter",
+    "save_letter",
     "to_pdf",
+    "write_pdf",
 ]

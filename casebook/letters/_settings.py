@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from casebook.errors import CasebookError
 
 __all__ = ["CLINIC_ENV_VAR", "ClinicSettings", "LetterError", "Line", "Optional",
-           "load_clinic_settings"]
+           "clinic_settings_help", "load_clinic_settings"]
 
 CLINIC_ENV_VAR = "CASEBOOK_CLINIC"
 _FILE_NAME = "clinic.toml"
@@ -109,3 +109,31 @@ def load_clinic_settings(
         return ClinicSettings.model_validate(data)
     except ValidationError as exc:
         raise LetterError(_one_line(chosen, exc)) from None
+
+
+_EXAMPLE = """\
+    name = "Example Digestive Health Clinic"
+    address = ["1 Example Street", "Exampletown EX1 1EX"]
+    phone = "000 0000 0000"
+    email = "clinic@example.org"          # optional
+    practitioner = "A. Example"
+    credentials = "ND, MSc Nutrition"     # optional"""
+
+
+def clinic_settings_help(database_url: str | None) -> str:
+    """Where the letterhead is read from for this store, and how to write the file
+    (`casebook init` prints it)."""
+    if os.environ.get(CLINIC_ENV_VAR):
+        where = f"${CLINIC_ENV_VAR} = {os.environ[CLINIC_ENV_VAR]}"
+    else:
+        db = _sqlite_file(database_url)
+        where = (str((db.parent / _FILE_NAME).resolve()) if db is not None
+                 else f"the file named by ${CLINIC_ENV_VAR} (this store is not a SQLite file)")
+    try:
+        found = load_clinic_settings(database_url=database_url)
+        state = ("found: letters are signed by " + found.practitioner if found.configured
+                 else "not there yet: letters say 'Clinic settings not configured'")
+    except LetterError as exc:
+        state = f"cannot be used: {exc}"
+    return (f"clinic settings for letters: {where} ({state})\n"
+            f"  write it as TOML, e.g.:\n{_EXAMPLE}")

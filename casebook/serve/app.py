@@ -38,6 +38,7 @@ from casebook.serve.handlers import (
     NotFoundHandler,
     ServeState,
     StylesheetHandler,
+    SummaryHandler,
 )
 from casebook.serve.identity import PatientIdentityProvider
 from casebook.serve.limits import CULL_SETTINGS, Limits, RateLimiter, ViewGate
@@ -183,6 +184,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
         return [
             (r"/", DashboardHandler),
             (r"/dashboard", DashboardHandler),
+            (r"/dashboard/summary\.pdf", SummaryHandler),
             (r"/static/dashboard\.css", StylesheetHandler),
         ]
 

@@ -24,6 +24,7 @@ ROUTES = MappingProxyType(
     {
         "/": "the dashboard of the link's patient (same as /dashboard)",
         "/dashboard": "the dashboard of the link's patient: GET/HEAD, ?token= or the cookie",
+        "/dashboard/summary.pdf": "the session patient's latest after-visit summary (PDF)",
         "/static/dashboard.css": "the page's stylesheet (no patient data)",
     }
 )

@@ -33,6 +33,7 @@ __all__ = [
     "Refusal",
     "ServeState",
     "StylesheetHandler",
+    "SummaryHandler",
 ]
 
 log = logging.getLogger("casebook.serve")
@@ -238,3 +239,24 @@ class DashboardHandler(BaseHandler):
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
+
+
+class SummaryHandler(DashboardHandler):
+    """`/dashboard/summary.pdf`: the latest after-visit summary of the session's patient, as
+    an attachment. The patient comes from the token or its cookie exactly as for the
+    dashboard (a link in the URL opens the session and goes on to the dashboard); the URL
+    names no patient and no letter. 404 when there is none."""
+
+    async def _view(self, user: PatientUser) -> None:
+        store = self.state.identity.store
+        letter = await asyncio.to_thread(store.latest_letter, user.patient_id,
+                                         "after_visit_summary")
+        if letter is None:
+            raise web.HTTPError(404)
+        await asyncio.to_thread(record_use, store, user.patient_id, user.link_id, "view",
+                                {"via": "session", "letter": letter.id})
+        self.set_header("Content-Type", "application/pdf")
+        self.set_header("Content-Disposition",
+                        f'attachment; filename="after-visit-summary-{letter.letter_date}.pdf"')
+        self.set_header("Cache-Control", "no-store")
+        self.finish(letter.pdf)

@@ -330,10 +330,15 @@ def _create_cases(store: CaseStore, conn: sa.Connection, cases: Sequence[Case]) 
         store,
         conn,
         [
-            (c.patient.id, "case", c.patient.id, "import", None, c.model_dump(mode="json"))
+            (c.patient.id, "case", c.patient.id, "import", None, _audited_case(c))
             for c in cases
         ],
     )
+
+
+def _audited_case(case: Case) -> dict[str, Any]:
+    """The case as the audit log keeps it: letters without their PDF bodies."""
+    return case.model_dump(mode="json", exclude={"letters": {"__all__": {"pdf"}}})
 
 
 def import_cases(store: CaseStore, cases: Sequence[Case]) -> int:

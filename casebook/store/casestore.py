@@ -19,8 +19,9 @@ import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.derive import prepare
-from casebook.models import Case, Note, Patient, PlanItem, Record, TestOrder, Visit
+from casebook.models import Case, LetterRecord, Note, Patient, PlanItem, Record, TestOrder, Visit
 from casebook.store import flags, reads, tables
+from casebook.store import letters as letters_store
 from casebook.store.chain import Verdict, append, verify
 from casebook.store.engine import (
     NEW_PATIENTS_LOCK,
@@ -289,6 +290,8 @@ class CaseStore:
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
+        if isinstance(record, LetterRecord):
+            return self.save_letter(record)  # type: ignore[return-value]  # never edited
         with self._transaction() as conn:
             return self._save_in(conn, record)
 
@@ -398,6 +401,9 @@ class CaseStore:
                     )
                     self._audit(conn, child.patient_id, ent.kind, child.id, "delete",
                                 ent.to_json(child), None)
+
+    save_letter, letters = letters_store.save_letter, letters_store.letters  # kept letters
+    latest_letter = letters_store.latest_letter
 
     def _last_actor(
         self, conn: sa.Connection, patient_id: str, entity_id: str | None = None

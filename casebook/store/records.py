@@ -11,6 +11,7 @@ from casebook.models import (
     FlagReview,
     HistoryEntry,
     InstrumentResponse,
+    LetterRecord,
     Note,
     Patient,
     PlanItem,
@@ -34,6 +35,7 @@ class Entity:
     json_fields: tuple[str, ...] = ()
     derived_columns: tuple[str, ...] = ()
     order_by: tuple[str, ...] = ("id",)
+    not_audited: tuple[str, ...] = ()  # large fields the audit log names by hash instead
 
     def to_row(self, record: Record) -> dict[str, Any]:
         row = record.model_dump(exclude=set(self.json_fields))
@@ -51,7 +53,8 @@ class Entity:
         return self.model.model_validate(data)
 
     def to_json(self, record: Record) -> dict[str, Any]:
-        return record.model_dump(mode="json")
+        """The record as the audit log keeps it."""
+        return record.model_dump(mode="json", exclude=set(self.not_audited))
 
 
 ENTITIES: tuple[Entity, ...] = (
@@ -98,6 +101,8 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     Entity("note", Note, tables.notes, "notes", (), (), ("written_on", "id")),
     Entity("flag_review", FlagReview, tables.flag_reviews, "flag_reviews", (), (), ("at", "id")),
+    Entity("letter", LetterRecord, tables.letters, "letters", (), (),
+           ("letter_date", "created_at", "id"), not_audited=("pdf",)),
 )
 _BY_MODEL = {e.model: e for e in ENTITIES}
 

@@ -17,6 +17,7 @@ __all__ = [
     "flag_reviews",
     "history_entries",
     "instrument_responses",
+    "letters",
     "metadata",
     "notes",
     "patients",
@@ -177,6 +178,19 @@ flag_reviews = _child(  # steps of a red flag's lifecycle (casebook.flagstate); 
     sa.Column("evidence_on", sa.Date, nullable=True),
 )
 
+letters = _child(
+    "letters",
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(1000), nullable=False),
+    sa.Column("letter_date", sa.Date, nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("record_version", sa.Integer, nullable=False),
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", Stamp, nullable=True),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -220,4 +234,5 @@ CHILD_TABLES: dict[str, sa.Table] = {
     "plan": plan_items,
     "note": notes,
     "flag_review": flag_reviews,
+    "letter": letters,
 }

@@ -13,6 +13,7 @@ from casebook.flagstate import REVIEW_STEPS, FlagStatus, flag_statuses
 from casebook.models import AlarmScreen
 from casebook.redflags import RedFlag
 from casebook.widgets._html import badge, esc, notice
+from casebook.widgets.letters import LetterButtons
 from casebook.widgets.session import CaseSession, Event, LastSaved
 
 __all__ = ["FlagSteps", "Header", "flag_panel"]
@@ -156,7 +157,9 @@ class Header:
         look = session.look
         self.patient, self.visits, self.saved, self.flags = (look.make(W.HTML) for _ in range(4))
         self.steps = FlagSteps(session)
-        self.widget = look.column([self.patient, self.flags, self.steps.widget, self.visits,
+        self.letters = LetterButtons(session, ("referral",))  # next to the red flags
+        self.widget = look.column([self.patient, self.flags, self.steps.widget,
+                                   self.letters.widget, self.visits,
                                    self.saved])
         session.observe(self._on_event)
         self.refresh()

@@ -15,6 +15,7 @@ from casebook.widgets._base import Change, SaveBar
 from casebook.widgets._fields import LABEL_WIDTH, Fields, field_for
 from casebook.widgets._html import FORM_CLASS, STYLE, table
 from casebook.widgets._views import ChartView, VisitPin, records_key
+from casebook.widgets.letters import LetterButtons
 from casebook.widgets.session import CaseSession, Event
 
 __all__ = ["SCREEN_LABELS", "VisitsForm", "change_table"]
@@ -86,11 +87,13 @@ class VisitsForm:
         self.pin = VisitPin(session, self.bar, "Alarm-feature screen (ask every question) "
                             "and summary")
         self.changes = look.make(W.HTML)
+        self.letters = LetterButtons(session, ("after_visit_summary",))
         self.chart = ChartView(session, self._chart, lambda: (
             records_key(session.case.visits), records_key(session.case.symptoms)))
         self.widget = look.column([
             self.selector, look.row([self.new_date, self.start_button]),
             self.starter.widget, self.pin.heading, *self.fields.rows, self.bar.widget,
+            self.letters.widget,
             look.make(W.HTML, value=STYLE + "<b>Change since baseline</b> (difference from "
                       "the baseline visit in brackets)"),
             look.make(W.HBox, children=[self.changes, self.chart.widget],

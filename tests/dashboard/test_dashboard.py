@@ -268,3 +268,23 @@ def test_load_dashboard_reads_the_store_without_writing(sqlite_store: CaseStore,
     assert page.case.patient.id == pid
     assert page.case.patient.name in d.header(page).html
     assert len(sqlite_store.audit_log(pid)) == before
+
+
+def test_header_offers_the_latest_after_visit_summary_only_when_there_is_one(
+        alarm_page: d.Dashboard) -> None:
+    from datetime import date as _date
+
+    from casebook.models import LetterRecord
+
+    assert d.SUMMARY_PATH not in d.header(alarm_page).html
+    pid = alarm_page.case.patient.id
+    letters = [LetterRecord(patient_id=pid, kind=kind, recipient="x", letter_date=on,
+                            content_hash="0" * 64, record_version=1, pdf=b"%PDF-1.7 test")
+               for kind, on in (("after_visit_summary", _date(2025, 1, 5)),
+                                ("after_visit_summary", _date(2025, 3, 9)),
+                                ("referral", _date(2025, 5, 1)))]
+    page = d.Dashboard(alarm_page.case.model_copy(update={"letters": letters}),
+                       alarm_page.catalog, alarm_page.flags)
+    html = d.header(page).html
+    assert f'<a href="{d.SUMMARY_PATH}" download>' in html
+    assert "your visit on 9 March 2025 (PDF)" in html

@@ -114,8 +114,9 @@ def test_the_app_is_locked_down_in_process(serve_store) -> None:
                            "kernel_info_request", "shutdown_request"}
         assert app.kernel_manager.cull_idle_timeout > 0 and app.kernel_manager.cull_busy
         assert {path for path, *_ in app.init_handlers()} == {
-            "/", r"/dashboard", r"/static/dashboard\.css"}
-        assert set(ROUTES) == {"/", "/dashboard", "/static/dashboard.css"}
+            "/", r"/dashboard", r"/dashboard/summary\.pdf", r"/static/dashboard\.css"}
+        assert set(ROUTES) == {"/", "/dashboard", "/dashboard/summary.pdf",
+                               "/static/dashboard.css"}
         conf = app.voila_configuration
         assert (conf.allow_template_override, conf.allow_theme_override) == ("NO", "NO")
         assert not conf.preheat_kernel and not conf.progressive_rendering
