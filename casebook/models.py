@@ -11,7 +11,6 @@ rejects can never reach the store.
 from __future__ import annotations
 
 import os
-import re
 import time
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -26,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from casebook.ids import PATIENT_ID_RE
+
 __all__ = [
     "PATIENT_ID_RE", "PLAN_CATEGORIES", "AlarmScreen", "Case", "DietHistory",
     "EnvironmentalExposure", "FamilyHistory", "FoodSensitivity", "HistoryData", "HistoryEntry",
@@ -34,8 +35,6 @@ __all__ = [
     "TestResult", "Visit", "new_id",
 ]
 
-# Not starting with "-": `casebook show -rf` must not read an id as an option.
-PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 
 
 def _check_patient_id(value: str) -> str:

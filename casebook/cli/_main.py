@@ -9,11 +9,13 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from casebook import __version__
 from casebook.errors import CasebookError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = ["main"]
 
@@ -77,15 +79,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CasebookError as exc:  # bad input or state: one line, exit 1
         print(f"casebook {args.command}: {exc}", file=sys.stderr)
         return 1
-    except ValidationError as exc:  # a model refused a value the command built
-        print(f"casebook {args.command}: {_validation_line(exc)}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # e.g. `casebook export X | head`
         return 0
     except OSError as exc:  # e.g. a folder given as FILE, or an unwritable --dir
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"casebook {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not _is_validation_error(exc):
+            raise
+        # a model refused a value the command built
+        print(f"casebook {args.command}: {_validation_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _is_validation_error(exc: Exception) -> bool:
+    """A pydantic error, checked without importing pydantic (`casebook new` does not)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(exc, pydantic.ValidationError)
 
 
 if __name__ == "__main__":  # pragma: no cover
