@@ -7,7 +7,7 @@ wherever it appears.
 
 from __future__ import annotations
 
-__all__ = ["number"]
+__all__ = ["count", "number", "range_text"]
 
 
 def number(value: float) -> str:
@@ -16,3 +16,24 @@ def number(value: float) -> str:
     12.0 -> "12", 10.9 -> "10.9", 250000.0 -> "250000", 0.5 -> "0.5".
     """
     return f"{value:.10g}"
+
+
+def range_text(low: float | None, high: float | None, unit: str = "") -> str:
+    """A reference or target range: "3 – 10", "≥ 30", "≤ 50", or "" when neither end is set.
+
+    An open end never shows as a dash ("30 – —"); `unit`, when given, follows the range."""
+    if low is not None and high is not None:
+        text = f"{number(low)} – {number(high)}"
+    elif low is not None:
+        text = f"≥ {number(low)}"
+    elif high is not None:
+        text = f"≤ {number(high)}"
+    else:
+        return ""
+    return f"{text} {unit}".rstrip()
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """"1 day", "2 days": the number and the word that agrees with it."""
+    word = singular if n == 1 else (plural or f"{singular}s")
+    return f"{n} {word}"

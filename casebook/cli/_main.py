@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 bad input or a store error (the message says what), 2 usag
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -23,6 +24,23 @@ __all__ = ["main"]
 _COMMAND_MODULES = ("_records", "_notebooks", "_serve")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped command."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        choices = action.choices
+        if (
+            isinstance(action, argparse._SubParsersAction)
+            and isinstance(choices, dict)
+            and value not in choices
+        ):
+            close = difflib.get_close_matches(str(value), list(choices), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.print_usage(sys.stderr)
+            self.exit(2, f"{self.prog}: unknown command {value!r}{hint}\n")
+        super()._check_value(action, value)
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -38,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         help="who is making changes, for the audit log "
         "(default: $CASEBOOK_USER, else the login name)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="casebook",
         parents=[common],
         description="A clinical case workbook on Jupyter. It documents and supports "

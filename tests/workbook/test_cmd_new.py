@@ -35,11 +35,13 @@ def test_new_writes_the_notebook_and_prints_its_path(demo_store, tmp_path: Path,
 
 @pytest.mark.slow
 def test_new_with_out_and_execute(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                  capfd: pytest.CaptureFixture[str]) -> None:
     pid = demo_store.patient_ids[0]
     assert main(["--db", demo_store.url, "new", pid, "--execute", "--out",
                  str(tmp_path / "out")]) == 0
-    path = Path(capsys.readouterr().out.strip())
+    out, err = capfd.readouterr()
+    assert err == ""  # no kernel warning (e.g. "running over TCP without encryption")
+    path = Path(out.strip())
     assert path == (tmp_path / "out" / pid / "case.ipynb").resolve()
     nb = nbformat.read(path, as_version=4)
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
