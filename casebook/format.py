@@ -7,7 +7,7 @@ wherever it appears.
 
 from __future__ import annotations
 
-__all__ = ["count", "number", "range_text"]
+__all__ = ["count", "lower_first", "number", "range_text"]
 
 
 def number(value: float) -> str:
@@ -31,6 +31,15 @@ def range_text(low: float | None, high: float | None, unit: str = "") -> str:
     else:
         return ""
     return f"{text} {unit}".rstrip()
+
+
+def lower_first(text: str) -> str:
+    """A label to run on inside a sentence: "Raised CRP" -> "raised CRP". Only the first
+    letter changes, and not even that when the first word is an abbreviation ("IBD flare")."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[1:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
-from casebook.format import number
+from casebook.format import number, range_text
 from casebook.models import Case
 from casebook.redflags import red_flags
 from casebook.scoring import burden_by_visit, read_result
@@ -24,13 +24,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _range(low: float | None, high: float | None) -> str:
-    if low is None and high is None:
-        return ""
-    if high is None:
-        return f">= {number(low)}"
-    if low is None:
-        return f"<= {number(high)}"
-    return f"{number(low)}-{number(high)}"
+    return range_text(low, high)
 
 
 def patients_text(patients: Sequence[PatientSummary]) -> str:

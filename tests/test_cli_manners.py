@@ -8,7 +8,6 @@ import pytest
 
 from casebook.cli import main
 from casebook.cli._main import _parser
-from casebook.format import count
 
 
 def _undocumented(parser: argparse.ArgumentParser, path: str) -> list[str]:
@@ -49,13 +48,6 @@ def test_a_mistyped_command_gets_a_suggestion(typed: str, line: str,
     usage, said = capsys.readouterr().err.strip().splitlines()
     assert usage.startswith("usage: casebook")
     assert said == line
-
-
-def test_counts_agree_with_their_number() -> None:
-    assert count(1, "day") == "1 day"
-    assert count(30, "day") == "30 days"
-    assert count(0, "link") == "0 links"
-    assert count(2, "entry", "entries") == "2 entries"
 
 
 def test_a_one_day_link_says_day(sqlite_url: str, demo_cases,  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.catalog import LabTest
+from casebook.format import range_text
 from casebook.models import TestOrder, TestResult
 from casebook.scoring import read_result
 from casebook.widgets._base import Change, SaveBar
@@ -175,7 +176,7 @@ class ResultsView:
             reading = read_result(r, tests.get(r.test), self.session.case.patient.sex)
             word, colour = FLAG_WORDS.get(reading.flag or "", ("", ""))
             rows.append((esc(r.collected_on), esc(name), esc(f"{value} {r.unit}".strip()),
-                         esc(f"{shown(reading.low)} – {shown(reading.high)}"),
+                         esc(range_text(reading.low, reading.high)),
                          badge(word, colour) if word else ""))
         self.table.value = (table(("collected", "test", "value", "reference range", "flag"),
                                   rows, escaped=True) if rows
