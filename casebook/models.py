@@ -11,7 +11,6 @@ rejects can never reach the store.
 from __future__ import annotations
 
 import os
-import re
 import time
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
@@ -29,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from casebook.ids import PATIENT_ID_RE
+
 __all__ = [
     "HISTORY_CATEGORIES", "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen",
     "Case", "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory",
@@ -39,8 +40,6 @@ __all__ = [
     "Visit", "new_id",
 ]
 
-# Not starting with "-": `casebook show -rf` must not read an id as an option.
-PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 
 
 def _check_patient_id(value: str) -> str:

@@ -15,7 +15,7 @@ from datetime import date
 from types import MappingProxyType
 
 from casebook.catalog.schema import Instrument, LabTest, RedFlagRule
-from casebook.format import number
+from casebook.format import lower_first, number
 from casebook.models import AlarmScreen, Case, FamilyHistory, TestResult, Visit
 from casebook.scoring import ScoringError, instrument_alerts, read_result
 
@@ -124,7 +124,7 @@ def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedF
     """NICE NG12 age combinations: an age, with screen answers, symptoms or other flags."""
     min_age = rule.min_age or 0
     patient = rec.case.patient
-    also = [n.label.lower() for n in needs]
+    also = [lower_first(n.label) for n in needs]
     if not (rule.fields or rule.symptoms):  # only other flags: age on their latest evidence
         dates = [n.on for n in needs if n.on is not None]
         when = max(dates) if dates else (rec.today or date.today())

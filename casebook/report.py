@@ -8,7 +8,7 @@ from datetime import date
 from casebook.catalog import Catalog
 from casebook.cautions import case_cautions, protocol_warning
 from casebook.flagstate import FlagStatus, case_flag_statuses
-from casebook.format import number
+from casebook.format import number, range_text
 from casebook.models import Case
 from casebook.scoring import burden_by_visit, read_result
 from casebook.store import AuditEntry, PatientSummary
@@ -25,11 +25,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _range(low: float | None, high: float | None) -> str:
-    if high is None:
-        return "" if low is None else f">= {number(low)}"
-    if low is None:
-        return f"<= {number(high)}"
-    return f"{number(low)}-{number(high)}"
+    return range_text(low, high)
 
 
 def patients_text(patients: Sequence[PatientSummary]) -> str:

@@ -193,6 +193,8 @@ def write_case_notebooks(
         run_notebook,
         template_path,
     )
+    from casebook.notebooks._kernel import kernel_settings
+    from casebook.notebooks._parameters import kernel_env
     from casebook.store import CaseStore, NotFoundError
 
     template = template_path(TEMPLATE)
@@ -205,5 +207,8 @@ def write_case_notebooks(
     for _, params in jobs:
         if params["patient_id"] not in known:
             raise NotFoundError(f"no patient {params['patient_id']!r} in the store")
-    return [run_notebook(template, path, params, execute=execute, timeout=timeout)
+    # On IPC through casebook's kernel manager: no "running over TCP" warning for the user,
+    # and a PostgreSQL password reaches the kernel's environment, never the notebook.
+    kernel = kernel_settings((), kernel_env(database_url)) if execute else {}
+    return [run_notebook(template, path, params, execute=execute, timeout=timeout, **kernel)
             for path, params in jobs]

@@ -16,7 +16,7 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
-from casebook.format import number
+from casebook.format import range_text
 from casebook.models import Case, TestResult
 from casebook.scoring import read_result
 from casebook.scoring import reference_range as result_range
@@ -25,13 +25,7 @@ __all__ = ["analyte_chart", "reference_range"]
 
 
 def _range_text(low: float | None, high: float | None) -> str:
-    if low is not None and high is not None:
-        return f"{number(low)}-{number(high)}"
-    if low is not None:
-        return f"{number(low)} or more"
-    if high is not None:
-        return f"up to {number(high)}"
-    return "none given"
+    return range_text(low, high) or "none given"
 
 
 def reference_range(results: list[TestResult], test: LabTest,

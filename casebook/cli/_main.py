@@ -6,14 +6,17 @@ Exit codes: 0 done, 1 bad input or a store error (the message says what), 2 usag
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, TypeGuard
 
 from casebook import __version__
 from casebook.errors import CasebookError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = ["main"]
 
@@ -21,8 +24,25 @@ __all__ = ["main"]
 _COMMAND_MODULES = ("_records", "_notebooks", "_serve", "_flags", "_clinic", "_letters")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped command."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        choices = action.choices
+        if (
+            isinstance(action, argparse._SubParsersAction)
+            and isinstance(choices, dict)
+            and value not in choices
+        ):
+            close = difflib.get_close_matches(str(value), list(choices), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.print_usage(sys.stderr)
+            self.exit(2, f"{self.prog}: unknown command {value!r}{hint}\n")
+        super()._check_value(action, value)
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--db",
         metavar="URL",
@@ -36,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         help="who is making changes, for the audit log "
         "(default: $CASEBOOK_USER, else the login name)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="casebook",
         parents=[common],
         description="A clinical case workbook on Jupyter. It documents and supports "
@@ -77,15 +97,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CasebookError as exc:  # bad input or state: one line, exit 1
         print(f"casebook {args.command}: {exc}", file=sys.stderr)
         return 1
-    except ValidationError as exc:  # a model refused a value the command built
-        print(f"casebook {args.command}: {_validation_line(exc)}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # e.g. `casebook export X | head`
         return 0
     except OSError as exc:  # e.g. a folder given as FILE, or an unwritable --dir
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"casebook {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not _is_validation_error(exc):
+            raise
+        # a model refused a value the command built
+        print(f"casebook {args.command}: {_validation_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _is_validation_error(exc: Exception) -> TypeGuard[ValidationError]:
+    """A pydantic error, checked without importing pydantic (`casebook new` does not)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(exc, pydantic.ValidationError)
 
 
 if __name__ == "__main__":  # pragma: no cover

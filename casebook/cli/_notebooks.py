@@ -62,6 +62,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    if not args.execute:  # only json and sqlite3: no papermill, SQLAlchemy or pandas
+        from casebook.notebooks._new import prepare_case_notebook
+        from casebook.notebooks._templates import template_path
+        from casebook.workbook import TEMPLATE
+
+        fast = prepare_case_notebook(args.patient, args.db, args.out, template_path(TEMPLATE))
+        if fast is not None:
+            print(fast)
+            return 0
     from casebook.notebooks import NotebookFailed
     from casebook.store import resolve_url
     from casebook.workbook import case_notebook
@@ -77,15 +86,24 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def register(add: AddCommand) -> None:
     p = add("new", cmd_new, "write DIR/PATIENT/case.ipynb, the practitioner's case workbook")
-    p.add_argument("patient")
+    p.add_argument("patient", help="the patient's id")
     p.add_argument("--execute", action="store_true", help="also run it now, outputs saved")
     p.add_argument(
         "--out", default="notebooks", metavar="DIR", help="output folder (default: notebooks)"
     )
     p = add("demo", cmd_demo, "create a demo store of synthetic patients")
-    p.add_argument("--patients", type=int, default=12, metavar="N")
-    p.add_argument("--dir", default="casebook-demo", metavar="DIR")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--patients", type=int, default=12, metavar="N", help="how many patients (default 12)"
+    )
+    p.add_argument(
+        "--dir",
+        default="casebook-demo",
+        metavar="DIR",
+        help="folder for the store and notebooks (default casebook-demo)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=1, help="random seed: the same seed, the same patients"
+    )
     p.add_argument("--no-serve", action="store_true", help="do not start the dashboard server")
     p.add_argument("--port", type=int, default=8866, help="dashboard server port (default 8866)")
     p.add_argument(
@@ -132,7 +150,12 @@ def register(add: AddCommand) -> None:
         metavar="N",
         help="local worker processes (default: the number of cores)",
     )
-    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local worker processes, or a Dask cluster (--scheduler) (default local)",
+    )
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="the Dask scheduler")
     p.add_argument(
         "--cell-timeout",

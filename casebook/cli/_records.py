@@ -104,7 +104,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 def register(add: AddCommand) -> None:
     add("init", cmd_init, "create the store, or migrate it to this version")
     p = add("import", cmd_import, "import patients, results, a case (JSON) or a FHIR bundle")
-    p.add_argument("kind", choices=("patients", "results", "case", "fhir"))
+    p.add_argument(
+        "kind",
+        choices=("patients", "results", "case", "fhir"),
+        help="what FILE holds: patients or results (CSV), a case (JSON) or a FHIR bundle",
+    )
     p.add_argument("file", help="the file to import ('-' reads standard input for case/fhir)")
     p.add_argument(
         "--replace",
@@ -113,14 +117,21 @@ def register(add: AddCommand) -> None:
     )
     add("patients", cmd_patients, "list the patients")
     p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
-    p.add_argument("patient")
+    p.add_argument("patient", help="the patient's id")
     p = add("audit", cmd_audit, "show the audit log of one patient, or check the whole log")
-    p.add_argument("patient", nargs="?")
+    p.add_argument(
+        "patient", nargs="?", help="the patient's id (default: check the whole log)"
+    )
     p.add_argument(
         "--verify",
         action="store_true",
         help="check the hash chain of the whole audit log; exit 1 at the first broken link",
     )
     p = add("export", cmd_export, "write one whole case to standard output")
-    p.add_argument("patient")
-    p.add_argument("--format", choices=("json", "fhir"), default="json")
+    p.add_argument("patient", help="the patient's id")
+    p.add_argument(
+        "--format",
+        choices=("json", "fhir"),
+        default="json",
+        help="casebook's JSON, or a FHIR R4 bundle (default json)",
+    )

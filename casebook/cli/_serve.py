@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from casebook.cli._common import AddCommand, open_store
+from casebook.format import count
 
 __all__ = ["cmd_access", "cmd_serve", "register"]
 
@@ -23,7 +24,7 @@ def cmd_access(args: argparse.Namespace) -> int:
         if args.action == "grant":
             print(grant(store, args.patient, args.days, base_url=base_url(args.host, args.port)))
             print(
-                f"(a new link for {args.patient}, valid for {args.days} days; "
+                f"(a new link for {args.patient}, valid for {count(args.days, 'day')}; "
                 f"`casebook access revoke {args.patient}` ends every link)",
                 file=sys.stderr,
             )
@@ -38,8 +39,12 @@ def register(add: AddCommand) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
     p = add("access", cmd_access, "grant or revoke a patient's dashboard link")
-    p.add_argument("action", choices=("grant", "revoke"))
-    p.add_argument("patient")
+    p.add_argument(
+        "action",
+        choices=("grant", "revoke"),
+        help="grant prints a new link; revoke ends every link of the patient",
+    )
+    p.add_argument("patient", help="the patient's id")
     p.add_argument(
         "--days",
         type=int,

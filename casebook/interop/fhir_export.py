@@ -283,7 +283,7 @@ class _Exporter:
             "content": [{"attachment": {
                 "contentType": "application/pdf", "data": base64.b64encode(x.pdf).decode(),
                 "size": len(x.pdf),
-                "hash": base64.b64encode(hashlib.sha1(x.pdf, usedforsecurity=False).digest()).decode(),
+                "hash": _sha1_base64(x.pdf),
                 "title": x.title or kind, "creation": x.letter_date}}]})
 
     def flags(self) -> None:
@@ -368,3 +368,8 @@ def bundle_to_json(case: Case, catalog: Catalog, *, now: datetime | None = None)
     """`case_to_bundle` as pretty JSON (fields in FHIR order, so the text is stable)."""
     data = case_to_bundle(case, catalog, now=now).model_dump(mode="json")
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sha1_base64(data: bytes) -> str:
+    """FHIR's `Attachment.hash`: SHA-1 of the data, base64 (an integrity check, not security)."""
+    return base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()

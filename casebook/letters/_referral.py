@@ -7,6 +7,7 @@ from datetime import date
 
 from casebook.catalog import Catalog
 from casebook.format import number as num
+from casebook.format import range_text
 from casebook.letters._record import latest_results, latest_scores
 from casebook.letters._render import Letter, day, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
@@ -184,8 +185,4 @@ def referral_letter(
 
 
 def _range_text(low: float | None, high: float | None) -> str:
-    if low is not None and high is not None:
-        return f"{num(low)}–{num(high)}"
-    if high is not None:
-        return f"≤ {num(high)}"
-    return f"≥ {num(low)}" if low is not None else ""
+    return range_text(low, high)

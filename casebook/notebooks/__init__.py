@@ -22,33 +22,66 @@ modules and this module is the API:
 
 from __future__ import annotations
 
-from casebook.notebooks._batch import (
-    BatchInputError,
-    BatchOptions,
-    parse_since,
-    plan_jobs,
-    read_patient_csv,
-    run_batch,
-    select_patients,
-)
-from casebook.notebooks._jobs import Outcome
-from casebook.notebooks._parameters import (
-    ParameterError,
-    ParameterValue,
-    case_parameters,
-    check_parameters,
-    output_path,
-    public_database_url,
-)
-from casebook.notebooks._report import BatchReport
-from casebook.notebooks._run import NotebookFailed, NotebookStalled, run_notebook, write_atomic
-from casebook.notebooks._templates import (
-    DEFAULT_TEMPLATES,
-    TEMPLATES_DIR,
-    TemplateNotFound,
-    default_templates,
-    template_path,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from casebook.notebooks._batch import (
+        BatchInputError,
+        BatchOptions,
+        parse_since,
+        plan_jobs,
+        read_patient_csv,
+        run_batch,
+        select_patients,
+    )
+    from casebook.notebooks._jobs import Outcome
+    from casebook.notebooks._parameters import (
+        ParameterError,
+        ParameterValue,
+        case_parameters,
+        check_parameters,
+        output_path,
+        public_database_url,
+    )
+    from casebook.notebooks._report import BatchReport
+    from casebook.notebooks._run import NotebookFailed, NotebookStalled, run_notebook, write_atomic
+    from casebook.notebooks._templates import (
+        DEFAULT_TEMPLATES,
+        TEMPLATES_DIR,
+        TemplateNotFound,
+        default_templates,
+        template_path,
+    )
+
+# Names load on first use (PEP 562): `casebook new` reaches `_parameters` and `_new` without
+# importing the batch, papermill or SQLAlchemy.
+_LAZY = {
+    "BatchInputError": "_batch", "BatchOptions": "_batch", "parse_since": "_batch",
+    "plan_jobs": "_batch", "read_patient_csv": "_batch", "run_batch": "_batch",
+    "select_patients": "_batch", "Outcome": "_jobs", "ParameterError": "_parameters",
+    "ParameterValue": "_parameters", "case_parameters": "_parameters",
+    "check_parameters": "_parameters", "output_path": "_parameters",
+    "public_database_url": "_parameters", "BatchReport": "_report", "NotebookFailed": "_run",
+    "NotebookStalled": "_run", "run_notebook": "_run", "write_atomic": "_run",
+    "DEFAULT_TEMPLATES": "_templates", "TEMPLATES_DIR": "_templates",
+    "TemplateNotFound": "_templates", "default_templates": "_templates",
+    "template_path": "_templates",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DEFAULT_TEMPLATES",

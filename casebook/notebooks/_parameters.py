@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from casebook.errors import CasebookError
-from casebook.models import PATIENT_ID_RE
+from casebook.ids import PATIENT_ID_RE
 
 __all__ = [
     "NAME_RE_TEXT",

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 import ipywidgets as W
 
 from casebook.catalog import Instrument
+from casebook.format import range_text
 from casebook.models import InstrumentResponse
-from casebook.scoring import instrument_alerts, score_instrument
+from casebook.scoring import band_for, instrument_alerts, score_instrument
 from casebook.widgets._base import Change, SaveBar
 from casebook.widgets._fields import Look, Quiet
 from casebook.widgets._html import badge, esc, notice
@@ -78,10 +79,13 @@ class InstrumentPanel:
         lo, hi = inst.total_range
         if len(values) == len(self.answers):
             score = score_instrument(inst, values)
+            band = band_for(inst, score.total)
+            # The band's bounds, not its patient text ("Your answers show ..."): that is
+            # written to the patient, for their dashboard and letters.
             self.score.value = (
-                f"<b>Score {score.total}</b> (range {lo}-{hi}) · band "
+                f"<b>Score {score.total}</b> (range {range_text(lo, hi)}) · band "
                 f"{badge(score.band, '#1f5f99')} <span style=\"color:#555\">"
-                f"{esc(score.band_text)}</span>")
+                f"scores {esc(range_text(band.min, band.max))}</span>")
         else:
             self.score.value = (f'<span style="color:#555">{len(values)} of {len(self.answers)} '
                                 "answered: scored when every item is answered.</span>")

@@ -225,8 +225,9 @@ class PlanForm:
         chosen = self._chosen()
         if chosen is None:
             return
-        visit = self.session.visit
-        start = visit.visit_date if visit is not None else date.today()
+        # Today, unless the practitioner already picked a start (not the visit's date: a
+        # plan begun from an old visit would start in the past).
+        start = self.fields["start"].peek() or date.today()
         end = start + timedelta(days=chosen.duration_days) if chosen.duration_days else None
         self.fields.load({"category": chosen.category, "name": chosen.name,
                           "patient_name": chosen.patient_name, "dose": chosen.dose,

@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.catalog import LabTest
+from casebook.format import range_text
 from casebook.models import TestOrder, TestResult
 from casebook.scoring import read_result
 from casebook.store import NotFoundError, StoreError
@@ -203,7 +204,7 @@ class ResultsView:
             reviewed = (esc(f"{r.reviewed_at.astimezone():%Y-%m-%d} by {r.reviewed_by or '?'}")
                         if r.reviewed_at is not None else badge("new", "#8a5a00"))
             rows.append((esc(r.collected_on), esc(name), esc(f"{value} {r.unit}".strip()),
-                         esc(f"{shown(reading.low)} – {shown(reading.high)}"),
+                         esc(range_text(reading.low, reading.high)),
                          badge(word, colour) if word else "", reviewed))
         new = len(self.unreviewed())
         self.review.disabled = new == 0

@@ -138,8 +138,9 @@ class CaseSession:
         return saved
 
     def _last_saved(self) -> LastSaved | None:
-        log = self.store.audit_log(self.patient_id)
-        return LastSaved(log[-1].at, log[-1].actor) if log else None
+        # Saves only: a link granted, revoked or opened (entity "access") changes no record.
+        saves = [e for e in self.store.audit_log(self.patient_id) if e.entity != "access"]
+        return LastSaved(saves[-1].at, saves[-1].actor) if saves else None
 
     # --- unsaved edits ----------------------------------------------------------------
     @property

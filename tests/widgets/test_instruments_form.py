@@ -64,6 +64,8 @@ def test_scored_as_answered_with_the_band(with_visit: Callable[..., CaseSession]
     _answer(form, "gad7", {"7": 1})
     score = form.panels["gad7"].score.get_state()["value"]
     assert "Score 13" in score and "moderate" in score
+    assert "(range 0 – 21)" in score and "scores 10 – 14" in score
+    assert "Your answers" not in score  # the band's patient text is for the patient
     assert form.tabs.titles[1] == "GAD-7: 13 moderate"
     _answer(form, "bristol", {"type": 6})
     form.bar.save_button.click()

@@ -34,8 +34,8 @@ def test_an_item_from_a_template_is_saved_with_its_source(
     form.fields["category"].value = "herbal"
     form.template.value = "peppermint_oil"
     form.use_template.click()
-    assert form.fields["start"].widget.value == date(2024, 4, 2)
-    assert form.fields["end"].widget.value == date(2024, 4, 30)  # 28 days
+    assert form.fields["start"].widget.value == date.today()  # not the visit's date
+    assert form.fields["end"].widget.value == date.today() + timedelta(days=28)
     assert form.bar.dirty
     form.fields["dose"].value = "0.2 mL"
     form.bar.save_button.click()
@@ -46,6 +46,17 @@ def test_an_item_from_a_template_is_saved_with_its_source(
     assert item.source.startswith("Lacy") or item.source
     assert item.instructions and item.rationale
     assert "<svg" in form.chart.widget.value
+
+
+def test_a_template_keeps_the_start_the_practitioner_picked(
+        with_visit: Callable[..., CaseSession]) -> None:
+    form = PlanForm(with_visit(date(2024, 4, 2)))
+    form.fields["category"].value = "herbal"
+    form.fields["start"].value = date(2024, 6, 3)
+    form.template.value = "peppermint_oil"
+    form.use_template.click()
+    assert form.fields["start"].widget.value == date(2024, 6, 3)
+    assert form.fields["end"].widget.value == date(2024, 7, 1)
 
 
 def test_an_item_from_scratch_with_every_field(session: CaseSession,

@@ -35,11 +35,13 @@ def test_new_writes_the_notebook_and_prints_its_path(demo_store, tmp_path: Path,
 
 @pytest.mark.slow
 def test_new_with_out_and_execute(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                  capfd: pytest.CaptureFixture[str]) -> None:
     pid = demo_store.patient_ids[0]
     assert main(["--db", demo_store.url, "new", pid, "--execute", "--out",
                  str(tmp_path / "out")]) == 0
-    path = Path(capsys.readouterr().out.strip())
+    out, err = capfd.readouterr()
+    assert err == ""  # no kernel warning (e.g. "running over TCP without encryption")
+    path = Path(out.strip())
     assert path == (tmp_path / "out" / pid / "case.ipynb").resolve()
     nb = nbformat.read(path, as_version=4)
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
@@ -60,3 +62,53 @@ def test_hostile_ids_are_refused_before_papermill(hostile: str, demo_store, tmp_
     assert main(["--db", demo_store.url, "new", hostile, "--out", str(tmp_path)]) == 1
     assert "patient_id" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_new_writes_what_papermill_prepares(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from casebook.notebooks import case_parameters, output_path, run_notebook, template_path
+
+    pid = demo_store.patient_ids[0]
+    assert main(["--db", demo_store.url, "new", pid, "--out", str(tmp_path / "fast")]) == 0
+    fast = Path(capsys.readouterr().out.strip())
+    slow = output_path(tmp_path / "slow", pid, "case.ipynb")
+    run_notebook(template_path("case.ipynb"), slow, case_parameters(pid, demo_store.url),
+                 execute=False)
+    assert fast.read_text().replace("/fast/", "/out/") == slow.read_text().replace(
+        "/slow/", "/out/")
+
+
+def test_new_without_execute_imports_nothing_heavy(demo_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from casebook.cli import main\n"
+        f"rc = main(['--db', {demo_store.url!r}, 'new', {demo_store.patient_ids[0]!r}])\n"
+        "heavy = {'pandas', 'altair', 'sqlalchemy', 'papermill', 'nbclient', 'pydantic', 'zmq'}\n"
+        "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "0 []"
+    assert (tmp_path / "notebooks" / demo_store.patient_ids[0] / "case.ipynb").is_file()
+
+
+def test_the_fast_path_follows_the_store_url_rules(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    from casebook.notebooks._new import fast_sqlite_url
+    from casebook.notebooks._parameters import public_database_url
+    from casebook.store import resolve_url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CASEBOOK_DB", raising=False)
+    for given in (None, "sqlite:///x.db", "sqlite:////abs/y.db", "sqlite:///a/b-c_d.db"):
+        fast = fast_sqlite_url(given)
+        assert fast is not None
+        assert fast[0] == public_database_url(resolve_url(given))
+    monkeypatch.setenv("CASEBOOK_DB", "sqlite:///env.db")
+    assert fast_sqlite_url(None) == (f"sqlite:///{tmp_path}/env.db", tmp_path / "env.db")
+    for other in ("postgresql+psycopg://u@h/db", "sqlite://", "sqlite:///:memory:",
+                  "sqlite:///x.db?mode=ro", "sqlite:///with space.db"):
+        assert fast_sqlite_url(other) is None

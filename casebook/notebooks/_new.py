@@ -1,0 +1,152 @@
+"""`casebook new` without `--execute`: parameterize a template and write it, in a blink.
+
+Papermill's prepare-only run costs seconds of imports (papermill, nbclient, SQLAlchemy for
+the URL and the store) to do three things: read the template, add a cell tagged
+`injected-parameters` after the one tagged `parameters`, and write the result. This module
+does the same with `json` and `sqlite3`, byte for byte what `run_notebook(...,
+execute=False)` writes (a test compares them), so a later papermill run replaces the
+injected cell exactly as it would its own.
+
+It takes the fast path only when it is sure: a plain `sqlite:///FILE` URL whose file holds
+the patient. Anything else (PostgreSQL, a query string, a missing file or patient, an old
+schema) returns None and the caller takes the full path, whose messages say what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from casebook.notebooks._parameters import check_parameters, output_path
+from casebook.notebooks._run import write_atomic
+
+__all__ = ["fast_sqlite_url", "parameterize", "prepare_case_notebook"]
+
+# Same default as `casebook.store.resolve_url` (a test keeps them in step).
+_DEFAULT_URL = "sqlite:///casebook.db"
+_PLAIN_SQLITE = re.compile(r"sqlite:///(?P<path>[A-Za-z0-9_./~-]+)")
+
+
+def fast_sqlite_url(url: str | None) -> tuple[str, Path] | None:
+    """`(public_database_url(url), file)` for a plain SQLite file URL, else None.
+
+    `url` None means `$CASEBOOK_DB`, else the default, as `resolve_url` decides."""
+    chosen = url or os.environ.get("CASEBOOK_DB") or _DEFAULT_URL
+    match = _PLAIN_SQLITE.fullmatch(chosen.strip())
+    if match is None or match["path"] in (":memory:",) or match["path"].startswith("file:"):
+        return None
+    path = Path(os.path.abspath(os.path.expanduser(match["path"])))
+    return f"sqlite:///{path}", path
+
+
+def _patient_exists(db: Path, patient_id: str) -> bool:
+    """Whether the store file holds the (not deleted) patient; False when unsure."""
+    if not db.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM patients WHERE id = ? AND deleted_at IS NULL", (patient_id,)
+        ).fetchone()
+    except sqlite3.Error:  # not a casebook store, or not migrated: the store path says so
+        return False
+    finally:
+        conn.close()
+    return row is not None
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _translate(value: object) -> str:
+    """Papermill's Python translation of one checked value (str, bool, int, float)."""
+    if isinstance(value, str):
+        escaped = value.encode("unicode_escape").decode("utf-8").replace('"', r"\"")
+        return f'"{escaped}"'
+    return repr(value)
+
+
+def parameterize(
+    nb: dict[str, Any], parameters: Mapping[str, object], template: Path, output: Path
+) -> dict[str, Any]:
+    """`nb` (a template's JSON) as papermill prepares it, with our scrubbed metadata."""
+    params = check_parameters(parameters)
+    source = "# Parameters\n" + "".join(f"{k} = {_translate(v)}\n" for k, v in params.items())
+    injected: dict[str, Any] = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "injected-parameters",
+        "metadata": {"tags": ["injected-parameters"]},
+        "outputs": [],
+        "source": source,
+    }
+    cells: list[dict[str, Any]] = []
+    for cell in nb["cells"]:
+        meta = cell.setdefault("metadata", {})
+        meta.setdefault("tags", [])
+        meta.setdefault("papermill", {})
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+        cells.append(cell)
+    tags = [cell["metadata"]["tags"] for cell in cells]
+    old = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
+    if old is not None:
+        cells[old] = injected
+    else:
+        at = next((i + 1 for i, t in enumerate(tags) if "parameters" in t), 0)
+        cells.insert(at, injected)
+    if sum(cell.get("id") == "injected-parameters" for cell in cells) > 1:
+        del injected["id"]  # as `_scrub_metadata`: never two cells with one id
+    nb["cells"] = cells
+    nb.setdefault("metadata", {})["papermill"] = {
+        "default_parameters": {},
+        "environment_variables": {},
+        "input_path": str(template),
+        "output_path": str(output),
+        "parameters": dict(params),
+        "version": metadata.version("papermill"),
+    }
+    return nb
+
+
+def _dumps(nb: dict[str, Any]) -> str:
+    """As `nbformat.writes`: sources split into lines, sorted keys, one-space indent."""
+    for cell in nb["cells"]:
+        cell["source"] = _lines(cell["source"])
+        for output in cell.get("outputs", []):
+            for key in ("text",):
+                if isinstance(output.get(key), str):
+                    output[key] = _lines(output[key])
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False)
+
+
+def prepare_case_notebook(
+    patient_id: str, database_url: str | None, out_dir: str | Path, template: Path
+) -> Path | None:
+    """Write `out_dir/<patient_id>/<template name>` parameterized, or None when the fast path
+    is not sure (the caller then takes the store and papermill path)."""
+    target = fast_sqlite_url(database_url)
+    params = check_parameters({"patient_id": patient_id, "database_url": ""})  # id first
+    if target is None:
+        return None
+    url, db = target
+    params["database_url"] = url
+    output = output_path(Path(out_dir), patient_id, template.name)
+    if not _patient_exists(db, patient_id):
+        return None
+    with open(template, encoding="utf-8") as fh:
+        nb = json.load(fh)
+    if nb.get("nbformat") != 4:
+        return None
+    write_atomic(output, _dumps(parameterize(nb, params, template, output)))
+    return output
