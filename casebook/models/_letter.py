@@ -1,6 +1,4 @@
-"""`casebook.models.LetterRecord`: a letter kept with the case (see casebook.letters and
-`CaseStore.save_letter`). Import it from `casebook.models`; it lives here because it carries
-its PDF and the base64 rules for it, and models.py would outgrow one concern."""
+"""A letter kept with the case (see casebook.letters and `CaseStore.save_letter`)."""
 
 from __future__ import annotations
 
@@ -11,8 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_serializer, field_validator
 
-from casebook import models
-from casebook.models import Record, ShortText
+from casebook.models._base import Record, ShortText
 
 __all__ = ["LetterRecord"]
 
@@ -64,5 +61,3 @@ class LetterRecord(Record):
         return base64.b64encode(value).decode("ascii")
 
 
-models.LetterRecord = LetterRecord  # type: ignore[misc]  # defined for casebook.models
-models.Case.model_rebuild()

@@ -1,0 +1,159 @@
+"""Shared types and the base records: ids, text limits, Record, Patient, Visit."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from casebook.ids import PATIENT_ID_RE
+
+__all__ = [
+    "PATIENT_ID_RE",
+    "AlarmScreen",
+    "Name",
+    "Patient",
+    "PatientId",
+    "Record",
+    "RecordId",
+    "Sex",
+    "ShortText",
+    "Text",
+    "Tri",
+    "UtcTime",
+    "Visit",
+    "new_id",
+]
+
+
+
+
+def _check_patient_id(value: str) -> str:
+    if value.startswith("-"):
+        raise ValueError("patient id may not start with '-' (commands would read it as an option)")
+    if not PATIENT_ID_RE.fullmatch(value):
+        raise ValueError(
+            f"patient id must be 1-64 characters of letters, digits, '-' or '_' (got {value!r})"
+        )
+    if value in {".", ".."}:  # pragma: no cover - excluded by the pattern; kept explicit
+        raise ValueError("patient id may not be '.' or '..'")
+    return value
+
+
+PatientId = Annotated[str, AfterValidator(_check_patient_id)]
+"""Letters, digits, '-' and '_' only, 1-64 characters; leading zeros are kept."""
+
+Sex = Literal["female", "male", "other", "unknown"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+UtcTime = Annotated[datetime, AfterValidator(  # a naive time (SQLite) is UTC
+    lambda v: v.astimezone(UTC) if v.tzinfo else v.replace(tzinfo=UTC))]
+
+
+def new_id() -> str:
+    """A fresh record id: 32 hex characters, a millisecond timestamp then 80 random bits.
+
+    Time-ordered like UUIDv7, so new rows land at the end of the primary-key index."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def _has_nul(value: Any) -> bool:  # nested models check their own fields
+    if isinstance(value, dict):
+        value = [*value, *value.values()]
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_nul(v) for v in value)
+    return isinstance(value, str) and "\x00" in value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No database stores a NUL byte in text (PostgreSQL refuses it at insert)."""
+        if _has_nul(value):
+            raise ValueError("contains a NUL byte (\\x00)")
+        return value
+
+
+class Record(_Model):
+    """Base of everything the store keeps per patient."""
+
+    id: RecordId = Field(default_factory=new_id, description="Stable record id")
+    patient_id: PatientId
+    version: int = Field(0, ge=0, description="Optimistic-lock version; 0 = not saved yet")
+
+
+def _check_span(start: date | None, end: date | None, what: str) -> None:
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"{what}: end date {end} is before start date {start}")
+
+
+class Patient(_Model):
+    id: PatientId
+    name: Name
+    birth_date: date
+    sex: Sex = "unknown"
+    version: int = Field(0, ge=0)
+    record_version: int = Field(0, ge=0, description="Bumped by every change to the case")
+
+    @field_validator("birth_date")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError(f"birth date {value} is in the future")
+        if value.year < 1900:
+            raise ValueError(f"birth date {value} is before 1900")
+        return value
+
+    def age_on(self, when: date) -> int:
+        years = when.year - self.birth_date.year
+        if (when.month, when.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+Tri = bool | None  # None = not asked yet
+
+
+class AlarmScreen(_Model):
+    """The red-flag screen asked at a visit. None means 'not asked'."""
+
+    unintentional_weight_loss: Tri = None
+    gi_bleeding: Tri = Field(
+        None, description="Rectal or other GI bleeding (melena and hematemesis are asked apart)"
+    )
+    melena: Tri = Field(None, description="Black, tarry stools: needs same-day assessment")
+    hematemesis: Tri = Field(None, description="Vomiting blood: needs same-day assessment")
+    nocturnal_symptoms: Tri = None
+    abdominal_or_rectal_mass: Tri = None
+    fever: Tri = None
+    night_sweats: Tri = None
+    progressive_pain: Tri = None
+    bowel_change_over_6_weeks: Tri = Field(
+        None, description="Looser or more frequent stools for more than 6 weeks"
+    )
+    dysphagia_or_persistent_vomiting: Tri = None
+    symptom_onset: date | None = Field(None, description="When the GI symptoms began")
+
+
+class Visit(Record):
+    kind: Literal["intake", "follow-up"] = "follow-up"
+    visit_date: date
+    screen: AlarmScreen = Field(default_factory=AlarmScreen)
+    summary: Text = ""
+
+
