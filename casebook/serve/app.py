@@ -40,7 +40,14 @@ from casebook.serve.handlers import (
     StylesheetHandler,
 )
 from casebook.serve.identity import PatientIdentityProvider
-from casebook.serve.limits import CULL_SETTINGS, Limits, RateLimiter, ViewGate
+from casebook.serve.limits import (
+    CULL_SETTINGS,
+    MAX_BODY_BYTES,
+    MAX_BUFFER_BYTES,
+    Limits,
+    RateLimiter,
+    ViewGate,
+)
 from casebook.serve.render import TEMPLATE_DIR, ViewContext, load_template, prepare_notebook
 
 __all__ = ["LOCKED_CONFIGURATION", "DashboardApp", "log_request"]
@@ -70,6 +77,15 @@ def log_request(handler: web.RequestHandler) -> None:
     level = logging.INFO if status < 400 else logging.WARNING
     access_log.log(level, "%d %s %s %.0fms", status, handler.request.method,
                    handler.request.path, 1000.0 * handler.request.request_time())
+
+
+class _Application(tornado.web.Application):
+    """The tornado application whose HTTP server reads no large body and buffers little."""
+
+    def listen(self, port: int, address: str | None = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("max_body_size", MAX_BODY_BYTES)
+        kwargs.setdefault("max_buffer_size", MAX_BUFFER_BYTES)
+        return super().listen(port, address, **kwargs)
 
 
 class DashboardApp(Voila):
@@ -205,7 +221,7 @@ class DashboardApp(Voila):
         self.connection_dir = tempfile.mkdtemp(prefix="cbk-serve-",
                                                dir=self.connection_dir_root)
         settings = self.init_settings()
-        self.app = tornado.web.Application(**settings)
+        self.app = _Application(**settings)
         self.app.add_handlers(".*$", self.init_handlers())
         try:
             self.listen()  # runs the loop; Voilà's listen calls stop() when the loop ends
