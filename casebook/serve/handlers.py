@@ -1,10 +1,11 @@
 """The only request handlers of the dashboard server (see `authz.ROUTES`).
 
 `/dashboard` with `?token=`: the token is checked, the session cookie set, the use audited
-("open"), and a tiny page sends the browser on to the bare `/dashboard` (a same-site step,
-so the SameSite=Strict cookie is sent even when the link was clicked in a webmail).
-`/dashboard` with the cookie: checked again, audited ("view"), throttled, and rendered in a
-fresh kernel. Everything else is 404; every answer carries the security headers.
+("open"), a session opened (its random id in the cookie, never the token), and a tiny page
+sends the browser on to the bare `/dashboard` (a same-site step, so the SameSite=Strict
+cookie is sent even when the link was clicked in a webmail). `/dashboard` with the cookie:
+checked again, audited ("view"), throttled, and rendered in a fresh kernel. Everything else
+is 404; every answer carries the security headers.
 
 Bodies are streamed, not buffered: a request announcing (or sending) more than
 `limits.MAX_BODY_BYTES` is refused with 413 as soon as its headers are in. A link's rate
@@ -207,10 +208,10 @@ class DashboardHandler(BaseHandler):
         raise Refusal(403, _REFUSED[refused.reason])
 
     async def _open(self, user: PatientUser) -> None:
-        """The token from the link becomes the session cookie; the browser moves on."""
+        """The link opens a session (its id in the cookie); the browser moves on."""
         await asyncio.to_thread(record_use, self.state.identity.store, user.patient_id,
                                 user.link_id, "open", {"via": "link"})
-        self.state.identity.set_session(self, user)
+        await self.state.identity.open_session(self, user)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(_page(
             "Opening your dashboard",
