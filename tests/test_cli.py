@@ -322,3 +322,23 @@ def test_a_builtin_value_error_from_a_bug_is_not_swallowed(
     monkeypatch.setattr("casebook.report.patients_text", broken)
     with pytest.raises(ValueError, match="invalid literal"):
         main(["--db", ready, "patients"])
+
+
+def test_new_refuses_to_overwrite_a_case_notebook_without_force(
+    ready: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "nb"
+    assert main(["--db", ready, "new", "p2", "--out", str(out)]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path == out / "p2" / "case.ipynb"
+    path.write_text(path.read_text(encoding="utf-8").replace("}", "} ", 1), encoding="utf-8")
+    worked_on = path.read_bytes()  # the practitioner's edits
+    assert main(["--db", ready, "new", "p2", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and str(path) in captured.err
+    assert "--force" in captured.err
+    assert path.read_bytes() == worked_on
+    assert main(["--db", ready, "new", "p2", "--out", str(out), "--force"]) == 0
+    assert path.read_bytes() != worked_on
+    nbformat.validate(nbformat.read(path, as_version=4))

@@ -144,3 +144,61 @@ def test_casebook_serve_starts_and_ctrl_c_stops_it_with_its_kernels(url: str, de
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _connect_at_first(argv: list[str], cwd, pattern: str) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """Start `argv`, read its output until a line matches `pattern` (group 1: a URL path
+    on 127.0.0.1:PORT), then at once GET that path; (the line, the HTTP status)."""
+    import http.client
+    import threading
+
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
+                            text=True)
+    timer = threading.Timer(300, proc.kill)  # a hung start fails the test, never the suite
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            match = re.search(pattern, line)
+            if match:
+                conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=60)
+                try:  # no retry: the printed link must work the moment it is shown
+                    conn.request("GET", match.group(2))
+                    return line, conn.getresponse().status
+                finally:
+                    conn.close()
+        raise AssertionError("no link was printed:\n" + "".join(seen))
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+@pytest.mark.slow
+def test_serve_prints_its_address_only_once_it_accepts_connections(url: str,
+                                                                   tmp_path) -> None:
+    port = free_port()
+    line, status = _connect_at_first(
+        [sys.executable, "-m", "casebook.cli", "--db", url, "serve", "--port", str(port)],
+        tmp_path, r"dashboards at http://127\.0\.0\.1:(\d+)(/dashboard)")
+    assert f":{port}/dashboard" in line
+    assert status == 401  # answered (no credentials), not refused
+
+
+@pytest.mark.slow
+def test_demo_prints_links_only_once_they_open(tmp_path) -> None:
+    port = free_port()
+    line, status = _connect_at_first(
+        [sys.executable, "-m", "casebook.cli", "demo", "--patients", "1", "--no-notebooks",
+         "--dir", str(tmp_path / "demo"), "--port", str(port)],
+        tmp_path, r"^  \S+: http://127\.0\.0\.1:(\d+)(/dashboard\?token=[A-Za-z0-9_-]{43})$")
+    assert status == 200, line  # the link opened (its session started)
