@@ -43,7 +43,7 @@ def _check_patient_id(value: str) -> str:
         raise ValueError("patient id may not start with '-' (commands would read it as an option)")
     if not PATIENT_ID_RE.fullmatch(value):
         raise ValueError(
-            f"patient id must be 1-64 characters of letters, digits, '-' or '_' (got {value!r})"
+            "patient id must be 1-64 characters of letters, digits, '-' or '_'"
         )
     if value in {".", ".."}:  # pragma: no cover - excluded by the pattern; kept explicit
         raise ValueError("patient id may not be '.' or '..'")
@@ -97,7 +97,7 @@ class Record(_Model):
 
 def _check_span(start: date | None, end: date | None, what: str) -> None:
     if start is not None and end is not None and end < start:
-        raise ValueError(f"{what}: end date {end} is before start date {start}")
+        raise ValueError(f"{what}: end date is before start date")
 
 
 class Patient(_Model):
@@ -112,9 +112,9 @@ class Patient(_Model):
     @classmethod
     def _not_future(cls, value: date) -> date:
         if value > date.today():
-            raise ValueError(f"birth date {value} is in the future")
+            raise ValueError("birth date is in the future")
         if value.year < 1900:
-            raise ValueError(f"birth date {value} is before 1900")
+            raise ValueError("birth date is before 1900")
         return value
 
     def age_on(self, when: date) -> int:
@@ -198,7 +198,7 @@ class Medication(_Model):
 
     @model_validator(mode="after")
     def _span(self) -> Medication:
-        _check_span(self.start, self.end, f"medication {self.name!r}")
+        _check_span(self.start, self.end, "medication")
         return self
 
 
@@ -384,7 +384,7 @@ class PlanItem(Record):
 
     @model_validator(mode="after")
     def _span(self) -> PlanItem:
-        _check_span(self.start, self.end, f"plan item {self.name!r}")
+        _check_span(self.start, self.end, "plan item")
         return self
 
 
@@ -421,14 +421,14 @@ class Case(_Model):
                 raise ValueError(f"{field}: duplicate record id(s) {twice}")
             for i, rec in enumerate(getattr(self, field)):
                 if rec.patient_id != pid:
-                    raise ValueError(f"{field}[{i}]: patient_id {rec.patient_id!r} is not {pid!r}")
+                    raise ValueError(f"{field}[{i}]: patient_id is not the case's patient")
                 vid = getattr(rec, "visit_id", None)
                 if vid is not None and vid not in visit_ids:
-                    raise ValueError(f"{field}[{i}]: visit_id {vid!r} is not a visit of {pid!r}")
+                    raise ValueError(f"{field}[{i}]: visit_id is not a visit of this case")
         order_ids = {o.id for o in self.orders}
         for i, res in enumerate(self.results):
             if res.order_id is not None and res.order_id not in order_ids:
-                raise ValueError(f"results[{i}]: order_id {res.order_id!r} is not an order")
+                raise ValueError(f"results[{i}]: order_id is not an order of this case")
         return self
 
     # Convenience views -------------------------------------------------------------
