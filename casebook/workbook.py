@@ -169,13 +169,15 @@ def case_notebook(
     *,
     execute: bool = False,
     timeout: float = 120,
+    force: bool = False,
 ) -> Path:
     """Write `out_dir/<patient_id>/case.ipynb` from the case template and return its path.
 
     The id and URL are checked before Papermill sees them (ParameterError), the patient must
-    exist (NotFoundError 'no patient ...'), and a failed run leaves no file behind."""
+    exist (NotFoundError 'no patient ...'), an existing notebook is kept unless `force`
+    (InputError naming its path), and a failed run leaves no file behind."""
     return write_case_notebooks(database_url, [patient_id], out_dir, execute=execute,
-                                timeout=timeout)[0]
+                                timeout=timeout, force=force)[0]
 
 
 def write_case_notebooks(
@@ -185,8 +187,11 @@ def write_case_notebooks(
     *,
     execute: bool = False,
     timeout: float = 120,
+    force: bool = False,
 ) -> list[Path]:
-    """`case_notebook` for several patients of one store; the paths in the same order."""
+    """`case_notebook` for several patients of one store; the paths in the same order.
+    Nothing is written when any of them exists already (unless `force`)."""
+    from casebook.errors import InputError
     from casebook.notebooks import (
         case_parameters,
         output_path,
@@ -207,6 +212,10 @@ def write_case_notebooks(
     for _, params in jobs:
         if params["patient_id"] not in known:
             raise NotFoundError(f"no patient {params['patient_id']!r} in the store")
+    for path, _ in jobs:
+        if not force and path.exists():
+            raise InputError(f"{path}: a case notebook is already there (it may hold "
+                             "practitioner work); --force overwrites it")
     # On IPC through casebook's kernel manager: no "running over TCP" warning for the user,
     # and a PostgreSQL password reaches the kernel's environment, never the notebook.
     kernel = kernel_settings((), kernel_env(database_url)) if execute else {}

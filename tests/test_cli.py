@@ -251,7 +251,8 @@ def test_installed_console_script(tmp_path: Path) -> None:
     bad.write_text("patient_id,name,birth_date,sex\na b,X,1980-01-01,male\n", encoding="utf-8")
     failed = run("--db", url, "import", "patients", str(bad))
     assert failed.returncode == 1
-    assert "line 2: patient_id: 'a b' is not a valid id" in failed.stderr
+    assert "line 2: patient_id: is not a valid id" in failed.stderr
+    assert "a b" not in failed.stderr  # the bad value itself is never echoed
 
 
 def test_unreadable_input_and_unusable_dir_exit_1(
@@ -323,3 +324,66 @@ def test_a_builtin_value_error_from_a_bug_is_not_swallowed(
     monkeypatch.setattr("casebook.report.patients_text", broken)
     with pytest.raises(ValueError, match="invalid literal"):
         main(["--db", ready, "patients"])
+
+
+def test_new_refuses_to_overwrite_a_case_notebook_without_force(
+    ready: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "nb"
+    assert main(["--db", ready, "new", "p2", "--out", str(out)]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path == out / "p2" / "case.ipynb"
+    path.write_text(path.read_text(encoding="utf-8").replace("}", "} ", 1), encoding="utf-8")
+    worked_on = path.read_bytes()  # the practitioner's edits
+    assert main(["--db", ready, "new", "p2", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and str(path) in captured.err
+    assert "--force" in captured.err
+    assert path.read_bytes() == worked_on
+    assert main(["--db", ready, "new", "p2", "--out", str(out), "--force"]) == 0
+    assert path.read_bytes() != worked_on
+    nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_validation_messages_name_the_field_and_line_never_the_value(
+    ready: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    from pydantic import ValidationError
+
+    from casebook.models import Medication, Patient
+    from casebook.notebooks import ParameterError, case_parameters
+
+    secrets = ["Zed Secretname", "a b", "1980-13-01", "1899-12-31", "alienish", "9999-01-01"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,name,birth_date,sex\n"
+                   "a b,Zed Secretname,1980-01-01,male\n"
+                   "q1,Zed Secretname,1980-13-01,male\n"
+                   "q2,Zed Secretname,1899-12-31,alienish\n"
+                   "q3,Zed Secretname,9999-01-01,male\n"
+                   "q3,Zed Secretname,1980-01-01,male\n", encoding="utf-8")
+    assert main(["--db", ready, "import", "patients", str(bad)]) == 1
+    err = capsys.readouterr().err
+    for line, field in ((2, "patient_id"), (3, "birth_date"), (4, "birth_date"), (4, "sex"),
+                        (5, "birth_date")):
+        assert f"line {line}: {field}: " in err, err
+    for value in secrets:
+        assert value not in err, value
+    messages = []
+    for make in (lambda: Patient(id="a b", name="X", birth_date=date(1980, 1, 1)),
+                 lambda: Patient(id="p9", name="X", birth_date=date(1899, 12, 31)),
+                 lambda: Medication(drug_class="supplement", name="Secretdrug",
+                                    start=date(2024, 2, 1), end=date(2024, 1, 1))):
+        with pytest.raises(ValidationError) as info:
+            make()
+        messages += [e["msg"] for e in info.value.errors()]
+    with pytest.raises(ParameterError) as caught:
+        case_parameters("a b", ready)
+    messages.append(str(caught.value))
+    text = "\n".join(messages)
+    assert "patient id must be" in text and "birth date is before 1900" in text
+    assert "medication: end date is before start date" in text
+    for value in ("a b", "1899", "Secretdrug", "2024-01-01", "2024-02-01"):
+        assert value not in text, value

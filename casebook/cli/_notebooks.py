@@ -28,11 +28,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     base = base_url("127.0.0.1", args.port)
     with CaseStore(result.url, actor="casebook-demo") as store:
         links = [(pid, grant(store, pid, 30, base_url=base)) for pid in result.patient_ids]
-    print("\nPatient dashboards, one private link each (Ctrl-C stops the server):")
-    for pid, url in links:
-        print(f"  {pid}: {url}")
-    sys.stdout.flush()
-    return run(result.url, host="127.0.0.1", port=args.port)
+
+    def show_links(_: str) -> None:  # once the server accepts connections
+        print("\nPatient dashboards, one private link each (Ctrl-C stops the server):")
+        for pid, url in links:
+            print(f"  {pid}: {url}")
+        sys.stdout.flush()
+
+    return run(result.url, host="127.0.0.1", port=args.port, on_ready=show_links)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -76,7 +79,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     from casebook.workbook import case_notebook
 
     try:
-        path = case_notebook(args.patient, resolve_url(args.db), args.out, execute=args.execute)
+        path = case_notebook(args.patient, resolve_url(args.db), args.out, execute=args.execute,
+                             force=args.force)
     except NotebookFailed as exc:
         print(f"casebook new: {exc}", file=sys.stderr)
         return 1
@@ -88,6 +92,8 @@ def register(add: AddCommand) -> None:
     p = add("new", cmd_new, "write DIR/PATIENT/case.ipynb, the practitioner's case workbook")
     p.add_argument("patient", help="the patient's id")
     p.add_argument("--execute", action="store_true", help="also run it now, outputs saved")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing case notebook (default: refuse)")
     p.add_argument(
         "--out", default="notebooks", metavar="DIR", help="output folder (default: notebooks)"
     )

@@ -131,10 +131,10 @@ def _date(value: str, field: str, line: int, errors: list[RowError]) -> date | N
             raise ValueError(value)
         parsed = date.fromisoformat(value)
     except ValueError:
-        errors.append(RowError(line, field, f"{value!r} is not a date (use YYYY-MM-DD)"))
+        errors.append(RowError(line, field, "is not a date (use YYYY-MM-DD)"))
         return None
     if parsed > date.today():
-        errors.append(RowError(line, field, f"{value} is in the future"))
+        errors.append(RowError(line, field, "is in the future"))
         return None
     return parsed
 
@@ -145,7 +145,7 @@ def _patient_id(value: str, line: int, errors: list[RowError]) -> str | None:
             RowError(
                 line,
                 "patient_id",
-                f"{value!r} is not a valid id (1-64 letters, "
+                "is not a valid id (1-64 letters, "
                 "digits, '-' or '_', not starting with '-'; no spaces, dots, slashes or quotes)",
             )
         )
@@ -169,17 +169,18 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
         before = len(errors)
         pid = _patient_id(raw_id, line, errors)
         if pid is not None and pid in seen:
-            errors.append(RowError(line, "patient_id", f"{pid!r} is already on line {seen[pid]}"))
+            errors.append(RowError(line, "patient_id",
+                                   f"the same id is already on line {seen[pid]}"))
         if not name:
             errors.append(RowError(line, "name", "is empty"))
         elif len(name) > 200:
             errors.append(RowError(line, "name", "is longer than 200 characters"))
         birth = _date(raw_birth, "birth_date", line, errors)
         if birth is not None and birth.year < 1900:
-            errors.append(RowError(line, "birth_date", f"{birth} is before 1900"))
+            errors.append(RowError(line, "birth_date", "is before 1900"))
         sex = raw_sex.lower()
         if sex not in _SEXES:
-            errors.append(RowError(line, "sex", f"{raw_sex!r} is not one of {', '.join(_SEXES)}"))
+            errors.append(RowError(line, "sex", f"is not one of {', '.join(_SEXES)}"))
         if len(errors) == before and pid is not None and birth is not None:
             seen[pid] = line
             patients.append(Patient(id=pid, name=name, birth_date=birth, sex=sex))
@@ -194,10 +195,10 @@ def _number(value: str, field: str, line: int, errors: list[RowError]) -> float 
     try:
         number = float(value)
     except ValueError:
-        errors.append(RowError(line, field, f"{value!r} is not a number"))
+        errors.append(RowError(line, field, "is not a number"))
         return None
     if not math.isfinite(number):
-        errors.append(RowError(line, field, f"{value!r} is not a finite number"))
+        errors.append(RowError(line, field, "is not a finite number"))
         return None
     return number
 
@@ -247,7 +248,7 @@ def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, A
         before = len(errors)
         patient = patients.get(pid)
         if patient is None and _patient_id(pid, line, errors) is not None:
-            errors.append(RowError(line, "patient_id", f"no patient {pid!r} in the store "
+            errors.append(RowError(line, "patient_id", "no such patient in the store "
                                    "(import the patient list first)"))
         collected = _collected_on(raw_date, today, line, errors)
         if code not in tests:
@@ -271,7 +272,7 @@ def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, A
             continue
         key = (pid, test.key, collected)
         if key in seen:
-            errors.append(RowError(line, "test", f"{test.key} on {collected} for {pid!r} "
+            errors.append(RowError(line, "test", f"{test.key} for the same patient and date "
                                    f"is already on line {seen[key]}"))
             continue
         seen[key] = line

@@ -127,7 +127,7 @@ def _rid(value: str | None, field: str = "id") -> str:
     try:
         return uuid.UUID(str(value)).hex
     except ValueError:
-        raise _Bad(field, f"{value!r} is not a UUID (casebook ids are UUIDs)") from None
+        raise _Bad(field, "is not a UUID (casebook ids are UUIDs)") from None
 
 
 def _version(res: Any) -> int:

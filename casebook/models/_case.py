@@ -56,14 +56,14 @@ class Case(_Model):
                 raise ValueError(f"{field}: duplicate record id(s) {twice}")
             for i, rec in enumerate(getattr(self, field)):
                 if rec.patient_id != pid:
-                    raise ValueError(f"{field}[{i}]: patient_id {rec.patient_id!r} is not {pid!r}")
+                    raise ValueError(f"{field}[{i}]: patient_id is not the case's patient")
                 vid = getattr(rec, "visit_id", None)
                 if vid is not None and vid not in visit_ids:
-                    raise ValueError(f"{field}[{i}]: visit_id {vid!r} is not a visit of {pid!r}")
+                    raise ValueError(f"{field}[{i}]: visit_id is not a visit of this case")
         order_ids = {o.id for o in self.orders}
         for i, res in enumerate(self.results):
             if res.order_id is not None and res.order_id not in order_ids:
-                raise ValueError(f"results[{i}]: order_id {res.order_id!r} is not an order")
+                raise ValueError(f"results[{i}]: order_id is not an order of this case")
         return self
 
     # Convenience views -------------------------------------------------------------

@@ -78,7 +78,7 @@ class Medication(_Model):
 
     @model_validator(mode="after")
     def _span(self) -> Medication:
-        _check_span(self.start, self.end, f"medication {self.name!r}")
+        _check_span(self.start, self.end, "medication")
         return self
 
     def current_on(self, day: date) -> bool:

@@ -147,7 +147,7 @@ class PlanItem(Record):
 
     @model_validator(mode="after")
     def _span(self) -> PlanItem:
-        _check_span(self.start, self.end, f"plan item {self.name!r}")
+        _check_span(self.start, self.end, "plan item")
         return self
 
     @property

@@ -3,7 +3,9 @@
 `build(job)` is what the local pool and the Dask workers run. It never raises for a
 notebook's own failure: it returns an `Outcome` (built or failed, with the cell and the
 error). A stalled notebook (a cell whose execute reply never came) is retried once in a
-fresh kernel, and reported as failed if it stalls again.
+fresh kernel, and reported as failed if it stalls again. A kernel that dies before its
+first reply (`casebook.kernels.died_before_reply`) is replaced once by a fresh one, with a
+note in the outcome.
 
 Incremental builds: beside each notebook, a hidden sidecar `.<name>.inputs.json` records
 the hash of its inputs (the patient's record version, the template's content, casebook's
@@ -149,13 +151,7 @@ def build(job: Job) -> Outcome:
         for attempt in range(1, job.retries + 2):
             outcome.attempts = attempt
             try:
-                run_notebook(
-                    Path(job.template),
-                    Path(job.output),
-                    job.parameters,
-                    timeout=job.cell_timeout,
-                    **kwargs,
-                )
+                _run(job, kwargs, outcome)
             except NotebookStalled as exc:
                 _record(outcome, exc)
                 outcome.stalled = True
@@ -177,6 +173,25 @@ def build(job: Job) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - a kernel that would not start, a full disk...
         outcome.ename, outcome.evalue = type(exc).__name__, str(exc)[:2000]
     return _finish(outcome, start)
+
+
+def _run(job: Job, kwargs: dict[str, Any], outcome: Outcome) -> None:
+    """Run the job's notebook once; if its kernel dies before its first reply, once more in
+    a fresh kernel (noted in `outcome`)."""
+    from casebook.kernels.client import died_before_reply
+
+    def run() -> None:
+        run_notebook(Path(job.template), Path(job.output), job.parameters,
+                     timeout=job.cell_timeout, **kwargs)
+
+    try:
+        run()
+    except Exception as exc:
+        if not died_before_reply(exc):
+            raise
+        outcome.notes.append("the kernel died before its first reply; retried once in a "
+                             "fresh kernel")
+        run()
 
 
 def _record(outcome: Outcome, exc: NotebookFailed) -> None:

@@ -78,7 +78,7 @@ def _check_value(name: str, value: object) -> ParameterValue:
         pass
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise ParameterError(name, f"must be a finite number (got {value!r})")
+            raise ParameterError(name, "must be a finite number")
     else:
         raise ParameterError(
             name, f"must be a str, int, float or bool (got {type(value).__name__})"
@@ -113,7 +113,7 @@ def _check_patient_id(value: object) -> str:
     if not isinstance(value, str) or not PATIENT_ID_RE.fullmatch(value):
         raise ParameterError(
             "patient_id",
-            f"must be 1-64 letters, digits, '-' or '_' (got {str(value)[:80]!r})",
+            "must be 1-64 letters, digits, '-' or '_'",
         )
     return value
 
@@ -159,7 +159,7 @@ def output_path(root: Path, patient_id: str, name: str) -> Path:
     path = base / patient_id / name
     if not path.resolve().is_relative_to(base):
         raise ParameterError(
-            "patient_id", f"{patient_id}/{name} resolves outside {base} (a symlink?)"
+            "patient_id", f"the patient's {name} resolves outside {base} (a symlink?)"
         )
     return path
 

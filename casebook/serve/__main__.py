@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--notebook", default=None, help="dashboard template (.ipynb)")
     parser.add_argument("--kernel-name", default="")
+    parser.add_argument("--public-url", default=None, help="where links point (https proxy)")
+    parser.add_argument("--trust-proxy", action="store_true",
+                        help="trust X-Forwarded-* headers from the proxy in front")
     parser.add_argument("--no-fork", action="store_true", help="stock kernel start per view")
     parser.add_argument("--no-shared-charts", action="store_true",
                         help="each kernel starts its own chart engine")
@@ -33,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     limits = Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
     return run(args.db, args.host, args.port, limits=limits, notebook=args.notebook,
                kernel_name=args.kernel_name, forked=not args.no_fork,
-               shared_charts=not args.no_shared_charts)
+               shared_charts=not args.no_shared_charts, public=args.public_url,
+               trust_proxy=args.trust_proxy)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import tornado.web
 from tornado import web
-from traitlets import Bool, Instance, Unicode, default
+from tornado.ioloop import IOLoop
+from traitlets import Bool, Callable, Instance, Unicode, default
 from traitlets.config import Config
 from voila.app import Voila
 
@@ -41,7 +42,14 @@ from casebook.serve.handlers import (
     SummaryHandler,
 )
 from casebook.serve.identity import PatientIdentityProvider
-from casebook.serve.limits import CULL_SETTINGS, Limits, RateLimiter, ViewGate
+from casebook.serve.limits import (
+    CULL_SETTINGS,
+    MAX_BODY_BYTES,
+    MAX_BUFFER_BYTES,
+    Limits,
+    RateLimiter,
+    ViewGate,
+)
 from casebook.serve.render import TEMPLATE_DIR, ViewContext, load_template, prepare_notebook
 
 if TYPE_CHECKING:
@@ -76,6 +84,20 @@ def log_request(handler: web.RequestHandler) -> None:
                    handler.request.path, 1000.0 * handler.request.request_time())
 
 
+class _Application(tornado.web.Application):
+    """The tornado application whose HTTP server reads no large body and buffers little."""
+
+    def listen(self, port: int, address: str | None = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("xheaders", bool(self.settings.get("casebook_trust_proxy")))
+        kwargs.setdefault("max_body_size", MAX_BODY_BYTES)
+        kwargs.setdefault("max_buffer_size", MAX_BUFFER_BYTES)
+        server = super().listen(port, address, **kwargs)
+        ready = self.settings.get("casebook_on_ready")
+        if ready is not None:  # runs once the loop starts: the socket already listens
+            IOLoop.current().add_callback(ready)
+        return server
+
+
 class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
     """The patient dashboard server. Set `database_url` and `notebook`, then `initialize()`
     and `start()` (blocks until stopped)."""
@@ -88,6 +110,12 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
     limits = Instance(Limits, kw={}, help="Rate and concurrency limits")
     forked = Bool(True, help="Fork each view's kernel from a pre-importing process")
     shared_charts = Bool(True, help="Render charts in one warm process shared by kernels")
+    public_url = Unicode("", help="The https (or http) address links point at, e.g. behind "
+                         "a TLS proxy; https makes the session cookie Secure")
+    trust_proxy = Bool(False, help="Take the client address and scheme from X-Forwarded-* "
+                       "/ X-Real-Ip headers (only behind a proxy that sets them)")
+    on_ready = Callable(None, allow_none=True,
+                        help="Called once the server accepts connections (prints the links)")
     store = Instance("casebook.store.CaseStore", allow_none=True)
     fork_server = Instance("casebook.kernels.ForkServer", allow_none=True)
     chart_service = Instance("casebook.serve.chartd.ChartService", allow_none=True)
@@ -146,6 +174,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
         settings: dict[str, Any] = super().init_settings()
         store = cast("CaseStore", self.store)  # opened by initialize(), before this
         self.identity_provider.store = store
+        self.identity_provider.secure_cookies = self.public_url.startswith("https://")
         limits = self.limits
         view = ViewContext(
             voila_configuration=self.voila_configuration,
@@ -171,6 +200,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                 gate=ViewGate(limits),
                 render_timeout=limits.render_timeout,
             ),
+            casebook_trust_proxy=self.trust_proxy,
             default_handler_class=NotFoundHandler,
             log_function=log_request,
             xsrf_cookies=False,
@@ -211,7 +241,8 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
         self.connection_dir = tempfile.mkdtemp(prefix="cbk-serve-",
                                                dir=self.connection_dir_root)
         settings = self.init_settings()
-        self.app = tornado.web.Application(**settings)
+        settings["casebook_on_ready"] = self.on_ready
+        self.app = _Application(**settings)
         self.app.add_handlers(".*$", self.init_handlers())
         try:
             self.listen()  # runs the loop; Voilà's listen calls stop() when the loop ends

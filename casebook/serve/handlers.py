@@ -1,10 +1,16 @@
 """The only request handlers of the dashboard server (see `authz.ROUTES`).
 
 `/dashboard` with `?token=`: the token is checked, the session cookie set, the use audited
-("open"), and a tiny page sends the browser on to the bare `/dashboard` (a same-site step,
-so the SameSite=Strict cookie is sent even when the link was clicked in a webmail).
-`/dashboard` with the cookie: checked again, audited ("view"), throttled, and rendered in a
-fresh kernel. Everything else is 404; every answer carries the security headers.
+("open"), a session opened (its random id in the cookie, never the token), and a tiny page
+sends the browser on to the bare `/dashboard` (a same-site step, so the SameSite=Strict
+cookie is sent even when the link was clicked in a webmail). `/dashboard` with the cookie:
+checked again, audited ("view"), throttled, and rendered in a fresh kernel. Everything else
+is 404; every answer carries the security headers.
+
+Bodies are streamed, not buffered: a request announcing (or sending) more than
+`limits.MAX_BODY_BYTES` is refused with 413 as soon as its headers are in. A link's rate
+limit applies only once its token (or session) was found in the store; anything else is
+counted against the client address.
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ from tornado.http1connection import HTTP1Connection
 
 from casebook.serve.headers import apply_security_headers
 from casebook.serve.identity import NoCredentials, PatientIdentityProvider, PatientUser
-from casebook.serve.limits import Busy, RateLimiter, Throttled, ViewGate
+from casebook.serve.limits import MAX_BODY_BYTES, Busy, RateLimiter, Throttled, ViewGate
 from casebook.serve.render import ViewContext, render_view
-from casebook.serve.tokens import LINK_PATH, AccessRefused, hash_token, record_use
+from casebook.serve.tokens import LINK_PATH, AccessRefused, record_use
 
 __all__ = [
     "STYLESHEET",
@@ -48,6 +54,7 @@ _MESSAGES = {
     404: ("Page not found", "There is nothing here. Please open the link your practitioner "
           "sent you."),
     405: ("Not allowed", "This page can only be viewed."),
+    413: ("Request too large", "This page can only be viewed."),
     429: ("Please wait a moment",
           "This page was asked for many times in a short while. Please wait a minute and "
           "try again."),
@@ -83,11 +90,25 @@ class ServeState:
     render_timeout: float
 
 
+@web.stream_request_body
 class BaseHandler(web.RequestHandler):
-    """Security headers on every answer, and plain error pages that name no internals."""
+    """Security headers on every answer, plain error pages that name no internals, and no
+    request body beyond `MAX_BODY_BYTES` (refused once the headers are in, never buffered)."""
+
+    _body_bytes = 0
 
     def set_default_headers(self) -> None:
         apply_security_headers(self)
+
+    def prepare(self) -> None:
+        announced = self.request.headers.get("Content-Length", "0").strip() or "0"
+        if not announced.isdigit() or int(announced) > MAX_BODY_BYTES:
+            raise Refusal(413)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_bytes += len(chunk)  # a chunked body announces no length
+        if self._body_bytes > MAX_BODY_BYTES:
+            raise Refusal(413)
 
     def compute_etag(self) -> None:
         return None  # nothing is cached (Cache-Control: no-store)
@@ -132,6 +153,7 @@ class NotFoundHandler(BaseHandler):
     """Every path that is not in `authz.ROUTES`, whatever the method."""
 
     def prepare(self) -> None:
+        super().prepare()
         raise web.HTTPError(404)
 
 
@@ -153,13 +175,6 @@ class DashboardHandler(BaseHandler):
     def state(self) -> ServeState:
         return cast(ServeState, self.settings["casebook"])
 
-    def _presented_key(self) -> str | None:
-        raw = self.request.query_arguments.get("token") or [
-            (self.get_cookie(self.state.identity.cookie_name) or "").encode()
-        ]
-        value = raw[0].decode("ascii", "replace") if raw and raw[0] else ""
-        return hash_token(value)[:12] if value else None
-
     def _throttle(self, limiter: RateLimiter, key: str) -> None:
         try:
             limiter.take(key)
@@ -168,9 +183,6 @@ class DashboardHandler(BaseHandler):
 
     async def get(self) -> None:
         state = self.state
-        key = self._presented_key()
-        if key is not None:
-            self._throttle(state.link_limiter, key)
         try:
             user = await state.identity.identify(self)
         except NoCredentials:
@@ -179,6 +191,8 @@ class DashboardHandler(BaseHandler):
         except AccessRefused as refused:
             await self._refuse(refused)
             return
+        # Only a link found in the store has a bucket: junk cannot evict or refill it.
+        self._throttle(state.link_limiter, user.link_id)
         if user.via == "link":
             await self._open(user)
         else:
@@ -196,10 +210,10 @@ class DashboardHandler(BaseHandler):
         raise Refusal(403, _REFUSED[refused.reason])
 
     async def _open(self, user: PatientUser) -> None:
-        """The token from the link becomes the session cookie; the browser moves on."""
+        """The link opens a session (its id in the cookie); the browser moves on."""
         await asyncio.to_thread(record_use, self.state.identity.store, user.patient_id,
                                 user.link_id, "open", {"via": "link"})
-        self.state.identity.set_session(self, user)
+        await self.state.identity.open_session(self, user)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(_page(
             "Opening your dashboard",

@@ -1,12 +1,14 @@
 """Who is asking: a patient link's token, or the session cookie it set.
 
 `PatientIdentityProvider` is a jupyter_server `IdentityProvider`: every request is checked
-against the store again (token hash, expiry, revocation, patient not deleted), so revoking a
-link or letting it expire ends its open sessions at the next request. The session cookie
-holds the token itself (the store keeps only its hash): HttpOnly, SameSite=Strict, Path=/,
-and it expires with the link. A token in the URL wins over the cookie, so a newer link
-replaces an older session in the same browser, and an invalid token in the URL is refused
-even when a valid cookie is present: the token alone decides which patient is shown.
+against the store again (token or session hash, expiry, revocation, patient not deleted), so
+revoking a link or letting it expire ends its open sessions at the next request. The session
+cookie holds a random session id, never the token (the store keeps only hashes of both):
+HttpOnly, SameSite=Strict, Path=/, Secure when the server's public URL is https (or the
+request came over https), and it expires with the link. A token in the URL wins over the
+cookie, so a newer link replaces an older session in the same browser, and an invalid token
+in the URL is refused even when a valid cookie is present: the token alone decides which
+patient is shown.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from datetime import UTC, datetime
 
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
-from traitlets import Any, Unicode
+from traitlets import Any, Bool, Unicode
 
 from casebook.errors import CasebookError
-from casebook.serve.tokens import AccessRefused, check_token
+from casebook.serve.tokens import AccessRefused, Grant, check_session, check_token, open_session
 
 __all__ = ["COOKIE_NAME", "NoCredentials", "PatientIdentityProvider", "PatientUser"]
 
@@ -39,7 +41,7 @@ class PatientUser(User):
     link_id: str = ""
     via: str = ""  # "link" (token in the URL) or "session" (the cookie)
     expires_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    token: str = field(default="", repr=False)
+    token_hash: str = field(default="", repr=False)
 
 
 class PatientIdentityProvider(IdentityProvider):
@@ -47,6 +49,7 @@ class PatientIdentityProvider(IdentityProvider):
 
     store = Any(help="The CaseStore that holds the access tokens (set by the app)")
     cookie_name = Unicode(COOKIE_NAME, help="Name of the session cookie").tag(config=False)
+    secure_cookies = Bool(False, help="Mark the session cookie Secure (an https public URL)")
 
     @property
     def auth_enabled(self) -> bool:
@@ -76,8 +79,9 @@ class PatientIdentityProvider(IdentityProvider):
 
     async def identify(self, handler: web.RequestHandler) -> PatientUser:
         """The patient of this request; AccessRefused or NoCredentials otherwise."""
-        token, via = self._presented(handler)
-        grant = await asyncio.to_thread(check_token, self.store, token)
+        secret, via = self._presented(handler)
+        check = check_token if via == "link" else check_session
+        grant: Grant = await asyncio.to_thread(check, self.store, secret)
         return PatientUser(
             username=f"link-{grant.link_id}",
             name="patient link",
@@ -86,7 +90,7 @@ class PatientIdentityProvider(IdentityProvider):
             link_id=grant.link_id,
             via=via,
             expires_at=grant.expires_at,
-            token=token,
+            token_hash=grant.token_hash,
         )
 
     async def get_user(self, handler: web.RequestHandler) -> PatientUser | None:
@@ -95,11 +99,15 @@ class PatientIdentityProvider(IdentityProvider):
         except (AccessRefused, NoCredentials):
             return None
 
-    def set_session(self, handler: web.RequestHandler, user: PatientUser) -> None:
-        seconds = max(0, int((user.expires_at - datetime.now(UTC)).total_seconds()))
-        secure = handler.request.protocol == "https"
+    async def open_session(self, handler: web.RequestHandler, user: PatientUser) -> None:
+        """Store a new session for the link `user` came with and set its cookie."""
+        now = datetime.now(UTC)
+        link = Grant(user.patient_id, user.link_id, user.token_hash, user.expires_at)
+        session = await asyncio.to_thread(open_session, self.store, link, now=now)
+        seconds = max(0, int((user.expires_at - now).total_seconds()))
+        secure = self.secure_cookies or handler.request.protocol == "https"
         handler.set_cookie(
-            self.cookie_name, user.token, path="/", httponly=True, samesite="Strict",
+            self.cookie_name, session, path="/", httponly=True, samesite="Strict",
             max_age=seconds, secure=secure,
         )
 

@@ -5,6 +5,11 @@ one link (or one client address presenting bad credentials) may ask (a token buc
 429 with Retry-After when it is empty), and how many kernels run at once on the whole server
 (further views wait their turn; when too many wait, HTTP 503). Kernels are shut down
 right after their page is rendered; the culler is a safety net for any that escape.
+
+Buckets are kept only for links that exist in the store: a request with an unknown token is
+counted against its client address, so junk tokens can neither fill the link limiter nor
+evict (and so refill) a real link's bucket. Every route is GET-only and reads no body: a
+request body beyond `MAX_BODY_BYTES` is refused (413) before it is read.
 """
 
 from __future__ import annotations
@@ -19,7 +24,21 @@ from dataclasses import dataclass
 
 from casebook.errors import InputError
 
-__all__ = ["CULL_SETTINGS", "Busy", "Limits", "RateLimiter", "Throttled", "ViewGate"]
+__all__ = [
+    "CULL_SETTINGS",
+    "MAX_BODY_BYTES",
+    "MAX_BUFFER_BYTES",
+    "Busy",
+    "Limits",
+    "RateLimiter",
+    "Throttled",
+    "ViewGate",
+]
+
+MAX_BODY_BYTES = 4096
+"""The largest request body the server reads (its routes are GET-only and need none)."""
+MAX_BUFFER_BYTES = 256 * 1024
+"""The most the HTTP server buffers for one connection (headers and one read chunk)."""
 
 CULL_SETTINGS: dict[str, object] = {
     "cull_idle_timeout": 60,  # seconds idle before a kernel is culled

@@ -1,30 +1,83 @@
-"""Starting the dashboard server: `run(url, host, port)`, and the base URL links point at."""
+"""Starting the dashboard server: `run(url, host, port)`, and the base URL links point at.
+
+Links point at `http://HOST:PORT` unless a public URL is given (`--public-url`, or once in
+the environment as `CASEBOOK_PUBLIC_URL`): the https address of a TLS proxy in front of the
+server. With an https public URL the session cookie is Secure; `trust_proxy` makes the
+server take the client's address and scheme from the proxy's X-Forwarded-* headers (only
+set it when a proxy that overwrites them is the sole way in).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casebook.errors import InputError
 from casebook.serve.limits import Limits
+from casebook.serve.tokens import check_base_url
 
 if TYPE_CHECKING:  # voila is imported only when a server starts
     from casebook.serve.app import DashboardApp
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "base_url", "build_app", "run"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "PUBLIC_URL_ENV",
+    "base_url",
+    "build_app",
+    "link_base",
+    "public_url",
+    "run",
+]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
+PUBLIC_URL_ENV = "CASEBOOK_PUBLIC_URL"
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def _check_host(host: str) -> str:
+    """`host` if it is a host name or an IP address; InputError otherwise (a URL, a path,
+    spaces, ...)."""
+    if isinstance(host, str) and _HOSTNAME.fullmatch(host):
+        return host
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise InputError(
+            "--host: must be a host name or IP address, without scheme, port or path "
+            "(for an https address in links, use --public-url)"
+        ) from None
 
 
 def base_url(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
     """`http://HOST:PORT`, the start of every link to a server listening there."""
     if not 0 < port < 65536:
         raise InputError(f"port: must be 1-65535 (got {port})")
+    host = _check_host(host)
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
+
+
+def public_url(given: str | None = None) -> str:
+    """The checked public base URL: `given`, else `$CASEBOOK_PUBLIC_URL`, else ''."""
+    if given:
+        return check_base_url(given, "--public-url")
+    configured = os.environ.get(PUBLIC_URL_ENV, "")
+    return check_base_url(configured, PUBLIC_URL_ENV) if configured else ""
+
+
+def link_base(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+              public: str | None = None) -> str:
+    """Where links point: the public URL (given or configured), else `http://HOST:PORT`."""
+    return public_url(public) or base_url(host, port)
 
 
 def build_app(
@@ -37,6 +90,8 @@ def build_app(
     kernel_name: str = "",
     forked: bool = True,
     shared_charts: bool = True,
+    public: str | None = None,
+    trust_proxy: bool = False,
 ) -> DashboardApp:
     """A configured, initialized `DashboardApp` (not yet listening)."""
     from casebook.kernels.imports import import_jsonschema_quickly
@@ -46,7 +101,8 @@ def build_app(
     from casebook.serve.app import DashboardApp
     from casebook.store import resolve_url
 
-    base_url(host, port)  # validates the port
+    base_url(host, port)  # validates the host and port
+    public = public_url(public)
     app = DashboardApp(
         database_url=resolve_url(database_url),
         notebook=str(notebook or template_path("dashboard.ipynb")),
@@ -56,6 +112,8 @@ def build_app(
         kernel_name=kernel_name,
         forked=forked,
         shared_charts=shared_charts,
+        public_url=public,
+        trust_proxy=trust_proxy,
     )
     app.initialize()
     return app
@@ -81,13 +139,27 @@ def run(
     kernel_name: str = "",
     forked: bool = True,
     shared_charts: bool = True,
+    public: str | None = None,
+    trust_proxy: bool = False,
+    on_ready: Callable[[str], None] | None = None,
 ) -> int:
-    """Serve dashboards until Ctrl-C or SIGTERM; 0 on a clean stop."""
+    """Serve dashboards until Ctrl-C or SIGTERM; 0 on a clean stop.
+
+    The "dashboards at" line (and `on_ready(base)`, base being where links point) comes
+    once the server accepts connections, not before: a link printed then opens at once."""
     app = build_app(database_url, host=host, port=port, limits=limits, notebook=notebook,
-                    kernel_name=kernel_name, forked=forked, shared_charts=shared_charts)
+                    kernel_name=kernel_name, forked=forked, shared_charts=shared_charts,
+                    public=public, trust_proxy=trust_proxy)
     _log_to_stderr()
-    print(f"casebook serve: dashboards at {base_url(host, port)}/dashboard "
-          "(open a link from `casebook access grant PATIENT`; Ctrl-C stops)",
-          file=sys.stderr, flush=True)
+    base = app.public_url or base_url(host, port)
+
+    def ready() -> None:
+        print(f"casebook serve: dashboards at {base}/dashboard "
+              "(open a link from `casebook access grant PATIENT`; Ctrl-C stops)",
+              file=sys.stderr, flush=True)
+        if on_ready is not None:
+            on_ready(base)
+
+    app.on_ready = ready
     app.start()
     return 0

@@ -1,6 +1,8 @@
 """Patient links: random tokens kept only as SHA-256 hashes, with an expiry and revocation.
 
-A link is `http://HOST:PORT/dashboard?token=<token>`. The token is 32 random bytes
+A link is `<base URL>/dashboard?token=<token>`, where the base URL is the server's own
+`http://HOST:PORT` or the public address a TLS proxy answers on (`https://clinic.example`);
+`check_base_url` refuses anything else before a token is made. The token is 32 random bytes
 (`secrets.token_urlsafe`, 43 characters); the store keeps only its SHA-256 hash, so a copy
 of the database gives no working link. Every grant, revoke, use and refused use is written
 to the audit log with entity "access" and the link's id (the first 12 hex digits of the
@@ -12,6 +14,10 @@ Content-Security-Policy allows none). The server takes the token from the first 
 answers with a session cookie and sends the browser on to the bare `/dashboard`, so the
 token leaves the address bar, and `Referrer-Policy: no-referrer` keeps it out of Referer
 headers.
+
+The cookie holds a session id, not the token: a fresh random id whose hash the store keeps
+with the link it came from (`open_session`, `check_session`). A session opens only what
+its link still opens, so revoking or expiring the link ends it at the next request.
 """
 
 from __future__ import annotations
@@ -19,13 +25,22 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from casebook.errors import CasebookError, InputError
 from casebook.store import CaseStore
-from casebook.store.access import add_link, find_link, record_link_use, revoke_links
+from casebook.store.access import (
+    StoredLink,
+    add_link,
+    add_session,
+    find_link,
+    find_session,
+    record_link_use,
+    revoke_links,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -34,11 +49,14 @@ __all__ = [
     "AccessRefused",
     "Grant",
     "Reason",
+    "check_base_url",
+    "check_session",
     "check_token",
     "grant",
     "hash_token",
     "issue_token",
     "link_url",
+    "open_session",
     "record_use",
     "revoke",
 ]
@@ -103,17 +121,42 @@ def issue_token(
     return token, Grant(patient_id, _link_id(digest), digest, expires)
 
 
+def check_base_url(url: str, field: str = "public URL") -> str:
+    """`url` as links start with it (`scheme://host[:port]`, no trailing slash), or
+    InputError naming `field`: it must be http(s) with a host, and have no path (the
+    server answers at its root), query, fragment, user or spaces."""
+    problem = f"{field}: must look like https://clinic.example.org or http://HOST:PORT"
+    if not isinstance(url, str) or not url.isprintable() or any(c.isspace() for c in url):
+        raise InputError(problem)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InputError(f"{problem} (the port is not a number from 1 to 65535)") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InputError(problem)
+    if parts.query or parts.fragment or url.rstrip("/").endswith(("?", "#")):
+        raise InputError(f"{field}: must have no query (?...) or fragment (#...)")
+    if parts.path not in ("", "/"):
+        raise InputError(f"{field}: must have no path (the server answers at its root)")
+    if "@" in parts.netloc or port == 0:
+        raise InputError(problem)
+    return f"{parts.scheme.lower()}://{parts.netloc}"
+
+
 def link_url(base_url: str, token: str) -> str:
     """The link a patient opens: `<base_url>/dashboard?token=<token>`."""
-    return f"{base_url.rstrip('/')}{LINK_PATH}?token={token}"
+    return f"{check_base_url(base_url)}{LINK_PATH}?token={token}"
 
 
 def grant(
     store: CaseStore, patient_id: str, days: int = 30, *, base_url: str = DEFAULT_BASE_URL
 ) -> str:
-    """Issue a new link for `patient_id` valid for `days` and return its URL."""
+    """Issue a new link for `patient_id` valid for `days` and return its URL. A bad
+    `base_url` is refused before any token is stored."""
+    base = check_base_url(base_url)
     token, _ = issue_token(store, patient_id, days=days)
-    return link_url(base_url, token)
+    return link_url(base, token)
 
 
 def revoke(store: CaseStore, patient_id: str, *, now: datetime | None = None) -> int:
@@ -127,10 +170,30 @@ def check_token(store: CaseStore, token: str, *, now: datetime | None = None) ->
     patient's links count as revoked). Read-only; the caller audits the use."""
     if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
         raise AccessRefused("unknown")
-    digest = hash_token(token)
-    stored = find_link(store, digest)
+    return _granted(find_link(store, hash_token(token)), now)
+
+
+def open_session(store: CaseStore, link: Grant, *, now: datetime | None = None) -> str:
+    """A new session id for a browser that opened `link`, stored (as its hash) until the
+    link expires. The id is random: it holds nothing of the token."""
+    session = secrets.token_urlsafe(32)
+    add_session(store, hash_token(session), link.token_hash, created_at=now or _now(),
+                expires_at=link.expires_at)
+    return session
+
+
+def check_session(store: CaseStore, session: str, *, now: datetime | None = None) -> Grant:
+    """The grant behind a session id, refused as `check_token` refuses its link (revoked,
+    expired, patient deleted), or as unknown."""
+    if not isinstance(session, str) or not _TOKEN_RE.fullmatch(session):
+        raise AccessRefused("unknown")
+    return _granted(find_session(store, hash_token(session)), now)
+
+
+def _granted(stored: StoredLink | None, now: datetime | None) -> Grant:
     if stored is None:
         raise AccessRefused("unknown")
+    digest = stored.token_hash
     link = _link_id(digest)
     if stored.ended:
         raise AccessRefused("revoked", stored.patient_id, link)

@@ -4,6 +4,11 @@ The dashboard server (`casebook.serve.tokens`) makes the tokens, hashes them and
 the links; it keeps them here through these functions, so no SQL lives outside the store.
 Only the SHA-256 hash of a token is stored, and the audit log names a link by `link_id`
 (the hash's first 12 hex digits), never by the token.
+
+A browser that opened a link holds a session: the store keeps the SHA-256 hash of its
+random id, the link it came from and an expiry no later than the link's. A session opens
+only what its link opens (`find_session` reads the link with it), so revoking or expiring
+a link ends its sessions at once.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ if TYPE_CHECKING:
 __all__ = [
     "StoredLink",
     "add_link",
+    "add_session",
     "find_link",
+    "find_session",
     "record_link_use",
     "revoke_links",
 ]
@@ -82,25 +89,63 @@ def revoke_links(store: CaseStore, patient_id: str, *, now: datetime) -> int:
     return int(ended)
 
 
-def find_link(store: CaseStore, token_hash: str) -> StoredLink | None:
-    """The stored link of this hash, or None. Read-only."""
+def _link_query() -> sa.Select[Any]:
     tokens, patients = tables.access_tokens, tables.patients
-    query = (
-        sa.select(tokens, patients.c.deleted_at.label("patient_deleted_at"))
-        .join(patients, patients.c.id == tokens.c.patient_id)
-        .where(tokens.c.token_hash == token_hash)
+    return sa.select(tokens, patients.c.deleted_at.label("patient_deleted_at")).join(
+        patients, patients.c.id == tokens.c.patient_id
     )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        return None
+
+
+def _stored(row: sa.Row[Any], expires_at: datetime | None = None) -> StoredLink:
+    link_expiry = _aware(row.expires_at)
     return StoredLink(
         token_hash=row.token_hash,
         patient_id=row.patient_id,
         created_at=_aware(row.created_at),
-        expires_at=_aware(row.expires_at),
+        expires_at=min(link_expiry, _aware(expires_at)) if expires_at else link_expiry,
         ended=row.revoked_at is not None or row.patient_deleted_at is not None,
     )
+
+
+def find_link(store: CaseStore, token_hash: str) -> StoredLink | None:
+    """The stored link of this hash, or None. Read-only."""
+    query = _link_query().where(tables.access_tokens.c.token_hash == token_hash)
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else _stored(row)
+
+
+def add_session(
+    store: CaseStore,
+    session_hash: str,
+    token_hash: str,
+    *,
+    created_at: datetime,
+    expires_at: datetime,
+) -> None:
+    """Store a session opened from the link `token_hash` (which must exist), ending at
+    `expires_at` at the latest."""
+    with store._transaction() as conn:
+        conn.execute(
+            tables.access_sessions.insert(),
+            {"session_hash": session_hash, "token_hash": token_hash,
+             "created_at": created_at, "expires_at": expires_at},
+        )
+
+
+def find_session(store: CaseStore, session_hash: str) -> StoredLink | None:
+    """The link behind the session of this hash (its expiry the earlier of the session's
+    and the link's), or None. Read-only."""
+    sessions = tables.access_sessions
+    query = (
+        _link_query()
+        .add_columns(sessions.c.expires_at.label("session_expires_at"))
+        .join(sessions, sessions.c.token_hash == tables.access_tokens.c.token_hash)
+        .where(sessions.c.session_hash == session_hash)
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else _stored(row, row.session_expires_at)
 
 
 def record_link_use(

@@ -12,6 +12,7 @@ __all__ = [
     "CHILD_TABLES",
     "JSON",
     "Stamp",
+    "access_sessions",
     "access_tokens",
     "audit_log",
     "flag_reviews",
@@ -222,6 +223,21 @@ access_tokens = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("expires_at", Stamp, nullable=False),
     sa.Column("revoked_at", Stamp, nullable=True),
+)
+
+access_sessions = sa.Table(
+    "access_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "token_hash",
+        sa.String(64),
+        sa.ForeignKey("access_tokens.token_hash"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
 )
 
 CHILD_TABLES: dict[str, sa.Table] = {

@@ -131,19 +131,19 @@ def test_bad_patient_rows_are_all_listed_and_nothing_is_imported(
     ]
     text = str(caught.value)
     assert text.startswith(f"{path}: 14 bad rows, nothing was imported:")
-    assert "  line 4: birth_date: '1980-13-01' is not a date (use YYYY-MM-DD)" in text
-    assert f"  line 5: birth_date: {FUTURE} is in the future" in text
-    assert "  line 6: sex: 'alien' is not one of female, male, other, unknown" in text
+    assert "  line 4: birth_date: is not a date (use YYYY-MM-DD)" in text
+    assert "  line 5: birth_date: is in the future" in text
+    assert "  line 6: sex: is not one of female, male, other, unknown" in text
     assert "  line 7: name: is empty" in text
-    assert "  line 8: patient_id: 'ok1' is already on line 2" in text
+    assert "  line 8: patient_id: the same id is already on line 2" in text
     assert "  line 9: row: has 3 fields, the header has 4" in text
-    assert "  line 10: patient_id: '../etc' is not a valid id" in text
-    assert "  line 11: patient_id: 'a;rm -rf /' is not a valid id" in text
-    assert "  line 13: patient_id: '$(whoami)' is not a valid id" in text
-    assert "  line 14: patient_id: 'a b' is not a valid id" in text
-    assert f"  line 15: patient_id: '{'x' * 65}' is not a valid id" in text
-    assert "  line 16: patient_id: 'x/y' is not a valid id" in text
-    assert "  line 18: birth_date: 1899-12-31 is before 1900" in text
+    assert "  line 10: patient_id: is not a valid id" in text
+    assert "  line 11: patient_id: is not a valid id" in text
+    assert "  line 13: patient_id: is not a valid id" in text
+    assert "  line 14: patient_id: is not a valid id" in text
+    assert "  line 15: patient_id: is not a valid id" in text
+    assert "  line 16: patient_id: is not a valid id" in text
+    assert "  line 18: birth_date: is before 1900" in text
     assert store.patients() == []
 
 
@@ -207,7 +207,7 @@ def test_cli_bad_patients_file_exits_1_naming_the_line(
     assert out == ""
     assert "casebook import: " in err
     assert "1 bad row, nothing was imported" in err
-    assert "line 3: birth_date: '1980-02-30' is not a date" in err
+    assert "line 3: birth_date: is not a date" in err
     with CaseStore(db_url) as s:
         assert s.patients() == []
 
@@ -318,16 +318,16 @@ def test_bad_result_rows_are_all_listed_and_nothing_is_imported(
     assert ("line 2: value: Giardia antigen or PCR (stool): result 'maybe' is not one of "
             "'negative', 'not detected', 'positive', 'detected'") in text
     assert "line 3: unit: 'mmol/L' is not the catalog unit 'g/dL' for Hemoglobin" in text
-    assert "line 4: patient_id: no patient 'zz' in the store" in text
+    assert "line 4: patient_id: no such patient in the store" in text
     assert "line 5: test: 'unicorn' is neither a catalog test key nor the LOINC code" in text
-    assert "line 6: value: 'abc' is not a number" in text
+    assert "line 6: value: is not a number" in text
     assert "line 7: ref_low: 15.0 is above ref_high 10.0" in text
-    assert "line 9: test: crp on 2024-01-13 for 'p1' is already on line 8" in text
+    assert "line 9: test: crp for the same patient and date is already on line 8" in text
     assert "line 10: value: is empty" in text
     assert "line 11: collected_on: 1970-01-14 is before the birth date 1980-01-01" in text
-    assert "line 12: value: 'inf' is not a finite number" in text
-    assert "line 16: patient_id: '../p1' is not a valid id" in text
-    assert "line 17: ref_low: 'x' is not a number" in text
+    assert "line 12: value: is not a finite number" in text
+    assert "line 16: patient_id: is not a valid id" in text
+    assert "line 17: ref_low: is not a number" in text
     assert "line 18: row: has 4 fields, the header has 7" in text
     assert lab_store.load_case("p1").results == []
     assert lab_store.load_case("p2").results == []

@@ -67,6 +67,14 @@ class Response:
     def cookies(self) -> list[str]:
         return self.headers.get_all("Set-Cookie") or []
 
+    @property
+    def session(self) -> str:
+        """The session id this answer set in the cookie ('' if none)."""
+        for cookie in self.cookies:
+            if cookie.startswith("casebook_session="):
+                return cookie.split(";", 1)[0].split("=", 1)[1]
+        return ""
+
 
 @dataclass
 class Server:
@@ -99,6 +107,17 @@ class Server:
         with CaseStore(self.db_url, actor="test") as store:
             url = grant(store, patient_id, days, base_url=self.base)
         return url.split("token=", 1)[1]
+
+    def open(self, token: str) -> str:
+        """Open a link as a browser does; the session id its cookie holds."""
+        opened = self.request(f"/dashboard?token={token}")
+        if opened.status != 200 or not opened.session:
+            raise AssertionError(f"the link did not open: {opened.status}")
+        return opened.session
+
+    def session(self, patient_id: str) -> str:
+        """A new link of `patient_id`, opened: its session id."""
+        return self.open(self.token(patient_id))
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

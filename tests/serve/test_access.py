@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from serve_helpers import Server
 
 from casebook.serve.headers import CONTENT_SECURITY_POLICY
-from casebook.serve.tokens import hash_token, issue_token, revoke
+from casebook.serve.tokens import hash_token, issue_token, open_session, revoke
 from casebook.store import CaseStore
 from casebook.store import tables as t
 
@@ -57,14 +57,17 @@ def test_own_dashboard_is_200_with_cookie_set_by_the_link(server: Server, serve_
     opened = server.request(f"/dashboard?token={token}")
     assert opened.status == 200
     cookie = next(c for c in opened.cookies if c.startswith("casebook_session="))
-    assert cookie.startswith(f"casebook_session={token};")
+    session = opened.session
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", session), cookie
+    assert session != token and token not in cookie  # the cookie never holds the token
+    assert "Secure" not in cookie  # plain http, no https public URL
     for part in ("HttpOnly", "Path=/", "SameSite=Strict", "Max-Age="):
         assert part in cookie, cookie
     assert 'http-equiv="refresh" content="0; url=/dashboard"' in opened.body
     assert _name(serve_store.url, a) not in opened.body  # the interstitial shows no data
     _check_headers(opened, "link page")
 
-    page = server.request("/dashboard", cookie=token)
+    page = server.request("/dashboard", cookie=session)
     assert page.status == 200, page.body[:500]
     _check_headers(page, "dashboard")
     assert _name(serve_store.url, a) in page.body
@@ -79,15 +82,14 @@ def test_own_dashboard_is_200_with_cookie_set_by_the_link(server: Server, serve_
 
 def test_root_path_shows_the_same_dashboard(server: Server, serve_store) -> None:
     a = serve_store.patients[2]
-    token = server.token(a)
-    page = server.request("/", cookie=token)
+    page = server.request("/", cookie=server.session(a))
     assert page.status == 200
     assert _name(serve_store.url, a) in page.body
 
 
 def test_url_cannot_choose_the_patient(server: Server, serve_store) -> None:
     a, b = serve_store.patients[:2]
-    token = server.token(a)
+    token = server.session(a)
     name_a, name_b = _name(serve_store.url, a), _name(serve_store.url, b)
     page = server.request(f"/dashboard?patient_id={b}&patient={b}&database_url=sqlite:///x.db"
                           f"&template=lab&theme=dark", cookie=token)
@@ -102,16 +104,19 @@ def test_url_cannot_choose_the_patient(server: Server, serve_store) -> None:
 def test_a_token_in_the_url_replaces_the_session(server: Server, serve_store) -> None:
     """The token decides: B's link opened in A's browser becomes B's session."""
     a, b = serve_store.patients[:2]
-    token_a, token_b = server.token(a), server.token(b)
-    opened = server.request(f"/dashboard?token={token_b}", cookie=token_a)
+    session_a, token_b = server.session(a), server.token(b)
+    opened = server.request(f"/dashboard?token={token_b}", cookie=session_a)
     assert opened.status == 200
-    assert any(c.startswith(f"casebook_session={token_b};") for c in opened.cookies)
+    assert opened.session and opened.session != session_a
+    page = server.request("/dashboard", cookie=opened.session)
+    assert _name(serve_store.url, b) in page.body
+    assert _name(serve_store.url, a) not in page.body
 
 
 @pytest.mark.parametrize("path", CLOSED_PATHS)
 def test_every_other_route_is_404_with_or_without_a_session(server: Server, serve_store,
                                                            path: str) -> None:
-    token = server.token(serve_store.patients[3])
+    token = server.session(serve_store.patients[3])
     for cookie in (None, token):
         res = server.request(path, cookie=cookie)
         assert res.status == 404, f"{path} with cookie={bool(cookie)}: {res.status}"
@@ -122,7 +127,7 @@ def test_every_other_route_is_404_with_or_without_a_session(server: Server, serv
 
 
 def test_dashboard_only_answers_get(server: Server, serve_store) -> None:
-    token = server.token(serve_store.patients[3])
+    token = server.session(serve_store.patients[3])
     for method in ("POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"):
         res = server.request("/dashboard", method=method, cookie=token, body=b"x=1")
         assert res.status == 405, f"{method}: {res.status}"
@@ -164,10 +169,11 @@ def test_expired_link_is_403_and_its_session_too(server: Server, serve_store) ->
     with CaseStore(serve_store.url, actor="test") as store:
         token, grant = issue_token(store, a, days=1,
                                    now=datetime.now(UTC) - timedelta(days=1, seconds=1))
+        session = open_session(store, grant)  # a session that outlived its link
     assert grant.expires_at < datetime.now(UTC)
     res = server.request(f"/dashboard?token={token}")
     assert res.status == 403 and "expired" in res.body
-    res = server.request("/dashboard", cookie=token)
+    res = server.request("/dashboard", cookie=session)
     assert res.status == 403 and "expired" in res.body
     assert any(c.startswith('casebook_session=""') or "Max-Age=0" in c or "expires=" in c
                for c in res.cookies), res.cookies
@@ -176,12 +182,15 @@ def test_expired_link_is_403_and_its_session_too(server: Server, serve_store) ->
 def test_revoke_ends_links_and_open_sessions_at_once(server: Server, serve_store) -> None:
     a = serve_store.patients[2]
     first, second = server.token(a), server.token(a)
-    assert server.request(f"/dashboard?token={first}").status == 200  # a session is open
+    sessions = [server.open(first), server.open(first), server.open(second)]  # open pages
+    assert len(set(sessions)) == 3
+    assert server.request("/dashboard", cookie=sessions[0]).status == 200
     with CaseStore(serve_store.url, actor="test") as store:
         assert revoke(store, a) >= 2
-    for token in (first, second):
-        res = server.request("/dashboard", cookie=token)
+    for session in sessions:
+        res = server.request("/dashboard", cookie=session)
         assert res.status == 403 and "no longer valid" in res.body
+    for token in (first, second):
         assert server.request(f"/dashboard?token={token}").status == 403
     fresh = server.token(a)  # a new link after a revoke works
     assert server.request(f"/dashboard?token={fresh}").status == 200
@@ -193,11 +202,10 @@ def test_deleted_patient_link_is_refused(server: Server, serve_store) -> None:
 
         store.add_patient(Patient(id="gone-0001", name="Gone Person",
                                   birth_date=datetime(1990, 1, 1).date()))
-    token = server.token("gone-0001")
-    assert server.request(f"/dashboard?token={token}").status == 200
+    session = server.session("gone-0001")
     with CaseStore(serve_store.url, actor="test") as store:
         store.delete_patient("gone-0001", store.get_patient("gone-0001").version)
-    assert server.request("/dashboard", cookie=token).status == 403
+    assert server.request("/dashboard", cookie=session).status == 403
 
 
 def test_a_flood_on_one_link_is_throttled(server: Server, serve_store) -> None:
@@ -220,8 +228,8 @@ def test_uses_are_audited_and_the_token_is_never_stored(server: Server, serve_st
     a = serve_store.patients[0]
     token = server.token(a)
     link = hash_token(token)[:12]
-    assert server.request(f"/dashboard?token={token}").status == 200
-    assert server.request("/dashboard", cookie=token).status == 200
+    session = server.open(token)
+    assert server.request("/dashboard", cookie=session).status == 200
     with CaseStore(serve_store.url, actor="test") as store:
         access = [e for e in store.audit_log(a) if e.entity == "access" and e.entity_id == link]
         assert [e.action for e in access] == ["grant", "open", "view"]
@@ -232,6 +240,11 @@ def test_uses_are_audited_and_the_token_is_never_stored(server: Server, serve_st
             stored = conn.execute(sa.select(t.access_tokens.c.token_hash)
                                   .where(t.access_tokens.c.patient_id == a)).scalars().all()
             dump = "\n".join(str(r) for r in conn.execute(sa.select(t.audit_log)).all())
+            sessions = conn.execute(sa.select(t.access_sessions)).all()
     assert hash_token(token) in stored
+    # The store keeps only the session id's hash, bound to the link it came from.
+    assert (hash_token(session), hash_token(token)) in [(r.session_hash, r.token_hash)
+                                                        for r in sessions]
+    assert session not in "\n".join(str(r) for r in sessions) and session not in dump
     assert token not in "".join(stored) and token not in dump
     assert token not in server.log(), "a token reached the server log"

@@ -71,7 +71,7 @@ def test_the_servers_kernels_render_through_the_service(server: Server, serve_st
     [socket_path] = [proc.cmdline()[-1] for proc in server.processes()
                      if "casebook.serve.chartd" in proc.cmdline()]
     before = int(render_remote({"casebook-chartd": "renders"}, socket_path))
-    page = server.request("/dashboard", cookie=server.token(serve_store.patients[0]))
+    page = server.request("/dashboard", cookie=server.session(serve_store.patients[0]))
     assert page.status == 200
     charts = page.body.count("data:image/svg+xml;base64,")
     assert charts >= 1

@@ -68,7 +68,8 @@ def test_query_string_and_headers_never_reach_the_kernel(probe_server: Server,
                                   headers=evil)
     assert opened.status == 200
     page = probe_server.request(f"/dashboard?q={MARK}&patient_id={b}&template=lab&theme=dark"
-                                f"&database_url=sqlite:///{MARK}.db", cookie=token, headers=evil)
+                                f"&database_url=sqlite:///{MARK}.db", cookie=opened.session,
+                                headers=evil)
     assert page.status == 200, page.body[:2000]
     seen = _seen(page.body)
     assert seen["patient_id"] == a
@@ -89,7 +90,7 @@ def test_query_string_and_headers_never_reach_the_kernel(probe_server: Server,
 
 def test_failing_cells_show_one_kind_message_and_no_traceback(probe_server: Server,
                                                              serve_store) -> None:
-    page = probe_server.request("/dashboard", cookie=probe_server.token(serve_store.patients[3]))
+    page = probe_server.request("/dashboard", cookie=probe_server.session(serve_store.patients[3]))
     assert page.status == 200
     assert "<pre id='probe'>" in page.body  # the cells before the failure are shown
     assert page.body.count('class="cb-card cb-problem"') == 1
@@ -100,7 +101,7 @@ def test_failing_cells_show_one_kind_message_and_no_traceback(probe_server: Serv
 
 
 def test_each_view_gets_a_new_kernel_process(probe_server: Server, serve_store) -> None:
-    token = probe_server.token(serve_store.patients[2])
+    token = probe_server.session(serve_store.patients[2])
     pids, kernels = set(), set()
     for _ in range(2):
         page = probe_server.request("/dashboard", cookie=token)

@@ -72,7 +72,7 @@ def _rss(server: Server) -> int:
 
 def test_no_kernel_is_reachable_during_or_after_a_view(server: Server, serve_store) -> None:
     a, b = serve_store.patients[:2]
-    token_a, token_b = server.token(a), server.token(b)
+    token_a, token_b = server.session(a), server.session(b)
     before = set(server.kernel_ids())
     result: dict[str, int] = {}
     view = threading.Thread(
@@ -131,7 +131,7 @@ def test_the_app_is_locked_down_in_process(serve_store) -> None:
 
 @pytest.mark.timeout(900)  # 50 real views; a loaded 2-core machine may need minutes
 def test_fifty_views_leave_memory_bounded(server: Server, serve_store) -> None:
-    tokens = [server.token(serve_store.patients[i % 4]) for i in range(10)]
+    tokens = [server.session(serve_store.patients[i % 4]) for i in range(10)]
     _wait(lambda: not server.kernels(), "no kernel before the views")
     processes_before = len(server.processes())
     rss_before = _rss(server)
@@ -151,7 +151,7 @@ def test_fifty_views_leave_memory_bounded(server: Server, serve_store) -> None:
 def test_views_print_no_kernel_or_zmq_warnings(server: Server, serve_store) -> None:
     """What `casebook serve` prints while it renders: no ipykernel warning about TCP
     without encryption (kernels use IPC), no zmq or kernel warning at all."""
-    page = server.request("/dashboard", cookie=server.token(serve_store.patients[1]))
+    page = server.request("/dashboard", cookie=server.session(serve_store.patients[1]))
     assert page.status == 200
     log = server.log()
     assert "Kernel started" in log  # the log does hold the kernels' lines
