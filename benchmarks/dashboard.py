@@ -5,8 +5,10 @@ Voilà serving the same notebook in the same run; and dashboard views a minute p
     python benchmarks/dashboard.py --runs 9 --throughput-seconds 120 --ablation
 
 Both servers run the same template (templates/dashboard.ipynb) for the same demo patient:
-`casebook serve` gets it through a patient link (token, cookie, one kernel forked per view);
-stock `voila` gets a copy with the same parameter values written in, no preheating. Headless
+`casebook serve` gets it through a patient link (token, cookie); with its render cache (the
+default) a record that has not changed is served from memory after its first view, without
+the cache (`CASEBOOK_RENDER_CACHE_MB=0`) one kernel is forked per view; stock `voila` gets
+a copy with the same parameter values written in, no preheating. Headless
 Chromium (Debian's) opens each page in a fresh context; the clock stops when every chart
 image on the page is decoded. Requests to other hosts are aborted for both (stock Voilà asks
 a CDN for Font Awesome) and counted. `--ablation` adds `casebook serve` without each of its
@@ -71,10 +73,11 @@ def wait_http(port: int, proc: subprocess.Popen[bytes], path: str, limit: float 
     sys.exit(f"server on port {port} did not answer")
 
 
-def start(cmd: list[str], port: int, folder: Path, name: str, probe: str) -> subprocess.Popen:
+def start(cmd: list[str], port: int, folder: Path, name: str, probe: str,
+          env: dict[str, str]) -> subprocess.Popen:
     log = open(folder / f"{name}.log", "wb")  # noqa: SIM115 - kept open for the server's life
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                            env={**os.environ, "PYTHONWARNINGS": "ignore", **env})
     wait_http(port, proc, probe)
     return proc
 
@@ -126,8 +129,10 @@ def server_split(log: Path, views: slice) -> str:
             f"cells {cells:.2f} ({len(rows)} views)")
 
 
-def throughput(port: int, tokens: list[str], seconds: float, workers: int) -> tuple[int, float]:
-    done, failed = [], []
+def throughput(port: int, tokens: list[str], seconds: float,
+               workers: int) -> tuple[int, int, float]:
+    """Views completed in `seconds` by `workers` clients, how many were cache hits, time."""
+    done, failed, hits = [], [], []
     stop_at = time.monotonic() + seconds
 
     def client(i: int) -> None:
@@ -139,6 +144,8 @@ def throughput(port: int, tokens: list[str], seconds: float, workers: int) -> tu
             body = res.read()
             conn.close()
             (done if res.status == 200 and b"cb-footer" in body else failed).append(res.status)
+            if 'desc="cache"' in (res.getheader("Server-Timing") or ""):
+                hits.append(1)
 
     begin = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(workers)]
@@ -149,7 +156,7 @@ def throughput(port: int, tokens: list[str], seconds: float, workers: int) -> tu
     elapsed = time.perf_counter() - begin
     if failed:
         print(f"  throughput: {len(failed)} views failed: {sorted(set(failed))}")
-    return len(done), elapsed
+    return len(done), len(hits), elapsed
 
 
 def main() -> None:
@@ -177,10 +184,14 @@ def main() -> None:
                    folder / "dashboard.ipynb")
     limits = ["--views-per-minute", "100000", "--burst", "100000"]
     servers: dict[str, tuple[int, list[str], str]] = {}
-    variants = {"casebook serve": []}
+    envs: dict[str, dict[str, str]] = {"casebook serve, no cache": {
+        "CASEBOOK_RENDER_CACHE_MB": "0"}}
+    variants: dict[str, list[str]] = {"casebook serve (cache hit)": [],
+                                      "casebook serve, no cache": []}
     if args.ablation:
         variants["casebook serve, stock kernels"] = ["--no-fork"]
         variants["casebook serve, own chart engine"] = ["--no-shared-charts"]
+        envs.update({name: envs["casebook serve, no cache"] for name in list(variants)[2:]})
     for name, flags in variants.items():
         port = free_port()
         servers[name] = (port, [sys.executable, "-m", "casebook.serve", "--db", demo.url,
@@ -192,7 +203,7 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     results: dict[str, list[float]] = {}
-    procs = {name: start(cmd, port, folder, f"server-{port}", probe)
+    procs = {name: start(cmd, port, folder, f"server-{port}", probe, envs.get(name, {}))
              for name, (port, cmd, probe) in servers.items()}
     try:
         with CaseStore(demo.url, actor="benchmark") as store:
@@ -214,7 +225,7 @@ def main() -> None:
                               f"aborted (warm-up view {seconds:.2f} s)")
             browser.close()
         print(f"\nlink opened -> all {charts} charts visible, headless Chromium "
-              f"({args.runs} runs, median / best):")
+              f"({args.runs} runs, p50 / best):")
         stock_median = statistics.median(results["stock voila (no preheat)"])
         for name, times in results.items():
             med = statistics.median(times)
@@ -227,9 +238,9 @@ def main() -> None:
                 continue
             with CaseStore(demo.url, actor="benchmark") as store:
                 tokens = [grant(store, p, 1).split("token=")[1] for p in demo.patient_ids]
-            n, elapsed = throughput(port, tokens, args.throughput_seconds, args.workers)
-            print(f"  {name:34s} {n:4d} views in {elapsed:5.1f} s = {60 * n / elapsed:5.1f} "
-                  "views/min")
+            n, hits, elapsed = throughput(port, tokens, args.throughput_seconds, args.workers)
+            print(f"  {name:34s} {n:5d} views in {elapsed:5.1f} s = {60 * n / elapsed:7.1f} "
+                  f"views/min ({hits} from the cache)")
         for title, views in (("one view at a time", slice(1, args.runs + 1)),
                              (f"{args.workers} clients at once", slice(args.runs + 1, None))):
             print(f"\nwhere a view's time goes on the server, {title} (medians):")

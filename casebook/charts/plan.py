@@ -16,10 +16,10 @@ from casebook.charts.style import (
     CATEGORY_LABELS,
     Audience,
     Style,
+    axis,
     empty_chart,
     inline,
     style_for,
-    time_scale,
     title,
 )
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem
@@ -70,6 +70,38 @@ def _rows(items: list[PlanItem], catalog: Catalog | None, today: date, style: St
     return rows
 
 
+def _month_ticks(first: date, last: date, most: int) -> list[date]:
+    """The first days of months inside [first, last], every 1, 2, 3, 6 or 12 months, at
+    most `most` of them (a span shorter than a month gets its two ends)."""
+    months = []
+    day = date(first.year, first.month, 1)
+    while day <= last:
+        if day >= first:
+            months.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    step = next((s for s in (1, 2, 3, 6, 12) if len(months[::s]) <= most), 24)
+    picked = [m for m in months if (m.year * 12 + m.month - 1) % step == 0]
+    return picked or [first, last]
+
+
+def _date_axis(domain: tuple[date, date], style: Style, plot_width: float,
+               ) -> tuple[alt.Scale, alt.Axis]:
+    """A UTC date scale and an axis of whole months, horizontal and at the page's font size,
+    "Mar 2026" on the first label and in each January, the month alone ("May") otherwise:
+    short enough that every label fits at phone width."""
+    most = max(2, min(8, int(plot_width // (style.font * 4.5))))
+    ticks = _month_ticks(domain[0], domain[1], most)
+    scale = alt.Scale(type="utc", domain=[d.isoformat() for d in domain])
+    label = ("datum.index == 0 || utcmonth(datum.value) == 0"
+             " ? utcFormat(datum.value, '%b %Y') : utcFormat(datum.value, '%b')")
+    if len({(t.year, t.month) for t in ticks}) < len(ticks):  # two ends of a short span
+        label = "utcFormat(datum.value, '%-d %b')"
+    return scale, axis(style, None, values=[
+        alt.DateTime(year=t.year, month=t.month, date=t.day, utc=True) for t in ticks],
+        labelExpr=label, labelAngle=0, labelOverlap=False, labelPadding=4, grid=True,
+        gridColor="#e5e5e5")
+
+
 def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | None = None,
                   audience: Audience = "practitioner",
                   width: int | None = None) -> alt.LayerChart | alt.Chart:
@@ -80,7 +112,7 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
     style = style_for(audience, width)
     patient = audience == "patient"
     today = today or date.today()
-    heading = "Your plan" if patient else "Plan timeline"
+    heading = "Your plan over time" if patient else "Plan timeline"
     items = sorted(case.plan, key=_order)
     if not items:
         return empty_chart("No plan items yet", title_text=heading, audience=audience,
@@ -93,7 +125,7 @@ def plan_timeline(case: Case, catalog: Catalog | None = None, *, today: date | N
     first = min(date.fromisoformat(str(r["start"])) for r in rows)
     last = max(today, *(date.fromisoformat(str(r["end"])) for r in rows))
     pad = timedelta(days=max((last - first).days, 30) // 25 + 2)
-    x_scale, x_axis = time_scale((first - pad, last + pad), style, plot_width)
+    x_scale, x_axis = _date_axis((first - pad, last + pad), style, plot_width)
     x = alt.X("start:T", scale=x_scale, axis=x_axis)
     y_scale = alt.Scale(domain=[0, height], reverse=True, nice=False, zero=False)
 

@@ -22,18 +22,22 @@ It is `voila.app.Voila` with its doors closed:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any, cast
 
+import tornado.ioloop
 import tornado.web
 from tornado import web
 from tornado.ioloop import IOLoop
-from traitlets import Bool, Callable, Instance, Unicode, default
+from traitlets import Bool, Callable, Instance, Int, Unicode, default
 from traitlets.config import Config
 from voila.app import Voila
 
+from casebook.errors import InputError
 from casebook.serve.authz import PatientAuthorizer
+from casebook.serve.cache import RenderCache, live_patients, template_digest
 from casebook.serve.handlers import (
     DashboardHandler,
     NotFoundHandler,
@@ -116,6 +120,8 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                        "/ X-Real-Ip headers (only behind a proxy that sets them)")
     on_ready = Callable(None, allow_none=True,
                         help="Called once the server accepts connections (prints the links)")
+    render_cache_mb = Int(help="Memory for rendered pages, in MiB (0: render every view); "
+                          "default $CASEBOOK_RENDER_CACHE_MB or 64")
     store = Instance("casebook.store.CaseStore", allow_none=True)
     fork_server = Instance("casebook.kernels.ForkServer", allow_none=True)
     chart_service = Instance("casebook.serve.chartd.ChartService", allow_none=True)
@@ -123,6 +129,14 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
     @default("config_file_paths")
     def _no_config_files(self) -> list[str]:
         return []  # nothing from voila.json / voila.py in the working directory
+
+    @default("render_cache_mb")
+    def _cache_from_env(self) -> int:
+        raw = os.environ.get("CASEBOOK_RENDER_CACHE_MB") or "64"
+        if not raw.isdigit():
+            raise InputError(f"CASEBOOK_RENDER_CACHE_MB: must be a whole number of MiB "
+                             f"(got {raw!r})")
+        return int(raw)
 
     @default("open_browser")
     def _no_browser(self) -> bool:
@@ -199,6 +213,8 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                                             max(1, int(limits.bad_credentials_per_minute))),
                 gate=ViewGate(limits),
                 render_timeout=limits.render_timeout,
+                cache=RenderCache(max(0, self.render_cache_mb) * 1024 * 1024,
+                                  template=template_digest(self._template)),
             ),
             casebook_trust_proxy=self.trust_proxy,
             default_handler_class=NotFoundHandler,
@@ -244,6 +260,9 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
         settings["casebook_on_ready"] = self.on_ready
         self.app = _Application(**settings)
         self.app.add_handlers(".*$", self.init_handlers())
+        cache, store = settings["casebook"].cache, self.store
+        tornado.ioloop.PeriodicCallback(  # pages of revoked links and deleted patients go
+            lambda: cache.sweep(lambda ids: live_patients(store, ids)), 60_000).start()
         try:
             self.listen()  # runs the loop; Voilà's listen calls stop() when the loop ends
         except SystemExit:  # the port was taken: Voilà exits before its loop starts

@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from tornado import iostream, web
 from tornado.http1connection import HTTP1Connection
 
+from casebook.serve.cache import CACHE_TIMING, RENDER_TIMING, Lookup, RenderCache
 from casebook.serve.headers import apply_security_headers
 from casebook.serve.identity import NoCredentials, PatientIdentityProvider, PatientUser
 from casebook.serve.limits import MAX_BODY_BYTES, Busy, RateLimiter, Throttled, ViewGate
@@ -88,6 +89,7 @@ class ServeState:
     address_limiter: RateLimiter
     gate: ViewGate
     render_timeout: float
+    cache: RenderCache = field(default_factory=lambda: RenderCache(max_bytes=0))
 
 
 @web.stream_request_body
@@ -202,6 +204,7 @@ class DashboardHandler(BaseHandler):
         state = self.state
         self._throttle(state.address_limiter, self.request.remote_ip or "?")
         if refused.patient_id is not None:
+            state.cache.drop(refused.patient_id)
             await asyncio.to_thread(record_use, state.identity.store, refused.patient_id,
                                     refused.link_id, "refused", {"reason": refused.reason})
         log.info("refused a %s link %s", refused.reason, refused.link_id or "(unknown)")
@@ -223,12 +226,21 @@ class DashboardHandler(BaseHandler):
 
     async def _view(self, user: PatientUser) -> None:
         state = self.state
+        found = await state.cache.lookup(state.identity.store, user.patient_id)
+        if found.page is not None:  # rendered for this very record, template and day
+            await asyncio.to_thread(record_use, state.identity.store, user.patient_id,
+                                    user.link_id, "view", {"via": "session"})
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Server-Timing", CACHE_TIMING)
+            self.finish(found.page)
+            return
         try:
             async with state.gate.view():
                 await asyncio.to_thread(record_use, state.identity.store, user.patient_id,
                                         user.link_id, "view", {"via": "session"})
                 self.set_header("Content-Type", "text/html; charset=utf-8")
-                self._task = asyncio.ensure_future(self._stream(user.patient_id))
+                self.set_header("Server-Timing", RENDER_TIMING)
+                self._task = asyncio.ensure_future(self._stream(user.patient_id, found))
                 try:
                     await asyncio.wait_for(self._task, state.render_timeout)
                 except TimeoutError:
@@ -241,8 +253,11 @@ class DashboardHandler(BaseHandler):
         if not self._finished and not connection.stream.closed():
             self.finish()
 
-    async def _stream(self, patient_id: str) -> None:
-        async for snippet in render_view(self.state.view, patient_id):
+    async def _stream(self, patient_id: str, found: Lookup) -> None:
+        view = self.state.view
+        async for snippet in self.state.cache.fill(
+            found, lambda outcome: render_view(view, patient_id, outcome)
+        ):
             self.write(snippet)
             try:
                 await self.flush()

@@ -32,6 +32,7 @@ from voila.notebook_renderer import NotebookRenderer
 
 from casebook.errors import InputError
 from casebook.kernels.client import ReadyKernelClient, ipc_transport
+from casebook.serve.cache import RenderOutcome
 from casebook.serve.chartd import CHART_SOCKET_ENV
 
 __all__ = [
@@ -148,9 +149,13 @@ class ViewContext:
     shutdowns: set[asyncio.Future[Any]] = field(default_factory=set)
 
 
-async def render_view(ctx: ViewContext, patient_id: str) -> AsyncIterator[str]:
+async def render_view(
+    ctx: ViewContext, patient_id: str, outcome: RenderOutcome | None = None
+) -> AsyncIterator[str]:
     """The page of `patient_id` in HTML snippets, from a kernel started for it alone and
-    shut down when the page is complete or the caller stops iterating."""
+    shut down when the page is complete or the caller stops iterating. `outcome` learns
+    whether the page finished and how many cells failed (the render cache keeps only a
+    finished page without a failed cell)."""
     begun = time.perf_counter()
     nb = prepare_notebook(ctx.template, {"patient_id": patient_id,
                                          "database_url": ctx.public_url})
@@ -185,6 +190,12 @@ async def render_view(ctx: ViewContext, patient_id: str) -> AsyncIterator[str]:
             kernel_id, km.get_kernel(kernel_id)
         ):
             yield snippet
+        if outcome is not None:
+            outcome.errors = sum(
+                out.get("output_type") == "error"
+                for cell in renderer.notebook.cells for out in cell.get("outputs", ())
+            )
+            outcome.complete = True
         log.info("view rendered in %.2f s (prepared %.2f s, kernel ready %.2f s, cells %.2f s)",
                  time.perf_counter() - begun, started - begun, ready - started,
                  time.perf_counter() - ready)

@@ -31,6 +31,7 @@ __all__ = [
     "add_session",
     "find_link",
     "find_session",
+    "live_link_patients",
     "record_link_use",
     "revoke_links",
 ]
@@ -155,3 +156,17 @@ def record_link_use(
     with store._transaction() as conn:
         store._audit(conn, patient_id, "access", link_id, action, None,
                      {"link": link_id, **detail})
+
+
+def live_link_patients(store: CaseStore, patient_ids: set[str], *, now: datetime) -> set[str]:
+    """The patients among `patient_ids` who are not deleted and hold a link that is neither
+    revoked nor expired at `now`. Read-only."""
+    tokens, patients = tables.access_tokens, tables.patients
+    query = (
+        sa.select(tokens.c.patient_id).distinct()
+        .join(patients, patients.c.id == tokens.c.patient_id)
+        .where(tokens.c.patient_id.in_(sorted(patient_ids)), tokens.c.revoked_at.is_(None),
+               tokens.c.expires_at > now, patients.c.deleted_at.is_(None))
+    )
+    with store.engine.connect() as conn:
+        return {row.patient_id for row in conn.execute(query)}

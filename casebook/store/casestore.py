@@ -287,6 +287,7 @@ class CaseStore:
     flag_reviews = flags.flag_reviews
     mark_results_reviewed = reads.mark_results_reviewed
     patients_changed_by = reads.patients_changed_by
+    page_stamp = reads.page_stamp
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""

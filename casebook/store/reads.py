@@ -18,7 +18,9 @@ from casebook.store.records import ENTITIES, entity_for, patient_from_row
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
 
-__all__ = ["load_cases", "mark_results_reviewed", "patients_changed_by", "review_cleared"]
+__all__ = [
+    "load_cases", "mark_results_reviewed", "page_stamp", "patients_changed_by", "review_cleared",
+]
 
 
 def load_cases(store: CaseStore, patient_ids: Iterable[str] | None = None) -> list[Case]:
@@ -112,3 +114,19 @@ def review_cleared(record: Record, current: Record) -> Record:
         return record.model_copy(update={"reviewed_at": None, "reviewed_by": None})
     return record
 
+
+def page_stamp(store: CaseStore, patient_id: str) -> tuple[int, int, str]:
+    """What a patient's page depends on in the store, read in one query: the record version
+    and the patient's letters (how many, the newest id; a letter does not bump the version).
+    NotFoundError for an unknown or deleted patient."""
+    p, lt = tables.patients, tables.letters
+    live = sa.and_(lt.c.patient_id == p.c.id, lt.c.deleted_at.is_(None))
+    query = (sa.select(p.c.record_version, sa.func.count(lt.c.id), sa.func.max(lt.c.id))
+             .select_from(p.outerjoin(lt, live))
+             .where(p.c.id == patient_id, p.c.deleted_at.is_(None))
+             .group_by(p.c.id, p.c.record_version))
+    with store._read() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"no patient {patient_id!r} in the store")
+    return int(row[0]), int(row[1]), str(row[2] or "")

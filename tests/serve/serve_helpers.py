@@ -161,11 +161,13 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(db_url: str, folder: Path, *extra: str) -> Server:
-    """Start a dashboard server on a free port and wait until it answers."""
+def start_server(db_url: str, folder: Path, *extra: str, render_cache_mb: int = 0) -> Server:
+    """Start a dashboard server on a free port and wait until it answers. Its render cache
+    is off unless asked for: most tests here follow the per-view kernel path."""
     port = free_port()
     log_path = folder / f"server-{port}.log"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore",
+           "CASEBOOK_RENDER_CACHE_MB": str(render_cache_mb)}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "casebook.serve", "--db", db_url, "--port", str(port), *extra],

@@ -1,0 +1,170 @@
+"""The patient page in Chromium at phone width and at 200% zoom: the attention card, the plan
+and the tests to come on top, the longer sections folded into <details>, no heading said
+twice, nothing wider than the screen, and no serious or critical axe-core finding.
+
+The page is the server's own Voilà template (`casebook/serve/templates/casebook/
+index.html.j2`) filled with the outputs of the dashboard notebook's cells, run in this
+process in the notebook's order (no kernel), with the server's stylesheet. axe-core is
+injected with the page's CSP bypassed (the page itself allows no script); `.ci/run`
+installs it with npm into `.cache/axe`, or `$CASEBOOK_AXE_JS` names an `axe.min.js`.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+import pytest
+
+from casebook import dashboard
+from casebook.models import Case
+from casebook.notebooks import template_path
+from casebook.serve.handlers import STYLESHEET
+from casebook.serve.render import TEMPLATE_DIR
+from casebook.store import CaseStore, import_cases
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/lib/chromium/chromium"
+AXE_JS = Path(os.environ.get("CASEBOOK_AXE_JS")
+              or ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js")
+SHOTS = ROOT / "test-artifacts" / "dashboard"
+PHONE = {"viewport": {"width": 390, "height": 844}}
+ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
+"""A 1280 x 800 window at 200% zoom: 640 x 400 CSS pixels, each drawn as two."""
+FOLDED = ("symptoms", "questionnaires", "results", "notes")
+
+
+def _page_html(url: str, patient_id: str) -> str:
+    """The page as the server would send it, from the template's cells run here in order."""
+    nb = nbformat.read(template_path("dashboard.ipynb"), as_version=4)
+    scope: dict[str, Any] = {"patient_id": patient_id, "database_url": url}
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        tree = ast.parse(cell.source)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<cell>", "exec"), scope)  # noqa: S102  # our own template's cells
+        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"),  # noqa: S307
+                     scope) if last else None
+        html = value.html if isinstance(value, dashboard.Section) else ""
+        outputs = [{"output_type": "display_data", "data": {"text/html": html}}] if html else []
+        cells.append({"outputs": outputs})
+
+    def generate(_nb: Any, _kernel: str) -> Iterator[dict[str, Any]]:
+        yield from cells
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR / "casebook"),
+                             autoescape=False)  # noqa: S701  # as Voila: cells hold HTML
+    return env.get_template("index.html.j2").render(
+        nb=None, kernel_start=lambda _nb: "k", cell_generator=generate,
+        resources={"base_url": "/"})
+
+
+@pytest.fixture(scope="module")
+def page_html(tmp_path_factory: pytest.TempPathFactory, demo_cases: list[Case]) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('page') / 'c.db'}"
+    with CaseStore(url, create=True, actor="test") as store:
+        import_cases(store, demo_cases)
+    return _page_html(url, demo_cases[0].patient.id)  # patient 0 has alarm features
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM,
+                                      args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+def _open(browser: Any, html: str, **context: Any) -> Any:
+    ctx = browser.new_context(bypass_csp=True, **context)
+    ctx.route("http://casebook.test/static/dashboard.css",
+              lambda r: r.fulfill(body=STYLESHEET.read_text(), content_type="text/css"))
+    ctx.route("http://casebook.test/", lambda r: r.fulfill(body=html, content_type="text/html"))
+    page = ctx.new_page()
+    page.goto("http://casebook.test/")
+    page.wait_for_selector("footer.cb-footer")
+    return page
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_top_of_the_page_and_the_folded_sections(browser: Any, page_html: str) -> None:
+    page = _open(browser, page_html, **PHONE)
+    order = page.eval_on_selector_all(
+        "main > section, main > details, main > header, main > footer",
+        "els => els.map(e => e.id || e.className)")
+    assert order[:4] == ["cb-header", "attention", "plan", "upcoming"], order
+    folded = page.eval_on_selector_all(
+        "main > details.cb-fold",
+        "els => els.map(e => [e.id, e.open, e.querySelector('summary > h2').textContent])")
+    assert [f[0] for f in folded] == [s for s in FOLDED if s in order]
+    assert all(not is_open for _, is_open, _ in folded)
+    assert page.locator("text=your practitioner would like to talk this result through") \
+        .count() == 1
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 4500, f"the page is {height} px long on a phone"
+    _shot(page, "patient-page-390")
+    page.click("#results > summary")
+    assert page.eval_on_selector("#results", "e => e.open")
+    discuss = page.locator(".cb-flag-discuss").first
+    assert discuss.is_visible()
+    assert discuss.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
+    page.context.close()
+
+
+def test_no_heading_is_said_twice(browser: Any, page_html: str) -> None:
+    page = _open(browser, page_html, **PHONE)
+    headings = page.eval_on_selector_all(
+        "h1, h2, h3, h4", "els => els.map(e => e.textContent.trim().toLowerCase())")
+    assert headings and len(headings) == len(set(headings)), headings
+    page.context.close()
+
+
+@pytest.mark.parametrize("name, context", [("390", PHONE), ("zoom-200", ZOOM_200)])
+def test_nothing_is_wider_than_the_screen(browser: Any, page_html: str, name: str,
+                                          context: dict[str, Any]) -> None:
+    page = _open(browser, page_html, **context)
+    page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
+    wide = page.evaluate("""() => [...document.querySelectorAll('main *')]
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map(e => e.tagName + '.' + e.className)""")
+    assert wide == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= context["viewport"]["width"]
+    _shot(page, f"patient-page-open-{name}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("opened", [False, True], ids=["folded", "opened"])
+def test_axe_finds_nothing_serious(browser: Any, page_html: str, opened: bool) -> None:
+    if not AXE_JS.is_file():
+        pytest.skip(f"axe-core is not installed ({AXE_JS}): `npm install --prefix .cache/axe "
+                    "axe-core` (as .ci/run does), or set CASEBOOK_AXE_JS")
+    page = _open(browser, page_html, **PHONE)
+    if opened:
+        page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
+                                       help: v.help}));
+    }""")
+    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+    page.context.close()
