@@ -48,6 +48,7 @@ __all__ = [
     "CHART_SOCKET",
     "EVIDENCE_WORDS",
     "SEVERITY_WORDS",
+    "SUMMARY_PATH",
     "Dashboard",
     "Section",
     "attention",

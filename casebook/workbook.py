@@ -191,15 +191,15 @@ def write_case_notebooks(
 ) -> list[Path]:
     """`case_notebook` for several patients of one store; the paths in the same order.
     Nothing is written when any of them exists already (unless `force`)."""
-    from casebook.errors import InputError
     from casebook.notebooks import (
         case_parameters,
+        kernel_env,
+        kernel_settings,
         output_path,
+        refuse_overwrite,
         run_notebook,
         template_path,
     )
-    from casebook.notebooks._kernel import kernel_settings
-    from casebook.notebooks._parameters import kernel_env
     from casebook.store import CaseStore, NotFoundError
 
     template = template_path(TEMPLATE)
@@ -213,9 +213,7 @@ def write_case_notebooks(
         if params["patient_id"] not in known:
             raise NotFoundError(f"no patient {params['patient_id']!r} in the store")
     for path, _ in jobs:
-        if not force and path.exists():
-            raise InputError(f"{path}: a case notebook is already there (it may hold "
-                             "practitioner work); --force overwrites it")
+        refuse_overwrite(path, force=force)
     # On IPC through casebook's kernel manager: no "running over TCP" warning for the user,
     # and a PostgreSQL password reaches the kernel's environment, never the notebook.
     kernel = kernel_settings((), kernel_env(database_url)) if execute else {}

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
     from casebook.clinic import ClinicFilter
 
-__all__ = ["register"]
+__all__ = [
+    "cmd_clinic",
+    "cmd_outcomes",
+    "cmd_review",
+    "cmd_worklist",
+    "register",
+]
 
 _FORMATS = ("table", "csv", "json")
 _TABLE_HIDDEN = ("ref",)  # record ids: in CSV and JSON, not in the printed table

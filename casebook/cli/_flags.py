@@ -8,7 +8,11 @@ import argparse
 from casebook.cli._common import AddCommand, open_store
 from casebook.errors import InputError
 
-__all__ = ["register"]
+__all__ = [
+    "cmd_flag",
+    "cmd_flags",
+    "register",
+]
 
 _STEPS = {"ack": "acknowledged", "refer": "referred", "resolve": "resolved"}
 

@@ -10,7 +10,10 @@ from pathlib import Path
 from casebook.cli._common import AddCommand, open_store
 from casebook.errors import InputError
 
-__all__ = ["register"]
+__all__ = [
+    "cmd_letter",
+    "register",
+]
 
 
 def _visit_date(text: str | None) -> date | None:

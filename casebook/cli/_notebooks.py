@@ -66,11 +66,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     if not args.execute:  # only json and sqlite3: no papermill, SQLAlchemy or pandas
-        from casebook.notebooks._new import prepare_case_notebook
-        from casebook.notebooks._templates import template_path
+        from casebook.notebooks import prepare_case_notebook, template_path
         from casebook.workbook import TEMPLATE
 
-        fast = prepare_case_notebook(args.patient, args.db, args.out, template_path(TEMPLATE))
+        fast = prepare_case_notebook(args.patient, args.db, args.out, template_path(TEMPLATE),
+                                     force=args.force)
         if fast is not None:
             print(fast)
             return 0

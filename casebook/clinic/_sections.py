@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from casebook.store import CaseStore
 
 __all__ = [
+    "EXPORTS",
+    "MAX_ROWS",
     "TEMPLATE",
     "ClinicSession",
     "batch_clinic_notebook",
@@ -49,7 +51,10 @@ __all__ = [
     "export_section",
     "filters_section",
     "open_clinic",
+    "outcome_chart",
+    "outcomes_html",
     "outcomes_section",
+    "worklist_html",
     "worklist_section",
 ]
 

@@ -22,8 +22,14 @@ from casebook.clinic._worklist import worklist
 if TYPE_CHECKING:
     from casebook.store import CaseStore
 
-__all__ = ["ClinicFilter", "load_clinic_frames", "store_outcomes", "store_worklist",
-           "stored_flag_states"]
+__all__ = [
+    "ClinicFilter",
+    "OutcomesBy",
+    "load_clinic_frames",
+    "store_outcomes",
+    "store_worklist",
+    "stored_flag_states",
+]
 
 OutcomesBy = Literal["patient", "category", "template"]
 

@@ -25,6 +25,7 @@ __all__ = [
     "INFLAMMATORY",
     "INSTRUMENT",
     "INSTRUMENT_TOTAL",
+    "LETTER_KIND",
     "LEVEL",
     "LOINC",
     "OBSERVATION_CATEGORY",

@@ -36,16 +36,25 @@ if TYPE_CHECKING:
         select_patients,
     )
     from casebook.notebooks._jobs import Outcome
+    from casebook.notebooks._kernel import kernel_settings
+    from casebook.notebooks._new import prepare_case_notebook
     from casebook.notebooks._parameters import (
         ParameterError,
         ParameterValue,
         case_parameters,
         check_parameters,
+        kernel_env,
         output_path,
         public_database_url,
     )
     from casebook.notebooks._report import BatchReport
-    from casebook.notebooks._run import NotebookFailed, NotebookStalled, run_notebook, write_atomic
+    from casebook.notebooks._run import (
+        NotebookFailed,
+        NotebookStalled,
+        refuse_overwrite,
+        run_notebook,
+        write_atomic,
+    )
     from casebook.notebooks._templates import (
         DEFAULT_TEMPLATES,
         TEMPLATES_DIR,
@@ -66,7 +75,8 @@ _LAZY = {
     "NotebookStalled": "_run", "run_notebook": "_run", "write_atomic": "_run",
     "DEFAULT_TEMPLATES": "_templates", "TEMPLATES_DIR": "_templates",
     "TemplateNotFound": "_templates", "default_templates": "_templates",
-    "template_path": "_templates",
+    "template_path": "_templates", "prepare_case_notebook": "_new", "kernel_settings": "_kernel",
+    "kernel_env": "_parameters", "refuse_overwrite": "_run",
 }
 
 
@@ -98,11 +108,15 @@ __all__ = [
     "case_parameters",
     "check_parameters",
     "default_templates",
+    "kernel_env",
+    "kernel_settings",
     "output_path",
     "parse_since",
     "plan_jobs",
+    "prepare_case_notebook",
     "public_database_url",
     "read_patient_csv",
+    "refuse_overwrite",
     "run_batch",
     "run_notebook",
     "select_patients",

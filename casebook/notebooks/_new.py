@@ -15,54 +15,16 @@ schema) returns None and the caller takes the full path, whose messages say what
 from __future__ import annotations
 
 import json
-import os
-import re
-import sqlite3
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from casebook.notebooks._parameters import check_parameters, output_path
-from casebook.notebooks._run import write_atomic
+from casebook.notebooks._run import refuse_overwrite, write_atomic
+from casebook.store.peek import fast_sqlite_url, patient_exists
 
-__all__ = ["fast_sqlite_url", "parameterize", "prepare_case_notebook"]
-
-# Same default as `casebook.store.resolve_url` (a test keeps them in step).
-_DEFAULT_URL = "sqlite:///casebook.db"
-_PLAIN_SQLITE = re.compile(r"sqlite:///(?P<path>[A-Za-z0-9_./~-]+)")
-
-
-def fast_sqlite_url(url: str | None) -> tuple[str, Path] | None:
-    """`(public_database_url(url), file)` for a plain SQLite file URL, else None.
-
-    `url` None means `$CASEBOOK_DB`, else the default, as `resolve_url` decides."""
-    chosen = url or os.environ.get("CASEBOOK_DB") or _DEFAULT_URL
-    match = _PLAIN_SQLITE.fullmatch(chosen.strip())
-    if match is None or match["path"] in (":memory:",) or match["path"].startswith("file:"):
-        return None
-    path = Path(os.path.abspath(os.path.expanduser(match["path"])))
-    return f"sqlite:///{path}", path
-
-
-def _patient_exists(db: Path, patient_id: str) -> bool:
-    """Whether the store file holds the (not deleted) patient; False when unsure."""
-    if not db.is_file():
-        return False
-    try:
-        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return False
-    try:
-        row = conn.execute(
-            "SELECT 1 FROM patients WHERE id = ? AND deleted_at IS NULL", (patient_id,)
-        ).fetchone()
-    except sqlite3.Error:  # not a casebook store, or not migrated: the store path says so
-        return False
-    finally:
-        conn.close()
-    return row is not None
-
+__all__ = ["parameterize", "prepare_case_notebook"]
 
 def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
@@ -131,7 +93,8 @@ def _dumps(nb: dict[str, Any]) -> str:
 
 
 def prepare_case_notebook(
-    patient_id: str, database_url: str | None, out_dir: str | Path, template: Path
+    patient_id: str, database_url: str | None, out_dir: str | Path, template: Path,
+    *, force: bool = False,
 ) -> Path | None:
     """Write `out_dir/<patient_id>/<template name>` parameterized, or None when the fast path
     is not sure (the caller then takes the store and papermill path)."""
@@ -142,8 +105,9 @@ def prepare_case_notebook(
     url, db = target
     params["database_url"] = url
     output = output_path(Path(out_dir), patient_id, template.name)
-    if not _patient_exists(db, patient_id):
+    if not patient_exists(db, patient_id):
         return None
+    refuse_overwrite(output, force=force)
     with open(template, encoding="utf-8") as fh:
         nb = json.load(fh)
     if nb.get("nbformat") != 4:

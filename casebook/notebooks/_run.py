@@ -17,10 +17,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from casebook.errors import CasebookError
+from casebook.errors import CasebookError, InputError
 from casebook.notebooks._parameters import check_parameters, has_password
 
-__all__ = ["NotebookFailed", "NotebookStalled", "run_notebook", "write_atomic"]
+__all__ = [
+    "NotebookFailed", "NotebookStalled", "refuse_overwrite", "run_notebook", "write_atomic",
+]
 
 
 class NotebookFailed(CasebookError, RuntimeError):
@@ -187,3 +189,11 @@ def _scrub_metadata(nb: Any, template: Path, output: Path) -> None:
             for name, value in values.items()
             if not (isinstance(value, str) and has_password(value))
         }
+
+
+def refuse_overwrite(path: Path, *, force: bool) -> None:
+    """An InputError when `path` exists and `force` is not given: a case notebook may hold
+    practitioner work (its outputs, cells added by hand)."""
+    if not force and path.exists():
+        raise InputError(f"{path}: a case notebook is already there (it may hold "
+                         "practitioner work); --force overwrites it")

@@ -15,7 +15,7 @@ from casebook.models import Case, Patient, TestResult, new_id
 from casebook.store import tables
 from casebook.store.chain import AuditEntryTuple, append
 from casebook.store.engine import NEW_PATIENTS_LOCK, StoreError, advisory_lock
-from casebook.store.records import ENTITIES, patient_from_row, patient_to_row
+from casebook.store.records import ENTITIES, chunked, patient_from_row, patient_to_row
 
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
@@ -45,10 +45,6 @@ class ImportSummary:
         )
 
 
-def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def _bump_all(conn: sa.Connection, patient_ids: set[str]) -> None:
     if not patient_ids:
         return
@@ -71,7 +67,7 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
         # waits here, then finds the first one's rows and updates or skips them.
         advisory_lock(conn, NEW_PATIENTS_LOCK)
         current: dict[str, Any] = {}
-        for chunk in _chunks(sorted({x.id for x in patients})):
+        for chunk in chunked(sorted({x.id for x in patients})):
             for found in conn.execute(sa.select(p).where(p.c.id.in_(chunk)).with_for_update()):
                 current[found.id] = found
         inserts: list[dict[str, Any]] = []
@@ -188,12 +184,12 @@ def import_results(
     days = [r["collected_on"] for r in rows]
     first_day, last_day = (min(days), max(days)) if days else (today, today)
     with store._transaction() as conn:
-        for chunk in _chunks(pids):  # lock the cases, in a stable order
+        for chunk in chunked(pids):  # lock the cases, in a stable order
             conn.execute(sa.select(tables.patients.c.id).where(tables.patients.c.id.in_(chunk))
                          .order_by(tables.patients.c.id).with_for_update()).all()
         existing: dict[tuple[str, str, date], Any] = {}
         open_orders: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for chunk in _chunks(pids):
+        for chunk in chunked(pids):
             key_and_values = (t.c.id, t.c.patient_id, t.c.test, t.c.collected_on, t.c.version,
                               *(t.c[f] for f in _RESULT_VALUE_FIELDS))
             for row in conn.execute(sa.select(*key_and_values).where(
@@ -306,7 +302,7 @@ def _create_cases(store: CaseStore, conn: sa.Connection, cases: Sequence[Case]) 
     p = tables.patients
     advisory_lock(conn, NEW_PATIENTS_LOCK)
     ids = [c.patient.id for c in cases]
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunked(sorted(ids)):
         taken = conn.execute(sa.select(p.c.id).where(p.c.id.in_(chunk))).scalars().all()
         if taken:
             raise StoreError(f"patient(s) already in the store: {', '.join(taken)}")

@@ -39,7 +39,14 @@ from casebook.store.errors import (
     integrity_message,
 )
 from casebook.store.migrate import current_revision, head_revision, upgrade
-from casebook.store.records import ENTITIES, Entity, entity_for, patient_from_row, patient_to_row
+from casebook.store.records import (
+    ENTITIES,
+    Entity,
+    chunked,
+    entity_for,
+    patient_from_row,
+    patient_to_row,
+)
 
 __all__ = ["AuditEntry", "CaseStore", "ConflictError", "NotFoundError", "PatientSummary"]
 
@@ -248,7 +255,7 @@ class CaseStore:
         p = tables.patients
         found: dict[str, Patient] = {}
         with self._read() as conn:
-            for chunk in _chunks(sorted(set(ids)), 500):
+            for chunk in chunked(sorted(set(ids))):
                 rows = conn.execute(
                     sa.select(p).where(p.c.id.in_(chunk), p.c.deleted_at.is_(None))
                 ).all()
@@ -436,7 +443,3 @@ def _login() -> str:
     except (ImportError, KeyError, OSError):  # no login name in some containers
         return "unknown"
 
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

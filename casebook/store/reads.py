@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from casebook.models import Case, Record, TestResult
 from casebook.store import tables
 from casebook.store.errors import NotFoundError
-from casebook.store.records import ENTITIES, entity_for, patient_from_row
+from casebook.store.records import ENTITIES, chunked, entity_for, patient_from_row
 
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
@@ -27,12 +27,11 @@ def load_cases(store: CaseStore, patient_ids: Iterable[str] | None = None) -> li
     """Many cases at once (all live patients by default), ordered by patient id: one
     query per table (per 500 ids when `patient_ids` is given), not one per patient.
     Ids that are not live patients are left out."""
-    from casebook.store.casestore import _chunks  # casestore imports this module
 
     p = tables.patients
     wanted = None if patient_ids is None else sorted(set(patient_ids))
     chunks: list[Sequence[str] | None] = (
-        [None] if wanted is None else list(_chunks(wanted, 500)))
+        [None] if wanted is None else list(chunked(wanted)))
     heads: list[Any] = []
     parts: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
     with store._read() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,7 +24,14 @@ from casebook.models import (
 )
 from casebook.store import tables
 
-__all__ = ["ENTITIES", "Entity", "entity_for", "patient_from_row", "patient_to_row"]
+__all__ = [
+    "ENTITIES",
+    "Entity",
+    "chunked",
+    "entity_for",
+    "patient_from_row",
+    "patient_to_row",
+]
 
 
 @dataclass(frozen=True)
@@ -125,3 +133,8 @@ def patient_to_row(patient: Patient) -> dict[str, Any]:
 def patient_from_row(row: Any) -> Patient:
     m = row._mapping
     return Patient.model_validate({k: m[k] for k in _PATIENT_FIELDS})
+
+
+def chunked(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    """`items` in slices of at most `size` (bound parameters per `IN (...)` stay few)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
