@@ -32,9 +32,12 @@ class DemoResult:
 
 
 def build_demo(
-    directory: str | Path = "casebook-demo", *, patients: int = 12, seed: int = 1
+    directory: str | Path = "casebook-demo", *, patients: int = 12, seed: int = 1,
+    summaries: bool = True,
 ) -> DemoResult:
-    """Create `directory`/casebook.db afresh with `patients` synthetic cases."""
+    """Create `directory`/casebook.db afresh with `patients` synthetic cases, a fictional
+    clinic letterhead (`clinic.toml`) and, with `summaries`, each patient's after-visit
+    summary of their latest visit."""
     if patients < 1:
         raise InputError("--patients must be at least 1")
     directory = Path(directory).resolve()
@@ -43,6 +46,7 @@ def build_demo(
     for stale in (db, db.with_name("casebook.db-wal"), db.with_name("casebook.db-shm")):
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
+    (directory / "clinic.toml").write_text(_DEMO_CLINIC, encoding="utf-8")  # the letterhead
     with CaseStore(url, create=True, actor="casebook-demo") as store:
         cases = generate_cases(patients, seed=seed, catalog=store.catalog)
         import_cases(store, cases)
@@ -53,7 +57,31 @@ def build_demo(
             )
             for c in cases
         }
+        if summaries:
+            _latest_summaries(store, url)
     return DemoResult(directory, url, [c.patient.id for c in cases], flags)
+
+
+# A fictional letterhead for the demo's letters (`casebook init` explains the file).
+_DEMO_CLINIC = """\
+name = "Example Digestive Health Clinic (demo)"
+address = ["1 Example Street", "Exampletown EX1 1EX"]
+phone = "000 0000 0000"
+practitioner = "A. Example"
+credentials = "ND"
+"""
+
+
+def _latest_summaries(store: CaseStore, url: str) -> None:
+    """An after-visit summary of each patient's latest visit, kept with the case, so every
+    demo dashboard offers one to download."""
+    from casebook.letters import after_visit_summary, load_clinic_settings, save_letter
+
+    settings = load_clinic_settings(database_url=url)
+    for summary in store.patients():
+        case = store.load_case(summary.id)
+        if case.visits:
+            save_letter(store, after_visit_summary(case, store.catalog, settings))
 
 
 def build_demo_notebooks(result: DemoResult, *, workers: int | None = None) -> BatchReport:
@@ -93,6 +121,11 @@ def demo_text(result: DemoResult) -> str:
         f"  casebook show {first}                   # one case, with its red flags",
         f"  casebook export {first} --format json   # the whole case as JSON",
         f"  casebook audit {first}                  # who changed what, and when",
+        f"  casebook flags {first}                  # red flags and their state; then",
+        f"  casebook flag ack {first} RULE --note TEXT   # acknowledge, refer, resolve",
+        f"  casebook letter referral {first}        # a referral letter (PDF)",
+        "  casebook worklist                       # the clinic's worklist, most urgent first",
+        "  casebook outcomes --by template         # outcomes across patients, with caveats",
     ]
     report = result.notebooks
     if report is not None:

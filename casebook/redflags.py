@@ -193,6 +193,10 @@ def _lab(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag |
     return None
 
 
+# Written as clinicians write them: IBD keeps its capitals.
+_CONDITION_WORDS = {"ibd": "IBD"}
+
+
 def _family_history(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
     found = [
         h.data
@@ -203,7 +207,7 @@ def _family_history(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -
     if not found:
         return None
     listed = ", ".join(
-        f"{f.condition.replace('_', ' ')} ({f.relative}"
+        f"{_CONDITION_WORDS.get(f.condition, f.condition.replace('_', ' '))} ({f.relative}"
         + (f", onset at {f.age_at_onset}" if f.age_at_onset is not None else "")
         + ")"
         for f in found

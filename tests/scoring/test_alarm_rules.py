@@ -230,3 +230,16 @@ def test_iron_deficiency_anemia_apart_from_iron_deficiency(ferritin: float, hb: 
 def test_family_history_counts_first_degree_relatives_only(relative: str, fires: bool) -> None:
     family = [FamilyHistory(relative=relative, condition="colorectal_cancer")]  # type: ignore[arg-type]
     assert ("family_history_gi" in _flags(_case(family=family))) is fires
+
+
+def test_family_history_reason_keeps_the_capitals_of_ibd() -> None:
+    from casebook.catalog import default_catalog
+    from casebook.redflags import red_flags
+    from casebook.synthetic import generate_cases
+
+    cat = default_catalog()
+    reasons = [f.reason for case in generate_cases(12, seed=1)
+               for f in red_flags(case, cat.red_flags, cat.instruments, cat.tests)
+               if f.key == "family_history_gi"]
+    assert reasons and all("ibd" not in r for r in reasons)
+    assert any("Family history of IBD" in r for r in reasons)
