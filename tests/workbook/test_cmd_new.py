@@ -97,9 +97,9 @@ def test_new_without_execute_imports_nothing_heavy(demo_store, tmp_path: Path) -
 
 def test_the_fast_path_follows_the_store_url_rules(monkeypatch: pytest.MonkeyPatch,
                                                    tmp_path: Path) -> None:
-    from casebook.store.peek import fast_sqlite_url
     from casebook.notebooks._parameters import public_database_url
     from casebook.store import resolve_url
+    from casebook.store.peek import fast_sqlite_url
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CASEBOOK_DB", raising=False)
