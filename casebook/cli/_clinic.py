@@ -114,7 +114,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 def register(add: AddCommand) -> None:
     p = add("review", cmd_review, "mark a patient's test results reviewed (audited)")
-    p.add_argument("patient")
+    p.add_argument("patient", help="the patient's id")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--result", action="append", default=[], metavar="ID",
                        help="this result id (repeatable)")
@@ -127,7 +127,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
     p = add("outcomes", cmd_outcomes,
             "outcomes across patients: per patient, plan category or protocol template")
-    p.add_argument("--by", choices=("patient", "category", "template"), default="patient")
+    p.add_argument("--by", choices=("patient", "category", "template"), default="patient",
+                   help="one row per patient (default), per plan category or per protocol "
+                   "template")
     _filters(p)
     p.add_argument("--min-patients", type=int, default=5, metavar="N",
                    help="no group figure from fewer than N patients (default 5)")

@@ -59,12 +59,13 @@ def cmd_flag(args: argparse.Namespace) -> int:
 def register(add: AddCommand) -> None:
     p = add("flags", cmd_flags, "list a patient's red flags with their state "
             "(without PATIENT: every open red flag in the store)")
-    p.add_argument("patient", nargs="?")
+    p.add_argument("patient", nargs="?",
+                   help="the patient's id (default: every open flag in the store)")
     p = add("flag", cmd_flag, "record a step of a red flag: ack(nowledge), refer or resolve "
             "(audited; newer alarm evidence re-opens it)")
     p.add_argument("step", choices=tuple(_STEPS), help="ack, refer (needs --to) or resolve "
                    "(needs --outcome)")
-    p.add_argument("patient")
+    p.add_argument("patient", help="the patient's id")
     p.add_argument("rule", help="the red-flag rule key, as `casebook flags PATIENT` shows it")
     p.add_argument("--note", metavar="TEXT", help="a note for the record")
     p.add_argument("--to", metavar="TEXT", help="refer: to whom (service or clinician)")

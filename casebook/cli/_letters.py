@@ -68,7 +68,8 @@ def register(add: AddCommand) -> None:
     group = add("letter", cmd_letter,
                 "make a letter from the record as PDF, kept with the case: a referral "
                 "letter, or the patient's after-visit summary")
-    kinds = group.add_subparsers(dest="kind", required=True, metavar="KIND")
+    kinds = group.add_subparsers(dest="kind", required=True, metavar="KIND",
+                                 help="referral or summary")
     p = kinds.add_parser("referral", help="a referral letter to a specialist",
                          description="A referral letter: the red flags (or --reason), history, "
                          "medications, supplements, recent results, scores and --question.")

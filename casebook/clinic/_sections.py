@@ -16,18 +16,19 @@ import functools
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import jinja2
 import pandas as pd
-from markupsafe import escape
+from markupsafe import Markup
 
 from casebook.clinic._data import ClinicError, ClinicFrames
 from casebook.clinic._format import to_csv
 from casebook.clinic._outcomes import CAVEATS
 from casebook.clinic._store import (
     ClinicFilter,
+    OutcomesBy,
     load_clinic_frames,
     store_outcomes,
     store_worklist,
@@ -121,8 +122,8 @@ class ClinicSession:
                 df = store_worklist(self.store, today=self.today, clinic_filter=self.filter,
                                     frames=self.frames)
             else:
-                by = "patient" if name == "patients" else name
-                df = store_outcomes(self.store, by=by, clinic_filter=self.filter,  # type: ignore[arg-type]
+                by = cast(OutcomesBy, "patient" if name == "patients" else name)
+                df = store_outcomes(self.store, by=by, clinic_filter=self.filter,
                                     frames=self.frames)
             self._cache[name] = df
         return self._cache[name]
@@ -214,7 +215,6 @@ _OUTCOME_COLUMNS = ["group_name", "measure_name", "n_patients", "n_followed_up",
 
 
 def outcomes_html(session: ClinicSession) -> str:
-    from markupsafe import Markup
 
     from casebook.charts import chart_html
     from casebook.clinic._format import _cell, _plain
@@ -258,12 +258,17 @@ def filters_section(session: ClinicSession) -> W.VBox:
             session.set_filter(ClinicFilter(practitioner=who.value.strip() or None,
                                             date_from=start.value, date_to=end.value))
         except ClinicError as exc:
-            status.value = f'<span style="color:#b00020">{escape(str(exc))}</span>'
+            status.value = _ERROR.format(str(exc))
             return
         status.value = ""
 
     apply.on_click(on_apply)
     return W.VBox([W.HBox([start, end, who]), W.HBox([apply, status])])
+
+
+# Markup.format escapes what it is given: a message or a file name prints as text.
+_ERROR = Markup('<span style="color:#b00020">{}</span>')
+_WRITTEN = Markup('<span style="color:#555">Written: {}</span>')
 
 
 def export_section(session: ClinicSession) -> W.HBox:
@@ -278,10 +283,9 @@ def export_section(session: ClinicSession) -> W.HBox:
         try:
             paths = session.export()
         except OSError as exc:
-            status.value = f'<span style="color:#b00020">{escape(exc.strerror or exc)}</span>'
+            status.value = _ERROR.format(exc.strerror or str(exc))
             return
-        names = ", ".join(escape(p.name) for p in paths)
-        status.value = f'<span style="color:#555">Written: {names}</span>'
+        status.value = _WRITTEN.format(", ".join(p.name for p in paths))
 
     button.on_click(on_click)
     return W.HBox([button, status])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -85,7 +85,7 @@ def _collect(out: dict[str, list[FlagReview]], rows: Sequence[sa.Row[Any]]) -> N
     ent = entity_for(FlagReview)
     for row in rows:
         review = ent.from_row(row)
-        out[review.patient_id].append(review)  # type: ignore[arg-type]
+        out[review.patient_id].append(cast(FlagReview, review))
 
 
 # --- CaseStore methods (attached in casestore.py) -------------------------------------

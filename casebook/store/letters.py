@@ -5,7 +5,7 @@ PDF body, and does not bump the record version."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 
@@ -69,4 +69,4 @@ def _letters(self: CaseStore, patient_id: str, kind: str | None, *, newest_only:
     with self._read() as conn:
         rows = conn.execute(query).all()
     ent = entity_for(LetterRecord)
-    return [ent.from_row(r) for r in rows]  # type: ignore[misc]
+    return [cast(LetterRecord, ent.from_row(r)) for r in rows]

@@ -50,7 +50,7 @@ def summaries(serve_store) -> dict[str, LetterRecord]:  # type: ignore[no-untype
 
 def test_own_latest_summary_is_a_pdf_attachment(server: Server, serve_store, summaries) -> None:
     for pid, record in summaries.items():
-        status, headers, body = _raw(server, PATH, server.token(pid))
+        status, headers, body = _raw(server, PATH, server.session(pid))
         assert status == 200
         assert body == record.pdf, f"{pid} got another letter"
         assert headers["Content-Type"] == "application/pdf"
@@ -64,14 +64,14 @@ def test_own_latest_summary_is_a_pdf_attachment(server: Server, serve_store, sum
 def test_the_dashboard_offers_the_link_only_when_there_is_a_summary(
         server: Server, serve_store, summaries) -> None:
     with_one, without = serve_store.patients[0], serve_store.patients[1]
-    page = server.request("/dashboard", cookie=server.token(with_one))
+    page = server.request("/dashboard", cookie=server.session(with_one))
     assert page.status == 200 and f'href="{PATH}"' in page.body
-    page = server.request("/dashboard", cookie=server.token(without))
+    page = server.request("/dashboard", cookie=server.session(without))
     assert page.status == 200 and PATH not in page.body
 
 
 def test_no_summary_is_404(server: Server, serve_store, summaries) -> None:
-    status, _, body = _raw(server, PATH, server.token(serve_store.patients[1]))
+    status, _, body = _raw(server, PATH, server.session(serve_store.patients[1]))
     assert status == 404 and b"%PDF" not in body
 
 
@@ -87,9 +87,9 @@ def test_bad_expired_or_revoked_credentials_are_403(server: Server, serve_store,
     with CaseStore(serve_store.url, actor="test") as store:
         expired, _ = issue_token(store, a, days=1,
                                  now=datetime.now(UTC) - timedelta(days=1, seconds=1))
-    status, _, body = _raw(server, PATH, expired)
+    status, _, body = _raw(server, f"{PATH}?token={expired}")  # cannot open a session
     assert status == 403 and b"%PDF" not in body
-    revoked = server.token(a)
+    revoked = server.session(a)
     with CaseStore(serve_store.url, actor="test") as store:
         revoke(store, a)
     status, _, body = _raw(server, PATH, revoked)
@@ -99,7 +99,7 @@ def test_bad_expired_or_revoked_credentials_are_403(server: Server, serve_store,
 def test_the_url_never_chooses_the_patient_or_the_letter(server: Server, serve_store,
                                                          summaries) -> None:
     own, other = serve_store.patients[3], serve_store.patients[0]
-    token = server.token(own)
+    token = server.session(own)
     other_id = summaries[other].id
     status, _, body = _raw(server, f"{PATH}?patient_id={other}&id={other_id}&letter={other_id}",
                            token)
