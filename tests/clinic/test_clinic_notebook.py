@@ -29,7 +29,7 @@ from casebook.store import CaseStore, import_cases
 from tests.clinic.cases import TODAY, V, days, make_case
 
 PLAN = [{"category": "herbal", "name": "Peppermint oil", "status": "active",
-         "template": "low_fodmap", "start": days(90)}]
+         "template": "low_fodmap_diet", "start": days(90)}]
 
 
 def _cases() -> list:

@@ -24,7 +24,7 @@ RESULTS = [
 
 def _cases() -> list[Case]:
     plan = [{"category": "herbal", "name": "Peppermint oil", "status": "active",
-             "template": "low_fodmap", "start": days(60)}]
+             "template": "low_fodmap_diet", "start": days(60)}]
     return [
         make_case("cl-1", [V(60, 20), V(5, 10)], name="Ann <i>One</i>", results=RESULTS,
                   plan=plan),
