@@ -50,10 +50,9 @@ def _replicate(df: pd.DataFrame, copies: int) -> pd.DataFrame:
     parts = []
     for k in range(copies):
         part = df.copy()
-        part["patient_id"] = part["patient_id"] + f"-r{k}"
-        for col in ID_COLUMNS:
-            if col in part.columns:
-                part[col] = part[col] + f"-r{k}"
+        for col in ("patient_id", *ID_COLUMNS):
+            if col in part.columns:  # the clinic frames' ids are categorical: as text first
+                part[col] = part[col].astype(str) + f"-r{k}"
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
