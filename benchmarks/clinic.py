@@ -147,7 +147,8 @@ def notebooks(patients: int, rounds: int) -> None:
             first = store.patients()[0].id
         out = Path(tmp) / "notebooks"
         sides: dict[str, Callable[[], object]] = {
-            f"case notebook ({first})": lambda: case_notebook(first, url, out, execute=True),
+            f"case notebook ({first})": lambda: case_notebook(
+            first, url, out, execute=True, force=True),
             f"clinic notebook ({patients} patients)": lambda: clinic_notebook(
                 url, out, execute=True),
         }

@@ -95,6 +95,14 @@ class ClinicSession:
         self.frames: ClinicFrames = load_clinic_frames(store)
         self._observers: list[Callable[[], None]] = []
         self._cache: dict[str, pd.DataFrame] = {}
+        self._drawn = False  # the worklist cell has run on these frames
+
+    def reload(self) -> None:
+        """Read the store again (a flag acknowledged, results reviewed since) and redraw."""
+        self.frames = load_clinic_frames(self.store)
+        self._cache.clear()
+        for callback in list(self._observers):
+            callback()
 
     def __repr__(self) -> str:
         return f"ClinicSession({self.store!r})"
@@ -139,8 +147,11 @@ def open_clinic(database_url: str, *, date_from: str = "", date_to: str = "",
                 practitioner: str = "", notebooks_dir: str = ".",
                 actor: str | None = None) -> ClinicSession:
     """The clinic session the notebook's cells share (its parameters, checked)."""
+    from casebook.charts.render import warm_up
     from casebook.store import CaseStore
 
+    # The outcome charts need vl-convert's JavaScript engine: start it while the store loads.
+    warm_up(background=True)
     clinic_filter = ClinicFilter(practitioner=practitioner or None,
                                  date_from=_day("date_from", date_from),
                                  date_to=_day("date_to", date_to))
@@ -177,7 +188,11 @@ def _html(value: str) -> W.HTML:
 
 
 def worklist_section(session: ClinicSession) -> W.HTML:
-    """The worklist, most urgent first; each patient links to their case workbook."""
+    """The worklist, most urgent first; each patient links to their case workbook. Running
+    the cell again reads the store again, so an acknowledged flag leaves the list."""
+    if session._drawn:
+        session.reload()
+    session._drawn = True
     out = _html(worklist_html(session))
     session.observe(lambda: setattr(out, "value", worklist_html(session)))
     return out
