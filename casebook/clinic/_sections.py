@@ -28,6 +28,7 @@ from casebook.clinic._format import to_csv
 from casebook.clinic._outcomes import CAVEATS
 from casebook.clinic._store import (
     ClinicFilter,
+    OutcomesBy,
     load_clinic_frames,
     store_outcomes,
     store_worklist,
@@ -124,8 +125,9 @@ class ClinicSession:
                 df = store_worklist(self.store, today=self.today, clinic_filter=self.filter,
                                     frames=self.frames)
             else:
-                by = "patient" if name == "patients" else name
-                df = store_outcomes(self.store, by=by, clinic_filter=self.filter,  # type: ignore[arg-type]
+                by: OutcomesBy = ("patient" if name == "patients"
+                                  else "template" if name == "template" else "category")
+                df = store_outcomes(self.store, by=by, clinic_filter=self.filter,
                                     frames=self.frames)
             self._cache[name] = df
         return self._cache[name]
