@@ -50,10 +50,9 @@ def _replicate(df: pd.DataFrame, copies: int) -> pd.DataFrame:
     parts = []
     for k in range(copies):
         part = df.copy()
-        part["patient_id"] = part["patient_id"] + f"-r{k}"
-        for col in ID_COLUMNS:
-            if col in part.columns:
-                part[col] = part[col] + f"-r{k}"
+        for col in ("patient_id", *ID_COLUMNS):
+            if col in part.columns:  # the clinic frames' ids are categorical: as text first
+                part[col] = part[col].astype(str) + f"-r{k}"
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
@@ -148,7 +147,8 @@ def notebooks(patients: int, rounds: int) -> None:
             first = store.patients()[0].id
         out = Path(tmp) / "notebooks"
         sides: dict[str, Callable[[], object]] = {
-            f"case notebook ({first})": lambda: case_notebook(first, url, out, execute=True),
+            f"case notebook ({first})": lambda: case_notebook(
+            first, url, out, execute=True, force=True),
             f"clinic notebook ({patients} patients)": lambda: clinic_notebook(
                 url, out, execute=True),
         }

@@ -22,6 +22,14 @@ from casebook.scoring import ScoringError, burden_by_visit, read_result, score_i
 __all__ = ["ClinicError", "ClinicFrames", "as_frames", "clinic_frames", "join_per_patient"]
 
 _DATE = "datetime64[ns]"
+# id column -> the frames whose column shares one categorical dtype
+_SHARED: dict[str, tuple[str, ...]] = {
+    "patient_id": ("patients", "visits", "scores", "plan", "orders", "results"),
+    "visit_id": ("visits", "scores"),
+    "test": ("orders", "results"),
+}
+_FEW: dict[str, tuple[str, ...]] = {"scores": ("instrument",), "plan": ("status",),
+                                    "orders": ("status",), "results": ("flag",)}
 
 
 class ClinicError(CasebookError, ValueError):
@@ -43,6 +51,25 @@ class ClinicFrames:
     results: pd.DataFrame  # patient_id, result_id, test, test_name, collected_on, shown, flag,
     #                        reviewed (marked reviewed in the store)
     cases: tuple[Case, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Ids as categoricals sharing their categories across the frames, once: every
+        # merge, group and isin on them then works on integer codes, not on strings.
+        for column, names in _SHARED.items():
+            frames = {name: getattr(self, name) for name in names}
+            dtypes = {frames[name][column].dtype for name in names}
+            if len(dtypes) == 1 and isinstance(next(iter(dtypes)), pd.CategoricalDtype):
+                continue
+            values = pd.concat([df[column].astype(object) for df in frames.values()],
+                               ignore_index=True).dropna()
+            dtype = pd.CategoricalDtype(pd.Index(values.unique(), dtype=str).sort_values())
+            for name, df in frames.items():
+                object.__setattr__(self, name, df.assign(**{column: df[column].astype(dtype)}))
+        for name, columns in _FEW.items():  # few distinct values: compared by code too
+            df = getattr(self, name)
+            object.__setattr__(self, name, df.assign(**{
+                c: df[c].astype("category") for c in columns
+                if not isinstance(df[c].dtype, pd.CategoricalDtype)}))
 
 
 def _score(response: InstrumentResponse, catalog: Catalog) -> int | None:

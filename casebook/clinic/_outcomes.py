@@ -104,6 +104,7 @@ def outcomes_by_patient(source: Iterable[Case] | ClinicFrames, catalog: Catalog)
     out["plan_categories"] = _joined(f.plan, "category").reindex(out.index).fillna("")
     out["templates"] = _joined(f.plan, "template").reindex(out.index).fillna("")
     out = out.reset_index()
+    out["patient_id"] = out["patient_id"].astype(str)  # the frames' categorical, as text
     out.attrs["caveats"] = list(CAVEATS)
     return out
 

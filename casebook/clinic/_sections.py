@@ -16,7 +16,7 @@ import functools
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
@@ -101,6 +101,14 @@ class ClinicSession:
         self.frames: ClinicFrames = load_clinic_frames(store)
         self._observers: list[Callable[[], None]] = []
         self._cache: dict[str, pd.DataFrame] = {}
+        self._drawn = False  # the worklist cell has run on these frames
+
+    def reload(self) -> None:
+        """Read the store again (a flag acknowledged, results reviewed since) and redraw."""
+        self.frames = load_clinic_frames(self.store)
+        self._cache.clear()
+        for callback in list(self._observers):
+            callback()
 
     def __repr__(self) -> str:
         return f"ClinicSession({self.store!r})"
@@ -122,7 +130,8 @@ class ClinicSession:
                 df = store_worklist(self.store, today=self.today, clinic_filter=self.filter,
                                     frames=self.frames)
             else:
-                by = cast(OutcomesBy, "patient" if name == "patients" else name)
+                by: OutcomesBy = ("patient" if name == "patients"
+                                  else "template" if name == "template" else "category")
                 df = store_outcomes(self.store, by=by, clinic_filter=self.filter,
                                     frames=self.frames)
             self._cache[name] = df
@@ -145,8 +154,11 @@ def open_clinic(database_url: str, *, date_from: str = "", date_to: str = "",
                 practitioner: str = "", notebooks_dir: str = ".",
                 actor: str | None = None) -> ClinicSession:
     """The clinic session the notebook's cells share (its parameters, checked)."""
+    from casebook.charts.render import warm_up
     from casebook.store import CaseStore
 
+    # The outcome charts need vl-convert's JavaScript engine: start it while the store loads.
+    warm_up(background=True)
     clinic_filter = ClinicFilter(practitioner=practitioner or None,
                                  date_from=_day("date_from", date_from),
                                  date_to=_day("date_to", date_to))
@@ -183,7 +195,11 @@ def _html(value: str) -> W.HTML:
 
 
 def worklist_section(session: ClinicSession) -> W.HTML:
-    """The worklist, most urgent first; each patient links to their case workbook."""
+    """The worklist, most urgent first; each patient links to their case workbook. Running
+    the cell again reads the store again, so an acknowledged flag leaves the list."""
+    if session._drawn:
+        session.reload()
+    session._drawn = True
     out = _html(worklist_html(session))
     session.observe(lambda: setattr(out, "value", worklist_html(session)))
     return out

@@ -69,6 +69,11 @@ def _flag_rows(frames: ClinicFrames, catalog: Catalog, today: date,
     return df
 
 
+def _flag_words(flag: pd.Series) -> pd.Series:
+    """'high', 'low', 'abnormal' or missing, as text, for a (categorical) flag column."""
+    return flag.astype(object).map(_FLAG_WORDS)
+
+
 def _result_rows(frames: ClinicFrames, today: pd.Timestamp,
                  reviewed: Collection[str]) -> pd.DataFrame:
     r = frames.results
@@ -76,16 +81,18 @@ def _result_rows(frames: ClinicFrames, today: pd.Timestamp,
     if "reviewed" in r.columns:  # marked reviewed in the store
         done |= r["reviewed"].astype(bool)
     r = r[(r["collected_on"] <= today) & ~done]
-    flag = r["flag"].map(_FLAG_WORDS)
-    detail = (r["test_name"] + " " + r["shown"] + flag.map(" ({})".format).fillna("")
-              + " on " + _day(r["collected_on"]))
+    flag = _flag_words(r["flag"])
+    shown_flag = (" (" + flag + ")").fillna("")
+    detail = (r["test_name"] + " " + r["shown"] + shown_flag + " on " + _day(r["collected_on"]))
     urgency = np.where(flag.notna(), "soon", "routine")
     return _part("result-to-review", r, pd.Series(urgency, index=r.index), detail,
                  r["collected_on"], r["result_id"])
 
 
-def _test_names(catalog: Catalog) -> dict[str, str]:
-    return {k: t.name for k, t in catalog.tests.items()}
+def _test_names(catalog: Catalog, tests: pd.Series) -> pd.Series:
+    """The catalog name of each test key (the key itself when the catalog has none)."""
+    keys = tests.astype(object)
+    return keys.map({k: t.name for k, t in catalog.tests.items()}).fillna(keys).astype(str)
 
 
 def _overdue_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
@@ -94,8 +101,8 @@ def _overdue_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
     o = o[o["status"].isin(("ordered", "collected")) & ~o["resulted"]
           & (o["ordered_on"] < today - pd.Timedelta(days=overdue_days))]
     days = (today - o["ordered_on"]).dt.days.astype(str)
-    detail = (o["test"].map(_test_names(catalog)).fillna(o["test"]) + " ordered "
-              + _day(o["ordered_on"]) + ", no result after " + days + " days")
+    detail = (_test_names(catalog, o["test"]) + " ordered " + _day(o["ordered_on"])
+              + ", no result after " + days + " days")
     return _part("test-overdue", o, "soon", detail, o["ordered_on"], o["order_id"])
 
 
@@ -108,25 +115,34 @@ def _plan_rows(frames: ClinicFrames, today: pd.Timestamp, within: int) -> pd.Dat
     return _part("follow-up-due", p, "routine", detail, p["end"], p["item_id"])
 
 
+def _codes(s: pd.Series) -> np.ndarray:
+    """The integer codes of a categorical id column (shared across the clinic frames)."""
+    return np.asarray(s.cat.codes, dtype=np.int64)
+
+
 def _retest_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
                  retest_days: int) -> pd.DataFrame:
     r = frames.results[frames.results["collected_on"] <= today]
-    last = r.sort_values("collected_on").drop_duplicates(["patient_id", "test"], keep="last")
+    tests = len(r["test"].cat.categories) + 1
+    key = pd.Series(_codes(r["patient_id"]) * tests + _codes(r["test"]), index=r.index)
+    last = r.loc[key.loc[r["collected_on"].sort_values(kind="stable").index]
+                 .drop_duplicates(keep="last").index]
     o = frames.orders
-    pending = o.loc[o["status"].isin(("ordered", "collected")) & ~o["resulted"],
-                    ["patient_id", "test"]].drop_duplicates()
-    last = last.merge(pending, on=["patient_id", "test"], how="left", indicator=True)
-    due = last[last["flag"].notna() & (last["_merge"] == "left_only")
+    o = o[o["status"].isin(("ordered", "collected")) & ~o["resulted"]]
+    pending = _codes(o["patient_id"]) * tests + _codes(o["test"])
+    due = last[last["flag"].notna()
+               & ~np.isin(_codes(last["patient_id"]) * tests + _codes(last["test"]), pending)
                & (last["collected_on"] <= today - pd.Timedelta(days=retest_days))]
+    due = due.sort_values(["patient_id", "collected_on"], kind="stable")
     detail = ("Re-test due: " + due["test_name"] + " was " + due["shown"] + " ("
-              + due["flag"].map(_FLAG_WORDS) + ") on " + _day(due["collected_on"])
+              + _flag_words(due["flag"]) + ") on " + _day(due["collected_on"])
               + ", no repeat since")
     return _part("follow-up-due", due, "routine", detail, due["collected_on"], due["result_id"])
 
 
 def _no_visit_rows(frames: ClinicFrames, today: pd.Timestamp, interval: int) -> pd.DataFrame:
     v = frames.visits[frames.visits["visit_date"] <= today]
-    last = v.groupby("patient_id", as_index=False)["visit_date"].max()
+    last = v.groupby("patient_id", as_index=False, observed=True)["visit_date"].max()
     active = frames.plan.loc[frames.plan["status"] == "active", "patient_id"].unique()
     last = last[last["patient_id"].isin(active)
                 & (last["visit_date"] < today - pd.Timedelta(days=interval))]
@@ -138,27 +154,55 @@ def _no_visit_rows(frames: ClinicFrames, today: pd.Timestamp, interval: int) -> 
 
 def _worsening_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
                     min_change: float) -> pd.DataFrame:
+    """Each measure at the latest visit against its previous value, in numpy over the id
+    codes: one stable sort by (patient, measure, visit), then neighbours compared."""
     v = frames.visits[frames.visits["visit_date"] <= today]
     measures = outcome_measures(catalog)
-    burden = v.loc[v["burden"].notna(), ["patient_id", "visit_id", "visit_date", "seq"]].assign(
-        measure="burden", value=v["burden"])
-    s = frames.scores[frames.scores["instrument"].isin(list(measures))].merge(
-        v[["visit_id", "seq"]], on="visit_id")
-    s = s.rename(columns={"instrument": "measure", "total": "value"})
-    m = pd.concat([burden, s[burden.columns]], ignore_index=True).sort_values(
-        ["patient_id", "measure", "seq"]).drop_duplicates(["visit_id", "measure"], keep="last")
-    g = m.groupby(["patient_id", "measure"], sort=False)
-    m["prev"], m["prev_date"] = g["value"].shift(), g["visit_date"].shift()
-    latest = v.groupby("patient_id")["seq"].max()
-    m = m[m["prev"].notna() & (m["seq"] == m["patient_id"].map(latest))]
-    worse_up = m["measure"].map({k: (catalog.instruments[k].higher_is_worse
-                                     if k in catalog.instruments else True) for k in measures})
-    delta = m["value"] - m["prev"]
-    m = m[np.where(worse_up, delta >= min_change, delta <= -min_change)]
-    if m.empty:
+    keys = sorted(measures)  # a patient's changes are told in this order
+    visit_seq = np.full(len(v["visit_id"].cat.categories), -1, dtype=np.int64)
+    visit_seq[_codes(v["visit_id"])] = v["seq"].to_numpy()
+    rated = v[v["burden"].notna()]
+    s = frames.scores[frames.scores["instrument"].isin(keys)]
+    s_seq = visit_seq[_codes(s["visit_id"])]
+    s = s[s_seq >= 0]  # a visit after today is not used
+    code = {k: i for i, k in enumerate(keys)}
+    pid = np.concatenate([_codes(rated["patient_id"]), _codes(s["patient_id"])])
+    measure = np.concatenate([np.full(len(rated), code["burden"]),
+                              s["instrument"].map(code).to_numpy(dtype=np.int64)])
+    seq = np.concatenate([rated["seq"].to_numpy(), s_seq[s_seq >= 0]])
+    value = np.concatenate([rated["burden"].to_numpy(dtype="float64"),
+                            s["total"].to_numpy(dtype="float64")])
+    when = np.concatenate([rated["visit_date"].to_numpy(), s["visit_date"].to_numpy()])
+    visit = np.concatenate([_codes(rated["visit_id"]), _codes(s["visit_id"])])
+    if not len(pid):
         return pd.DataFrame(columns=_PART)
-    m = m.assign(text=m["measure"].map(measures) + " " + _whole(m["prev"]) + " → "
-                 + _whole(m["value"]) + " (since " + _day(m["prev_date"]) + ")")
+    order = np.lexsort((seq, measure, pid))  # stable: of two answers at a visit, the later
+    pid, measure, seq, value, when, visit = (a[order] for a in
+                                            (pid, measure, seq, value, when, visit))
+    same = (pid[1:] == pid[:-1]) & (measure[1:] == measure[:-1])
+    last_at_visit = np.append(~(same & (seq[1:] == seq[:-1])), True)
+    pid, measure, seq, value, when, visit = (a[last_at_visit] for a in
+                                            (pid, measure, seq, value, when, visit))
+    latest = np.full(len(v["patient_id"].cat.categories), -1, dtype=np.int64)
+    np.maximum.at(latest, _codes(v["patient_id"]), v["seq"].to_numpy())
+    has_prev = np.append(False, (pid[1:] == pid[:-1]) & (measure[1:] == measure[:-1]))
+    delta = value - np.append(np.nan, value[:-1])
+    up = np.array([catalog.instruments[k].higher_is_worse if k in catalog.instruments else True
+                   for k in keys])[measure]
+    worse = has_prev & (seq == latest[pid]) & np.where(up, delta >= min_change,
+                                                       delta <= -min_change)
+    at = np.flatnonzero(worse)
+    if not len(at):
+        return pd.DataFrame(columns=_PART)
+    patient_ids = v["patient_id"].cat.categories.to_numpy()
+    m = pd.DataFrame({
+        "patient_id": patient_ids[pid[at]],
+        "visit_date": when[at],
+        "visit_id": v["visit_id"].cat.categories.to_numpy()[visit[at]],
+        "text": (pd.Series(np.array([measures[k] for k in keys])[measure[at]], dtype=str)
+                 + " " + _whole(pd.Series(value[at - 1])) + " → " + _whole(pd.Series(value[at]))
+                 + " (since " + _day(pd.Series(when[at - 1])) + ")"),
+    })
     per = m.drop_duplicates("patient_id")[["patient_id", "visit_date", "visit_id"]]
     per = per.rename(columns={"visit_date": "since", "visit_id": "ref"})
     per["text"] = per["patient_id"].map(join_per_patient(m, "text"))
@@ -219,7 +263,10 @@ def worklist(
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else pd.DataFrame(columns=_PART)
     rows["since"] = pd.to_datetime(rows["since"]).astype("datetime64[ns]")
-    rows = rows.merge(frames.patients, on="patient_id", how="left")
+    rows["patient_id"] = rows["patient_id"].astype(str)
+    rows["ref"] = rows["ref"].astype(str)
+    names = frames.patients.set_index(frames.patients["patient_id"].astype(str))["name"]
+    rows["name"] = rows["patient_id"].map(names)
     rows["_u"] = rows["urgency"].map({u: i for i, u in enumerate(URGENCIES)})
     rows["_k"] = rows["kind"].map({k: i for i, k in enumerate(KINDS)})
     rows = rows.sort_values(["_u", "_k", "since", "patient_id"], na_position="last",

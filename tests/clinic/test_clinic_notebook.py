@@ -138,3 +138,19 @@ def test_the_batch_builds_the_clinic_notebook_once(sqlite_url: str, tmp_path: Pa
     assert (tmp_path / "clinic.ipynb").is_file()
     assert (tmp_path / "nb-1" / "case.ipynb").is_file()
     assert "(clinic): clinic.ipynb built" in report.summary_text()
+
+
+def test_running_the_worklist_cell_again_reads_the_store_again(clinic_store: CaseStore,
+                                                               tmp_path: Path) -> None:
+    from casebook.models import AlarmScreen
+
+    flagged = make_case("nb-rf", [V(20, 5, screen=AlarmScreen(fever=True))], name="Pat rf")
+    import_cases(clinic_store, [flagged])
+    session = ClinicSession(clinic_store, ClinicFilter(), export_dir=tmp_path, today=TODAY)
+    first = worklist_section(session)
+    assert "nb-rf" in first.value and "red-flag" in first.value
+    clinic_store.review_flag("nb-rf", "fever", "acknowledged")
+    assert "red-flag" in session.table("worklist")["kind"].tolist()  # read before the ack
+    again = worklist_section(session)  # the cell run again, same session: the flag is gone
+    assert "nb-rf" not in again.value and "red-flag" not in again.value
+    assert "nb-rf" not in first.value  # the earlier output is redrawn too
