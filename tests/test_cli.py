@@ -204,9 +204,16 @@ def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFi
         summaries = store.patients()
         assert [p.id for p in summaries] == ["demo-0001", "demo-0002"]
         assert [p.record_version for p in summaries] == [1, 1]
-        assert store.load_case("demo-0002") == first
-        assert [(e.action, e.entity, e.entity_id)
-                for e in store.audit_log("demo-0002")] == fresh_log
+        again = store.load_case("demo-0002")
+        # The same record; the after-visit summary is made anew (new id and time), same content.
+        assert again.model_copy(update={"letters": []}) == first.model_copy(update={"letters": []})
+        assert [x.content_hash for x in again.letters] == [x.content_hash for x in first.letters]
+        assert len(again.letters) == 1
+        def log(entries: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
+            return [(a, e, None if e == "letter" else i) for a, e, i in entries]
+
+        assert log([(e.action, e.entity, e.entity_id)
+                    for e in store.audit_log("demo-0002")]) == log(fresh_log)
 
 
 def test_demo_default_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

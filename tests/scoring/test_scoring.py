@@ -741,7 +741,7 @@ def test_family_history_rule() -> None:
     ])
     flag = only(red_flags(case, [r], {}))
     assert flag.reason == (
-        "Family history of colorectal cancer (parent, onset at 48), ibd (sibling)"
+        "Family history of colorectal cancer (parent, onset at 48), IBD (sibling)"
     )
     assert (flag.visit_id, flag.on, flag.urgency) == (None, None, "routine")
     assert red_flags(make_case(history=[family("other"), family("celiac_disease")]), [r], {}) == []
