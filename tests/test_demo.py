@@ -72,3 +72,20 @@ def test_demo_text_lists_flags_and_next_steps(tmp_path: Path) -> None:
                     "casebook export demo-0001 --format json", "casebook audit demo-0001"):
         assert any(line.strip().startswith(command) for line in lines), command
     assert text.endswith("\n")
+
+
+def test_the_demo_works_without_pdf_letters(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A machine without Pango (WeasyPrint) still gets a demo; it says why there is no PDF."""
+    import casebook.letters
+    from casebook.demo import build_demo
+    from casebook.letters import LetterError
+    from casebook.store import CaseStore
+
+    def no_pdf(*_: object, **__: object) -> None:
+        raise LetterError("PDF letters need Pango")
+
+    monkeypatch.setattr(casebook.letters, "save_letter", no_pdf)
+    result = build_demo(tmp_path / "d", patients=2)
+    assert "no after-visit summaries (PDF letters need Pango)" in capsys.readouterr().err
+    with CaseStore(result.url) as store:
+        assert [store.load_case(pid).letters for pid in result.patient_ids] == [[], []]
