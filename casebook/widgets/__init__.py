@@ -9,8 +9,7 @@ Names are imported on first use, so that `import casebook.widgets` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from casebook._lazy import lazy_exports
 
 __all__ = [
     "CaseSession",
@@ -45,12 +44,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())
