@@ -129,6 +129,20 @@ def server_split(log: Path, views: slice) -> str:
             f"cells {cells:.2f} ({len(rows)} views)")
 
 
+def open_session(port: int, token: str) -> str:
+    """Open a patient link as a browser does; the session cookie it sets (the cookie holds a
+    session id, never the token)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/dashboard?token={token}")
+    res = conn.getresponse()
+    res.read()
+    conn.close()
+    cookie = (res.getheader("Set-Cookie") or "").split(";")[0]
+    if res.status != 200 or not cookie:
+        raise SystemExit(f"opening a link gave HTTP {res.status} and no session cookie")
+    return cookie
+
+
 def throughput(port: int, tokens: list[str], seconds: float,
                workers: int) -> tuple[int, int, float]:
     """Views completed in `seconds` by `workers` clients, how many were cache hits, time."""
@@ -136,10 +150,10 @@ def throughput(port: int, tokens: list[str], seconds: float,
     stop_at = time.monotonic() + seconds
 
     def client(i: int) -> None:
+        cookie = open_session(port, tokens[i % len(tokens)])
         while time.monotonic() < stop_at:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-            conn.request("GET", "/dashboard",
-                         headers={"Cookie": f"casebook_session={tokens[i % len(tokens)]}"})
+            conn.request("GET", "/dashboard", headers={"Cookie": cookie})
             res = conn.getresponse()
             body = res.read()
             conn.close()
