@@ -149,27 +149,12 @@ def load_dashboard(patient_id: str, database_url: str) -> Dashboard:
     return Dashboard(case, catalog, flags)
 
 
-def _svg(chart: Any) -> str:
-    """SVG from the dashboard server's shared renderer when there is one, else in-process."""
-    from casebook.charts import render_svg
-
-    socket_path = os.environ.get(CHART_SOCKET)
-    if socket_path:
-        from casebook.serve.chartd import render_remote
-
-        try:  # the builders' specs are validated by their tests; vl-convert checks again
-            return render_remote(chart.to_dict(validate=False), socket_path)
-        except (OSError, ValueError):
-            pass  # render here instead (slower, same result; a bad spec raises ChartError)
-    return render_svg(chart)
-
-
 def _chart(chart: Any, description: str) -> Markup:
     """The chart as an SVG image (a data URL); a short note if it cannot be drawn."""
-    from casebook.charts import ChartError
+    from casebook.charts import ChartError, render_svg
 
     try:
-        data: str | None = base64.b64encode(_svg(chart).encode("utf-8")).decode("ascii")
+        data: str | None = base64.b64encode(render_svg(chart).encode("utf-8")).decode("ascii")
     except ChartError:
         data = None
     # safe as Markup: the output of our own autoescaping template

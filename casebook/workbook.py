@@ -134,15 +134,19 @@ def instruments_section(session: CaseSession) -> WidgetSection:
 
 def tests_section(session: CaseSession) -> WidgetSection:
     """Order from the catalog (evidence first), order status, results and trends."""
+    from casebook.widgets import Fold
     from casebook.widgets.orders import OrderForm, OrderStatusForm
     from casebook.widgets.results import ResultForm, ResultsView
 
     order, status = OrderForm(session), OrderStatusForm(session)
     result, results = ResultForm(session), ResultsView(session)
-    return _section(session, ("Order a test", order), ("Open orders", status),
-                    ("Enter a result", result), ("Results", results),
+    # The two forms for new entries stay folded (out of the page) until asked for.
+    ordering = Fold(session.look, [order.widget], label="Order a test")
+    entering = Fold(session.look, [result.widget], label="Enter a result")
+    return _section(session, ("", ordering), ("Open orders", status), ("", entering),
+                    ("Results", results),
                     forms={"order": order, "status": status, "result": result,
-                           "results": results})
+                           "results": results, "ordering": ordering, "entering": entering})
 
 
 def plan_section(session: CaseSession) -> WidgetSection:

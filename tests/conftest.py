@@ -21,6 +21,15 @@ PG_SKIP = (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_jupyter_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`casebook init`, `new` and `demo` install the `casebook` kernelspec into the user's
+    Jupyter data folder: in the tests that is a folder of the session, never the home."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_DATA_DIR", str(tmp_path_factory.mktemp("jupyter-data")))
+        yield
+
+
 def pytest_report_header() -> str:
     url = os.environ.get(PG_ENV)
     return f"casebook PostgreSQL tests: {'on' if url else 'off'} ({PG_ENV})"

@@ -5,6 +5,12 @@ JavaScript, no CDN and no network (vl-convert is told to fetch nothing), works t
 JupyterLab, Voila and exported HTML, and a strict Content-Security-Policy stays possible.
 Altair's renderers are never touched.
 
+Where a shared, warm chart engine runs (`casebook.charts.service`: `casebook serve` and the
+`casebook` kernel start one), a kernel asks it instead of starting vl-convert's JavaScript
+engine itself (~0.4 s a process); if it is gone, the chart is drawn in-process. Every
+process keeps its last `CHART_CACHE_SIZE` charts by spec, so unchanged data is not drawn
+again.
+
 vl-convert escapes every text it writes into the SVG (labels, titles, aria-labels), so a
 plan item named `<script>...` arrives as text, never as markup (tests/charts prove it).
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -22,12 +29,14 @@ from typing import TYPE_CHECKING, Any
 import altair as alt
 
 from casebook.charts.style import ChartError
+from casebook.kernels import CHART_SOCKET_ENV
 
 if TYPE_CHECKING:
     import ipywidgets
     from IPython.display import SVG
 
 __all__ = [
+    "CHART_CACHE_SIZE",
     "CHART_CSS",
     "RENDER_CONFIG",
     "chart_html",
@@ -37,6 +46,10 @@ __all__ = [
     "update_chart_widget",
     "warm_up",
 ]
+
+CHART_CACHE_SIZE = 64
+"""Charts kept per process, keyed by their whole spec (data included): a chart whose data
+did not change is not drawn again."""
 
 # Applied at render time (not stored in the charts, so they stay composable); read-only.
 RENDER_CONFIG: Mapping[str, Any] = MappingProxyType({
@@ -88,10 +101,29 @@ def _object_title(chart: object) -> str:
 
 
 def _svg(spec: Mapping[str, Any]) -> str:
+    """The SVG of `spec`, from the cache when the very same spec (data included) was drawn
+    before in this process."""
+    key = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    return _cached_svg(key)
+
+
+@functools.lru_cache(maxsize=CHART_CACHE_SIZE)
+def _cached_svg(key: str) -> str:
+    # A chart drawn again (a re-run cell, a form refreshed after a save that changed other
+    # data) costs a dictionary lookup instead of a Vega run; errors are not cached.
+    spec = json.loads(key)
+    socket_path = os.environ.get(CHART_SOCKET_ENV)
+    if socket_path:  # a warm, shared engine (casebook serve, the casebook kernel)
+        from casebook.charts.service import render_remote
+
+        try:
+            return render_remote(spec, socket_path)
+        except (OSError, ValueError):
+            pass  # render here instead: slower, same result (a bad spec raises below)
     import vl_convert  # lazily: importing casebook.charts must stay cheap
 
     config = json.loads(json.dumps(dict(RENDER_CONFIG)))  # a fresh copy for each call
-    return vl_convert.vegalite_to_svg(dict(spec), config=config, allowed_base_urls=[])
+    return str(vl_convert.vegalite_to_svg(spec, config=config, allowed_base_urls=[]))
 
 
 def render_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from casebook.errors import InputError
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only for commands that use it
     from casebook.store import CaseStore
 
-__all__ = ["AddCommand", "open_store", "read_input"]
+__all__ = ["AddCommand", "ensure_kernel", "open_store", "read_input"]
 
 
 class AddCommand(Protocol):
@@ -38,3 +38,21 @@ def read_input(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+
+
+def ensure_kernel(*, always_say: bool = False) -> None:
+    """Install the `casebook` kernelspec that case notebooks name, if it is missing or
+    points at another Python; say where on stderr (always, with `always_say`). A folder
+    that cannot be written is a warning, not a failure: the notebook still opens with
+    another kernel."""
+    from casebook.kernels.spec import install_kernelspec, kernel_dir
+
+    try:
+        folder, changed = install_kernelspec()
+    except OSError as exc:
+        print(f"casebook: could not install the 'casebook' Jupyter kernel at {kernel_dir()}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return
+    if changed or always_say:
+        print(f"Jupyter kernel 'casebook' (fast start for case notebooks) at {folder}",
+              file=sys.stderr)

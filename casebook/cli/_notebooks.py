@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from casebook.cli._common import AddCommand
+from casebook.cli._common import AddCommand, ensure_kernel
 
 __all__ = ["cmd_batch", "cmd_demo", "cmd_new", "register"]
 
@@ -16,6 +16,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     result = build_demo(args.dir, patients=args.patients, seed=args.seed)
     if not args.no_notebooks:
+        ensure_kernel()
         print(f"building {len(result.patient_ids)} patients' notebooks ...", file=sys.stderr)
         build_demo_notebooks(result)
     sys.stdout.write(demo_text(result))
@@ -72,6 +73,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         fast = prepare_case_notebook(args.patient, args.db, args.out, template_path(TEMPLATE),
                                      force=args.force)
         if fast is not None:
+            ensure_kernel()
             print(fast)
             return 0
     from casebook.notebooks import NotebookFailed
@@ -84,6 +86,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     except NotebookFailed as exc:
         print(f"casebook new: {exc}", file=sys.stderr)
         return 1
+    ensure_kernel()
     print(path)
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from casebook.cli._common import AddCommand, open_store, read_input
+from casebook.cli._common import AddCommand, ensure_kernel, open_store, read_input
 from casebook.errors import CasebookError, InputError
 
 __all__ = ["AuditBroken", "cmd_audit", "cmd_export", "cmd_import", "cmd_init", "cmd_patients",
@@ -20,6 +20,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"store ready at {redact_url(store.url)}")
         # Guidance on stderr: stdout stays the one line scripts read.
         print(clinic_settings_help(store.url), file=sys.stderr)
+    if not args.no_kernel:
+        ensure_kernel(always_say=True)
     return 0
 
 
@@ -102,7 +104,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def register(add: AddCommand) -> None:
-    add("init", cmd_init, "create the store, or migrate it to this version")
+    p = add("init", cmd_init, "create the store, or migrate it to this version, and install "
+            "the 'casebook' Jupyter kernel")
+    p.add_argument("--no-kernel", action="store_true",
+                   help="do not install the 'casebook' Jupyter kernel that case notebooks name")
     p = add("import", cmd_import, "import patients, results, a case (JSON) or a FHIR bundle")
     p.add_argument(
         "kind",

@@ -47,7 +47,7 @@ from casebook.kernels.server import (
 
 CHART_SOCKET_ENV = "CASEBOOK_CHART_SOCKET"
 """The environment variable that gives a dashboard kernel the shared chart service's socket
-(`casebook.serve.chartd`); the one place this name is written."""
+(`casebook.charts.service`); the one place this name is written."""
 
 __all__ = [
     "CHART_SOCKET_ENV",

@@ -33,7 +33,7 @@ from typing import Any
 
 from jupyter_client import protocol_version_info
 from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum, DottedObjectName, List, Type, Unicode, default
 
@@ -45,6 +45,7 @@ __all__ = [
     "died_before_reply",
     "ipc_transport",
     "kernel_manager_class",
+    "private_folder",
 ]
 
 _IOPUB_WAIT = 1.0  # seconds to see the idle status before asking again
@@ -73,7 +74,8 @@ def ipc_transport() -> CaselessStrEnum[str]:
     )
 
 
-def _private_folder() -> str:
+def private_folder() -> str:
+    """A new private folder (mode 0700) with a path short enough for IPC sockets."""
     base = tempfile.gettempdir()
     # a short path for IPC sockets; mkdtemp below makes a private 0700 folder inside it
     if len(base) > _MAX_SOCKET_DIR and os.path.isdir("/tmp"):  # noqa: S108
@@ -93,6 +95,18 @@ class CasebookKernelSpecManager(KernelSpecManager):
     @default("kernel_dirs")
     def _kernel_dirs_with_extras(self) -> list[str]:
         return [*self.extra_kernel_dirs, *KernelSpecManager._kernel_dirs_default(self)]
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        """As jupyter finds it; the `casebook` workbook kernel is known even where
+        `casebook init` did not install it (a notebook names it; papermill must run it)."""
+        try:
+            return super().get_kernel_spec(kernel_name)
+        except NoSuchKernel:
+            from casebook.kernels.spec import WORKBOOK_KERNEL, workbook_kernelspec
+
+            if kernel_name.lower() != WORKBOOK_KERNEL:
+                raise
+            return KernelSpec(resource_dir="", **workbook_kernelspec())
 
 
 class ReadyKernelClient(AsyncKernelClient):
@@ -159,7 +173,7 @@ class CasebookKernelManager(AsyncKernelManager):
 
     @default("connection_file")
     def _private_connection_file(self) -> str:
-        self._private = _private_folder()
+        self._private = private_folder()
         return str(Path(self._private) / "kernel.json")
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -19,6 +19,7 @@ itself), bind the socket (mode 0600), then handle connections until stdin closes
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
 import shutil
@@ -27,11 +28,20 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-__all__ = ["HelperProcess", "ignore_interrupts", "listen", "serve"]
+__all__ = [
+    "HelperProcess",
+    "ignore_interrupts",
+    "listen",
+    "owned_helper",
+    "process_helper",
+    "serve",
+    "stop_owned_helper",
+]
 
 _STOP_WAIT = 5.0  # seconds a helper gets to exit after its stdin closes
 
@@ -129,6 +139,42 @@ class HelperProcess:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+
+
+H = TypeVar("H", bound=HelperProcess)
+_owned: dict[tuple[int, str], HelperProcess] = {}
+_owned_lock = threading.Lock()
+_starting: dict[tuple[int, str], threading.Lock] = {}
+
+
+def process_helper(name: str, start: Callable[[], H]) -> H:
+    """This process's own helper called `name`: made by `start()` (which returns it serving)
+    on first use, reused while it lives, stopped at exit. Thread-safe, so an event loop may
+    call it through `asyncio.to_thread`; `start`'s errors propagate and nothing is kept."""
+    key = (os.getpid(), name)
+    with _owned_lock:
+        lock = _starting.setdefault(key, threading.Lock())
+    with lock:  # one start per name; helpers of other names start meanwhile
+        helper = _owned.get(key)
+        if helper is None or not helper.alive:
+            helper = start()
+            _owned[key] = helper
+            atexit.register(helper.stop)
+        return helper  # type: ignore[return-value]  # stored by this function as an H
+
+
+def owned_helper(name: str) -> HelperProcess | None:
+    """The live helper `process_helper(name, ...)` started in this process, if any."""
+    helper = _owned.get((os.getpid(), name))
+    return helper if helper is not None and helper.alive else None
+
+
+def stop_owned_helper(name: str) -> None:
+    """Stop and forget this process's helper called `name` (the next use starts a new one)."""
+    with _owned_lock:
+        helper = _owned.pop((os.getpid(), name), None)
+    if helper is not None:
+        helper.stop()
 
 
 def ignore_interrupts() -> None:

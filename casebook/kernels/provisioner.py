@@ -14,25 +14,68 @@ process handling differ:
   finds it dead at once;
 - when the fork server is unreachable, the kernel is started the plain way (Popen of the
   kernelspec's argv) and a warning is logged: slower, never broken.
+
+With no `socket_path` (the `casebook` kernelspec that `casebook init` installs, see
+casebook/kernels/spec.py) the provisioner forks from its own process's fork server and
+gives the kernel its process's chart service (a warm vl-convert). Both start in the
+background on the first kernel, which starts the plain way meanwhile: in JupyterLab the
+first notebook never waits for them, and every later kernel and restart is forked.
+
+A kernel whose manager chose TCP (a Jupyter server's) is moved to IPC: its sockets live in
+a private folder (mode 0700) removed with the kernel, so there are no ports to collide and
+no "running over TCP" warning.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import shutil
 import signal
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import Unicode
+from traitlets import Bool, Unicode
 
+from casebook.kernels import CHART_SOCKET_ENV
 from casebook.kernels.forkserver import request_fork
 
 __all__ = ["ForkedProvisioner"]
 
 _KILL_WAIT = 2.0  # seconds kill() waits for the kernel to disappear
+
+
+_warming: set[int] = set()
+_warming_lock = threading.Lock()
+
+
+def _warm_in_background(log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    """Start this process's fork server and chart service in daemon threads, once (a helper
+    that cannot start is logged and not tried again: kernels then start plain)."""
+    from casebook.charts.service import process_chart_service
+    from casebook.kernels.server import process_fork_server
+
+    with _warming_lock:
+        if os.getpid() in _warming:
+            return
+        _warming.add(os.getpid())
+
+    def start(what: str, starter: Callable[[], object]) -> None:
+        try:
+            starter()
+        except Exception as exc:  # noqa: BLE001 - a helper that fails is logged, not fatal
+            log.warning("casebook: no %s (%s); kernels start the plain way", what, exc)
+
+    for what, starter in (("fork server", process_fork_server),
+                          ("chart service", process_chart_service)):
+        threading.Thread(target=start, args=(what, starter), daemon=True,
+                         name=f"casebook {what} start").start()
 
 
 class ForkedProvisioner(LocalProvisioner):
@@ -44,8 +87,15 @@ class ForkedProvisioner(LocalProvisioner):
         help="The fork server's Unix socket (from the kernelspec's provisioner config).",
     )
 
+    ipc = Bool(
+        True,
+        config=True,
+        help="Move a kernel its manager put on TCP to IPC sockets in a private folder.",
+    )
+
     forked_pid: int | None = None
     _exit_code: int | None = None
+    _ipc_folder: str | None = None
 
     @property
     def has_process(self) -> bool:
@@ -53,14 +103,43 @@ class ForkedProvisioner(LocalProvisioner):
             return True
         return super().has_process
 
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if self.ipc and km is not None and getattr(km, "transport", "ipc") == "tcp":
+            from casebook.kernels.client import private_folder
+
+            self._ipc_folder = private_folder()
+            km.transport = "ipc"
+            km.ip = str(Path(self._ipc_folder) / "kernel")
+            km.cache_ports = False
+        return await super().pre_launch(**kwargs)
+
+    def _own_servers(self) -> tuple[str | None, str | None]:
+        """This process's fork server and chart service sockets, if they serve already;
+        if not, they start in the background (once a process) and this kernel starts plain
+        and draws its own charts: the first notebook of a session never waits for them."""
+        from casebook.charts.service import own_chart_service
+        from casebook.kernels.server import own_fork_server
+
+        forks, charts = own_fork_server(), own_chart_service()
+        if forks is None or charts is None:
+            _warm_in_background(self.log)
+        return (forks.socket_path if forks else None, charts.socket_path if charts else None)
+
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         km = self.parent
         connection_file = getattr(km, "connection_file", "") if km is not None else ""
-        env = kwargs.get("env") or dict(os.environ)
+        env = dict(kwargs.get("env") or os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        if self.socket_path and connection_file:
+        socket_path: str | None = self.socket_path
+        if not socket_path and connection_file:
+            socket_path, charts = self._own_servers()
+            if charts:
+                env[CHART_SOCKET_ENV] = charts
+                kwargs["env"] = env
+        if socket_path:
             try:
-                pid = request_fork(self.socket_path, connection_file, cwd, env)
+                pid = request_fork(socket_path, connection_file, cwd, env)
             except (OSError, ValueError) as exc:
                 self.log.warning("casebook: fork server unavailable (%s); plain kernel start", exc)
             else:
@@ -69,6 +148,12 @@ class ForkedProvisioner(LocalProvisioner):
                 self.cwd = cwd
                 return self.connection_info
         return await super().launch_kernel(cmd, **kwargs)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        if not restart and self._ipc_folder is not None:
+            shutil.rmtree(self._ipc_folder, ignore_errors=True)
+            self._ipc_folder = None
 
     def _alive(self) -> bool:
         assert self.forked_pid is not None  # noqa: S101 - called only for a forked kernel

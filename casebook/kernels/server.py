@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from casebook.errors import CasebookError
-from casebook.kernels.helper import HelperProcess
+from casebook.kernels.helper import (
+    HelperProcess,
+    owned_helper,
+    process_helper,
+    stop_owned_helper,
+)
 
 __all__ = [
     "DEFAULT_PRELOAD",
@@ -20,8 +23,11 @@ __all__ = [
     "ForkServer",
     "ForkServerError",
     "kernelspec",
+    "own_fork_server",
     "own_kernel_dirs",
+    "process_fork_server",
     "serving_jupyter_path",
+    "stop_process_fork_server",
     "use_forked_kernels",
 ]
 
@@ -41,11 +47,23 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "casebook",
     "casebook.models",
     "casebook.store",
+    "casebook.store.casestore",
+    "casebook.store.migrate",
     "casebook.scoring",
     "casebook.redflags",
     "casebook.frames",
     "casebook.charts",
     "casebook.widgets",
+    "casebook.widgets.session",
+    "casebook.widgets.header",
+    "casebook.widgets.visits",
+    "casebook.widgets.history",
+    "casebook.widgets.symptoms",
+    "casebook.widgets.instruments",
+    "casebook.widgets.orders",
+    "casebook.widgets.results",
+    "casebook.widgets.plan",
+    "casebook.widgets.notes",
     "casebook.workbook",
     "casebook.dashboard",
 )
@@ -68,18 +86,10 @@ def kernelspec(socket_path: str) -> dict[str, Any]:
 
     `argv` is a plain ipykernel command: the provisioner uses it when the server is gone.
     """
-    return {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (casebook, forked)",
-        "language": "python",
-        "interrupt_mode": "signal",
-        "metadata": {
-            "kernel_provisioner": {
-                "provisioner_name": PROVISIONER_NAME,
-                "config": {"socket_path": socket_path},
-            }
-        },
-    }
+    from casebook.kernels.spec import kernelspec_json
+
+    return kernelspec_json("Python 3 (casebook, forked)", {
+        "provisioner_name": PROVISIONER_NAME, "config": {"socket_path": socket_path}})
 
 
 class ForkServer(HelperProcess):
@@ -173,7 +183,41 @@ class ForkServer(HelperProcess):
         self.stop()
 
 
-_per_process: dict[int, ForkServer] = {}
+_OWNED_NAME = "fork server"
+
+
+def process_fork_server(
+    preload: Sequence[str] = DEFAULT_PRELOAD,
+    *,
+    stderr: int | IO[Any] | None = None,
+    while_starting: Callable[[], object] | None = None,
+) -> ForkServer:
+    """This process's own fork server: started on first use (blocking until it serves;
+    `while_starting` runs meanwhile), reused while it lives, stopped at exit. Thread-safe,
+    so an event loop may call it through `asyncio.to_thread`. Raises `ForkServerError`."""
+
+    def start() -> ForkServer:
+        server = ForkServer(preload, stderr=stderr).launch()
+        try:
+            if while_starting is not None:
+                while_starting()
+            return server.wait_ready()
+        except BaseException:
+            server.stop()
+            raise
+
+    return process_helper(_OWNED_NAME, start)
+
+
+def own_fork_server() -> ForkServer | None:
+    """This process's own fork server if it serves (never starts one)."""
+    server = owned_helper(_OWNED_NAME)
+    return server if isinstance(server, ForkServer) else None
+
+
+def stop_process_fork_server() -> None:
+    """Stop this process's own fork server (the next use starts a fresh one)."""
+    stop_owned_helper(_OWNED_NAME)
 
 
 def use_forked_kernels(
@@ -192,28 +236,16 @@ def use_forked_kernels(
     runs while the server imports (e.g. the caller's own imports).
     Raises `ForkServerError` when the server cannot start.
     """
-    if serving_jupyter_path() is not None:
-        return KERNEL_NAME
-    server = _per_process.get(os.getpid())
-    if server is None or not server.alive:
-        server = ForkServer(preload, stderr=stderr).launch()
-        try:
-            if while_starting is not None:
-                while_starting()
-            server.wait_ready()
-        except BaseException:
-            server.stop()
-            raise
-        _per_process[os.getpid()] = server
-        atexit.register(server.stop)
+    if serving_jupyter_path() is None:
+        process_fork_server(preload, stderr=stderr, while_starting=while_starting)
     return KERNEL_NAME
 
 
 def own_kernel_dirs() -> list[str]:
     """The kernelspec folder of the fork server `use_forked_kernels` started in this
     process, if it still serves (searched first by `CasebookKernelManager`)."""
-    server = _per_process.get(os.getpid())
-    return [server.kernels_dir] if server is not None and server.alive else []
+    server = own_fork_server()
+    return [server.kernels_dir] if server is not None else []
 
 
 def serving_jupyter_path() -> str | None:

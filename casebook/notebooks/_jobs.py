@@ -216,6 +216,10 @@ def _kernel_kwargs(job: Job, mode: KernelMode) -> dict[str, Any]:
         jupyter_path = job.fork_server or _own_fork_server()
         kernel_dirs.append(os.path.join(jupyter_path, "kernels"))
         kwargs["kernel_name"] = KERNEL_NAME
+    else:
+        from casebook.kernels.spec import plain_kernel_name
+
+        kwargs["kernel_name"] = plain_kernel_name(Path(job.template))
     return {**kwargs, **kernel_settings(kernel_dirs, job.kernel_env)}
 
 

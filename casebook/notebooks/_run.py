@@ -121,9 +121,20 @@ def run_notebook(
     def on_reply(cell: Any, cell_index: int, execute_reply: Any) -> None:
         replied.add(cell_index)
 
+    if execute and kernel_name is None:
+        # One run starts one kernel: the `casebook` kernel's fork server would cost more
+        # than it saves, so its plain twin runs it (a batch asks for forked kernels itself).
+        from casebook.kernels.spec import plain_kernel_name
+
+        kernel_name = plain_kernel_name(template)
     papermill_kwargs.setdefault("cwd", str(output.parent))
     papermill_kwargs.setdefault("progress_bar", False)
     if execute:
+        # IPC kernels, and the `casebook` kernel that the case and clinic templates name is
+        # known even where `casebook init` did not install it.
+        from casebook.kernels.client import CasebookKernelManager
+
+        papermill_kwargs.setdefault("kernel_manager_class", CasebookKernelManager)
         papermill_kwargs["execution_timeout"] = timeout
         papermill_kwargs["on_cell_start"] = on_start
         papermill_kwargs["on_cell_executed"] = on_reply

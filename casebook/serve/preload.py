@@ -9,12 +9,12 @@ memory. Nothing here opens the store, starts a thread or touches a patient.
 from __future__ import annotations
 
 import casebook.charts
+import casebook.charts.service
 import casebook.dashboard
-import casebook.serve.chartd
 from casebook.catalog import default_catalog
 
 __all__ = ["PRELOADED"]
 
 PRELOADED = (casebook.dashboard.__name__, casebook.charts.__name__,
-             casebook.serve.chartd.__name__, default_catalog())
+             casebook.charts.service.__name__, default_catalog())
 """What this import loaded (the catalog object is the cached one kernels get)."""

@@ -13,6 +13,7 @@ from casebook._lazy import lazy_exports
 
 __all__ = [
     "CaseSession",
+    "Fold",
     "Header",
     "HistoryForm",
     "InstrumentsForm",
@@ -29,6 +30,7 @@ __all__ = [
 
 _HOMES = {
     "CaseSession": "session",
+    "Fold": "_views",
     "Header": "header",
     "HistoryForm": "history",
     "InstrumentsForm": "instruments",

@@ -1,24 +1,57 @@
-"""Pieces the per-visit forms and the charts share: which visit a form shows, and a chart
-that is drawn again only when the records it draws have changed."""
+"""Pieces the forms share: which visit a form shows, a chart that is drawn again only when
+the records it draws have changed, and a fold that keeps an editor out of the page until
+it is asked for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as W
 
 from casebook.models import Record, Visit
 from casebook.widgets._base import SaveBar
+from casebook.widgets._fields import Look
 from casebook.widgets._html import esc, notice
 from casebook.widgets.session import CaseSession, Event
 
-__all__ = ["ChartView", "VisitPin", "records_key"]
+__all__ = ["ChartView", "Fold", "VisitPin", "records_key"]
 
 
 def records_key(records: Iterable[Record]) -> tuple[tuple[str, int], ...]:
     """What changes whenever any of `records` is added, edited or deleted."""
     return tuple((r.id, r.version) for r in records)
+
+
+class Fold:
+    """Widgets that stay out of the page until asked for: the box holds none of them (so the
+    browser draws none of their views) until `open()`. With `label`, a button of that name
+    stands in their place and opens them; without, the form opens it (its New and Edit)."""
+
+    def __init__(self, look: Look, children: Sequence[W.Widget], label: str = "") -> None:
+        self._children = tuple(children)
+        self.button: W.Button | None = None
+        self.widget = look.column([])
+        self.widget.add_class("casebook-fold")
+        if label:
+            self.button = look.make(W.Button, description=label, icon="plus",
+                                    layout={"width": "auto"})
+            self.button.on_click(lambda _: self.open())
+            self.widget.children = (look.row([self.button]),)  # a row: not stretched
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.widget.children == self._children)
+
+    def open(self) -> None:
+        if not self.is_open:
+            self.widget.children = self._children
+
+    def open_if(self, opened: bool) -> bool:
+        """Open when a form's New or Edit went ahead (`opened`); returns `opened`."""
+        if opened:
+            self.open()
+        return opened
 
 
 class ChartView:

@@ -16,6 +16,7 @@ from casebook.models import HistoryEntry
 from casebook.widgets._base import Change, OneRecord, SaveBar
 from casebook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for
 from casebook.widgets._html import esc, pretty, shown
+from casebook.widgets._views import Fold
 from casebook.widgets.session import CaseSession
 
 __all__ = ["CATEGORY_TITLES", "HISTORY_MODELS", "HistoryForm", "entry_summary"]
@@ -89,13 +90,14 @@ class HistoryForm:
         self.one = OneRecord(session, self.bar, HistoryEntry, self._open, "entry")
         self.actions = SaveBar(session, "History list", collect=list, reset=self._show_list,
                                buttons=False)
+        self.fold = Fold(look, [self.title, self.editor, self.bar.widget])
         self.widget = look.column([
             self.listing, look.row([self.entry, self.edit_button, self.delete_button]),
             self.actions.widget, look.row([self.new_category, self.new_button]),
-            self.title, self.editor, self.bar.widget,
+            self.fold.widget,
         ])
         self.one.watch(self._show_list)
-        self.new(self.category)
+        self.one.show(None)  # a blank entry of `category`, folded until New or Edit
 
     # --- listing ----------------------------------------------------------------------
     def entries(self, category: str) -> list[HistoryEntry]:
@@ -157,11 +159,12 @@ class HistoryForm:
             return False
         self.category = category
         self.one.show(None)
+        self.fold.open()
         return True
 
     def edit(self, entry: HistoryEntry) -> bool:
         """Load `entry` into the editor."""
-        return self.one.open(entry)
+        return self.fold.open_if(self.one.open(entry))
 
     def delete(self, entry: HistoryEntry) -> bool:
         return self.actions.commit([Change(entry, entry, entry_summary(entry), delete=True)])

@@ -11,6 +11,7 @@ from casebook.models import Note
 from casebook.widgets._base import Change, OneRecord, SaveBar
 from casebook.widgets._fields import LABEL_WIDTH, Fields, field_for
 from casebook.widgets._html import badge, esc
+from casebook.widgets._views import Fold
 from casebook.widgets.session import CaseSession
 
 __all__ = ["VISIBILITY", "NotesForm"]
@@ -43,9 +44,9 @@ class NotesForm:
                            fields=self.fields, save_label="Save note")
         self.one = OneRecord(session, self.bar, Note, self._open, "note")
         self.fields.on_change(self.bar.mark_dirty)
+        self.fold = Fold(look, [self.title, *self.fields.rows, self.bar.widget])
         self.widget = look.column([self.listing, look.row([self.note, self.edit_button]),
-                                   self.new_button, self.title, *self.fields.rows,
-                                   self.bar.widget])
+                                   look.row([self.new_button]), self.fold.widget])
         self.one.watch(self._show_list)
         self.one.show(None)
 
@@ -73,10 +74,10 @@ class NotesForm:
             self.edit(found)
 
     def new(self) -> bool:
-        return self.one.open(None)
+        return self.fold.open_if(self.one.open(None))
 
     def edit(self, note: Note) -> bool:
-        return self.one.open(note)
+        return self.fold.open_if(self.one.open(note))
 
     def _open(self, note: Note | None) -> None:
         self.title.value = "<b>New note</b>" if note is None else "<b>Editing a note</b>"

@@ -20,7 +20,7 @@ from casebook.models import PLAN_CATEGORIES, CautionConfirmation, PlanItem
 from casebook.widgets._base import Change, OneRecord, SaveBar
 from casebook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for
 from casebook.widgets._html import badge, esc, evidence_badge, notice, pretty, shown
-from casebook.widgets._views import ChartView, records_key
+from casebook.widgets._views import ChartView, Fold, records_key
 from casebook.widgets.session import CaseSession
 
 __all__ = ["EDITABLE", "PlanForm", "cautions_html", "template_html"]
@@ -115,17 +115,20 @@ class PlanForm:
         self.use_template.on_click(lambda _: self.apply_template())
         self.new_button.on_click(lambda _: self.new())
         self.chart = ChartView(session, self._chart, lambda: records_key(session.case.plan))
-        self.widget = look.column([
-            self.listing,
-            look.row([self.item, self.edit_button, self.start_button, self.stop_button]),
-            self.actions.widget, self.chart.widget,
-            look.row([self.title, self.new_button]),
+        self.fold = Fold(look, [
+            self.title,
             self.fields["category"].row,
             look.row([self.template, self.use_template]),
             self.template_info,
             *(self.fields[n].row for n in EDITABLE[1:]),
             self.flag_warning, self.cautions_info, self.caution_reason,
             self.bar.widget,
+        ])
+        self.widget = look.column([
+            self.listing,
+            look.row([self.item, self.edit_button, self.start_button, self.stop_button]),
+            self.actions.widget, self.chart.widget, look.row([self.new_button]),
+            self.fold.widget,
         ])
         self.one.watch(self._show_list)
         self.one.show(None)
@@ -187,10 +190,10 @@ class PlanForm:
 
     # --- editor -----------------------------------------------------------------------
     def new(self) -> bool:
-        return self.one.open(None)
+        return self.fold.open_if(self.one.open(None))
 
     def edit(self, item: PlanItem) -> bool:
-        return self.one.open(item)
+        return self.fold.open_if(self.one.open(item))
 
     def _open(self, item: PlanItem | None) -> None:
         self._template = None

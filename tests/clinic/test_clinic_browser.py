@@ -16,11 +16,9 @@ from casebook.clinic import clinic_notebook
 from casebook.demo import build_demo
 from casebook.store import CaseStore
 from casebook.workbook import case_notebook
+from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, run_all_cells
 from tests.workbook.test_workbook_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _run_all_cells,
     lab,  # noqa: F401  (the JupyterLab fixture)
 )
 
@@ -70,7 +68,7 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             page.wait_for_selector(".jp-Notebook", timeout=30_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                                    timeout=30_000)
-            _run_all_cells(page)
+            run_all_cells(page)
             page.locator(".casebook-clinic-worklist tbody tr").first.wait_for(timeout=40_000)
             page.get_by_text("Written:").or_(page.get_by_role(
                 "button", name="Export tables to CSV")).first.wait_for(timeout=40_000)
@@ -95,7 +93,7 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             page.goto(f"{base}/lab/tree/notebooks/clinic.ipynb?token={token}")
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                                    timeout=30_000)
-            _run_all_cells(page)
+            run_all_cells(page)
             page.locator(".casebook-clinic-worklist tbody tr").first.wait_for(timeout=40_000)
             flagged = page.locator(".casebook-clinic-worklist tbody tr").filter(
                 has_text=f"({pid})").filter(has_text="red-flag")

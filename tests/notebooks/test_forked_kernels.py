@@ -21,7 +21,7 @@ from casebook.kernels import (
     use_forked_kernels,
 )
 from casebook.kernels.client import CasebookKernelManager, kernel_manager_class
-from casebook.kernels.server import _per_process
+from casebook.kernels.server import stop_process_fork_server
 
 PROBE = textwrap.dedent(
     """
@@ -157,5 +157,5 @@ def test_use_forked_kernels_starts_once_and_reuses_a_serving_spec(
         manager = CasebookKernelManager(kernel_name=KERNEL_NAME)
         assert manager.kernel_spec_manager.kernel_dirs[0] == own
     finally:
-        _per_process.pop(os.getpid()).stop()  # later tests get a fully preloaded one
+        stop_process_fork_server()  # later tests get a fully preloaded one
     assert own_kernel_dirs() == []

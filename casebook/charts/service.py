@@ -2,7 +2,7 @@
 
 vl-convert's JavaScript engine takes ~0.6 s of CPU to start in every new process, and it
 cannot be started before a fork (it owns threads), so a forked kernel would pay it on every
-view. `ChartService` runs `python -m casebook.serve.chartd SOCKET`: one process that starts
+view. `ChartService` runs `python -m casebook.charts.service SOCKET`: one process that starts
 the engine once and turns Vega-Lite specs into SVG for any kernel that asks over a Unix
 socket (mode 0600, in a 0700 folder). It keeps nothing between requests, may fetch no URL
 (`allowed_base_urls=[]`), and runs no notebook code. Kernels find it through the
@@ -27,9 +27,24 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from casebook.kernels import CHART_SOCKET_ENV
-from casebook.kernels.helper import HelperProcess, ignore_interrupts, listen, serve
+from casebook.kernels.helper import (
+    HelperProcess,
+    ignore_interrupts,
+    listen,
+    owned_helper,
+    process_helper,
+    serve,
+)
 
-__all__ = ["CHART_SOCKET_ENV", "READY", "ChartService", "main", "render_remote"]
+__all__ = [
+    "CHART_SOCKET_ENV",
+    "READY",
+    "ChartService",
+    "main",
+    "own_chart_service",
+    "process_chart_service",
+    "render_remote",
+]
 
 READY = "casebook-chartd ready"
 _MAX = 16 << 20  # bytes of spec or SVG
@@ -99,7 +114,7 @@ def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m casebook.serve.chartd SOCKET", file=sys.stderr)
+        print("usage: python -m casebook.charts.service SOCKET", file=sys.stderr)
         return 2
     ignore_interrupts()
     import vl_convert
@@ -119,7 +134,7 @@ class ChartService(HelperProcess):
 
     def __init__(self, *, stderr: int | IO[Any] | None = None) -> None:
         super().__init__(
-            "casebook.serve.chartd",
+            "casebook.charts.service",
             socket_name="charts.sock",
             folder_prefix="casebook-charts-",
             description="chart service",
@@ -134,6 +149,21 @@ class ChartService(HelperProcess):
     def renders(self) -> int:
         """How many charts the service has rendered since it started."""
         return int(render_remote(_COUNT_REQUEST, self.socket_path))
+
+
+_OWNED_NAME = "chart service"
+
+
+def process_chart_service() -> ChartService:
+    """This process's own chart service (started on first use, stopped at exit), for the
+    kernels it starts: the `casebook` kernel's provisioner hands them its socket."""
+    return process_helper(_OWNED_NAME, lambda: ChartService().start())
+
+
+def own_chart_service() -> ChartService | None:
+    """This process's own chart service if it serves (never starts one)."""
+    service = owned_helper(_OWNED_NAME)
+    return service if isinstance(service, ChartService) else None
 
 
 if __name__ == "__main__":

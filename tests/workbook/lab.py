@@ -1,0 +1,117 @@
+"""JupyterLab for the browser tests and the workbook benchmark: a server on a free port over
+a folder, offline (no news, no update check, no extension manager lookups), and Run All as a
+practitioner does it through the menu."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from casebook.kernels.spec import WORKBOOK_KERNEL, install_kernelspec
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+# No news, no update check, no PyPI lookups by the extension manager: the clinic is offline.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+    # every cell stays in the page, so the test can reach any section
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
+
+class LabError(RuntimeError):
+    """JupyterLab did not start, or Run All never started the cells."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except OSError:
+        return 0
+
+
+@contextlib.contextmanager
+def running_lab(root: Path, env: Mapping[str, str] | None = None,
+                startup: float = 30) -> Iterator[tuple[str, str]]:
+    """JupyterLab on 127.0.0.1:<free port> over `root`; yields (base URL, token). Its own
+    config, runtime and workspace folders, and the `casebook` kernelspec (first on its
+    `JUPYTER_PATH`), live under `root`; `env` is added to its environment."""
+    port, token = free_port(), secrets.token_hex(16)
+    settings = root / ".lab-settings"
+    for name, values in LAB_SETTINGS.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    # the `casebook` kernel that case notebooks name, as `casebook init` installs it
+    kernels = root / ".jupyter-path"
+    install_kernelspec(kernels / "kernels" / WORKBOOK_KERNEL)
+    lab_env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
+               "JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "JUPYTER_PATH": str(kernels),
+               "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), **(env or {})}
+    log_path = root / "lab.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1",
+         *(["--allow-root"] if os.geteuid() == 0 else []),
+         f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly", f"--LabApp.user_settings_dir={settings}",
+         f"--LabApp.workspaces_dir={root / '.workspaces'}"],
+        cwd=root, env=lab_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup
+        while _get(f"{base}/api/status?token={token}") != 200:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise LabError("JupyterLab did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+        yield base, token
+    finally:
+        request = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST")
+        with contextlib.suppress(OSError):  # stops the kernels too
+            urllib.request.urlopen(request, timeout=5)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait(timeout=5)
+        log.close()
+
+
+def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
+    """Run ▸ Run All Cells, as a practitioner does. A notebook whose kernel is still
+    connecting moves through the cells without running them: then it is asked again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    ran = page.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
+    for _attempt in range(3):
+        page.locator(".jp-NotebookPanel .jp-Notebook").click()  # focus the notebook
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator(".lm-Menu-content .lm-Menu-itemLabel").filter(
+            has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            ran.first.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.wait_for_timeout(1_000)
+    raise LabError("Run All Cells never started the cells")
