@@ -42,6 +42,7 @@ __all__ = [
     "chart_html",
     "chart_output",
     "chart_widget",
+    "clear_chart_cache",
     "render_svg",
     "update_chart_widget",
     "warm_up",
@@ -146,6 +147,11 @@ def render_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
     if not svg.lstrip().startswith("<svg"):
         raise ChartError(f"chart {_title(spec)!r}: vl-convert returned no SVG")
     return svg
+
+
+def clear_chart_cache() -> None:
+    """Forget every cached chart of this process (the next draw of each runs Vega again)."""
+    _cached_svg.cache_clear()
 
 
 @functools.cache

@@ -51,31 +51,37 @@ __all__ = ["ForkedProvisioner"]
 _KILL_WAIT = 2.0  # seconds kill() waits for the kernel to disappear
 
 
-_warming: set[int] = set()
+_warming: dict[int, list[threading.Thread]] = {}
+_failed: set[int] = set()
 _warming_lock = threading.Lock()
 
 
 def _warm_in_background(log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
-    """Start this process's fork server and chart service in daemon threads, once (a helper
-    that cannot start is logged and not tried again: kernels then start plain)."""
+    """Start this process's fork server and chart service in daemon threads, unless they are
+    starting now. A helper that cannot start is logged and not tried again in this process
+    (its kernels start the plain way); one that was stopped is started again."""
     from casebook.charts.service import process_chart_service
     from casebook.kernels.server import process_fork_server
 
+    pid = os.getpid()
     with _warming_lock:
-        if os.getpid() in _warming:
+        if pid in _failed or any(t.is_alive() for t in _warming.get(pid, [])):
             return
-        _warming.add(os.getpid())
 
-    def start(what: str, starter: Callable[[], object]) -> None:
-        try:
-            starter()
-        except Exception as exc:  # noqa: BLE001 - a helper that fails is logged, not fatal
-            log.warning("casebook: no %s (%s); kernels start the plain way", what, exc)
+        def start(what: str, starter: Callable[[], object]) -> None:
+            try:
+                starter()
+            except Exception as exc:  # noqa: BLE001 - a helper that fails is logged, not fatal
+                _failed.add(pid)
+                log.warning("casebook: no %s (%s); kernels start the plain way", what, exc)
 
-    for what, starter in (("fork server", process_fork_server),
-                          ("chart service", process_chart_service)):
-        threading.Thread(target=start, args=(what, starter), daemon=True,
-                         name=f"casebook {what} start").start()
+        threads = [threading.Thread(target=start, args=(what, starter), daemon=True,
+                                    name=f"casebook {what} start")
+                   for what, starter in (("fork server", process_fork_server),
+                                         ("chart service", process_chart_service))]
+        _warming[pid] = threads
+        for thread in threads:
+            thread.start()
 
 
 class ForkedProvisioner(LocalProvisioner):

@@ -294,3 +294,36 @@ def test_one_svg_and_png_of_each_chart_for_review(demo_cases: list[Case]) -> Non
             assert png.startswith(b"\x89PNG")
     empty = plan_timeline(plain_case(), CAT, audience="patient")
     (ARTIFACTS / "empty-patient.png").write_bytes(vl_convert.svg_to_png(render_svg(empty)))
+
+
+def test_a_chart_drawn_again_comes_from_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vl_convert
+
+    from casebook.charts import clear_chart_cache
+
+    calls: list[object] = []
+    real = vl_convert.vegalite_to_svg
+
+    def counting(spec: object, **kwargs: object) -> str:
+        calls.append(spec)
+        return str(real(spec, **kwargs))
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", counting)
+    monkeypatch.delenv("CASEBOOK_CHART_SOCKET", raising=False)
+    clear_chart_cache()
+    spec = {"mark": "point", "data": {"values": [{"x": 1, "y": 2}]},
+            "encoding": {"x": {"field": "x", "type": "quantitative"},
+                         "y": {"field": "y", "type": "quantitative"}}}
+    first = render_svg(spec)
+    again = render_svg(dict(reversed(list(spec.items()))))  # the same chart, keys reordered
+    assert again == first and len(calls) == 1
+    changed = {**spec, "data": {"values": [{"x": 1, "y": 3}]}}  # new data: drawn again
+    assert render_svg(changed) != first and len(calls) == 2
+    with pytest.raises(ChartError):  # errors are not cached
+        render_svg({"mark": "no-such-mark", "data": {"values": []}})
+    with pytest.raises(ChartError):
+        render_svg({"mark": "no-such-mark", "data": {"values": []}})
+    assert len(calls) == 4
+    clear_chart_cache()
+    render_svg(spec)
+    assert len(calls) == 5

@@ -126,3 +126,38 @@ def test_write_case_notebooks_checks_before_papermill(demo_store, tmp_path: Path
     paths = workbook.write_case_notebooks(demo_store.url, demo_store.patient_ids, tmp_path)
     assert paths == [tmp_path.resolve() / pid / "case.ipynb" for pid in demo_store.patient_ids]
     assert all(p.is_file() for p in paths) and len(calls) == 3
+
+
+def _shown(widget: W.Widget) -> set[int]:
+    """Ids of every widget in the page under `widget` (what the browser draws)."""
+    seen = {id(widget)}
+    for child in getattr(widget, "children", ()):
+        seen |= _shown(child)
+    return seen
+
+
+def test_forms_for_new_entries_stay_folded_until_asked(demo_store) -> None:  # type: ignore[no-untyped-def]
+    session = workbook.open_case(demo_store.patient_ids[0], demo_store.url, actor="t")
+    try:
+        tests = workbook.tests_section(session)
+        for fold, form, label in ((tests["ordering"], tests["order"], "Order a test"),
+                                  (tests["entering"], tests["result"], "Enter a result")):
+            assert not fold.is_open and id(form.widget) not in _shown(tests.widget)
+            assert fold.button is not None and fold.button.description == label
+            fold.button.click()
+            assert fold.is_open and id(form.widget) in _shown(tests.widget)
+        history = workbook.history_section(session)
+        plan = workbook.plan_section(session)
+        notes = workbook.notes_section(session)
+        for section, name in ((history, "history"), (plan, "plan"), (notes, "notes")):
+            form = section[name]
+            assert id(form.bar.save_button) not in _shown(section.widget), name
+            assert not form.fold.is_open
+        history["history"].new_button.click()
+        plan["plan"].new_button.click()
+        notes["notes"].edit_button.click()  # the demo patient has notes
+        for section, name in ((history, "history"), (plan, "plan"), (notes, "notes")):
+            form = section[name]
+            assert form.fold.is_open and id(form.bar.save_button) in _shown(section.widget)
+    finally:
+        session.close()

@@ -11,7 +11,7 @@ from serve_helpers import Server
 
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
-from casebook.charts import render_svg, symptom_chart
+from casebook.charts import clear_chart_cache, render_svg, symptom_chart
 from casebook.charts.service import ChartService, render_remote
 from casebook.kernels import CHART_SOCKET_ENV as ENV_VAR
 from casebook.models import Case
@@ -52,12 +52,15 @@ def test_dashboard_uses_it_and_falls_back_without_it(service: ChartService, demo
                                                      monkeypatch, tmp_path) -> None:
     page = d.Dashboard(demo_cases[0], default_catalog())
     monkeypatch.setenv(ENV_VAR, service.socket_path)
+    clear_chart_cache()  # each way below draws for itself, not from this process's cache
     before = service.renders()
     shared = d.symptoms_section(page).html
     through_service = service.renders() - before
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "gone.sock"))
+    clear_chart_cache()
     fallback = d.symptoms_section(page).html
     monkeypatch.delenv(ENV_VAR)
+    clear_chart_cache()
     local = d.symptoms_section(page).html
     assert through_service == shared.count("data:image/svg+xml;base64,") >= 1
     assert service.renders() == before + through_service  # the fallbacks never asked it
