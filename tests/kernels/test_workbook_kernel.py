@@ -88,7 +88,8 @@ def test_the_plain_twin(tmp_path: Path) -> None:
 
     def notebook(name: str) -> Path:
         path = tmp_path / f"{name}.ipynb"
-        nbformat.write(new_notebook(metadata={"kernelspec": {"name": name, "display_name": name}}), path)
+        spec = {"name": name, "display_name": name}
+        nbformat.write(new_notebook(metadata={"kernelspec": spec}), path)
         return path
 
     assert plain_kernel_name(notebook(WORKBOOK_KERNEL)) == "python3"
@@ -128,9 +129,8 @@ async def _start_and_ask(cwd: Path) -> dict[str, Any]:
     kc.start_channels()
     try:
         await kc.wait_for_ready(timeout=120)
-        code = ("import os, sys; charts = os.environ.get(%r, ''); "
-                "stack = all(m in sys.modules for m in ('pandas', 'altair', 'casebook.widgets'))"
-                % CHART_SOCKET_ENV)
+        code = (f"import os, sys; charts = os.environ.get({CHART_SOCKET_ENV!r}, ''); "
+                "stack = all(m in sys.modules for m in ('pandas', 'altair', 'casebook.widgets'))")
         reply = await kc.execute_interactive(code, timeout=120, user_expressions={
             "charts": "charts", "stack": "stack"})
         found = {k: v["data"]["text/plain"]
