@@ -19,21 +19,19 @@ import asyncio
 import html
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 from tornado import iostream, web
 from tornado.http1connection import HTTP1Connection
 
 from casebook.serve.cache import CACHE_TIMING, RENDER_TIMING, Lookup, RenderCache
-from casebook.serve.headers import apply_security_headers
+from casebook.serve.headers import STYLE_ELEMENT, STYLESHEET, apply_security_headers
 from casebook.serve.identity import NoCredentials, PatientIdentityProvider, PatientUser
 from casebook.serve.limits import MAX_BODY_BYTES, Busy, RateLimiter, Throttled, ViewGate
 from casebook.serve.render import ViewContext, render_view
 from casebook.serve.tokens import LINK_PATH, AccessRefused, record_use
 
 __all__ = [
-    "STYLESHEET",
     "BaseHandler",
     "DashboardHandler",
     "NotFoundHandler",
@@ -45,7 +43,6 @@ __all__ = [
 
 log = logging.getLogger("casebook.serve")
 
-STYLESHEET = Path(__file__).resolve().parent / "static" / "dashboard.css"
 
 _MESSAGES = {
     401: ("This page needs your personal link",
@@ -139,7 +136,7 @@ class BaseHandler(web.RequestHandler):
 def _page(title: str, body: str, head: str = "") -> str:
     """A small page in the dashboard's style; with `head`, the bare page (the link page: it
     refreshes at once, once loaded, so it fetches nothing)."""
-    style = "" if head else '<link rel="stylesheet" href="/static/dashboard.css">'
+    style = "" if head else STYLE_ELEMENT
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

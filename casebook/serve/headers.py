@@ -1,24 +1,42 @@
 """Response headers of every answer the dashboard server gives, pages and errors alike.
 
-The page is plain HTML and one local stylesheet; charts are SVG images in `data:` URLs. It
-runs no script, opens no socket and loads nothing from another host, so the policy allows
-exactly that: no script source at all, styles only from this server, images only as
-`data:`. Outputs in Voilà are trusted, so this policy is the second wall behind escaping:
-even a payload that got past `html.escape` could not run.
+The page is plain HTML with its stylesheet inline (one `<style>` element, allowed by its
+hash: nothing to fetch before the page can be drawn); charts are SVG images in `data:` URLs.
+It runs no script, opens no socket and loads nothing from another host, so the policy
+allows exactly that: no script source at all, styles only from this server or with the
+stylesheet's own hash, images only as `data:`. Outputs in Voilà are trusted, so this
+policy is the second wall behind escaping: even a payload that got past `html.escape` could
+not run (and an injected `<style>` would not match the hash).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from pathlib import Path
 from types import MappingProxyType
 
 from tornado import web
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "apply_security_headers"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "SECURITY_HEADERS",
+    "STYLESHEET",
+    "STYLE_ELEMENT",
+    "apply_security_headers",
+]
+
+STYLESHEET = Path(__file__).resolve().parent / "static" / "dashboard.css"
+"""The pages' stylesheet (no patient data); also served at /static/dashboard.css."""
+_STYLE = STYLESHEET.read_text(encoding="utf-8")
+STYLE_ELEMENT = f"<style>{_STYLE}</style>"
+"""The stylesheet inline, as every page carries it; the policy allows it by its hash."""
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode("utf-8")).digest()).decode("ascii")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
-        "style-src 'self'",
+        f"style-src 'self' 'sha256-{_STYLE_HASH}'",
         "img-src data:",
         "base-uri 'none'",
         "form-action 'none'",

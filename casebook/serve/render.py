@@ -34,6 +34,7 @@ from casebook.charts.service import CHART_SOCKET_ENV
 from casebook.errors import InputError
 from casebook.kernels.client import ReadyKernelClient, ipc_transport
 from casebook.serve.cache import RenderOutcome
+from casebook.serve.headers import STYLE_ELEMENT
 
 __all__ = [
     "NOTEBOOK_NAME",
@@ -51,7 +52,7 @@ log = logging.getLogger("casebook.serve")
 
 NOTEBOOK_NAME = "dashboard.ipynb"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-"""Holds the `casebook` Voilà template (index.html.j2): no script, one local stylesheet."""
+"""Holds the `casebook` Voilà template (index.html.j2): no script, its stylesheet inline."""
 
 # Names that carry request data in stock Voilà, or secrets the kernel gets another way.
 _DROPPED = frozenset(
@@ -173,6 +174,7 @@ async def render_view(
         page_config={},
     )
     await renderer.initialize()
+    renderer.resources["casebook_style"] = STYLE_ELEMENT  # inline: nothing to fetch first
     km = ctx.kernel_manager
     kernel_id = str(uuid.uuid4())  # chosen here, so a failed start is still shut down
     started = time.perf_counter()

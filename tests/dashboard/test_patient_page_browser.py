@@ -24,7 +24,7 @@ import pytest
 from casebook import dashboard
 from casebook.models import Case
 from casebook.notebooks import template_path
-from casebook.serve.handlers import STYLESHEET
+from casebook.serve.headers import CONTENT_SECURITY_POLICY, STYLE_ELEMENT
 from casebook.serve.render import TEMPLATE_DIR
 from casebook.store import CaseStore, import_cases
 
@@ -65,7 +65,7 @@ def _page_html(url: str, patient_id: str) -> str:
                              autoescape=False)  # noqa: S701  # as Voila: cells hold HTML
     return env.get_template("index.html.j2").render(
         nb=None, kernel_start=lambda _nb: "k", cell_generator=generate,
-        resources={"base_url": "/"})
+        resources={"base_url": "/", "casebook_style": STYLE_ELEMENT})
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +89,14 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _open(browser: Any, html: str, **context: Any) -> Any:
-    ctx = browser.new_context(bypass_csp=True, **context)
-    ctx.route("http://casebook.test/static/dashboard.css",
-              lambda r: r.fulfill(body=STYLESHEET.read_text(), content_type="text/css"))
-    ctx.route("http://casebook.test/", lambda r: r.fulfill(body=html, content_type="text/html"))
+def _open(browser: Any, html: str, *, policy: bool = True, **context: Any) -> Any:
+    """The page in a new context, under the server's policy unless `policy=False` (axe is
+    injected as a script, which the policy rightly refuses)."""
+    ctx = browser.new_context(bypass_csp=not policy, **context)
+    # the server's own policy: the inline stylesheet must pass it by its hash
+    ctx.route("http://casebook.test/", lambda r: r.fulfill(
+        body=html, content_type="text/html",
+        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY}))
     page = ctx.new_page()
     page.goto("http://casebook.test/")
     page.wait_for_selector("footer.cb-footer")
@@ -156,7 +159,7 @@ def test_axe_finds_nothing_serious(browser: Any, page_html: str, opened: bool) -
     if not AXE_JS.is_file():
         pytest.skip(f"axe-core is not installed ({AXE_JS}): `npm install --prefix .cache/axe "
                     "axe-core` (as .ci/run does), or set CASEBOOK_AXE_JS")
-    page = _open(browser, page_html, **PHONE)
+    page = _open(browser, page_html, policy=False, **PHONE)
     if opened:
         page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
     page.add_script_tag(path=str(AXE_JS))

@@ -73,7 +73,7 @@ def test_own_dashboard_is_200_with_cookie_set_by_the_link(server: Server, serve_
     assert _name(serve_store.url, a) in page.body
     assert _name(serve_store.url, b) not in page.body
     assert 'class="cb-card"' in page.body and 'id="plan"' in page.body
-    assert "cb-problem" not in page.body, "a section failed to render"
+    assert 'class="cb-card cb-problem"' not in page.body, "a section failed to render"
     # No script, no remote resource, no Voilà front end on the page.
     assert "<script" not in page.body.lower()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page.body, re.I)

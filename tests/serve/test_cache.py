@@ -213,6 +213,6 @@ def test_revocation_drops_the_page_and_every_view_is_still_authorized(
     with CaseStore(serve_store.url, actor="test") as store:
         revoke(store, pid)
     refused = server.request("/dashboard", cookie=session)
-    assert refused.status == 403 and "cb-footer" not in refused.body
+    assert refused.status == 403 and '<footer class="cb-footer">' not in refused.body
     timing, _ = _view(server, _session(server, pid))  # a new link renders afresh
     assert timing == RENDER_TIMING
