@@ -122,19 +122,27 @@ def _server_manager() -> Any:
     return km
 
 
-async def _start_and_ask(cwd: Path) -> dict[str, Any]:
+async def _ask(kc: Any) -> dict[str, str]:
+    await kc.wait_for_ready(timeout=120)
+    code = (f"import os, sys; charts = os.environ.get({CHART_SOCKET_ENV!r}, ''); "
+            "stack = all(m in sys.modules for m in ('pandas', 'altair', 'casebook.widgets'))")
+    reply = await kc.execute_interactive(code, timeout=120, user_expressions={
+        "charts": "charts", "stack": "stack", "pid": "os.getpid()"})
+    return {k: v["data"]["text/plain"] for k, v in reply["content"]["user_expressions"].items()}
+
+
+async def _start_and_ask(cwd: Path, *, restart: bool = False) -> dict[str, Any]:
     km = _server_manager()
     await km.start_kernel(cwd=str(cwd))
     kc = km.client()
     kc.start_channels()
     try:
-        await kc.wait_for_ready(timeout=120)
-        code = (f"import os, sys; charts = os.environ.get({CHART_SOCKET_ENV!r}, ''); "
-                "stack = all(m in sys.modules for m in ('pandas', 'altair', 'casebook.widgets'))")
-        reply = await kc.execute_interactive(code, timeout=120, user_expressions={
-            "charts": "charts", "stack": "stack"})
-        found = {k: v["data"]["text/plain"]
-                 for k, v in reply["content"]["user_expressions"].items()}
+        found = await _ask(kc)
+        if restart:  # as JupyterLab's Kernel > Restart: a new process, forked again
+            await km.restart_kernel(now=True)
+            again = await _ask(kc)
+            assert again["pid"] != found["pid"] and again["stack"] == "True"
+            found = again
         info = json.loads(Path(km.connection_file).read_text())
         folder = Path(km.ip).parent
         return {"transport": info["transport"], "ip": info["ip"], "folder": folder,
@@ -160,7 +168,7 @@ def test_first_kernel_plain_later_kernels_forked_all_on_ipc(tmp_path: Path,
     while own_fork_server() is None or own_chart_service() is None:
         assert time.monotonic() < deadline, "the fork server and chart service never started"
         time.sleep(0.2)
-    later = asyncio.run(_start_and_ask(tmp_path))
+    later = asyncio.run(_start_and_ask(tmp_path, restart=True))
     assert later["forked"] and later["transport"] == "ipc"
     assert later["stack"] == "True"  # imported before the fork
     service = own_chart_service()
