@@ -40,8 +40,10 @@ _SCALARS = frozenset({str, int, bool, type(None)})
 
 
 class PlainRows(list[tuple[Any, ...]]):
-    """Rows of scalars already in the form `chain_hash` hashes (integral floats as ints),
-    made by `plain_rows`: hashing them skips a second walk over every value."""
+    """Rows of scalars already in the form `chain_hash` hashes (integral floats as ints):
+    hashing them skips a second walk over every value. Make them with `plain_rows` (or
+    take some of its rows): a row that is not canonical would hash otherwise when written
+    than when `verify` reads it back, and the chain would show it as broken."""
 
 
 def plain_rows(columns: Sequence[Sequence[Any]]) -> PlainRows:

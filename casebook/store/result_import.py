@@ -209,16 +209,28 @@ def _fast_insert(conn: sa.Connection, table: sa.Table, cols: Sequence[str],
     names = ", ".join(map(quote, cols))
     # identifiers quoted by the dialect, values bound as parameters: no injection
     if conn.dialect.driver == "psycopg":
+        from psycopg.errors import IntegrityError
+
         driver = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
-        with driver.cursor() as cursor, cursor.copy(
-                f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        try:
+            with driver.cursor() as cursor, cursor.copy(
+                    f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except IntegrityError:
+            raise StoreError(_TWICE) from None
         return
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     sql = (f"INSERT INTO {quote(table.name)} ({names}) "  # noqa: S608
            f"VALUES ({', '.join(mark for _ in cols)})")
-    conn.exec_driver_sql(sql, list(rows))
+    try:
+        conn.exec_driver_sql(sql, list(rows))
+    except sa.exc.IntegrityError:
+        raise StoreError(_TWICE) from None
+
+
+_TWICE = ("results: the same patient, test and collection date twice in one import, or a "
+          "result that refers to a missing patient or order; nothing was imported")
 
 
 def _write(conn: sa.Connection, plan: _Plan) -> tuple[list[str], list[str]]:
