@@ -82,10 +82,10 @@ def _instrument(record: InstrumentResponse, catalog: Catalog) -> InstrumentRespo
     return record.model_copy(update={"total": total, "band": band})
 
 
-def check_collected_on(patient: Patient, collected_on: date) -> None:
+def check_collected_on(collected_on: date, birth_date: date) -> None:
     """RecordError when a result was collected before the patient was born."""
-    if collected_on < patient.birth_date:
-        msg = f"{collected_on} is before the birth date {patient.birth_date}"
+    if collected_on < birth_date:
+        msg = f"{collected_on} is before the birth date {birth_date}"
         raise RecordError("result", "collected_on", msg)
 
 
@@ -158,7 +158,7 @@ def result_fields(
     """The stored fields of one result (unit, range, flag), or RecordError naming the field.
 
     Shared by single saves and bulk imports, so both apply exactly the same rules."""
-    check_collected_on(patient, collected_on)
+    check_collected_on(collected_on, patient.birth_date)
     values = result_values(test, patient.sex, value=value, value_text=value_text, unit=unit,
                            ref_low=ref_low, ref_high=ref_high)
     return {"test": test.key, **dict(zip(_RESULT_VALUES, values, strict=True))}

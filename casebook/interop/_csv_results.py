@@ -181,7 +181,7 @@ def checked_columns(columns: list[list[str]], store: CaseStore) -> ResultColumns
     pid, raw_day, code, raw_value, unit, raw_low, raw_high = columns
     errors: list[RowError] = []  # `checked_rows` reports them, with their lines
     ids = set(pid)
-    patients = store.existing_patients([i for i in ids if PATIENT_ID_RE.fullmatch(i)])
+    patients = store.birth_and_sex([i for i in ids if PATIENT_ID_RE.fullmatch(i)])
     today = date.today()
     days = {raw: parse_collected_on(raw, today, 0, errors) for raw in set(raw_day)}
     tests = {c: t for c in set(code) if (t := catalog_test(store.catalog, c)) is not None}
@@ -194,10 +194,10 @@ def checked_columns(columns: list[list[str]], store: CaseStore) -> ResultColumns
         return None  # the same result twice
     try:
         for p, d in set(zip(pid, day, strict=True)):
-            check_collected_on(patients[p], d)
+            check_collected_on(d, patients[p][0])
     except RecordError:
         return None
-    sex_of = {p: patients[p].sex for p in ids}
+    sex_of = {p: patients[p][1] for p in ids}
     sex = list(map(sex_of.__getitem__, pid))
     numeric = all(t.kind == "numeric" for t in tests.values())
     values = (_numeric_values if numeric else _any_values)(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casebook._bulk import cycle_collector_paused
 from casebook.interop._csv_fields import check_patient_id, parse_date
 from casebook.interop._csv_read import (
     MAX_ERRORS_SHOWN,
@@ -103,4 +104,5 @@ def import_patients_csv(store: CaseStore, path: str | Path) -> ImportSummary:
 def import_results_csv(store: CaseStore, path: str | Path) -> ImportSummary:
     from casebook.store import import_results
 
-    return import_results(store, validated(Path(path), store))
+    with cycle_collector_paused():
+        return import_results(store, validated(Path(path), store))

@@ -54,8 +54,9 @@ def plain_rows(columns: Sequence[Sequence[Any]]) -> PlainRows:
         kinds = set(map(type, column))
         if kinds <= _SCALARS:
             fixed.append(column)
-        elif kinds <= {float, type(None)}:
-            fixed.append([v if v is None or not v.is_integer() else int(v) for v in column])
+        elif kinds <= {float, type(None)}:  # each distinct number once (0.0 and -0.0 are 0)
+            canonical = {v: v if v is None or not v.is_integer() else int(v) for v in set(column)}
+            fixed.append(list(map(canonical.__getitem__, column)))
         else:
             fixed.append([_plain(v) for v in column])
     return PlainRows(zip(*fixed, strict=True))
@@ -70,9 +71,10 @@ def _plain(value: Any) -> Any:
     if kind is float:
         return int(value) if value.is_integer() else value
     if kind is dict:
-        return {k if type(k) is str else str(k): _plain(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): v if type(v) in _SCALARS else _plain(v)
+                for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
@@ -89,22 +91,34 @@ def _stamp(value: datetime | str) -> str:
     return value.isoformat()
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    # one encoder for all (json.dumps makes one per call with these options); a str or
+    # None, most of a row's fields, costs no walk
+    if value is None:
+        return "null"
+    return _CANONICAL.encode(value if type(value) is str else _plain(value))
 
 
-def _texts(row: Mapping[str, Any]) -> dict[str, str]:
-    """Each of the row's FIELDS as canonical JSON (sorted keys, no spaces, UTC times)."""
+def _texts(row: Mapping[str, Any], at: str | None = None) -> dict[str, str]:
+    """Each of the row's FIELDS as canonical JSON (sorted keys, no spaces, UTC times);
+    `at`: that of the row's time, if known."""
     texts = {name: _json(row[name]) for name in FIELDS if name != "at"}
-    texts["at"] = _json(_stamp(row["at"]))
+    texts["at"] = _json(_stamp(row["at"])) if at is None else at
     return texts
+
+
+# ('"name":', name) of each field, in the order json.dumps(sort_keys=True) writes them
+_KEYS = tuple((f'"{name}":', name) for name in sorted(FIELDS))
 
 
 def _hash(previous: str, texts: Mapping[str, str]) -> str:
     # The canonical JSON of the whole row: JSON nests, so it is built from its fields'.
-    text = "{" + ",".join(f'"{name}":{texts[name]}' for name in sorted(FIELDS)) + "}"
-    return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()
+    text = ",".join(key + texts[name] for key, name in _KEYS)
+    return hashlib.sha256(f"{previous}\n{{{text}}}".encode()).hexdigest()
 
 
 def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
@@ -135,8 +149,12 @@ def _chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]
     lock_chain(conn)
     previous = last_hash(conn)
     out = []
+    stamps: dict[Any, str] = {}  # the rows of one append share their time
     for row in rows:
-        texts = _texts(row)
+        at = row["at"]
+        if at not in stamps:
+            stamps[at] = _json(_stamp(at))
+        texts = _texts(row, stamps[at])
         previous = _hash(previous, texts)
         out.append((row, texts, previous))
     return out
@@ -145,14 +163,22 @@ def _chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]
 AuditEntryTuple = tuple[str | None, str, str | None, str, Any, Any]
 """(patient_id, entity, entity_id, action, before, after) of one audit row to write."""
 
+_WRITTEN = (*FIELDS, "chain")
 
-def _as_json(conn: sa.Connection, name: str) -> sa.ColumnElement[Any]:
-    """A parameter holding JSON text for the JSON column `name` (written as it was hashed,
-    not serialized a second time)."""
-    param = sa.bindparam(f"{name}_json", type_=sa.Text)
-    if conn.dialect.name == "postgresql":
-        return sa.cast(param, tables.audit_log.c[name].type)
-    return param
+
+def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Audit rows (values in `_WRITTEN` order; before and after as the JSON text that was
+    hashed, not serialized again) straight to the driver: a bulk import writes 10,000."""
+    a = tables.audit_log
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    marks = [f"CAST({mark} AS {a.c[name].type.compile(dialect=conn.dialect)})"
+             if name in ("before", "after") and conn.dialect.name == "postgresql" else mark
+             for name in _WRITTEN]
+    # identifiers quoted by the dialect, values bound as parameters: no injection
+    sql = (f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, _WRITTEN))}) "  # noqa: S608
+           f"VALUES ({', '.join(marks)})")
+    conn.exec_driver_sql(sql, rows)
 
 
 def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) -> None:
@@ -163,12 +189,12 @@ def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) 
     rows = [{"at": now, "actor": actor, "patient_id": pid, "entity": entity,
              "entity_id": eid, "action": action, "before": before, "after": after}
             for pid, entity, eid, action, before, after in entries]
-    insert = tables.audit_log.insert().values(before=_as_json(conn, "before"),
-                                              after=_as_json(conn, "after"))
-    conn.execute(insert, [
-        {**{k: v for k, v in row.items() if k not in ("before", "after")},
-         "before_json": texts["before"], "after_json": texts["after"], "chain": chain}
-        for row, texts, chain in _chained(conn, rows)])
+    # the time as SQLAlchemy's DateTime stores it (text on SQLite)
+    to_db = tables.audit_log.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    at = now if to_db is None else to_db(now)
+    _insert(conn, [(at, row["actor"], row["patient_id"], row["entity"], row["entity_id"],
+                    row["action"], texts["before"], texts["after"], chain)
+                   for row, texts, chain in _chained(conn, rows)])
 
 
 @dataclass(frozen=True)

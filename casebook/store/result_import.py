@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
+from casebook._bulk import cycle_collector_paused
 from casebook.models import TestResult, new_ids
 from casebook.store import tables
 from casebook.store.bulk import ImportSummary, bump_patients
@@ -118,16 +119,19 @@ def _existing(conn: sa.Connection, results: ResultColumns,
     return found
 
 
-def _open_orders(conn: sa.Connection, pids: Sequence[str]) -> dict[tuple[str, str], list[Any]]:
-    """Open orders by (patient, test), oldest first."""
+def _open_orders(conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
+                 ) -> dict[tuple[str, str], list[Any]]:
+    """Open orders by (patient, test), oldest first: those of the new results' tests
+    placed on or before the last of their dates (no other can be fulfilled)."""
     o = tables.test_orders
     queues: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    query = (sa.select(o.c.id, o.c.patient_id, o.c.test, o.c.ordered_on, o.c.version)
+             .where(o.c.deleted_at.is_(None), o.c.status.in_(("ordered", "collected")),
+                    o.c.test.in_(sorted(set(new.test))),
+                    o.c.ordered_on <= max(new.collected_on))
+             .order_by(o.c.ordered_on, o.c.id))
     for chunk in chunked(pids):
-        for row in conn.execute(
-            sa.select(o).where(o.c.patient_id.in_(chunk), o.c.deleted_at.is_(None),
-                               o.c.status.in_(("ordered", "collected")))
-            .order_by(o.c.ordered_on, o.c.id)
-        ):
+        for row in conn.execute(query.where(o.c.patient_id.in_(chunk))):
             queues[(row.patient_id, row.test)].append(row)
     return queues
 
@@ -181,7 +185,7 @@ def _fulfil_orders(conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
     order_ids: list[str | None] = [None] * len(new)
     updates: list[dict[str, Any]] = []
     resulted: dict[str, list[str]] = defaultdict(list)
-    queues = _open_orders(conn, pids) if len(new) else {}
+    queues = _open_orders(conn, new, pids) if len(new) else {}
     if not queues:
         return order_ids, updates, resulted
     today = date.today()
@@ -282,7 +286,7 @@ def import_results(
     if not isinstance(results, ResultColumns):
         results = ResultColumns.from_rows(results)
     pids = sorted(set(results.patient_id))
-    with store._transaction() as conn:
+    with cycle_collector_paused(), store._transaction() as conn:
         _lock_patients(conn, pids)
         plan = _plan(conn, results, pids)
         ids, days = _write(conn, plan)
