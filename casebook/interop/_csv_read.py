@@ -174,6 +174,11 @@ def _body(text: str) -> str:
     return text[end + (2 if text.startswith("\r\n", end) else 1):]
 
 
+# What str.strip() removes from ASCII text, but the line ends (without quotes, no field
+# holds one)
+_SPACES = tuple(c for c in map(chr, range(128)) if c.isspace() and c not in "\r\n")
+
+
 def split_columns(text: str, records: Iterator[list[str]], order: Sequence[int],
                   width: int) -> list[list[str]] | None:
     """The stripped values of `text`'s non-blank rows after the header, one list per
@@ -181,10 +186,14 @@ def split_columns(text: str, records: Iterator[list[str]], order: Sequence[int],
     `csv.reader` over `text` that has read the header. None: use the row-by-row path."""
     if "\x00" in text:
         return None
-    raw = _by_csv(records, width) if '"' in text else _by_pandas(_body(text), width)
+    quoted = '"' in text
+    raw = _by_csv(records, width) if quoted else _by_pandas(_body(text), width)
     if raw is None:
         return None
-    columns = [[v.strip() for v in raw[k]] for k in order]
+    if quoted or not text.isascii() or any(space in text for space in _SPACES):
+        columns = [[v.strip() for v in raw[k]] for k in order]
+    else:  # no field can start or end with what strip() removes
+        columns = [raw[k] for k in order]
     blank = [i for i, v in enumerate(columns[0]) if not v and not any(c[i] for c in columns)]
     if blank:
         keep = sorted(set(range(len(columns[0]))) - set(blank))

@@ -15,7 +15,7 @@ from casebook.models import Case, Patient
 from casebook.store import tables
 from casebook.store.chain import AuditEntryTuple, append
 from casebook.store.engine import NEW_PATIENTS_LOCK, StoreError, advisory_lock
-from casebook.store.records import ENTITIES, chunked, patient_from_row, patient_to_row
+from casebook.store.records import ENTITIES, any_of, chunked, patient_from_row, patient_to_row
 
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
@@ -43,13 +43,12 @@ class ImportSummary:
 
 
 def bump_patients(conn: sa.Connection, patient_ids: Collection[str]) -> None:
-    """A new record_version for each of the patients (their case changed): one UPDATE
-    per few hundred patients, not one per patient."""
+    """A new record_version for each of the patients (their case changed), in one UPDATE."""
+    if not patient_ids:
+        return
     p = tables.patients
-    now = datetime.now(UTC)
-    for chunk in chunked(sorted(patient_ids)):
-        conn.execute(sa.update(p).where(p.c.id.in_(chunk))
-                     .values(record_version=p.c.record_version + 1, updated_at=now))
+    conn.execute(sa.update(p).where(any_of(conn, p.c.id, sorted(patient_ids)))
+                 .values(record_version=p.c.record_version + 1, updated_at=datetime.now(UTC)))
 
 
 def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSummary:

@@ -54,9 +54,8 @@ def plain_rows(columns: Sequence[Sequence[Any]]) -> PlainRows:
         kinds = set(map(type, column))
         if kinds <= _SCALARS:
             fixed.append(column)
-        elif kinds <= {float, type(None)}:  # each distinct number once (0.0 and -0.0 are 0)
-            canonical = {v: v if v is None or not v.is_integer() else int(v) for v in set(column)}
-            fixed.append(list(map(canonical.__getitem__, column)))
+        elif kinds <= {float, type(None)}:
+            fixed.append([v if v is None or not v.is_integer() else int(v) for v in column])
         else:
             fixed.append([_plain(v) for v in column])
     return PlainRows(zip(*fixed, strict=True))
@@ -92,7 +91,7 @@ def _stamp(value: datetime | str) -> str:
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False)
+                              allow_nan=False, check_circular=False)  # _plain made a tree
 
 
 def _json(value: Any) -> str:
@@ -103,11 +102,25 @@ def _json(value: Any) -> str:
     return _CANONICAL.encode(value if type(value) is str else _plain(value))
 
 
-def _texts(row: Mapping[str, Any], at: str | None = None) -> dict[str, str]:
-    """Each of the row's FIELDS as canonical JSON (sorted keys, no spaces, UTC times);
-    `at`: that of the row's time, if known."""
-    texts = {name: _json(row[name]) for name in FIELDS if name != "at"}
-    texts["at"] = _json(_stamp(row["at"])) if at is None else at
+_SMALL = ("actor", "patient_id", "entity", "entity_id", "action")  # a str or None each
+
+
+def _texts(row: Mapping[str, Any], known: dict[Any, str] | None = None) -> dict[str, str]:
+    """Each of the row's FIELDS as canonical JSON (sorted keys, no spaces, UTC times).
+    `known`: texts of the time and the small fields already written, by value (the rows
+    of one append share their time, actor, entity and action)."""
+    if known is None:
+        known = {}
+    texts = {"before": _json(row["before"]), "after": _json(row["after"])}
+    for name in _SMALL:
+        value = row[name]
+        if value not in known:
+            known[value] = _json(value)
+        texts[name] = known[value]
+    at = ("at", row["at"])  # apart from the small fields' values
+    if at not in known:
+        known[at] = _json(_stamp(row["at"]))
+    texts["at"] = known[at]
     return texts
 
 
@@ -149,12 +162,9 @@ def _chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]
     lock_chain(conn)
     previous = last_hash(conn)
     out = []
-    stamps: dict[Any, str] = {}  # the rows of one append share their time
+    known: dict[Any, str] = {}
     for row in rows:
-        at = row["at"]
-        if at not in stamps:
-            stamps[at] = _json(_stamp(at))
-        texts = _texts(row, stamps[at])
+        texts = _texts(row, known)
         previous = _hash(previous, texts)
         out.append((row, texts, previous))
     return out

@@ -21,7 +21,7 @@ from casebook.store import tables
 from casebook.store.bulk import ImportSummary, bump_patients
 from casebook.store.chain import PlainRows, append, plain_rows
 from casebook.store.engine import StoreError
-from casebook.store.records import chunked
+from casebook.store.records import any_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -89,11 +89,9 @@ class ResultColumns:
 def _lock_patients(conn: sa.Connection, pids: Sequence[str]) -> None:
     """Lock the cases, in a stable order; every one must still be live."""
     p = tables.patients
-    found: set[str] = set()
-    for chunk in chunked(pids):
-        found.update(conn.execute(
-            sa.select(p.c.id).where(p.c.id.in_(chunk), p.c.deleted_at.is_(None))
-            .order_by(p.c.id).with_for_update()).scalars())
+    found = set(conn.execute(
+        sa.select(p.c.id).where(any_of(conn, p.c.id, pids), p.c.deleted_at.is_(None))
+        .order_by(p.c.id).with_for_update()).scalars())
     gone = [pid for pid in pids if pid not in found]
     if gone:
         raise StoreError(f"no patient {gone[0]!r} in the store"
@@ -110,13 +108,9 @@ def _existing(conn: sa.Connection, results: ResultColumns,
                else t.c.collected_on.between(days[0], days[-1]))
     query = sa.select(t.c.id, t.c.patient_id, t.c.test, t.c.collected_on, t.c.version,
                       *(t.c[f] for f in _VALUE_FIELDS))
-    found: dict[tuple[str, str, date], Any] = {}
-    for chunk in chunked(pids):
-        for row in conn.execute(query.where(
-                t.c.patient_id.in_(chunk), t.c.deleted_at.is_(None),
-                t.c.test.in_(tests), on_days)):
-            found[(row.patient_id, row.test, row.collected_on)] = row
-    return found
+    return {(row.patient_id, row.test, row.collected_on): row for row in conn.execute(
+        query.where(any_of(conn, t.c.patient_id, pids), t.c.deleted_at.is_(None),
+                    t.c.test.in_(tests), on_days))}
 
 
 def _open_orders(conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
@@ -130,9 +124,8 @@ def _open_orders(conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
                     o.c.test.in_(sorted(set(new.test))),
                     o.c.ordered_on <= max(new.collected_on))
              .order_by(o.c.ordered_on, o.c.id))
-    for chunk in chunked(pids):
-        for row in conn.execute(query.where(o.c.patient_id.in_(chunk))):
-            queues[(row.patient_id, row.test)].append(row)
+    for row in conn.execute(query.where(any_of(conn, o.c.patient_id, pids))):
+        queues[(row.patient_id, row.test)].append(row)
     return queues
 
 

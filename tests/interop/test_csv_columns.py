@@ -81,6 +81,7 @@ GOOD = {
     "lone cr": OK.replace("\n", "\r") + "p2,2024-01-10,crp,5,mg/L,,\r",
     "no final newline": OK.rstrip("\n"),
     "spaces around fields": " p1 , 2024-01-10 ,crp , 4 , mg/L ,  , \n",
+    "other blanks around fields": "p1\x1f,\t2024-01-10,crp\x0b,4\x0c,\u00a0mg/L,,\u2003\n",
     "blank and whitespace lines": "\n   \n" + OK + ",,,,,,\n , , , , , , \n\t\n",
     "quoted fields": '"p1","2024-01-10","crp","4","mg/L","",""\n',
     "quoted newline in a blank field": 'p1,2024-01-10,crp,4,mg/L,"\n",\n',

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from casebook.cli import main
 from casebook.models import Case, Note, Patient
 from casebook.store import CaseStore, import_cases
-from casebook.store.chain import FIELDS, GENESIS, chain_hash, plain_rows
+from casebook.store.chain import FIELDS, GENESIS, _hash, _texts, chain_hash, plain_rows
 from casebook.store.engine import create_store_engine
 from casebook.store.migrate import current_revision, upgrade
 
@@ -225,3 +225,14 @@ def test_plain_rows_are_rows_with_integral_floats_as_ints() -> None:
     assert [type(v) for v in rows[0]] == [str, int, type(None), int]
     with pytest.raises(ValueError):
         plain_rows([["a"], []])
+
+
+def test_rows_hashed_together_are_hashed_as_each_alone() -> None:
+    """A time that reads like another field's value still hashes as a time."""
+    at = "2026-01-01 00:00:00"
+    rows = [{"at": at, "actor": actor, "patient_id": None, "entity": "e", "entity_id": at,
+             "action": "x", "before": None, "after": {"n": n}} for n, actor in enumerate(
+                 [at, "b", at])]
+    texts: dict[object, str] = {}
+    assert [_hash(GENESIS, _texts(row, texts)) for row in rows] == [
+        chain_hash(GENESIS, row) for row in rows]
