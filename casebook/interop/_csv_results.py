@@ -9,13 +9,13 @@ lists every bad row with its line, field and reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from casebook.catalog import LabTest
+from casebook.catalog import Catalog, LabTest
 from casebook.derive import (
     RecordError,
     check_collected_on,
@@ -103,6 +103,21 @@ def checked_rows(path: Path, table: Table, store: CaseStore) -> list[dict[str, A
     return rows
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _each_once(keys: Sequence[K], decide: Callable[[K], V | None]) -> list[V] | None:
+    """`decide` of every key, deciding each distinct key once; None as soon as one is."""
+    decided: dict[K, V] = {}
+    for key in set(keys):
+        found = decide(key)
+        if found is None:
+            return None
+        decided[key] = found
+    return list(map(decided.__getitem__, keys))
+
+
 _Values = tuple[float | None, str | None, str, float | None, float | None, str | None]
 
 
@@ -120,22 +135,6 @@ def _stored(test: LabTest, sex: str, raw_value: str, unit: str, raw_low: str,
         return None
 
 
-def _any_values(tests: dict[str, LabTest], code: list[str], sex: Sequence[str],
-                raw_value: list[str], unit: list[str], raw_low: list[str], raw_high: list[str]
-                ) -> list[list[Any]] | None:
-    """The stored (value, value_text, unit, ref_low, ref_high, flag) columns, each distinct
-    row of inputs decided once."""
-    inputs = list(zip(code, sex, raw_value, unit, raw_low, raw_high, strict=True))
-    stored: dict[tuple[str, ...], _Values] = {}
-    for key in set(inputs):
-        found = _stored(tests[key[0]], *key[1:])
-        if found is None:
-            return None
-        stored[key] = found
-    rows = list(map(stored.__getitem__, inputs))
-    return [list(map(itemgetter(k), rows)) for k in range(6)]
-
-
 def _unit_and_range(test: LabTest, sex: str, unit: str, raw_low: str, raw_high: str
                     ) -> tuple[str, float | None, float | None] | None:
     """The unit and range `checked_rows` stores a numeric result with, or None."""
@@ -150,27 +149,30 @@ def _unit_and_range(test: LabTest, sex: str, unit: str, raw_low: str, raw_high: 
         return None
 
 
-def _numeric_values(tests: dict[str, LabTest], code: list[str], sex: Sequence[str],
-                    raw_value: list[str], unit: list[str], raw_low: list[str],
-                    raw_high: list[str]) -> list[list[Any]] | None:
-    """`_any_values` for numeric tests only, in fewer steps: each distinct number once,
-    each distinct (test, sex, unit, range) once, then every row's flag."""
-    errors: list[RowError] = []
-    numbers = {raw: parse_number(raw, "value", 0, errors) for raw in set(raw_value)}
-    if errors or "" in numbers:  # a blank value "is empty"
+def _values(tests: dict[str, LabTest], test: list[str], sex: list[str], raw_value: list[str],
+            unit: list[str], raw_low: list[str], raw_high: list[str]
+            ) -> list[list[Any]] | None:
+    """The stored (value, value_text, unit, ref_low, ref_high, flag) columns of results of
+    `test` (keys of `tests`). Numeric tests only (the usual file): each distinct number
+    once, each distinct (test, sex, unit, range) once, then each row's flag; else each
+    distinct row of inputs once."""
+    if any(t.kind != "numeric" for t in tests.values()):
+        rows = _each_once(list(zip(test, sex, raw_value, unit, raw_low, raw_high, strict=True)),
+                          lambda key: _stored(tests[key[0]], *key[1:]))
+        return None if rows is None else [list(map(itemgetter(k), rows)) for k in range(6)]
+    values = _each_once(raw_value, lambda raw: parse_number(raw, "value", 0, []))  # "": None
+    ranges = _each_once(list(zip(test, sex, unit, raw_low, raw_high, strict=True)),
+                        lambda key: _unit_and_range(tests[key[0]], *key[1:]))
+    if values is None or ranges is None:
         return None
-    keys = list(zip(code, sex, unit, raw_low, raw_high, strict=True))
-    ranges: dict[tuple[str, ...], tuple[str, float | None, float | None]] = {}
-    for key in set(keys):
-        found = _unit_and_range(tests[key[0]], *key[1:])
-        if found is None:
-            return None
-        ranges[key] = found
-    values = list(map(numbers.__getitem__, raw_value))
-    stored = list(map(ranges.__getitem__, keys))
-    units, lows, highs = (list(map(itemgetter(k), stored)) for k in range(3))
+    units, lows, highs = (list(map(itemgetter(k), ranges)) for k in range(3))
     return [values, [None] * len(values), units, lows, highs,
             list(map(result_flag, values, lows, highs))]
+
+
+def _key(catalog: Catalog, code: str) -> str | None:
+    test = catalog_test(catalog, code)
+    return None if test is None else test.key
 
 
 def checked_columns(columns: list[list[str]], store: CaseStore) -> ResultColumns | None:
@@ -179,29 +181,22 @@ def checked_columns(columns: list[list[str]], store: CaseStore) -> ResultColumns
     from casebook.store import ResultColumns
 
     pid, raw_day, code, raw_value, unit, raw_low, raw_high = columns
-    errors: list[RowError] = []  # `checked_rows` reports them, with their lines
-    ids = set(pid)
-    patients = store.birth_and_sex([i for i in ids if PATIENT_ID_RE.fullmatch(i)])
+    patients = store.birth_and_sex([i for i in set(pid) if PATIENT_ID_RE.fullmatch(i)])
     today = date.today()
-    days = {raw: parse_collected_on(raw, today, 0, errors) for raw in set(raw_day)}
-    tests = {c: t for c in set(code) if (t := catalog_test(store.catalog, c)) is not None}
-    if errors or len(patients) < len(ids) or len(tests) < len(set(code)):
+    facts = _each_once(pid, patients.get)
+    day = _each_once(raw_day, lambda raw: parse_collected_on(raw, today, 0, []))
+    test = _each_once(code, lambda c: _key(store.catalog, c))
+    if facts is None or day is None or test is None:
         return None
-    day = [days[raw] or today for raw in raw_day]  # never None: no errors
-    key_of = {c: t.key for c, t in tests.items()}
-    test = [key_of[c] for c in code]
     if len(set(zip(pid, test, day, strict=True))) < len(pid):
         return None  # the same result twice
     try:
-        for p, d in set(zip(pid, day, strict=True)):
-            check_collected_on(d, patients[p][0])
+        for born, collected in set(zip(map(itemgetter(0), facts), day, strict=True)):
+            check_collected_on(collected, born)
     except RecordError:
         return None
-    sex_of = {p: patients[p][1] for p in ids}
-    sex = list(map(sex_of.__getitem__, pid))
-    numeric = all(t.kind == "numeric" for t in tests.values())
-    values = (_numeric_values if numeric else _any_values)(
-        tests, code, sex, raw_value, unit, raw_low, raw_high)
+    values = _values({t.key: t for t in map(store.catalog.test, set(test))}, test,
+                     list(map(itemgetter(1), facts)), raw_value, unit, raw_low, raw_high)
     return None if values is None else ResultColumns(pid, test, day, *values)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -19,6 +18,7 @@ from casebook.store import CaseStore, import_cases
 from casebook.store.chain import FIELDS, GENESIS, _hash, _texts, chain_hash, plain_rows
 from casebook.store.engine import create_store_engine
 from casebook.store.migrate import current_revision, upgrade
+from tests.threads import run_at_once
 
 
 def _count(store: CaseStore) -> int:
@@ -72,26 +72,16 @@ def test_concurrent_writers_do_not_fork_the_chain(db_url: str) -> None:
     setup = CaseStore(db_url, create=True, actor="setup")
     for n in range(4):
         setup.add_patient(Patient(id=f"p{n}", name=f"Pat {n}", birth_date=date(1970, 1, 1)))
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
 
-    def writer(n: int) -> None:
-        store = CaseStore(db_url, actor=f"writer-{n}")
-        try:
-            start.wait()
-            for i in range(8):
-                store.save(Note(patient_id=f"p{n}", written_on=date(2026, 1, 1), text=f"{i}"))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            store.close()
+    def writer(n: int) -> Callable[[], None]:
+        def run() -> None:
+            with CaseStore(db_url, actor=f"writer-{n}") as store:
+                for i in range(8):
+                    store.save(Note(patient_id=f"p{n}", written_on=date(2026, 1, 1),
+                                    text=f"{i}"))
+        return run
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_at_once([writer(n) for n in range(4)])
     verdict = setup.verify_audit_log()
     assert (verdict.intact, verdict.rows) == (True, 4 + 4 * 8)
     setup.close()

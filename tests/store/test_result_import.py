@@ -3,7 +3,7 @@ transaction, safe to run twice at once; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +12,8 @@ import pytest
 from casebook.cli import main
 from casebook.interop import import_patients_csv, import_results_csv
 from casebook.models import TestResult, new_ids
-from casebook.store import CaseStore, ResultColumns, StoreError, import_results
+from casebook.store import CaseStore, ImportSummary, ResultColumns, StoreError, import_results
+from tests.threads import run_at_once
 
 HEADER = "patient_id,collected_on,test,value,unit,ref_low,ref_high\n"
 
@@ -123,26 +124,14 @@ def test_two_imports_at_once_both_land(lab_store: CaseStore, tmp_path: Path) -> 
     # finds them unchanged
     files = [_file(tmp_path, "a.csv", _results(range(1, 5), date(2024, 1, 1), 5)),
              _file(tmp_path, "b.csv", _results(range(3, 7), date(2024, 1, 1), 5))]
-    summaries = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
 
-    def run(path: Path) -> None:
-        store = CaseStore(url, actor=f"importer-{path.stem}")
-        try:
-            start.wait()
-            summaries.append(import_results_csv(store, path))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            store.close()
+    def importer(path: Path) -> Callable[[], ImportSummary]:
+        def run() -> ImportSummary:
+            with CaseStore(url, actor=f"importer-{path.stem}") as store:
+                return import_results_csv(store, path)
+        return run
 
-    threads = [threading.Thread(target=run, args=(f,)) for f in files]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    summaries = run_at_once([importer(f) for f in files])
     assert sum(s.created for s in summaries) == 30
     assert sum(s.unchanged for s in summaries) == 10
     assert sum(len(lab_store.load_case(f"p{n}").results) for n in range(1, 7)) == 30
