@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -174,9 +175,10 @@ def _body(text: str) -> str:
     return text[end + (2 if text.startswith("\r\n", end) else 1):]
 
 
-# What str.strip() removes from ASCII text, but the line ends (without quotes, no field
-# holds one)
+# What str.strip() removes, but the line ends (without quotes, no field holds one): in
+# ASCII text, and in any text (a regular expression's \s is what strip() removes)
 _SPACES = tuple(c for c in map(chr, range(128)) if c.isspace() and c not in "\r\n")
+_BLANK = re.compile(r"[^\S\r\n]")
 
 
 def split_columns(text: str, records: Iterator[list[str]], order: Sequence[int],
@@ -190,11 +192,13 @@ def split_columns(text: str, records: Iterator[list[str]], order: Sequence[int],
     raw = _by_csv(records, width) if quoted else _by_pandas(_body(text), width)
     if raw is None:
         return None
-    if quoted or not text.isascii() or any(space in text for space in _SPACES):
+    if quoted or (any(space in text for space in _SPACES) if text.isascii()
+                  else _BLANK.search(text) is not None):
         columns = [[v.strip() for v in raw[k]] for k in order]
     else:  # no field can start or end with what strip() removes
         columns = [raw[k] for k in order]
-    blank = [i for i, v in enumerate(columns[0]) if not v and not any(c[i] for c in columns)]
+    blank = [i for i, v in enumerate(columns[0]) if not v and not any(c[i] for c in columns)
+             ] if "" in columns[0] else []  # a blank row has no patient id
     if blank:
         keep = sorted(set(range(len(columns[0]))) - set(blank))
         columns = [[c[i] for i in keep] for c in columns]

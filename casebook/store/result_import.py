@@ -256,11 +256,17 @@ def _write(conn: sa.Connection, plan: _Plan) -> tuple[list[str], list[str]]:
 
 def _created_by_patient(plan: _Plan, ids: list[str], days: list[str]) -> dict[str, PlainRows]:
     """Each patient's new results as audit rows (`_AUDITED`), in the order of the import."""
-    new = plan.new
+    new, pids = plan.new, plan.new.patient_id
     rows = plain_rows([ids, new.test, days, *(getattr(new, f) for f in _VALUE_FIELDS),
                        plan.order_ids])
+    if not pids:
+        return {}
+    starts = [0, *(i for i in range(1, len(pids)) if pids[i] != pids[i - 1])]
+    if len(starts) == len(set(pids)):  # each patient's results together (a usual file)
+        return {pids[a]: PlainRows(rows[a:b])
+                for a, b in zip(starts, [*starts[1:], len(pids)], strict=True)}
     positions: dict[str, list[int]] = defaultdict(list)
-    for i, pid in enumerate(new.patient_id):
+    for i, pid in enumerate(pids):
         positions[pid].append(i)
     return {pid: PlainRows(map(rows.__getitem__, at)) for pid, at in positions.items()}
 

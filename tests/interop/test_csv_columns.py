@@ -5,6 +5,7 @@ row-by-row check then names every bad line)."""
 from __future__ import annotations
 
 import random
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from casebook.interop import CsvImportError, RowError, import_patients_csv
-from casebook.interop._csv_read import open_table, split_columns
+from casebook.interop._csv_read import _BLANK, _SPACES, open_table, split_columns
 from casebook.interop._csv_results import RESULT_COLUMNS, checked_columns, checked_rows
 from casebook.interop.csv_io import validate_results_csv
 from casebook.store import CaseStore
@@ -189,3 +190,10 @@ def test_many_values_get_the_flags_and_ranges_of_the_row_check(
     assert _agree(lab_store, path) == (True, None)
     flags = {r["flag"] for r in validate_results_csv(path, lab_store)}
     assert flags == {None, "H", "L"}
+
+
+def test_the_blank_check_knows_what_strip_removes() -> None:
+    """A file is left unstripped only when none of these is in it."""
+    stripped = {c for c in map(chr, range(sys.maxunicode + 1)) if c.strip() == ""}
+    assert {c for c in stripped if c.isascii()} - set("\r\n") == set(_SPACES)
+    assert {c for c in stripped if _BLANK.fullmatch(c)} == stripped - set("\r\n")

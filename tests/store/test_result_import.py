@@ -70,6 +70,19 @@ def test_every_created_value_is_in_one_audit_entry_per_patient_and_the_chain_ver
     assert "audit log intact" in capsys.readouterr().out
 
 
+def test_a_patients_results_apart_in_the_file_are_audited_together(
+    lab_store: CaseStore, tmp_path: Path
+) -> None:
+    lines = _results(range(1, 4), date(2024, 1, 1), 3)
+    by_day = sorted(lines, key=lambda line: line.split(",")[1])  # p1, p2, p3, p1, ...
+    import_results_csv(lab_store, _file(tmp_path, "r.csv", by_day))
+    for n in (1, 2, 3):
+        [entry] = [e for e in lab_store.audit_log(f"p{n}") if e.entity == "result"]
+        assert [row[2] for row in entry.after["created"]] == [
+            "2024-01-01", "2024-01-02", "2024-01-03"]
+    assert lab_store.verify_audit_log().intact
+
+
 def test_same_file_again_changes_nothing_and_a_changed_value_needs_review_again(
     lab_store: CaseStore, tmp_path: Path
 ) -> None:
