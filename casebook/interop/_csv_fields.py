@@ -61,8 +61,9 @@ def parse_number(value: str, field: str, line: int, errors: list[RowError]) -> f
 
 def parse_collected_on(raw: str, today: date, line: int, errors: list[RowError]) -> date | None:
     """A plain ISO date not in the future takes the fast path; anything else gets
-    `_date`'s checks and message."""
-    if len(raw) == 10:
+    `parse_date`'s checks and message (date.fromisoformat alone would also take a week
+    date such as 2024-W02-3)."""
+    if len(raw) == 10 and raw[4] == raw[7] == "-":
         try:
             day = date.fromisoformat(raw)
         except ValueError:

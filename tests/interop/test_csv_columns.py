@@ -105,6 +105,8 @@ BAD = {
     "not a number": "p1,2024-01-10,crp,1;2,mg/L,,\n",
     "february 30": "p1,2024-02-30,crp,1,mg/L,,\n",
     "short date": "p1,2024-2-3,crp,1,mg/L,,\n",
+    "week date": "p1,2024-W02-3,crp,1,mg/L,,\n",
+    "basic date": "p1,20240110,crp,1,mg/L,,\n",
     "future": f"p1,{FUTURE},crp,1,mg/L,,\n",
     "before birth": "p1,1979-12-31,crp,1,mg/L,,\n",
     "blank value": "p1,2024-01-10,crp,,mg/L,,\n",
