@@ -24,7 +24,17 @@ from casebook.models import (
 )
 from casebook.scoring import qualitative_flag, result_flag, score_instrument
 
-__all__ = ["RecordError", "check_cautions", "prepare", "prepare_result", "result_fields"]
+__all__ = [
+    "RecordError",
+    "check_cautions",
+    "check_collected_on",
+    "check_ref_range",
+    "numeric_range",
+    "prepare",
+    "prepare_result",
+    "result_fields",
+    "result_values",
+]
 
 
 class RecordError(CasebookError, ValueError):
@@ -72,6 +82,68 @@ def _instrument(record: InstrumentResponse, catalog: Catalog) -> InstrumentRespo
     return record.model_copy(update={"total": total, "band": band})
 
 
+def check_collected_on(collected_on: date, birth_date: date) -> None:
+    """RecordError when a result was collected before the patient was born."""
+    if collected_on < birth_date:
+        msg = f"{collected_on} is before the birth date {birth_date}"
+        raise RecordError("result", "collected_on", msg)
+
+
+def check_ref_range(ref_low: float | None, ref_high: float | None) -> None:
+    """RecordError when a printed reference range is upside down."""
+    if ref_low is not None and ref_high is not None and ref_low > ref_high:
+        raise RecordError("result", "ref_low", f"{ref_low} is above ref_high {ref_high}")
+
+
+def numeric_range(
+    test: LabTest, sex: str, *, unit: str, ref_low: float | None, ref_high: float | None
+) -> tuple[str, float | None, float | None]:
+    """(unit, ref_low, ref_high) a numeric result of `test` is stored with: the catalog's
+    unit (RecordError for another), the printed range, else the catalog's for `sex`."""
+    if unit and not test.accepts_unit(unit):
+        raise RecordError(
+            "result", "unit",
+            f"{unit!r} is not the catalog unit {test.unit!r} for {test.name}; "
+            "convert the value first",
+        )
+    if ref_low is None and ref_high is None:
+        ref_low, ref_high = test.range_for(sex)
+    return test.unit, ref_low, ref_high
+
+
+def result_values(
+    test: LabTest,
+    sex: str,
+    *,
+    value: float | None,
+    value_text: str | None,
+    unit: str,
+    ref_low: float | None,
+    ref_high: float | None,
+) -> tuple[float | None, str | None, str, float | None, float | None, str | None]:
+    """(value, value_text, unit, ref_low, ref_high, flag) as stored, or RecordError naming
+    the field: everything `result_fields` decides that does not depend on the dates, so a
+    bulk import can decide it once per distinct input."""
+    check_ref_range(ref_low, ref_high)
+    if test.kind == "qualitative":
+        if not value_text:
+            allowed = ", ".join(test.normal_values + test.abnormal_values)
+            raise RecordError("result", "value", f"{test.name} is reported as text ({allowed})")
+        try:
+            flag = qualitative_flag(test, value_text)
+        except ValueError as exc:
+            raise RecordError("result", "value", str(exc)) from None
+        return None, value_text, unit, ref_low, ref_high, flag
+    if value is None:
+        raise RecordError("result", "value", f"{test.name} needs a number")
+    unit, ref_low, ref_high = numeric_range(test, sex, unit=unit, ref_low=ref_low,
+                                            ref_high=ref_high)
+    return value, value_text, unit, ref_low, ref_high, result_flag(value, ref_low, ref_high)
+
+
+_RESULT_VALUES = ("value", "value_text", "unit", "ref_low", "ref_high", "flag")
+
+
 def result_fields(
     test: LabTest,
     patient: Patient,
@@ -86,33 +158,10 @@ def result_fields(
     """The stored fields of one result (unit, range, flag), or RecordError naming the field.
 
     Shared by single saves and bulk imports, so both apply exactly the same rules."""
-    if collected_on < patient.birth_date:
-        msg = f"{collected_on} is before the birth date {patient.birth_date}"
-        raise RecordError("result", "collected_on", msg)
-    if ref_low is not None and ref_high is not None and ref_low > ref_high:
-        raise RecordError("result", "ref_low", f"{ref_low} is above ref_high {ref_high}")
-    if test.kind == "qualitative":
-        if not value_text:
-            allowed = ", ".join(test.normal_values + test.abnormal_values)
-            raise RecordError("result", "value", f"{test.name} is reported as text ({allowed})")
-        try:
-            flag = qualitative_flag(test, value_text)
-        except ValueError as exc:
-            raise RecordError("result", "value", str(exc)) from None
-        return {"test": test.key, "value": None, "value_text": value_text, "unit": unit,
-                "ref_low": ref_low, "ref_high": ref_high, "flag": flag}
-    if value is None:
-        raise RecordError("result", "value", f"{test.name} needs a number")
-    if unit and not test.accepts_unit(unit):
-        raise RecordError(
-            "result", "unit",
-            f"{unit!r} is not the catalog unit {test.unit!r} for {test.name}; "
-            "convert the value first",
-        )
-    if ref_low is None and ref_high is None:
-        ref_low, ref_high = test.range_for(patient.sex)
-    return {"test": test.key, "value": value, "value_text": value_text, "unit": test.unit,
-            "ref_low": ref_low, "ref_high": ref_high, "flag": result_flag(value, ref_low, ref_high)}
+    check_collected_on(collected_on, patient.birth_date)
+    values = result_values(test, patient.sex, value=value, value_text=value_text, unit=unit,
+                           ref_low=ref_low, ref_high=ref_high)
+    return {"test": test.key, **dict(zip(_RESULT_VALUES, values, strict=True))}
 
 
 def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> TestResult:

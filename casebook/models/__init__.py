@@ -25,6 +25,7 @@ from casebook.models._base import (
     Tri,
     Visit,
     new_id,
+    new_ids,
 )
 from casebook.models._case import (
     Case,
@@ -67,5 +68,5 @@ __all__ = [
     "InflammatoryCondition", "InstrumentResponse", "LetterRecord", "Level", "Medication", "Name",
     "Note", "Patient", "PatientId", "PlanItem", "Record", "RecordId", "SafetyFacts", "Sex",
     "ShortText", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Text", "Tri",
-    "Visit", "new_id",
+    "Visit", "new_id", "new_ids",
 ]

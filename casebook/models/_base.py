@@ -33,6 +33,7 @@ __all__ = [
     "UtcTime",
     "Visit",
     "new_id",
+    "new_ids",
 ]
 
 
@@ -67,6 +68,14 @@ def new_id() -> str:
 
     Time-ordered like UUIDv7, so new rows land at the end of the primary-key index."""
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` fresh record ids as `new_id` makes them, in increasing order (one timestamp,
+    one read of random bytes), so that a bulk insert appends to the primary-key index."""
+    stamp = f"{time.time_ns() // 1_000_000:012x}"
+    random = os.urandom(10 * count).hex()
+    return sorted(stamp + random[i : i + 20] for i in range(0, 20 * count, 20))
 
 
 def _has_nul(value: Any) -> bool:  # nested models check their own fields

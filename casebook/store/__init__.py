@@ -15,7 +15,6 @@ if TYPE_CHECKING:
         import_case,
         import_cases,
         import_patients,
-        import_results,
     )
     from casebook.store.casestore import CaseStore
     from casebook.store.engine import DEFAULT_URL, StoreError, redact_url, resolve_url
@@ -25,13 +24,15 @@ if TYPE_CHECKING:
         NotFoundError,
         PatientSummary,
     )
+    from casebook.store.result_import import ResultColumns, import_results
 
 _LAZY = {
     "ImportSummary": "bulk",
     "import_case": "bulk",
     "import_cases": "bulk",
     "import_patients": "bulk",
-    "import_results": "bulk",
+    "import_results": "result_import",
+    "ResultColumns": "result_import",
     "CaseStore": "casestore",
     "DEFAULT_URL": "engine",
     "StoreError": "engine",
@@ -51,6 +52,7 @@ __all__ = [
     "ImportSummary",
     "NotFoundError",
     "PatientSummary",
+    "ResultColumns",
     "StoreError",
     "import_case",
     "import_cases",

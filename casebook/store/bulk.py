@@ -1,35 +1,32 @@
-"""Whole-file and whole-case imports: one transaction each, audited, idempotent."""
+"""Whole-file and whole-case imports: one transaction each, audited, idempotent (lab
+results: `casebook.store.result_import`)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from casebook.derive import prepare
-from casebook.models import Case, Patient, TestResult, new_id
+from casebook.models import Case, Patient
 from casebook.store import tables
 from casebook.store.chain import AuditEntryTuple, append
 from casebook.store.engine import NEW_PATIENTS_LOCK, StoreError, advisory_lock
-from casebook.store.records import ENTITIES, chunked, patient_from_row, patient_to_row
+from casebook.store.records import ENTITIES, any_of, chunked, patient_from_row, patient_to_row
 
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
 
 __all__ = [
     "ImportSummary",
+    "bump_patients",
     "import_case",
     "import_cases",
     "import_patients",
-    "import_results",
 ]
-
-_RESULT_VALUE_FIELDS = ("value", "value_text", "unit", "ref_low", "ref_high", "flag")
-
 
 @dataclass
 class ImportSummary:
@@ -45,16 +42,13 @@ class ImportSummary:
         )
 
 
-def _bump_all(conn: sa.Connection, patient_ids: set[str]) -> None:
+def bump_patients(conn: sa.Connection, patient_ids: Collection[str]) -> None:
+    """A new record_version for each of the patients (their case changed), in one UPDATE."""
     if not patient_ids:
         return
     p = tables.patients
-    conn.execute(
-        sa.update(p)
-        .where(p.c.id == sa.bindparam("pid"))
-        .values(record_version=p.c.record_version + 1, updated_at=datetime.now(UTC)),
-        [{"pid": pid} for pid in sorted(patient_ids)],
-    )
+    conn.execute(sa.update(p).where(any_of(conn, p.c.id, sorted(patient_ids)))
+                 .values(record_version=p.c.record_version + 1, updated_at=datetime.now(UTC)))
 
 
 def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSummary:
@@ -138,135 +132,6 @@ def import_patients(store: CaseStore, patients: Sequence[Patient]) -> ImportSumm
 
 def _audit_many(store: CaseStore, conn: sa.Connection, entries: list[AuditEntryTuple]) -> None:
     append(conn, store.actor, entries)
-
-
-def _fast_insert(conn: sa.Connection, table: sa.Table, cols: Sequence[str],
-                 rows: list[tuple[Any, ...]]) -> None:
-    """executemany straight through the driver: the rows are already validated, and
-    SQLAlchemy's per-row parameter processing would cost more than the insert itself.
-    Dates must already be ISO strings on SQLite (as SQLAlchemy's Date type stores them)."""
-    if not rows:
-        return
-    quote = conn.dialect.identifier_preparer.quote
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    # identifiers quoted by the dialect, values bound as parameters: no injection
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) "  # noqa: S608
-           f"VALUES ({', '.join(mark for _ in cols)})")
-    conn.exec_driver_sql(sql, rows)
-
-
-# Created results are audited as rows of these columns (compact, one list per result).
-_AUDITED = ("id", "test", "collected_on", *_RESULT_VALUE_FIELDS, "order_id")
-
-
-def _audit_row(row: Mapping[str, Any]) -> list[Any]:
-    return [row["id"], row["test"], row["collected_on"].isoformat(), row["value"],
-            row["value_text"], row["unit"], row["ref_low"], row["ref_high"], row["flag"],
-            row["order_id"]]
-
-
-def import_results(
-    store: CaseStore, results: Sequence[Mapping[str, Any] | TestResult]
-) -> ImportSummary:
-    """Store validated results (`casebook.interop.csv_io.validate_results_csv`) in one
-    transaction, with one audit entry per patient.
-
-    The key of a result is (patient, test, collected_on): a row already there with the
-    same values is unchanged, with other values it is updated. A new result fulfils the
-    oldest open order of that test placed on or before its collection date.
-    """
-    t, o = tables.test_results, tables.test_orders
-    rows = [r.model_dump(include={"patient_id", "collected_on", "test", *_RESULT_VALUE_FIELDS})
-            if isinstance(r, TestResult) else r for r in results]
-    summary = ImportSummary()
-    today = date.today()
-    pids = sorted({r["patient_id"] for r in rows})
-    days = [r["collected_on"] for r in rows]
-    first_day, last_day = (min(days), max(days)) if days else (today, today)
-    with store._transaction() as conn:
-        for chunk in chunked(pids):  # lock the cases, in a stable order
-            conn.execute(sa.select(tables.patients.c.id).where(tables.patients.c.id.in_(chunk))
-                         .order_by(tables.patients.c.id).with_for_update()).all()
-        existing: dict[tuple[str, str, date], Any] = {}
-        open_orders: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for chunk in chunked(pids):
-            key_and_values = (t.c.id, t.c.patient_id, t.c.test, t.c.collected_on, t.c.version,
-                              *(t.c[f] for f in _RESULT_VALUE_FIELDS))
-            for row in conn.execute(sa.select(*key_and_values).where(
-                    t.c.patient_id.in_(chunk), t.c.deleted_at.is_(None),
-                    t.c.collected_on.between(first_day, last_day))):
-                existing[(row.patient_id, row.test, row.collected_on)] = row
-            for row in conn.execute(
-                sa.select(o).where(o.c.patient_id.in_(chunk), o.c.deleted_at.is_(None),
-                                   o.c.status.in_(("ordered", "collected")))
-                .order_by(o.c.ordered_on, o.c.id)
-            ):
-                open_orders[(row.patient_id, row.test)].append(row)
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        order_updates: list[dict[str, Any]] = []
-        created: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        resulted: dict[str, list[str]] = defaultdict(list)
-        changed: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
-        for res in rows:
-            pid = res["patient_id"]
-            old = existing.get((pid, res["test"], res["collected_on"]))
-            if old is None:
-                order_id = None
-                queue = open_orders.get((pid, res["test"]))
-                if queue:
-                    order = next((x for x in queue if x.ordered_on <= res["collected_on"]), None)
-                    if order is not None:
-                        queue.remove(order)
-                        order_id = order.id
-                        resulted[pid].append(order.id)
-                        order_updates.append({
-                            "oid": order.id, "status": "resulted",
-                            "collected_on": res["collected_on"],
-                            "resulted_on": max(today, res["collected_on"]),
-                            "version": order.version + 1})
-                new = {"id": new_id(), **res, "order_id": order_id}
-                inserts.append(new)
-                created[pid].append(new)
-                summary.created += 1
-            elif all(getattr(old, f) == res[f] for f in _RESULT_VALUE_FIELDS):
-                summary.unchanged += 1
-                continue
-            else:
-                update = {f: res[f] for f in _RESULT_VALUE_FIELDS}
-                updates.append({"rid": old.id, "version": old.version + 1, **update})
-                before = {"id": old.id, **{f: getattr(old, f) for f in _RESULT_VALUE_FIELDS}}
-                changed[pid].append((before, {"id": old.id, **update}))
-                summary.updated += 1
-            summary.patients.add(pid)
-        cols = ("id", "patient_id", "version", "test", "collected_on", *_RESULT_VALUE_FIELDS,
-                "order_id")
-        iso = conn.dialect.name == "sqlite"
-        _fast_insert(conn, t, cols, [
-            (r["id"], r["patient_id"], 1, r["test"],
-             r["collected_on"].isoformat() if iso else r["collected_on"], r["value"],
-             r["value_text"], r["unit"], r["ref_low"], r["ref_high"], r["flag"], r["order_id"])
-            for r in inserts])
-        if updates:
-            conn.execute(sa.update(t).where(t.c.id == sa.bindparam("rid")).values(
-                version=sa.bindparam("version"), reviewed_at=None, reviewed_by=None,
-                **{f: sa.bindparam(f) for f in _RESULT_VALUE_FIELDS}), updates)
-        if order_updates:
-            conn.execute(sa.update(o).where(o.c.id == sa.bindparam("oid")).values(
-                status=sa.bindparam("status"), collected_on=sa.bindparam("collected_on"),
-                resulted_on=sa.bindparam("resulted_on"), version=sa.bindparam("version")),
-                order_updates)
-        _bump_all(conn, summary.patients)
-        _audit_many(store, conn, [
-            (pid, "result", None, "import",
-             {"updated": [b for b, _ in changed[pid]]} if changed[pid] else None,
-             {"columns": list(_AUDITED),
-              "created": [_audit_row(r) for r in created[pid]],
-              "updated": [a for _, a in changed[pid]],
-              "orders_resulted": resulted[pid]})
-            for pid in sorted(summary.patients)
-        ])
-    return summary
 
 
 def _content(case: Case) -> dict[str, Any]:

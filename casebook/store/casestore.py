@@ -288,6 +288,7 @@ class CaseStore:
 
     # Bulk reads and results reviewed: casebook/store/reads.py.
     load_cases = reads.load_cases
+    birth_and_sex = reads.birth_and_sex
     # The red-flag lifecycle (casebook.flagstate): casebook/store/flags.py.
     review_flag = flags.review_flag
     flag_statuses = flags.flag_statuses

@@ -29,14 +29,51 @@ import sqlalchemy as sa
 from casebook.store import tables
 from casebook.store.engine import AUDIT_CHAIN_LOCK, advisory_lock
 
-__all__ = ["FIELDS", "GENESIS", "AuditEntryTuple", "Verdict", "append", "chain_hash", "chained",
-           "last_hash", "lock_chain", "verify"]
+__all__ = ["FIELDS", "GENESIS", "AuditEntryTuple", "PlainRows", "Verdict", "append", "chain_hash",
+           "chained", "last_hash", "lock_chain", "plain_rows", "verify"]
 
 GENESIS = "0" * 64
 FIELDS = ("at", "actor", "patient_id", "entity", "entity_id", "action", "before", "after")
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+class PlainRows(list[tuple[Any, ...]]):
+    """Rows of scalars already in the form `chain_hash` hashes (integral floats as ints):
+    hashing them skips a second walk over every value. Make them with `plain_rows` (or
+    take some of its rows): a row that is not canonical would hash otherwise when written
+    than when `verify` reads it back, and the chain would show it as broken."""
+
+
+def plain_rows(columns: Sequence[Sequence[Any]]) -> PlainRows:
+    """The rows of `columns` (all of one length), each value as `chain_hash` hashes it;
+    checked a column at a time, so a column of strings costs one pass in C."""
+    fixed: list[Sequence[Any]] = []
+    for column in columns:
+        kinds = set(map(type, column))
+        if kinds <= _SCALARS:
+            fixed.append(column)
+        elif kinds <= {float, type(None)}:
+            fixed.append([v if v is None or not v.is_integer() else int(v) for v in column])
+        else:
+            fixed.append([_plain(v) for v in column])
+    return PlainRows(zip(*fixed, strict=True))
+
+
 def _plain(value: Any) -> Any:
+    """`value` with integral floats as ints, mappings as dicts with str keys, sequences as
+    lists. Exact types first (the common case, and cheap); subclasses by the general rules."""
+    kind = type(value)
+    if kind in _SCALARS or kind is PlainRows:
+        return value
+    if kind is float:
+        return int(value) if value.is_integer() else value
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _SCALARS else _plain(v)
+                for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
@@ -53,13 +90,53 @@ def _stamp(value: datetime | str) -> str:
     return value.isoformat()
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False, check_circular=False)  # _plain made a tree
+
+
+def _json(value: Any) -> str:
+    # one encoder for all (json.dumps makes one per call with these options); a str or
+    # None, most of a row's fields, costs no walk
+    if value is None:
+        return "null"
+    return _CANONICAL.encode(value if type(value) is str else _plain(value))
+
+
+_SMALL = ("actor", "patient_id", "entity", "entity_id", "action")  # a str or None each
+
+
+def _texts(row: Mapping[str, Any], known: dict[Any, str] | None = None) -> dict[str, str]:
+    """Each of the row's FIELDS as canonical JSON (sorted keys, no spaces, UTC times).
+    `known`: texts of the time and the small fields already written, by value (the rows
+    of one append share their time, actor, entity and action)."""
+    if known is None:
+        known = {}
+    texts = {"before": _json(row["before"]), "after": _json(row["after"])}
+    for name in _SMALL:
+        value = row[name]
+        if value not in known:
+            known[value] = _json(value)
+        texts[name] = known[value]
+    at = ("at", row["at"])  # apart from the small fields' values
+    if at not in known:
+        known[at] = _json(_stamp(row["at"]))
+    texts["at"] = known[at]
+    return texts
+
+
+# ('"name":', name) of each field, in the order json.dumps(sort_keys=True) writes them
+_KEYS = tuple((f'"{name}":', name) for name in sorted(FIELDS))
+
+
+def _hash(previous: str, texts: Mapping[str, str]) -> str:
+    # The canonical JSON of the whole row: JSON nests, so it is built from its fields'.
+    text = ",".join(key + texts[name] for key, name in _KEYS)
+    return hashlib.sha256(f"{previous}\n{{{text}}}".encode()).hexdigest()
+
+
 def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
     """The hash of one audit row (its FIELDS) chained to `previous`."""
-    fields = {name: row[name] for name in FIELDS}
-    fields["at"] = _stamp(fields["at"])
-    text = json.dumps(_plain(fields), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()
+    return _hash(previous, _texts(row))
 
 
 def lock_chain(conn: sa.Connection) -> None:
@@ -77,17 +154,41 @@ def last_hash(conn: sa.Connection) -> str:
 def chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """`rows` (audit rows without id, in the order they will be inserted), each with its
     `chain` set; locks the chain for the rest of the transaction."""
+    return [{**row, "chain": chain} for row, _, chain in _chained(conn, rows)]
+
+
+def _chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]
+             ) -> list[tuple[dict[str, Any], dict[str, str], str]]:
     lock_chain(conn)
     previous = last_hash(conn)
     out = []
+    known: dict[Any, str] = {}
     for row in rows:
-        previous = chain_hash(previous, row)
-        out.append({**row, "chain": previous})
+        texts = _texts(row, known)
+        previous = _hash(previous, texts)
+        out.append((row, texts, previous))
     return out
 
 
 AuditEntryTuple = tuple[str | None, str, str | None, str, Any, Any]
 """(patient_id, entity, entity_id, action, before, after) of one audit row to write."""
+
+_WRITTEN = (*FIELDS, "chain")
+
+
+def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Audit rows (values in `_WRITTEN` order; before and after as the JSON text that was
+    hashed, not serialized again) straight to the driver: a bulk import writes 10,000."""
+    a = tables.audit_log
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    marks = [f"CAST({mark} AS {a.c[name].type.compile(dialect=conn.dialect)})"
+             if name in ("before", "after") and conn.dialect.name == "postgresql" else mark
+             for name in _WRITTEN]
+    # identifiers quoted by the dialect, values bound as parameters: no injection
+    sql = (f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, _WRITTEN))}) "  # noqa: S608
+           f"VALUES ({', '.join(marks)})")
+    conn.exec_driver_sql(sql, rows)
 
 
 def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) -> None:
@@ -98,7 +199,12 @@ def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) 
     rows = [{"at": now, "actor": actor, "patient_id": pid, "entity": entity,
              "entity_id": eid, "action": action, "before": before, "after": after}
             for pid, entity, eid, action, before, after in entries]
-    conn.execute(tables.audit_log.insert(), chained(conn, rows))
+    # the time as SQLAlchemy's DateTime stores it (text on SQLite)
+    to_db = tables.audit_log.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    at = now if to_db is None else to_db(now)
+    _insert(conn, [(at, row["actor"], row["patient_id"], row["entity"], row["entity_id"],
+                    row["action"], texts["before"], texts["after"], chain)
+                   for row, texts, chain in _chained(conn, rows)])
 
 
 @dataclass(frozen=True)

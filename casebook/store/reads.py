@@ -1,11 +1,12 @@
 """Bulk reads and results reviewed, bound as `CaseStore` methods (`store.load_cases`,
-`store.mark_results_reviewed`, `store.patients_changed_by`), for the clinic view."""
+`store.mark_results_reviewed`, `store.patients_changed_by`), for the clinic view and bulk
+imports (`store.birth_and_sex`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import sqlalchemy as sa
@@ -13,14 +14,26 @@ import sqlalchemy as sa
 from casebook.models import Case, Record, TestResult
 from casebook.store import tables
 from casebook.store.errors import NotFoundError
-from casebook.store.records import ENTITIES, chunked, entity_for, patient_from_row
+from casebook.store.records import ENTITIES, any_of, chunked, entity_for, patient_from_row
 
 if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
 
 __all__ = [
-    "load_cases", "mark_results_reviewed", "page_stamp", "patients_changed_by", "review_cleared",
+    "birth_and_sex", "load_cases", "mark_results_reviewed", "page_stamp", "patients_changed_by",
+    "review_cleared",
 ]
+
+
+def birth_and_sex(store: CaseStore, patient_ids: Iterable[str]) -> dict[str, tuple[date, str]]:
+    """(birth date, sex) of each of `patient_ids` that is a live patient: what a bulk
+    import of results checks, without building a `Patient` for each (`existing_patients`
+    does, at about 10 µs apiece)."""
+    p = tables.patients
+    with store._read() as conn:
+        return {r.id: (r.birth_date, r.sex) for r in conn.execute(
+            sa.select(p.c.id, p.c.birth_date, p.c.sex)
+            .where(any_of(conn, p.c.id, sorted(set(patient_ids))), p.c.deleted_at.is_(None)))}
 
 
 def load_cases(store: CaseStore, patient_ids: Iterable[str] | None = None) -> list[Case]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from casebook.models import (
     FlagReview,
@@ -27,6 +29,7 @@ from casebook.store import tables
 __all__ = [
     "ENTITIES",
     "Entity",
+    "any_of",
     "chunked",
     "entity_for",
     "patient_from_row",
@@ -133,6 +136,17 @@ def patient_to_row(patient: Patient) -> dict[str, Any]:
 def patient_from_row(row: Any) -> Patient:
     m = row._mapping
     return Patient.model_validate({k: m[k] for k in _PATIENT_FIELDS})
+
+
+def any_of(conn: sa.Connection, column: sa.ColumnElement[str],
+           values: Sequence[str]) -> sa.ColumnElement[bool]:
+    """`column IN values` with the values in one bound parameter, however many (a JSON
+    array on SQLite, an array on PostgreSQL): for the 10,000 patients of a bulk import,
+    instead of 20 statements of 500 parameters that SQLAlchemy renders one by one."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(sa.String)))
+    listed = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)), type_=sa.String))
+    return column.in_(sa.select(listed.table_valued("value").c.value))
 
 
 def chunked(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:

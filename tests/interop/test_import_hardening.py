@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,8 @@ from casebook.cli import main
 from casebook.interop import case_to_json, import_patients_csv
 from casebook.interop.fhir import bundle_to_json
 from casebook.models import Case, Patient
-from casebook.store import CaseStore, import_case
+from casebook.store import CaseStore, ImportSummary, import_case
+from tests.threads import run_at_once
 
 SECRET = "Zelda Quux"  # a name that must never appear in an error message
 
@@ -37,25 +38,14 @@ def test_two_concurrent_imports_of_overlapping_new_ids_both_succeed(
         path.write_text("patient_id,name,birth_date,sex\n" + "".join(
             f"{pid},Pat {pid},1970-01-01,female\n" for pid in chosen), encoding="utf-8")
         files.append(path)
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
 
-    def run(path: Path) -> None:
-        store = CaseStore(db_url, actor="importer")
-        try:
-            start.wait()
-            import_patients_csv(store, path)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            store.close()
+    def importer(path: Path) -> Callable[[], ImportSummary]:
+        def run() -> ImportSummary:
+            with CaseStore(db_url, actor="importer") as store:
+                return import_patients_csv(store, path)
+        return run
 
-    threads = [threading.Thread(target=run, args=(f,)) for f in files]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_at_once([importer(f) for f in files])
     with CaseStore(db_url) as store:
         assert [s.id for s in store.patients()] == ids
         with store.engine.connect() as conn:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from casebook.cli import main
 from casebook.models import Case, Note, Patient
 from casebook.store import CaseStore, import_cases
-from casebook.store.chain import GENESIS, chain_hash
+from casebook.store.chain import FIELDS, GENESIS, _hash, _texts, chain_hash, plain_rows
 from casebook.store.engine import create_store_engine
 from casebook.store.migrate import current_revision, upgrade
+from tests.threads import run_at_once
 
 
 def _count(store: CaseStore) -> int:
@@ -67,26 +72,16 @@ def test_concurrent_writers_do_not_fork_the_chain(db_url: str) -> None:
     setup = CaseStore(db_url, create=True, actor="setup")
     for n in range(4):
         setup.add_patient(Patient(id=f"p{n}", name=f"Pat {n}", birth_date=date(1970, 1, 1)))
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
 
-    def writer(n: int) -> None:
-        store = CaseStore(db_url, actor=f"writer-{n}")
-        try:
-            start.wait()
-            for i in range(8):
-                store.save(Note(patient_id=f"p{n}", written_on=date(2026, 1, 1), text=f"{i}"))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            store.close()
+    def writer(n: int) -> Callable[[], None]:
+        def run() -> None:
+            with CaseStore(db_url, actor=f"writer-{n}") as store:
+                for i in range(8):
+                    store.save(Note(patient_id=f"p{n}", written_on=date(2026, 1, 1),
+                                    text=f"{i}"))
+        return run
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_at_once([writer(n) for n in range(4)])
     verdict = setup.verify_audit_log()
     assert (verdict.intact, verdict.rows) == (True, 4 + 4 * 8)
     setup.close()
@@ -177,3 +172,57 @@ def test_chain_hash_is_canonical() -> None:
     assert chain_hash(GENESIS, row) == chain_hash(GENESIS, same)
     assert chain_hash(GENESIS, row) != chain_hash(GENESIS, {**row, "actor": "b"})
     assert chain_hash(GENESIS, row) != chain_hash("1" * 64, row)
+
+
+def _hash_as_written_before(previous: str, row: dict[str, object]) -> str:
+    """chain_hash as it was first written (migration 0002's rows were hashed so)."""
+    def plain(value: object) -> object:
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            return int(value)
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    fields = {name: row[name] for name in FIELDS}
+    at = fields["at"]
+    assert isinstance(at, datetime)
+    fields["at"] = at.astimezone(UTC).isoformat()
+    text = json.dumps(plain(fields), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()
+
+
+def test_chain_hash_is_the_hash_it_always_was() -> None:
+    rows = plain_rows([["id1", "id2"], [1.0, 2.5], [None, 3.0], ["é ✓", "x"], [True, 2]])
+    payloads: list[object] = [
+        None, {"b": 1.0, "a": [2.0, 0.5, -0.0, 1e16, 1e-7]}, {1: "int key", "z": {"y": (1.0,)}},
+        {"created": rows, "columns": ["id", "value"], "n": np.float64(3.0), "t": True},
+        ["Zoë", "\u2028", 'quote " and \\ backslash'], 12345678901234567890,
+    ]
+    for before in payloads:
+        for after in payloads:
+            row = {"at": datetime(2026, 1, 1, 12, tzinfo=UTC), "actor": "ä", "patient_id": "p1",
+                   "entity": "result", "entity_id": None, "action": "import",
+                   "before": before, "after": after}
+            assert chain_hash(GENESIS, row) == _hash_as_written_before(GENESIS, row)
+
+
+def test_plain_rows_are_rows_with_integral_floats_as_ints() -> None:
+    rows = plain_rows([["a", "b"], [1.0, 1.5], [None, 2.0], [np.float64(4.0), 7]])
+    assert rows == [("a", 1, None, 4), ("b", 1.5, 2, 7)]
+    assert [type(v) for v in rows[0]] == [str, int, type(None), int]
+    with pytest.raises(ValueError):
+        plain_rows([["a"], []])
+
+
+def test_rows_hashed_together_are_hashed_as_each_alone() -> None:
+    """A time that reads like another field's value still hashes as a time."""
+    at = "2026-01-01 00:00:00"
+    rows = [{"at": at, "actor": actor, "patient_id": None, "entity": "e", "entity_id": at,
+             "action": "x", "before": None, "after": {"n": n}} for n, actor in enumerate(
+                 [at, "b", at])]
+    texts: dict[object, str] = {}
+    assert [_hash(GENESIS, _texts(row, texts)) for row in rows] == [
+        chain_hash(GENESIS, row) for row in rows]
