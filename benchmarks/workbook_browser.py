@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -84,9 +85,13 @@ def shut_down_kernels(base: str, token: str) -> None:
 
 
 def kernel_idle(base: str, token: str) -> bool:
-    """Whether the server has a kernel that is idle with the page connected to it."""
-    with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as res:
-        kernels = json.loads(res.read())
+    """Whether the server has a kernel that is idle with the page connected to it (a kernel
+    list asked for while a kernel starts can fail with 500 in jupyter_server: not yet)."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as res:
+            kernels = json.loads(res.read())
+    except urllib.error.HTTPError:
+        return False
     return any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels)
 
 

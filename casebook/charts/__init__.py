@@ -13,32 +13,42 @@ rendered by `render_svg`; default 560 for practitioners and 340, a phone, for pa
 When there is nothing to draw a builder returns a small labelled chart (`empty_chart`);
 `is_empty(chart)` tells it apart. A chart embeds only the columns its marks draw: no ids,
 no names, no notes.
+
+Names load on first use, so that `casebook.charts.service` (the chart service a Jupyter
+server starts) can be imported without Altair.
 """
 
-from casebook.charts.plan import STATUS_WORDS, plan_timeline
-from casebook.charts.render import (
-    CHART_CSS,
-    RENDER_CONFIG,
-    chart_html,
-    chart_output,
-    chart_widget,
-    clear_chart_cache,
-    render_svg,
-    update_chart_widget,
-    warm_up,
-)
-from casebook.charts.results import analyte_chart, reference_range
-from casebook.charts.style import (
-    CATEGORY_COLORS,
-    CATEGORY_LABELS,
-    FLAG_STYLES,
-    SEVERITY_COLORS,
-    Audience,
-    ChartError,
-    empty_chart,
-    is_empty,
-)
-from casebook.charts.visits import burden_chart, instrument_chart, symptom_chart
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from casebook._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names load on first use: importing the package stays cheap
+    from casebook.charts.plan import STATUS_WORDS, plan_timeline
+    from casebook.charts.render import (
+        CHART_CSS,
+        RENDER_CONFIG,
+        chart_html,
+        chart_output,
+        chart_widget,
+        clear_chart_cache,
+        render_svg,
+        update_chart_widget,
+        warm_up,
+    )
+    from casebook.charts.results import analyte_chart, reference_range
+    from casebook.charts.style import (
+        CATEGORY_COLORS,
+        CATEGORY_LABELS,
+        FLAG_STYLES,
+        SEVERITY_COLORS,
+        Audience,
+        ChartError,
+        empty_chart,
+        is_empty,
+    )
+    from casebook.charts.visits import burden_chart, instrument_chart, symptom_chart
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -66,3 +76,32 @@ __all__ = [
     "update_chart_widget",
     "warm_up",
 ]
+
+_HOMES = {
+    "Audience": "style",
+    "CATEGORY_COLORS": "style",
+    "CATEGORY_LABELS": "style",
+    "CHART_CSS": "render",
+    "ChartError": "style",
+    "FLAG_STYLES": "style",
+    "RENDER_CONFIG": "render",
+    "SEVERITY_COLORS": "style",
+    "STATUS_WORDS": "plan",
+    "analyte_chart": "results",
+    "burden_chart": "visits",
+    "chart_html": "render",
+    "chart_output": "render",
+    "chart_widget": "render",
+    "clear_chart_cache": "render",
+    "empty_chart": "style",
+    "instrument_chart": "visits",
+    "is_empty": "style",
+    "plan_timeline": "plan",
+    "reference_range": "results",
+    "render_svg": "render",
+    "symptom_chart": "visits",
+    "update_chart_widget": "render",
+    "warm_up": "render",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())

@@ -145,7 +145,9 @@ class ForkedProvisioner(LocalProvisioner):
                 kwargs["env"] = env
         if socket_path:
             try:
-                pid = request_fork(socket_path, connection_file, cwd, env)
+                # off the event loop: the server's other requests go on while it forks
+                pid = await asyncio.to_thread(request_fork, socket_path, connection_file,
+                                              cwd, env)
             except (OSError, ValueError) as exc:
                 self.log.warning("casebook: fork server unavailable (%s); plain kernel start", exc)
             else:

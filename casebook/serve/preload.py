@@ -8,13 +8,18 @@ memory. Nothing here opens the store, starts a thread or touches a patient.
 
 from __future__ import annotations
 
-import casebook.charts
+import casebook.charts.plan
+import casebook.charts.render
+import casebook.charts.results
 import casebook.charts.service
+import casebook.charts.visits
 import casebook.dashboard
 from casebook.catalog import default_catalog
 
 __all__ = ["PRELOADED"]
 
-PRELOADED = (casebook.dashboard.__name__, casebook.charts.__name__,
-             casebook.charts.service.__name__, default_catalog())
+PRELOADED = (casebook.dashboard.__name__, casebook.charts.render.__name__,
+             casebook.charts.plan.__name__, casebook.charts.results.__name__,
+             casebook.charts.visits.__name__, casebook.charts.service.__name__,
+             default_catalog())
 """What this import loaded (the catalog object is the cached one kernels get)."""
