@@ -215,6 +215,7 @@ class DashboardHandler(BaseHandler):
                                 user.link_id, "open", {"via": "link"})
         await self.state.identity.open_session(self, user)
         self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Refresh", f"0; url={LINK_PATH}")  # as the meta element, sooner
         self.finish(_page(
             "Opening your dashboard",
             f'<p><a href="{LINK_PATH}">Open your dashboard</a></p>',
