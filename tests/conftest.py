@@ -21,6 +21,17 @@ PG_SKIP = (
 )
 
 
+@pytest.fixture
+def close_widgets() -> Iterator[None]:
+    """Close the widgets the test made, so that no test sees another's."""
+    from ipywidgets.widgets import widget as widget_module
+
+    before = set(widget_module._instances)
+    yield
+    for key in set(widget_module._instances) - before:
+        widget_module._instances[key].close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _own_jupyter_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """`casebook init`, `new` and `demo` install the `casebook` kernelspec into the user's

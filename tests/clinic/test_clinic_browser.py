@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,7 +15,7 @@ from casebook.clinic import clinic_notebook
 from casebook.demo import build_demo
 from casebook.store import CaseStore
 from casebook.workbook import case_notebook
-from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, run_all_cells
+from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, open_and_run, run_all_cells
 from tests.workbook.test_workbook_browser import (
     ARTIFACTS,
     lab,  # noqa: F401  (the JupyterLab fixture)
@@ -50,25 +49,12 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
     for pid in demo.patient_ids:
         case_notebook(pid, demo.url, root / "notebooks")
     ARTIFACTS.mkdir(exist_ok=True)
-    foreign: list[str] = []
-    server = urlsplit(base).netloc
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-
-            def check(request) -> None:  # type: ignore[no-untyped-def]
-                parts = urlsplit(request.url)
-                if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != server:
-                    foreign.append(request.url)
-
-            page.on("request", check)
-            page.goto(f"{base}/lab/tree/notebooks/clinic.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=30_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=30_000)
-            run_all_cells(page)
+            foreign = open_and_run(page, base, token, "notebooks/clinic.ipynb")
             page.locator(".casebook-clinic-worklist tbody tr").first.wait_for(timeout=40_000)
             page.get_by_text("Written:").or_(page.get_by_role(
                 "button", name="Export tables to CSV")).first.wait_for(timeout=40_000)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import papermill
 import pytest
-from ipywidgets.widgets import widget as widget_module
 
 from casebook.cli import main
 from casebook.clinic import (
@@ -41,12 +39,7 @@ def _cases() -> list:
     return cases
 
 
-@pytest.fixture(autouse=True)
-def _close_widgets() -> Iterator[None]:
-    before = set(widget_module._instances)
-    yield
-    for key in set(widget_module._instances) - before:
-        widget_module._instances[key].close()
+pytestmark = pytest.mark.usefixtures("close_widgets")  # tests/conftest.py
 
 
 @pytest.fixture

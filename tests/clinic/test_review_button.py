@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from ipywidgets.widgets import widget as widget_module
 
 from casebook.store import CaseStore, import_cases
 from casebook.widgets.results import ResultsView
 from casebook.widgets.session import CaseSession
 from tests.clinic.cases import V, days, make_case
 
-
-@pytest.fixture(autouse=True)
-def _close_widgets() -> Iterator[None]:
-    before = set(widget_module._instances)
-    yield
-    for key in set(widget_module._instances) - before:
-        widget_module._instances[key].close()
+pytestmark = pytest.mark.usefixtures("close_widgets")  # tests/conftest.py
 
 
 def test_mark_reviewed_button(sqlite_store: CaseStore) -> None:

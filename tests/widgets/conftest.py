@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
-from ipywidgets.widgets import widget as widget_module
 
 from casebook.models import Case, Patient
 from casebook.store import CaseStore, import_cases
@@ -14,12 +13,8 @@ from casebook.widgets.session import CaseSession
 
 
 @pytest.fixture(autouse=True)
-def _close_widgets() -> Iterator[None]:
-    """Close the widgets each test made, so that no test sees another's."""
-    before = set(widget_module._instances)
-    yield
-    for key in set(widget_module._instances) - before:
-        widget_module._instances[key].close()
+def _widgets_closed(close_widgets: None) -> None:
+    """Every form test closes the widgets it made (tests/conftest.py)."""
 
 
 @pytest.fixture

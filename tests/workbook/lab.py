@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from casebook.kernels.spec import WORKBOOK_KERNEL, install_kernelspec
 
@@ -115,3 +116,24 @@ def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
         except PlaywrightTimeout:
             page.wait_for_timeout(1_000)
     raise LabError("Run All Cells never started the cells")
+
+
+def open_and_run(page, base: str, token: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Open the notebook at `path` (under the server's root), wait for its kernel, Run All.
+    Returns the list that gathers, from now on, every request the page makes to a host
+    other than the server at `base` (the clinic is offline: a test asserts it stays empty)."""
+    foreign: list[str] = []
+    server = urlsplit(base).netloc
+
+    def check(request) -> None:  # type: ignore[no-untyped-def]
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != server:
+            foreign.append(request.url)
+
+    page.on("request", check)
+    page.goto(f"{base}/lab/tree/{path}?token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=30_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=30_000)
+    run_all_cells(page)
+    return foreign

@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from casebook.demo import DemoResult
 from casebook.store import CaseStore
 from casebook.workbook import case_notebook
-from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, LabError, run_all_cells, running_lab
+from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, LabError, open_and_run, running_lab
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -51,25 +50,12 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
                   if r.visit_id == latest.id and r.symptom == "bloating").severity
     wanted = 4 if before != 4 else 1
     ARTIFACTS.mkdir(exist_ok=True)
-    foreign: list[str] = []
-    server = urlsplit(base).netloc
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-
-            def check(request) -> None:  # type: ignore[no-untyped-def]
-                parts = urlsplit(request.url)
-                if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != server:
-                    foreign.append(request.url)
-
-            page.on("request", check)
-            page.goto(f"{base}/lab/tree/notebooks/{pid}/case.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=30_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=30_000)
-            run_all_cells(page)
+            foreign = open_and_run(page, base, token, f"notebooks/{pid}/case.ipynb")
 
             symptom = page.locator(".casebook-symptom-bloating")
             symptom.wait_for(timeout=40_000)
