@@ -7,16 +7,15 @@ is forked from it with pandas, altair, ipywidgets and casebook already imported;
 talks over IPC from a private folder. Where the provisioner cannot fork, the same argv
 starts a plain kernel: slower, never broken.
 
-The spec is written next to this Python: into the environment's own Jupyter folder
-(`sys.prefix/share/jupyter/kernels/casebook`) in a virtual environment, else into the
-user's (`jupyter --data-dir`, which honours `JUPYTER_DATA_DIR`). casebook's own kernel
+The spec is written where jupyter itself prefers: into the environment's own Jupyter folder
+(`sys.prefix/share/jupyter/kernels/casebook`) in a virtual or conda environment, else into
+the user's (`jupyter --data-dir`, which honours `JUPYTER_DATA_DIR`). casebook's own kernel
 managers know the spec without it being installed (see `CasebookKernelSpecManager`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,21 +54,14 @@ def workbook_kernelspec() -> dict[str, Any]:
     return kernelspec_json(_DISPLAY_NAME, {"provisioner_name": PROVISIONER_NAME, "config": {}})
 
 
-def _in_virtualenv() -> bool:
-    return sys.prefix != getattr(sys, "base_prefix", sys.prefix)
-
-
 def kernel_dir() -> Path:
-    """Where `install_kernelspec` writes: the environment's Jupyter folder in a virtual
-    environment (or with `JUPYTER_PREFER_ENV_PATH` set), else the user's data folder."""
-    from jupyter_core.paths import jupyter_data_dir
+    """Where `install_kernelspec` writes, by jupyter_core's own rule: the environment's
+    Jupyter folder in a virtual or conda environment (or with `JUPYTER_PREFER_ENV_PATH`
+    set), else the user's data folder."""
+    from jupyter_core.paths import ENV_JUPYTER_PATH, jupyter_data_dir, prefer_environment_over_user
 
-    prefer_env = os.environ.get("JUPYTER_PREFER_ENV_PATH", "").lower() in ("1", "true", "yes")
-    if _in_virtualenv() or prefer_env:
-        base = Path(sys.prefix) / "share" / "jupyter"
-    else:
-        base = Path(jupyter_data_dir())
-    return base / "kernels" / WORKBOOK_KERNEL
+    base = ENV_JUPYTER_PATH[0] if prefer_environment_over_user() else jupyter_data_dir()
+    return Path(base) / "kernels" / WORKBOOK_KERNEL
 
 
 def install_kernelspec(folder: Path | None = None) -> tuple[Path, bool]:

@@ -49,10 +49,12 @@ def test_install_is_idempotent_and_repairs_a_stale_spec(tmp_path: Path) -> None:
 
 def test_init_installs_it_where_jupyter_looks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    if sys.prefix != sys.base_prefix:
-        pytest.skip("in a virtual environment the kernelspec goes to sys.prefix")
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "1")  # a venv's own folder, as jupyter does
+    from jupyter_core.paths import ENV_JUPYTER_PATH
+
+    assert kernel_dir() == Path(ENV_JUPYTER_PATH[0]) / "kernels" / WORKBOOK_KERNEL
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "0")  # the user's folder: here, tmp_path's
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("JUPYTER_PREFER_ENV_PATH", raising=False)
     url = f"sqlite:///{tmp_path / 'casebook.db'}"
     assert main(["--db", url, "init", "--no-kernel"]) == 0
     assert not kernel_dir().exists()
@@ -71,8 +73,7 @@ def test_a_folder_that_cannot_be_written_is_a_warning(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]
                                                       ) -> None:
-    if sys.prefix != sys.base_prefix:
-        pytest.skip("in a virtual environment the kernelspec goes to sys.prefix")
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "0")
     blocker = tmp_path / "data"
     blocker.write_text("a file where the folder should be")
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(blocker))
