@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casebook._bulk import cycle_collector_paused
 from casebook.interop._csv_fields import check_patient_id, parse_date
 from casebook.interop._csv_read import (
     MAX_ERRORS_SHOWN,
@@ -25,6 +24,7 @@ from casebook.interop._csv_read import (
 )
 from casebook.interop._csv_results import RESULT_COLUMNS, validated
 from casebook.models import Patient, TestResult
+from casebook.store import cycle_collector_paused
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore, ImportSummary

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from casebook._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from casebook.store._bulk import cycle_collector_paused
     from casebook.store.bulk import (
         ImportSummary,
         import_case,
@@ -34,6 +35,7 @@ _LAZY = {
     "import_results": "result_import",
     "ResultColumns": "result_import",
     "CaseStore": "casestore",
+    "cycle_collector_paused": "_bulk",
     "DEFAULT_URL": "engine",
     "StoreError": "engine",
     "redact_url": "engine",
@@ -54,6 +56,7 @@ __all__ = [
     "PatientSummary",
     "ResultColumns",
     "StoreError",
+    "cycle_collector_paused",
     "import_case",
     "import_cases",
     "import_patients",

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from casebook.derive import prepare
 from casebook.models import Case, Patient
 from casebook.store import tables
-from casebook.store.chain import AuditEntryTuple, append
+from casebook.store.audit_chain import AuditEntryTuple, append
 from casebook.store.engine import NEW_PATIENTS_LOCK, StoreError, advisory_lock
 from casebook.store.records import ENTITIES, any_of, chunked, patient_from_row, patient_to_row
 

@@ -22,7 +22,7 @@ from casebook.derive import prepare
 from casebook.models import Case, LetterRecord, Note, Patient, PlanItem, Record, TestOrder, Visit
 from casebook.store import flags, reads, tables
 from casebook.store import letters as letters_store
-from casebook.store.chain import Verdict, append, verify
+from casebook.store.audit_chain import Verdict, append, verify
 from casebook.store.engine import (
     NEW_PATIENTS_LOCK,
     StoreError,

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
-from casebook._bulk import cycle_collector_paused
 from casebook.models import TestResult, new_ids
 from casebook.store import tables
+from casebook.store._bulk import cycle_collector_paused
+from casebook.store.audit_chain import PlainRows, append, plain_rows
 from casebook.store.bulk import ImportSummary, bump_patients
-from casebook.store.chain import PlainRows, append, plain_rows
 from casebook.store.engine import StoreError
 from casebook.store.records import any_of
 

@@ -209,7 +209,7 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(16), nullable=False),
     sa.Column("before", JSON, nullable=True),
     sa.Column("after", JSON, nullable=True),
-    # sha256 of the previous row's chain and this row's fields (casebook.store.chain).
+    # sha256 of the previous row's chain and this row's fields (casebook.store.audit_chain).
     sa.Column("chain", sa.String(64), nullable=True),
 )
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from casebook.cli import main
 from casebook.models import Case, Note, Patient
 from casebook.store import CaseStore, import_cases
-from casebook.store.chain import FIELDS, GENESIS, _hash, _texts, chain_hash, plain_rows
+from casebook.store.audit_chain import FIELDS, GENESIS, _hash, _texts, chain_hash, plain_rows
 from casebook.store.engine import create_store_engine
 from casebook.store.migrate import current_revision, upgrade
 from tests.threads import run_at_once

@@ -7,7 +7,7 @@ Create Date: 2026-11-30 09:00:00
 SQLite: `INSERT OR REPLACE` / `REPLACE INTO` with an existing id deleted the old row
 without firing the DELETE trigger; a BEFORE INSERT trigger now refuses an existing id.
 PostgreSQL: row triggers do not fire on TRUNCATE; a statement-level BEFORE TRUNCATE
-trigger now refuses it. Every row gets a `chain` hash (casebook.store.chain), backfilled
+trigger now refuses it. Every row gets a `chain` hash (casebook.store.audit_chain), backfilled
 here in id order.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from casebook.store.chain import GENESIS, chain_hash
+from casebook.store.audit_chain import GENESIS, chain_hash
 from casebook.store.tables import JSON, Stamp
 
 revision = "0002"
