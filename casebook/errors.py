@@ -8,7 +8,9 @@ callers already rely on it.
 
 from __future__ import annotations
 
-__all__ = ["CasebookError", "InputError"]
+from typing import Any
+
+__all__ = ["CasebookError", "ConflictError", "InputError", "NotFoundError", "StoreError"]
 
 
 class CasebookError(Exception):
@@ -22,3 +24,36 @@ class CasebookError(Exception):
 class InputError(CasebookError, ValueError):
     """A value given on the command line, in configuration or in a file is not usable;
     the message names the option or field and says what is allowed."""
+
+
+class StoreError(CasebookError, RuntimeError):
+    """The store cannot be opened or used (missing, not migrated, bad URL), or refuses a
+    write (a duplicate, a reference to a record that does not exist)."""
+
+
+class NotFoundError(CasebookError, KeyError):
+    """A patient or record asked for is not (or no longer) in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "not found"
+
+
+class ConflictError(CasebookError, RuntimeError):
+    """A save or delete was based on a version that someone else has replaced.
+
+    `current` is the record as it is now (None if deleted) and `by` who changed it last,
+    so a form can offer the newer record."""
+
+    def __init__(
+        self, kind: str, record_id: str, expected: int, current: Any, by: str | None
+    ) -> None:
+        who = f" by {by}" if by else ""
+        state = (
+            "deleted" if current is None else f"now at version {getattr(current, 'version', '?')}"
+        )
+        super().__init__(
+            f"conflict: {kind} {record_id} was changed{who} since you loaded it "
+            f"(you had version {expected}, it is {state}); reload and apply your edit again"
+        )
+        self.kind, self.record_id, self.expected = kind, record_id, expected
+        self.current, self.by = current, by

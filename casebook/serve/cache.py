@@ -260,7 +260,5 @@ class RenderCache:
 
 def live_patients(store: Any, patient_ids: Iterable[str]) -> set[str]:
     """The patients among `patient_ids` who exist and hold at least one live link."""
-    from casebook.store.access import live_link_patients
-
     ids = set(patient_ids)
-    return live_link_patients(store, ids, now=datetime.now(UTC)) if ids else set()
+    return store.live_link_patients(ids, now=datetime.now(UTC)) if ids else set()

@@ -32,15 +32,7 @@ from typing import Literal
 
 from casebook.errors import CasebookError, InputError
 from casebook.store import CaseStore
-from casebook.store.access import (
-    StoredLink,
-    add_link,
-    add_session,
-    find_link,
-    find_session,
-    record_link_use,
-    revoke_links,
-)
+from casebook.store.access import StoredLink
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -117,7 +109,7 @@ def issue_token(
     token = secrets.token_urlsafe(32)
     digest = hash_token(token)
     expires = now + timedelta(days=days)
-    add_link(store, patient_id, digest, _link_id(digest), created_at=now, expires_at=expires)
+    store.add_link(patient_id, digest, _link_id(digest), created_at=now, expires_at=expires)
     return token, Grant(patient_id, _link_id(digest), digest, expires)
 
 
@@ -162,7 +154,7 @@ def grant(
 def revoke(store: CaseStore, patient_id: str, *, now: datetime | None = None) -> int:
     """End every link of `patient_id` at once (open sessions included: each request is
     checked against the store). Returns how many links were still unrevoked. Audited."""
-    return revoke_links(store, patient_id, now=now or _now())
+    return store.revoke_links(patient_id, now=now or _now())
 
 
 def check_token(store: CaseStore, token: str, *, now: datetime | None = None) -> Grant:
@@ -170,15 +162,15 @@ def check_token(store: CaseStore, token: str, *, now: datetime | None = None) ->
     patient's links count as revoked). Read-only; the caller audits the use."""
     if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
         raise AccessRefused("unknown")
-    return _granted(find_link(store, hash_token(token)), now)
+    return _granted(store.find_link(hash_token(token)), now)
 
 
 def open_session(store: CaseStore, link: Grant, *, now: datetime | None = None) -> str:
     """A new session id for a browser that opened `link`, stored (as its hash) until the
     link expires. The id is random: it holds nothing of the token."""
     session = secrets.token_urlsafe(32)
-    add_session(store, hash_token(session), link.token_hash, created_at=now or _now(),
-                expires_at=link.expires_at)
+    store.add_session(hash_token(session), link.token_hash, created_at=now or _now(),
+                      expires_at=link.expires_at)
     return session
 
 
@@ -187,7 +179,7 @@ def check_session(store: CaseStore, session: str, *, now: datetime | None = None
     expired, patient deleted), or as unknown."""
     if not isinstance(session, str) or not _TOKEN_RE.fullmatch(session):
         raise AccessRefused("unknown")
-    return _granted(find_session(store, hash_token(session)), now)
+    return _granted(store.find_session(hash_token(session)), now)
 
 
 def _granted(stored: StoredLink | None, now: datetime | None) -> Grant:
@@ -210,4 +202,4 @@ def record_use(
     detail: dict[str, str],
 ) -> None:
     """Write one use of a link to the audit log (entity 'access')."""
-    record_link_use(store, patient_id, link_id, action, detail)
+    store.record_link_use(patient_id, link_id, action, detail)

@@ -1,4 +1,7 @@
-"""The store: tables, migrations, and the `CaseStore` API.
+"""The store: tables, migrations, and the `CaseStore` API over one `Transaction`.
+
+The errors it raises (`StoreError`, `ConflictError`, `NotFoundError`)
+live in `casebook.errors` and are exported here too.
 
 Names load on first use (PEP 562), so a module that only peeks at a SQLite file
 (`casebook.store.peek`, for `casebook new`) does not import SQLAlchemy."""
@@ -8,9 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from casebook._lazy import lazy_exports
+from casebook.errors import ConflictError, NotFoundError, StoreError
 
 if TYPE_CHECKING:
     from casebook.store._bulk import cycle_collector_paused
+    from casebook.store.audit_log import AuditEntry
     from casebook.store.bulk import (
         ImportSummary,
         import_case,
@@ -18,14 +23,10 @@ if TYPE_CHECKING:
         import_patients,
     )
     from casebook.store.casestore import CaseStore
-    from casebook.store.engine import DEFAULT_URL, StoreError, redact_url, resolve_url
-    from casebook.store.errors import (
-        AuditEntry,
-        ConflictError,
-        NotFoundError,
-        PatientSummary,
-    )
+    from casebook.store.engine import DEFAULT_URL, redact_url, resolve_url
+    from casebook.store.patients import PatientSummary
     from casebook.store.result_import import ResultColumns, import_results
+    from casebook.store.transaction import Transaction
 
 _LAZY = {
     "ImportSummary": "bulk",
@@ -37,13 +38,11 @@ _LAZY = {
     "CaseStore": "casestore",
     "cycle_collector_paused": "_bulk",
     "DEFAULT_URL": "engine",
-    "StoreError": "engine",
     "redact_url": "engine",
     "resolve_url": "engine",
-    "AuditEntry": "errors",
-    "ConflictError": "errors",
-    "NotFoundError": "errors",
-    "PatientSummary": "errors",
+    "AuditEntry": "audit_log",
+    "PatientSummary": "patients",
+    "Transaction": "transaction",
 }
 
 __all__ = [
@@ -56,6 +55,7 @@ __all__ = [
     "PatientSummary",
     "ResultColumns",
     "StoreError",
+    "Transaction",
     "cycle_collector_paused",
     "import_case",
     "import_cases",

@@ -1,7 +1,8 @@
 """The store's side of patient links: token hashes, expiry, revocation and their audit.
 
 The dashboard server (`casebook.serve.tokens`) makes the tokens, hashes them and builds
-the links; it keeps them here through these functions, so no SQL lives outside the store.
+the links; it keeps them here through `CaseStore`'s methods (`add_link`, `find_link`, ...),
+which call these functions, so no SQL lives outside the store.
 Only the SHA-256 hash of a token is stored, and the audit log names a link by `link_id`
 (the hash's first 12 hex digits), never by the token.
 
@@ -14,16 +15,15 @@ a link ends its sessions at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
+from casebook.errors import NotFoundError
 from casebook.store import tables
-from casebook.store.errors import NotFoundError
-
-if TYPE_CHECKING:
-    from casebook.store.casestore import CaseStore
+from casebook.store.records import aware
+from casebook.store.transaction import Transaction
 
 __all__ = [
     "StoredLink",
@@ -49,12 +49,8 @@ class StoredLink:
     ended: bool
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def add_link(
-    store: CaseStore,
+    tx: Transaction,
     patient_id: str,
     token_hash: str,
     link_id: str,
@@ -63,30 +59,28 @@ def add_link(
     expires_at: datetime,
 ) -> None:
     """Store a new link of a live patient (NotFoundError otherwise) and audit the grant."""
-    with store._transaction() as conn:
-        store._lock_patient(conn, patient_id)
-        conn.execute(
-            tables.access_tokens.insert(),
-            {"token_hash": token_hash, "patient_id": patient_id, "created_at": created_at,
-             "expires_at": expires_at, "revoked_at": None},
-        )
-        store._audit(conn, patient_id, "access", link_id, "grant", None,
-                     {"link": link_id, "expires_at": expires_at.isoformat()})
+    tx.lock_patient(patient_id)
+    tx.conn.execute(
+        tables.access_tokens.insert(),
+        {"token_hash": token_hash, "patient_id": patient_id, "created_at": created_at,
+         "expires_at": expires_at, "revoked_at": None},
+    )
+    tx.audit(patient_id, "access", link_id, "grant", None,
+             {"link": link_id, "expires_at": expires_at.isoformat()})
 
 
-def revoke_links(store: CaseStore, patient_id: str, *, now: datetime) -> int:
+def revoke_links(tx: Transaction, patient_id: str, *, now: datetime) -> int:
     """End every unrevoked link of `patient_id` (deleted patients included); how many. Audited."""
     tokens, patients = tables.access_tokens, tables.patients
-    with store._transaction() as conn:
-        known = conn.execute(sa.select(patients.c.id).where(patients.c.id == patient_id)).first()
-        if known is None:
-            raise NotFoundError(f"no patient {patient_id!r} in the store")
-        ended = conn.execute(
-            sa.update(tokens)
-            .where(tokens.c.patient_id == patient_id, tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        store._audit(conn, patient_id, "access", None, "revoke", None, {"links": ended})
+    known = tx.conn.execute(sa.select(patients.c.id).where(patients.c.id == patient_id)).first()
+    if known is None:
+        raise NotFoundError(f"no patient {patient_id!r} in the store")
+    ended = tx.conn.execute(
+        sa.update(tokens)
+        .where(tokens.c.patient_id == patient_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    tx.audit(patient_id, "access", None, "revoke", None, {"links": ended})
     return int(ended)
 
 
@@ -98,26 +92,25 @@ def _link_query() -> sa.Select[Any]:
 
 
 def _stored(row: sa.Row[Any], expires_at: datetime | None = None) -> StoredLink:
-    link_expiry = _aware(row.expires_at)
+    link_expiry = aware(row.expires_at)
     return StoredLink(
         token_hash=row.token_hash,
         patient_id=row.patient_id,
-        created_at=_aware(row.created_at),
-        expires_at=min(link_expiry, _aware(expires_at)) if expires_at else link_expiry,
+        created_at=aware(row.created_at),
+        expires_at=min(link_expiry, aware(expires_at)) if expires_at else link_expiry,
         ended=row.revoked_at is not None or row.patient_deleted_at is not None,
     )
 
 
-def find_link(store: CaseStore, token_hash: str) -> StoredLink | None:
-    """The stored link of this hash, or None. Read-only."""
+def find_link(conn: sa.Connection, token_hash: str) -> StoredLink | None:
+    """The stored link of this hash, or None."""
     query = _link_query().where(tables.access_tokens.c.token_hash == token_hash)
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+    row = conn.execute(query).first()
     return None if row is None else _stored(row)
 
 
 def add_session(
-    store: CaseStore,
+    tx: Transaction,
     session_hash: str,
     token_hash: str,
     *,
@@ -126,17 +119,16 @@ def add_session(
 ) -> None:
     """Store a session opened from the link `token_hash` (which must exist), ending at
     `expires_at` at the latest."""
-    with store._transaction() as conn:
-        conn.execute(
-            tables.access_sessions.insert(),
-            {"session_hash": session_hash, "token_hash": token_hash,
-             "created_at": created_at, "expires_at": expires_at},
-        )
+    tx.conn.execute(
+        tables.access_sessions.insert(),
+        {"session_hash": session_hash, "token_hash": token_hash,
+         "created_at": created_at, "expires_at": expires_at},
+    )
 
 
-def find_session(store: CaseStore, session_hash: str) -> StoredLink | None:
+def find_session(conn: sa.Connection, session_hash: str) -> StoredLink | None:
     """The link behind the session of this hash (its expiry the earlier of the session's
-    and the link's), or None. Read-only."""
+    and the link's), or None."""
     sessions = tables.access_sessions
     query = (
         _link_query()
@@ -144,23 +136,21 @@ def find_session(store: CaseStore, session_hash: str) -> StoredLink | None:
         .join(sessions, sessions.c.token_hash == tables.access_tokens.c.token_hash)
         .where(sessions.c.session_hash == session_hash)
     )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+    row = conn.execute(query).first()
     return None if row is None else _stored(row, row.session_expires_at)
 
 
 def record_link_use(
-    store: CaseStore, patient_id: str, link_id: str, action: str, detail: dict[str, Any]
+    tx: Transaction, patient_id: str, link_id: str, action: str, detail: dict[str, Any]
 ) -> None:
     """Write one use of a link (open, view, refused) to the audit log, entity 'access'."""
-    with store._transaction() as conn:
-        store._audit(conn, patient_id, "access", link_id, action, None,
-                     {"link": link_id, **detail})
+    tx.audit(patient_id, "access", link_id, action, None, {"link": link_id, **detail})
 
 
-def live_link_patients(store: CaseStore, patient_ids: set[str], *, now: datetime) -> set[str]:
+def live_link_patients(conn: sa.Connection, patient_ids: set[str], *, now: datetime
+                       ) -> set[str]:
     """The patients among `patient_ids` who are not deleted and hold a link that is neither
-    revoked nor expired at `now`. Read-only."""
+    revoked nor expired at `now`."""
     tokens, patients = tables.access_tokens, tables.patients
     query = (
         sa.select(tokens.c.patient_id).distinct()
@@ -168,5 +158,4 @@ def live_link_patients(store: CaseStore, patient_ids: set[str], *, now: datetime
         .where(tokens.c.patient_id.in_(sorted(patient_ids)), tokens.c.revoked_at.is_(None),
                tokens.c.expires_at > now, patients.c.deleted_at.is_(None))
     )
-    with store.engine.connect() as conn:
-        return {row.patient_id for row in conn.execute(query)}
+    return {row.patient_id for row in conn.execute(query)}

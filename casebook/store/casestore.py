@@ -1,64 +1,45 @@
 """`CaseStore`: the single source of truth for every case.
 
-Every public write is one transaction. Every change is written to the append-only
-audit log with who, when, what, before and after. Saves are optimistic: a record
-carries the version it was read at, and a save based on an older version raises
-`ConflictError` (carrying the newer record), so no edit is silently lost.
+Every public write is one transaction (`transaction()`, a `Transaction`). Every change is
+written to the append-only audit log with who, when, what, before and after. Saves are
+optimistic: a record carries the version it was read at, and a save based on an older
+version raises `ConflictError` (carrying the newer record), so no edit is silently lost.
+
+Each method opens a transaction or a read and calls the module that does the work:
+`patients`, `writes`, `reads`, `flags`, `letters`, `access`, `audit_log`; those take the
+`Transaction` (or the read connection) and never the store.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
-from casebook.derive import prepare
-from casebook.models import Case, LetterRecord, Note, Patient, PlanItem, Record, TestOrder, Visit
-from casebook.store import flags, reads, tables
-from casebook.store import letters as letters_store
-from casebook.store.audit_chain import Verdict, append, verify
-from casebook.store.engine import (
-    NEW_PATIENTS_LOCK,
-    StoreError,
-    advisory_lock,
-    create_store_engine,
-    redact_url,
-    resolve_url,
-)
-from casebook.store.errors import (
-    AuditEntry,
-    ConflictError,
-    NotFoundError,
-    PatientSummary,
-    integrity_message,
-)
+from casebook.errors import StoreError
+from casebook.flagstate import FlagStatus, case_flag_statuses
+from casebook.models import Case, FlagReview, LetterRecord, Patient, Record, TestResult
+from casebook.store import access, flags, reads, writes
+from casebook.store import audit_log as audit_rows
+from casebook.store import letters as letter_rows
+from casebook.store import patients as patient_rows
+from casebook.store.access import StoredLink
+from casebook.store.audit_chain import Verdict, verify
+from casebook.store.audit_log import AuditEntry
+from casebook.store.engine import create_store_engine, redact_url, resolve_url
 from casebook.store.migrate import current_revision, head_revision, upgrade
-from casebook.store.records import (
-    ENTITIES,
-    Entity,
-    chunked,
-    entity_for,
-    patient_from_row,
-    patient_to_row,
-)
+from casebook.store.patients import PatientSummary
+from casebook.store.transaction import Transaction, read_connection, write_transaction
 
-__all__ = ["AuditEntry", "CaseStore", "ConflictError", "NotFoundError", "PatientSummary"]
+__all__ = ["CaseStore"]
 
 R = TypeVar("R", bound=Record)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class CaseStore:
@@ -109,200 +90,80 @@ class CaseStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- transactions -------------------------------------------------------------
+    # --- transactions ---------------------------------------------------------------
     @contextmanager
-    def _transaction(self) -> Iterator[sa.Connection]:
-        """One write transaction, for several operations (`_save_in`, `_delete_in`)."""
-        with self.engine.connect().execution_options(casebook_write=True) as conn, conn.begin():
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction as this store's actor, for several writes at once: all
+        of it commits when the block ends, or none of it if the block raises."""
+        with write_transaction(self.engine, self.actor, self.catalog) as tx:
+            yield tx
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read connection that sees one snapshot of the store."""
+        with read_connection(self.engine) as conn:
             yield conn
 
-    @contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                yield conn
-
-    def _audit(self, conn: sa.Connection, patient_id: str | None, entity: str,
-               entity_id: str | None, action: str, before: Any, after: Any) -> None:
-        append(conn, self.actor, [(patient_id, entity, entity_id, action, before, after)])
-
-    def _lock_patient(self, conn: sa.Connection, patient_id: str) -> Patient:
-        """Read a live patient, holding its row lock until the transaction ends, so that
-        writers of one case are serialized (SQLite's write transaction locks it all)."""
-        p = tables.patients
-        row = conn.execute(
-            sa.select(p).where(p.c.id == patient_id, p.c.deleted_at.is_(None)).with_for_update()
-        ).first()
-        if row is None:
-            raise NotFoundError(f"no patient {patient_id!r} in the store")
-        return patient_from_row(row)
-
-    def _bump(self, conn: sa.Connection, patient_id: str) -> None:
-        """Mark the case changed: record_version + 1 and updated_at = now."""
-        p = tables.patients
-        conn.execute(
-            sa.update(p)
-            .where(p.c.id == patient_id)
-            .values(record_version=p.c.record_version + 1, updated_at=_now())
-        )
-
-    # --- patients -------------------------------------------------------------------
+    # --- patients ---------------------------------------------------------------------
     def add_patient(self, patient: Patient) -> Patient:
-        with self._transaction() as conn:
-            return self._insert_patient(conn, patient)
-
-    def _insert_patient(
-        self, conn: sa.Connection, patient: Patient, *, keep_versions: bool = False
-    ) -> Patient:
-        p = tables.patients
-        advisory_lock(conn, NEW_PATIENTS_LOCK)
-        existing = conn.execute(
-            sa.select(p.c.id, p.c.deleted_at).where(p.c.id == patient.id)
-        ).first()
-        if existing is not None:
-            state = " (deleted)" if existing.deleted_at is not None else ""
-            raise StoreError(f"patient {patient.id!r} already exists{state}")
-        if not keep_versions or patient.version == 0:
-            patient = patient.model_copy(update={"version": 1, "record_version": 1})
-        now = _now()
-        conn.execute(p.insert(), {**patient_to_row(patient), "created_at": now, "updated_at": now})
-        self._audit(
-            conn, patient.id, "patient", patient.id, "create", None, patient.model_dump(mode="json")
-        )
-        return patient
+        """Create a patient (version 1); StoreError if the id is taken."""
+        with self.transaction() as tx:
+            return patient_rows.add_patient(tx, patient)
 
     def save_patient(self, patient: Patient) -> Patient:
+        """Create (version 0) or update (version as read) a patient; returns it as saved."""
         if patient.version == 0:
             return self.add_patient(patient)
-        with self._transaction() as conn:
-            return self._save_patient_in(conn, patient)
-
-    def _save_patient_in(self, conn: sa.Connection, patient: Patient) -> Patient:
-        current = self._lock_patient(conn, patient.id)
-        if current.version != patient.version:
-            raise ConflictError(
-                "patient", patient.id, patient.version, current, self._last_actor(conn, patient.id)
-            )
-        if patient.model_copy(update={"record_version": current.record_version}) == current:
-            return current
-        self._bump(conn, patient.id)
-        new = patient.model_copy(
-            update={"version": patient.version + 1, "record_version": current.record_version + 1}
-        )
-        conn.execute(
-            sa.update(tables.patients)
-            .where(tables.patients.c.id == patient.id)
-            .values(name=new.name, birth_date=new.birth_date, sex=new.sex, version=new.version)
-        )
-        self._audit(
-            conn,
-            patient.id,
-            "patient",
-            patient.id,
-            "update",
-            current.model_dump(mode="json"),
-            new.model_dump(mode="json"),
-        )
-        return new
+        with self.transaction() as tx:
+            return patient_rows.save_patient(tx, patient)
 
     def delete_patient(self, patient_id: str, expected_version: int) -> None:
-        with self._transaction() as conn:
-            current = self._lock_patient(conn, patient_id)
-            if current.version != expected_version:
-                raise ConflictError("patient", patient_id, expected_version, current,
-                                    self._last_actor(conn, patient_id))
-            conn.execute(
-                sa.update(tables.patients)
-                .where(tables.patients.c.id == patient_id)
-                .values(deleted_at=_now(), version=current.version + 1)
-            )
-            self._bump(conn, patient_id)
-            self._audit(conn, patient_id, "patient", patient_id, "delete",
-                        current.model_dump(mode="json"), None)
+        """Soft-delete a patient read at `expected_version` (audited)."""
+        with self.transaction() as tx:
+            patient_rows.delete_patient(tx, patient_id, expected_version)
 
     def get_patient(self, patient_id: str) -> Patient:
-        p = tables.patients
-        with self._read() as conn:
-            row = conn.execute(
-                sa.select(p).where(p.c.id == patient_id, p.c.deleted_at.is_(None))
-            ).first()
-        if row is None:
-            raise NotFoundError(f"no patient {patient_id!r} in the store")
-        return patient_from_row(row)
+        """A live patient; NotFoundError otherwise."""
+        with self.read() as conn:
+            return patient_rows.get_patient(conn, patient_id)
 
     def patients(self, *, changed_since: datetime | None = None) -> list[PatientSummary]:
-        p = tables.patients
-        query = sa.select(p).where(p.c.deleted_at.is_(None)).order_by(p.c.id)
-        if changed_since is not None:
-            query = query.where(p.c.updated_at >= changed_since)
-        with self._read() as conn:
-            rows = conn.execute(query).all()
-        return [
-            PatientSummary(
-                id=r.id,
-                name=r.name,
-                birth_date=r.birth_date,
-                sex=r.sex,
-                record_version=r.record_version,
-                updated_at=_aware(r.updated_at),
-            )
-            for r in rows
-        ]
+        """The live patients by id (those whose case changed since a time, if given)."""
+        with self.read() as conn:
+            return patient_rows.patient_summaries(conn, changed_since)
 
     def existing_patients(self, ids: Sequence[str]) -> dict[str, Patient]:
-        p = tables.patients
-        found: dict[str, Patient] = {}
-        with self._read() as conn:
-            for chunk in chunked(sorted(set(ids))):
-                rows = conn.execute(
-                    sa.select(p).where(p.c.id.in_(chunk), p.c.deleted_at.is_(None))
-                ).all()
-                found.update((r.id, patient_from_row(r)) for r in rows)
-        return found
+        """The live patients among `ids`, by id."""
+        with self.read() as conn:
+            return patient_rows.existing_patients(conn, ids)
+
+    def birth_and_sex(self, patient_ids: Iterable[str]) -> dict[str, tuple[date, str]]:
+        """(birth date, sex) of each live patient among `patient_ids`."""
+        with self.read() as conn:
+            return patient_rows.birth_and_sex(conn, patient_ids)
 
     # --- records ----------------------------------------------------------------------
     def load_case(self, patient_id: str) -> Case:
-        with self._read() as conn:
-            return self._load_case_in(conn, patient_id)
+        """The live patient's whole case; NotFoundError otherwise."""
+        with self.read() as conn:
+            return reads.read_case(conn, patient_id)
 
-    def _load_case_in(self, conn: sa.Connection, patient_id: str) -> Case:
-        p = tables.patients
-        row = conn.execute(
-            sa.select(p).where(p.c.id == patient_id, p.c.deleted_at.is_(None))
-        ).first()
-        if row is None:
-            raise NotFoundError(f"no patient {patient_id!r} in the store")
-        parts: dict[str, list[Record]] = {}
-        for ent in ENTITIES:
-            t = ent.table
-            rows = conn.execute(
-                sa.select(t)
-                .where(t.c.patient_id == patient_id, t.c.deleted_at.is_(None))
-                .order_by(*(t.c[c] for c in ent.order_by))
-            ).all()
-            parts[ent.collection] = [ent.from_row(r) for r in rows]
-        # Every part was validated row by row; the whole was validated when saved.
-        return Case.model_construct(patient=patient_from_row(row), **cast("dict[str, Any]", parts))
+    def load_cases(self, patient_ids: Iterable[str] | None = None) -> list[Case]:
+        """Many cases at once (all live patients by default), ordered by patient id."""
+        with self.read() as conn:
+            return reads.load_cases(conn, patient_ids)
 
-    # Bulk reads and results reviewed: casebook/store/reads.py.
-    load_cases = reads.load_cases
-    birth_and_sex = reads.birth_and_sex
-    # The red-flag lifecycle (casebook.flagstate): casebook/store/flags.py.
-    review_flag = flags.review_flag
-    flag_statuses = flags.flag_statuses
-    flag_reviews = flags.flag_reviews
-    mark_results_reviewed = reads.mark_results_reviewed
-    patients_changed_by = reads.patients_changed_by
-    page_stamp = reads.page_stamp
+    def page_stamp(self, patient_id: str) -> tuple[int, int, str]:
+        """(record version, letters kept, newest letter id): what a patient's page shows."""
+        with self.read() as conn:
+            return reads.page_stamp(conn, patient_id)
 
     def save(self, record: R) -> R:
         """Insert (version 0) or update (version as read) one record; returns it as saved."""
         if isinstance(record, LetterRecord):
             return self.save_letter(record)  # type: ignore[return-value]  # never edited
-        with self._transaction() as conn:
-            return self._save_in(conn, record)
+        with self.transaction() as tx:
+            return writes.save_record(tx, record)
 
     def save_many(
         self, records: Sequence[Record] = (), *, deletes: Sequence[Record] = ()
@@ -310,131 +171,121 @@ class CaseStore:
         """Save `records` (as `save` does) and soft-delete `deletes`, in one transaction:
         all of it is written or, on ConflictError, RecordError or StoreError, none of it.
         Returns the saved records in order."""
-        with self._transaction() as conn:
-            saved = [self._save_in(conn, record) for record in records]
+        with self.transaction() as tx:
+            saved = [writes.save_record(tx, record) for record in records]
             for record in deletes:
-                self._delete_in(conn, record)
+                writes.delete_record(tx, record)
         return saved
-
-    def _save_in(self, conn: sa.Connection, record: R) -> R:
-        """`save` inside a transaction of the caller's (see `_transaction`)."""
-        ent = entity_for(record)
-        patient = self._lock_patient(conn, record.patient_id)
-        case = self._load_case_in(conn, patient.id) if isinstance(record, PlanItem) else None
-        record = cast(R, prepare(record, self.catalog, patient, case))  # prepare keeps the type
-        t = ent.table
-        if record.version == 0:
-            new = record.model_copy(update={"version": 1})
-            try:
-                with conn.begin_nested():
-                    conn.execute(t.insert(), ent.to_row(new))
-            except sa.exc.IntegrityError as exc:
-                raise StoreError(integrity_message(ent.kind, new, exc)) from None
-            self._bump(conn, new.patient_id)
-            self._audit(conn, new.patient_id, ent.kind, new.id, "create", None, ent.to_json(new))
-            return new
-        current = self._current(conn, ent, record)
-        record = cast(R, reads.review_cleared(record, current))  # changed value: review again
-        if record == current:
-            return current  # nothing changed: no write, no audit entry
-        new = record.model_copy(update={"version": record.version + 1})
-        try:
-            with conn.begin_nested():
-                updated = conn.execute(
-                    sa.update(t)
-                    .where(t.c.id == record.id, t.c.version == record.version)
-                    .values(ent.to_row(new))
-                ).rowcount
-        except sa.exc.IntegrityError as exc:
-            raise StoreError(integrity_message(ent.kind, new, exc)) from None
-        if updated != 1:  # pragma: no cover - the patient lock makes this unreachable
-            raise ConflictError(ent.kind, record.id, record.version, None, None)
-        self._bump(conn, new.patient_id)
-        self._audit(
-            conn, new.patient_id, ent.kind, new.id, "update", ent.to_json(current), ent.to_json(new)
-        )
-        return new
-
-    def _current(self, conn: sa.Connection, ent: Entity, record: Record) -> Record:
-        """The stored version of `record`, or ConflictError if it moved on or was deleted."""
-        t = ent.table
-        row = conn.execute(sa.select(t).where(t.c.id == record.id)).first()
-        if row is None or row.patient_id != record.patient_id:
-            raise NotFoundError(f"no {ent.kind} {record.id!r} for patient {record.patient_id!r}")
-        current = None if row.deleted_at is not None else ent.from_row(row)
-        if current is None or current.version != record.version:
-            by = self._last_actor(conn, record.patient_id, record.id)
-            raise ConflictError(ent.kind, record.id, record.version, current, by)
-        return current
 
     def delete(self, record: Record) -> None:
         """Soft-delete a record (audited). Deleting a visit also deletes its ratings and
         instrument answers, and detaches its notes and orders."""
-        with self._transaction() as conn:
-            self._delete_in(conn, record)
+        with self.transaction() as tx:
+            writes.delete_record(tx, record)
 
-    def _delete_in(self, conn: sa.Connection, record: Record) -> None:
-        ent = entity_for(record)
-        self._lock_patient(conn, record.patient_id)
-        t = ent.table
-        current = self._current(conn, ent, record)
-        if isinstance(current, Visit):
-            self._detach_visit(conn, current)
-        conn.execute(
-            sa.update(t)
-            .where(t.c.id == record.id)
-            .values(deleted_at=_now(), version=current.version + 1)
-        )
-        self._bump(conn, record.patient_id)
-        self._audit(
-            conn, record.patient_id, ent.kind, record.id, "delete", ent.to_json(current), None
-        )
+    def mark_results_reviewed(
+        self, patient_id: str, result_ids: Iterable[str] | Literal["all"] = "all"
+    ) -> list[TestResult]:
+        """Mark results of one patient reviewed by the store's actor, now (the given ids,
+        or "all" not yet reviewed); the results newly marked. An id that is not a live
+        result of this patient raises NotFoundError and nothing is written."""
+        with self.transaction() as tx:
+            return writes.mark_results_reviewed(tx, patient_id, result_ids)
 
-    def _detach_visit(self, conn: sa.Connection, visit: Visit) -> None:
-        for ent in ENTITIES:
-            if "visit_id" not in ent.table.c or ent.model is Visit:
-                continue
-            t = ent.table
-            rows = conn.execute(
-                sa.select(t).where(t.c.visit_id == visit.id, t.c.deleted_at.is_(None))
-            ).all()
-            for row in rows:
-                child = ent.from_row(row)
-                if ent.model in (Note, TestOrder):
-                    self._save_in(conn, child.model_copy(update={"visit_id": None}))
-                else:
-                    conn.execute(
-                        sa.update(t)
-                        .where(t.c.id == child.id)
-                        .values(deleted_at=_now(), version=child.version + 1)
-                    )
-                    self._audit(conn, child.patient_id, ent.kind, child.id, "delete",
-                                ent.to_json(child), None)
+    # --- red flags (the lifecycle's rules: casebook.flagstate) -------------------------
+    def review_flag(self, patient_id: str, rule_key: str, state: str, *, note: str = "",
+                    referred_to: str = "", outcome: str = "") -> FlagReview:
+        """Record one step of a raised red flag ('acknowledged', 'referred' with
+        `referred_to`, 'resolved' with `outcome`), audited; InputError in one line for a
+        step that is not allowed, and nothing is written."""
+        with self.transaction() as tx:
+            return flags.record_step(tx, patient_id, rule_key, state, note=note,
+                                     referred_to=referred_to, outcome=outcome)
 
-    save_letter, letters = letters_store.save_letter, letters_store.letters  # kept letters
-    latest_letter = letters_store.latest_letter
+    def flag_statuses(self, patient_id: str, *, today: date | None = None) -> list[FlagStatus]:
+        """The patient's raised flags with their state, open ones first."""
+        return case_flag_statuses(self.load_case(patient_id), self.catalog, today=today)
 
-    def _last_actor(
-        self, conn: sa.Connection, patient_id: str, entity_id: str | None = None
-    ) -> str | None:
-        a = tables.audit_log
-        query = sa.select(a.c.actor).where(a.c.patient_id == patient_id)
-        if entity_id is not None:
-            query = query.where(a.c.entity_id == entity_id)
-        return conn.execute(query.order_by(a.c.id.desc()).limit(1)).scalar()
+    def flag_reviews(
+        self, patient_ids: Sequence[str] | None = None
+    ) -> dict[str, list[FlagReview]]:
+        """Live steps by patient id, oldest first (all patients, or those asked for: each
+        has an entry, empty when none); combine with `casebook.flagstate.flag_statuses`."""
+        with self.read() as conn:
+            return flags.read_flag_reviews(conn, patient_ids)
 
-    # --- audit -------------------------------------------------------------------------
+    # --- letters ----------------------------------------------------------------------
+    def save_letter(self, letter: LetterRecord) -> LetterRecord:
+        """Keep a new letter with its case, audited (without its PDF body)."""
+        with self.transaction() as tx:
+            return letter_rows.save_letter(tx, letter)
+
+    def letters(self, patient_id: str, kind: str | None = None) -> list[LetterRecord]:
+        """The patient's letters (of one kind if given), oldest first."""
+        with self.read() as conn:
+            return letter_rows.read_letters(conn, patient_id, kind)
+
+    def latest_letter(self, patient_id: str, kind: str) -> LetterRecord | None:
+        """The newest letter of `kind` for the patient (by letter date, then when made)."""
+        with self.read() as conn:
+            found = letter_rows.read_letters(conn, patient_id, kind, newest_only=True)
+        return found[0] if found else None
+
+    # --- patient links (casebook.serve.tokens makes and checks them) --------------------
+    def add_link(self, patient_id: str, token_hash: str, link_id: str, *,
+                 created_at: datetime, expires_at: datetime) -> None:
+        """Store a new link of a live patient (NotFoundError otherwise), audited."""
+        with self.transaction() as tx:
+            access.add_link(tx, patient_id, token_hash, link_id,
+                            created_at=created_at, expires_at=expires_at)
+
+    def revoke_links(self, patient_id: str, *, now: datetime) -> int:
+        """End every unrevoked link of the patient; how many. Audited."""
+        with self.transaction() as tx:
+            return access.revoke_links(tx, patient_id, now=now)
+
+    def find_link(self, token_hash: str) -> StoredLink | None:
+        """The stored link of this token hash, or None."""
+        with self.read() as conn:
+            return access.find_link(conn, token_hash)
+
+    def add_session(self, session_hash: str, token_hash: str, *,
+                    created_at: datetime, expires_at: datetime) -> None:
+        """Store a browser session opened from the link `token_hash`."""
+        with self.transaction() as tx:
+            access.add_session(tx, session_hash, token_hash,
+                               created_at=created_at, expires_at=expires_at)
+
+    def find_session(self, session_hash: str) -> StoredLink | None:
+        """The link behind the session of this hash, or None."""
+        with self.read() as conn:
+            return access.find_session(conn, session_hash)
+
+    def record_link_use(self, patient_id: str, link_id: str, action: str,
+                        detail: dict[str, Any]) -> None:
+        """Write one use of a link (open, view, refused) to the audit log."""
+        with self.transaction() as tx:
+            access.record_link_use(tx, patient_id, link_id, action, detail)
+
+    def live_link_patients(self, patient_ids: set[str], *, now: datetime) -> set[str]:
+        """The live patients among `patient_ids` holding a link live at `now`."""
+        with self.read() as conn:
+            return access.live_link_patients(conn, patient_ids, now=now)
+
+    # --- audit ------------------------------------------------------------------------
     def audit_log(self, patient_id: str) -> list[AuditEntry]:
-        a = tables.audit_log
-        with self._read() as conn:
-            rows = conn.execute(
-                sa.select(a).where(a.c.patient_id == patient_id).order_by(a.c.id)
-            ).all()
-        return [AuditEntry(**{**r._mapping, "at": _aware(r.at)}) for r in rows]
+        """The patient's audit entries, oldest first."""
+        with self.read() as conn:
+            return audit_rows.audit_entries(conn, patient_id)
+
+    def patients_changed_by(self, actor: str) -> set[str]:
+        """The patients whose record `actor` has changed (from the audit log)."""
+        with self.read() as conn:
+            return audit_rows.patients_changed_by(conn, actor)
 
     def verify_audit_log(self) -> Verdict:
         """Check the whole audit log's hash chain; the first broken link, if any."""
-        with self._read() as conn:
+        with self.read() as conn:
             return verify(conn)
 
 
@@ -443,4 +294,3 @@ def _login() -> str:
         return getpass.getuser()
     except (ImportError, KeyError, OSError):  # no login name in some containers
         return "unknown"
-

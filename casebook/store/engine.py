@@ -9,13 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from casebook.errors import CasebookError
+from casebook.errors import StoreError
 
 __all__ = [
     "AUDIT_CHAIN_LOCK",
     "DEFAULT_URL",
     "NEW_PATIENTS_LOCK",
-    "StoreError",
     "advisory_lock",
     "create_store_engine",
     "redact_url",
@@ -23,10 +22,6 @@ __all__ = [
 ]
 
 DEFAULT_URL = "sqlite:///casebook.db"
-
-
-class StoreError(CasebookError, RuntimeError):
-    """The store cannot be opened or used (missing, not migrated, bad URL)."""
 
 
 def resolve_url(url: str | None = None) -> str:

@@ -1,38 +1,33 @@
 """The red-flag lifecycle in the store: steps are rows of `flag_reviews`, appended and audited.
 
-`CaseStore.review_flag`, `flag_statuses` and `flag_reviews` call these; the states and the
-rules for moving between them are `casebook.flagstate`'s (pure).
+`CaseStore.review_flag` and `flag_reviews` call these; the states and the rules for moving
+between them are `casebook.flagstate`'s (pure).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, cast
+from datetime import date
+from typing import Any, cast
 
 import sqlalchemy as sa
 
-from casebook.flagstate import FlagStatus, case_flag_statuses, check_step
+from casebook.flagstate import case_flag_statuses, check_step
 from casebook.models import FlagReview
 from casebook.store import tables
+from casebook.store.reads import read_case
 from casebook.store.records import entity_for
+from casebook.store.transaction import Transaction
 
-if TYPE_CHECKING:
-    from casebook.store.casestore import CaseStore
-
-__all__ = [
-    "STEP_ACTIONS", "flag_reviews", "flag_statuses", "read_flag_reviews", "record_step",
-    "review_flag",
-]
+__all__ = ["STEP_ACTIONS", "read_flag_reviews", "record_step"]
 
 STEP_ACTIONS = {"acknowledged": "acknowledge", "referred": "refer", "resolved": "resolve"}
 """The audit log's action for each step."""
 
 
 def record_step(
-    store: CaseStore,
-    conn: sa.Connection,
+    tx: Transaction,
     patient_id: str,
     rule_key: str,
     state: str,
@@ -42,21 +37,24 @@ def record_step(
     outcome: str = "",
     today: date | None = None,
 ) -> FlagReview:
-    """Check the step against the flags raised now, then append and audit it."""
-    store._lock_patient(conn, patient_id)  # one writer per case until the commit
-    case = store._load_case_in(conn, patient_id)
-    status = check_step(case_flag_statuses(case, store.catalog, today=today), rule_key, state,
+    """Record one step of a raised red flag: 'acknowledged' (a note is optional),
+    'referred' (needs `referred_to`) or 'resolved' (needs `outcome`). The step is checked
+    against the flags raised now, then appended and audited; a rule not raised now, or a
+    step its state does not allow, is an InputError in one line."""
+    tx.lock_patient(patient_id)  # one writer per case until the commit
+    case = read_case(tx.conn, patient_id)
+    status = check_step(case_flag_statuses(case, tx.catalog, today=today), rule_key, state,
                         referred_to=referred_to, outcome=outcome)
     review = FlagReview(
         patient_id=patient_id, version=1, rule_key=rule_key, state=state,
-        note=note, referred_to=referred_to, outcome=outcome, actor=store.actor,
-        at=datetime.now(UTC), evidence_on=status.flag.on,
+        note=note, referred_to=referred_to, outcome=outcome, actor=tx.actor,
+        at=tx.now(), evidence_on=status.flag.on,
     )
     ent = entity_for(FlagReview)
-    conn.execute(ent.table.insert(), ent.to_row(review))
-    store._bump(conn, patient_id)
-    store._audit(conn, patient_id, ent.kind, review.id, STEP_ACTIONS[state], None,
-                 ent.to_json(review) | {"label": status.flag.label})
+    tx.conn.execute(ent.table.insert(), ent.to_row(review))
+    tx.bump_version(patient_id)
+    tx.audit(patient_id, ent.kind, review.id, STEP_ACTIONS[state], None,
+             ent.to_json(review) | {"label": status.flag.label})
     return review
 
 
@@ -86,32 +84,3 @@ def _collect(out: dict[str, list[FlagReview]], rows: Sequence[sa.Row[Any]]) -> N
     for row in rows:
         review = ent.from_row(row)
         out[review.patient_id].append(cast(FlagReview, review))
-
-
-# --- CaseStore methods (attached in casestore.py) -------------------------------------
-
-
-def review_flag(self: CaseStore, patient_id: str, rule_key: str, state: str, *, note: str = "",
-                referred_to: str = "", outcome: str = "") -> FlagReview:
-    """Record one step of a raised red flag: 'acknowledged' (a note is optional),
-    'referred' (needs `referred_to`) or 'resolved' (needs `outcome`), in one audited
-    transaction. A rule not raised now, or a step its state does not allow, is an
-    InputError in one line; nothing is written."""
-    with self._transaction() as conn:
-        return record_step(self, conn, patient_id, rule_key, state, note=note,
-                           referred_to=referred_to, outcome=outcome)
-
-
-def flag_statuses(
-    self: CaseStore, patient_id: str, *, today: date | None = None
-) -> list[FlagStatus]:
-    """The patient's raised flags with their state, open ones first."""
-    return case_flag_statuses(self.load_case(patient_id), self.catalog, today=today)
-
-
-def flag_reviews(self: CaseStore, patient_ids: Sequence[str] | None = None
-                 ) -> dict[str, list[FlagReview]]:
-    """Live steps by patient id, oldest first (all patients, or those asked for: each
-    has an entry, empty when none); combine with `casebook.flagstate.flag_statuses`."""
-    with self._read() as conn:
-        return read_flag_reviews(conn, patient_ids)

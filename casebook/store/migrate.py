@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from casebook.store.engine import StoreError
+from casebook.errors import StoreError
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ __all__ = [
     "ENTITIES",
     "Entity",
     "any_of",
+    "aware",
     "chunked",
     "entity_for",
     "patient_from_row",
@@ -152,3 +154,8 @@ def any_of(conn: sa.Connection, column: sa.ColumnElement[str],
 def chunked(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
     """`items` in slices of at most `size` (bound parameters per `IN (...)` stay few)."""
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def aware(value: datetime) -> datetime:
+    """A timestamp as read back: SQLite hands it back naive, and it was stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

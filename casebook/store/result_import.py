@@ -14,20 +14,21 @@ from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
+from casebook.errors import StoreError
 from casebook.models import TestResult, new_ids
 from casebook.store import tables
 from casebook.store._bulk import cycle_collector_paused
-from casebook.store.audit_chain import PlainRows, append, plain_rows
-from casebook.store.bulk import ImportSummary, bump_patients
-from casebook.store.engine import StoreError
+from casebook.store.audit_chain import PlainRows, plain_rows
+from casebook.store.bulk import ImportSummary
 from casebook.store.records import any_of
+from casebook.store.transaction import Transaction
 
 if TYPE_CHECKING:
     import psycopg
 
     from casebook.store.casestore import CaseStore
 
-__all__ = ["ResultColumns", "import_results"]
+__all__ = ["ResultColumns", "import_results", "write_results"]
 
 _VALUE_FIELDS = ("value", "value_text", "unit", "ref_low", "ref_high", "flag")
 # Created results are audited as rows of these columns (compact, one list per result).
@@ -286,22 +287,27 @@ def import_results(
     """
     if not isinstance(results, ResultColumns):
         results = ResultColumns.from_rows(results)
+    with cycle_collector_paused(), store.transaction() as tx:
+        return write_results(tx, results)
+
+
+def write_results(tx: Transaction, results: ResultColumns) -> ImportSummary:
+    """`import_results` in a transaction of the caller's."""
     pids = sorted(set(results.patient_id))
-    with cycle_collector_paused(), store._transaction() as conn:
-        _lock_patients(conn, pids)
-        plan = _plan(conn, results, pids)
-        ids, days = _write(conn, plan)
-        created = _created_by_patient(plan, ids, days)
-        touched = sorted(created.keys() | plan.changed.keys())
-        bump_patients(conn, touched)
-        empty = PlainRows()
-        append(conn, store.actor, [
-            (pid, "result", None, "import",
-             {"updated": [b for b, _ in plan.changed[pid]]} if plan.changed.get(pid) else None,
-             {"columns": list(_AUDITED),
-              "created": created.get(pid, empty),
-              "updated": [a for _, a in plan.changed.get(pid, ())],
-              "orders_resulted": plan.resulted.get(pid, [])})
-            for pid in touched
-        ])
+    _lock_patients(tx.conn, pids)
+    plan = _plan(tx.conn, results, pids)
+    ids, days = _write(tx.conn, plan)
+    created = _created_by_patient(plan, ids, days)
+    touched = sorted(created.keys() | plan.changed.keys())
+    tx.bump_versions(touched)
+    empty = PlainRows()
+    tx.audit_many([
+        (pid, "result", None, "import",
+         {"updated": [b for b, _ in plan.changed[pid]]} if plan.changed.get(pid) else None,
+         {"columns": list(_AUDITED),
+          "created": created.get(pid, empty),
+          "updated": [a for _, a in plan.changed.get(pid, ())],
+          "orders_resulted": plan.resulted.get(pid, [])})
+        for pid in touched
+    ])
     return ImportSummary(len(plan.new), len(plan.updates), plan.unchanged, set(touched))

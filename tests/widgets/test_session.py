@@ -100,13 +100,12 @@ def test_with_records_replaces_by_id_and_appends(demo_session: CaseSession) -> N
 def test_last_saved_counts_saves_not_dashboard_visits(session: CaseSession,
                                                       sqlite_store: CaseStore) -> None:
     from casebook.serve.tokens import grant
-    from casebook.store.access import record_link_use
 
     session.save([PlanItem(patient_id=session.patient_id, category="herbal", name="Ginger")])
     saved = sqlite_store.audit_log(session.patient_id)[-1]
     serving = CaseStore(sqlite_store.url, actor="casebook serve")
     grant(serving, session.patient_id, 1)
-    record_link_use(serving, session.patient_id, "link-1", "view", {})
+    serving.record_link_use(session.patient_id, "link-1", "view", {})
     assert serving.audit_log(session.patient_id)[-1].entity == "access"
     reopened = CaseSession(sqlite_store, session.patient_id)
     assert reopened.last_saved is not None

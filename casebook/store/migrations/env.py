@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from casebook.store.engine import StoreError
+from casebook.errors import StoreError
 from casebook.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
