@@ -17,7 +17,7 @@ from casebook.flagstate import case_flag_statuses, check_step
 from casebook.models import FlagReview
 from casebook.store import tables
 from casebook.store.reads import read_case
-from casebook.store.records import entity_for
+from casebook.store.records import chunked, entity_for
 from casebook.store.transaction import Transaction
 
 __all__ = ["STEP_ACTIONS", "read_flag_reviews", "record_step"]
@@ -70,8 +70,7 @@ def read_flag_reviews(
     if patient_ids is not None:
         wanted = sorted(set(patient_ids))
         out.update((pid, []) for pid in wanted)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+        for chunk in chunked(wanted):
             rows = conn.execute(query.where(t.c.patient_id.in_(chunk))).all()
             _collect(out, rows)
     else:
