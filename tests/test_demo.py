@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from casebook.demo import build_demo, demo_text
+from casebook.demo.synthetic import generate_cases
 from casebook.store import CaseStore
-from casebook.synthetic import generate_cases
 
 
 def test_build_demo_writes_the_seeded_cases(tmp_path: Path) -> None:

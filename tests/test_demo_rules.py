@@ -8,9 +8,9 @@ import pytest
 
 from casebook.catalog import default_catalog
 from casebook.cautions import case_cautions, protocol_warning
+from casebook.demo.synthetic import generate_cases
 from casebook.models import Infection
 from casebook.redflags import red_flags
-from casebook.synthetic import generate_cases
 
 CATALOG = default_catalog()
 ORGANISMS = {"Giardia": "parasitic", "norovirus": "viral", "Campylobacter": "bacterial"}

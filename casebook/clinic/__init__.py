@@ -32,17 +32,6 @@ from casebook.clinic._outcomes import (
     outcomes_by_group,
     outcomes_by_patient,
 )
-from casebook.clinic._sections import (
-    ClinicSession,
-    batch_clinic_notebook,
-    clinic_notebook,
-    clinic_parameters,
-    export_section,
-    filters_section,
-    open_clinic,
-    outcomes_section,
-    worklist_section,
-)
 from casebook.clinic._store import (
     ClinicFilter,
     load_clinic_frames,
@@ -56,6 +45,17 @@ from casebook.clinic._worklist import (
     URGENCIES,
     WORKLIST_COLUMNS,
     worklist,
+)
+from casebook.clinic.sections import (
+    ClinicSession,
+    batch_clinic_notebook,
+    clinic_notebook,
+    clinic_parameters,
+    export_section,
+    filters_section,
+    open_clinic,
+    outcomes_section,
+    worklist_section,
 )
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The after-visit summary: for the patient, in plain words.
 
-Patient wording follows the dashboard's rules (casebook/dashboard.py): symptoms by their
+Patient wording follows the dashboard's rules (casebook/dashboard/sections.py): symptoms by their
 patient labels and the dashboard's severity words, questionnaire meanings from the bands'
 patient text, results as "within / above / below the usual range", tests by their patient
 names and notes. Nothing written for the practitioner appears: no red-flag rule, reason or
