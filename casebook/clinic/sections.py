@@ -12,14 +12,12 @@ static SVG (casebook.charts.render), offline, and draw group figures only (no id
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import jinja2
 import pandas as pd
 from markupsafe import Markup
 
@@ -33,6 +31,7 @@ from casebook.clinic._store import (
     store_outcomes,
     store_worklist,
 )
+from casebook.templating import environment
 
 if TYPE_CHECKING:
     import altair as alt
@@ -167,12 +166,6 @@ def open_clinic(database_url: str, *, date_from: str = "", date_to: str = "",
 
 
 # --- sections ---------------------------------------------------------------------------
-@functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("casebook.clinic", "templates"),
-                              autoescape=True, undefined=jinja2.StrictUndefined)
-
-
 def worklist_html(session: ClinicSession) -> str:
     df = session.table("worklist")
     shown = df.head(MAX_ROWS)
@@ -184,7 +177,7 @@ def worklist_html(session: ClinicSession) -> str:
             for r, s in zip(shown.itertuples(index=False), since, strict=True)]
     f = session.filter
     filtered = bool(f.practitioner or f.date_from or f.date_to)
-    return _environment().get_template("worklist.html.j2").render(
+    return environment("casebook.clinic").get_template("worklist.html.j2").render(
         rows=rows, more=max(0, len(df) - MAX_ROWS), filtered=filtered)
 
 
@@ -245,7 +238,7 @@ def outcomes_html(session: ClinicSession) -> str:
     # One picture, one vl-convert call; its text is escaped by vl-convert.
     charts = [Markup(chart_html(alt.vconcat(*drawn)))] if drawn else []  # noqa: S704
     sources = [s for s in dict.fromkeys(groups["mid_source"]) if s]
-    return _environment().get_template("outcomes.html.j2").render(
+    return environment("casebook.clinic").get_template("outcomes.html.j2").render(
         columns=_OUTCOME_COLUMNS, rows=rows, charts=charts, sources=sources,
         caveats=list(CAVEATS))
 

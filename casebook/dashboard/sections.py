@@ -25,24 +25,21 @@ vl-convert SVG shown as `<img>` data URLs, where no script can ever run.
 from __future__ import annotations
 
 import base64
-import functools
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import jinja2
-import jinja2.ext
 from markupsafe import Markup
 
 from casebook.catalog import Catalog
 from casebook.flagstate import flag_statuses
-from casebook.format import number
+from casebook.format import day, number
 from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import ScoringError, read_result, score_instrument
+from casebook.templating import environment
 
 __all__ = [
     "CHART_SOCKET",
@@ -80,33 +77,10 @@ _DISCUSS_WORDS = "your practitioner would like to talk this result through with 
 CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
 
 
-def _day(value: date) -> str:
-    return f"{value.day} {value:%B %Y}"
-
-
-class _Compact(jinja2.ext.Extension):
-    """Drops each line break and the indentation after it from a template's source, so the
-    templates read as indented HTML while the page stays one line (as tests and Voilà's
-    output expect). Values inserted into a template are never touched."""
-
-    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
-        return re.sub(r"\n\s*", "", source)
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("casebook.dashboard", "templates"),
-        autoescape=True,  # every {{ value }} is escaped unless it is Markup from a template
-        undefined=jinja2.StrictUndefined,
-        extensions=[_Compact],
-    )
-    env.filters["day"] = _day
-    return env
-
-
 def _render(template_name: str, **context: Any) -> str:
-    return _environment().get_template(f"{template_name}.html.j2").render(**context)
+    # every {{ value }} is escaped unless it is Markup from a template; the page is one line
+    template = environment("casebook.dashboard", "compact").get_template(f"{template_name}.html.j2")
+    return template.render(**context)
 
 
 def _section(section: str, **context: Any) -> Section:
@@ -193,9 +167,9 @@ def _plan_item(item: PlanItem, today: date) -> dict[str, Any]:
     if item.frequency:
         facts.append(("How often", item.frequency))
     if item.start:
-        facts.append(("Since" if item.start <= today else "Starts", _day(item.start)))
+        facts.append(("Since" if item.start <= today else "Starts", day(item.start)))
     if item.end:
-        facts.append(("Until", _day(item.end)))
+        facts.append(("Until", day(item.end)))
     return {"name": item.patient_title, "facts": facts, "instructions": item.instructions}
 
 
@@ -278,7 +252,7 @@ def questionnaires_section(page: Dashboard) -> Section:
         scale = f"scores run from {lo} to {hi}"
         if inst.scoring == "sum":
             scale += f"; {'lower' if inst.higher_is_worse else 'higher'} is better"
-        trail = (" → ".join(f"{score.total} ({day.day} {day:%b})" for day, score in scored)
+        trail = (" → ".join(f"{score.total} ({on.day} {on:%b})" for on, score in scored)
                  if len(scored) > 1 else "")
         blocks.append({"what": f"{measures[:1].upper()}{measures[1:]} ({inst.short_name})",
                        "total": latest.total, "when": when, "scale": scale,
@@ -349,9 +323,9 @@ def upcoming_tests_section(page: Dashboard) -> Section:
         if order.status not in ("ordered", "collected"):
             continue
         test = page.catalog.tests.get(order.test)
-        state = (f"sample taken on {_day(order.collected_on)}, waiting for the result"
+        state = (f"sample taken on {day(order.collected_on)}, waiting for the result"
                  if order.status == "collected" and order.collected_on
-                 else f"asked for on {_day(order.ordered_on)}")
+                 else f"asked for on {day(order.ordered_on)}")
         rows.append({"name": _test_name(page, order.test), "state": state,
                      "note": test.patient_note if test else ""})
     return _section("upcoming", rows=rows)

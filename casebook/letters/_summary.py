@@ -15,9 +15,10 @@ from datetime import date, timedelta
 
 from casebook.catalog import Catalog
 from casebook.dashboard import SEVERITY_WORDS
+from casebook.format import day
 from casebook.format import number as num
 from casebook.letters._record import latest_results, latest_scores
-from casebook.letters._render import Letter, day, render_letter
+from casebook.letters._render import Letter, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
 from casebook.models import PLAN_CATEGORIES, Case, Visit
 from casebook.redflags import red_flags

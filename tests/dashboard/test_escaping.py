@@ -11,6 +11,7 @@ import jinja2
 
 import casebook
 from casebook.dashboard import sections
+from casebook.templating import environment
 
 PACKAGE = Path(casebook.__file__).resolve().parent
 # module (relative to casebook/) -> why it may escape by hand
@@ -60,8 +61,8 @@ def test_the_check_finds_a_hand_escape(tmp_path: Path) -> None:
 
 
 def test_dashboard_templates_autoescape_and_ship_as_package_data() -> None:
-    env = sections._environment()
-    assert env.autoescape is True
+    env = environment("casebook.dashboard", "compact")
+    assert callable(env.autoescape) and env.autoescape("header.html.j2") is True
     assert isinstance(env.loader, jinja2.PackageLoader)
     names = env.list_templates()
     for section in ("header", "attention", "plan", "symptoms", "questionnaires", "results",
