@@ -1,6 +1,6 @@
 """The frames the clinic view computes over, built in one pass over the cases.
 
-`casebook.frames` has no frame of visits (with their symptom burden), of orders, or of
+`casebook.interop.frames` has no frame of visits (with their symptom burden), of orders, or of
 results with their record ids and effective flags, and its instrument frame keeps the
 stored total only; the clinic needs all of these, so they are built here.
 """

@@ -51,7 +51,7 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "casebook.store.migrate",
     "casebook.scoring",
     "casebook.redflags",
-    "casebook.frames",
+    "casebook.interop.frames",
     "casebook.charts",
     "casebook.charts.render",
     "casebook.charts.visits",

@@ -1,6 +1,6 @@
 """Tidy pandas DataFrames of cases, one row per observation, for analysis in a notebook.
 
-from casebook.frames import results_frame
+from casebook.interop.frames import results_frame
 df = results_frame(store.load_case(pid) for pid in ids)
 """
 
