@@ -8,7 +8,7 @@ callers already rely on it.
 
 from __future__ import annotations
 
-__all__ = ["CasebookError", "InputError"]
+__all__ = ["CasebookError", "ClinicError", "InputError"]
 
 
 class CasebookError(Exception):
@@ -22,3 +22,7 @@ class CasebookError(Exception):
 class InputError(CasebookError, ValueError):
     """A value given on the command line, in configuration or in a file is not usable;
     the message names the option or field and says what is allowed."""
+
+
+class ClinicError(CasebookError, ValueError):
+    """A clinic-view parameter or input that cannot be used; the message names it."""

@@ -21,7 +21,6 @@ The clinic notebook (`templates/clinic.ipynb`, written by `clinic_notebook`) cal
 Outcome frames carry their caveats in `df.attrs["caveats"]`; the formatters print them.
 """
 
-from casebook.clinic._data import ClinicError, ClinicFrames, clinic_frames
 from casebook.clinic._deid import DEIDENTIFICATION_NOTE, deidentify
 from casebook.clinic._format import format_table, to_csv, to_json
 from casebook.clinic._mids import Mid, load_mids
@@ -57,6 +56,8 @@ from casebook.clinic.sections import (
     outcomes_section,
     worklist_section,
 )
+from casebook.errors import ClinicError
+from casebook.interop.frames import ClinicFrames, clinic_frames
 
 __all__ = [
     "CAVEATS",

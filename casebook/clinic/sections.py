@@ -21,7 +21,6 @@ from urllib.parse import quote
 import pandas as pd
 from markupsafe import Markup
 
-from casebook.clinic._data import ClinicError, ClinicFrames
 from casebook.clinic._format import to_csv
 from casebook.clinic._outcomes import CAVEATS
 from casebook.clinic._store import (
@@ -31,6 +30,8 @@ from casebook.clinic._store import (
     store_outcomes,
     store_worklist,
 )
+from casebook.errors import ClinicError
+from casebook.interop.frames import ClinicFrames
 from casebook.templating import environment
 
 if TYPE_CHECKING:
