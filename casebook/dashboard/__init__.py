@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from casebook.dashboard.sections import (
         CHART_SOCKET,
         EVIDENCE_WORDS,
-        SEVERITY_WORDS,
         SUMMARY_PATH,
         Dashboard,
         Section,
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CHART_SOCKET",
     "EVIDENCE_WORDS",
-    "SEVERITY_WORDS",
     "STYLESHEET",
     "SUMMARY_PATH",
     "VOILA_TEMPLATES",

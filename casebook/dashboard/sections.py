@@ -39,12 +39,12 @@ from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import ScoringError, read_result, score_instrument
+from casebook.severity_words import PATIENT_SEVERITY_WORDS
 from casebook.templating import environment
 
 __all__ = [
     "CHART_SOCKET",
     "EVIDENCE_WORDS",
-    "SEVERITY_WORDS",
     "SUMMARY_PATH",
     "Dashboard",
     "Section",
@@ -60,7 +60,6 @@ __all__ = [
     "upcoming_tests_section",
 ]
 
-SEVERITY_WORDS = ("none", "mild", "moderate", "strong", "severe")
 EVIDENCE_WORDS = {
     "guideline-backed": "A standard test that medical guidelines recommend.",
     "supportive": "A test that can add useful information alongside others.",
@@ -218,13 +217,14 @@ def symptoms_section(page: Dashboard) -> Section:
     after = {r.symptom: r.severity for r in case.symptoms if r.visit_id == last.id}
     rows, counts = [], {"better": 0, "the same": 0, "worse": 0}
     known = [s.key for s in page.catalog.symptoms]
+    said = PATIENT_SEVERITY_WORDS
     for key in known + sorted(set(before) - set(known)):
         if key not in before or key not in after:
             continue
         a, b = before[key], after[key]
         word = "better" if b < a else "worse" if b > a else "the same"
         counts[word] += 1
-        rows.append((_symptom_label(page, key), word, SEVERITY_WORDS[a], SEVERITY_WORDS[b]))
+        rows.append((_symptom_label(page, key), word, said[a], said[b]))
     first_day = first.visit_date
     last_day = first_day if first.id == last.id else last.visit_date
     return _section("symptoms", first=first_day, last=last_day, chart=chart, rows=rows,

@@ -6,15 +6,15 @@ from __future__ import annotations
 import ipywidgets as W
 
 from casebook.models import SymptomRating
+from casebook.severity_words import SEVERITY_WORDS
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import Look, Quiet
 from casebook.workbook.widgets._html import FORM_CLASS, STYLE, esc
 from casebook.workbook.widgets._views import ChartView, VisitPin, records_key
 from casebook.workbook.widgets.session import CaseSession
 
-__all__ = ["FREQUENCIES", "SEVERITY_WORDS", "SymptomRow", "SymptomsForm"]
+__all__ = ["FREQUENCIES", "SymptomRow", "SymptomsForm"]
 
-SEVERITY_WORDS = ("none", "mild", "moderate", "marked", "severe")
 FREQUENCIES = (
     ("never", "never"),
     ("monthly", "monthly"),
