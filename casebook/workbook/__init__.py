@@ -2,6 +2,7 @@
 
     sections.py   what `templates/case.ipynb` calls, one section per cell
     widgets/      the forms the sections are made of (ipywidgets)
+    static/       the forms' stylesheet, inlined in a <style> element
 
 `from casebook import workbook; workbook.header(session)` is how a template cell reads.
 """

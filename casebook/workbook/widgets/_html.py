@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from casebook.format import number
@@ -19,6 +20,7 @@ __all__ = [
     "EVIDENCE_COLOURS",
     "FORM_CLASS",
     "STYLE",
+    "STYLESHEET",
     "badge",
     "esc",
     "evidence_badge",
@@ -36,15 +38,11 @@ EVIDENCE_COLOURS = {
     "not-recommended": "#b00020",
 }
 FORM_CLASS = "casebook-form"
-STYLE = (
-    "<style>"
-    f".{FORM_CLASS} .widget-toggle-button.mod-active"
-    "{background:#1f5f99;color:#fff;font-weight:bold}"
-    f".{FORM_CLASS} .widget-toggle-buttons{{display:flex;align-items:center}}"
-    "</style>"
-)
-"""The chosen button of a choice (severity, yes/no) stands out, and a choice's label sits
-beside its buttons like every other field's. Inline CSS: nothing is downloaded."""
+STYLESHEET = Path(__file__).resolve().parents[1] / "static" / "forms.css"
+"""The forms' stylesheet (casebook/workbook/static/forms.css), its selectors under
+FORM_CLASS."""
+STYLE = f"<style>{STYLESHEET.read_text(encoding='utf-8')}</style>"
+"""The stylesheet as a `<style>` element, inline: nothing is downloaded."""
 
 _NOTICE = {
     "error": ("#fdecea", "#b00020"),
