@@ -40,9 +40,9 @@ from pathlib import Path
 
 import nbformat
 
+from casebook.demo.synthetic import generate_cases
 from casebook.notebooks import TEMPLATES_DIR
 from casebook.store import CaseStore, import_cases
-from casebook.synthetic import generate_cases
 
 REPRESENTATIVE_CELLS = [
     "import altair as alt\nimport ipywidgets as widgets\nimport pandas as pd\n\n"

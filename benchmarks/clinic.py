@@ -1,6 +1,6 @@
 """Clinic benchmark: the worklist and the per-template outcomes for 10,000 synthetic patients
 (1 to 6 visits each), against the same answers written by hand in plain pandas over the
-tidy frames of `casebook.frames`, as a clinic's data person would.
+tidy frames of `casebook.interop.frames`, as a clinic's data person would.
 
     python benchmarks/clinic.py [--patients 10000] [--base 400] [--rounds 5]
 
@@ -27,11 +27,11 @@ import pandas as pd
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.clinic import ClinicFrames, clinic_frames, outcomes_by_group, worklist
-from casebook.frames import instruments_frame, plan_frame, results_frame, symptoms_frame
+from casebook.demo.synthetic import generate_cases
+from casebook.interop.frames import instruments_frame, plan_frame, results_frame, symptoms_frame
 from casebook.models import Case
 from casebook.redflags import RedFlag, red_flags
 from casebook.scoring import ScoringError, score_instrument
-from casebook.synthetic import generate_cases
 
 TODAY = date(2024, 6, 1)
 ID_COLUMNS = ("visit_id", "item_id", "order_id", "result_id")
@@ -58,7 +58,8 @@ def _replicate(df: pd.DataFrame, copies: int) -> pd.DataFrame:
 
 
 def _tidy(cases: list[Case], catalog: Catalog) -> dict[str, pd.DataFrame]:
-    """The data person's inputs: casebook.frames, plus orders (frames has no orders frame)."""
+    """The data person's inputs: casebook.interop.frames, plus orders (it has no orders
+    frame)."""
     orders = pd.DataFrame([(c.patient.id, o.test, o.status, o.ordered_on, o.id)
                            for c in cases for o in c.orders],
                           columns=["patient_id", "test", "status", "ordered_on", "order_id"])
@@ -232,8 +233,9 @@ def main() -> None:
     print(f"outcomes ratio (clinic / by hand): {ours / hand:.2f}x  (aim < 2 s)")
     scale = args.base * copies / args.base
     print(f"not in the timings above, measured on the {args.base} base cases and scaled "
-          f"x{scale:.0f}: clinic_frames from cases {build_ours * scale:.1f} s, casebook.frames "
-          f"{build_hand * scale:.1f} s, red_flags for every patient {flag_cost * scale:.1f} s")
+          f"x{scale:.0f}: clinic_frames from cases {build_ours * scale:.1f} s, "
+          f"casebook.interop.frames {build_hand * scale:.1f} s, "
+          f"red_flags for every patient {flag_cost * scale:.1f} s")
     if args.notebook_rounds > 0:
         notebooks(args.notebook_patients, args.notebook_rounds)
 

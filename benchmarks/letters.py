@@ -21,9 +21,9 @@ from datetime import date
 import weasyprint
 
 from casebook.catalog import Catalog, default_catalog
+from casebook.demo.synthetic import generate_cases
 from casebook.letters import ClinicSettings, Letter, referral_letter, to_pdf
 from casebook.models import Case
-from casebook.synthetic import generate_cases
 
 TODAY = date(2025, 6, 1)
 SETTINGS = ClinicSettings(name="Example Digestive Health Clinic",

@@ -28,9 +28,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from casebook.catalog import default_catalog
+from casebook.demo.synthetic import generate_case
 from casebook.interop import import_results_csv
 from casebook.store import CaseStore, import_cases
-from casebook.synthetic import generate_case
 
 TESTS = ["crp", "ferritin", "vitamin_d", "vitamin_b12", "albumin", "hemoglobin",
          "calprotectin", "total_iga", "ttg_iga", "hs_crp"]

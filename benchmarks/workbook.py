@@ -23,10 +23,10 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from casebook.catalog import default_catalog
+from casebook.demo.synthetic import generate_case
 from casebook.models import Case, InstrumentResponse, SymptomRating, TestResult, Visit
 from casebook.notebooks import case_parameters, run_notebook, template_path
 from casebook.store import CaseStore, import_cases
-from casebook.synthetic import generate_case
 
 SPACING_DAYS = 21
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CasebookError", "ConflictError", "InputError", "NotFoundError", "StoreError"]
+__all__ = [
+    "CasebookError",
+    "ClinicError",
+    "ConflictError",
+    "InputError",
+    "NotFoundError",
+    "StoreError",
+]
 
 
 class CasebookError(Exception):
@@ -57,3 +64,7 @@ class ConflictError(CasebookError, RuntimeError):
         )
         self.kind, self.record_id, self.expected = kind, record_id, expected
         self.current, self.by = current, by
+
+
+class ClinicError(CasebookError, ValueError):
+    """A clinic-view parameter or input that cannot be used; the message names it."""

@@ -7,7 +7,9 @@ wherever it appears.
 
 from __future__ import annotations
 
-__all__ = ["count", "lower_first", "number", "range_text"]
+from datetime import date
+
+__all__ = ["count", "day", "lower_first", "number", "range_text"]
 
 
 def number(value: float) -> str:
@@ -46,3 +48,8 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     """"1 day", "2 days": the number and the word that agrees with it."""
     word = singular if n == 1 else (plural or f"{singular}s")
     return f"{n} {word}"
+
+
+def day(value: date) -> str:
+    """1 June 2025: a date every reader reads the same way, in every country."""
+    return f"{value.day} {value:%B %Y}"

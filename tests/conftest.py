@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from casebook.demo.synthetic import generate_cases
 from casebook.models import Case
 from casebook.store import CaseStore
-from casebook.synthetic import generate_cases
 
 PG_ENV = "CASEBOOK_TEST_DATABASE_URL"
 PG_SKIP = (

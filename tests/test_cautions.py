@@ -10,6 +10,7 @@ import pytest
 
 from casebook.catalog import CatalogError, default_catalog, load_catalog
 from casebook.cautions import active_cautions, case_cautions, protocol_warning, safety_facts
+from casebook.cli._report import case_text
 from casebook.derive import RecordError
 from casebook.models import (
     AlarmScreen,
@@ -22,10 +23,9 @@ from casebook.models import (
     SafetyFacts,
     Visit,
 )
-from casebook.report import case_text
 from casebook.store import CaseStore
-from casebook.widgets.plan import PlanForm
-from casebook.widgets.session import CaseSession
+from casebook.workbook.widgets.plan import PlanForm
+from casebook.workbook.widgets.session import CaseSession
 
 PID = "c-001"
 CATALOG = default_catalog()

@@ -303,7 +303,7 @@ def test_a_validation_error_is_one_line_naming_the_field_not_the_value(
                                 "sex": "female"})
         return ""
 
-    monkeypatch.setattr("casebook.report.patients_text", refuse)
+    monkeypatch.setattr("casebook.cli._report.patients_text", refuse)
     assert main(["--db", ready, "patients"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("casebook patients: birth_date: ")
@@ -317,7 +317,7 @@ def test_a_programming_bug_is_not_reported_as_bad_input(
     def broken(*_args: object, **_kwargs: object) -> str:
         return str(1 / 0)
 
-    monkeypatch.setattr("casebook.report.patients_text", broken)
+    monkeypatch.setattr("casebook.cli._report.patients_text", broken)
     with pytest.raises(ZeroDivisionError):
         main(["--db", ready, "patients"])
 
@@ -328,7 +328,7 @@ def test_a_builtin_value_error_from_a_bug_is_not_swallowed(
     def broken(*_args: object, **_kwargs: object) -> str:
         return str(int("not a number"))
 
-    monkeypatch.setattr("casebook.report.patients_text", broken)
+    monkeypatch.setattr("casebook.cli._report.patients_text", broken)
     with pytest.raises(ValueError, match="invalid literal"):
         main(["--db", ready, "patients"])
 

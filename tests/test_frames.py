@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from casebook.catalog import default_catalog
-from casebook.frames import instruments_frame, plan_frame, results_frame, symptoms_frame
+from casebook.interop.frames import instruments_frame, plan_frame, results_frame, symptoms_frame
 from casebook.models import Case, InstrumentResponse, TestResult
 from casebook.store import CaseStore, import_case
 

@@ -100,5 +100,5 @@ def test_the_checks_see_unlisted_names_and_private_imports() -> None:
     assert _defined_names(tree) == {"A", "f", "_C"}
     assert _private_part("casebook.cli._main") == 2
     assert _private_part("casebook.cli.__main__") is None
-    outside = ast.parse("from casebook.widgets._static import static_html\n")
-    assert "casebook.widgets._static.static_html" in _imported_modules(outside)
+    outside = ast.parse("from casebook.workbook.widgets._static import static_html\n")
+    assert "casebook.workbook.widgets._static.static_html" in _imported_modules(outside)

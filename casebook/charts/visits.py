@@ -28,6 +28,7 @@ from casebook.charts.style import (
 )
 from casebook.models import Case, Visit
 from casebook.scoring import VisitChange, change_since_baseline, instrument_trend
+from casebook.severity_words import severity_words
 
 __all__ = ["burden_chart", "instrument_chart", "symptom_chart", "visit_labels"]
 
@@ -116,7 +117,7 @@ def symptom_chart(case: Case, catalog: Catalog, *, audience: Audience = "practit
     y = alt.Y("symptom:N", sort=ys, axis=None if patient else axis(style, None, labelPadding=6),
               scale=alt.Scale(domain=ys, paddingInner=0, paddingOuter=0) if patient
               else alt.Scale(domain=ys))
-    words = ("none", "mild", "moderate", "strong" if patient else "marked", "severe")
+    words = severity_words(patient=patient)
     legend_expr = "[" + ", ".join(f"'{i} {w}'" for i, w in enumerate(words)) + "][datum.value]"
     color = alt.Color(
         "severity:O", scale=alt.Scale(domain=[0, 1, 2, 3, 4], range=list(SEVERITY_COLORS)),

@@ -18,7 +18,7 @@ _STEPS = {"ack": "acknowledged", "refer": "referred", "resolve": "resolved"}
 
 
 def cmd_flags(args: argparse.Namespace) -> int:
-    from casebook.report import flag_lines
+    from casebook.cli._report import flag_lines
 
     with open_store(args) as store:
         if args.patient is not None:

@@ -50,7 +50,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_patients(args: argparse.Namespace) -> int:
-    from casebook.report import patients_text
+    from casebook.cli._report import patients_text
 
     with open_store(args) as store:
         print(patients_text(store.patients()))
@@ -58,7 +58,7 @@ def cmd_patients(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from casebook.report import case_text
+    from casebook.cli._report import case_text
 
     with open_store(args) as store:
         sys.stdout.write(case_text(store.load_case(args.patient), store.catalog))
@@ -66,7 +66,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from casebook.report import audit_text
+    from casebook.cli._report import audit_text
 
     if args.verify == (args.patient is not None):
         raise InputError("give a PATIENT to show, or --verify to check the whole log")

@@ -21,7 +21,6 @@ The clinic notebook (`templates/clinic.ipynb`, written by `clinic_notebook`) cal
 Outcome frames carry their caveats in `df.attrs["caveats"]`; the formatters print them.
 """
 
-from casebook.clinic._data import ClinicError, ClinicFrames, clinic_frames
 from casebook.clinic._deid import DEIDENTIFICATION_NOTE, deidentify
 from casebook.clinic._format import format_table, to_csv, to_json
 from casebook.clinic._mids import Mid, load_mids
@@ -31,17 +30,6 @@ from casebook.clinic._outcomes import (
     outcome_measures,
     outcomes_by_group,
     outcomes_by_patient,
-)
-from casebook.clinic._sections import (
-    ClinicSession,
-    batch_clinic_notebook,
-    clinic_notebook,
-    clinic_parameters,
-    export_section,
-    filters_section,
-    open_clinic,
-    outcomes_section,
-    worklist_section,
 )
 from casebook.clinic._store import (
     ClinicFilter,
@@ -57,6 +45,19 @@ from casebook.clinic._worklist import (
     WORKLIST_COLUMNS,
     worklist,
 )
+from casebook.clinic.sections import (
+    ClinicSession,
+    batch_clinic_notebook,
+    clinic_notebook,
+    clinic_parameters,
+    export_section,
+    filters_section,
+    open_clinic,
+    outcomes_section,
+    worklist_section,
+)
+from casebook.errors import ClinicError
+from casebook.interop.frames import ClinicFrames, clinic_frames
 
 __all__ = [
     "CAVEATS",

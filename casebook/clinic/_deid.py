@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 
-from casebook.clinic._data import ClinicError
+from casebook.errors import ClinicError
 
 __all__ = ["DEIDENTIFICATION_NOTE", "deidentify"]
 

@@ -9,7 +9,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from casebook.clinic._data import ClinicError
+from casebook.errors import ClinicError
 
 __all__ = ["Mid", "load_mids"]
 

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from casebook.catalog import Catalog
-from casebook.clinic._data import ClinicError, ClinicFrames, as_frames, join_per_patient
 from casebook.clinic._mids import load_mids
+from casebook.errors import ClinicError
+from casebook.interop.frames import ClinicFrames, as_frames, join_per_patient
 from casebook.models import Case
 
 __all__ = ["CAVEATS", "NO_PLAN", "outcome_measures", "outcomes_by_group", "outcomes_by_patient"]

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from casebook.clinic._data import ClinicError, ClinicFrames, clinic_frames
 from casebook.clinic._deid import deidentify
 from casebook.clinic._outcomes import outcomes_by_group, outcomes_by_patient
 from casebook.clinic._worklist import worklist
+from casebook.errors import ClinicError
+from casebook.interop.frames import ClinicFrames, clinic_frames
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore

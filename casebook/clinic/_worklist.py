@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from casebook.catalog import Catalog
-from casebook.clinic._data import ClinicError, ClinicFrames, as_frames, join_per_patient
 from casebook.clinic._outcomes import outcome_measures
+from casebook.errors import ClinicError
+from casebook.interop.frames import ClinicFrames, as_frames, join_per_patient
 from casebook.models import Case
 from casebook.redflags import RedFlag, red_flags
 

@@ -1,5 +1,5 @@
-"""The Letter record, the Jinja environment (autoescape on) and the small formatters the
-two kinds of letter share."""
+"""The Letter record, its rendering (casebook.templating: autoescape on) and the print
+stylesheet the two kinds of letter share."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from datetime import date
 from importlib import resources
 from typing import Any, Literal
 
-import jinja2
-
 from casebook.letters._settings import ClinicSettings
+from casebook.templating import environment
 
-__all__ = ["Letter", "LetterKind", "day", "render_letter", "stylesheet"]
+__all__ = ["Letter", "LetterKind", "render_letter", "stylesheet"]
 
 LetterKind = Literal["referral", "after_visit_summary"]
 _TEMPLATES = {"referral": "referral.html.j2", "after_visit_summary": "summary.html.j2"}
@@ -53,28 +52,10 @@ class Letter:
                 f"v{self.record_version}, {self.content_hash[:12]})")
 
 
-def day(value: date) -> str:
-    """1 June 2025: unambiguous for every reader, in every country."""
-    return f"{value.day} {value:%B %Y}"
-
-
 @functools.cache
 def stylesheet() -> str:
     """letters.css: the one print stylesheet of the HTML version and of the PDF."""
     return (resources.files("casebook.letters") / "templates" / "letters.css").read_text("utf-8")
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("casebook.letters", "templates"),
-        autoescape=True,  # every string from a person prints as text, never as markup
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["day"] = day
-    return env
 
 
 def render_letter(
@@ -88,7 +69,8 @@ def render_letter(
     settings: ClinicSettings,
     context: Mapping[str, Any],
 ) -> Letter:
-    page = _environment().get_template(_TEMPLATES[kind]).render(
+    # autoescaped: every string from a person prints as text, never as markup
+    page = environment("casebook.letters", "trim").get_template(_TEMPLATES[kind]).render(
         title=title, on=on, clinic=settings, css=stylesheet(), **context
     )
     digest = hashlib.sha256(page.encode("utf-8")).hexdigest()

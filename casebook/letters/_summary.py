@@ -1,6 +1,6 @@
 """The after-visit summary: for the patient, in plain words.
 
-Patient wording follows the dashboard's rules (casebook/dashboard.py): symptoms by their
+Patient wording follows the dashboard's rules (casebook/dashboard/sections.py): symptoms by their
 patient labels and the dashboard's severity words, questionnaire meanings from the bands'
 patient text, results as "within / above / below the usual range", tests by their patient
 names and notes. Nothing written for the practitioner appears: no red-flag rule, reason or
@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog
-from casebook.dashboard import SEVERITY_WORDS
+from casebook.format import day
 from casebook.format import number as num
 from casebook.letters._record import latest_results, latest_scores
-from casebook.letters._render import Letter, day, render_letter
+from casebook.letters._render import Letter, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
 from casebook.models import PLAN_CATEGORIES, Case, Visit
 from casebook.redflags import red_flags
+from casebook.severity_words import PATIENT_SEVERITY_WORDS
 
 __all__ = ["after_visit_summary"]
 
@@ -54,7 +55,7 @@ def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[
         if rating.severity == 0:
             continue
         label = labels.get(rating.symptom, rating.symptom.replace("_", " ").capitalize())
-        line = f"{label}: {SEVERITY_WORDS[rating.severity]}"
+        line = f"{label}: {PATIENT_SEVERITY_WORDS[rating.severity]}"
         was = before.get(rating.symptom)
         if visit.id != first.id and was is not None:
             change = ("better than" if rating.severity < was else

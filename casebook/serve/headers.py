@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from pathlib import Path
 from types import MappingProxyType
 
 from tornado import web
+
+from casebook.dashboard import STYLESHEET
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -26,8 +27,6 @@ __all__ = [
     "apply_security_headers",
 ]
 
-STYLESHEET = Path(__file__).resolve().parent / "static" / "dashboard.css"
-"""The pages' stylesheet (no patient data); also served at /static/dashboard.css."""
 _STYLE = STYLESHEET.read_text(encoding="utf-8")
 STYLE_ELEMENT = f"<style>{_STYLE}</style>"
 """The stylesheet inline, as every page carries it; the policy allows it by its hash."""

@@ -13,12 +13,12 @@ import casebook.charts.render
 import casebook.charts.results
 import casebook.charts.service
 import casebook.charts.visits
-import casebook.dashboard
+import casebook.dashboard.sections
 from casebook.catalog import default_catalog
 
 __all__ = ["PRELOADED"]
 
-PRELOADED = (casebook.dashboard.__name__, casebook.charts.render.__name__,
+PRELOADED = (casebook.dashboard.sections.__name__, casebook.charts.render.__name__,
              casebook.charts.plan.__name__, casebook.charts.results.__name__,
              casebook.charts.visits.__name__, casebook.charts.service.__name__,
              default_catalog())

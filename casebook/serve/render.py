@@ -20,7 +20,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -31,6 +30,7 @@ from traitlets import DottedObjectName, Type
 from voila.notebook_renderer import NotebookRenderer
 
 from casebook.charts.service import CHART_SOCKET_ENV
+from casebook.dashboard import VOILA_TEMPLATES
 from casebook.errors import InputError
 from casebook.kernels.client import ReadyKernelClient, ipc_transport
 from casebook.serve.cache import RenderOutcome
@@ -51,7 +51,7 @@ __all__ = [
 log = logging.getLogger("casebook.serve")
 
 NOTEBOOK_NAME = "dashboard.ipynb"
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE_DIR = VOILA_TEMPLATES
 """Holds the `casebook` Voilà template (index.html.j2): no script, its stylesheet inline."""
 
 # Names that carry request data in stock Voilà, or secrets the kernel gets another way.

@@ -171,7 +171,7 @@ def test_rendering_works_with_no_network_at_all(tmp_path: Path) -> None:
         import socket, sys
         from casebook.catalog import default_catalog
         from casebook.charts import analyte_chart, plan_timeline, render_svg, symptom_chart
-        from casebook.synthetic import generate_cases
+        from casebook.demo.synthetic import generate_cases
         try:
             socket.create_connection(("1.1.1.1", 53), timeout=2)
             sys.exit("the network is reachable: this check would prove nothing")
@@ -208,7 +208,7 @@ def test_a_time_zone_does_not_move_a_date(tmp_path: Path) -> None:
         from casebook.catalog import default_catalog
         from casebook.charts import (analyte_chart, burden_chart, instrument_chart,
                                      plan_timeline, render_svg, symptom_chart)
-        from casebook.synthetic import generate_cases
+        from casebook.demo.synthetic import generate_cases
         cat, today = default_catalog(), date(2024, 6, 1)
         case = generate_cases(1, seed=7, today=today)[0]
         for chart in (symptom_chart(case, cat), burden_chart(case),
@@ -239,7 +239,7 @@ def test_chart_output_survives_nbclient_and_nbformat(tmp_path: Path) -> None:
     nb.cells = [nbformat.v4.new_code_cell(
         "from casebook.catalog import default_catalog\n"
         "from casebook.charts import chart_output, symptom_chart\n"
-        "from casebook.synthetic import generate_cases\n"
+        "from casebook.demo.synthetic import generate_cases\n"
         "chart_output(symptom_chart(generate_cases(1, seed=7)[0], default_catalog()))")]
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()

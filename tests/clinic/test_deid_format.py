@@ -21,7 +21,7 @@ from casebook.clinic import (
     to_json,
     worklist,
 )
-from casebook.synthetic import generate_cases
+from casebook.demo.synthetic import generate_cases
 
 CAT = default_catalog()
 TODAY = date(2024, 6, 1)

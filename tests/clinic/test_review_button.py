@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from casebook.store import CaseStore, import_cases
-from casebook.widgets.results import ResultsView
-from casebook.widgets.session import CaseSession
+from casebook.workbook.widgets.results import ResultsView
+from casebook.workbook.widgets.session import CaseSession
 from tests.clinic.cases import V, days, make_case
 
 pytestmark = pytest.mark.usefixtures("close_widgets")  # tests/conftest.py

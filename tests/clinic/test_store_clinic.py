@@ -190,7 +190,7 @@ def test_worklist_with_no_patients_prints_an_empty_table(sqlite_url: str,
 
 
 def test_an_acknowledged_flag_leaves_the_worklist(sqlite_store: CaseStore) -> None:
-    from casebook.synthetic import generate_cases
+    from casebook.demo.synthetic import generate_cases
 
     case = generate_cases(4, seed=7)[0]  # patient 0 has alarm features
     import_cases(sqlite_store, [case])

@@ -137,7 +137,7 @@ def test_ordering_most_urgent_first_and_details_stay_per_patient() -> None:
 
 
 def test_synthetic_worklist_covers_every_kind() -> None:
-    from casebook.synthetic import generate_cases
+    from casebook.demo.synthetic import generate_cases
 
     cases = generate_cases(40, seed=2, today=TODAY, catalog=CAT)
     df = worklist(cases, CAT, today=TODAY)

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import jinja2
 
-from casebook import dashboard
+import casebook
+from casebook.dashboard import sections
+from casebook.templating import environment
 
-PACKAGE = Path(dashboard.__file__).resolve().parent
+PACKAGE = Path(casebook.__file__).resolve().parent
 # module (relative to casebook/) -> why it may escape by hand
 DOCUMENTED = {
-    "widgets/_html.py": "the widgets' one escaping helper (`esc`, `text`): short ipywidgets.HTML "
-                        "fragments, not pages",
+    "workbook/widgets/_html.py": "the widgets' one escaping helper (`esc`, `text`): short "
+                                 "ipywidgets.HTML fragments, not pages",
     "charts/render.py": "one aria-label around an SVG that vl-convert has escaped",
     "serve/handlers.py": "the dashboard server's short error pages (to move to its templates)",
 }
@@ -48,7 +50,7 @@ def test_only_documented_modules_escape_by_hand() -> None:
             found[path.relative_to(PACKAGE).as_posix()] = calls
     undocumented = {k: v for k, v in found.items() if k not in DOCUMENTED}
     assert not undocumented, f"escape by hand outside the documented places: {undocumented}"
-    assert "dashboard.py" not in found
+    assert "dashboard/sections.py" not in found
 
 
 def test_the_check_finds_a_hand_escape(tmp_path: Path) -> None:
@@ -59,12 +61,12 @@ def test_the_check_finds_a_hand_escape(tmp_path: Path) -> None:
 
 
 def test_dashboard_templates_autoescape_and_ship_as_package_data() -> None:
-    env = dashboard._environment()
-    assert env.autoescape is True
+    env = environment("casebook.dashboard", "compact")
+    assert callable(env.autoescape) and env.autoescape("header.html.j2") is True
     assert isinstance(env.loader, jinja2.PackageLoader)
     names = env.list_templates()
     for section in ("header", "attention", "plan", "symptoms", "questionnaires", "results",
                     "upcoming", "notes", "footer", "chart"):
         assert f"{section}.html.j2" in names
-    html = dashboard._render("header", name="<b>Eve</b>", last_visit=None)
+    html = sections._render("header", name="<b>Eve</b>", last_visit=None)
     assert "&lt;b&gt;Eve&lt;/b&gt;" in html and "<b>Eve" not in html

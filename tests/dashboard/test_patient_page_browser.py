@@ -2,7 +2,7 @@
 and the tests to come on top, the longer sections folded into <details>, no heading said
 twice, nothing wider than the screen, and no serious or critical axe-core finding.
 
-The page is the server's own Voilà template (`casebook/serve/templates/casebook/
+The page is the server's own Voilà template (`casebook/dashboard/templates/voila/casebook/
 index.html.j2`) filled with the outputs of the dashboard notebook's cells, run in this
 process in the notebook's order (no kernel), with the server's stylesheet. axe-core is
 injected with the page's CSP bypassed (the page itself allows no script); `.ci/run`

@@ -65,5 +65,5 @@ def test_the_card_never_promises_a_timed_call_back() -> None:
     assert TIMED.search("We will call you within 24 hours")  # the check can fail
     html = d.attention(_page([])).html
     assert html and not TIMED.search(html)
-    template = Path(d.__file__).with_name("dashboard_templates") / "attention.html.j2"
+    template = Path(d.__file__).parent / "templates" / "attention.html.j2"
     assert not TIMED.search(template.read_text(encoding="utf-8"))

@@ -11,8 +11,8 @@ import pytest
 
 from casebook.cli import main
 from casebook.store import CaseStore
-from casebook.widgets.header import Header
-from casebook.widgets.session import CaseSession
+from casebook.workbook.widgets.header import Header
+from casebook.workbook.widgets.session import CaseSession
 
 DAY = (date.today() - timedelta(days=5)).isoformat()
 RULES = ("celiac_serology_positive", "crp_raised", "parasite_positive", "h_pylori_positive")

@@ -13,6 +13,7 @@ from fhir.resources.R4B.bundle import Bundle
 import casebook.interop.fhir as fhir_module
 from casebook.catalog import Catalog, default_catalog
 from casebook.cli import main
+from casebook.demo.synthetic import generate_cases
 from casebook.interop.fhir import (
     FhirImportError,
     bundle_from_json,
@@ -32,7 +33,6 @@ from casebook.models import (
     TestResult,
 )
 from casebook.store import CaseStore, import_case
-from casebook.synthetic import generate_cases
 
 DEMO = generate_cases(12)
 

@@ -126,7 +126,8 @@ def _server_manager() -> Any:
 async def _ask(kc: Any) -> dict[str, str]:
     await kc.wait_for_ready(timeout=120)
     code = (f"import os, sys; charts = os.environ.get({CHART_SOCKET_ENV!r}, ''); "
-            "stack = all(m in sys.modules for m in ('pandas', 'altair', 'casebook.widgets'))")
+            "stack = all(m in sys.modules "
+            "for m in ('pandas', 'altair', 'casebook.workbook.widgets'))")
     reply = await kc.execute_interactive(code, timeout=120, user_expressions={
         "charts": "charts", "stack": "stack", "pid": "os.getpid()"})
     return {k: v["data"]["text/plain"] for k, v in reply["content"]["user_expressions"].items()}

@@ -8,6 +8,7 @@ import pytest
 from letters_helpers import TODAY
 
 from casebook.catalog import Catalog, default_catalog
+from casebook.demo.synthetic import generate_cases
 from casebook.letters import ClinicSettings
 from casebook.models import (
     Case,
@@ -18,7 +19,6 @@ from casebook.models import (
     Medication,
     PlanItem,
 )
-from casebook.synthetic import generate_cases
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ import pytest
 from letters_helpers import TODAY
 
 from casebook.catalog import Catalog
+from casebook.cli._report import case_text
 from casebook.interop import case_from_json, case_to_json
 from casebook.interop.fhir_export import bundle_to_json
 from casebook.interop.fhir_import import FhirImportError, bundle_from_json
 from casebook.letters import ClinicSettings, referral_letter, save_letter
 from casebook.models import Case, LetterRecord
-from casebook.report import case_text
 from casebook.store import CaseStore, StoreError, import_case
 
 

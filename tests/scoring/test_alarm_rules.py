@@ -234,8 +234,8 @@ def test_family_history_counts_first_degree_relatives_only(relative: str, fires:
 
 def test_family_history_reason_keeps_the_capitals_of_ibd() -> None:
     from casebook.catalog import default_catalog
+    from casebook.demo.synthetic import generate_cases
     from casebook.redflags import red_flags
-    from casebook.synthetic import generate_cases
 
     cat = default_catalog()
     reasons = [f.reason for case in generate_cases(12, seed=1)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from serve_helpers import CHROMIUM, Server, add_payload_patient, start_server
 
+from casebook.demo.synthetic import generate_cases
 from casebook.store import CaseStore, import_cases
-from casebook.synthetic import generate_cases
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "serve"
 

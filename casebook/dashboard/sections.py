@@ -1,0 +1,344 @@
+"""The sections of a patient's dashboard (templates/dashboard.ipynb calls one per cell).
+
+Written for a lay reader, from the store only: the plan in plain words, symptom progress
+since the first visit, questionnaire scores and what they mean, test results with their
+usual ranges and how much weight a test carries, tests still to come, and the notes the
+practitioner chose to share. Nothing written for the practitioner appears: no rationale,
+no red-flag rule, reason or threshold, no practitioner-only note, no history.
+
+Red flags: while the record raises an urgent or same-day red flag that is open and not yet
+acknowledged (casebook.flagstate), the page shows one kind sentence asking the patient to
+get in touch, and nothing of the rule, the reason or the value; it never promises a call-back
+at a given time. A result that a red flag cites reads "your practitioner would like to talk this
+result through with you", never "within the usual range". A page of calm charts must not
+reassure a patient whose record holds an alarm feature, and the details are for a
+conversation, not for a web page.
+
+The HTML comes from Jinja templates (`casebook/dashboard/templates/`) with autoescape on:
+every string that came from a person (names, plan text, doses, notes, units, free-text
+results) and every catalog string is escaped because it is inserted with `{{ }}`, not because
+each call site remembered to escape it. Voilà marks outputs trusted, so unescaped markup
+would run. The only `Markup` is a chart figure rendered by a template. Charts are
+vl-convert SVG shown as `<img>` data URLs, where no script can ever run.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup
+
+from casebook.catalog import Catalog
+from casebook.flagstate import flag_statuses
+from casebook.format import day, number
+from casebook.kernels import CHART_SOCKET_ENV
+from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
+from casebook.redflags import RedFlag, red_flags
+from casebook.scoring import ScoringError, read_result, score_instrument
+from casebook.severity_words import PATIENT_SEVERITY_WORDS
+from casebook.templating import environment
+
+__all__ = [
+    "CHART_SOCKET",
+    "EVIDENCE_WORDS",
+    "SUMMARY_PATH",
+    "Dashboard",
+    "Section",
+    "attention",
+    "footer",
+    "header",
+    "load_dashboard",
+    "notes_section",
+    "plan_section",
+    "questionnaires_section",
+    "results_section",
+    "symptoms_section",
+    "upcoming_tests_section",
+]
+
+EVIDENCE_WORDS = {
+    "guideline-backed": "A standard test that medical guidelines recommend.",
+    "supportive": "A test that can add useful information alongside others.",
+    "research-only": "A test still being studied: its results are uncertain, so your "
+                     "practitioner will not base decisions on it alone.",
+    "not-recommended": "Experts do not recommend this test: its results are not reliable "
+                       "enough to base decisions on.",
+}
+_FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
+               "A": "not the usual result", None: "within the usual range"}
+_TEXT_FLAG_WORDS = {"A": "not the usual result", None: "the usual result"}
+# A result that raised a red flag is never "within the usual range" on the patient's page.
+_DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
+CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
+
+
+def _render(template_name: str, **context: Any) -> str:
+    # every {{ value }} is escaped unless it is Markup from a template; the page is one line
+    template = environment("casebook.dashboard", "compact").get_template(f"{template_name}.html.j2")
+    return template.render(**context)
+
+
+def _section(section: str, **context: Any) -> Section:
+    """The section, rendered from dashboard/templates/<section>.html.j2."""
+    return Section(section, _render(section, **context))
+
+
+@dataclass(frozen=True)
+class Section:
+    """One block of the page: HTML (already escaped) that a notebook cell displays."""
+
+    name: str
+    html: str
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/html": self.html, "text/plain": f"[{self.name}]"} if self.html else {}
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What the sections read: one case, the catalog, its red flags, and today's date."""
+
+    case: Case
+    catalog: Catalog
+    flags: list[RedFlag] = field(default_factory=list)
+    today: date = field(default_factory=date.today)
+
+
+def load_dashboard(patient_id: str, database_url: str) -> Dashboard:
+    """Read the patient's case from the store (read-only) and start the chart engine."""
+    from casebook.charts import warm_up
+    from casebook.store import CaseStore
+
+    if not os.environ.get(CHART_SOCKET):  # no shared renderer: start ours while reading
+        warm_up(background=True)  # ~0.5 s of JavaScript start-up
+    with CaseStore(database_url or None, actor="casebook dashboard") as store:
+        case = store.load_case(patient_id)
+        catalog = store.catalog
+    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
+    return Dashboard(case, catalog, flags)
+
+
+def _chart(chart: Any, description: str) -> Markup:
+    """The chart as an SVG image (a data URL); a short note if it cannot be drawn."""
+    from casebook.charts import ChartError, render_svg
+
+    try:
+        data: str | None = base64.b64encode(render_svg(chart).encode("utf-8")).decode("ascii")
+    except ChartError:
+        data = None
+    # safe as Markup: the output of our own autoescaping template
+    return Markup(_render("chart", data=data, description=description))  # noqa: S704
+
+
+# --- the sections ------------------------------------------------------------------------
+SUMMARY_PATH = "/dashboard/summary.pdf"
+"""Where the dashboard server gives the session's patient their latest after-visit summary."""
+
+
+def header(page: Dashboard) -> Section:
+    """The patient's name, the last visit, and the link to their latest after-visit summary
+    when one was made (the server finds it from the session: the link names no letter)."""
+    visits = page.case.sorted_visits()
+    summaries = [x.letter_date for x in page.case.letters if x.kind == "after_visit_summary"]
+    return _section("header", name=page.case.patient.name,
+                    last_visit=visits[-1].visit_date if visits else None,
+                    summary_on=max(summaries, default=None), summary_href=SUMMARY_PATH)
+
+
+def attention(page: Dashboard) -> Section:
+    """A kind request to get in touch while an urgent or same-day red flag is open and not
+    acknowledged yet (casebook.flagstate); nothing else, and never a promise of a call-back
+    at a given time (the clinic may not be able to keep it)."""
+    statuses = flag_statuses(page.flags, page.case.flag_reviews, today=page.today)
+    if not any(s.needs_contact for s in statuses):
+        return Section("attention", "")
+    return _section("attention")
+
+
+def _plan_item(item: PlanItem, today: date) -> dict[str, Any]:
+    facts = []
+    if item.dose:
+        facts.append(("How much", item.dose))
+    if item.frequency:
+        facts.append(("How often", item.frequency))
+    if item.start:
+        facts.append(("Since" if item.start <= today else "Starts", day(item.start)))
+    if item.end:
+        facts.append(("Until", day(item.end)))
+    return {"name": item.patient_title, "facts": facts, "instructions": item.instructions}
+
+
+def plan_section(page: Dashboard) -> Section:
+    """Ongoing plan items grouped by category; finished ones folded away. Items still only
+    suggested are left for the next visit."""
+    from casebook.charts import CATEGORY_LABELS, plan_timeline
+
+    # the patient sees each item's patient-facing name, never the practitioner's wording
+    items = sorted((i.model_copy(update={"name": i.patient_title}) for i in page.case.plan),
+                   key=lambda i: (i.start or date.max, i.name))
+    active = [i for i in items if i.status == "active"]
+    done = [i for i in items if i.status in ("completed", "stopped")]
+    if not active and not done:
+        return _section("plan", groups=[], done=[])
+    labels = CATEGORY_LABELS["patient"]
+    groups = [(labels.get(category, category),
+               [_plan_item(i, page.today) for i in active if i.category == category])
+              for category in PLAN_CATEGORIES]
+    shown = page.case.model_copy(update={"plan": active + done})
+    chart = _chart(plan_timeline(shown, audience="patient", today=page.today),
+                   "A timeline of your plan: when each part started and when it ends.")
+    return _section("plan", groups=[g for g in groups if g[1]], done=done, chart=chart)
+
+
+def _symptom_label(page: Dashboard, key: str) -> str:
+    try:
+        return page.catalog.symptom(key).patient_label
+    except KeyError:
+        return key.replace("_", " ").capitalize()
+
+
+def symptoms_section(page: Dashboard) -> Section:
+    """The symptom chart, and each symptom's change from the first to the latest visit."""
+    from casebook.charts import symptom_chart
+
+    case = page.case
+    rated = {r.visit_id for r in case.symptoms}
+    visits = [v for v in case.sorted_visits() if v.id in rated]
+    if not visits:
+        return _section("symptoms", first=None)
+    chart = _chart(symptom_chart(case, page.catalog, audience="patient"),
+                   "How strong each symptom was at each visit, from 0 (none) to 4 (severe).")
+    first, last = visits[0], visits[-1]
+    before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
+    after = {r.symptom: r.severity for r in case.symptoms if r.visit_id == last.id}
+    rows, counts = [], {"better": 0, "the same": 0, "worse": 0}
+    known = [s.key for s in page.catalog.symptoms]
+    said = PATIENT_SEVERITY_WORDS
+    for key in known + sorted(set(before) - set(known)):
+        if key not in before or key not in after:
+            continue
+        a, b = before[key], after[key]
+        word = "better" if b < a else "worse" if b > a else "the same"
+        counts[word] += 1
+        rows.append((_symptom_label(page, key), word, said[a], said[b]))
+    first_day = first.visit_date
+    last_day = first_day if first.id == last.id else last.visit_date
+    return _section("symptoms", first=first_day, last=last_day, chart=chart, rows=rows,
+                    counts=counts)
+
+
+def questionnaires_section(page: Dashboard) -> Section:
+    """Each questionnaire's latest score, what it means, and its scores visit by visit."""
+    case, blocks = page.case, []
+    order = {v.id: i for i, v in enumerate(case.sorted_visits())}
+    dates = {v.id: v.visit_date for v in case.visits}
+    for key, inst in page.catalog.instruments.items():
+        scored = []
+        for r in sorted((r for r in case.instruments if r.instrument == key),
+                        key=lambda r: order.get(r.visit_id, -1)):
+            try:
+                scored.append((dates[r.visit_id], score_instrument(inst, r.answers)))
+            except (ScoringError, KeyError):
+                continue
+        if not scored:
+            continue
+        when, latest = scored[-1]
+        lo, hi = inst.total_range
+        measures = inst.measures.split(" (")[0]  # "stool form (a proxy for ...)": first words
+        scale = f"scores run from {lo} to {hi}"
+        if inst.scoring == "sum":
+            scale += f"; {'lower' if inst.higher_is_worse else 'higher'} is better"
+        trail = (" → ".join(f"{score.total} ({on.day} {on:%b})" for on, score in scored)
+                 if len(scored) > 1 else "")
+        blocks.append({"what": f"{measures[:1].upper()}{measures[1:]} ({inst.short_name})",
+                       "total": latest.total, "when": when, "scale": scale,
+                       "band_text": latest.band_text, "trail": trail})
+    return _section("questionnaires", blocks=blocks)
+
+
+def _range_text(low: float | None, high: float | None, unit: str) -> str:
+    if low is not None and high is not None:
+        return f"Usual range: {number(low)} to {number(high)} {unit}"
+    if high is not None:
+        return f"Usual range: up to {number(high)} {unit}"
+    if low is not None:
+        return f"Usual range: {number(low)} {unit} or more"
+    return "No usual range is given for this test; your practitioner will explain it."
+
+
+def _test_name(page: Dashboard, key: str) -> str:
+    test = page.catalog.tests.get(key)
+    return test.patient_name if test else key.replace("_", " ").capitalize()
+
+
+def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[str, Any]:
+    from casebook.charts import analyte_chart
+
+    test, last = page.catalog.tests.get(key), results[-1]
+    reading = read_result(last, test, page.case.patient.sex)
+    flag = reading.flag
+    if last.value is not None:
+        shown = f"{number(last.value)} {last.unit}"
+        words = _FLAG_WORDS.get(flag, _FLAG_WORDS["A"])
+    else:
+        shown = last.value_text or ""
+        words = _TEXT_FLAG_WORDS.get(flag, _TEXT_FLAG_WORDS["A"])
+    judged = flag is not None or last.value is None or reading.has_range
+    discuss = any(last.id in f.results for f in page.flags)
+    numeric = [r for r in results if r.value is not None]
+    chart = (_chart(analyte_chart(page.case, page.catalog, key, audience="patient"),
+                    f"Your {test.patient_name} results over time.")
+             if test is not None and len(numeric) > 1 else "")
+    return {
+        "name": _test_name(page, key), "shown": shown, "on": last.collected_on,
+        "verdict": _DISCUSS_WORDS if discuss else words if judged else "",
+        "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
+        "range_text": (_range_text(reading.low, reading.high, last.unit)
+                       if last.value is not None else ""),
+        "test": test, "evidence_words": EVIDENCE_WORDS.get(test.evidence, "") if test else "",
+        "chart": chart,
+    }
+
+
+def results_section(page: Dashboard) -> Section:
+    """The latest result of each test, its usual range, and a note on the test itself."""
+    case = page.case
+    keys = list(dict.fromkeys([*page.catalog.tests, *sorted({r.test for r in case.results})]))
+    blocks = []
+    for key in keys:
+        results = sorted((r for r in case.results if r.test == key), key=lambda r: r.collected_on)
+        if results:
+            blocks.append(_result_block(page, key, results))
+    return _section("results", blocks=blocks)
+
+
+def upcoming_tests_section(page: Dashboard) -> Section:
+    """Tests asked for that have no result yet."""
+    rows = []
+    for order in sorted(page.case.orders, key=lambda o: o.ordered_on):
+        if order.status not in ("ordered", "collected"):
+            continue
+        test = page.catalog.tests.get(order.test)
+        state = (f"sample taken on {day(order.collected_on)}, waiting for the result"
+                 if order.status == "collected" and order.collected_on
+                 else f"asked for on {day(order.ordered_on)}")
+        rows.append({"name": _test_name(page, order.test), "state": state,
+                     "note": test.patient_note if test else ""})
+    return _section("upcoming", rows=rows)
+
+
+def notes_section(page: Dashboard) -> Section:
+    """Only the notes the practitioner shared with the patient, newest first."""
+    shared = sorted((n for n in page.case.notes if n.visibility == "shared"),
+                    key=lambda n: n.written_on, reverse=True)
+    if not shared:
+        return Section("notes", "")
+    return _section("notes", notes=shared)
+
+
+def footer(page: Dashboard) -> Section:
+    return _section("footer", today=page.today)

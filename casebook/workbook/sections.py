@@ -1,0 +1,225 @@
+"""The sections of the practitioner's case workbook (`templates/case.ipynb`), one function per
+section, and the notebooks made from it.
+
+A template cell holds one call:
+
+    session = workbook.open_case(patient_id, database_url)
+    workbook.header(session)
+    workbook.symptoms_section(session)
+
+Each section returns a `WidgetSection` that displays as its widgets; its `forms` are there for
+tests and for scripting. Nothing here holds case data: the session reads it from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+    from casebook.workbook.widgets.session import CaseSession
+
+__all__ = [
+    "TEMPLATE",
+    "WidgetSection",
+    "case_notebook",
+    "header",
+    "history_section",
+    "instruments_section",
+    "notes_section",
+    "open_case",
+    "plan_section",
+    "symptoms_section",
+    "tests_section",
+    "visits_section",
+    "write_case_notebooks",
+]
+
+TEMPLATE = "case.ipynb"
+
+
+@dataclass
+class WidgetSection:
+    """What a template cell displays: the section's widgets, and its forms by name."""
+
+    widget: ipywidgets.Widget
+    forms: dict[str, Any] = field(default_factory=dict)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        from casebook.workbook.widgets import static_html
+
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        # Where no widget manager runs (the batch's HTML archive), this is what shows.
+        bundle["text/html"] = f'<div class="casebook-static">{static_html(self.widget)}</div>'
+        return bundle
+
+    def __getitem__(self, name: str) -> Any:
+        return self.forms[name]
+
+
+def open_case(patient_id: str, database_url: str, *, actor: str | None = None) -> CaseSession:
+    """The session of one patient's case. Raises NotFoundError ('no patient ...') for an
+    unknown patient, StoreError for a store that is missing or needs `casebook init`."""
+    from casebook.kernels.imports import defer_rfc3987_syntax
+
+    defer_rfc3987_syntax()
+    from casebook.store import CaseStore
+    from casebook.workbook.widgets.session import CaseSession
+
+    store = CaseStore(database_url, actor=actor)
+    try:
+        return CaseSession(store, patient_id, owns_store=True)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any]) -> WidgetSection:
+    import ipywidgets as W
+
+    look = session.look
+    children: list[W.Widget] = []
+    for title, part in parts:
+        if title:
+            children.append(look.make(W.HTML, value=f"<h4 style='margin:12px 0 4px 0'>"
+                                      f"{title}</h4>"))
+        children.append(part.widget)
+    return WidgetSection(children[0] if len(children) == 1 else look.column(children), forms)
+
+
+def header(session: CaseSession) -> WidgetSection:
+    """Patient, age, visits, last saved, unsaved sections, and the red flags."""
+    from casebook.workbook.widgets.header import Header
+
+    form = Header(session)
+    return _section(session, ("", form), forms={"header": form})
+
+
+def visits_section(session: CaseSession) -> WidgetSection:
+    """Switch visits, start a follow-up, the alarm screen, change since baseline."""
+    from casebook.workbook.widgets.visits import VisitsForm
+
+    form = VisitsForm(session)
+    return _section(session, ("", form), forms={"visits": form})
+
+
+def history_section(session: CaseSession) -> WidgetSection:
+    """Every history category: infections, conditions, medications, diet, stress,
+    exposures, food sensitivities, family history."""
+    from casebook.workbook.widgets.history import HistoryForm
+
+    form = HistoryForm(session)
+    return _section(session, ("", form), forms={"history": form})
+
+
+def symptoms_section(session: CaseSession) -> WidgetSection:
+    """The eleven symptoms of the selected visit beside the chart of every visit."""
+    from casebook.workbook.widgets.symptoms import SymptomsForm
+
+    form = SymptomsForm(session)
+    return _section(session, ("", form), forms={"symptoms": form})
+
+
+def instruments_section(session: CaseSession) -> WidgetSection:
+    """PHQ-9, GAD-7, PSS-10, FAS, Bristol and the clinic's instruments, scored live."""
+    from casebook.workbook.widgets.instruments import InstrumentsForm
+
+    form = InstrumentsForm(session)
+    return _section(session, ("", form), forms={"instruments": form})
+
+
+def tests_section(session: CaseSession) -> WidgetSection:
+    """Order from the catalog (evidence first), order status, results and trends."""
+    from casebook.workbook.widgets import Fold
+    from casebook.workbook.widgets.orders import OrderForm, OrderStatusForm
+    from casebook.workbook.widgets.results import ResultForm, ResultsView
+
+    order, status = OrderForm(session), OrderStatusForm(session)
+    result, results = ResultForm(session), ResultsView(session)
+    # The two forms for new entries stay folded (out of the page) until asked for.
+    ordering = Fold(session.look, [order.widget], label="Order a test")
+    entering = Fold(session.look, [result.widget], label="Enter a result")
+    return _section(session, ("", ordering), ("Open orders", status), ("", entering),
+                    ("Results", results),
+                    forms={"order": order, "status": status, "result": result,
+                           "results": results, "ordering": ordering, "entering": entering})
+
+
+def plan_section(session: CaseSession) -> WidgetSection:
+    """Plan items by category, from templates or from scratch; start, stop, edit."""
+    from casebook.workbook.widgets.plan import PlanForm
+
+    form = PlanForm(session)
+    return _section(session, ("", form), forms={"plan": form})
+
+
+def notes_section(session: CaseSession) -> WidgetSection:
+    """Notes, practitioner-only or shared with the patient."""
+    from casebook.workbook.widgets.notes import NotesForm
+
+    form = NotesForm(session)
+    return _section(session, ("", form), forms={"notes": form})
+
+
+# --- notebooks ----------------------------------------------------------------------------
+def case_notebook(
+    patient_id: str,
+    database_url: str,
+    out_dir: str | Path = "notebooks",
+    *,
+    execute: bool = False,
+    timeout: float = 120,
+    force: bool = False,
+) -> Path:
+    """Write `out_dir/<patient_id>/case.ipynb` from the case template and return its path.
+
+    The id and URL are checked before Papermill sees them (ParameterError), the patient must
+    exist (NotFoundError 'no patient ...'), an existing notebook is kept unless `force`
+    (InputError naming its path), and a failed run leaves no file behind."""
+    return write_case_notebooks(database_url, [patient_id], out_dir, execute=execute,
+                                timeout=timeout, force=force)[0]
+
+
+def write_case_notebooks(
+    database_url: str,
+    patient_ids: Iterable[str],
+    out_dir: str | Path = "notebooks",
+    *,
+    execute: bool = False,
+    timeout: float = 120,
+    force: bool = False,
+) -> list[Path]:
+    """`case_notebook` for several patients of one store; the paths in the same order.
+    Nothing is written when any of them exists already (unless `force`)."""
+    from casebook.notebooks import (
+        case_parameters,
+        kernel_env,
+        kernel_settings,
+        output_path,
+        refuse_overwrite,
+        run_notebook,
+        template_path,
+    )
+    from casebook.store import CaseStore, NotFoundError
+
+    template = template_path(TEMPLATE)
+    jobs = []
+    for pid in patient_ids:
+        params = case_parameters(pid, database_url)
+        jobs.append((output_path(Path(out_dir), pid, TEMPLATE), params))
+    with CaseStore(database_url) as store:
+        known = store.existing_patients([params["patient_id"] for _, params in jobs])
+    for _, params in jobs:
+        if params["patient_id"] not in known:
+            raise NotFoundError(f"no patient {params['patient_id']!r} in the store")
+    for path, _ in jobs:
+        refuse_overwrite(path, force=force)
+    # On IPC through casebook's kernel manager: no "running over TCP" warning for the user,
+    # and a PostgreSQL password reaches the kernel's environment, never the notebook.
+    kernel = kernel_settings((), kernel_env(database_url)) if execute else {}
+    return [run_notebook(template, path, params, execute=execute, timeout=timeout, **kernel)
+            for path, params in jobs]

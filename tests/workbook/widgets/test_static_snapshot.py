@@ -1,0 +1,34 @@
+"""Workbook sections carry a static HTML snapshot for places with no widget manager."""
+
+from __future__ import annotations
+
+import ipywidgets
+
+from casebook import workbook
+from casebook.workbook.widgets._static import static_html
+
+
+def test_values_are_escaped_and_buttons_and_hidden_widgets_left_out() -> None:
+    tree = ipywidgets.VBox([
+        ipywidgets.Text(value="<script>alert(1)</script>", description="Dose <b>"),
+        ipywidgets.Button(description="Save"),
+        ipywidgets.Label("visible & shown"),
+        ipywidgets.Label("hidden", layout=ipywidgets.Layout(display="none")),
+        ipywidgets.Dropdown(options=[("Daily <x>", 1), ("Weekly", 2)], value=1,
+                            description="Frequency"),
+    ])
+    out = static_html(tree)
+    assert "<script" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "<b>Dose &lt;b&gt;</b>" in out
+    assert "Save" not in out and "hidden" not in out
+    assert "visible &amp; shown" in out and "Daily &lt;x&gt;" in out
+
+
+def test_every_section_offers_html_beside_its_widgets(demo_session) -> None:  # type: ignore[no-untyped-def]
+    name = demo_session.case.patient.name
+    for section in (workbook.header, workbook.plan_section, workbook.symptoms_section):
+        bundle = section(demo_session)._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        assert bundle["text/html"].startswith('<div class="casebook-static">')
+    header_html = workbook.header(demo_session)._repr_mimebundle_()["text/html"]
+    assert name in header_html
