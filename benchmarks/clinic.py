@@ -27,10 +27,10 @@ import pandas as pd
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.clinic import ClinicFrames, clinic_frames, outcomes_by_group, worklist
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.scoring import ScoringError, score_instrument
 from casebook.frames import instruments_frame, plan_frame, results_frame, symptoms_frame
 from casebook.models import Case
-from casebook.redflags import RedFlag, red_flags
-from casebook.scoring import ScoringError, score_instrument
 from casebook.synthetic import generate_cases
 
 TODAY = date(2024, 6, 1)

@@ -7,7 +7,7 @@ practitioner chose to share. Nothing written for the practitioner appears: no ra
 no red-flag rule, reason or threshold, no practitioner-only note, no history.
 
 Red flags: while the record raises an urgent or same-day red flag that is open and not yet
-acknowledged (casebook.flagstate), the page shows one kind sentence asking the patient to
+acknowledged (clinical.flag_lifecycle), the page shows one kind sentence asking the patient to
 get in touch, and nothing of the rule, the reason or the value; it never promises a call-back
 at a given time. A result that a red flag cites reads "your practitioner would like to talk this
 result through with you", never "within the usual range". A page of calm charts must not
@@ -37,12 +37,12 @@ import jinja2.ext
 from markupsafe import Markup
 
 from casebook.catalog import Catalog
-from casebook.flagstate import flag_statuses
+from casebook.clinical.flag_lifecycle import flag_statuses
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.scoring import ScoringError, read_result, score_instrument
 from casebook.format import number
 from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
-from casebook.redflags import RedFlag, red_flags
-from casebook.scoring import ScoringError, read_result, score_instrument
 
 __all__ = [
     "CHART_SOCKET",
@@ -178,7 +178,7 @@ def header(page: Dashboard) -> Section:
 
 def attention(page: Dashboard) -> Section:
     """A kind request to get in touch while an urgent or same-day red flag is open and not
-    acknowledged yet (casebook.flagstate); nothing else, and never a promise of a call-back
+    acknowledged yet (clinical.flag_lifecycle); nothing else, and never a promise of a call-back
     at a given time (the clinic may not be able to keep it)."""
     statuses = flag_statuses(page.flags, page.case.flag_reviews, today=page.today)
     if not any(s.needs_contact for s in statuses):

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.errors import InputError
-from casebook.redflags import RedFlag, red_flags
 from casebook.store import CaseStore, import_cases
 from casebook.synthetic import generate_cases
 

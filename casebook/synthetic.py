@@ -11,7 +11,8 @@ import uuid
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog, ProtocolTemplate, default_catalog
-from casebook.cautions import protocol_warning, unconfirmed_cautions
+from casebook.clinical.cautions import protocol_warning, unconfirmed_cautions
+from casebook.clinical.red_flags import red_flags
 from casebook.models import (
     AlarmScreen,
     Case,
@@ -36,7 +37,6 @@ from casebook.models import (
     TestResult,
     Visit,
 )
-from casebook.redflags import red_flags
 
 __all__ = ["generate_case", "generate_cases"]
 

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.models import Case
-from casebook.redflags import red_flags
 from casebook.synthetic import generate_case, generate_cases
 
 TODAY = date(2025, 6, 15)

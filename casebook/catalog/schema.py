@@ -364,7 +364,7 @@ _NEEDED: dict[str, tuple[str, ...]] = {
 
 
 class RedFlagRule(_Entry):
-    """A rule evaluated over the whole record by `casebook.redflags.red_flags`.
+    """A rule evaluated over the whole record by `casebook.clinical.red_flags.red_flags`.
 
     kinds and their parameters:
       screen           field: an AlarmScreen field that is True
@@ -377,7 +377,7 @@ class RedFlagRule(_Entry):
       lab              test or tests, below / at_least / above: a result outside a threshold
                        (sex-specific via below_female / below_male)
       lab_flag         test or tests, flags: a result carrying one of these flags ("A", "H"),
-                       judged by `casebook.scoring.read_result` (the result's own range first)
+                       judged by `clinical.scoring.read_result` (the result's own range first)
       family_history   conditions, relatives: a relative of these degrees (first-degree by
                        default) with any of these conditions
       instrument_alert instrument: an alert of that instrument fired

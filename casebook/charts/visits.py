@@ -26,8 +26,8 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
+from casebook.clinical.scoring import VisitChange, change_since_baseline, instrument_trend
 from casebook.models import Case, Visit
-from casebook.scoring import VisitChange, change_since_baseline, instrument_trend
 
 __all__ = ["burden_chart", "instrument_chart", "symptom_chart", "visit_labels"]
 

@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from casebook.catalog import Catalog
+from casebook.clinical.scoring import ScoringError, burden_by_visit, read_result, score_instrument
 from casebook.errors import CasebookError
 from casebook.format import number
 from casebook.models import Case, InstrumentResponse
-from casebook.scoring import ScoringError, burden_by_visit, read_result, score_instrument
 
 __all__ = ["ClinicError", "ClinicFrames", "as_frames", "clinic_frames", "join_per_patient"]
 

@@ -15,8 +15,8 @@ import pandas as pd
 from casebook.catalog import Catalog
 from casebook.clinic._data import ClinicError, ClinicFrames, as_frames, join_per_patient
 from casebook.clinic._outcomes import outcome_measures
+from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.models import Case
-from casebook.redflags import RedFlag, red_flags
 
 __all__ = ["FLAG_STATES", "KINDS", "URGENCIES", "WORKLIST_COLUMNS", "worklist"]
 

@@ -15,7 +15,7 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from casebook.catalog import Catalog, default_catalog
-from casebook.derive import RecordError, prepare
+from casebook.clinical.derive import RecordError, prepare
 from casebook.errors import CasebookError
 from casebook.interop import fhir_common as c
 from casebook.interop.fhir_history import HISTORY_TYPES, HistoryError, history_data

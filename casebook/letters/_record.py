@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from casebook.catalog import Catalog, Instrument, LabTest
+from casebook.clinical.scoring import ScoringError, read_result, score_instrument
 from casebook.models import Case, TestResult
-from casebook.scoring import ScoringError, read_result, score_instrument
 
 __all__ = ["ResultFact", "ScoreFact", "latest_results", "latest_scores"]
 

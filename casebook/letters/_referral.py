@@ -6,13 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
+from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.format import number as num
 from casebook.format import range_text
 from casebook.letters._record import latest_results, latest_scores
 from casebook.letters._render import Letter, day, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
 from casebook.models import Case, FamilyHistory, Infection, InflammatoryCondition, Medication
-from casebook.redflags import RedFlag, red_flags
 
 __all__ = ["referral_letter"]
 

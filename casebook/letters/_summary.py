@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.dashboard import SEVERITY_WORDS
 from casebook.format import number as num
 from casebook.letters._record import latest_results, latest_scores
 from casebook.letters._render import Letter, day, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
 from casebook.models import PLAN_CATEGORIES, Case, Visit
-from casebook.redflags import red_flags
 
 __all__ = ["after_visit_summary"]
 

@@ -167,7 +167,7 @@ class Note(Record):
 
 
 class FlagReview(Record):
-    """One step of a red flag's lifecycle (casebook.flagstate): appended, never edited."""
+    """One step of a red flag's lifecycle (clinical.flag_lifecycle): appended, never edited."""
 
     rule_key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     state: Literal["acknowledged", "referred", "resolved"]

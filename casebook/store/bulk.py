@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from casebook.derive import prepare
+from casebook.clinical.derive import prepare
 from casebook.models import Case, Patient
 from casebook.store import tables
 from casebook.store.chain import AuditEntryTuple, append

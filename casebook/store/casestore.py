@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
-from casebook.derive import prepare
+from casebook.clinical.derive import prepare
 from casebook.models import Case, LetterRecord, Note, Patient, PlanItem, Record, TestOrder, Visit
 from casebook.store import flags, reads, tables
 from casebook.store import letters as letters_store
@@ -289,7 +289,7 @@ class CaseStore:
     # Bulk reads and results reviewed: casebook/store/reads.py.
     load_cases = reads.load_cases
     birth_and_sex = reads.birth_and_sex
-    # The red-flag lifecycle (casebook.flagstate): casebook/store/flags.py.
+    # The red-flag lifecycle (casebook.clinical.flag_lifecycle): casebook/store/flags.py.
     review_flag = flags.review_flag
     flag_statuses = flags.flag_statuses
     flag_reviews = flags.flag_reviews

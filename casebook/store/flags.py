@@ -1,7 +1,7 @@
 """The red-flag lifecycle in the store: steps are rows of `flag_reviews`, appended and audited.
 
 `CaseStore.review_flag`, `flag_statuses` and `flag_reviews` call these; the states and the
-rules for moving between them are `casebook.flagstate`'s (pure).
+rules for moving between them are `casebook.clinical.flag_lifecycle`'s (pure).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
-from casebook.flagstate import FlagStatus, case_flag_statuses, check_step
+from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses, check_step
 from casebook.models import FlagReview
 from casebook.store import tables
 from casebook.store.records import entity_for
@@ -112,6 +112,6 @@ def flag_statuses(
 def flag_reviews(self: CaseStore, patient_ids: Sequence[str] | None = None
                  ) -> dict[str, list[FlagReview]]:
     """Live steps by patient id, oldest first (all patients, or those asked for: each
-    has an entry, empty when none); combine with `casebook.flagstate.flag_statuses`."""
+    has an entry, empty when none); combine with `clinical.flag_lifecycle.flag_statuses`."""
     with self._read() as conn:
         return read_flag_reviews(conn, patient_ids)

@@ -8,10 +8,10 @@ from datetime import date
 
 import ipywidgets as W
 
+from casebook.clinical.flag_lifecycle import REVIEW_STEPS, FlagStatus, flag_statuses
+from casebook.clinical.red_flags import RedFlag
 from casebook.errors import CasebookError
-from casebook.flagstate import REVIEW_STEPS, FlagStatus, flag_statuses
 from casebook.models import AlarmScreen
-from casebook.redflags import RedFlag
 from casebook.widgets._html import badge, esc, notice
 from casebook.widgets.letters import LetterButtons
 from casebook.widgets.session import CaseSession, Event, LastSaved
@@ -206,7 +206,7 @@ class Header:
         self.flags.value = panel + self._screen_note()
 
     def statuses(self) -> list[FlagStatus]:
-        """The saved case's red flags with their state (casebook.flagstate), open first."""
+        """The saved case's red flags with their state (clinical.flag_lifecycle), open first."""
         return flag_statuses(self.session.red_flags(), self.session.case.flag_reviews)
 
     def _screen_note(self) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.catalog import LabTest
+from casebook.clinical.scoring import read_result
 from casebook.format import range_text
 from casebook.models import TestOrder, TestResult
-from casebook.scoring import read_result
 from casebook.store import NotFoundError, StoreError
 from casebook.widgets._base import Change, SaveBar
 from casebook.widgets._fields import (

@@ -18,7 +18,7 @@ from casebook.clinic import (
     outcomes_by_patient,
     to_csv,
 )
-from casebook.scoring import change_since_baseline
+from casebook.clinical.scoring import change_since_baseline
 from casebook.synthetic import generate_cases
 from tests.clinic.cases import V, days, make_case
 

@@ -9,8 +9,8 @@ import pytest
 
 from casebook.catalog import default_catalog
 from casebook.clinic import WORKLIST_COLUMNS, ClinicError, to_csv, worklist
+from casebook.clinical.red_flags import RedFlag
 from casebook.models import AlarmScreen
-from casebook.redflags import RedFlag
 from tests.clinic.cases import TODAY, V, days, make_case
 
 CAT = default_catalog()

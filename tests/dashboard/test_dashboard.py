@@ -11,6 +11,7 @@ from markupsafe import escape
 
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.models import (
     Case,
     Note,
@@ -19,7 +20,6 @@ from casebook.models import (
     TestOrder,
     TestResult,
 )
-from casebook.redflags import red_flags
 from casebook.store import CaseStore, import_cases
 
 SECTIONS = (d.header, d.attention, d.plan_section, d.symptoms_section, d.questionnaires_section,

@@ -8,8 +8,8 @@ import pytest
 
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.models import Case
-from casebook.redflags import red_flags
 from casebook.synthetic import generate_cases
 
 SECTIONS = (d.header, d.attention, d.plan_section, d.symptoms_section, d.questionnaires_section,

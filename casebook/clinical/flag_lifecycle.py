@@ -1,6 +1,6 @@
 """The lifecycle of a red flag: open, acknowledged, referred, resolved.
 
-Pure: the flags the record raises now (`casebook.redflags.red_flags`) are combined with the
+Pure: the flags the record raises now (`clinical.red_flags.red_flags`) are combined with the
 review steps the practitioners recorded (`FlagReview`, appended by `CaseStore.review_flag`).
 
 - A flag with no step is open.
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from casebook.catalog import Catalog
+from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.errors import InputError
 from casebook.models import Case, FlagReview
-from casebook.redflags import RedFlag, red_flags
 
 __all__ = [
     "REVIEW_STEPS",

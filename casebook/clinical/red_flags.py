@@ -15,9 +15,9 @@ from datetime import date
 from types import MappingProxyType
 
 from casebook.catalog.schema import Instrument, LabTest, RedFlagRule
+from casebook.clinical.scoring import ScoringError, instrument_alerts, read_result
 from casebook.format import lower_first, number
 from casebook.models import AlarmScreen, Case, FamilyHistory, TestResult, Visit
-from casebook.scoring import ScoringError, instrument_alerts, read_result
 
 __all__ = ["RedFlag", "red_flags"]
 

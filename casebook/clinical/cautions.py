@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from casebook.catalog import Catalog, Caution, ProtocolTemplate
-from casebook.flagstate import case_flag_statuses
+from casebook.clinical.flag_lifecycle import case_flag_statuses
 from casebook.models import (
     SAFETY_FACTS,
     Case,
