@@ -40,14 +40,18 @@ from casebook.catalog import Catalog
 from casebook.clinical.flag_lifecycle import flag_statuses
 from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.scoring import ScoringError, read_result, score_instrument
+from casebook.clinical.vocabulary import (
+    EVIDENCE_PATIENT_WORDS,
+    GET_IN_TOUCH_WHY,
+    SEVERITY_PATIENT_WORDS,
+    result_patient_words,
+)
 from casebook.format import number
 from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 
 __all__ = [
     "CHART_SOCKET",
-    "EVIDENCE_WORDS",
-    "SEVERITY_WORDS",
     "SUMMARY_PATH",
     "Dashboard",
     "Section",
@@ -63,18 +67,6 @@ __all__ = [
     "upcoming_tests_section",
 ]
 
-SEVERITY_WORDS = ("none", "mild", "moderate", "strong", "severe")
-EVIDENCE_WORDS = {
-    "guideline-backed": "A standard test that medical guidelines recommend.",
-    "supportive": "A test that can add useful information alongside others.",
-    "research-only": "A test still being studied: its results are uncertain, so your "
-                     "practitioner will not base decisions on it alone.",
-    "not-recommended": "Experts do not recommend this test: its results are not reliable "
-                       "enough to base decisions on.",
-}
-_FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
-               "A": "not the usual result", None: "within the usual range"}
-_TEXT_FLAG_WORDS = {"A": "not the usual result", None: "the usual result"}
 # A result that raised a red flag is never "within the usual range" on the patient's page.
 _DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
 CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
@@ -181,9 +173,10 @@ def attention(page: Dashboard) -> Section:
     acknowledged yet (clinical.flag_lifecycle); nothing else, and never a promise of a call-back
     at a given time (the clinic may not be able to keep it)."""
     statuses = flag_statuses(page.flags, page.case.flag_reviews, today=page.today)
-    if not any(s.needs_contact for s in statuses):
+    words = next((s.urgency.patient_words for s in statuses if s.needs_contact), "")
+    if not words:
         return Section("attention", "")
-    return _section("attention")
+    return _section("attention", words=words, why=GET_IN_TOUCH_WHY)
 
 
 def _plan_item(item: PlanItem, today: date) -> dict[str, Any]:
@@ -250,7 +243,8 @@ def symptoms_section(page: Dashboard) -> Section:
         a, b = before[key], after[key]
         word = "better" if b < a else "worse" if b > a else "the same"
         counts[word] += 1
-        rows.append((_symptom_label(page, key), word, SEVERITY_WORDS[a], SEVERITY_WORDS[b]))
+        rows.append((_symptom_label(page, key), word, SEVERITY_PATIENT_WORDS[a],
+                     SEVERITY_PATIENT_WORDS[b]))
     first_day = first.visit_date
     last_day = first_day if first.id == last.id else last.visit_date
     return _section("symptoms", first=first_day, last=last_day, chart=chart, rows=rows,
@@ -309,10 +303,10 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
     flag = reading.flag
     if last.value is not None:
         shown = f"{number(last.value)} {last.unit}"
-        words = _FLAG_WORDS.get(flag, _FLAG_WORDS["A"])
+        words = result_patient_words(flag, numeric=True)
     else:
         shown = last.value_text or ""
-        words = _TEXT_FLAG_WORDS.get(flag, _TEXT_FLAG_WORDS["A"])
+        words = result_patient_words(flag, numeric=False)
     judged = flag is not None or last.value is None or reading.has_range
     discuss = any(last.id in f.results for f in page.flags)
     numeric = [r for r in results if r.value is not None]
@@ -325,7 +319,7 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
         "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
         "range_text": (_range_text(reading.low, reading.high, last.unit)
                        if last.value is not None else ""),
-        "test": test, "evidence_words": EVIDENCE_WORDS.get(test.evidence, "") if test else "",
+        "test": test, "evidence_words": EVIDENCE_PATIENT_WORDS[test.evidence] if test else "",
         "chart": chart,
     }
 

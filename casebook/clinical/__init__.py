@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-__all__ = ["cautions", "derive", "flag_lifecycle", "red_flags", "scoring"]
+__all__ = ["cautions", "derive", "flag_lifecycle", "red_flags", "scoring", "vocabulary"]
 
 
 def __getattr__(name: str) -> ModuleType:

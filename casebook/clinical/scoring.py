@@ -17,6 +17,7 @@ from datetime import date
 from typing import Literal
 
 from casebook.catalog.schema import Band, Instrument, LabTest
+from casebook.clinical.vocabulary import ResultFlag
 from casebook.errors import CasebookError
 from casebook.models import (
     Case,
@@ -45,8 +46,6 @@ __all__ = [
     "score_instrument",
     "symptom_burden",
 ]
-
-ResultFlag = Literal["H", "L", "A"]
 
 
 class ScoringError(CasebookError, ValueError):

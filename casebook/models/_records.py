@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from casebook.clinical.vocabulary import ResultFlag
 from casebook.models._base import (
     Name,
     Record,
@@ -91,7 +92,7 @@ class TestResult(Record):
     unit: ShortText = ""
     ref_low: float | None = None
     ref_high: float | None = None
-    flag: Literal["H", "L", "A"] | None = None
+    flag: ResultFlag | None = None
     order_id: RecordId | None = None
     reviewed_at: datetime | None = Field(
         None, description="When a practitioner marked it reviewed (None: not yet)")

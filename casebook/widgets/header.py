@@ -10,6 +10,7 @@ import ipywidgets as W
 
 from casebook.clinical.flag_lifecycle import REVIEW_STEPS, FlagStatus, flag_statuses
 from casebook.clinical.red_flags import RedFlag
+from casebook.clinical.vocabulary import Urgency
 from casebook.errors import CasebookError
 from casebook.models import AlarmScreen
 from casebook.widgets._html import badge, esc, notice
@@ -18,12 +19,8 @@ from casebook.widgets.session import CaseSession, Event, LastSaved
 
 __all__ = ["FlagSteps", "Header", "flag_panel"]
 
-_URGENCY = {
-    "same_day": ("SAME DAY", "#7a0010"),
-    "urgent": ("URGENT", "#b00020"),
-    "routine": ("ROUTINE", "#8a5a00"),
-}
-_ORDER = {"same_day": 0, "urgent": 1, "routine": 2}
+_COLOURS = {Urgency.SAME_DAY: "#7a0010", Urgency.URGENT: "#b00020", Urgency.SOON: "#8a5a00",
+            Urgency.ROUTINE: "#8a5a00"}
 _SCREEN_QUESTIONS = tuple(n for n in AlarmScreen.model_fields if n != "symptom_onset")
 
 
@@ -37,7 +34,7 @@ _STEP_BUTTONS = (("acknowledged", "Acknowledge"), ("referred", "Refer"), ("resol
 
 def _flag_html(status: FlagStatus, *, unsaved: bool) -> str:
     flag = status.flag
-    text, colour = _URGENCY.get(status.urgency, (status.urgency.upper(), "#b00020"))
+    text, colour = status.urgency.label.upper(), _COLOURS[status.urgency]
     extra = (" " + badge("from answers not saved yet", "#444")) if unsaved else ""
     if status.age_note:
         extra += f" <b>— {esc(status.age_note)}</b>"
@@ -62,7 +59,7 @@ def flag_panel(saved: Sequence[FlagStatus], pending: Sequence[RedFlag]) -> str:
     drafts = flag_statuses(pending, [])
     open_ = sorted([(s, True) for s in drafts] + [(s, False) for s in saved
                                                    if s.state == "open"],
-                   key=lambda pair: _ORDER.get(pair[0].urgency, 9))
+                   key=lambda pair: pair[0].urgency.rank)
     review = [s for s in saved if s.state in ("acknowledged", "referred")]
     done = [s for s in saved if s.state == "resolved"]
     parts = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from casebook.clinical.vocabulary import SEVERITY_WORDS
 from casebook.models import SymptomRating
 from casebook.widgets._base import Change, SaveBar
 from casebook.widgets._fields import Look, Quiet
@@ -12,9 +13,8 @@ from casebook.widgets._html import FORM_CLASS, STYLE, esc
 from casebook.widgets._views import ChartView, VisitPin, records_key
 from casebook.widgets.session import CaseSession
 
-__all__ = ["FREQUENCIES", "SEVERITY_WORDS", "SymptomRow", "SymptomsForm"]
+__all__ = ["FREQUENCIES", "SymptomRow", "SymptomsForm"]
 
-SEVERITY_WORDS = ("none", "mild", "moderate", "marked", "severe")
 FREQUENCIES = (
     ("never", "never"),
     ("monthly", "monthly"),
