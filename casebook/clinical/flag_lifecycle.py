@@ -138,8 +138,10 @@ def flag_statuses(
 
 def case_flag_statuses(case: Case, catalog: Catalog, *,
                        today: date | None = None) -> list[FlagStatus]:
-    """`flag_statuses` of the flags the case raises and the steps it holds."""
-    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
+    """`flag_statuses` of the flags the case raises as of `today` (nothing dated after it,
+    as every view reads the record) and the steps it holds."""
+    today = today or date.today()
+    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=today)
     return flag_statuses(flags, case.flag_reviews, today=today)
 
 
