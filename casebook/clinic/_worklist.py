@@ -271,6 +271,8 @@ def worklist(
     rows["ref"] = rows["ref"].astype(str)
     names = frames.patients.set_index(frames.patients["patient_id"].astype(str))["name"]
     rows["name"] = rows["patient_id"].map(names)
+    # plain text in the frame (the stored spelling), whatever the parts held
+    rows["urgency"] = rows["urgency"].map({u: u.value for u in URGENCIES})
     rows["_u"] = rows["urgency"].map({u: u.rank for u in URGENCIES})
     rows["_k"] = rows["kind"].map({k: i for i, k in enumerate(KINDS)})
     rows = rows.sort_values(["_u", "_k", "since", "patient_id"], na_position="last",
