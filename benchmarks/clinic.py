@@ -27,11 +27,11 @@ import pandas as pd
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.clinic import ClinicFrames, clinic_frames, outcomes_by_group, worklist
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.scoring import ScoringError, score_instrument
 from casebook.demo.synthetic import generate_cases
 from casebook.interop.frames import instruments_frame, plan_frame, results_frame, symptoms_frame
 from casebook.models import Case
-from casebook.redflags import RedFlag, red_flags
-from casebook.scoring import ScoringError, score_instrument
 
 TODAY = date(2024, 6, 1)
 ID_COLUMNS = ("visit_id", "item_id", "order_id", "result_id")

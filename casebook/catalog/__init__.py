@@ -51,7 +51,7 @@ from casebook.catalog.schema import (
     Symptom,
 )
 from casebook.errors import CasebookError
-from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory, TestResult
+from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory
 
 __all__ = [
     "ENV_VAR",
@@ -112,7 +112,6 @@ _SCREEN_FIELDS = frozenset(
     name for name, info in AlarmScreen.model_fields.items() if bool in get_args(info.annotation)
 )
 _FAMILY_CONDITIONS = frozenset(_literal_values(FamilyHistory.model_fields["condition"].annotation))
-_RESULT_FLAGS = frozenset(_literal_values(TestResult.model_fields["flag"].annotation))
 
 
 @dataclass(frozen=True, repr=False)
@@ -335,10 +334,6 @@ def _check_rule(entry: _Entry, tests: Mapping[str, LabTest],
         elif rule.kind == "lab" and test.kind != "numeric":
             out.append(f"{where}: test: a 'lab' rule needs a numeric test; {key!r} is "
                        "qualitative (use a 'lab_flag' rule)")
-    bad_flags = [f for f in rule.flags if f not in _RESULT_FLAGS]
-    if bad_flags:
-        out.append(f"{where}: flags: {bad_flags} are not result flags "
-                   f"({', '.join(sorted(_RESULT_FLAGS))})")
     bad_conditions = [c for c in rule.conditions if c not in _FAMILY_CONDITIONS]
     if bad_conditions:
         out.append(f"{where}: conditions: {bad_conditions} are not family-history conditions "

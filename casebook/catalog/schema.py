@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from casebook.clinical.vocabulary import RED_FLAG_URGENCIES, Evidence, ResultFlag, Urgency
+
 __all__ = [
     "FIRST_DEGREE",
     "RULE_PARAMS",
@@ -177,9 +179,6 @@ class SexRange(_Entry):
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
         return self
-
-
-Evidence = Literal["guideline-backed", "supportive", "research-only", "not-recommended"]
 
 
 class LabTest(_Entry):
@@ -364,7 +363,7 @@ _NEEDED: dict[str, tuple[str, ...]] = {
 
 
 class RedFlagRule(_Entry):
-    """A rule evaluated over the whole record by `casebook.redflags.red_flags`.
+    """A rule evaluated over the whole record by `casebook.clinical.red_flags.red_flags`.
 
     kinds and their parameters:
       screen           field: an AlarmScreen field that is True
@@ -377,7 +376,7 @@ class RedFlagRule(_Entry):
       lab              test or tests, below / at_least / above: a result outside a threshold
                        (sex-specific via below_female / below_male)
       lab_flag         test or tests, flags: a result carrying one of these flags ("A", "H"),
-                       judged by `casebook.scoring.read_result` (the result's own range first)
+                       judged by `clinical.scoring.read_result` (the result's own range first)
       family_history   conditions, relatives: a relative of these degrees (first-degree by
                        default) with any of these conditions
       instrument_alert instrument: an alert of that instrument fired
@@ -389,7 +388,7 @@ class RedFlagRule(_Entry):
     key: str = Field(pattern=_KEY)
     kind: RuleKind
     label: str = Field(min_length=1)
-    urgency: Literal["same_day", "urgent", "routine"] = "urgent"
+    urgency: Urgency = Urgency.URGENT
     action: str = Field(min_length=1)
     source: str = Field(min_length=1)
     field: str | None = None
@@ -403,7 +402,7 @@ class RedFlagRule(_Entry):
     at_least: float | None = None
     below_female: float | None = None
     below_male: float | None = None
-    flags: tuple[str, ...] = ()
+    flags: tuple[ResultFlag, ...] = ()
     conditions: tuple[str, ...] = ()
     relatives: tuple[Literal["parent", "sibling", "child", "grandparent", "other"], ...] = (
         FIRST_DEGREE)
@@ -415,6 +414,14 @@ class RedFlagRule(_Entry):
     def test_keys(self) -> tuple[str, ...]:
         """Every test (key or LOINC code) a lab rule reads."""
         return tuple(dict.fromkeys(([self.test] if self.test else []) + list(self.tests)))
+
+    @field_validator("urgency")
+    @classmethod
+    def _flag_urgency(cls, urgency: Urgency) -> Urgency:
+        if urgency not in RED_FLAG_URGENCIES:
+            raise ValueError(f"a red flag's urgency is one of "
+                             f"{', '.join(u.value for u in RED_FLAG_URGENCIES)}")
+        return urgency
 
     @model_validator(mode="after")
     def _params(self) -> RedFlagRule:

@@ -16,10 +16,10 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
+from casebook.clinical.scoring import read_result
+from casebook.clinical.scoring import reference_range as result_range
 from casebook.format import range_text
 from casebook.models import Case, TestResult
-from casebook.scoring import read_result
-from casebook.scoring import reference_range as result_range
 
 __all__ = ["analyte_chart", "reference_range"]
 

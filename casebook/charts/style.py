@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import altair as alt
 
+from casebook.clinical.vocabulary import RESULT_FLAG_WORDS
 from casebook.errors import CasebookError
 
 __all__ = [
@@ -97,8 +98,8 @@ SEVERITY_COLORS = ("#f4f4f4", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000")
 # A flag is told apart by shape and colour, never by colour alone.
 FLAG_STYLES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
     # flag ("" when in range): (legend text, colour, shape)
-    "H": ("high", "#D55E00", "triangle-up"),
-    "L": ("low", "#0072B2", "triangle-down"),
+    "H": (RESULT_FLAG_WORDS["H"], "#D55E00", "triangle-up"),
+    "L": (RESULT_FLAG_WORDS["L"], "#0072B2", "triangle-down"),
     "": ("in range", "#333333", "circle"),
 })
 

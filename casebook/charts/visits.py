@@ -26,9 +26,9 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
+from casebook.clinical.scoring import VisitChange, change_since_baseline, instrument_trend
+from casebook.clinical.vocabulary import severity_words
 from casebook.models import Case, Visit
-from casebook.scoring import VisitChange, change_since_baseline, instrument_trend
-from casebook.severity_words import severity_words
 
 __all__ = ["burden_chart", "instrument_chart", "symptom_chart", "visit_labels"]
 

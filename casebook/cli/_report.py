@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
-from casebook.cautions import case_cautions, protocol_warning
-from casebook.flagstate import FlagStatus, case_flag_statuses
+from casebook.clinical.cautions import case_cautions, protocol_warning
+from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
+from casebook.clinical.scoring import burden_by_visit, read_result
 from casebook.format import number, range_text
 from casebook.models import Case
-from casebook.scoring import burden_by_visit, read_result
 from casebook.store import AuditEntry, PatientSummary
 
 __all__ = ["audit_text", "case_text", "flag_lines", "patients_text"]

@@ -38,9 +38,9 @@ OutcomesBy = Literal["patient", "category", "template"]
 def stored_flag_states(store: CaseStore) -> Mapping[tuple[str, str], str]:
     """(patient_id, rule key) -> state of every red flag that has a recorded step.
 
-    The state is `casebook.flagstate`'s: newer evidence re-opens a flag, so only patients
+    The state is `clinical.flag_lifecycle`'s: newer evidence re-opens a flag, so only patients
     with steps need their flags computed here; every other flag is open."""
-    from casebook.flagstate import case_flag_statuses
+    from casebook.clinical.flag_lifecycle import case_flag_statuses
 
     reviews = store.flag_reviews()
     if not reviews:

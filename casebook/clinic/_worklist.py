@@ -14,20 +14,20 @@ import pandas as pd
 
 from casebook.catalog import Catalog
 from casebook.clinic._outcomes import outcome_measures
+from casebook.clinical.flag_lifecycle import flag_statuses
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, Urgency
 from casebook.errors import ClinicError
 from casebook.interop.frames import ClinicFrames, as_frames, join_per_patient
 from casebook.models import Case
-from casebook.redflags import RedFlag, red_flags
 
 __all__ = ["FLAG_STATES", "KINDS", "URGENCIES", "WORKLIST_COLUMNS", "worklist"]
 
-URGENCIES: tuple[str, ...] = ("same-day", "urgent", "soon", "routine")
+URGENCIES: tuple[Urgency, ...] = tuple(Urgency)  # the ranking, most urgent first
 KINDS: tuple[str, ...] = ("red-flag", "result-to-review", "test-overdue", "worsening",
                           "follow-up-due")
 FLAG_STATES: tuple[str, ...] = ("open", "acknowledged", "referred", "resolved")
 WORKLIST_COLUMNS = ["patient_id", "name", "kind", "urgency", "detail", "since", "ref"]
-_RULE_URGENCY = {"same_day": "same-day", "urgent": "urgent", "routine": "routine"}
-_FLAG_WORDS = {"H": "high", "L": "low", "A": "abnormal"}
 _PART = ["patient_id", "kind", "urgency", "detail", "since", "ref"]
 
 
@@ -62,9 +62,12 @@ def _flag_rows(frames: ClinicFrames, catalog: Catalog, today: date,
             raise ClinicError("flags: needed when the clinic frames carry no cases")
         flags = {c.patient.id: red_flags(c, catalog.red_flags, catalog.instruments,
                                          catalog.tests, today=today) for c in frames.cases}
-    rows = [(pid, "red-flag", _RULE_URGENCY.get(f.urgency, "urgent"), f.reason, f.on, f.key)
-            for pid, found in flags.items() for f in found
-            if states.get((pid, f.key), "open") == "open"]
+    # the lifecycle's urgency (an old same-day answer is urgent, to review), as every view
+    rows = [(pid, "red-flag", s.urgency,
+             f"{s.flag.reason} ({s.age_note})" if s.aged else s.flag.reason, s.flag.on,
+             s.flag.key)
+            for pid, found in flags.items() for s in flag_statuses(found, (), today=today)
+            if states.get((pid, s.flag.key), "open") == "open"]
     df = pd.DataFrame.from_records(rows, columns=_PART)
     df["since"] = pd.to_datetime(df["since"]).astype("datetime64[ns]")
     return df
@@ -72,7 +75,7 @@ def _flag_rows(frames: ClinicFrames, catalog: Catalog, today: date,
 
 def _flag_words(flag: pd.Series) -> pd.Series:
     """'high', 'low', 'abnormal' or missing, as text, for a (categorical) flag column."""
-    return flag.astype(object).map(_FLAG_WORDS)
+    return flag.astype(object).map(RESULT_FLAG_WORDS)
 
 
 def _result_rows(frames: ClinicFrames, today: pd.Timestamp,
@@ -85,7 +88,7 @@ def _result_rows(frames: ClinicFrames, today: pd.Timestamp,
     flag = _flag_words(r["flag"])
     shown_flag = (" (" + flag + ")").fillna("")
     detail = (r["test_name"] + " " + r["shown"] + shown_flag + " on " + _day(r["collected_on"]))
-    urgency = np.where(flag.notna(), "soon", "routine")
+    urgency = np.where(flag.notna(), Urgency.SOON, Urgency.ROUTINE)
     return _part("result-to-review", r, pd.Series(urgency, index=r.index), detail,
                  r["collected_on"], r["result_id"])
 
@@ -104,7 +107,7 @@ def _overdue_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
     days = (today - o["ordered_on"]).dt.days.astype(str)
     detail = (_test_names(catalog, o["test"]) + " ordered " + _day(o["ordered_on"])
               + ", no result after " + days + " days")
-    return _part("test-overdue", o, "soon", detail, o["ordered_on"], o["order_id"])
+    return _part("test-overdue", o, Urgency.SOON, detail, o["ordered_on"], o["order_id"])
 
 
 def _plan_rows(frames: ClinicFrames, today: pd.Timestamp, within: int) -> pd.DataFrame:
@@ -113,7 +116,7 @@ def _plan_rows(frames: ClinicFrames, today: pd.Timestamp, within: int) -> pd.Dat
           & (p["end"] <= today + pd.Timedelta(days=within))]
     verb = np.where(p["end"] < today, ": ended ", ": ends ")
     detail = p["name"] + pd.Series(verb, index=p.index) + _day(p["end"]) + ", review the plan"
-    return _part("follow-up-due", p, "routine", detail, p["end"], p["item_id"])
+    return _part("follow-up-due", p, Urgency.ROUTINE, detail, p["end"], p["item_id"])
 
 
 def _codes(s: pd.Series) -> np.ndarray:
@@ -138,7 +141,8 @@ def _retest_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
     detail = ("Re-test due: " + due["test_name"] + " was " + due["shown"] + " ("
               + _flag_words(due["flag"]) + ") on " + _day(due["collected_on"])
               + ", no repeat since")
-    return _part("follow-up-due", due, "routine", detail, due["collected_on"], due["result_id"])
+    return _part("follow-up-due", due, Urgency.ROUTINE, detail, due["collected_on"],
+                 due["result_id"])
 
 
 def _no_visit_rows(frames: ClinicFrames, today: pd.Timestamp, interval: int) -> pd.DataFrame:
@@ -149,7 +153,7 @@ def _no_visit_rows(frames: ClinicFrames, today: pd.Timestamp, interval: int) -> 
                 & (last["visit_date"] < today - pd.Timedelta(days=interval))]
     days = (today - last["visit_date"]).dt.days.astype(str)
     detail = "No visit since " + _day(last["visit_date"]) + " (" + days + " days); plan active"
-    return _part("follow-up-due", last, "routine", detail, last["visit_date"],
+    return _part("follow-up-due", last, Urgency.ROUTINE, detail, last["visit_date"],
                  pd.Series("", index=last.index))
 
 
@@ -207,7 +211,7 @@ def _worsening_rows(frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp,
     per = m.drop_duplicates("patient_id")[["patient_id", "visit_date", "visit_id"]]
     per = per.rename(columns={"visit_date": "since", "visit_id": "ref"})
     per["text"] = per["patient_id"].map(join_per_patient(m, "text"))
-    return _part("worsening", per, "soon", "Worse at the latest visit: " + per["text"],
+    return _part("worsening", per, Urgency.SOON, "Worse at the latest visit: " + per["text"],
                  per["since"], per["ref"])
 
 
@@ -268,7 +272,9 @@ def worklist(
     rows["ref"] = rows["ref"].astype(str)
     names = frames.patients.set_index(frames.patients["patient_id"].astype(str))["name"]
     rows["name"] = rows["patient_id"].map(names)
-    rows["_u"] = rows["urgency"].map({u: i for i, u in enumerate(URGENCIES)})
+    # plain text in the frame (the stored spelling), whatever the parts held
+    rows["urgency"] = rows["urgency"].map({u: u.value for u in URGENCIES})
+    rows["_u"] = rows["urgency"].map({u: u.rank for u in URGENCIES})
     rows["_k"] = rows["kind"].map({k: i for i, k in enumerate(KINDS)})
     rows = rows.sort_values(["_u", "_k", "since", "patient_id"], na_position="last",
                             kind="stable", ignore_index=True)

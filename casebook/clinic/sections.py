@@ -30,6 +30,7 @@ from casebook.clinic._store import (
     store_outcomes,
     store_worklist,
 )
+from casebook.clinical.vocabulary import Urgency
 from casebook.errors import ClinicError
 from casebook.interop.frames import ClinicFrames
 from casebook.templating import environment
@@ -64,7 +65,8 @@ MAX_ROWS = 200  # rows drawn in the notebook; the CSV export has them all
 EXPORTS = {"worklist": "clinic-worklist.csv", "patients": "clinic-outcomes-patients.csv",
            "template": "clinic-outcomes-templates.csv",
            "category": "clinic-outcomes-categories.csv"}
-_COLOURS = {"same-day": "#b00020", "urgent": "#c2410c", "soon": "#8a5a00", "routine": "#4b5563"}
+_COLOURS = {Urgency.SAME_DAY: "#b00020", Urgency.URGENT: "#c2410c", Urgency.SOON: "#8a5a00",
+            Urgency.ROUTINE: "#4b5563"}
 
 
 def _day(name: str, text: str | date | None) -> date | None:
@@ -171,7 +173,7 @@ def worklist_html(session: ClinicSession) -> str:
     df = session.table("worklist")
     shown = df.head(MAX_ROWS)
     since = shown["since"].dt.strftime("%Y-%m-%d").fillna("")
-    rows = [{"urgency": r.urgency, "colour": _COLOURS.get(r.urgency, "#4b5563"),
+    rows = [{"urgency": Urgency(r.urgency).label, "colour": _COLOURS[Urgency(r.urgency)],
              "patient_id": r.patient_id, "name": r.name if isinstance(r.name, str) else "",
              "href": session.case_link(r.patient_id), "kind": r.kind, "detail": r.detail,
              "since": s}

@@ -19,7 +19,6 @@ from casebook._lazy import lazy_exports
 if TYPE_CHECKING:
     from casebook.dashboard.sections import (
         CHART_SOCKET,
-        EVIDENCE_WORDS,
         SUMMARY_PATH,
         Dashboard,
         Section,
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHART_SOCKET",
-    "EVIDENCE_WORDS",
     "STYLESHEET",
     "SUMMARY_PATH",
     "VOILA_TEMPLATES",

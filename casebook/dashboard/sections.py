@@ -7,7 +7,7 @@ practitioner chose to share. Nothing written for the practitioner appears: no ra
 no red-flag rule, reason or threshold, no practitioner-only note, no history.
 
 Red flags: while the record raises an urgent or same-day red flag that is open and not yet
-acknowledged (casebook.flagstate), the page shows one kind sentence asking the patient to
+acknowledged (clinical.flag_lifecycle), the page shows one kind sentence asking the patient to
 get in touch, and nothing of the rule, the reason or the value; it never promises a call-back
 at a given time. A result that a red flag cites reads "your practitioner would like to talk this
 result through with you", never "within the usual range". A page of calm charts must not
@@ -33,18 +33,22 @@ from typing import Any
 from markupsafe import Markup
 
 from casebook.catalog import Catalog
-from casebook.flagstate import flag_statuses
+from casebook.clinical.flag_lifecycle import flag_statuses
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.scoring import ScoringError, read_result, score_instrument
+from casebook.clinical.vocabulary import (
+    EVIDENCE_PATIENT_WORDS,
+    GET_IN_TOUCH_WHY,
+    SEVERITY_PATIENT_WORDS,
+    result_patient_words,
+)
 from casebook.format import day, number
 from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
-from casebook.redflags import RedFlag, red_flags
-from casebook.scoring import ScoringError, read_result, score_instrument
-from casebook.severity_words import PATIENT_SEVERITY_WORDS
 from casebook.templating import environment
 
 __all__ = [
     "CHART_SOCKET",
-    "EVIDENCE_WORDS",
     "SUMMARY_PATH",
     "Dashboard",
     "Section",
@@ -60,17 +64,6 @@ __all__ = [
     "upcoming_tests_section",
 ]
 
-EVIDENCE_WORDS = {
-    "guideline-backed": "A standard test that medical guidelines recommend.",
-    "supportive": "A test that can add useful information alongside others.",
-    "research-only": "A test still being studied: its results are uncertain, so your "
-                     "practitioner will not base decisions on it alone.",
-    "not-recommended": "Experts do not recommend this test: its results are not reliable "
-                       "enough to base decisions on.",
-}
-_FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
-               "A": "not the usual result", None: "within the usual range"}
-_TEXT_FLAG_WORDS = {"A": "not the usual result", None: "the usual result"}
 # A result that raised a red flag is never "within the usual range" on the patient's page.
 _DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
 CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
@@ -151,12 +144,13 @@ def header(page: Dashboard) -> Section:
 
 def attention(page: Dashboard) -> Section:
     """A kind request to get in touch while an urgent or same-day red flag is open and not
-    acknowledged yet (casebook.flagstate); nothing else, and never a promise of a call-back
+    acknowledged yet (clinical.flag_lifecycle); nothing else, and never a promise of a call-back
     at a given time (the clinic may not be able to keep it)."""
     statuses = flag_statuses(page.flags, page.case.flag_reviews, today=page.today)
-    if not any(s.needs_contact for s in statuses):
+    words = next((s.urgency.patient_words for s in statuses if s.needs_contact), "")
+    if not words:
         return Section("attention", "")
-    return _section("attention")
+    return _section("attention", words=words, why=GET_IN_TOUCH_WHY)
 
 
 def _plan_item(item: PlanItem, today: date) -> dict[str, Any]:
@@ -217,14 +211,14 @@ def symptoms_section(page: Dashboard) -> Section:
     after = {r.symptom: r.severity for r in case.symptoms if r.visit_id == last.id}
     rows, counts = [], {"better": 0, "the same": 0, "worse": 0}
     known = [s.key for s in page.catalog.symptoms]
-    said = PATIENT_SEVERITY_WORDS
     for key in known + sorted(set(before) - set(known)):
         if key not in before or key not in after:
             continue
         a, b = before[key], after[key]
         word = "better" if b < a else "worse" if b > a else "the same"
         counts[word] += 1
-        rows.append((_symptom_label(page, key), word, said[a], said[b]))
+        rows.append((_symptom_label(page, key), word, SEVERITY_PATIENT_WORDS[a],
+                     SEVERITY_PATIENT_WORDS[b]))
     first_day = first.visit_date
     last_day = first_day if first.id == last.id else last.visit_date
     return _section("symptoms", first=first_day, last=last_day, chart=chart, rows=rows,
@@ -283,10 +277,10 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
     flag = reading.flag
     if last.value is not None:
         shown = f"{number(last.value)} {last.unit}"
-        words = _FLAG_WORDS.get(flag, _FLAG_WORDS["A"])
+        words = result_patient_words(flag, numeric=True)
     else:
         shown = last.value_text or ""
-        words = _TEXT_FLAG_WORDS.get(flag, _TEXT_FLAG_WORDS["A"])
+        words = result_patient_words(flag, numeric=False)
     judged = flag is not None or last.value is None or reading.has_range
     discuss = any(last.id in f.results for f in page.flags)
     numeric = [r for r in results if r.value is not None]
@@ -299,7 +293,7 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
         "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
         "range_text": (_range_text(reading.low, reading.high, last.unit)
                        if last.value is not None else ""),
-        "test": test, "evidence_words": EVIDENCE_WORDS.get(test.evidence, "") if test else "",
+        "test": test, "evidence_words": EVIDENCE_PATIENT_WORDS[test.evidence] if test else "",
         "chart": chart,
     }
 

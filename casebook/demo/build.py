@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.demo.synthetic import generate_cases
 from casebook.errors import InputError
-from casebook.redflags import RedFlag, red_flags
 from casebook.store import CaseStore, import_cases
 
 if TYPE_CHECKING:

@@ -11,7 +11,10 @@ import uuid
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog, ProtocolTemplate, default_catalog
-from casebook.cautions import protocol_warning, unconfirmed_cautions
+from casebook.clinical.cautions import protocol_warning, unconfirmed_cautions
+from casebook.clinical.flag_lifecycle import shown_urgency
+from casebook.clinical.red_flags import red_flags
+from casebook.clinical.vocabulary import Urgency
 from casebook.models import (
     AlarmScreen,
     Case,
@@ -36,7 +39,6 @@ from casebook.models import (
     TestResult,
     Visit,
 )
-from casebook.redflags import red_flags
 
 __all__ = ["generate_case", "generate_cases"]
 
@@ -154,7 +156,8 @@ def _follow_rules(g: _Gen, case: Case) -> Case:
     cat, pid, plan = g.catalog, case.patient.id, list(case.plan)
     if protocol_warning(case, cat) is not None:
         flags = red_flags(case, cat.red_flags, cat.instruments, cat.tests)
-        key = ("same_day_mental_health_review" if any(f.urgency == "same_day" for f in flags)
+        key = ("same_day_mental_health_review"
+               if any(shown_urgency(f, g.today) == Urgency.SAME_DAY for f in flags)
                else "gastroenterology_referral")
         plan.append(_item(g, pid, _template(cat, key), case.sorted_visits()[-1].visit_date))
         case = case.model_copy(update={"plan": plan})

@@ -2,7 +2,7 @@
 to name every bad line.
 
 `checked_columns` applies the rules `checked_rows` applies (the same functions, from
-`_csv_fields` and `casebook.derive`), each to every distinct input once, and gives up
+`_csv_fields` and `casebook.clinical.derive`), each to every distinct input once, and gives up
 (None) at the first problem; `validated` then runs `checked_rows` over the file, which
 lists every bad row with its line, field and reason.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from casebook.catalog import Catalog, LabTest
-from casebook.derive import (
+from casebook.clinical.derive import (
     RecordError,
     check_collected_on,
     check_ref_range,
@@ -24,6 +24,7 @@ from casebook.derive import (
     result_fields,
     result_values,
 )
+from casebook.clinical.scoring import result_flag
 from casebook.interop._csv_fields import (
     catalog_test,
     check_patient_id,
@@ -41,7 +42,6 @@ from casebook.interop._csv_read import (
     split_columns,
 )
 from casebook.models import PATIENT_ID_RE
-from casebook.scoring import result_flag
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore, ResultColumns

@@ -43,7 +43,7 @@ flag (`inactive` once resolved; its lifecycle state in a `review-state` extensio
 review steps themselves travel only in the JSON case format, and a FHIR import starts
 with none); Provenance for the whole bundle (agent: this casebook version).
 
-Export writes the case as the store keeps it (`casebook.derive.prepare`: totals, bands,
+Export writes the case as the store keeps it (`casebook.clinical.derive.prepare`: totals, bands,
 units, ranges and flags derived from the catalog). Import rebuilds the Case from the
 record-bearing resources, derives again with `prepare`, and validates the Case as a whole
 before returning it, so `import_case` writes all of it in one transaction or nothing.

@@ -18,8 +18,9 @@ from fhir.resources.R4B.resource import Resource
 
 from casebook import __version__
 from casebook.catalog import Catalog
-from casebook.derive import prepare
-from casebook.flagstate import case_flag_statuses
+from casebook.clinical.derive import prepare
+from casebook.clinical.flag_lifecycle import case_flag_statuses
+from casebook.clinical.vocabulary import RESULT_FLAG_WORDS
 from casebook.interop import fhir_common as c
 from casebook.interop.fhir_history import history_resource
 from casebook.models import (
@@ -39,13 +40,13 @@ __all__ = ["bundle_to_json", "canonical_case", "case_to_bundle"]
 
 _Json = dict[str, Any]
 
-_INTERPRETATION = {"H": "High", "L": "Low", "A": "Abnormal"}
+_INTERPRETATION = {flag: word.capitalize() for flag, word in RESULT_FLAG_WORDS.items()}
 
 def canonical_case(case: Case, catalog: Catalog) -> Case:
     """The case as it is exported: derived as the store keeps it, in a canonical order.
 
     Totals, bands, units, ranges and flags are derived from the catalog
-    (`casebook.derive.prepare`), and each list is sorted by date, then key, then id, so the
+    (`casebook.clinical.derive.prepare`), and each list is sorted by date, then key, then id, so the
     bundle does not depend on the order in which a store happened to load the records.
     """
     patient = case.patient

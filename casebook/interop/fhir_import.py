@@ -15,7 +15,8 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from casebook.catalog import Catalog, default_catalog
-from casebook.derive import RecordError, prepare
+from casebook.clinical.derive import RecordError, prepare
+from casebook.clinical.vocabulary import RESULT_FLAGS
 from casebook.errors import CasebookError
 from casebook.interop import fhir_common as c
 from casebook.interop.fhir_history import HISTORY_TYPES, HistoryError, history_data
@@ -268,7 +269,7 @@ class _Importer:
         orders = [self.target(r, "ServiceRequest", f"basedOn[{k}].reference")
                   for k, r in enumerate(res.basedOn or ())]
         flag = next((code for x in res.interpretation or ()
-                     if (code := c.coding_code(x, c.V3_INTERPRETATION)) in ("H", "L", "A")),
+                     if (code := c.coding_code(x, c.V3_INTERPRETATION)) in RESULT_FLAGS),
                     None)
         return "results", {
             **self.base(res), "test": key, "collected_on": c.as_date(res.effectiveDateTime),

@@ -19,9 +19,9 @@ from typing import Any
 import pandas as pd
 
 from casebook.catalog import Catalog, default_catalog
+from casebook.clinical.scoring import ScoringError, burden_by_visit, read_result, score_instrument
 from casebook.format import number
 from casebook.models import Case, InstrumentResponse
-from casebook.scoring import ScoringError, burden_by_visit, read_result, score_instrument
 
 __all__ = [
     "ClinicFrames",

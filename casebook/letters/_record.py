@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from casebook.catalog import Catalog, Instrument, LabTest
+from casebook.clinical.scoring import ScoringError, read_result, score_instrument
+from casebook.clinical.vocabulary import ResultFlag
 from casebook.models import Case, TestResult
-from casebook.scoring import ScoringError, read_result, score_instrument
 
 __all__ = ["ResultFact", "ScoreFact", "latest_results", "latest_scores"]
 
@@ -20,7 +21,7 @@ class ResultFact:
     result: TestResult
     low: float | None
     high: float | None
-    flag: str | None  # "H", "L", "A" or None
+    flag: ResultFlag | None
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,19 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
+from casebook.clinical.flag_lifecycle import shown_urgency
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.vocabulary import RESULT_FLAG_WORDS
 from casebook.format import day, range_text
 from casebook.format import number as num
 from casebook.letters._record import latest_results, latest_scores
 from casebook.letters._render import Letter, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
 from casebook.models import Case, FamilyHistory, Infection, InflammatoryCondition, Medication
-from casebook.redflags import RedFlag, red_flags
 
 __all__ = ["referral_letter"]
 
 _SUPPLEMENT_CATEGORIES = ("herbal", "nutritional_support", "microbiome_support")
-_URGENCY = {"same_day": "Same day", "urgent": "Urgent", "routine": "Routine"}
-_FLAG = {"H": "H (high)", "L": "L (low)", "A": "A (abnormal)"}
 _DEFAULT_QUESTION = "Please assess and advise on further investigation and management."
 _RECENT_DAYS = 365
 _CONDITIONS = {
@@ -138,7 +138,7 @@ def referral_letter(
             "value": (f"{num(fact.result.value)} {fact.result.unit}".strip()
                       if fact.result.value is not None else fact.result.value_text or ""),
             "range": _range_text(fact.low, fact.high),
-            "flag": _FLAG.get(fact.flag or "", fact.flag or ""),
+            "flag": f"{fact.flag} ({RESULT_FLAG_WORDS[fact.flag]})" if fact.flag else "",
             "on": day(fact.result.collected_on),
         }
         for fact in latest_results(case, catalog, until=on)
@@ -166,7 +166,7 @@ def referral_letter(
         "reason": typed,
         "flags": [
             {"label": f.label, "evidence": f.reason, "on": day(f.on) if f.on else "",
-             "urgency": _URGENCY.get(f.urgency, f.urgency), "source": f.source}
+             "urgency": shown_urgency(f, on).label.capitalize(), "source": f.source}
             for f in chosen
         ],
         "history": _history(case, on),

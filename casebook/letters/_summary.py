@@ -14,20 +14,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog
+from casebook.clinical.flag_lifecycle import flag_statuses
+from casebook.clinical.red_flags import red_flags
+from casebook.clinical.vocabulary import (
+    GET_IN_TOUCH,
+    GET_IN_TOUCH_WHY,
+    SEVERITY_PATIENT_WORDS,
+    result_patient_words,
+)
 from casebook.format import day
 from casebook.format import number as num
 from casebook.letters._record import latest_results, latest_scores
 from casebook.letters._render import Letter, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
 from casebook.models import PLAN_CATEGORIES, Case, Visit
-from casebook.redflags import red_flags
-from casebook.severity_words import PATIENT_SEVERITY_WORDS
 
 __all__ = ["after_visit_summary"]
 
-_FLAG_WORDS = {"H": "above the usual range", "L": "below the usual range",
-               "A": "not the usual result"}
-_URGENT = ("same_day", "urgent")
 
 
 def _first_upper(text: str) -> str:
@@ -55,7 +58,7 @@ def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[
         if rating.severity == 0:
             continue
         label = labels.get(rating.symptom, rating.symptom.replace("_", " ").capitalize())
-        line = f"{label}: {PATIENT_SEVERITY_WORDS[rating.severity]}"
+        line = f"{label}: {SEVERITY_PATIENT_WORDS[rating.severity]}"
         was = before.get(rating.symptom)
         if visit.id != first.id and was is not None:
             change = ("better than" if rating.severity < was else
@@ -73,10 +76,10 @@ def _results(case: Case, catalog: Catalog, since: date | None, until: date
         if fact.result.value is not None:
             shown = f"{num(fact.result.value)} {fact.result.unit}".strip()
             judged = fact.flag is not None or (fact.low, fact.high) != (None, None)
-            words = _FLAG_WORDS.get(fact.flag or "", "within the usual range") if judged else ""
+            words = result_patient_words(fact.flag, numeric=True) if judged else ""
         else:
             shown = fact.result.value_text or ""
-            words = "not the usual result" if fact.flag else "the usual result"
+            words = result_patient_words(fact.flag, numeric=False)
         rows.append({"name": name, "value": shown, "words": words,
                      "on": day(fact.result.collected_on),
                      "note": fact.test.patient_note if fact.test else ""})
@@ -142,7 +145,11 @@ def after_visit_summary(
         "plan": plan,
         "tests": tests,
         "next_visit": day(later[0].visit_date) if later else "",
-        "attention": any(f.urgency in _URGENT for f in flags),
+        # as on the patient's dashboard: while an urgent or same-day flag is open and not
+        # acknowledged yet (the lifecycle's urgency, so an old same-day answer counts as urgent)
+        "attention": any(s.needs_contact
+                         for s in flag_statuses(flags, case.flag_reviews, today=on)),
+        "get_in_touch": GET_IN_TOUCH, "get_in_touch_why": GET_IN_TOUCH_WHY,
         "notes": notes,
     }
     return render_letter(

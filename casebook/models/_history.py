@@ -137,7 +137,7 @@ class FamilyHistory(_Model):
 
 class SafetyFacts(_Model):
     """Checked before a supplement or a diet; None = 'not asked'. Age and current medicines
-    come from the record; a later entry overrides (`casebook.cautions.safety_facts`)."""
+    come from the record; a later entry overrides (`casebook.clinical.cautions.safety_facts`)."""
 
     category: Literal["safety"] = "safety"
     recorded_on: date | None = None

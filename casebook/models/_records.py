@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from casebook.clinical.vocabulary import ResultFlag
 from casebook.models._base import (
     Name,
     Record,
@@ -91,7 +92,7 @@ class TestResult(Record):
     unit: ShortText = ""
     ref_low: float | None = None
     ref_high: float | None = None
-    flag: Literal["H", "L", "A"] | None = None
+    flag: ResultFlag | None = None
     order_id: RecordId | None = None
     reviewed_at: datetime | None = Field(
         None, description="When a practitioner marked it reviewed (None: not yet)")
@@ -167,7 +168,7 @@ class Note(Record):
 
 
 class FlagReview(Record):
-    """One step of a red flag's lifecycle (casebook.flagstate): appended, never edited."""
+    """One step of a red flag's lifecycle (clinical.flag_lifecycle): appended, never edited."""
 
     rule_key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     state: Literal["acknowledged", "referred", "resolved"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from casebook.derive import prepare
+from casebook.clinical.derive import prepare
 from casebook.errors import StoreError
 from casebook.models import Case, Patient
 from casebook.store import tables

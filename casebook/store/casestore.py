@@ -22,8 +22,8 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
+from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.errors import StoreError
-from casebook.flagstate import FlagStatus, case_flag_statuses
 from casebook.models import Case, FlagReview, LetterRecord, Patient, Record, TestResult
 from casebook.store import access, flags, reads, writes
 from casebook.store import audit_log as audit_rows
@@ -192,7 +192,7 @@ class CaseStore:
         with self.transaction() as tx:
             return writes.mark_results_reviewed(tx, patient_id, result_ids)
 
-    # --- red flags (the lifecycle's rules: casebook.flagstate) -------------------------
+    # --- red flags (the lifecycle's rules: casebook.clinical.flag_lifecycle) -------------
     def review_flag(self, patient_id: str, rule_key: str, state: str, *, note: str = "",
                     referred_to: str = "", outcome: str = "") -> FlagReview:
         """Record one step of a raised red flag ('acknowledged', 'referred' with
@@ -210,7 +210,8 @@ class CaseStore:
         self, patient_ids: Sequence[str] | None = None
     ) -> dict[str, list[FlagReview]]:
         """Live steps by patient id, oldest first (all patients, or those asked for: each
-        has an entry, empty when none); combine with `casebook.flagstate.flag_statuses`."""
+        has an entry, empty when none); combine with
+        `casebook.clinical.flag_lifecycle.flag_statuses`."""
         with self.read() as conn:
             return flags.read_flag_reviews(conn, patient_ids)
 

@@ -1,7 +1,7 @@
 """The red-flag lifecycle in the store: steps are rows of `flag_reviews`, appended and audited.
 
 `CaseStore.review_flag` and `flag_reviews` call these; the states and the rules for moving
-between them are `casebook.flagstate`'s (pure).
+between them are `casebook.clinical.flag_lifecycle`'s (pure).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from casebook.flagstate import case_flag_statuses, check_step
+from casebook.clinical.flag_lifecycle import case_flag_statuses, check_step
 from casebook.models import FlagReview
 from casebook.store import tables
 from casebook.store.reads import read_case

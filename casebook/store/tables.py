@@ -167,7 +167,7 @@ notes = _child(
     sa.Column("visit_id", sa.String(32), sa.ForeignKey("visits.id"), nullable=True),
 )
 
-flag_reviews = _child(  # steps of a red flag's lifecycle (casebook.flagstate); append-only
+flag_reviews = _child(  # steps of a red flag's lifecycle (clinical.flag_lifecycle); append-only
     "flag_reviews",
     sa.Column("rule_key", sa.String(64), nullable=False),
     sa.Column("state", sa.String(16), nullable=False),

@@ -1,5 +1,5 @@
 """Saving and deleting one record of a case, inside a `Transaction`: optimistic versions,
-derived fields (`casebook.derive.prepare`), soft deletes, one audit entry per change; and
+derived fields (`casebook.clinical.derive.prepare`), soft deletes, one audit entry per change; and
 marking results reviewed."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar, cast
 
 import sqlalchemy as sa
 
-from casebook.derive import prepare
+from casebook.clinical.derive import prepare
 from casebook.errors import ConflictError, NotFoundError, StoreError
 from casebook.models import Note, PlanItem, Record, TestOrder, TestResult, Visit
 from casebook.store.audit_log import last_actor

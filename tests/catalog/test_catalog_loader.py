@@ -235,7 +235,12 @@ source = "X"
         ('kind = "family_history"\nconditions = ["gout"]', "conditions: ['gout']"),
         ('kind = "instrument_alert"\ninstrument = "gad7"', "'gad7' defines no alerts"),
         ('kind = "instrument_alert"\ninstrument = "msq"', "unknown instrument 'msq'"),
-        ('kind = "lab_flag"\ntest = "giardia_antigen"\nflags = ["X"]', "flags: ['X']"),
+        ('kind = "lab_flag"\ntest = "giardia_antigen"\nflags = ["X"]',
+         "flags[0]: Input should be 'H', 'L' or 'A'"),
+        # one spelling: the worklist's "soon" is no red-flag urgency, and "same-day" is none
+        ('kind = "screen"\nfield = "fever"\nurgency = "soon"',
+         "urgency: a red flag's urgency is one of same_day, urgent, routine (got 'soon')"),
+        ('kind = "screen"\nfield = "fever"\nurgency = "same-day"', "urgency: Input should be"),
         ('kind = "lab"\ntest = "giardia_antigen"\nabove = 1', "needs a numeric test"),
         ('kind = "screen"\nfield = "fever"\ntest = "crp"', "test: not a parameter"),
         ('kind = "lab"\ntest = "crp"', "needs below, above"),

@@ -20,8 +20,8 @@ from casebook.charts import (
     plan_timeline,
     symptom_chart,
 )
+from casebook.clinical.scoring import change_since_baseline, instrument_trend
 from casebook.models import Case, PlanItem, SymptomRating, TestResult, Visit
-from casebook.scoring import change_since_baseline, instrument_trend
 
 CAT = default_catalog()
 AUDIENCES = ("practitioner", "patient")

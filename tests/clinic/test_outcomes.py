@@ -18,8 +18,8 @@ from casebook.clinic import (
     outcomes_by_patient,
     to_csv,
 )
+from casebook.clinical.scoring import change_since_baseline
 from casebook.demo.synthetic import generate_cases
-from casebook.scoring import change_since_baseline
 from tests.clinic.cases import V, days, make_case
 
 CAT = default_catalog()

@@ -9,8 +9,9 @@ import pytest
 
 from casebook.catalog import default_catalog
 from casebook.clinic import WORKLIST_COLUMNS, ClinicError, to_csv, worklist
+from casebook.clinical.red_flags import RedFlag
+from casebook.clinical.vocabulary import Urgency
 from casebook.models import AlarmScreen
-from casebook.redflags import RedFlag
 from tests.clinic.cases import TODAY, V, days, make_case
 
 CAT = default_catalog()
@@ -125,7 +126,7 @@ def test_ordering_most_urgent_first_and_details_stay_per_patient() -> None:
     df = worklist([b, a], CAT, today=TODAY, flags=flags)
     assert list(df.columns) == WORKLIST_COLUMNS
     assert list(zip(df["urgency"], df["kind"], strict=True)) == [
-        ("same-day", "red-flag"), ("urgent", "red-flag"), ("soon", "result-to-review"),
+        ("same_day", "red-flag"), ("urgent", "red-flag"), ("soon", "result-to-review"),
         ("soon", "worsening"), ("routine", "result-to-review")]
     for pid, other in (("a", "b"), ("b", "a")):
         text = " ".join(df.loc[df["patient_id"] == pid, "detail"])
@@ -136,6 +137,21 @@ def test_ordering_most_urgent_first_and_details_stay_per_patient() -> None:
         "patient_id", "kind", "urgency", "detail", "since"]
 
 
+def test_an_old_same_day_answer_is_urgent_to_review_and_ranks_below_a_fresh_one() -> None:
+    # issue 18: a 61-day-old PHQ-9 item 9 answer was "same-day" and first on the worklist
+    # while the workbook and `casebook flags` showed it as urgent, to review
+    old = days(61)
+    flags = {"a": [RedFlag("phq9_self_harm", "Self-harm", "PHQ-9 item 9 answered", "same_day",
+                           "Review today", "src", None, old)],
+             "b": [RedFlag("phq9_self_harm", "Self-harm", "PHQ-9 item 9 answered", "same_day",
+                           "Review today", "src", None, days(2))]}
+    cases = [make_case(pid, [V(70, 10)]) for pid in ("a", "b")]
+    df = worklist(cases, CAT, today=TODAY, flags=flags).query("kind == 'red-flag'")
+    assert list(zip(df["patient_id"], df["urgency"], strict=True)) == [
+        ("b", "same_day"), ("a", "urgent")]
+    assert df.iloc[1]["detail"] == f"PHQ-9 item 9 answered (answered on {old}, review)"
+
+
 def test_synthetic_worklist_covers_every_kind() -> None:
     from casebook.demo.synthetic import generate_cases
 
@@ -143,6 +159,6 @@ def test_synthetic_worklist_covers_every_kind() -> None:
     df = worklist(cases, CAT, today=TODAY)
     assert set(df["kind"]) == {"red-flag", "result-to-review", "test-overdue",
                                "follow-up-due", "worsening"}
-    ranks = df["urgency"].map({"same-day": 0, "urgent": 1, "soon": 2, "routine": 3})
+    ranks = df["urgency"].map(lambda u: Urgency(u).rank)
     assert ranks.is_monotonic_increasing
     assert df.iloc[0]["kind"] == "red-flag"

@@ -11,6 +11,8 @@ from markupsafe import escape
 
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import red_flags
+from casebook.clinical.vocabulary import EVIDENCE_PATIENT_WORDS
 from casebook.models import (
     Case,
     Note,
@@ -19,7 +21,6 @@ from casebook.models import (
     TestOrder,
     TestResult,
 )
-from casebook.redflags import red_flags
 from casebook.store import CaseStore, import_cases
 
 SECTIONS = (d.header, d.attention, d.plan_section, d.symptoms_section, d.questionnaires_section,
@@ -165,8 +166,8 @@ def test_results_with_range_and_evidence_note(demo_cases) -> None:
     html = d.results_section(page).html
     cat = page.catalog
     assert escape(cat.tests["ferritin"].patient_note) in html
-    assert d.EVIDENCE_WORDS["guideline-backed"] in html
-    assert d.EVIDENCE_WORDS["not-recommended"] in html  # zonulin
+    assert EVIDENCE_PATIENT_WORDS["guideline-backed"] in html
+    assert EVIDENCE_PATIENT_WORDS["not-recommended"] in html  # zonulin
     assert "Usual range:" in html
     hb = [r for r in case.results if r.test == "hemoglobin"][-1]
     assert f"{hb.value:g} {hb.unit}" in html

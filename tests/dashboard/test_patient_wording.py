@@ -8,9 +8,9 @@ import pytest
 
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.demo.synthetic import generate_cases
 from casebook.models import Case
-from casebook.redflags import red_flags
 
 SECTIONS = (d.header, d.attention, d.plan_section, d.symptoms_section, d.questionnaires_section,
             d.results_section, d.upcoming_tests_section, d.notes_section, d.footer)

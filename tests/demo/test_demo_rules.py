@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from casebook.catalog import default_catalog
-from casebook.cautions import case_cautions, protocol_warning
+from casebook.clinical.cautions import case_cautions, protocol_warning
+from casebook.clinical.red_flags import red_flags
 from casebook.demo.synthetic import generate_cases
 from casebook.models import Infection
-from casebook.redflags import red_flags
 
 CATALOG = default_catalog()
 ORGANISMS = {"Giardia": "parasitic", "norovirus": "viral", "Campylobacter": "bacterial"}

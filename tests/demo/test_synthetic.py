@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.demo.synthetic import generate_case, generate_cases
 from casebook.models import Case
-from casebook.redflags import red_flags
 
 TODAY = date(2025, 6, 15)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.models import Case, FlagReview, Patient, TestResult
-from casebook.redflags import red_flags
 
 DAY = date.today() - timedelta(days=4)
 PID = "card-1"

@@ -55,7 +55,7 @@ def _with_history(case: Case) -> Case:
         instructions="Take with a glass of water.", rationale="RATIONALE-FOR-PRACTITIONER")]
     case = case.model_copy(update={"history": history, "plan": plan})
     # the added omeprazole matches the demo plan's cautions: confirm them, as the store needs
-    from casebook.cautions import unconfirmed_cautions
+    from casebook.clinical.cautions import unconfirmed_cautions
     from casebook.models import CautionConfirmation
 
     cat = default_catalog()

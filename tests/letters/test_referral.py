@@ -11,9 +11,9 @@ from letters_helpers import TODAY, XSS, pdf_text
 from pypdf import PdfReader
 
 from casebook.catalog import Catalog
+from casebook.clinical.red_flags import red_flags
 from casebook.letters import ClinicSettings, Letter, LetterError, referral_letter, to_pdf
 from casebook.models import Case, Note
-from casebook.redflags import red_flags
 from casebook.store import CaseStore, import_cases
 
 TO = "Dr B. Example\nGastroenterology\nExample Hospital"

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from casebook.derive import RecordError
+from casebook.clinical.derive import RecordError
 from casebook.models import (
     InstrumentResponse,
     Note,

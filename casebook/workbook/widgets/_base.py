@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import ipywidgets as W
 
-from casebook.derive import RecordError
+from casebook.clinical.derive import RecordError
 from casebook.models import Record
 from casebook.store import ConflictError, NotFoundError, StoreError
 from casebook.workbook.widgets._fields import FieldErrors, Fields

@@ -8,22 +8,19 @@ from datetime import date
 
 import ipywidgets as W
 
+from casebook.clinical.flag_lifecycle import REVIEW_STEPS, FlagStatus, flag_statuses
+from casebook.clinical.red_flags import RedFlag
+from casebook.clinical.vocabulary import Urgency
 from casebook.errors import CasebookError
-from casebook.flagstate import REVIEW_STEPS, FlagStatus, flag_statuses
 from casebook.models import AlarmScreen
-from casebook.redflags import RedFlag
 from casebook.workbook.widgets._html import badge, esc, notice
 from casebook.workbook.widgets.letters import LetterButtons
 from casebook.workbook.widgets.session import CaseSession, Event, LastSaved
 
 __all__ = ["FlagSteps", "Header", "flag_panel"]
 
-_URGENCY = {
-    "same_day": ("SAME DAY", "#7a0010"),
-    "urgent": ("URGENT", "#b00020"),
-    "routine": ("ROUTINE", "#8a5a00"),
-}
-_ORDER = {"same_day": 0, "urgent": 1, "routine": 2}
+_COLOURS = {Urgency.SAME_DAY: "#7a0010", Urgency.URGENT: "#b00020", Urgency.SOON: "#8a5a00",
+            Urgency.ROUTINE: "#8a5a00"}
 _SCREEN_QUESTIONS = tuple(n for n in AlarmScreen.model_fields if n != "symptom_onset")
 
 
@@ -37,7 +34,7 @@ _STEP_BUTTONS = (("acknowledged", "Acknowledge"), ("referred", "Refer"), ("resol
 
 def _flag_html(status: FlagStatus, *, unsaved: bool) -> str:
     flag = status.flag
-    text, colour = _URGENCY.get(status.urgency, (status.urgency.upper(), "#b00020"))
+    text, colour = status.urgency.label.upper(), _COLOURS[status.urgency]
     extra = (" " + badge("from answers not saved yet", "#444")) if unsaved else ""
     if status.age_note:
         extra += f" <b>— {esc(status.age_note)}</b>"
@@ -62,7 +59,7 @@ def flag_panel(saved: Sequence[FlagStatus], pending: Sequence[RedFlag]) -> str:
     drafts = flag_statuses(pending, [])
     open_ = sorted([(s, True) for s in drafts] + [(s, False) for s in saved
                                                    if s.state == "open"],
-                   key=lambda pair: _ORDER.get(pair[0].urgency, 9))
+                   key=lambda pair: pair[0].urgency.rank)
     review = [s for s in saved if s.state in ("acknowledged", "referred")]
     done = [s for s in saved if s.state == "resolved"]
     parts = []
@@ -206,7 +203,7 @@ class Header:
         self.flags.value = panel + self._screen_note()
 
     def statuses(self) -> list[FlagStatus]:
-        """The saved case's red flags with their state (casebook.flagstate), open first."""
+        """The saved case's red flags with their state (clinical.flag_lifecycle), open first."""
         return flag_statuses(self.session.red_flags(), self.session.case.flag_reviews)
 
     def _screen_note(self) -> str:

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 import ipywidgets as W
 
 from casebook.catalog import Instrument
+from casebook.clinical.scoring import band_for, instrument_alerts, score_instrument
 from casebook.format import range_text
 from casebook.models import InstrumentResponse
-from casebook.scoring import band_for, instrument_alerts, score_instrument
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import Look, Quiet
 from casebook.workbook.widgets._html import badge, esc, notice

@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.catalog import ProtocolTemplate
-from casebook.cautions import CautionMatch, active_cautions, protocol_warning
+from casebook.clinical.cautions import CautionMatch, active_cautions, protocol_warning
 from casebook.models import PLAN_CATEGORIES, CautionConfirmation, PlanItem
 from casebook.workbook.widgets._base import Change, OneRecord, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for

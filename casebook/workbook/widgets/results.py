@@ -10,9 +10,10 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.catalog import LabTest
+from casebook.clinical.scoring import read_result
+from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, RESULT_FLAGS
 from casebook.format import range_text
 from casebook.models import TestOrder, TestResult
-from casebook.scoring import read_result
 from casebook.store import NotFoundError, StoreError
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import (
@@ -29,7 +30,8 @@ from casebook.workbook.widgets.session import CaseSession, Event
 
 __all__ = ["FLAG_WORDS", "ResultForm", "ResultsView"]
 
-FLAG_WORDS = {"H": ("H high", "#b00020"), "L": ("L low", "#1f5f99"), "A": ("A abnormal", "#b00020")}
+FLAG_WORDS = {flag: (f"{flag} {RESULT_FLAG_WORDS[flag]}", colour)
+              for flag, colour in zip(RESULT_FLAGS, ("#b00020", "#1f5f99", "#b00020"), strict=True)}
 
 
 class ResultForm:
@@ -200,7 +202,7 @@ class ResultsView:
             name = tests[r.test].name if r.test in tests else r.test
             value = shown(r.value) if r.value is not None else shown(r.value_text)
             reading = read_result(r, tests.get(r.test), self.session.case.patient.sex)
-            word, colour = FLAG_WORDS.get(reading.flag or "", ("", ""))
+            word, colour = FLAG_WORDS[reading.flag] if reading.flag else ("", "")
             reviewed = (esc(f"{r.reviewed_at.astimezone():%Y-%m-%d} by {r.reviewed_by or '?'}")
                         if r.reviewed_at is not None else badge("new", "#8a5a00"))
             rows.append((esc(r.collected_on), esc(name), esc(f"{value} {r.unit}".strip()),

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from casebook.catalog import Catalog
+from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.models import Case, Record, Visit
-from casebook.redflags import RedFlag, red_flags
 from casebook.store import CaseStore
 from casebook.store.records import ENTITIES, entity_for
 from casebook.workbook.widgets._fields import Look

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from casebook.clinical.vocabulary import SEVERITY_WORDS
 from casebook.models import SymptomRating
-from casebook.severity_words import SEVERITY_WORDS
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import Look, Quiet
 from casebook.workbook.widgets._html import FORM_CLASS, STYLE, esc

@@ -9,8 +9,8 @@ from typing import Any
 
 import ipywidgets as W
 
+from casebook.clinical.scoring import change_since_baseline
 from casebook.models import AlarmScreen, Visit
-from casebook.scoring import change_since_baseline
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, field_for
 from casebook.workbook.widgets._html import FORM_CLASS, STYLE, table

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from casebook.flagstate import SAME_DAY_MAX_AGE_DAYS, flag_statuses
+from casebook.clinical.flag_lifecycle import SAME_DAY_MAX_AGE_DAYS, flag_statuses
 from casebook.models import AlarmScreen, InstrumentResponse, TestResult, Visit
 from casebook.workbook.widgets.header import Header, flag_panel
 from casebook.workbook.widgets.session import CaseSession

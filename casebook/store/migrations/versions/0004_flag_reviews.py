@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-12-02 09:00:00
 
 One new child table, `flag_reviews`; nothing else changes. A step is appended, never
-edited: the open/re-opened state is derived (casebook.flagstate), not stored.
+edited: the open/re-opened state is derived (casebook.clinical.flag_lifecycle), not stored.
 """
 
 from __future__ import annotations

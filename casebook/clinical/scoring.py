@@ -1,5 +1,5 @@
 """Pure functions over the case record: instrument scores, H/L/A flags, symptom burden and
-change since baseline. The red-flag rules live in `casebook.redflags`.
+change since baseline. The red-flag rules live in `casebook.clinical.red_flags`.
 
 `read_result` is the one place that decides which flag and which reference range apply to a
 result: the red flags, the charts, the workbook's result table, the terminal report and the
@@ -17,6 +17,7 @@ from datetime import date
 from typing import Literal
 
 from casebook.catalog.schema import Band, Instrument, LabTest
+from casebook.clinical.vocabulary import ResultFlag
 from casebook.errors import CasebookError
 from casebook.models import (
     Case,
@@ -45,8 +46,6 @@ __all__ = [
     "score_instrument",
     "symptom_burden",
 ]
-
-ResultFlag = Literal["H", "L", "A"]
 
 
 class ScoringError(CasebookError, ValueError):

@@ -1,4 +1,4 @@
-"""Tests of casebook.scoring: built on hand-made catalog entries, never on the catalog data."""
+"""Tests of clinical.scoring: built on hand-made catalog entries, never on the catalog data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from casebook import scoring
 from casebook.catalog.schema import (
     AnswerOption,
     Band,
@@ -20,20 +19,9 @@ from casebook.catalog.schema import (
     RedFlagRule,
     SexRange,
 )
-from casebook.models import (
-    AlarmScreen,
-    Case,
-    FamilyHistory,
-    HistoryEntry,
-    InstrumentResponse,
-    Medication,
-    Patient,
-    SymptomRating,
-    TestResult,
-    Visit,
-)
-from casebook.redflags import RedFlag, red_flags
-from casebook.scoring import (
+from casebook.clinical import scoring
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.scoring import (
     Score,
     ScoringError,
     band_for,
@@ -47,6 +35,18 @@ from casebook.scoring import (
     result_flag,
     score_instrument,
     symptom_burden,
+)
+from casebook.models import (
+    AlarmScreen,
+    Case,
+    FamilyHistory,
+    HistoryEntry,
+    InstrumentResponse,
+    Medication,
+    Patient,
+    SymptomRating,
+    TestResult,
+    Visit,
 )
 
 PID = "p001"

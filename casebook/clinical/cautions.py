@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from casebook.catalog import Catalog, Caution, ProtocolTemplate
-from casebook.flagstate import case_flag_statuses
+from casebook.clinical.flag_lifecycle import case_flag_statuses
 from casebook.models import (
     SAFETY_FACTS,
     Case,
@@ -164,11 +164,11 @@ def protocol_warning(case: Case, catalog: Catalog, category: str | None = None) 
     if category is None and not live:
         return None
     # Open or acknowledged: a flag referred elsewhere or resolved no longer blocks a protocol.
-    flags = [s.flag for s in case_flag_statuses(case, catalog)
-             if s.state in ("open", "acknowledged") and s.urgency in ("urgent", "same_day")]
-    if not flags:
+    raised = [s for s in case_flag_statuses(case, catalog)
+              if s.state in ("open", "acknowledged") and s.urgency.needs_contact]
+    if not raised:
         return None
-    labels = ", ".join(f.label for f in flags)
-    return (f"Open {'same-day' if any(f.urgency == 'same_day' for f in flags) else 'urgent'} "
-            f"red flag ({labels}) and no referral in the plan: refer before starting a gut "
-            "protocol.")
+    labels = ", ".join(s.flag.label for s in raised)
+    most = min((s.urgency for s in raised), key=lambda u: u.rank)
+    return (f"Open {most.label} red flag ({labels}) and no referral in the plan: refer before "
+            "starting a gut protocol.")

@@ -1,4 +1,4 @@
-"""A symptom's severity is said in one place (casebook.severity_words): the patient reads
+"""A symptom's severity is said in one place (casebook.clinical.vocabulary): the patient reads
 "strong" on the dashboard, in the after-visit summary and in the patient's chart; the
 practitioner reads "marked" in the workbook's chart and form."""
 
@@ -9,10 +9,10 @@ import json
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
 from casebook.charts.visits import symptom_chart
+from casebook.clinical.vocabulary import SEVERITY_PATIENT_WORDS, SEVERITY_WORDS, severity_words
 from casebook.demo.synthetic import generate_cases
 from casebook.letters._summary import _symptoms
 from casebook.models import Case
-from casebook.severity_words import PATIENT_SEVERITY_WORDS, SEVERITY_WORDS, severity_words
 
 CATALOG = default_catalog()
 
@@ -25,11 +25,11 @@ def _case_with_a_rating_of_3() -> Case:
 
 
 def test_the_two_wordings_differ_only_where_a_lay_reader_needs_it() -> None:
-    assert severity_words(patient=True) is PATIENT_SEVERITY_WORDS
+    assert severity_words(patient=True) is SEVERITY_PATIENT_WORDS
     assert severity_words(patient=False) is SEVERITY_WORDS
-    differ = [i for i, (a, b) in enumerate(zip(SEVERITY_WORDS, PATIENT_SEVERITY_WORDS,
+    differ = [i for i, (a, b) in enumerate(zip(SEVERITY_WORDS, SEVERITY_PATIENT_WORDS,
                                                strict=True)) if a != b]
-    assert differ == [3] and PATIENT_SEVERITY_WORDS[3] == "strong"
+    assert differ == [3] and SEVERITY_PATIENT_WORDS[3] == "strong"
 
 
 def test_chart_legends_use_each_audiences_words() -> None:

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from casebook.catalog import Catalog, LabTest
+from casebook.clinical.scoring import qualitative_flag, result_flag, score_instrument
 from casebook.errors import CasebookError
 from casebook.models import (
     Case,
@@ -22,7 +23,6 @@ from casebook.models import (
     TestOrder,
     TestResult,
 )
-from casebook.scoring import qualitative_flag, result_flag, score_instrument
 
 __all__ = [
     "RecordError",
@@ -183,7 +183,7 @@ def check_cautions(item: PlanItem, catalog: Catalog, case: Case) -> PlanItem:
 
     Applies to every save and to whole-case imports alike: an imported active or proposed
     item must carry its confirmations, so a caution is never silently accepted."""
-    from casebook.cautions import unconfirmed_cautions
+    from casebook.clinical.cautions import unconfirmed_cautions
 
     if item.template is not None and item.template not in {t.key for t in catalog.protocols}:
         raise RecordError("plan item", "template", f"unknown protocol template {item.template!r}")

@@ -1,6 +1,6 @@
 """The lifecycle of a red flag: open, acknowledged, referred, resolved.
 
-Pure: the flags the record raises now (`casebook.redflags.red_flags`) are combined with the
+Pure: the flags the record raises now (`clinical.red_flags.red_flags`) are combined with the
 review steps the practitioners recorded (`FlagReview`, appended by `CaseStore.review_flag`).
 
 - A flag with no step is open.
@@ -10,7 +10,8 @@ review steps the practitioners recorded (`FlagReview`, appended by `CaseStore.re
 - A same-day flag whose evidence is older than `SAME_DAY_MAX_AGE_DAYS` days is shown as
   urgent, with the date it was answered and a request to review it, and stays open until
   acknowledged: a PHQ-9 item 9 answer from last year must not keep a case "same day" for
-  ever, and must never silently disappear either.
+  ever, and must never silently disappear either. `shown_urgency` is that rule, and every
+  view shows a flag's urgency through it (or through `FlagStatus.urgency`, which it sets).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from casebook.catalog import Catalog
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.vocabulary import Urgency
 from casebook.errors import InputError
 from casebook.models import Case, FlagReview
-from casebook.redflags import RedFlag, red_flags
 
 __all__ = [
     "REVIEW_STEPS",
@@ -32,6 +34,7 @@ __all__ = [
     "case_flag_statuses",
     "check_step",
     "flag_statuses",
+    "shown_urgency",
 ]
 
 SAME_DAY_MAX_AGE_DAYS = 14
@@ -45,7 +48,6 @@ REVIEW_STEPS: dict[str, tuple[str, ...]] = {
 }
 """Each step, and the states a flag may be in to take it."""
 
-_URGENCY_ORDER = {"same_day": 0, "urgent": 1, "routine": 2}
 _STATE_ORDER = {"open": 0, "acknowledged": 1, "referred": 1, "resolved": 2}
 
 
@@ -56,7 +58,7 @@ class FlagStatus:
     flag: RedFlag
     state: str  # one of STATES
     last: FlagReview | None  # the latest step for this rule, even when newer evidence re-opened it
-    urgency: str  # as shown: a same-day flag on old evidence is shown as urgent
+    urgency: Urgency  # as shown (`shown_urgency`): same-day on old evidence shows as urgent
     aged: bool = False  # same-day evidence older than SAME_DAY_MAX_AGE_DAYS
 
     @property
@@ -67,7 +69,7 @@ class FlagStatus:
     @property
     def needs_contact(self) -> bool:
         """Open, urgent or same-day, and nobody has acknowledged it yet."""
-        return self.state == "open" and self.urgency in ("same_day", "urgent")
+        return self.state == "open" and self.urgency.needs_contact
 
     @property
     def age_note(self) -> str:
@@ -79,7 +81,7 @@ class FlagStatus:
 
     def headline(self) -> str:
         """E.g. 'urgent — answered on 2025-01-02, review' for an aged same-day flag."""
-        words = self.urgency.replace("_", " ")
+        words = self.urgency.label
         return f"{words} — {self.age_note}" if self.aged else words
 
     def summary(self) -> str:
@@ -104,12 +106,21 @@ def _newer(flag: RedFlag, review: FlagReview) -> bool:
     return review.evidence_on is None or flag.on > review.evidence_on
 
 
+def _aged(flag: RedFlag, today: date) -> bool:
+    return (flag.urgency == Urgency.SAME_DAY and flag.on is not None
+            and (today - flag.on).days > SAME_DAY_MAX_AGE_DAYS)
+
+
+def shown_urgency(flag: RedFlag, today: date) -> Urgency:
+    """The urgency every view shows for `flag` on `today`: the rule's, except that a
+    same-day flag on evidence older than SAME_DAY_MAX_AGE_DAYS days is urgent."""
+    return Urgency.URGENT if _aged(flag, today) else Urgency(flag.urgency)
+
+
 def _status(flag: RedFlag, reviews: Sequence[FlagReview], today: date) -> FlagStatus:
     last = reviews[-1] if reviews else None
     state = "open" if last is None or _newer(flag, last) else last.state
-    aged = (flag.urgency == "same_day" and flag.on is not None
-            and (today - flag.on).days > SAME_DAY_MAX_AGE_DAYS)
-    return FlagStatus(flag, state, last, "urgent" if aged else flag.urgency, aged)
+    return FlagStatus(flag, state, last, shown_urgency(flag, today), _aged(flag, today))
 
 
 def flag_statuses(
@@ -122,14 +133,15 @@ def flag_statuses(
     for review in sorted(reviews, key=lambda r: (r.at, r.id)):
         by_rule.setdefault(review.rule_key, []).append(review)
     out = [_status(f, by_rule.get(f.key, []), today) for f in flags]
-    return sorted(out, key=lambda s: (_STATE_ORDER[s.state],
-                                      _URGENCY_ORDER.get(s.urgency, 9), s.flag.key))
+    return sorted(out, key=lambda s: (_STATE_ORDER[s.state], s.urgency.rank, s.flag.key))
 
 
 def case_flag_statuses(case: Case, catalog: Catalog, *,
                        today: date | None = None) -> list[FlagStatus]:
-    """`flag_statuses` of the flags the case raises and the steps it holds."""
-    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
+    """`flag_statuses` of the flags the case raises as of `today` (nothing dated after it,
+    as every view reads the record) and the steps it holds."""
+    today = today or date.today()
+    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=today)
     return flag_statuses(flags, case.flag_reviews, today=today)
 
 

@@ -15,14 +15,12 @@ from datetime import date
 from types import MappingProxyType
 
 from casebook.catalog.schema import Instrument, LabTest, RedFlagRule
+from casebook.clinical.scoring import ScoringError, instrument_alerts, read_result
+from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, Urgency
 from casebook.format import lower_first, number
 from casebook.models import AlarmScreen, Case, FamilyHistory, TestResult, Visit
-from casebook.scoring import ScoringError, instrument_alerts, read_result
 
 __all__ = ["RedFlag", "red_flags"]
-
-_URGENCY_ORDER = {"same_day": 0, "urgent": 1, "routine": 2}
-_FLAG_WORDS = {"H": "high", "L": "low", "A": "abnormal"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class RedFlag:
     key: str
     label: str
     reason: str
-    urgency: str
+    urgency: Urgency  # the rule's; a view shows `flag_lifecycle.shown_urgency`
     action: str
     source: str
     visit_id: str | None
@@ -180,9 +178,9 @@ def _lab(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag |
         evidence = f"{name} {_shown(result, test)} on {result.collected_on}"
         if rule.kind == "lab_flag":
             flag = read_result(result, test, sex).flag
-            if flag not in rule.flags:
+            if flag is None or flag not in rule.flags:
                 continue
-            why = f"is flagged {flag} ({_FLAG_WORDS.get(flag or '', flag)})"
+            why = f"is flagged {flag} ({RESULT_FLAG_WORDS[flag]})"
         else:
             if test is not None and result.unit and not test.accepts_unit(result.unit):
                 continue  # a value in another unit cannot be compared with the threshold
@@ -289,4 +287,4 @@ def red_flags(
         if flag is not None:
             cited = tuple(dict.fromkeys((*flag.results, *(i for n in needs for i in n.results))))
             fired[rule.key] = replace(flag, results=cited)
-    return sorted(fired.values(), key=lambda f: (_URGENCY_ORDER.get(f.urgency, 99), f.key))
+    return sorted(fired.values(), key=lambda f: (Urgency(f.urgency).rank, f.key))

@@ -9,9 +9,14 @@ from pathlib import Path
 import pytest
 
 from casebook.catalog import CatalogError, default_catalog, load_catalog
-from casebook.cautions import active_cautions, case_cautions, protocol_warning, safety_facts
 from casebook.cli._report import case_text
-from casebook.derive import RecordError
+from casebook.clinical.cautions import (
+    active_cautions,
+    case_cautions,
+    protocol_warning,
+    safety_facts,
+)
+from casebook.clinical.derive import RecordError
 from casebook.models import (
     AlarmScreen,
     Case,
@@ -284,7 +289,7 @@ def test_casebook_show_lists_active_cautions_with_their_state() -> None:
 
 
 def test_every_safety_fact_has_words_for_the_practitioner() -> None:
-    from casebook import cautions
+    from casebook.clinical import cautions
     from casebook.models import SAFETY_FACTS
 
     assert set(cautions._FACT_WORDS) == set(SAFETY_FACTS)

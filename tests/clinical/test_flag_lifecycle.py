@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from casebook.catalog import default_catalog
+from casebook.clinical.flag_lifecycle import SAME_DAY_MAX_AGE_DAYS, flag_statuses
+from casebook.clinical.red_flags import RedFlag
 from casebook.errors import CasebookError
-from casebook.flagstate import SAME_DAY_MAX_AGE_DAYS, flag_statuses
 from casebook.interop import case_from_json, case_to_json
 from casebook.interop.fhir import bundle_to_json
 from casebook.interop.fhir_common import EXT
 from casebook.models import FlagReview, Patient, TestResult
-from casebook.redflags import RedFlag
 from casebook.store import CaseStore, NotFoundError, import_case
 
 TODAY = date.today()

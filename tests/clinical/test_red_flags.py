@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from casebook.catalog import default_catalog
+from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.models import (
     AlarmScreen,
     Case,
@@ -17,7 +18,6 @@ from casebook.models import (
     TestResult,
     Visit,
 )
-from casebook.redflags import RedFlag, red_flags
 
 PID = "p-rules"
 DAY = date(2025, 3, 1)
@@ -234,8 +234,8 @@ def test_family_history_counts_first_degree_relatives_only(relative: str, fires:
 
 def test_family_history_reason_keeps_the_capitals_of_ibd() -> None:
     from casebook.catalog import default_catalog
+    from casebook.clinical.red_flags import red_flags
     from casebook.demo.synthetic import generate_cases
-    from casebook.redflags import red_flags
 
     cat = default_catalog()
     reasons = [f.reason for case in generate_cases(12, seed=1)
