@@ -49,7 +49,7 @@ def patients_text(patients: Sequence[PatientSummary]) -> str:
 
 def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
     """Each flag: urgency, rule key, label and state; then reason and action; then source.
-    Open ones are marked '!' (the order is flagstate's: open first, most urgent first)."""
+    Open ones are marked '!' (the order is the flag lifecycle's: open first, most urgent first)."""
     out = []
     for s in statuses:
         f = s.flag

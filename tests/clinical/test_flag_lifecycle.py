@@ -1,5 +1,5 @@
-"""The red-flag lifecycle: pure states (flagstate) and the store's steps, on SQLite and
-PostgreSQL (db_url)."""
+"""The red-flag lifecycle: pure states (clinical.flag_lifecycle) and the store's steps, on
+SQLite and PostgreSQL (db_url)."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def test_scored_as_answered_with_the_band(with_visit: Callable[..., CaseSession]
 
 def test_phq9_item_9_raises_the_flag_before_saving(with_visit: Callable[..., CaseSession],
                                                    sqlite_store: CaseStore) -> None:
-    session = with_visit(date.today())  # same day while fresh (older evidence: flagstate)
+    session = with_visit(date.today())  # same day while fresh (older evidence: flag_lifecycle)
     header = Header(session)
     form = InstrumentsForm(session)
     form.panels["phq9"].answers["9"].value = 1  # one answer is enough: the rest may wait
