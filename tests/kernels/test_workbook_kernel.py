@@ -157,7 +157,7 @@ async def _start_and_ask(cwd: Path, *, restart: bool = False) -> dict[str, Any]:
 @pytest.mark.slow
 def test_first_kernel_plain_later_kernels_forked_all_on_ipc(tmp_path: Path,
                                                            own_helpers: None) -> None:
-    from casebook.charts.service import own_chart_service
+    from casebook.kernels.chart_service import own_chart_service
     from casebook.kernels.server import own_fork_server, stop_process_fork_server
 
     stop_process_fork_server()  # none left by an earlier test: this one sees the first kernel

@@ -2,7 +2,7 @@
 
 vl-convert's JavaScript engine takes ~0.6 s of CPU to start in every new process, and it
 cannot be started before a fork (it owns threads), so a forked kernel would pay it on every
-view. `ChartService` runs `python -m casebook.charts.service SOCKET`: one process that starts
+view. `ChartService` runs `python -m casebook.kernels.chart_service SOCKET`: one process that starts
 the engine once and turns Vega-Lite specs into SVG for any kernel that asks over a Unix
 socket (mode 0600, in a 0700 folder). It keeps nothing between requests, may fetch no URL
 (`allowed_base_urls=[]`), and runs no notebook code. Kernels find it through the
@@ -114,7 +114,7 @@ def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m casebook.charts.service SOCKET", file=sys.stderr)
+        print("usage: python -m casebook.kernels.chart_service SOCKET", file=sys.stderr)
         return 2
     ignore_interrupts()
     import vl_convert
@@ -134,7 +134,7 @@ class ChartService(HelperProcess):
 
     def __init__(self, *, stderr: int | IO[Any] | None = None) -> None:
         super().__init__(
-            "casebook.charts.service",
+            "casebook.kernels.chart_service",
             socket_name="charts.sock",
             folder_prefix="casebook-charts-",
             description="chart service",
