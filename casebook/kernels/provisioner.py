@@ -43,7 +43,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Unicode
 
-from casebook.kernels import CHART_SOCKET_ENV
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.kernels.forkserver import request_fork
 
 __all__ = ["ForkedProvisioner"]

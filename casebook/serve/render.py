@@ -30,8 +30,8 @@ from sqlalchemy.engine import make_url
 from traitlets import DottedObjectName, Type
 from voila.notebook_renderer import NotebookRenderer
 
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.errors import InputError
-from casebook.kernels.chart_service import CHART_SOCKET_ENV
 from casebook.kernels.client import ReadyKernelClient, ipc_transport
 from casebook.serve.cache import RenderOutcome
 from casebook.serve.headers import STYLE_ELEMENT

@@ -53,7 +53,7 @@ async def _start_and_ask(km_class: type[Any], cwd: Path) -> dict[str, Any]:
 def test_many_concurrent_forked_kernels_all_reply_over_ipc(
     server: ForkServer, tmp_path: Path
 ) -> None:
-    km_class = server.kernel_manager_class
+    km_class = kernel_manager_class(server.jupyter_path)
 
     async def many() -> list[dict[str, Any]]:
         return await asyncio.gather(*(_start_and_ask(km_class, tmp_path)
