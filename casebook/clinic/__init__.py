@@ -34,9 +34,7 @@ from casebook.clinic._outcomes import (
 )
 from casebook.clinic._sections import (
     ClinicSession,
-    batch_clinic_notebook,
     clinic_notebook,
-    clinic_parameters,
     export_section,
     filters_section,
     open_clinic,
@@ -71,10 +69,8 @@ __all__ = [
     "ClinicFrames",
     "ClinicSession",
     "Mid",
-    "batch_clinic_notebook",
     "clinic_frames",
     "clinic_notebook",
-    "clinic_parameters",
     "deidentify",
     "export_section",
     "filters_section",

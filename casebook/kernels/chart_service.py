@@ -115,7 +115,16 @@ class ChartService(HelperProcess):
         )
 
     def start(self) -> ChartService:
+        """Launch the service and wait until its engine is warm."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> ChartService:
+        """Launch the service without waiting; `socket_path` is usable at once."""
         self.spawn()
+        return self
+
+    def wait_ready(self) -> ChartService:
+        """Block until the launched service listens; RuntimeError if it died instead."""
         self.read_ready(lambda line: line == READY)
         return self
 
