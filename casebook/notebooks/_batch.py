@@ -80,7 +80,7 @@ class BatchInputError(CasebookError, ValueError):
 
 @dataclass(frozen=True)
 class BatchOptions:
-    database_url: str
+    database_url: str  # empty: $CASEBOOK_DB, else sqlite:///casebook.db (as resolve_url)
     out: Path = Path("notebooks")
     patients: Sequence[str] = ()
     since: datetime | None = None
@@ -148,6 +148,16 @@ def select_patients(
     from_csv: Path | None = None,
 ) -> list[tuple[str, int]]:
     """(patient id, record version) pairs to build, sorted by id."""
+    chosen = _chosen({s.id: s.record_version for s in store.patients()},
+                     _wanted(patients, from_csv))
+    if since is not None:
+        changed = {s.id for s in store.patients(changed_since=since)}
+        chosen = [(pid, version) for pid, version in chosen if pid in changed]
+    return chosen
+
+
+def _wanted(patients: Sequence[str], from_csv: Path | None) -> list[str]:
+    """The ids asked for (`--patient`, then the CSV's), checked; empty: everyone."""
     wanted: list[str] = []
     for pid in patients:
         if not isinstance(pid, str) or not PATIENT_ID_RE.fullmatch(pid):
@@ -157,15 +167,14 @@ def select_patients(
         wanted.append(pid)
     if from_csv is not None:
         wanted.extend(read_patient_csv(from_csv))
-    summaries = {s.id: s for s in store.patients()}
-    unknown = sorted(set(wanted) - set(summaries))
+    return wanted
+
+
+def _chosen(versions: Mapping[str, int], wanted: Sequence[str]) -> list[tuple[str, int]]:
+    unknown = sorted(set(wanted) - set(versions))
     if unknown:
         raise BatchInputError(f"not in the store: {', '.join(unknown)}")
-    chosen = set(wanted) if wanted else set(summaries)
-    if since is not None:
-        changed = {s.id for s in store.patients(changed_since=since)}
-        chosen &= changed
-    return [(pid, summaries[pid].record_version) for pid in sorted(chosen)]
+    return [(pid, versions[pid]) for pid in sorted(set(wanted) if wanted else versions)]
 
 
 def plan_jobs(
@@ -242,42 +251,38 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     selection before anything runs. `progress`: a tqdm bar on standard error (None: only
     when it is a terminal). Ctrl-C stops the batch: finished notebooks are kept and
     recorded, the report says `interrupted`, and running the same batch again builds
-    only what is left.
+    only what is left. A batch with nothing to build over a plain SQLite file is planned
+    from a read-only peek at it (`casebook.store.peek`), without SQLAlchemy.
     """
-    from casebook.store import CaseStore, redact_url, resolve_url
-
     start = time.perf_counter()
-    url = resolve_url(options.database_url)
-    options = _normalized(options, public_database_url(url))
+    _check(options)
     templates = list(options.templates) if options.templates else default_templates()
     for template in templates:
         if not Path(template).is_file():
             raise BatchInputError(f"no template at {template}")
+    current = _all_current(options, templates)
+    if current is not None:
+        current.seconds = time.perf_counter() - start
+        return current
+
+    from casebook.store import CaseStore, redact_url, resolve_url
+
+    url = resolve_url(options.database_url or None)
+    options = _normalized(options, public_database_url(url))
     with CaseStore(url) as store:
         selected = select_patients(
             store, patients=options.patients, since=options.since, from_csv=options.from_csv
         )
         versions = {s.id: s.record_version for s in store.patients()}
-    jobs, skipped = plan_jobs(selected, templates, options)
-    if options.templates is None:  # the default set: plus the clinic view, once per batch
-        jobs, skipped = _split([*jobs, *skipped, plan_clinic(
-            versions, template_path(CLINIC_TEMPLATE), options)])
+    jobs, skipped = _plan(options, templates, selected, versions)
     kernels = Kernels(mode=options.kernel, cell_timeout=options.cell_timeout,
                       env=kernel_env(url))
-    workers = options.workers or os.cpu_count() or 1
-    report = BatchReport(
-        database=redact_url(url),
-        out=str(options.out),
-        executor=options.executor,
-        workers=workers,
-        kernel=options.kernel,
-        outcomes=list(skipped),
-    )
+    report = _report(redact_url(url), options, skipped)
     done: set[str] = set()
     bar = _progress_bar(len(jobs), progress)
     try:
         with bar:
-            for outcome in _execute(jobs, kernels, options, workers):
+            for outcome in _execute(jobs, kernels, options, report.workers):
                 report.outcomes.append(outcome)
                 done.add(outcome.output)
                 bar.update(1)
@@ -295,9 +300,52 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     return report
 
 
+def _plan(options: BatchOptions, templates: Sequence[Path],
+          selected: Sequence[tuple[str, int]], versions: Mapping[str, int]
+          ) -> tuple[list[Job], list[Outcome]]:
+    """The selected patients' notebooks and, with the default set, the clinic notebook."""
+    jobs, skipped = plan_jobs(selected, templates, options)
+    if options.templates is None:  # the default set: plus the clinic view, once per batch
+        jobs, skipped = _split([*jobs, *skipped, plan_clinic(
+            versions, template_path(CLINIC_TEMPLATE), options)])
+    return jobs, skipped
+
+
+def _all_current(options: BatchOptions, templates: Sequence[Path]) -> BatchReport | None:
+    """The all-skipped report when the store is a plain SQLite file and every planned
+    notebook is current, read with `sqlite3` alone; None when unsure or when anything is
+    to be built (the store path then reads the store, checks it, and says what is wrong)."""
+    from casebook.store.peek import fast_sqlite_url, patient_versions
+
+    target = None if options.since is not None else fast_sqlite_url(options.database_url)
+    versions = None if target is None else patient_versions(target[1])
+    if target is None or versions is None:
+        return None
+    options = _normalized(options, target[0])
+    jobs, skipped = _plan(options, templates,
+                          _chosen(versions, _wanted(options.patients, options.from_csv)),
+                          versions)
+    return None if jobs else _report(target[0], options, skipped)
+
+
+def _report(database: str, options: BatchOptions, outcomes: Sequence[Outcome]) -> BatchReport:
+    return BatchReport(
+        database=database,
+        out=str(options.out),
+        executor=options.executor,
+        workers=options.workers or os.cpu_count() or 1,
+        kernel=options.kernel,
+        outcomes=list(outcomes),
+    )
+
+
 def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
     from dataclasses import replace
 
+    return replace(options, database_url=public_url, out=Path(options.out).resolve())
+
+
+def _check(options: BatchOptions) -> None:
     if options.executor == "dask" and not options.scheduler:
         raise BatchInputError("--executor dask needs --scheduler tcp://HOST:PORT")
     if options.workers is not None and options.workers < 1:
@@ -306,7 +354,6 @@ def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
         raise BatchInputError("--cell-timeout must be a positive number of seconds")
     if options.kernel not in ("forked", "plain"):
         raise ParameterError("kernel", "must be 'forked' or 'plain'")
-    return replace(options, database_url=public_url, out=Path(options.out).resolve())
 
 
 def _execute(

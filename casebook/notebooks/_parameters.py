@@ -127,11 +127,16 @@ def _check_patient_id(value: object) -> str:
 
 def public_database_url(url: str) -> str:
     """`url` with any password removed (not masked); SQLite file paths made absolute."""
+    if not isinstance(url, str) or not url.strip():
+        raise ParameterError("database_url", "must be a non-empty database URL")
+    from casebook.store.peek import fast_sqlite_url
+
+    plain = fast_sqlite_url(url)  # sqlite:///FILE, the common case: no SQLAlchemy import
+    if plain is not None:
+        return plain[0]
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    if not isinstance(url, str) or not url.strip():
-        raise ParameterError("database_url", "must be a non-empty database URL")
     try:
         parsed = make_url(url.strip())
     except (ArgumentError, ValueError):  # a bad scheme; a bad port or IPv6 host
