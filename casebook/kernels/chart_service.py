@@ -32,6 +32,7 @@ from casebook.charts.remote import (
 )
 from casebook.kernels.helper import (
     HelperProcess,
+    exit_now,
     ignore_interrupts,
     listen,
     owned_helper,
@@ -149,4 +150,4 @@ def own_chart_service() -> ChartService | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -64,9 +64,10 @@ def _serving() -> str | None:
 
 
 def _ready(kernels: Kernels, helpers: Sequence[HelperProcess]) -> Kernels:
-    """`kernels` told where the batch's kernels come from, once its helpers serve: the fork
-    server's `JUPYTER_PATH` entry (plain kernels if it could not start) and the chart
-    service's socket in the kernels' environment (none if it could not start)."""
+    """`kernels` told where the batch's kernels come from: the fork server's `JUPYTER_PATH`
+    entry once it serves (plain kernels if it could not start), and the chart service's
+    socket in the kernels' environment at once (a kernel that finds it not yet listening,
+    or gone, draws its charts itself: the jobs never wait for it)."""
     from casebook.charts.remote import CHART_SOCKET_ENV
     from casebook.kernels.chart_service import ChartService
     from casebook.kernels.server import ForkServer, ForkServerError
@@ -78,7 +79,7 @@ def _ready(kernels: Kernels, helpers: Sequence[HelperProcess]) -> Kernels:
             if isinstance(helper, ForkServer):
                 fork_server = helper.wait_ready().jupyter_path
             elif isinstance(helper, ChartService):
-                env[CHART_SOCKET_ENV] = helper.wait_ready().socket_path
+                env[CHART_SOCKET_ENV] = helper.socket_path
         except (ForkServerError, RuntimeError):
             continue  # the kernels do without it: plain kernels, in-kernel charts
     if kernels.mode == "forked" and fork_server is None:
