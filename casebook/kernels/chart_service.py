@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from casebook.charts.remote import (
-    CHART_SOCKET_ENV,
     COUNT_REQUEST,
     MAX_BYTES,
     recv_exact,
@@ -41,7 +40,6 @@ from casebook.kernels.helper import (
 )
 
 __all__ = [
-    "CHART_SOCKET_ENV",
     "READY",
     "ChartService",
     "main",

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.cli import main
-from casebook.kernels import CHART_SOCKET_ENV, PROVISIONER_NAME
+from casebook.kernels import PROVISIONER_NAME
 from casebook.kernels.spec import (
     WORKBOOK_KERNEL,
     install_kernelspec,

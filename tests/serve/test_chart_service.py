@@ -12,7 +12,7 @@ from serve_helpers import Server
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
 from casebook.charts import clear_chart_cache, render_svg, symptom_chart
-from casebook.kernels import CHART_SOCKET_ENV as ENV_VAR
+from casebook.charts.remote import CHART_SOCKET_ENV as ENV_VAR
 from casebook.kernels.chart_service import ChartService, render_remote
 from casebook.models import Case
 
