@@ -75,13 +75,13 @@ def _ready(kernels: Kernels, helpers: Sequence[HelperProcess]) -> Kernels:
     fork_server = _serving() if kernels.mode == "forked" else None
     env = dict(kernels.env)
     for helper in helpers:
-        try:
-            if isinstance(helper, ForkServer):
+        if isinstance(helper, ChartService):
+            env[CHART_SOCKET_ENV] = helper.socket_path
+        elif isinstance(helper, ForkServer):
+            try:
                 fork_server = helper.wait_ready().jupyter_path
-            elif isinstance(helper, ChartService):
-                env[CHART_SOCKET_ENV] = helper.socket_path
-        except (ForkServerError, RuntimeError):
-            continue  # the kernels do without it: plain kernels, in-kernel charts
+            except ForkServerError:
+                fork_server = None  # its kernels start the plain way
     if kernels.mode == "forked" and fork_server is None:
         return replace(kernels, mode="plain", env=env)
     return replace(kernels, fork_server=fork_server, env=env)
