@@ -16,9 +16,9 @@ across all patients at `out/clinic.ipynb`; `.html` beside each with `html=True`.
 whose inputs are unchanged is skipped unless `force`, the clinic notebook too, so a
 re-run with nothing changed builds nothing.
 
-The options flow one way: `run_batch` checks them, `plan_jobs`/`plan_clinic` turn them
-into `Job`s and the batch's one `Kernels`, an executor (`_exec.py`) runs each job with
-`_jobs.build(job, kernels)`; casebook/kernels/ forks the kernels.
+The options flow one way: `run_batch` checks them and makes the batch's one `Kernels`,
+`plan_jobs`/`plan_clinic` turn them into `Job`s, an executor (`_exec.py`) runs each job
+with `_jobs.build(job, kernels)`; casebook/kernels/ forks the kernels.
 """
 
 from __future__ import annotations
