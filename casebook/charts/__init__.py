@@ -14,8 +14,8 @@ When there is nothing to draw a builder returns a small labelled chart (`empty_c
 `is_empty(chart)` tells it apart. A chart embeds only the columns its marks draw: no ids,
 no names, no notes.
 
-Names load on first use, so that `casebook.charts.service` (the chart service a Jupyter
-server starts) can be imported without Altair.
+Names load on first use, so that `casebook.charts.remote` (the chart service's client and
+socket variable, which the kernels layer reads) can be imported without Altair.
 """
 
 from __future__ import annotations

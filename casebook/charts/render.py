@@ -5,8 +5,8 @@ JavaScript, no CDN and no network (vl-convert is told to fetch nothing), works t
 JupyterLab, Voila and exported HTML, and a strict Content-Security-Policy stays possible.
 Altair's renderers are never touched.
 
-Where a shared, warm chart engine runs (`casebook.charts.service`: `casebook serve` and the
-`casebook` kernel start one), a kernel asks it instead of starting vl-convert's JavaScript
+Where a shared, warm chart engine runs (`casebook.kernels.chart_service`: `casebook serve` and
+the `casebook` kernel start one), a kernel asks it instead of starting vl-convert's JavaScript
 engine itself (~0.4 s a process); if it is gone, the chart is drawn in-process. Every
 process keeps its last `CHART_CACHE_SIZE` charts by spec, so unchanged data is not drawn
 again.
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import altair as alt
 
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.charts.style import ChartError
-from casebook.kernels import CHART_SOCKET_ENV
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -115,7 +115,7 @@ def _cached_svg(key: str) -> str:
     spec = json.loads(key)
     socket_path = os.environ.get(CHART_SOCKET_ENV)
     if socket_path:  # a warm, shared engine (casebook serve, the casebook kernel)
-        from casebook.charts.service import render_remote
+        from casebook.charts.remote import render_remote
 
         try:
             return render_remote(spec, socket_path)

@@ -41,10 +41,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from casebook.notebooks import BatchOptions, parse_since, run_batch
-    from casebook.store import resolve_url
 
     options = BatchOptions(
-        database_url=resolve_url(args.db),
+        database_url=args.db or "",  # run_batch resolves it (SQLAlchemy only if needed)
         out=Path(args.out),
         patients=tuple(args.patient),
         since=parse_since(args.since) if args.since else None,

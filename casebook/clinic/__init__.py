@@ -47,9 +47,7 @@ from casebook.clinic._worklist import (
 )
 from casebook.clinic.sections import (
     ClinicSession,
-    batch_clinic_notebook,
     clinic_notebook,
-    clinic_parameters,
     export_section,
     filters_section,
     open_clinic,
@@ -72,10 +70,8 @@ __all__ = [
     "ClinicFrames",
     "ClinicSession",
     "Mid",
-    "batch_clinic_notebook",
     "clinic_frames",
     "clinic_notebook",
-    "clinic_parameters",
     "deidentify",
     "export_section",
     "filters_section",

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     import altair as alt
     import ipywidgets as W
 
-    from casebook.notebooks import Outcome
     from casebook.store import CaseStore
 
 __all__ = [
@@ -47,9 +46,7 @@ __all__ = [
     "MAX_ROWS",
     "TEMPLATE",
     "ClinicSession",
-    "batch_clinic_notebook",
     "clinic_notebook",
-    "clinic_parameters",
     "export_section",
     "filters_section",
     "open_clinic",
@@ -70,22 +67,21 @@ _COLOURS = {Urgency.SAME_DAY: "#b00020", Urgency.URGENT: "#c2410c", Urgency.SOON
 
 
 def _day(name: str, text: str | date | None) -> date | None:
-    if text is None or text == "":
-        return None
-    if isinstance(text, date):
-        return text
+    from casebook.notebooks import ParameterError, parse_day  # the template's parameters
+
     try:
-        return date.fromisoformat(str(text))
-    except ValueError:
-        raise ClinicError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+        return parse_day(name, text)
+    except ParameterError as exc:
+        raise ClinicError(str(exc)) from None
 
 
 def _notebooks_dir(value: str) -> PurePosixPath:
-    path = PurePosixPath(value or ".")
-    if path.is_absolute() or ":" in value or "\\" in value:
-        raise ClinicError(f"notebooks_dir: must be a folder relative to the clinic notebook "
-                          f"(got {value!r})")
-    return path
+    from casebook.notebooks import ParameterError, relative_folder
+
+    try:
+        return relative_folder("notebooks_dir", value)
+    except ParameterError as exc:
+        raise ClinicError(str(exc)) from None
 
 
 class ClinicSession:
@@ -304,54 +300,13 @@ def export_section(session: ClinicSession) -> W.HBox:
 
 
 # --- the notebook -----------------------------------------------------------------------
-def clinic_parameters(database_url: str, *, date_from: str = "", date_to: str = "",
-                      practitioner: str = "", notebooks_dir: str = ".") -> dict[str, str]:
-    """The parameters `templates/clinic.ipynb` takes, checked, with no password."""
-    from casebook.notebooks import check_parameters, public_database_url
-
-    _day("date_from", date_from), _day("date_to", date_to), _notebooks_dir(notebooks_dir)
-    params = {"database_url": public_database_url(database_url), "date_from": date_from,
-              "date_to": date_to, "practitioner": practitioner,
-              "notebooks_dir": notebooks_dir}
-    check_parameters(params)
-    return params
-
-
 def clinic_notebook(database_url: str, out_dir: str | Path = "notebooks", *,
                     execute: bool = False, timeout: float = 120, **filters: str) -> Path:
     """Write `out_dir/clinic.ipynb` from the clinic template and return its path; the case
     workbooks are expected at `out_dir/<patient>/case.ipynb` (as `casebook batch` puts them)."""
-    from casebook.notebooks import run_notebook, template_path
+    from casebook.notebooks import clinic_parameters, run_notebook, template_path
 
     out = Path(out_dir).resolve() / TEMPLATE
     return run_notebook(template_path(TEMPLATE), out,
                         clinic_parameters(database_url, **filters), execute=execute,
                         timeout=timeout)
-
-
-def batch_clinic_notebook(database_url: str, out_dir: Path, *, timeout: float = 120,
-                          env: dict[str, str] | None = None) -> Outcome:
-    """The batch's one clinic notebook, executed, as an Outcome of patient "(clinic)";
-    a failure is reported, never raised. `env` (the password) reaches its kernel only."""
-    import os
-    import time
-
-    from casebook.notebooks import NotebookFailed, Outcome
-
-    start = time.perf_counter()
-    output = Path(out_dir) / TEMPLATE
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
-        clinic_notebook(database_url, out_dir, execute=True, timeout=timeout)
-    except NotebookFailed as exc:
-        return Outcome("(clinic)", TEMPLATE, "failed", str(output),
-                       time.perf_counter() - start, 1, cell_index=exc.cell_index,
-                       ename=exc.ename, evalue=exc.evalue)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return Outcome("(clinic)", TEMPLATE, "built", str(output), time.perf_counter() - start, 1)

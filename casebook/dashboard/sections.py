@@ -33,6 +33,7 @@ from typing import Any
 from markupsafe import Markup
 
 from casebook.catalog import Catalog
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.clinical.flag_lifecycle import flag_statuses
 from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.scoring import ScoringError, read_result, score_instrument
@@ -43,7 +44,6 @@ from casebook.clinical.vocabulary import (
     result_patient_words,
 )
 from casebook.format import day, number
-from casebook.kernels import CHART_SOCKET_ENV
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 from casebook.templating import environment
 

@@ -15,8 +15,8 @@ papermill.execute_notebook(src, dst, kernel_name=kernel_name,
 ```
 
 or, to own the server's lifetime, `with ForkServer() as server:` and pass
-`kernel_manager_class=server.kernel_manager_class` (in another process:
-`kernel_manager_class(server.jupyter_path)`); a Jupyter/Voilà server uses
+`kernel_manager_class=kernel_manager_class(server.jupyter_path)` (in any process); a
+Jupyter/Voilà server uses
 `CasebookKernelSpecManager` with `extra_kernel_dirs=[server.kernels_dir]`. Kernelspecs reach
 jupyter_client as arguments: nothing here changes `os.environ`.
 The kernelspec names the `casebook-forked` provisioner (`ForkedProvisioner`, registered as a
@@ -33,21 +33,16 @@ fork) and their numpy random state is reseeded.
 
 from __future__ import annotations
 
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.kernels.server import (
     DEFAULT_PRELOAD,
-    KERNEL_NAME,
-    PROVISIONER_NAME,
     ForkServer,
     ForkServerError,
-    kernelspec,
     own_kernel_dirs,
     serving_jupyter_path,
     use_forked_kernels,
 )
-
-CHART_SOCKET_ENV = "CASEBOOK_CHART_SOCKET"
-"""The environment variable that gives a dashboard kernel the shared chart service's socket
-(`casebook.charts.service`); the one place this name is written."""
+from casebook.kernels.spec import KERNEL_NAME, PROVISIONER_NAME, kernelspec
 
 __all__ = [
     "CHART_SOCKET_ENV",

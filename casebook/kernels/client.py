@@ -37,6 +37,9 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKerne
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum, DottedObjectName, List, Type, Unicode, default
 
+from casebook.kernels.server import own_kernel_dirs
+from casebook.kernels.spec import WORKBOOK_KERNEL, workbook_kernelspec
+
 __all__ = [
     "CasebookKernelManager",
     "CasebookKernelSpecManager",
@@ -102,8 +105,6 @@ class CasebookKernelSpecManager(KernelSpecManager):
         try:
             return super().get_kernel_spec(kernel_name)
         except NoSuchKernel:
-            from casebook.kernels.spec import WORKBOOK_KERNEL, workbook_kernelspec
-
             if kernel_name.lower() != WORKBOOK_KERNEL:
                 raise
             return KernelSpec(resource_dir="", **workbook_kernelspec())
@@ -166,8 +167,6 @@ class CasebookKernelManager(AsyncKernelManager):
 
     @default("kernel_spec_manager")
     def _spec_manager_with_extras(self) -> KernelSpecManager:
-        from casebook.kernels.server import own_kernel_dirs
-
         extra = [*self.kernel_spec_dirs, *own_kernel_dirs()]
         return CasebookKernelSpecManager(data_dir=self.data_dir, extra_kernel_dirs=extra)
 

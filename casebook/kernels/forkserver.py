@@ -32,7 +32,7 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 
-from casebook.kernels.helper import ignore_interrupts, listen, serve
+from casebook.kernels.helper import exit_now, ignore_interrupts, listen, serve
 
 __all__ = ["READY", "main", "request_fork", "thread_count"]
 
@@ -217,4 +217,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

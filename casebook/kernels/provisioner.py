@@ -43,7 +43,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, Unicode
 
-from casebook.kernels import CHART_SOCKET_ENV
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.kernels.forkserver import request_fork
 
 __all__ = ["ForkedProvisioner"]
@@ -60,7 +60,7 @@ def _warm_in_background(log: logging.Logger | logging.LoggerAdapter[Any]) -> Non
     """Start this process's fork server and chart service in daemon threads, unless they are
     starting now. A helper that cannot start is logged and not tried again in this process
     (its kernels start the plain way); one that was stopped is started again."""
-    from casebook.charts.service import process_chart_service
+    from casebook.kernels.chart_service import process_chart_service
     from casebook.kernels.server import process_fork_server
 
     pid = os.getpid()
@@ -124,7 +124,7 @@ class ForkedProvisioner(LocalProvisioner):
         """This process's fork server and chart service sockets, if they serve already;
         if not, they start in the background (once a process) and this kernel starts plain
         and draws its own charts: the first notebook of a session never waits for them."""
-        from casebook.charts.service import own_chart_service
+        from casebook.kernels.chart_service import own_chart_service
         from casebook.kernels.server import own_fork_server
 
         forks, charts = own_fork_server(), own_chart_service()

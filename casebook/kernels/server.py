@@ -15,6 +15,7 @@ from casebook.kernels.helper import (
     process_helper,
     stop_owned_helper,
 )
+from casebook.kernels.spec import KERNEL_NAME, PROVISIONER_NAME, kernelspec
 
 __all__ = [
     "DEFAULT_PRELOAD",
@@ -30,12 +31,6 @@ __all__ = [
     "stop_process_fork_server",
     "use_forked_kernels",
 ]
-
-KERNEL_NAME = "casebook-forked"
-"""The kernelspec name that selects forked kernels (in the folder `ForkServer` writes)."""
-
-PROVISIONER_NAME = "casebook-forked"
-"""The `jupyter_client.kernel_provisioners` entry point of `ForkedProvisioner`."""
 
 DEFAULT_PRELOAD: tuple[str, ...] = (
     "numpy",
@@ -70,6 +65,7 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "casebook.workbook.widgets.notes",
     "casebook.workbook",
     "casebook.dashboard.sections",
+    "casebook.clinic",  # the batch's clinic notebook: ~0.65 s of imports per kernel otherwise
 )
 """What every forked kernel finds already imported (casebook modules not present are skipped)."""
 
@@ -85,28 +81,17 @@ class ForkServerError(CasebookError, RuntimeError):
     """The fork server could not start (an import failed, or it held threads)."""
 
 
-def kernelspec(socket_path: str) -> dict[str, Any]:
-    """A kernel.json that forks from the server at `socket_path`.
-
-    `argv` is a plain ipykernel command: the provisioner uses it when the server is gone.
-    """
-    from casebook.kernels.spec import kernelspec_json
-
-    return kernelspec_json("Python 3 (casebook, forked)", {
-        "provisioner_name": PROVISIONER_NAME, "config": {"socket_path": socket_path}})
-
-
 class ForkServer(HelperProcess):
     """A pre-importing process that forks fresh kernels; one per owning process.
 
     ```python
     with ForkServer() as server:            # imports once (a few seconds)
         papermill.execute_notebook(..., kernel_name=KERNEL_NAME,
-                                   kernel_manager_class=server.kernel_manager_class)
+            kernel_manager_class=kernel_manager_class(server.jupyter_path))
     ```
     A Jupyter or Voilà server finds the kernelspec through `server.kernels_dir`
-    (`CasebookKernelSpecManager.extra_kernel_dirs`); another process gets the string
-    `server.jupyter_path` and calls `kernel_manager_class(jupyter_path)`.
+    (`CasebookKernelSpecManager.extra_kernel_dirs`); any process passes the string
+    `server.jupyter_path` to `casebook.kernels.client.kernel_manager_class`.
     Kernel output the server's kernels write to their file descriptors goes to `stderr`
     (inherited by default; pass `subprocess.DEVNULL` or a file to quiet it).
     Stopping the server ends the kernels it forked (their parent poller sees it go).
@@ -144,13 +129,6 @@ class ForkServer(HelperProcess):
     def kernels_dir(self) -> str:
         """The kernelspec folder holding `casebook-forked` (for a kernelspec manager)."""
         return str(Path(self.jupyter_path) / "kernels")
-
-    @property
-    def kernel_manager_class(self) -> type[Any]:
-        """A `CasebookKernelManager` class that finds this server's kernelspec."""
-        from casebook.kernels.client import kernel_manager_class
-
-        return kernel_manager_class(self.jupyter_path)
 
     def start(self) -> ForkServer:
         """Launch the server and wait until it serves (its imports take a few seconds)."""

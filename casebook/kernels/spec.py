@@ -1,4 +1,8 @@
-"""The `casebook` kernelspec: the kernel case notebooks name, installed by `casebook init`.
+"""The kernelspecs: the `casebook` one case notebooks name (installed by `casebook init`)
+and the `casebook-forked` one a fork server writes; the names they go by.
+
+A leaf of casebook/kernels/: it imports no other kernels module, so the server, the client
+and the provisioner can all take their names from here.
 
 It is a plain ipykernel command with the `casebook-forked` provisioner in its metadata. In
 a Jupyter server (JupyterLab, Voilà) the provisioner starts one fork server for that server
@@ -21,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "KERNEL_NAME",
+    "PROVISIONER_NAME",
     "WORKBOOK_KERNEL",
     "install_kernelspec",
     "kernel_dir",
+    "kernelspec",
     "kernelspec_json",
     "plain_kernel_name",
     "workbook_kernelspec",
@@ -31,6 +38,12 @@ __all__ = [
 
 WORKBOOK_KERNEL = "casebook"
 """The kernelspec name case notebooks carry in their metadata."""
+
+KERNEL_NAME = "casebook-forked"
+"""The kernelspec name that selects forked kernels (in the folder a `ForkServer` writes)."""
+
+PROVISIONER_NAME = "casebook-forked"
+"""The `jupyter_client.kernel_provisioners` entry point of `ForkedProvisioner`."""
 
 _DISPLAY_NAME = "casebook (Python 3)"
 
@@ -47,10 +60,17 @@ def kernelspec_json(display_name: str, provisioner: dict[str, Any]) -> dict[str,
     }
 
 
+def kernelspec(socket_path: str) -> dict[str, Any]:
+    """A kernel.json that forks from the fork server at `socket_path`.
+
+    `argv` is a plain ipykernel command: the provisioner uses it when the server is gone.
+    """
+    return kernelspec_json("Python 3 (casebook, forked)", {
+        "provisioner_name": PROVISIONER_NAME, "config": {"socket_path": socket_path}})
+
+
 def workbook_kernelspec() -> dict[str, Any]:
     """The `casebook` kernel.json: forked by the server's own fork server (no socket given)."""
-    from casebook.kernels.server import PROVISIONER_NAME
-
     return kernelspec_json(_DISPLAY_NAME, {"provisioner_name": PROVISIONER_NAME, "config": {}})
 
 

@@ -10,14 +10,16 @@ run_notebook(template_path("case.ipynb"), out / "P1" / "case.ipynb",
 As papermill splits `parameterize`, `inspection` and `execute`, the parts live in private
 modules and this module is the API:
 
-- templates (`_templates`): the shipped `case.ipynb` and `dashboard.ipynb`, found with
-  `importlib.resources` in a checkout and in an installed wheel;
-- parameters (`_parameters`): checked names and values, the password-free database URL a
+- templates (`_templates`): the shipped `case.ipynb`, `dashboard.ipynb` and
+  `clinic.ipynb`, found with `importlib.resources` in a checkout and in an installed wheel;
+- parameters (`_parameters`): checked names and values, each template's parameters
+  (`case_parameters`, `clinic_parameters`), the password-free database URL a
   kernel connects with, output paths that cannot leave their folder;
 - run (`_run`): one papermill run, written atomically, failures naming the cell;
-- batch (`_batch`, with `_jobs` for one job, `_exec` for the local and Dask executors,
-  `_report` for the report and `_html` for the offline HTML copy): every patient's
-  notebooks, in parallel and incrementally.
+- batch (`_batch` to select and plan, `_jobs` for one job and the batch's `Kernels`,
+  `_exec` for the local and Dask executors, `_report` for the report and `_html` for the
+  offline HTML copy): every patient's notebooks and the clinic notebook, in parallel and
+  incrementally.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ if TYPE_CHECKING:
         BatchInputError,
         BatchOptions,
         parse_since,
+        plan_clinic,
         plan_jobs,
         read_patient_csv,
         run_batch,
         select_patients,
     )
-    from casebook.notebooks._jobs import Outcome
+    from casebook.notebooks._jobs import CLINIC, Kernels, Outcome
     from casebook.notebooks._kernel import kernel_settings
     from casebook.notebooks._new import prepare_case_notebook
     from casebook.notebooks._parameters import (
@@ -44,9 +47,12 @@ if TYPE_CHECKING:
         ParameterValue,
         case_parameters,
         check_parameters,
+        clinic_parameters,
         kernel_env,
         output_path,
+        parse_day,
         public_database_url,
+        relative_folder,
     )
     from casebook.notebooks._report import BatchReport
     from casebook.notebooks._run import (
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
         write_atomic,
     )
     from casebook.notebooks._templates import (
+        CLINIC_TEMPLATE,
         DEFAULT_TEMPLATES,
         TEMPLATES_DIR,
         TemplateNotFound,
@@ -77,7 +84,10 @@ _LAZY = {
     "DEFAULT_TEMPLATES": "_templates", "TEMPLATES_DIR": "_templates",
     "TemplateNotFound": "_templates", "default_templates": "_templates",
     "template_path": "_templates", "prepare_case_notebook": "_new", "kernel_settings": "_kernel",
-    "kernel_env": "_parameters", "refuse_overwrite": "_run",
+    "kernel_env": "_parameters", "refuse_overwrite": "_run", "plan_clinic": "_batch",
+    "CLINIC": "_jobs", "Kernels": "_jobs", "clinic_parameters": "_parameters",
+    "parse_day": "_parameters", "relative_folder": "_parameters",
+    "CLINIC_TEMPLATE": "_templates",
 }
 
 
@@ -85,11 +95,14 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
+    "CLINIC",
+    "CLINIC_TEMPLATE",
     "DEFAULT_TEMPLATES",
     "TEMPLATES_DIR",
     "BatchInputError",
     "BatchOptions",
     "BatchReport",
+    "Kernels",
     "NotebookFailed",
     "NotebookStalled",
     "Outcome",
@@ -98,16 +111,20 @@ __all__ = [
     "TemplateNotFound",
     "case_parameters",
     "check_parameters",
+    "clinic_parameters",
     "default_templates",
     "kernel_env",
     "kernel_settings",
     "output_path",
+    "parse_day",
     "parse_since",
+    "plan_clinic",
     "plan_jobs",
     "prepare_case_notebook",
     "public_database_url",
     "read_patient_csv",
     "refuse_overwrite",
+    "relative_folder",
     "run_batch",
     "run_notebook",
     "select_patients",

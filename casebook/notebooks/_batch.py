@@ -10,10 +10,15 @@ print(report.summary_text()); report.write(Path("batch-report.json"))
 
 Which patients: all, or `patients` / `from_csv` (a `patient_id` column), narrowed by
 `since` (record changed since). Which notebooks: `templates`, by default the repository's
-`templates/case.ipynb` and `templates/dashboard.ipynb`, whichever exist. Each lands at
-`out/<patient_id>/<template name>` (and `.html` beside it with `html=True`). A notebook
-whose inputs are unchanged is skipped unless `force`. See `_jobs.py` for one job,
-`_exec.py` for the executors and casebook/kernels/ for forked kernels.
+`templates/case.ipynb` and `templates/dashboard.ipynb`, whichever exist, each at
+`out/<patient_id>/<template name>`, plus (with the default set only) the clinic notebook
+across all patients at `out/clinic.ipynb`; `.html` beside each with `html=True`. A notebook
+whose inputs are unchanged is skipped unless `force`, the clinic notebook too, so a
+re-run with nothing changed builds nothing.
+
+The options flow one way: `run_batch` checks them and makes the batch's one `Kernels`,
+`plan_jobs`/`plan_clinic` turn them into `Job`s, an executor (`_exec.py`) runs each job
+with `_jobs.build(job, kernels)`; casebook/kernels/ forks the kernels.
 """
 
 from __future__ import annotations
@@ -23,32 +28,37 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import casebook
 from casebook.errors import CasebookError
-from casebook.models import PATIENT_ID_RE
+from casebook.ids import PATIENT_ID_RE
 from casebook.notebooks._jobs import (
+    CLINIC,
     Job,
     KernelMode,
+    Kernels,
     Outcome,
     input_hash,
     is_current,
     job_inputs,
+    stale_temp_files,
 )
-from casebook.notebooks._jobs import stale_temp_files as _stale_temp_files
 from casebook.notebooks._parameters import (
     ParameterError,
+    ParameterValue,
     case_parameters,
+    clinic_parameters,
     kernel_env,
     output_path,
     public_database_url,
 )
 from casebook.notebooks._report import BatchReport
-from casebook.notebooks._templates import default_templates
+from casebook.notebooks._templates import CLINIC_TEMPLATE, default_templates, template_path
 
 if TYPE_CHECKING:
     from casebook.store import CaseStore
@@ -57,6 +67,7 @@ __all__ = [
     "BatchInputError",
     "BatchOptions",
     "parse_since",
+    "plan_clinic",
     "plan_jobs",
     "read_patient_csv",
     "run_batch",
@@ -69,7 +80,7 @@ class BatchInputError(CasebookError, ValueError):
 
 @dataclass(frozen=True)
 class BatchOptions:
-    database_url: str
+    database_url: str  # empty: $CASEBOOK_DB, else sqlite:///casebook.db (as resolve_url)
     out: Path = Path("notebooks")
     patients: Sequence[str] = ()
     since: datetime | None = None
@@ -137,6 +148,16 @@ def select_patients(
     from_csv: Path | None = None,
 ) -> list[tuple[str, int]]:
     """(patient id, record version) pairs to build, sorted by id."""
+    chosen = _chosen({s.id: s.record_version for s in store.patients()},
+                     _wanted(patients, from_csv))
+    if since is not None:
+        changed = {s.id for s in store.patients(changed_since=since)}
+        chosen = [(pid, version) for pid, version in chosen if pid in changed]
+    return chosen
+
+
+def _wanted(patients: Sequence[str], from_csv: Path | None) -> list[str]:
+    """The ids asked for (`--patient`, then the CSV's), checked; empty: everyone."""
     wanted: list[str] = []
     for pid in patients:
         if not isinstance(pid, str) or not PATIENT_ID_RE.fullmatch(pid):
@@ -146,15 +167,14 @@ def select_patients(
         wanted.append(pid)
     if from_csv is not None:
         wanted.extend(read_patient_csv(from_csv))
-    summaries = {s.id: s for s in store.patients()}
-    unknown = sorted(set(wanted) - set(summaries))
+    return wanted
+
+
+def _chosen(versions: Mapping[str, int], wanted: Sequence[str]) -> list[tuple[str, int]]:
+    unknown = sorted(set(wanted) - set(versions))
     if unknown:
         raise BatchInputError(f"not in the store: {', '.join(unknown)}")
-    chosen = set(wanted) if wanted else set(summaries)
-    if since is not None:
-        changed = {s.id for s in store.patients(changed_since=since)}
-        chosen &= changed
-    return [(pid, summaries[pid].record_version) for pid in sorted(chosen)]
+    return [(pid, versions[pid]) for pid in sorted(set(wanted) if wanted else versions)]
 
 
 def plan_jobs(
@@ -162,38 +182,59 @@ def plan_jobs(
     templates: Sequence[Path],
     options: BatchOptions,
 ) -> tuple[list[Job], list[Outcome]]:
-    """The jobs to run, and the skipped outcomes of notebooks that are already current."""
-    digests = {t: hashlib.sha256(Path(t).read_bytes()).hexdigest() for t in templates}
-    jobs: list[Job] = []
-    skipped: list[Outcome] = []
+    """The jobs to run, and the skipped outcomes of notebooks that are already current.
+
+    `options` must be normalized (`run_batch` does it: a password-free URL, an absolute
+    `out`)."""
+    digests = {t: _sha256(t) for t in templates}
+    planned: list[Job | Outcome] = []
     for pid, record_version in selected:
-        params: dict[str, str | int | float | bool] = dict(
-            case_parameters(pid, options.database_url)
-        )
+        params: dict[str, ParameterValue] = dict(case_parameters(pid, options.database_url))
         for template in templates:
             out = output_path(options.out, pid, Path(template).name)
-            html = out.with_suffix(".html") if options.html else None
             inputs = job_inputs(record_version, digests[template], params)
-            digest = input_hash(inputs)
-            if not options.force and is_current(out, digest, html):
-                skipped.append(Outcome(pid, out.name, "skipped", str(out), html=_s(html)))
-                continue
-            for stale in _stale_temp_files(out):
-                stale.unlink(missing_ok=True)
-            jobs.append(
-                Job(
-                    patient_id=pid,
-                    template=str(Path(template).resolve()),
-                    output=str(out),
-                    parameters=params,
-                    inputs=inputs,
-                    digest=digest,
-                    html=_s(html),
-                    cell_timeout=options.cell_timeout,
-                    kernel=options.kernel,
-                )
-            )
-    return jobs, skipped
+            planned.append(_plan_one(pid, Path(template), out, params, inputs, options))
+    return _split(planned)
+
+
+def plan_clinic(versions: Mapping[str, int], template: Path, options: BatchOptions,
+                *, today: date | None = None) -> Job | Outcome:
+    """The clinic notebook's job, or its skipped outcome when nothing it reads changed.
+
+    It reads every live patient (`versions`: id -> record version, which every saved
+    change, flag review and result review bumps) and today's date (what is overdue or
+    due), so a patient changed, added or removed, or a new day, rebuilds it."""
+    params: dict[str, ParameterValue] = dict(clinic_parameters(options.database_url))
+    inputs = {
+        "patients": sorted(versions.items()),
+        "today": (today or date.today()).isoformat(),
+        "template_sha256": _sha256(template),
+        "casebook_version": casebook.__version__,
+        "parameters": params,
+    }
+    out = output_path(options.out, None, template.name)
+    return _plan_one(CLINIC, template, out, params, inputs, options)
+
+
+def _plan_one(pid: str, template: Path, out: Path, params: dict[str, ParameterValue],
+              inputs: dict[str, Any], options: BatchOptions) -> Job | Outcome:
+    html = out.with_suffix(".html") if options.html else None
+    digest = input_hash(inputs)
+    if not options.force and is_current(out, digest, html):
+        return Outcome(pid, out.name, "skipped", str(out), html=_s(html))
+    for stale in stale_temp_files(out):
+        stale.unlink(missing_ok=True)
+    return Job(patient_id=pid, template=str(template.resolve()), output=str(out),
+               parameters=params, inputs=inputs, digest=digest, html=_s(html))
+
+
+def _split(planned: Sequence[Job | Outcome]) -> tuple[list[Job], list[Outcome]]:
+    return ([p for p in planned if isinstance(p, Job)],
+            [p for p in planned if isinstance(p, Outcome)])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _s(path: Path | None) -> str | None:
@@ -203,51 +244,50 @@ def _s(path: Path | None) -> str | None:
 def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchReport:
     """Select, plan and build; never raises for a notebook's failure (see the report).
 
-    Raises `BatchInputError`/`ParameterError` for a bad selection before anything runs.
-    `progress`: a tqdm bar on standard error (None: only when it is a terminal).
-    Ctrl-C stops the batch: finished notebooks are kept and recorded, the report says
-    `interrupted`, and running the same batch again builds only what is left.
+    One way through: the options are checked and normalized here, the plan turns them
+    into jobs (plus the batch's one `Kernels`), an executor runs the jobs, the report
+    collects the outcomes. With the default templates the clinic notebook is one more
+    job, planned like the others. Raises `BatchInputError`/`ParameterError` for a bad
+    selection before anything runs. `progress`: a tqdm bar on standard error (None: only
+    when it is a terminal). Ctrl-C stops the batch: finished notebooks are kept and
+    recorded, the report says `interrupted`, and running the same batch again builds
+    only what is left. A batch with nothing to build over a plain SQLite file is planned
+    from a read-only peek at it (`casebook.store.peek`), without SQLAlchemy.
     """
-    from casebook.store import CaseStore, redact_url, resolve_url
-
     start = time.perf_counter()
-    url = resolve_url(options.database_url)
-    public = public_database_url(url)
-    options = _normalized(options, public)
+    _check(options)
     templates = list(options.templates) if options.templates else default_templates()
     for template in templates:
         if not Path(template).is_file():
             raise BatchInputError(f"no template at {template}")
+    current = _all_current(options, templates)
+    if current is not None:
+        current.seconds = time.perf_counter() - start
+        return current
+
+    from casebook.store import CaseStore, redact_url, resolve_url
+
+    url = resolve_url(options.database_url or None)
+    options = _normalized(options, public_database_url(url))
     with CaseStore(url) as store:
         selected = select_patients(
             store, patients=options.patients, since=options.since, from_csv=options.from_csv
         )
-    jobs, skipped = plan_jobs(selected, templates, options)
-    workers = options.workers or os.cpu_count() or 1
-    report = BatchReport(
-        database=redact_url(url),
-        out=str(options.out),
-        executor=options.executor,
-        workers=workers,
-        kernel=options.kernel,
-        outcomes=list(skipped),
-    )
+        versions = {s.id: s.record_version for s in store.patients()}
+    jobs, skipped = _plan(options, templates, selected, versions)
+    kernels = Kernels(mode=options.kernel, cell_timeout=options.cell_timeout,
+                      env=kernel_env(url))
+    report = _report(redact_url(url), options, skipped)
     done: set[str] = set()
     bar = _progress_bar(len(jobs), progress)
     try:
         with bar:
-            for outcome in _execute(jobs, options, workers, kernel_env(url)):
+            for outcome in _execute(jobs, kernels, options, report.workers):
                 report.outcomes.append(outcome)
                 done.add(outcome.output)
                 bar.update(1)
                 if outcome.status == "failed":
                     bar.set_postfix_str(f"failed: {len(report.failed)}")
-        if options.templates is None:  # the default set: plus the clinic view, once per batch
-            from casebook.clinic import batch_clinic_notebook
-
-            report.outcomes.append(batch_clinic_notebook(url, options.out,
-                                                         timeout=options.cell_timeout,
-                                                         env=kernel_env(url)))
     except KeyboardInterrupt:
         report.interrupted = True
         report.outcomes.extend(
@@ -260,9 +300,52 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     return report
 
 
+def _plan(options: BatchOptions, templates: Sequence[Path],
+          selected: Sequence[tuple[str, int]], versions: Mapping[str, int]
+          ) -> tuple[list[Job], list[Outcome]]:
+    """The selected patients' notebooks and, with the default set, the clinic notebook."""
+    jobs, skipped = plan_jobs(selected, templates, options)
+    if options.templates is None:  # the default set: plus the clinic view, once per batch
+        jobs, skipped = _split([*jobs, *skipped, plan_clinic(
+            versions, template_path(CLINIC_TEMPLATE), options)])
+    return jobs, skipped
+
+
+def _all_current(options: BatchOptions, templates: Sequence[Path]) -> BatchReport | None:
+    """The all-skipped report when the store is a plain SQLite file and every planned
+    notebook is current, read with `sqlite3` alone; None when unsure or when anything is
+    to be built (the store path then reads the store, checks it, and says what is wrong)."""
+    from casebook.store.peek import fast_sqlite_url, patient_versions
+
+    target = None if options.since is not None else fast_sqlite_url(options.database_url)
+    versions = None if target is None else patient_versions(target[1])
+    if target is None or versions is None:
+        return None
+    options = _normalized(options, target[0])
+    jobs, skipped = _plan(options, templates,
+                          _chosen(versions, _wanted(options.patients, options.from_csv)),
+                          versions)
+    return None if jobs else _report(target[0], options, skipped)
+
+
+def _report(database: str, options: BatchOptions, outcomes: Sequence[Outcome]) -> BatchReport:
+    return BatchReport(
+        database=database,
+        out=str(options.out),
+        executor=options.executor,
+        workers=options.workers or os.cpu_count() or 1,
+        kernel=options.kernel,
+        outcomes=list(outcomes),
+    )
+
+
 def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
     from dataclasses import replace
 
+    return replace(options, database_url=public_url, out=Path(options.out).resolve())
+
+
+def _check(options: BatchOptions) -> None:
     if options.executor == "dask" and not options.scheduler:
         raise BatchInputError("--executor dask needs --scheduler tcp://HOST:PORT")
     if options.workers is not None and options.workers < 1:
@@ -271,20 +354,19 @@ def _normalized(options: BatchOptions, public_url: str) -> BatchOptions:
         raise BatchInputError("--cell-timeout must be a positive number of seconds")
     if options.kernel not in ("forked", "plain"):
         raise ParameterError("kernel", "must be 'forked' or 'plain'")
-    return replace(options, database_url=public_url, out=Path(options.out).resolve())
 
 
 def _execute(
-    jobs: Sequence[Job], options: BatchOptions, workers: int, env: dict[str, str]
+    jobs: Sequence[Job], kernels: Kernels, options: BatchOptions, workers: int
 ) -> Iterator[Outcome]:
-    """Outcomes as jobs finish. `env` (the password) reaches local kernels only: Dask
-    workers' kernels read theirs from the workers' own environment or ~/.pgpass."""
+    """Outcomes as jobs finish, from the executor the options name."""
+    if not jobs:
+        return iter(())
     from casebook.notebooks._exec import run_dask, run_local
 
-    if options.executor == "dask":
-        assert options.scheduler is not None  # noqa: S101 - checked by the caller
-        return run_dask(jobs, options.scheduler)
-    return run_local(jobs, workers, env)
+    if options.executor == "dask" and options.scheduler:
+        return run_dask(jobs, kernels, options.scheduler)
+    return run_local(jobs, kernels, workers)
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:  # a tqdm bar: tqdm is untyped
@@ -292,4 +374,3 @@ def _progress_bar(total: int, progress: bool | None) -> Any:  # a tqdm bar: tqdm
 
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     return tqdm(total=total, unit="nb", file=sys.stderr, disable=disable, desc="casebook batch")
-

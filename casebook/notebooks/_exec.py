@@ -2,9 +2,10 @@
 
 Every executor yields one `Outcome` per job as jobs finish, in any order. The jobs and
 the worker function (`_jobs.build`) are the same everywhere, so the
-notebooks are too. With forked kernels, the local executors share one fork server
-started here (each job carries its kernelspec folder); Dask workers each start their own
-on first use. Nothing here changes `os.environ`.
+notebooks are too. The local executors share one fork server and one chart service
+started here (the batch's `Kernels` carries their kernelspec folder and socket); Dask
+workers each start their own fork server on first use. Nothing here changes
+`os.environ`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import contextlib
 import multiprocessing
 import os
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from casebook.notebooks._jobs import Job, Outcome, build, warm_imports
+from casebook.notebooks._jobs import Job, Kernels, Outcome, build, warm_imports
 
 if TYPE_CHECKING:
-    from casebook.kernels import ForkServer
+    from casebook.kernels.helper import HelperProcess
 
 __all__ = ["run_dask", "run_local"]
 
@@ -36,72 +37,68 @@ def _warm() -> int:
 
 
 @contextlib.contextmanager
-def _fork_server(jobs: Sequence[Job]) -> Iterator[ForkServer | None]:
-    """A fork server for this batch, launched (not yet ready) when any job wants one and
-    no serving one is already first on `JUPYTER_PATH`."""
-    from casebook.kernels import ForkServer
+def _helpers(jobs: Sequence[Job], kernels: Kernels) -> Iterator[list[HelperProcess]]:
+    """This batch's helper processes, launched (not yet ready) so they start while the
+    workers import: a fork server when kernels are forked and no serving one is already
+    first on `JUPYTER_PATH`; a chart service (one warm vl-convert for every kernel's
+    charts) when there are two notebooks or more. Stopped when the batch ends."""
+    from casebook.kernels.chart_service import ChartService
+    from casebook.kernels.server import ForkServer
 
-    if not any(job.kernel == "forked" for job in jobs) or _serving() is not None:
-        yield None
-        return
-    server = ForkServer(stderr=subprocess.DEVNULL).launch()
+    helpers: list[HelperProcess] = []
     try:
-        yield server
+        if kernels.mode == "forked" and _serving() is None:
+            helpers.append(ForkServer(stderr=subprocess.DEVNULL).launch())
+        if len(jobs) > 1:
+            helpers.append(ChartService(stderr=subprocess.DEVNULL).launch())
+        yield helpers
     finally:
-        server.stop()
+        for helper in helpers:
+            helper.stop()
 
 
 def _serving() -> str | None:
-    from casebook.kernels import serving_jupyter_path
+    from casebook.kernels.server import serving_jupyter_path
 
     return serving_jupyter_path()
 
 
-def _ready(server: ForkServer | None) -> str | None:
-    """The server's `JUPYTER_PATH` entry once it serves (or a serving one found on
-    `JUPYTER_PATH`); None when it could not start (the jobs then use plain kernels)."""
-    from casebook.kernels import ForkServerError
+def _ready(kernels: Kernels, helpers: Sequence[HelperProcess]) -> Kernels:
+    """`kernels` told where the batch's kernels come from: the fork server's `JUPYTER_PATH`
+    entry once it serves (plain kernels if it could not start), and the chart service's
+    socket in the kernels' environment at once (a kernel that finds it not yet listening,
+    or gone, draws its charts itself: the jobs never wait for it)."""
+    from casebook.charts.remote import CHART_SOCKET_ENV
+    from casebook.kernels.chart_service import ChartService
+    from casebook.kernels.server import ForkServer, ForkServerError
 
-    if server is None:
-        return _serving()
-    try:
-        return server.wait_ready().jupyter_path
-    except ForkServerError:
-        return None
-
-
-def _with_kernels(
-    jobs: Sequence[Job], fork_server: str | None, env: Mapping[str, str]
-) -> list[Job]:
-    """`jobs` told where their kernels come from: the batch's fork server, else plain
-    kernels; `env` goes to each kernel's environment."""
-    ready = []
-    for job in jobs:
-        job = replace(job, kernel_env=dict(env))
-        if job.kernel == "forked":
-            job = replace(job, fork_server=fork_server) if fork_server else _plain(job)
-        ready.append(job)
-    return ready
+    fork_server = _serving() if kernels.mode == "forked" else None
+    env = dict(kernels.env)
+    for helper in helpers:
+        if isinstance(helper, ChartService):
+            env[CHART_SOCKET_ENV] = helper.socket_path
+        elif isinstance(helper, ForkServer):
+            try:
+                fork_server = helper.wait_ready().jupyter_path
+            except ForkServerError:
+                fork_server = None  # its kernels start the plain way
+    if kernels.mode == "forked" and fork_server is None:
+        return replace(kernels, mode="plain", env=env)
+    return replace(kernels, fork_server=fork_server, env=env)
 
 
-def _plain(job: Job) -> Job:
-    return replace(job, kernel="plain")
-
-
-def run_local(
-    jobs: Sequence[Job], workers: int, env: Mapping[str, str] | None = None
-) -> Iterator[Outcome]:
+def run_local(jobs: Sequence[Job], kernels: Kernels, workers: int) -> Iterator[Outcome]:
     """Run `jobs` here (`workers == 1`) or in a pool of `workers` spawned processes;
-    `env` is added to each kernel's environment (not to any process's)."""
+    `kernels.env` is added to each kernel's environment (not to any process's)."""
     if not jobs:
         return
     workers = max(1, min(workers, len(jobs)))
-    env = dict(env or {})
-    with _fork_server(jobs) as server:
+    with _helpers(jobs, kernels) as helpers:
         if workers == 1:
-            warm_imports()  # while the fork server imports
-            for job in _with_kernels(jobs, _ready(server), env):
-                yield build(job)
+            warm_imports()  # while the helpers import
+            ready = _ready(kernels, helpers)
+            for job in jobs:
+                yield build(job, ready)
             return
         pool = ProcessPoolExecutor(
             max_workers=workers,
@@ -109,11 +106,12 @@ def run_local(
             initializer=_worker_init,
         )
         try:
-            # Spawn the workers (they import papermill) while the fork server imports.
+            # Spawn the workers (they import papermill) while the helpers import.
             warm = [pool.submit(_warm) for _ in range(workers)]
-            ready = _with_kernels(jobs, _ready(server), env)
+            ready = _ready(kernels, helpers)
             wait(warm)
-            pending: dict[Future[Outcome], Job] = {pool.submit(build, job): job for job in ready}
+            pending: dict[Future[Outcome], Job] = {
+                pool.submit(build, job, ready): job for job in jobs}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -141,12 +139,15 @@ def _result(future: Future[Outcome], job: Job) -> Outcome:
         return _crashed(job, exc)
 
 
-def run_dask(jobs: Sequence[Job], scheduler: str) -> Iterator[Outcome]:
+def run_dask(jobs: Sequence[Job], kernels: Kernels, scheduler: str) -> Iterator[Outcome]:
     """Send `jobs` to the Dask cluster at `scheduler` (tcp://HOST:PORT).
 
     The workers must see the same filesystem (the templates and the output folder) and
-    the same database URL as this process.
+    the same database URL as this process. `kernels.env` stays here: the workers' kernels
+    read a password from the workers' own environment or ~/.pgpass, and each worker
+    starts its own fork server.
     """
+    kernels = replace(kernels, env={}, fork_server=None)
     if not jobs:
         return
     try:
@@ -157,7 +158,8 @@ def run_dask(jobs: Sequence[Job], scheduler: str) -> Iterator[Outcome]:
         ) from None
     with Client(scheduler, set_as_default=False) as client:
         futures = {
-            client.submit(build, job, pure=False, key=f"casebook-{job.digest[:16]}-{i}"): job
+            client.submit(build, job, kernels, pure=False,
+                          key=f"casebook-{job.digest[:16]}-{i}"): job
             for i, job in enumerate(jobs)
         }
         for future in as_completed(list(futures), loop=client.loop):

@@ -1,6 +1,10 @@
-"""One batch job: build one notebook (and its HTML copy) for one patient, in any process.
+"""One batch job: build one notebook (and its HTML copy), in any process.
 
-`build(job)` is what the local pool and the Dask workers run. It never raises for a
+A `Job` says which notebook (a patient's, or the clinic's across patients: `CLINIC`);
+`Kernels` says how every job of the batch gets its kernel (forked or plain, the cell
+timeout, the fork server, the kernel's extra environment): one object for the batch,
+made once by the planner and completed once by the executor. `build(job, kernels)` is
+what the local pool and the Dask workers run. It never raises for a
 notebook's own failure: it returns an `Outcome` (built or failed, with the cell and the
 error). A stalled notebook (a cell whose execute reply never came) is retried once in a
 fresh kernel, and reported as failed if it stalls again. A kernel that dies before its
@@ -32,8 +36,10 @@ if TYPE_CHECKING:
     from casebook.kernels import ForkServer
 
 __all__ = [
+    "CLINIC",
     "Job",
     "KernelMode",
+    "Kernels",
     "Outcome",
     "Status",
     "build",
@@ -49,30 +55,40 @@ __all__ = [
 Status = Literal["built", "skipped", "failed"]
 KernelMode = Literal["forked", "plain"]
 
+CLINIC = "(clinic)"
+"""The `patient_id` of the clinic notebook's job and outcome (it reads every patient)."""
+
 
 @dataclass(frozen=True)
 class Job:
-    """Everything a worker needs to build one notebook; plain data, picklable."""
+    """Which notebook to build; plain data, picklable."""
 
-    patient_id: str
+    patient_id: str  # or CLINIC
     template: str  # absolute path of the template
     output: str  # absolute path of the notebook to write
     parameters: dict[str, ParameterValue]
     inputs: dict[str, Any]  # what the hash is made of (shown in the sidecar)
     digest: str  # input_hash(inputs)
     html: str | None = None  # absolute path of the HTML copy, if wanted
-    cell_timeout: float = 120.0
-    kernel: KernelMode = "forked"
-    retries: int = 1  # extra attempts after a stall
-    # The JUPYTER_PATH entry of a running fork server's kernelspec (the batch's shared
-    # one); None: a forked job starts this process's own server.
-    fork_server: str | None = None
-    # Added to the kernel's environment only (PGPASSWORD); local executors only.
-    kernel_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def notebook(self) -> str:
         return Path(self.output).name
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """How every job of one batch gets its kernel; plain data, picklable."""
+
+    mode: KernelMode = "forked"
+    cell_timeout: float = 120.0
+    retries: int = 1  # extra attempts after a stall
+    # The JUPYTER_PATH entry of a running fork server's kernelspec (the batch's shared
+    # one); None: a forked job starts its process's own server.
+    fork_server: str | None = None
+    # Added to each kernel's environment only (PGPASSWORD, the chart service's socket);
+    # never to a process's os.environ, never to a notebook. Local executors only.
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -138,20 +154,20 @@ def stale_temp_files(output: Path) -> list[Path]:
     ]
 
 
-def build(job: Job) -> Outcome:
+def build(job: Job, kernels: Kernels) -> Outcome:
     """Build one notebook; every failure becomes a failed `Outcome`, never an exception."""
     start = time.perf_counter()
     outcome = Outcome(job.patient_id, job.notebook, "failed", job.output)
     try:
-        kwargs = _kernel_kwargs(job, job.kernel)
+        kwargs = _kernel_kwargs(job, kernels, kernels.mode)
     except Exception as exc:  # noqa: BLE001 - no fork server: say so, use plain kernels
         outcome.notes.append(f"forked kernels unavailable ({exc}); plain kernel used")
-        kwargs = _kernel_kwargs(job, "plain")
+        kwargs = _kernel_kwargs(job, kernels, "plain")
     try:
-        for attempt in range(1, job.retries + 2):
+        for attempt in range(1, kernels.retries + 2):
             outcome.attempts = attempt
             try:
-                _run(job, kwargs, outcome)
+                _run(job, kwargs, kernels.cell_timeout, outcome)
             except NotebookStalled as exc:
                 _record(outcome, exc)
                 outcome.stalled = True
@@ -175,14 +191,14 @@ def build(job: Job) -> Outcome:
     return _finish(outcome, start)
 
 
-def _run(job: Job, kwargs: dict[str, Any], outcome: Outcome) -> None:
+def _run(job: Job, kwargs: dict[str, Any], timeout: float, outcome: Outcome) -> None:
     """Run the job's notebook once; if its kernel dies before its first reply, once more in
     a fresh kernel (noted in `outcome`)."""
     from casebook.kernels.client import died_before_reply
 
     def run() -> None:
         run_notebook(Path(job.template), Path(job.output), job.parameters,
-                     timeout=job.cell_timeout, **kwargs)
+                     timeout=timeout, **kwargs)
 
     try:
         run()
@@ -203,7 +219,7 @@ def _finish(outcome: Outcome, start: float) -> Outcome:
     return outcome
 
 
-def _kernel_kwargs(job: Job, mode: KernelMode) -> dict[str, Any]:
+def _kernel_kwargs(job: Job, kernels: Kernels, mode: KernelMode) -> dict[str, Any]:
     """How papermill starts this job's kernel: the kernelspec folders and the environment
     go to the kernel manager (see `_kernel`), never into `os.environ`."""
     from casebook.notebooks._kernel import kernel_settings
@@ -211,16 +227,16 @@ def _kernel_kwargs(job: Job, mode: KernelMode) -> dict[str, Any]:
     kernel_dirs: list[str] = []
     kwargs: dict[str, Any] = {"shutdown_kernel": "immediate"}  # killed after the last cell
     if mode == "forked":
-        from casebook.kernels import KERNEL_NAME
+        from casebook.kernels.spec import KERNEL_NAME
 
-        jupyter_path = job.fork_server or _own_fork_server()
+        jupyter_path = kernels.fork_server or _own_fork_server()
         kernel_dirs.append(os.path.join(jupyter_path, "kernels"))
         kwargs["kernel_name"] = KERNEL_NAME
     else:
         from casebook.kernels.spec import plain_kernel_name
 
         kwargs["kernel_name"] = plain_kernel_name(Path(job.template))
-    return {**kwargs, **kernel_settings(kernel_dirs, job.kernel_env)}
+    return {**kwargs, **kernel_settings(kernel_dirs, kernels.env)}
 
 
 def _own_fork_server() -> str:

@@ -8,8 +8,11 @@ without escaping, and fills output paths with `str.format` over the parameters. 
 - `public_database_url` is the URL a kernel connects with: the password removed (the
   kernel gets it from its environment: `PGPASSWORD` or `~/.pgpass`), SQLite paths made
   absolute. For messages, use `casebook.store.redact_url`;
-- `output_path` builds `root/<patient_id>/<name>` from validated parts and refuses any
-  path that would leave `root`.
+- `case_parameters` and `clinic_parameters` are what the templates take (the clinic
+  notebook's date range and case-workbook folder checked here, so the batch plans it
+  without the clinic package);
+- `output_path` builds `root/<patient_id>/<name>` (or `root/<name>`) from validated parts
+  and refuses any path that would leave `root`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import keyword
 import math
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from datetime import date
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from casebook.errors import CasebookError
@@ -30,10 +34,13 @@ __all__ = [
     "ParameterValue",
     "case_parameters",
     "check_parameters",
+    "clinic_parameters",
     "has_password",
     "kernel_env",
     "output_path",
+    "parse_day",
     "public_database_url",
+    "relative_folder",
 ]
 
 ParameterValue = str | int | float | bool
@@ -120,11 +127,16 @@ def _check_patient_id(value: object) -> str:
 
 def public_database_url(url: str) -> str:
     """`url` with any password removed (not masked); SQLite file paths made absolute."""
+    if not isinstance(url, str) or not url.strip():
+        raise ParameterError("database_url", "must be a non-empty database URL")
+    from casebook.store.peek import fast_sqlite_url
+
+    plain = fast_sqlite_url(url)  # sqlite:///FILE, the common case: no SQLAlchemy import
+    if plain is not None:
+        return plain[0]
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    if not isinstance(url, str) or not url.strip():
-        raise ParameterError("database_url", "must be a non-empty database URL")
     try:
         parsed = make_url(url.strip())
     except (ArgumentError, ValueError):  # a bad scheme; a bad port or IPv6 host
@@ -144,10 +156,46 @@ def case_parameters(patient_id: str, database_url: str) -> dict[str, str]:
     return params
 
 
+def parse_day(name: str, text: str | date | None) -> date | None:
+    """A `YYYY-MM-DD` parameter as a date; empty means none. `ParameterError` names `name`."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise ParameterError(name, f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def relative_folder(name: str, value: str) -> PurePosixPath:
+    """A folder given relative to a notebook (never absolute, no drive, no backslash)."""
+    path = PurePosixPath(value or ".")
+    if path.is_absolute() or ":" in value or "\\" in value:
+        raise ParameterError(name, f"must be a folder relative to the clinic notebook "
+                                   f"(got {value!r})")
+    return path
+
+
+def clinic_parameters(database_url: str, *, date_from: str = "", date_to: str = "",
+                      practitioner: str = "", notebooks_dir: str = ".") -> dict[str, str]:
+    """The parameters `templates/clinic.ipynb` takes, checked, with no password."""
+    parse_day("date_from", date_from)
+    parse_day("date_to", date_to)
+    relative_folder("notebooks_dir", notebooks_dir)
+    params = {"database_url": public_database_url(database_url), "date_from": date_from,
+              "date_to": date_to, "practitioner": practitioner,
+              "notebooks_dir": notebooks_dir}
+    check_parameters(params)
+    return params
+
+
 # --- paths ----------------------------------------------------------------------------
-def output_path(root: Path, patient_id: str, name: str) -> Path:
-    """`root/<patient_id>/<name>`, refusing any id, name or symlink that would leave `root`."""
-    _check_patient_id(patient_id)
+def output_path(root: Path, patient_id: str | None, name: str) -> Path:
+    """`root/<patient_id>/<name>` (`root/<name>` for None: the clinic notebook), refusing any
+    id, name or symlink that would leave `root`."""
+    if patient_id is not None:
+        _check_patient_id(patient_id)
     if (
         not isinstance(name, str)
         or not name
@@ -156,11 +204,11 @@ def output_path(root: Path, patient_id: str, name: str) -> Path:
     ):
         raise ParameterError("name", f"a notebook file name must be {NAME_RE_TEXT} (got {name!r})")
     base = Path(root).resolve()
-    path = base / patient_id / name
+    path = base / name if patient_id is None else base / patient_id / name
     if not path.resolve().is_relative_to(base):
-        raise ParameterError(
-            "patient_id", f"the patient's {name} resolves outside {base} (a symlink?)"
-        )
+        whose = "name" if patient_id is None else "patient_id"
+        raise ParameterError(whose, f"{path.relative_to(base)} resolves outside {base} "
+                                    "(a symlink?)")
     return path
 
 

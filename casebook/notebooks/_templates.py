@@ -1,4 +1,4 @@
-"""Finding the templates: `case.ipynb` and `dashboard.ipynb`.
+"""Finding the templates: `case.ipynb`, `dashboard.ipynb` and `clinic.ipynb`.
 
 One copy lives in git, at the repository's top-level `templates/`. The package reaches it
 through `casebook/notebooks/templates`, a symlink in the checkout that the wheel build
@@ -14,6 +14,7 @@ from pathlib import Path
 from casebook.errors import CasebookError
 
 __all__ = [
+    "CLINIC_TEMPLATE",
     "DEFAULT_TEMPLATES",
     "TEMPLATES_DIR",
     "TemplateNotFound",
@@ -22,6 +23,10 @@ __all__ = [
 ]
 
 DEFAULT_TEMPLATES = ("case.ipynb", "dashboard.ipynb")
+"""The per-patient notebooks a batch builds by default."""
+
+CLINIC_TEMPLATE = "clinic.ipynb"
+"""The one notebook across patients a default batch builds beside them."""
 
 
 class TemplateNotFound(CasebookError, FileNotFoundError):

@@ -124,7 +124,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                           "default $CASEBOOK_RENDER_CACHE_MB or 64")
     store = Instance("casebook.store.CaseStore", allow_none=True)
     fork_server = Instance("casebook.kernels.ForkServer", allow_none=True)
-    chart_service = Instance("casebook.charts.service.ChartService", allow_none=True)
+    chart_service = Instance("casebook.kernels.chart_service.ChartService", allow_none=True)
 
     @default("config_file_paths")
     def _no_config_files(self) -> list[str]:
@@ -249,7 +249,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
 
     def start(self) -> None:
         if self.shared_charts:
-            from casebook.charts.service import ChartService
+            from casebook.kernels.chart_service import ChartService
 
             self.chart_service = ChartService().start()
         if self.forked:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import casebook.charts.plan
 import casebook.charts.render
 import casebook.charts.results
-import casebook.charts.service
 import casebook.charts.visits
 import casebook.dashboard.sections
+import casebook.kernels.chart_service
 from casebook.catalog import default_catalog
 
 __all__ = ["PRELOADED"]
 
 PRELOADED = (casebook.dashboard.sections.__name__, casebook.charts.render.__name__,
              casebook.charts.plan.__name__, casebook.charts.results.__name__,
-             casebook.charts.visits.__name__, casebook.charts.service.__name__,
+             casebook.charts.visits.__name__, casebook.kernels.chart_service.__name__,
              default_catalog())
 """What this import loaded (the catalog object is the cached one kernels get)."""

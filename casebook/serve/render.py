@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from traitlets import DottedObjectName, Type
 from voila.notebook_renderer import NotebookRenderer
 
-from casebook.charts.service import CHART_SOCKET_ENV
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.dashboard import VOILA_TEMPLATES
 from casebook.errors import InputError
 from casebook.kernels.client import ReadyKernelClient, ipc_transport

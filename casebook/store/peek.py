@@ -1,6 +1,8 @@
-"""A read-only peek at a SQLite store without SQLAlchemy: whether it holds a patient.
+"""A read-only peek at a SQLite store without SQLAlchemy: whether it holds a patient, and
+every live patient's record version.
 
-`casebook new` uses it to write a notebook in well under a second; anything it cannot tell
+`casebook new` uses it to write a notebook in well under a second, and `casebook batch` to
+see that every notebook is current without opening the store; anything it cannot tell
 (PostgreSQL, a URL with options, an unmigrated file) goes through `CaseStore`, which explains."""
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-__all__ = ["fast_sqlite_url", "patient_exists"]
+__all__ = ["fast_sqlite_url", "patient_exists", "patient_versions"]
 
 # Same default as `casebook.store.resolve_url` (a test keeps them in step).
 _DEFAULT_URL = "sqlite:///casebook.db"
@@ -29,20 +31,33 @@ def fast_sqlite_url(url: str | None) -> tuple[str, Path] | None:
     return f"sqlite:///{path}", path
 
 
-def patient_exists(db: Path, patient_id: str) -> bool:
-    """Whether the store file holds the (not deleted) patient; False when unsure."""
+def _rows(db: Path, query: str, args: tuple[str, ...] = ()) -> list[tuple[object, ...]] | None:
+    """The rows of a read-only query; None when the file is not a readable casebook store
+    (missing, not SQLite, not migrated: the store path says so)."""
     if not db.is_file():
-        return False
+        return None
     try:
         conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
     except sqlite3.Error:
-        return False
+        return None
     try:
-        row = conn.execute(
-            "SELECT 1 FROM patients WHERE id = ? AND deleted_at IS NULL", (patient_id,)
-        ).fetchone()
-    except sqlite3.Error:  # not a casebook store, or not migrated: the store path says so
-        return False
+        return conn.execute(query, args).fetchall()
+    except sqlite3.Error:
+        return None
     finally:
         conn.close()
-    return row is not None
+
+
+def patient_exists(db: Path, patient_id: str) -> bool:
+    """Whether the store file holds the (not deleted) patient; False when unsure."""
+    rows = _rows(db, "SELECT 1 FROM patients WHERE id = ? AND deleted_at IS NULL", (patient_id,))
+    return bool(rows)
+
+
+def patient_versions(db: Path) -> dict[str, int] | None:
+    """Every live patient's id and record version (as `CaseStore.patients()` reports them);
+    None when unsure."""
+    rows = _rows(db, "SELECT id, record_version FROM patients WHERE deleted_at IS NULL")
+    if rows is None:
+        return None
+    return {str(pid): int(str(version)) for pid, version in rows}

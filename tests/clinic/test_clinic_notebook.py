@@ -16,13 +16,22 @@ from casebook.clinic import (
     ClinicFilter,
     ClinicSession,
     clinic_notebook,
-    clinic_parameters,
     export_section,
     filters_section,
     outcomes_section,
     worklist_section,
 )
-from casebook.notebooks import template_path
+from casebook.notebooks import (
+    CLINIC,
+    BatchOptions,
+    BatchReport,
+    ParameterError,
+    clinic_parameters,
+    plan_clinic,
+    run_batch,
+    template_path,
+)
+from casebook.notebooks._jobs import Job
 from casebook.store import CaseStore, import_cases
 from tests.clinic.cases import TODAY, V, days, make_case
 
@@ -95,10 +104,13 @@ def test_parameters_match_the_template_and_are_checked(tmp_path: Path) -> None:
     assert {name: p["inferred_type_name"] for name, p in declared.items()} == {
         name: "str" for name in passed}
     assert all(p["help"] for p in declared.values())  # every parameter is commented
-    with pytest.raises(ClinicError, match=r"^date_from: 'soon' is not a date"):
+    with pytest.raises(ParameterError, match=r"^date_from: 'soon' is not a date"):
         clinic_parameters("sqlite:///c.db", date_from="soon")
-    with pytest.raises(ClinicError, match=r"^notebooks_dir: must be a folder relative"):
+    with pytest.raises(ParameterError, match=r"^notebooks_dir: must be a folder relative"):
         clinic_parameters("sqlite:///c.db", notebooks_dir="/etc")
+    with pytest.raises(ClinicError, match=r"^notebooks_dir: must be a folder relative"):
+        ClinicSession(CaseStore(f"sqlite:///{tmp_path}/c.db", create=True), ClinicFilter(),
+                      notebooks_dir="C:\\cases")  # the notebook's own check, same words
 
 
 def test_clinic_notebook_executes_with_papermill(sqlite_url: str, tmp_path: Path,
@@ -120,17 +132,55 @@ def test_clinic_notebook_executes_with_papermill(sqlite_url: str, tmp_path: Path
     assert "nb-1/case.ipynb" in state and "<svg" in state
 
 
-def test_the_batch_builds_the_clinic_notebook_once(sqlite_url: str, tmp_path: Path) -> None:
-    from casebook.notebooks import BatchOptions, run_batch
+def _ran(report: BatchReport) -> dict[str, list[str]]:
+    """Which notebooks the batch built, and which it skipped: (patient, notebook) names."""
+    return {status: sorted(f"{o.patient_id}/{o.notebook}" for o in report.outcomes
+                           if o.status == status) for status in ("built", "skipped", "failed")}
 
+
+def test_the_batch_plans_the_clinic_notebook_as_a_job(sqlite_url: str, tmp_path: Path) -> None:
+    """Built once per batch; a re-run with nothing changed builds nothing; a changed
+    patient rebuilds that patient's notebooks and the clinic notebook only."""
     with CaseStore(sqlite_url, create=True) as store:
         import_cases(store, _cases()[:2])
-    report = run_batch(BatchOptions(sqlite_url, out=tmp_path, workers=1), progress=False)
-    clinic = [o for o in report.outcomes if o.notebook == "clinic.ipynb"]
-    assert [(o.patient_id, o.status) for o in clinic] == [("(clinic)", "built")]
+    options = BatchOptions(sqlite_url, out=tmp_path, workers=1)
+    first = run_batch(options, progress=False)
+    assert _ran(first) == {"built": ["(clinic)/clinic.ipynb", "nb-1/case.ipynb",
+                                     "nb-1/dashboard.ipynb", "nb-2/case.ipynb",
+                                     "nb-2/dashboard.ipynb"], "skipped": [], "failed": []}
     assert (tmp_path / "clinic.ipynb").is_file()
-    assert (tmp_path / "nb-1" / "case.ipynb").is_file()
-    assert "(clinic): clinic.ipynb built" in report.summary_text()
+    assert "(clinic): clinic.ipynb built" in first.summary_text()
+    built_at = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.ipynb")}
+
+    again = run_batch(options, progress=False)
+    assert _ran(again) == {"built": [], "skipped": sorted(_ran(first)["built"]), "failed": []}
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.ipynb")} == built_at
+
+    with CaseStore(sqlite_url) as store:
+        patient = store.get_patient("nb-2")
+        store.save_patient(patient.model_copy(update={"name": "Pat Renamed"}))
+    changed = run_batch(options, progress=False)
+    assert _ran(changed)["built"] == ["(clinic)/clinic.ipynb", "nb-2/case.ipynb",
+                                      "nb-2/dashboard.ipynb"]
+    assert _ran(changed)["skipped"] == ["nb-1/case.ipynb", "nb-1/dashboard.ipynb"]
+    rewritten = {p.relative_to(tmp_path).as_posix() for p, t in built_at.items()
+                 if p.stat().st_mtime_ns != t}
+    assert rewritten == {"clinic.ipynb", "nb-2/case.ipynb", "nb-2/dashboard.ipynb"}
+
+
+def test_the_clinic_job_reads_every_patient_and_the_day(tmp_path: Path) -> None:
+    secret = "pw-Sekr3t-42"
+    options = BatchOptions("sqlite:///" + str(tmp_path / "c.db"), out=tmp_path)
+    clinic = template_path("clinic.ipynb")
+    job = plan_clinic({"a": 1, "b": 1}, clinic, options, today=TODAY)
+    assert isinstance(job, Job) and job.patient_id == CLINIC
+    assert job.output == str(tmp_path / "clinic.ipynb")
+    digests = {plan_clinic(v, clinic, options, today=d).digest  # type: ignore[union-attr]
+               for v, d in [({"a": 1, "b": 1}, TODAY), ({"a": 1, "b": 2}, TODAY),
+                            ({"a": 1}, TODAY), ({"a": 1, "b": 1}, days(-1))]}
+    assert len(digests) == 4  # a version, a patient gone, another day: each rebuilds
+    pg = BatchOptions(f"postgresql+psycopg://clinic:{secret}@db/casebook", out=tmp_path)
+    assert secret not in repr(plan_clinic({}, clinic, pg, today=TODAY))
 
 
 def test_running_the_worklist_cell_again_reads_the_store_again(clinic_store: CaseStore,

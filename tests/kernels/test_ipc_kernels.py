@@ -53,7 +53,7 @@ async def _start_and_ask(km_class: type[Any], cwd: Path) -> dict[str, Any]:
 def test_many_concurrent_forked_kernels_all_reply_over_ipc(
     server: ForkServer, tmp_path: Path
 ) -> None:
-    km_class = server.kernel_manager_class
+    km_class = kernel_manager_class(server.jupyter_path)
 
     async def many() -> list[dict[str, Any]]:
         return await asyncio.gather(*(_start_and_ask(km_class, tmp_path)
@@ -107,3 +107,15 @@ def test_dashboard_kernels_use_ipc_beside_their_connection_file(tmp_path: Path) 
     assert km.transport == "ipc"
     assert km.ip == str(tmp_path / "kernel-abc-ipc")
     assert not km.cache_ports  # no TCP port is reserved for it
+
+
+def test_every_casebook_module_the_fork_server_preloads_exists() -> None:
+    # The fork server skips a missing module without a word (a kernel must still start), so
+    # a module that moved would quietly stop being preloaded and every kernel get slower.
+    import importlib.util
+
+    from casebook.kernels.server import DEFAULT_PRELOAD
+
+    missing = [name for name in DEFAULT_PRELOAD
+               if name.startswith("casebook") and importlib.util.find_spec(name) is None]
+    assert not missing, f"DEFAULT_PRELOAD names modules that do not exist: {missing}"

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.cli import main
-from casebook.kernels import CHART_SOCKET_ENV, PROVISIONER_NAME
+from casebook.kernels import PROVISIONER_NAME
 from casebook.kernels.spec import (
     WORKBOOK_KERNEL,
     install_kernelspec,
@@ -158,7 +159,7 @@ async def _start_and_ask(cwd: Path, *, restart: bool = False) -> dict[str, Any]:
 @pytest.mark.slow
 def test_first_kernel_plain_later_kernels_forked_all_on_ipc(tmp_path: Path,
                                                            own_helpers: None) -> None:
-    from casebook.charts.service import own_chart_service
+    from casebook.kernels.chart_service import own_chart_service
     from casebook.kernels.server import own_fork_server, stop_process_fork_server
 
     stop_process_fork_server()  # none left by an earlier test: this one sees the first kernel

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +30,23 @@ WIDGETS = TEMPLATES / "widgets.ipynb"
 FAILING = TEMPLATES / "failing.ipynb"
 HANG = TEMPLATES / "hang.ipynb"
 IDS = ["demo-0001", "demo-0002", "demo-0003"]
+
+
+def _noop_modules(url: str, out: Path, template: Path) -> dict[str, object]:
+    """The same batch (with HTML copies) in a fresh process: how many notebooks it skipped,
+    and whether it imported SQLAlchemy or papermill (a batch with nothing to build over a
+    SQLite file is planned from a read-only peek at it)."""
+    code = (
+        "import json, sys\nfrom pathlib import Path\n"
+        "from casebook.notebooks import BatchOptions, run_batch\n"
+        f"r = run_batch(BatchOptions({url!r}, out=Path({str(out)!r}), "
+        f"templates=[Path({str(template)!r})], html=True))\n"
+        "print(json.dumps({'skipped': r.counts['skipped'], "
+        "'sqlalchemy': 'sqlalchemy' in sys.modules, 'papermill': 'papermill' in sys.modules}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=out)
+    return dict(json.loads(proc.stdout))
 
 
 def _files(root: Path) -> list[str]:
@@ -56,6 +75,8 @@ def test_same_inputs_same_notebooks_skip_force_and_plain_kernels(
     again = run_batch(options)
     assert again.counts == {"built": 0, "skipped": 3, "failed": 0}
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+    assert _noop_modules(batch_url, out, WIDGETS) == {
+        "skipped": 3, "sqlalchemy": False, "papermill": False}
 
     plain = run_batch(BatchOptions(batch_url, out=out, templates=[WIDGETS], workers=1,
                                    html=True, force=True, kernel="plain", patients=[IDS[0]]))

@@ -35,9 +35,12 @@ def test_forked_batch_kernels_are_children_of_the_fork_server(
                                     workers=workers, kernel="forked"))
     assert report.ok, report.summary_text()
     assert all(not o.notes for o in report.outcomes), [o.notes for o in report.outcomes]
+    assert len(report.outcomes) > 1
     for outcome in report.outcomes:
-        parent = _printed(Path(outcome.output))["parent"]
-        assert FORK_SERVER in parent, f"{outcome.patient_id}: a plain kernel ({parent})"
+        printed = _printed(Path(outcome.output))
+        assert FORK_SERVER in printed["parent"], f"{outcome.patient_id}: a plain kernel"
+        # the batch's one chart service, its socket given to each kernel's environment
+        assert printed["charts"] == "service"
     assert dict(os.environ) == before
 
 

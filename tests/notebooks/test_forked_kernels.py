@@ -116,7 +116,7 @@ def test_the_plain_kernel_is_the_fallback_when_the_server_is_gone(tmp_path: Path
 
 def test_kernels_end_with_their_server(tmp_path: Path) -> None:
     server = ForkServer(preload=()).start()
-    km = server.kernel_manager_class(kernel_name=KERNEL_NAME)
+    km = kernel_manager_class(server.jupyter_path)(kernel_name=KERNEL_NAME)
     asyncio.run(km.start_kernel(cwd=str(tmp_path)))
     try:
         assert km.provisioner is not None

@@ -12,8 +12,8 @@ from serve_helpers import Server
 from casebook import dashboard as d
 from casebook.catalog import default_catalog
 from casebook.charts import clear_chart_cache, render_svg, symptom_chart
-from casebook.charts.service import ChartService, render_remote
-from casebook.kernels import CHART_SOCKET_ENV as ENV_VAR
+from casebook.charts.remote import CHART_SOCKET_ENV as ENV_VAR
+from casebook.kernels.chart_service import ChartService, render_remote
 from casebook.models import Case
 
 SPEC = {"mark": "bar", "data": {"values": [{"a": "x", "b": 2}, {"a": "y", "b": 3}]},
@@ -72,7 +72,7 @@ def test_the_servers_kernels_render_through_the_service(server: Server, serve_st
     """A page served by `casebook serve` had its charts drawn by the shared service: the
     service's count grows by the charts on the page (none were drawn in the kernel)."""
     [socket_path] = [proc.cmdline()[-1] for proc in server.processes()
-                     if "casebook.charts.service" in proc.cmdline()]
+                     if "casebook.kernels.chart_service" in proc.cmdline()]
     before = int(render_remote({"casebook-chartd": "renders"}, socket_path))
     page = server.request("/dashboard", cookie=server.session(serve_store.patients[0]))
     assert page.status == 200

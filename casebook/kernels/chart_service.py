@@ -2,19 +2,16 @@
 
 vl-convert's JavaScript engine takes ~0.6 s of CPU to start in every new process, and it
 cannot be started before a fork (it owns threads), so a forked kernel would pay it on every
-view. `ChartService` runs `python -m casebook.charts.service SOCKET`: one process that starts
-the engine once and turns Vega-Lite specs into SVG for any kernel that asks over a Unix
-socket (mode 0600, in a 0700 folder). It keeps nothing between requests, may fetch no URL
-(`allowed_base_urls=[]`), and runs no notebook code. Kernels find it through the
-environment variable named by `casebook.kernels.CHART_SOCKET_ENV` (named there only); if
-it is missing or fails they render in-process as before. Its lifecycle (private folder,
-ready line, stop on stdin EOF) is `casebook.kernels.helper`'s, shared with the fork
-server.
+view. `ChartService` runs `python -m casebook.kernels.chart_service SOCKET`: one process
+that starts the engine once and turns Vega-Lite specs into SVG for any kernel that asks
+over a Unix socket (mode 0600, in a 0700 folder). It keeps nothing between requests, may
+fetch no URL (`allowed_base_urls=[]`), and runs no notebook code. It lives beside the fork
+server and shares its lifecycle (private folder, ready line, stop on stdin EOF:
+`casebook.kernels.helper`).
 
-Protocol: the client sends a 4-byte big-endian length and a JSON spec; the server answers a
-status byte (0 ok, 1 error), a 4-byte length and UTF-8 text (the SVG, or the error). The
-request `{"casebook-chartd": "renders"}` is answered with the number of charts rendered so
-far (`ChartService.renders()`: proof that kernels went through the service).
+The client side (the variable `CHART_SOCKET_ENV` that tells a kernel the socket, the wire
+protocol, `render_remote`) belongs to the charts layer: `casebook.charts.remote`. Kernels
+render in-process when the service is missing or fails.
 """
 
 from __future__ import annotations
@@ -26,9 +23,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from casebook.kernels import CHART_SOCKET_ENV
+from casebook.charts.remote import (
+    COUNT_REQUEST,
+    MAX_BYTES,
+    recv_exact,
+    render_remote,
+)
 from casebook.kernels.helper import (
     HelperProcess,
+    exit_now,
     ignore_interrupts,
     listen,
     owned_helper,
@@ -37,7 +40,6 @@ from casebook.kernels.helper import (
 )
 
 __all__ = [
-    "CHART_SOCKET_ENV",
     "READY",
     "ChartService",
     "main",
@@ -47,36 +49,6 @@ __all__ = [
 ]
 
 READY = "casebook-chartd ready"
-_MAX = 16 << 20  # bytes of spec or SVG
-_COUNT_REQUEST = {"casebook-chartd": "renders"}
-
-
-def _recv(conn: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = conn.recv(min(65536, size - len(data)))
-        if not chunk:
-            raise OSError("connection closed early")
-        data += chunk
-    return data
-
-
-def render_remote(spec: Mapping[str, Any], socket_path: str, timeout: float = 20.0) -> str:
-    """SVG of a Vega-Lite `spec` from the service at `socket_path`; OSError or ValueError."""
-    payload = json.dumps(spec).encode("utf-8")
-    if len(payload) > _MAX:
-        raise ValueError("chart spec too large")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(timeout)
-        conn.connect(socket_path)
-        conn.sendall(struct.pack(">I", len(payload)) + payload)
-        status, size = struct.unpack(">BI", _recv(conn, 5))
-        if size > _MAX:
-            raise OSError("answer too large")
-        text = _recv(conn, size).decode("utf-8")
-    if status != 0:
-        raise ValueError(f"chart service: {text}")
-    return text
 
 
 class _Renderer:
@@ -86,7 +58,7 @@ class _Renderer:
         self.convert, self.config, self.renders = convert, dict(config), 0
 
     def answer(self, spec: Any) -> str:
-        if spec == _COUNT_REQUEST:
+        if spec == COUNT_REQUEST:
             return str(self.renders)
         svg = str(self.convert(spec, config=dict(self.config), allowed_base_urls=[]))
         self.renders += 1
@@ -96,10 +68,10 @@ class _Renderer:
 def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
     conn.settimeout(10)
     try:
-        (size,) = struct.unpack(">I", _recv(conn, 4))
-        if size > _MAX:
+        (size,) = struct.unpack(">I", recv_exact(conn, 4))
+        if size > MAX_BYTES:
             raise ValueError("chart spec too large")
-        status, text = 0, renderer.answer(json.loads(_recv(conn, size)))
+        status, text = 0, renderer.answer(json.loads(recv_exact(conn, size)))
     except OSError:
         return
     except Exception as exc:  # noqa: BLE001 - every bad request is answered, not fatal
@@ -114,7 +86,7 @@ def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m casebook.charts.service SOCKET", file=sys.stderr)
+        print("usage: python -m casebook.kernels.chart_service SOCKET", file=sys.stderr)
         return 2
     ignore_interrupts()
     import vl_convert
@@ -134,7 +106,7 @@ class ChartService(HelperProcess):
 
     def __init__(self, *, stderr: int | IO[Any] | None = None) -> None:
         super().__init__(
-            "casebook.charts.service",
+            "casebook.kernels.chart_service",
             socket_name="charts.sock",
             folder_prefix="casebook-charts-",
             description="chart service",
@@ -142,13 +114,22 @@ class ChartService(HelperProcess):
         )
 
     def start(self) -> ChartService:
+        """Launch the service and wait until its engine is warm."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> ChartService:
+        """Launch the service without waiting; `socket_path` is usable at once."""
         self.spawn()
+        return self
+
+    def wait_ready(self) -> ChartService:
+        """Block until the launched service listens; RuntimeError if it died instead."""
         self.read_ready(lambda line: line == READY)
         return self
 
     def renders(self) -> int:
         """How many charts the service has rendered since it started."""
-        return int(render_remote(_COUNT_REQUEST, self.socket_path))
+        return int(render_remote(COUNT_REQUEST, self.socket_path))
 
 
 _OWNED_NAME = "chart service"
@@ -167,4 +148,4 @@ def own_chart_service() -> ChartService | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
