@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +17,8 @@ from casebook.synthetic import generate_cases
 
 PG_ENV = "CASEBOOK_TEST_DATABASE_URL"
 PG_SKIP = (
-    f"{PG_ENV} is unset: PostgreSQL store tests skipped "
-    "(set it to e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+    f"{PG_ENV} is unset: PostgreSQL store tests skipped (set it to e.g. "
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test; .ci/run starts that server)"
 )
 
 
@@ -44,6 +45,34 @@ def _own_jupyter_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def pytest_report_header() -> str:
     url = os.environ.get(PG_ENV)
     return f"casebook PostgreSQL tests: {'on' if url else 'off'} ({PG_ENV})"
+
+
+# Run first: the cheap checks that fail most often (ruff, mypy). Run last: the browser
+# tests, the slowest and the ones that need Debian's chromium. The README's command and
+# .ci/run get the same order without options.
+_FIRST = ("tests/test_lint.py", "tests/test_typing.py")
+
+
+def _order(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    if path in _FIRST:
+        return _FIRST.index(path)
+    return len(_FIRST) + (1 if item.get_closest_marker("browser") else 0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_order)  # stable: each group keeps the order pytest collected it in
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Every PostgreSQL skip is reported at this file, with no line, so that `-ra` folds
+    them all into one line that says how to turn them on (not one line per test)."""
+    report = yield
+    if (report.skipped and isinstance(report.longrepr, tuple)
+            and report.longrepr[2].endswith(PG_SKIP)):
+        report.longrepr = (str(Path(__file__)), None, report.longrepr[2])
+    return report
 
 
 @pytest.fixture
