@@ -112,8 +112,7 @@ def _skip_without_pango(item: pytest.Item, exc: Exception) -> None:
         pytest.skip(PANGO_SKIP)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+def _skipping_without_pango(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     except Exception as exc:
@@ -121,13 +120,9 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         raise
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    try:
-        return (yield)
-    except Exception as exc:
-        _skip_without_pango(item, exc)
-        raise
+# the same wrapper around a test's setup (its fixtures) and around the test itself
+pytest_runtest_setup = pytest.hookimpl(wrapper=True)(_skipping_without_pango)
+pytest_runtest_call = pytest_runtest_setup
 
 
 @pytest.hookimpl(wrapper=True)
