@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,9 +18,17 @@ from casebook.store import CaseStore
 
 PG_ENV = "CASEBOOK_TEST_DATABASE_URL"
 PG_SKIP = (
-    f"{PG_ENV} is unset: PostgreSQL store tests skipped "
-    "(set it to e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+    f"{PG_ENV} is unset: PostgreSQL store tests skipped (set it to e.g. "
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test; .ci/run starts that server)"
 )
+# What casebook.letters says when WeasyPrint cannot load (casebook/letters/_pdf.py).
+_NO_PDF = "PDF letters need WeasyPrint and Debian's Pango"
+PANGO_SKIP = (
+    "Pango is missing: PDF letter tests skipped (apt-get install libpango-1.0-0 "
+    "libpangoft2-1.0-0 fonts-dejavu-core; .ci/run installs them)"
+)
+# Skips that many tests share: reported once, at this file (see pytest_runtest_makereport).
+_FOLDED_SKIPS = (PG_SKIP, PANGO_SKIP)
 
 
 @pytest.fixture
@@ -44,6 +54,86 @@ def _own_jupyter_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def pytest_report_header() -> str:
     url = os.environ.get(PG_ENV)
     return f"casebook PostgreSQL tests: {'on' if url else 'off'} ({PG_ENV})"
+
+
+# Run first: the cheap checks that fail most often (ruff, mypy). Run last: the browser
+# tests, the slowest and the ones that need Debian's chromium. The README's command and
+# .ci/run get the same order without options.
+_FIRST = ("tests/test_lint.py", "tests/test_typing.py")
+
+
+def _order(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    if path in _FIRST:
+        return _FIRST.index(path)
+    return len(_FIRST) + (1 if item.get_closest_marker("browser") else 0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_order)  # stable: each group keeps the order pytest collected it in
+
+
+@functools.cache
+def _pango_is_missing() -> bool:
+    """WeasyPrint cannot load here because a system library (Pango, GObject) is missing."""
+    try:
+        import weasyprint  # noqa: F401
+    except OSError:
+        return True
+    return False
+
+
+_ASKED_FOR_PDF = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def _note_pdf_requests(request: pytest.FixtureRequest,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where Pango is missing, note on the test that it asked for a PDF in this process."""
+    if not _pango_is_missing():
+        return
+    from casebook.letters import _pdf
+
+    load = _pdf._weasyprint
+
+    def noted() -> object:
+        request.node.stash[_ASKED_FOR_PDF] = True
+        return load()
+
+    monkeypatch.setattr(_pdf, "_weasyprint", noted)
+
+
+def _skip_without_pango(item: pytest.Item, exc: Exception) -> None:
+    """A test that failed (or whose fixture failed) where Pango is missing, after asking for
+    a PDF, here or in a `casebook` subprocess whose message it shows, is skipped with one
+    reason: an ordinary user cannot apt-get Pango. With Pango it fails as it should."""
+    asked = item.stash.get(_ASKED_FOR_PDF, False) or _NO_PDF in str(exc)
+    if asked and _pango_is_missing():
+        pytest.skip(PANGO_SKIP)
+
+
+def _skipping_without_pango(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    except Exception as exc:
+        _skip_without_pango(item, exc)
+        raise
+
+
+# the same wrapper around a test's setup (its fixtures) and around the test itself
+pytest_runtest_setup = pytest.hookimpl(wrapper=True)(_skipping_without_pango)
+pytest_runtest_call = pytest_runtest_setup
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """The PostgreSQL and Pango skips are reported at this file, with no line, so that `-ra`
+    folds each kind into one line that says how to turn them on (not one line per test)."""
+    report = yield
+    if (report.skipped and isinstance(report.longrepr, tuple)
+            and report.longrepr[2].endswith(_FOLDED_SKIPS)):
+        report.longrepr = (str(Path(__file__)), None, report.longrepr[2])
+    return report
 
 
 @pytest.fixture

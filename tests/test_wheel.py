@@ -1,14 +1,21 @@
 """The built wheel works outside the checkout: it carries its templates as package data.
 
-Builds the wheel, installs it with `--no-deps` into a fresh venv that sees this
-interpreter's site-packages (for the dependencies), checks that `casebook` is imported
-from the venv and not from a checkout, then runs `casebook demo --no-serve` and
+Builds the wheel, installs it with `--no-deps` into a fresh venv, checks that `casebook`
+is imported from the venv and not from a checkout, then runs `casebook demo --no-serve` and
 `casebook new --execute` in an empty folder.
+
+The dependencies come from the interpreter running the tests, whichever it is (a venv, the
+system Python, pyenv): a `.pth` file in the new venv lists that interpreter's site folders.
+`--system-site-packages` would not do: a venv made from a venv's Python sees the base
+interpreter's packages, not the venv's. Folders named by a `.pth` line are appended after
+the venv's own site-packages and their own `.pth` files are not run, so an editable install
+of casebook there (its path entry or its import hook) cannot shadow the wheel.
 """
 
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -38,13 +45,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
           "-w", str(base / "dist")], base, env)
     wheel = next((base / "dist").glob("casebook-*.whl"))
     venv = base / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], base, env)
+    _run([sys.executable, "-m", "venv", str(venv)], base, env)
     bin_dir = venv / "bin"
+    (purelib,) = (venv / "lib").glob("python3*/site-packages")
+    (purelib / "_casebook_test_deps.pth").write_text("\n".join(_site_folders()) + "\n")
     _run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
          base, env)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     return bin_dir, env
+
+
+def _site_folders() -> list[str]:
+    """The site folders of the interpreter running the tests (where the dependencies are)."""
+    folders = site.getsitepackages()
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    return [f for f in dict.fromkeys(folders) if Path(f).is_dir()]
 
 
 def test_casebook_comes_from_the_wheel(installed: tuple[Path, dict[str, str]],

@@ -55,9 +55,9 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             foreign = open_and_run(page, base, token, "notebooks/clinic.ipynb")
-            page.locator(".casebook-clinic-worklist tbody tr").first.wait_for(timeout=40_000)
+            page.locator(".casebook-clinic-worklist tbody tr").first.wait_for()
             page.get_by_text("Written:").or_(page.get_by_role(
-                "button", name="Export tables to CSV")).first.wait_for(timeout=40_000)
+                "button", name="Export tables to CSV")).first.wait_for()
             page.keyboard.press("Control+b")  # fold the file browser: room for the table
             page.get_by_role("heading", name="Worklist", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "clinic.png"))
@@ -68,8 +68,7 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             # the row's link opens the patient's case workbook in JupyterLab
             page.locator(".casebook-clinic-worklist tbody tr").first.get_by_role(
                 "link").click()
-            page.locator(".lm-TabBar-tab", has_text="case.ipynb").first.wait_for(
-                timeout=30_000)
+            page.locator(".lm-TabBar-tab", has_text="case.ipynb").first.wait_for()
 
             # acknowledged in the store (as the case workbook's button does), the worklist
             # cell run again no longer lists it
@@ -77,10 +76,8 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             for rule in rules:
                 store.review_flag(pid, rule, "acknowledged")
             page.goto(f"{base}/lab/tree/notebooks/clinic.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=30_000)
-            run_all_cells(page)
-            page.locator(".casebook-clinic-worklist tbody tr").first.wait_for(timeout=40_000)
+            run_all_cells(page)  # once the kernel is idle
+            page.locator(".casebook-clinic-worklist tbody tr").first.wait_for()
             flagged = page.locator(".casebook-clinic-worklist tbody tr").filter(
                 has_text=f"({pid})").filter(has_text="red-flag")
             assert flagged.count() == 0

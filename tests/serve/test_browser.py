@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from serve_helpers import CHROMIUM_ARGS, PAYLOADS, Server, free_port
 
+from tests.workbook.lab import PAGE_TIMEOUT_MS
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PHONE = {"width": 390, "height": 844}
@@ -70,14 +72,22 @@ class Watch:
         return {urlsplit(u).path for u in self.requests}
 
 
+def _context(browser: Any, viewport: dict[str, int]) -> Any:
+    """A fresh context whose every wait (the first view forks a kernel) has a generous
+    upper bound instead of Playwright's 30 s."""
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    return context
+
+
 def _open(browser: Any, server: Server, url: str, viewport: dict[str, int],
           extra_origins: tuple[str, ...] = ()) -> tuple[Any, Any, Watch]:
-    context = browser.new_context(viewport=viewport)
+    context = _context(browser, viewport)
     watch = Watch(context, {server.base, *extra_origins})
     page = context.new_page()
     watch.attach(page)
     page.goto(url)
-    page.wait_for_selector("footer.cb-footer", timeout=120_000)
+    page.wait_for_selector("footer.cb-footer")
     return context, page, watch
 
 
@@ -169,13 +179,13 @@ def test_a_link_clicked_on_another_site_opens_the_dashboard(
     other = f"http://localhost:{port}"  # another site than 127.0.0.1
     try:
         with _browser(chromium) as browser:
-            context = browser.new_context(viewport=PHONE)
+            context = _context(browser, PHONE)
             watch = Watch(context, {server.base, other})
             page = context.new_page()
             watch.attach(page)
             page.goto(f"{other}/")
             page.click("#go")
-            page.wait_for_selector("footer.cb-footer", timeout=120_000)
+            page.wait_for_selector("footer.cb-footer")
             assert page.url == f"{server.base}/dashboard"
             assert page.locator("#plan").count() == 1
             assert not watch.foreign, watch.foreign

@@ -129,7 +129,7 @@ def test_the_app_is_locked_down_in_process(serve_store) -> None:
         signal.signal(signal.SIGTERM, sigterm)  # Voilà's initialize installs its own
 
 
-@pytest.mark.timeout(900)  # 50 real views; a loaded 2-core machine may need minutes
+@pytest.mark.timeout(1800)  # 50 real views; a loaded 2-core machine may need minutes
 def test_fifty_views_leave_memory_bounded(server: Server, serve_store) -> None:
     tokens = [server.session(serve_store.patients[i % 4]) for i in range(10)]
     _wait(lambda: not server.kernels(), "no kernel before the views")

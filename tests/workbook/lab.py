@@ -21,6 +21,13 @@ from urllib.parse import urlsplit
 from casebook.kernels.spec import WORKBOOK_KERNEL, install_kernelspec
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
+# Upper bounds, not expectations: every wait ends as soon as the page or the server reaches
+# the state it waits for. They are generous so that a busy machine (load average 6 on two
+# cores: a kernel start or a JupyterLab start takes minutes, not seconds) makes the browser
+# tests slow, not red. Playwright's own default (30 s) applies to every page that
+# `open_and_run` opens, through `page.set_default_timeout`.
+PAGE_TIMEOUT_MS = 240_000
+LAB_STARTUP_S = 240.0
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 # No news, no update check, no PyPI lookups by the extension manager: the clinic is offline.
@@ -52,7 +59,7 @@ def _get(url: str) -> int:
 
 @contextlib.contextmanager
 def running_lab(root: Path, env: Mapping[str, str] | None = None,
-                startup: float = 30) -> Iterator[tuple[str, str]]:
+                startup: float = LAB_STARTUP_S) -> Iterator[tuple[str, str]]:
     """JupyterLab on 127.0.0.1:<free port> over `root`; yields (base URL, token). Its own
     config, runtime and workspace folders, and the `casebook` kernelspec (first on its
     `JUPYTER_PATH`), live under `root`; `env` is added to its environment."""
@@ -99,23 +106,57 @@ def running_lab(root: Path, env: Mapping[str, str] | None = None,
         log.close()
 
 
+# The notebook on show: JupyterLab may restore other notebooks of the workspace in tabs
+# behind it (hidden, but in the page), at a moment that depends on the machine's speed.
+SHOWN = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# The prompts of the code cells of the notebook on show, as JupyterLab draws them: "[ ]:",
+# "[*]:" while queued or running, "[7]:" when done.
+_PROMPTS = f"""() => [...document.querySelectorAll('{SHOWN} .jp-CodeCell .jp-InputPrompt')]
+    .map(e => e.textContent.trim())"""
+# A cell is queued or running ([*]), or shows a new execution count: Run All has taken.
+_STARTED = f"""(before) => ({_PROMPTS})().some(
+    (t, i) => t.includes('*') || (/\\[\\d+\\]/.test(t) && t !== before[i]))"""
+# Nothing is queued or running.
+_QUIET = f"""() => {{
+  const now = ({_PROMPTS})();
+  return now.length > 0 && !now.some(t => t.includes('*'));
+}}"""
+# Run All is over: every cell shows a new execution count, or a cell failed (which stops Run
+# All: the test's own checks then say what is missing). A count is new when it differs from
+# the one shown before, which may come from a saved run.
+_DONE = f"""(before) => {{
+  if (document.querySelector('{SHOWN} [data-mime-type="application/vnd.jupyter.error"]'))
+    return true;
+  return ({_PROMPTS})().every((t, i) => /\\[\\d+\\]/.test(t) && t !== before[i]);
+}}"""
+
+
 def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
-    """Run ▸ Run All Cells, as a practitioner does. A notebook whose kernel is still
-    connecting moves through the cells without running them: then it is asked again."""
+    """Run ▸ Run All Cells, as a practitioner does, once the kernel is idle, and wait until
+    every cell has run. A notebook whose kernel is still connecting (which, on a busy
+    machine, can outlast the kernel's `Idle`) moves through the cells without running them:
+    their prompts turn to [*] and back to [ ]. Then it is asked again, up to five times.
+    Each wait is for a state of the page; the bounds are generous."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    ran = page.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
-    for _attempt in range(3):
-        page.locator(".jp-NotebookPanel .jp-Notebook").click()  # focus the notebook
+    page.wait_for_selector(f"{SHOWN} .jp-CodeCell .jp-InputPrompt", timeout=PAGE_TIMEOUT_MS)
+    before = page.evaluate(f"({_PROMPTS})()")
+    for _attempt in range(5):
+        page.wait_for_selector(f"{SHOWN} .jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=PAGE_TIMEOUT_MS)
+        page.locator(f"{SHOWN} .jp-Notebook").click()  # focus the notebook
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.locator(".lm-Menu-content .lm-Menu-itemLabel").filter(
             has_text=re.compile(r"^Run All Cells$")).click()
         try:
-            ran.first.wait_for(timeout=10_000)
-            return
+            # the page's answer to the click, not kernel work: a short bound will do
+            page.wait_for_function(_STARTED, arg=before, timeout=30_000)
         except PlaywrightTimeout:
-            page.wait_for_timeout(1_000)
-    raise LabError("Run All Cells never started the cells")
+            continue
+        page.wait_for_function(_QUIET, timeout=PAGE_TIMEOUT_MS)
+        if page.evaluate(_DONE, before):
+            return
+    raise LabError("Run All Cells never ran the cells")
 
 
 def open_and_run(page, base: str, token: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -130,10 +171,9 @@ def open_and_run(page, base: str, token: str, path: str) -> list[str]:  # type: 
         if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != server:
             foreign.append(request.url)
 
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.on("request", check)
     page.goto(f"{base}/lab/tree/{path}?token={token}")
-    page.wait_for_selector(".jp-Notebook", timeout=30_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=30_000)
+    page.wait_for_selector(".jp-Notebook")
     run_all_cells(page)
     return foreign

@@ -58,12 +58,11 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
             foreign = open_and_run(page, base, token, f"notebooks/{pid}/case.ipynb")
 
             symptom = page.locator(".casebook-symptom-bloating")
-            symptom.wait_for(timeout=40_000)
-            page.get_by_role("button", name="New plan item").wait_for(timeout=40_000)
+            symptom.wait_for()
+            page.get_by_role("button", name="New plan item").wait_for()
             charts = page.locator(".casebook-chart-widget svg")
             page.wait_for_function(
-                "document.querySelectorAll('.casebook-chart-widget svg').length >= 4",
-                timeout=30_000)
+                "document.querySelectorAll('.casebook-chart-widget svg').length >= 4")
             assert page.get_by_text("could not be drawn").count() == 0
             assert charts.count() >= 4
             page.locator(".jp-NotebookPanel .jp-WindowedPanel-outer").first.evaluate(
@@ -81,7 +80,7 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
             # the form for a new order is folded until asked for, then shows the catalog
             assert page.get_by_role("button", name="Order test").count() == 0
             page.get_by_role("button", name="Order a test").click()
-            page.get_by_role("button", name="Order test").wait_for(timeout=15_000)
+            page.get_by_role("button", name="Order test").wait_for()
             page.screenshot(path=str(ARTIFACTS / "workbook-order.png"))
 
             symptom.get_by_role("button", name=str(wanted), exact=True).click()
@@ -100,7 +99,7 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
                 label="Peppermint oil, enteric-coated — guideline-backed")
             page.get_by_role("button", name="Use this template").click()
             page.get_by_role("button", name="Save plan item").click()
-            page.get_by_text("✓ Saved at").nth(1).wait_for(timeout=15_000)
+            page.get_by_text("✓ Saved at").nth(1).wait_for()
             page.locator(".widget-dropdown", has_text="Plan item").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "workbook-plan.png"))
         except Exception:
