@@ -65,15 +65,18 @@ REPRESENTATIVE_CELLS = [
     "print(case.patient.id, len(case.visits), 'visits')",
 ]
 PARAMS = (
-    "patient_id: str = \"demo-0001\"  # the patient\n"
-    "database_url: str = \"sqlite:///casebook.db\"  # the store\n"
+    'patient_id: str = "demo-0001"  # the patient\n'
+    'database_url: str = "sqlite:///casebook.db"  # the store\n'
 )
 
 
 def representative_template(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell(PARAMS)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, *(nbformat.v4.new_code_cell(src) for src in REPRESENTATIVE_CELLS)]
@@ -100,17 +103,33 @@ def _clock(label: str, cmd: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def papermill_loop(templates: list[Path], ids: list[str], url: str, out: Path,
-                   env: dict[str, str]) -> float:
+def papermill_loop(
+    templates: list[Path], ids: list[str], url: str, out: Path, env: dict[str, str]
+) -> float:
     """(a): one `papermill` process per notebook, in sequence, like a shell loop."""
     start = time.perf_counter()
     for pid in ids:
         for template in templates:
             target = out / pid / template.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            _clock("papermill", ["papermill", str(template), str(target), "-k", "python3",
-                                 "-r", "patient_id", pid, "-r", "database_url", url,
-                                 "--no-progress-bar"], env)
+            _clock(
+                "papermill",
+                [
+                    "papermill",
+                    str(template),
+                    str(target),
+                    "-k",
+                    "python3",
+                    "-r",
+                    "patient_id",
+                    pid,
+                    "-r",
+                    "database_url",
+                    url,
+                    "--no-progress-bar",
+                ],
+                env,
+            )
     return time.perf_counter() - start
 
 
@@ -136,10 +155,13 @@ def cell_work(out: Path, templates: list[Path]) -> float:
     totals = []
     for path in (p for t in templates for p in out.glob(f"*/{t.name}")):
         nb = json.loads(path.read_text())
-        totals.append(sum(
-            (c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
-            for c in nb["cells"] if c["cell_type"] == "code"
-        ))
+        totals.append(
+            sum(
+                (c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+                for c in nb["cells"]
+                if c["cell_type"] == "code"
+            )
+        )
     return statistics.mean(totals)
 
 
@@ -164,9 +186,12 @@ def _load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=12)
-    parser.add_argument("--template", action="append", default=[],
-                        help="case, dashboard, representative or a path (repeatable; "
-                             "default: case and dashboard)")
+    parser.add_argument(
+        "--template",
+        action="append",
+        default=[],
+        help="case, dashboard, representative or a path (repeatable; default: case and dashboard)",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--with-plain", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
@@ -184,12 +209,22 @@ def main() -> None:
             ids = [p.id for p in store.patients()]
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         n = len(ids) * len(templates)
-        print(f"{n} notebooks ({len(ids)} patients x {', '.join(t.name for t in templates)}) "
-              f"on {os.cpu_count()} cores, median of {args.rounds} alternating rounds after "
-              f"a warm-up; load average {_load()}", flush=True)
+        print(
+            f"{n} notebooks ({len(ids)} patients x {', '.join(t.name for t in templates)}) "
+            f"on {os.cpu_count()} cores, median of {args.rounds} alternating rounds after "
+            f"a warm-up; load average {_load()}",
+            flush=True,
+        )
 
-        batch = [sys.executable, "-m", "casebook.cli", "--db", url, "batch",
-                 *(a for t in templates for a in ("--template", str(t)))]
+        batch = [
+            sys.executable,
+            "-m",
+            "casebook.cli",
+            "--db",
+            url,
+            "batch",
+            *(a for t in templates for a in ("--template", str(t))),
+        ]
 
         def casebook_batch(*extra: str) -> Way:
             return lambda out: _clock("batch", [*batch, "--out", str(out), *extra], env)
@@ -198,26 +233,33 @@ def main() -> None:
         ways: dict[str, Way] = {
             stock: lambda out: papermill_loop(templates, ids, url, out, env),
             "(b) casebook batch --workers 1": casebook_batch("--workers", "1"),
-            f"(c) casebook batch --workers {args.workers}":
-                casebook_batch("--workers", str(args.workers)),
+            f"(c) casebook batch --workers {args.workers}": casebook_batch(
+                "--workers", str(args.workers)
+            ),
         }
         if args.with_plain:
             ways[f"(d) ... --workers {args.workers} --kernel plain"] = casebook_batch(
-                "--workers", str(args.workers), "--kernel", "plain")
+                "--workers", str(args.workers), "--kernel", "plain"
+            )
         seconds = medians(ways, args.rounds, tmp / "out")
         built = tmp / "out" / "warm-2"  # (c)'s warm-up: every notebook current
-        noop = statistics.median(casebook_batch("--workers", str(args.workers))(built)
-                                 for _ in range(3))
+        noop = statistics.median(
+            casebook_batch("--workers", str(args.workers))(built) for _ in range(3)
+        )
         work = cell_work(tmp / "out" / "warm-0", templates)
         start = bare_kernel_start()
         floor = start + work
         a = seconds[stock]
-        print(f"per-notebook floor: {floor:.2f} s = bare kernel start {start:.2f} s "
-              f"+ cells {work:.2f} s (as run by papermill in (a))")
+        print(
+            f"per-notebook floor: {floor:.2f} s = bare kernel start {start:.2f} s "
+            f"+ cells {work:.2f} s (as run by papermill in (a))"
+        )
         print(f"{'way':44} {'wall s':>8} {'nb/s':>7} {'s/nb':>6} {'vs (a)':>7} {'vs floor':>9}")
         for label, median in seconds.items():
-            print(f"{label:44} {median:8.1f} {n / median:7.2f} {median / n:6.2f} "
-                  f"{a / median:6.1f}x {floor * n / median:8.2f}x")
+            print(
+                f"{label:44} {median:8.1f} {n / median:7.2f} {median / n:6.2f} "
+                f"{a / median:6.1f}x {floor * n / median:8.2f}x"
+            )
         print(f"no-op re-run of (c), nothing changed (median of 3): {noop:.2f} s")
         print(f"load average at the end: {_load()}")
     finally:

@@ -60,28 +60,40 @@ def _replicate(df: pd.DataFrame, copies: int) -> pd.DataFrame:
 def _tidy(cases: list[Case], catalog: Catalog) -> dict[str, pd.DataFrame]:
     """The data person's inputs: casebook.interop.frames, plus orders (it has no orders
     frame)."""
-    orders = pd.DataFrame([(c.patient.id, o.test, o.status, o.ordered_on, o.id)
-                           for c in cases for o in c.orders],
-                          columns=["patient_id", "test", "status", "ordered_on", "order_id"])
+    orders = pd.DataFrame(
+        [(c.patient.id, o.test, o.status, o.ordered_on, o.id) for c in cases for o in c.orders],
+        columns=["patient_id", "test", "status", "ordered_on", "order_id"],
+    )
     orders["ordered_on"] = pd.to_datetime(orders["ordered_on"])
     done = {r.order_id for c in cases for r in c.results if r.order_id}
     orders["resulted"] = orders["order_id"].isin(done) | (orders["status"] == "resulted")
-    return {"symptoms": symptoms_frame(cases), "instruments": instruments_frame(cases),
-            "plan": plan_frame(cases), "results": results_frame(cases, catalog),
-            "orders": orders}
+    return {
+        "symptoms": symptoms_frame(cases),
+        "instruments": instruments_frame(cases),
+        "plan": plan_frame(cases),
+        "results": results_frame(cases, catalog),
+        "orders": orders,
+    }
 
 
-def by_hand_worklist(t: dict[str, pd.DataFrame], flags: pd.DataFrame,
-                     reviewed: pd.MultiIndex) -> pd.DataFrame:
+def by_hand_worklist(
+    t: dict[str, pd.DataFrame], flags: pd.DataFrame, reviewed: pd.MultiIndex
+) -> pd.DataFrame:
     today = pd.Timestamp(TODAY)
     res = t["results"]
     res = res[res["collected_on"] <= today]
     key = pd.MultiIndex.from_frame(res[["patient_id", "test", "collected_on"]])
-    res = res[~key.isin(reviewed)].assign(kind="result-to-review", since=res["collected_on"],
-                                          urgency=res["flag"].notna().map({True: 2, False: 3}))
+    res = res[~key.isin(reviewed)].assign(
+        kind="result-to-review",
+        since=res["collected_on"],
+        urgency=res["flag"].notna().map({True: 2, False: 3}),
+    )
     o = t["orders"]
-    o = o[o["status"].isin(["ordered", "collected"]) & ~o["resulted"]
-          & (o["ordered_on"] < today - pd.Timedelta(days=30))]
+    o = o[
+        o["status"].isin(["ordered", "collected"])
+        & ~o["resulted"]
+        & (o["ordered_on"] < today - pd.Timedelta(days=30))
+    ]
     o = o.assign(kind="test-overdue", since=o["ordered_on"], urgency=2)
     p = t["plan"]
     p = p[(p["status"] == "active") & (p["end"] <= today + pd.Timedelta(days=14))]
@@ -90,15 +102,20 @@ def by_hand_worklist(t: dict[str, pd.DataFrame], flags: pd.DataFrame,
     burden = burden.sort_values(["patient_id", "visit_date"])
     burden["prev"] = burden.groupby("patient_id")["severity"].shift()
     last = burden.groupby("patient_id").tail(1)
-    worse = last[last["severity"] > last["prev"]].assign(kind="worsening",
-                                                         since=last["visit_date"], urgency=2)
+    worse = last[last["severity"] > last["prev"]].assign(
+        kind="worsening", since=last["visit_date"], urgency=2
+    )
     inst = t["instruments"].dropna(subset=["total"]).sort_values(["patient_id", "visit_date"])
     inst["prev"] = inst.groupby(["patient_id", "instrument"])["total"].shift()
     latest = inst.groupby("patient_id")["visit_date"].transform("max")
-    iw = inst[(inst["visit_date"] == latest) & (inst["total"] > inst["prev"])
-              & (inst["instrument"] != "bristol")]
-    iw = iw.drop_duplicates("patient_id").assign(kind="worsening", since=iw["visit_date"],
-                                                 urgency=2)
+    iw = inst[
+        (inst["visit_date"] == latest)
+        & (inst["total"] > inst["prev"])
+        & (inst["instrument"] != "bristol")
+    ]
+    iw = iw.drop_duplicates("patient_id").assign(
+        kind="worsening", since=iw["visit_date"], urgency=2
+    )
     cols = ["patient_id", "kind", "urgency", "since"]
     out = pd.concat([flags[cols], res[cols], o[cols], p[cols], worse[cols], iw[cols]])
     return out.sort_values(["urgency", "since"], ignore_index=True)
@@ -149,9 +166,11 @@ def notebooks(patients: int, rounds: int) -> None:
         out = Path(tmp) / "notebooks"
         sides: dict[str, Callable[[], object]] = {
             f"case notebook ({first})": lambda: case_notebook(
-            first, url, out, execute=True, force=True),
+                first, url, out, execute=True, force=True
+            ),
             f"clinic notebook ({patients} patients)": lambda: clinic_notebook(
-                url, out, execute=True),
+                url, out, execute=True
+            ),
         }
         times: dict[str, list[float]] = {name: [] for name in sides}
         for fn in sides.values():  # warm the disk cache and the kernelspec lookup
@@ -179,42 +198,62 @@ def main() -> None:
     start = time.perf_counter()
     base = generate_cases(args.base, seed=7, today=TODAY, catalog=catalog)
     _scored(base, catalog)
-    print(f"generated {args.base} base cases in {time.perf_counter() - start:.1f} s; "
-          f"replicating x{copies} = {args.base * copies} patients")
+    print(
+        f"generated {args.base} base cases in {time.perf_counter() - start:.1f} s; "
+        f"replicating x{copies} = {args.base * copies} patients"
+    )
 
     start = time.perf_counter()
     bf = clinic_frames(base, catalog)
     build_ours = time.perf_counter() - start
     start = time.perf_counter()
-    base_flags = {c.patient.id: red_flags(c, catalog.red_flags, catalog.instruments,
-                                          catalog.tests, today=TODAY) for c in base}
+    base_flags = {
+        c.patient.id: red_flags(
+            c, catalog.red_flags, catalog.instruments, catalog.tests, today=TODAY
+        )
+        for c in base
+    }
     flag_cost = time.perf_counter() - start
     start = time.perf_counter()
     bt = _tidy(base, catalog)
     build_hand = time.perf_counter() - start
 
-    frames = ClinicFrames(**{name: _replicate(getattr(bf, name), copies) for name in
-                             ("patients", "visits", "scores", "plan", "orders", "results")})
+    frames = ClinicFrames(
+        **{
+            name: _replicate(getattr(bf, name), copies)
+            for name in ("patients", "visits", "scores", "plan", "orders", "results")
+        }
+    )
     tidy = {name: _replicate(df, copies) for name, df in bt.items()}
-    flags: dict[str, list[RedFlag]] = {f"{pid}-r{k}": found for k in range(copies)
-                                       for pid, found in base_flags.items()}
-    flag_rows = pd.DataFrame([(pid, "red-flag", 0 if f.urgency == "same_day" else 1, f.on)
-                              for pid, found in flags.items() for f in found],
-                             columns=["patient_id", "kind", "urgency", "since"])
+    flags: dict[str, list[RedFlag]] = {
+        f"{pid}-r{k}": found for k in range(copies) for pid, found in base_flags.items()
+    }
+    flag_rows = pd.DataFrame(
+        [
+            (pid, "red-flag", 0 if f.urgency == "same_day" else 1, f.on)
+            for pid, found in flags.items()
+            for f in found
+        ],
+        columns=["patient_id", "kind", "urgency", "since"],
+    )
     flag_rows["since"] = pd.to_datetime(flag_rows["since"])
     cutoff = pd.Timestamp(TODAY - timedelta(days=30))
     reviewed_ids = set(frames.results.loc[frames.results["collected_on"] < cutoff, "result_id"])
     old = tidy["results"][tidy["results"]["collected_on"] < cutoff]
     reviewed_keys = pd.MultiIndex.from_frame(old[["patient_id", "test", "collected_on"]])
-    print(f"{frames.visits['patient_id'].nunique()} patients, {len(frames.visits)} visits, "
-          f"{len(frames.results)} results, {len(frames.orders)} orders")
+    print(
+        f"{frames.visits['patient_id'].nunique()} patients, {len(frames.visits)} visits, "
+        f"{len(frames.results)} results, {len(frames.orders)} orders"
+    )
 
     sides: dict[str, Callable[[], object]] = {
         "worklist (casebook.clinic)": lambda: worklist(
-            frames, catalog, today=TODAY, flags=flags, reviewed_results=reviewed_ids),
+            frames, catalog, today=TODAY, flags=flags, reviewed_results=reviewed_ids
+        ),
         "worklist (by hand)": lambda: by_hand_worklist(tidy, flag_rows, reviewed_keys),
         "outcomes by template (casebook.clinic)": lambda: outcomes_by_group(
-            frames, catalog, by="template"),
+            frames, catalog, by="template"
+        ),
         "outcomes by template (by hand)": lambda: by_hand_outcomes(tidy),
     }
     times: dict[str, list[float]] = {name: [] for name in sides}
@@ -226,16 +265,20 @@ def main() -> None:
     med = {name: statistics.median(ts) for name, ts in times.items()}
     for name, value in med.items():
         print(f"{name:42s} median {value:6.3f} s over {args.rounds} rounds")
-    print(f"worklist ratio (clinic / by hand): "
-          f"{med['worklist (casebook.clinic)'] / med['worklist (by hand)']:.2f}x  (aim < 1 s)")
+    print(
+        f"worklist ratio (clinic / by hand): "
+        f"{med['worklist (casebook.clinic)'] / med['worklist (by hand)']:.2f}x  (aim < 1 s)"
+    )
     ours = med["outcomes by template (casebook.clinic)"]
     hand = med["outcomes by template (by hand)"]
     print(f"outcomes ratio (clinic / by hand): {ours / hand:.2f}x  (aim < 2 s)")
     scale = args.base * copies / args.base
-    print(f"not in the timings above, measured on the {args.base} base cases and scaled "
-          f"x{scale:.0f}: clinic_frames from cases {build_ours * scale:.1f} s, "
-          f"casebook.interop.frames {build_hand * scale:.1f} s, "
-          f"red_flags for every patient {flag_cost * scale:.1f} s")
+    print(
+        f"not in the timings above, measured on the {args.base} base cases and scaled "
+        f"x{scale:.0f}: clinic_frames from cases {build_ours * scale:.1f} s, "
+        f"casebook.interop.frames {build_hand * scale:.1f} s, "
+        f"red_flags for every patient {flag_cost * scale:.1f} s"
+    )
     if args.notebook_rounds > 0:
         notebooks(args.notebook_patients, args.notebook_rounds)
 

@@ -43,8 +43,14 @@ from casebook.serve.render import prepare_notebook
 from casebook.store import CaseStore
 
 CHROMIUM = "/usr/lib/chromium/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 CHARTS_DRAWN = """(n) => {
   const imgs = [...document.querySelectorAll('figure.cb-chart img')];
   return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0);
@@ -73,11 +79,17 @@ def wait_http(port: int, proc: subprocess.Popen[bytes], path: str, limit: float 
     sys.exit(f"server on port {port} did not answer")
 
 
-def start(cmd: list[str], port: int, folder: Path, name: str, probe: str,
-          env: dict[str, str]) -> subprocess.Popen:
+def start(
+    cmd: list[str], port: int, folder: Path, name: str, probe: str, env: dict[str, str]
+) -> subprocess.Popen:
     log = open(folder / f"{name}.log", "wb")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore", **env})
+    proc = subprocess.Popen(
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **env},
+    )
     wait_http(port, proc, probe)
     return proc
 
@@ -119,14 +131,20 @@ def time_page(browser, url: str, charts: int, base: str) -> tuple[float, int, in
 
 
 def server_split(log: Path, views: slice) -> str:
-    rows = re.findall(r"view rendered in ([\d.]+) s \(prepared ([\d.]+) s, kernel ready "
-                      r"([\d.]+) s, cells ([\d.]+) s\)", log.read_text(errors="replace"))[views]
+    rows = re.findall(
+        r"view rendered in ([\d.]+) s \(prepared ([\d.]+) s, kernel ready "
+        r"([\d.]+) s, cells ([\d.]+) s\)",
+        log.read_text(errors="replace"),
+    )[views]
     if not rows:
         return "no views logged"
-    total, prepared, kernel, cells = (statistics.median(float(r[i]) for r in rows)
-                                      for i in range(4))
-    return (f"{total:.2f} s = prepare {prepared:.2f} + kernel start {kernel:.2f} + "
-            f"cells {cells:.2f} ({len(rows)} views)")
+    total, prepared, kernel, cells = (
+        statistics.median(float(r[i]) for r in rows) for i in range(4)
+    )
+    return (
+        f"{total:.2f} s = prepare {prepared:.2f} + kernel start {kernel:.2f} + "
+        f"cells {cells:.2f} ({len(rows)} views)"
+    )
 
 
 def open_session(port: int, token: str) -> str:
@@ -143,8 +161,9 @@ def open_session(port: int, token: str) -> str:
     return cookie
 
 
-def throughput(port: int, tokens: list[str], seconds: float,
-               workers: int) -> tuple[int, int, float]:
+def throughput(
+    port: int, tokens: list[str], seconds: float, workers: int
+) -> tuple[int, int, float]:
     """Views completed in `seconds` by `workers` clients, how many were cache hits, time."""
     done, failed, hits = [], [], []
     stop_at = time.monotonic() + seconds
@@ -180,8 +199,11 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=12)
     parser.add_argument("--throughput-seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4, help="concurrent clients")
-    parser.add_argument("--ablation", action="store_true",
-                        help="also casebook serve without forked kernels / shared charts")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also casebook serve without forked kernels / shared charts",
+    )
     args = parser.parse_args()
     if not os.access(CHROMIUM, os.X_OK):
         sys.exit(f"{CHROMIUM} is missing (apt-get install chromium)")
@@ -195,35 +217,68 @@ def main() -> None:
     for cell in template.cells:
         cell.metadata.setdefault("tags", [])
     template.metadata.setdefault("papermill", {})
-    nbformat.write(prepare_notebook(template, case_parameters(pid, demo.url)),
-                   folder / "dashboard.ipynb")
+    nbformat.write(
+        prepare_notebook(template, case_parameters(pid, demo.url)), folder / "dashboard.ipynb"
+    )
     limits = ["--views-per-minute", "100000", "--burst", "100000"]
     servers: dict[str, tuple[int, list[str], str]] = {}
-    envs: dict[str, dict[str, str]] = {"casebook serve, no cache": {
-        "CASEBOOK_RENDER_CACHE_MB": "0"}}
-    variants: dict[str, list[str]] = {"casebook serve (cache hit)": [],
-                                      "casebook serve, no cache": []}
+    envs: dict[str, dict[str, str]] = {
+        "casebook serve, no cache": {"CASEBOOK_RENDER_CACHE_MB": "0"}
+    }
+    variants: dict[str, list[str]] = {
+        "casebook serve (cache hit)": [],
+        "casebook serve, no cache": [],
+    }
     if args.ablation:
         variants["casebook serve, stock kernels"] = ["--no-fork"]
         variants["casebook serve, own chart engine"] = ["--no-shared-charts"]
         envs.update({name: envs["casebook serve, no cache"] for name in list(variants)[2:]})
     for name, flags in variants.items():
         port = free_port()
-        servers[name] = (port, [sys.executable, "-m", "casebook.serve", "--db", demo.url,
-                                "--port", str(port), *limits, *flags], "/static/dashboard.css")
+        servers[name] = (
+            port,
+            [
+                sys.executable,
+                "-m",
+                "casebook.serve",
+                "--db",
+                demo.url,
+                "--port",
+                str(port),
+                *limits,
+                *flags,
+            ],
+            "/static/dashboard.css",
+        )
     stock = free_port()
-    servers["stock voila (no preheat)"] = (stock, [
-        sys.executable, "-m", "voila", str(folder / "dashboard.ipynb"), "--no-browser",
-        f"--port={stock}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"], "/voila/static/")
+    servers["stock voila (no preheat)"] = (
+        stock,
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            str(folder / "dashboard.ipynb"),
+            "--no-browser",
+            f"--port={stock}",
+            "--Voila.ip=127.0.0.1",
+            "--Voila.port_retries=0",
+        ],
+        "/voila/static/",
+    )
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     results: dict[str, list[float]] = {}
-    procs = {name: start(cmd, port, folder, f"server-{port}", probe, envs.get(name, {}))
-             for name, (port, cmd, probe) in servers.items()}
+    procs = {
+        name: start(cmd, port, folder, f"server-{port}", probe, envs.get(name, {}))
+        for name, (port, cmd, probe) in servers.items()
+    }
     try:
         with CaseStore(demo.url, actor="benchmark") as store:
-            links = {name: grant(store, pid, 1, base_url=f"http://127.0.0.1:{port}")
-                     for name, (port, *_rest) in servers.items() if "casebook" in name}
+            links = {
+                name: grant(store, pid, 1, base_url=f"http://127.0.0.1:{port}")
+                for name, (port, *_rest) in servers.items()
+                if "casebook" in name
+            }
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             charts = 0
@@ -236,28 +291,40 @@ def main() -> None:
                     if run:
                         results.setdefault(name, []).append(seconds)
                     else:
-                        print(f"  {name}: {seen} charts, {foreign} requests to other hosts "
-                              f"aborted (warm-up view {seconds:.2f} s)")
+                        print(
+                            f"  {name}: {seen} charts, {foreign} requests to other hosts "
+                            f"aborted (warm-up view {seconds:.2f} s)"
+                        )
             browser.close()
-        print(f"\nlink opened -> all {charts} charts visible, headless Chromium "
-              f"({args.runs} runs, p50 / best):")
+        print(
+            f"\nlink opened -> all {charts} charts visible, headless Chromium "
+            f"({args.runs} runs, p50 / best):"
+        )
         stock_median = statistics.median(results["stock voila (no preheat)"])
         for name, times in results.items():
             med = statistics.median(times)
-            print(f"  {name:34s} {med:6.2f} s / {min(times):5.2f} s   "
-                  f"{stock_median / med:4.1f}x vs stock")
-        print(f"\nviews a minute, one server, {args.workers} clients, "
-              f"{args.throughput_seconds:.0f} s:")
+            print(
+                f"  {name:34s} {med:6.2f} s / {min(times):5.2f} s   "
+                f"{stock_median / med:4.1f}x vs stock"
+            )
+        print(
+            f"\nviews a minute, one server, {args.workers} clients, "
+            f"{args.throughput_seconds:.0f} s:"
+        )
         for name, (port, *_rest) in servers.items():
             if "casebook" not in name:
                 continue
             with CaseStore(demo.url, actor="benchmark") as store:
                 tokens = [grant(store, p, 1).split("token=")[1] for p in demo.patient_ids]
             n, hits, elapsed = throughput(port, tokens, args.throughput_seconds, args.workers)
-            print(f"  {name:34s} {n:5d} views in {elapsed:5.1f} s = {60 * n / elapsed:7.1f} "
-                  f"views/min ({hits} from the cache)")
-        for title, views in (("one view at a time", slice(1, args.runs + 1)),
-                             (f"{args.workers} clients at once", slice(args.runs + 1, None))):
+            print(
+                f"  {name:34s} {n:5d} views in {elapsed:5.1f} s = {60 * n / elapsed:7.1f} "
+                f"views/min ({hits} from the cache)"
+            )
+        for title, views in (
+            ("one view at a time", slice(1, args.runs + 1)),
+            (f"{args.workers} clients at once", slice(args.runs + 1, None)),
+        ):
             print(f"\nwhere a view's time goes on the server, {title} (medians):")
             for name, (port, *_rest) in servers.items():
                 if "casebook" in name:

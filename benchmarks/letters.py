@@ -26,20 +26,31 @@ from casebook.letters import ClinicSettings, Letter, referral_letter, to_pdf
 from casebook.models import Case
 
 TODAY = date(2025, 6, 1)
-SETTINGS = ClinicSettings(name="Example Digestive Health Clinic",
-                          address=("1 Example Street", "Exampletown EX1"),
-                          phone="000 0000 0000", practitioner="A. Example", credentials="ND")
+SETTINGS = ClinicSettings(
+    name="Example Digestive Health Clinic",
+    address=("1 Example Street", "Exampletown EX1"),
+    phone="000 0000 0000",
+    practitioner="A. Example",
+    credentials="ND",
+)
 
 
 def _letter(case: Case, catalog: Catalog) -> Letter:
-    return referral_letter(case, catalog, SETTINGS, to="Dr B. Example\nGastroenterology",
-                           reason="Persistent symptoms despite the plan.", on=TODAY)
+    return referral_letter(
+        case,
+        catalog,
+        SETTINGS,
+        to="Dr B. Example\nGastroenterology",
+        reason="Persistent symptoms despite the plan.",
+        on=TODAY,
+    )
 
 
 def _ours(cases: list[Case], catalog: Catalog) -> Callable[[], None]:
     def run() -> None:
         for case in cases:
             to_pdf(_letter(case, catalog))
+
     return run
 
 
@@ -47,6 +58,7 @@ def _library(pages: list[str]) -> Callable[[], None]:
     def run() -> None:
         for page in pages:
             weasyprint.HTML(string=page).write_pdf(pdf_variant="pdf/ua-1")
+
     return run
 
 
@@ -63,8 +75,10 @@ def _compare(label: str, n: int, sides: dict[str, Callable[[], None]], rounds: i
     print(f"{label} ({n} letter{'s' if n > 1 else ''}, {rounds} rounds):")
     for name, values in times.items():
         shown = ", ".join(f"{v:.2f}" for v in values)
-        print(f"  {name:>15}: median {medians[name]:.2f} s, {medians[name] / n:.3f} s a letter"
-              f"  ({shown})")
+        print(
+            f"  {name:>15}: median {medians[name]:.2f} s, {medians[name] / n:.3f} s a letter"
+            f"  ({shown})"
+        )
     ratio = medians["casebook"] / medians["weasyprint only"]
     print(f"  ratio: {ratio:.2f}x the library alone (aim: 1.5x or less; under 1 s a letter)")
 
@@ -78,10 +92,18 @@ def main() -> None:
     catalog = default_catalog()
     cases = generate_cases(args.batch, seed=1, today=TODAY, catalog=catalog)
     pages = [_letter(case, catalog).html for case in cases]
-    _compare("one letter", 1, {"casebook": _ours(cases[:1], catalog),
-                               "weasyprint only": _library(pages[:1])}, args.rounds)
-    _compare("in a row", args.batch, {"casebook": _ours(cases, catalog),
-                                      "weasyprint only": _library(pages)}, args.batch_rounds)
+    _compare(
+        "one letter",
+        1,
+        {"casebook": _ours(cases[:1], catalog), "weasyprint only": _library(pages[:1])},
+        args.rounds,
+    )
+    _compare(
+        "in a row",
+        args.batch,
+        {"casebook": _ours(cases, catalog), "weasyprint only": _library(pages)},
+        args.batch_rounds,
+    )
 
 
 if __name__ == "__main__":

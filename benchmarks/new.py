@@ -26,8 +26,9 @@ from casebook.notebooks import case_parameters, template_path
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
@@ -46,12 +47,25 @@ def main() -> None:
         env = {**os.environ, "JUPYTER_DATA_DIR": str(root / "jupyter")}
         params = case_parameters(pid, demo.url)
         sides = {
-            "casebook new": [casebook, "--db", demo.url, "new", pid, "--force",
-                             "--out", str(root / "ours")],
+            "casebook new": [
+                casebook,
+                "--db",
+                demo.url,
+                "new",
+                pid,
+                "--force",
+                "--out",
+                str(root / "ours"),
+            ],
             "papermill --prepare-only": [
-                papermill, "--prepare-only", "--log-level", "ERROR",
-                str(template_path("case.ipynb")), str(root / "stock.ipynb"),
-                *(x for k, v in params.items() for x in ("-p", k, str(v)))],
+                papermill,
+                "--prepare-only",
+                "--log-level",
+                "ERROR",
+                str(template_path("case.ipynb")),
+                str(root / "stock.ipynb"),
+                *(x for k, v in params.items() for x in ("-p", k, str(v))),
+            ],
             "python -c pass (floor)": [sys.executable, "-c", "pass"],
         }
         times: dict[str, list[float]] = {name: [] for name in sides}
@@ -66,8 +80,10 @@ def main() -> None:
         stock = statistics.median(times["papermill --prepare-only"])
         for name, values in times.items():
             med = statistics.median(values)
-            print(f"  {name:26s} {med:5.2f} s / {min(values):5.2f} s   "
-                  f"{stock / med:5.1f}x vs papermill")
+            print(
+                f"  {name:26s} {med:5.2f} s / {min(values):5.2f} s   "
+                f"{stock / med:5.1f}x vs papermill"
+            )
         ours = statistics.median(times["casebook new"])
         print(f"aim: casebook new under 0.5 s: {'met' if ours < 0.5 else 'NOT met'}")
 

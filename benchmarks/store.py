@@ -32,8 +32,18 @@ from casebook.demo.synthetic import generate_case
 from casebook.interop import import_results_csv
 from casebook.store import CaseStore, import_cases
 
-TESTS = ["crp", "ferritin", "vitamin_d", "vitamin_b12", "albumin", "hemoglobin",
-         "calprotectin", "total_iga", "ttg_iga", "hs_crp"]
+TESTS = [
+    "crp",
+    "ferritin",
+    "vitamin_d",
+    "vitamin_b12",
+    "albumin",
+    "hemoglobin",
+    "calprotectin",
+    "total_iga",
+    "ttg_iga",
+    "hs_crp",
+]
 
 
 def _populate(store: CaseStore, n: int, today: date) -> list[str]:
@@ -61,8 +71,7 @@ def _results_csv(path: Path, ids: list[str], rows: int, today: date, shift: int 
     written = 0
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["patient_id", "collected_on", "test", "value", "unit", "ref_low",
-                      "ref_high"])
+        out.writerow(["patient_id", "collected_on", "test", "value", "unit", "ref_low", "ref_high"])
         for pid in ids:
             for k in range(per_patient):
                 if written == rows:
@@ -72,28 +81,49 @@ def _results_csv(path: Path, ids: list[str], rows: int, today: date, shift: int 
                 # and one day apart per shift so that rounds never collide with each other.
                 day = today - timedelta(days=3000 + shift + 7 * (k // len(TESTS)) * 64)
                 by_loinc = k % 3 == 0 and test.loinc
-                out.writerow([pid, day.isoformat(), test.loinc if by_loinc else test.key,
-                              round(rng.uniform(1, 100), 1), test.unit,
-                              "" if k % 2 else 1, "" if k % 2 else 90])
+                out.writerow(
+                    [
+                        pid,
+                        day.isoformat(),
+                        test.loinc if by_loinc else test.key,
+                        round(rng.uniform(1, 100), 1),
+                        test.unit,
+                        "" if k % 2 else 1,
+                        "" if k % 2 else 90,
+                    ]
+                )
                 written += 1
 
 
 def _raw_load(engine: sa.Engine, pid: str) -> int:
     """The floor for a case load: every live row of the patient's tables, no validation."""
-    names = ["patients", "visits", "history_entries", "symptom_ratings",
-             "instrument_responses", "test_orders", "test_results", "plan_items", "notes"]
+    names = [
+        "patients",
+        "visits",
+        "history_entries",
+        "symptom_ratings",
+        "instrument_responses",
+        "test_orders",
+        "test_results",
+        "plan_items",
+        "notes",
+    ]
     count = 0
     with engine.connect() as conn:
         for name in names:
             key = "id" if name == "patients" else "patient_id"
-            count += len(conn.execute(
-                sa.text(f"SELECT * FROM {name} WHERE {key} = :pid AND deleted_at IS NULL"),
-                {"pid": pid}).all())
+            count += len(
+                conn.execute(
+                    sa.text(f"SELECT * FROM {name} WHERE {key} = :pid AND deleted_at IS NULL"),
+                    {"pid": pid},
+                ).all()
+            )
     return count
 
 
-def _alternate(rounds: int, ours: Callable[[int], float], raw: Callable[[int], float]
-               ) -> tuple[float, float]:
+def _alternate(
+    rounds: int, ours: Callable[[int], float], raw: Callable[[int], float]
+) -> tuple[float, float]:
     """Medians of `ours(round)` and `raw(round)` over `rounds`, the order flipped each round."""
     mine: list[float] = []
     floor: list[float] = []
@@ -138,19 +168,19 @@ def main() -> None:
             return statistics.median(_timed(lambda p=p: store.load_case(p)) for p in sample)
 
         def load_raw(_r: int) -> float:
-            return statistics.median(_timed(lambda p=p: _raw_load(store.engine, p))
-                                     for p in sample)
+            return statistics.median(_timed(lambda p=p: _raw_load(store.engine, p)) for p in sample)
 
         ours_ms, raw_ms = (x * 1000 for x in _alternate(args.rounds, load_ours, load_raw))
-        print(f"load one full case: median {ours_ms:.2f} ms (aim: < 20 ms); raw SQL read of "
-              f"the same rows {raw_ms:.2f} ms; ratio {ours_ms / raw_ms:.2f}x "
-              f"({args.rounds} rounds of {len(sample)} loads)")
+        print(
+            f"load one full case: median {ours_ms:.2f} ms (aim: < 20 ms); raw SQL read of "
+            f"the same rows {raw_ms:.2f} ms; ratio {ours_ms / raw_ms:.2f}x "
+            f"({args.rounds} rounds of {len(sample)} loads)"
+        )
 
         files = []
         for shift in range(args.rounds + 1):  # file 0 warms both sides
             path = Path(tmp) / f"results-{shift}.csv"
-            _results_csv(path, ids, args.rows if shift else min(args.rows, 1000), today,
-                         shift)
+            _results_csv(path, ids, args.rows if shift else min(args.rows, 1000), today, shift)
             files.append(path)
 
         def import_ours(r: int) -> float:
@@ -167,17 +197,20 @@ def main() -> None:
         def import_raw(r: int) -> float:
             def run() -> None:
                 frame = pd.read_csv(files[r], dtype={"patient_id": str})
-                frame.to_sql("raw_results_bench", store.engine, if_exists="replace",
-                             index=False)
+                frame.to_sql("raw_results_bench", store.engine, if_exists="replace", index=False)
+
             return _timed(run)
 
         import_ours(0)
         import_raw(0)
-        ours_s, raw_s = _alternate(args.rounds, lambda r: import_ours(r + 1),
-                                   lambda r: import_raw(r + 1))
-        print(f"import {args.rows:,} result rows: raw read_csv+to_sql median {raw_s:.2f} s; "
-              f"casebook validated+audited import median {ours_s:.2f} s; "
-              f"ratio {ours_s / raw_s:.2f}x (aim: <= 2x; {args.rounds} rounds)")
+        ours_s, raw_s = _alternate(
+            args.rounds, lambda r: import_ours(r + 1), lambda r: import_raw(r + 1)
+        )
+        print(
+            f"import {args.rows:,} result rows: raw read_csv+to_sql median {raw_s:.2f} s; "
+            f"casebook validated+audited import median {ours_s:.2f} s; "
+            f"ratio {ours_s / raw_s:.2f}x (aim: <= 2x; {args.rounds} rounds)"
+        )
         t = time.perf_counter()
         again = import_results_csv(store, files[-1])
         print(f"re-import of the same file: {again} in {time.perf_counter() - t:.2f} s")

@@ -36,8 +36,12 @@ def long_case(visits: int = 20, *, seed: int = 1, today: date | None = None) -> 
     ferritin and vitamin D result: the generator's 4-visit case, continued to today."""
     today = today or date.today()
     catalog = default_catalog()
-    base = generate_case(1, seed=seed, catalog=catalog,
-                         today=today - timedelta(days=SPACING_DAYS * max(0, visits - 4)))
+    base = generate_case(
+        1,
+        seed=seed,
+        catalog=catalog,
+        today=today - timedelta(days=SPACING_DAYS * max(0, visits - 4)),
+    )
     rng = random.Random(seed)
     pid = base.patient.id
     last = base.sorted_visits()[-1]
@@ -51,28 +55,52 @@ def long_case(visits: int = 20, *, seed: int = 1, today: date | None = None) -> 
         extra["visits"].append(visit)
         for r in symptoms:
             severity = max(0, min(4, r.severity + rng.choice((-1, 0, 0, 1))))
-            extra["symptoms"].append(SymptomRating(patient_id=pid, visit_id=visit.id, version=1,
-                                                   symptom=r.symptom, severity=severity,
-                                                   frequency=r.frequency))
+            extra["symptoms"].append(
+                SymptomRating(
+                    patient_id=pid,
+                    visit_id=visit.id,
+                    version=1,
+                    symptom=r.symptom,
+                    severity=severity,
+                    frequency=r.frequency,
+                )
+            )
         for key, given in answers.items():
-            extra["instruments"].append(InstrumentResponse(
-                patient_id=pid, visit_id=visit.id, version=1, instrument=key,
-                answers=dict(given)))
+            extra["instruments"].append(
+                InstrumentResponse(
+                    patient_id=pid,
+                    visit_id=visit.id,
+                    version=1,
+                    instrument=key,
+                    answers=dict(given),
+                )
+            )
         for test, mean in (("ferritin", 80.0), ("vitamin_d", 30.0)):
-            extra["results"].append(TestResult(
-                patient_id=pid, test=test, collected_on=day, version=1,
-                value=round(rng.gauss(mean, mean / 4), 1), unit=catalog.tests[test].unit))
+            extra["results"].append(
+                TestResult(
+                    patient_id=pid,
+                    test=test,
+                    collected_on=day,
+                    version=1,
+                    value=round(rng.gauss(mean, mean / 4), 1),
+                    unit=catalog.tests[test].unit,
+                )
+            )
     return base.model_copy(update={k: list(getattr(base, k)) + v for k, v in extra.items()})
 
 
 def floor_template(path: Path) -> Path:
     """A template with the same parameters cell that only imports the stack."""
-    params = new_code_cell('patient_id: str = "demo-0001"\n'
-                           'database_url: str = "sqlite:///casebook.db"',
-                           metadata={"tags": ["parameters"]})
-    nb = new_notebook(cells=[params, new_code_cell("import pandas, altair, ipywidgets")],
-                      metadata={"kernelspec": {"name": "python3", "language": "python",
-                                               "display_name": "Python 3"}})
+    params = new_code_cell(
+        'patient_id: str = "demo-0001"\ndatabase_url: str = "sqlite:///casebook.db"',
+        metadata={"tags": ["parameters"]},
+    )
+    nb = new_notebook(
+        cells=[params, new_code_cell("import pandas, altair, ipywidgets")],
+        metadata={
+            "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+        },
+    )
     nbformat.write(nb, path)
     return path
 
@@ -98,8 +126,10 @@ def main() -> None:
         with CaseStore(f"sqlite:///{db}", create=True, actor="benchmark") as store:
             import_cases(store, [case])
         params = case_parameters(case.patient.id, f"sqlite:///{db}")
-        sides = {"floor": floor_template(work / "floor.ipynb"),
-                 "case workbook": template_path("case.ipynb")}
+        sides = {
+            "floor": floor_template(work / "floor.ipynb"),
+            "case workbook": template_path("case.ipynb"),
+        }
         times: dict[str, list[float]] = {name: [] for name in sides}
         for template in sides.values():  # untimed: disk caches, bytecode
             _timed(template, work / f"warm-{template.name}", params)
@@ -108,8 +138,10 @@ def main() -> None:
                 times[name].append(_timed(template, work / f"out-{template.name}", params))
         floor = statistics.median(times["floor"])
         ours = statistics.median(times["case workbook"])
-        print(f"patient {case.patient.id}: {len(case.visits)} visits, "
-              f"{len(case.symptoms)} ratings, {len(case.results)} results")
+        print(
+            f"patient {case.patient.id}: {len(case.visits)} visits, "
+            f"{len(case.symptoms)} ratings, {len(case.results)} results"
+        )
         for name, values in times.items():
             shown = ", ".join(f"{v:.2f}" for v in values)
             print(f"{name:>14}: median {statistics.median(values):.2f} s  ({shown})")

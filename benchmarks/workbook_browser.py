@@ -61,8 +61,9 @@ DRAWN = """([charts, button]) => {
 
 
 def floor_notebook(path: Path) -> Path:
-    nb = new_notebook(cells=[new_code_cell("import pandas, altair, ipywidgets")],
-                      metadata={"kernelspec": PYTHON3})
+    nb = new_notebook(
+        cells=[new_code_cell("import pandas, altair, ipywidgets")], metadata={"kernelspec": PYTHON3}
+    )
     nbformat.write(nb, path)
     return path
 
@@ -79,8 +80,9 @@ def shut_down_kernels(base: str, token: str) -> None:
     with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10) as res:
         sessions = json.loads(res.read())
     for session in sessions:
-        req = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}",
-                                     method="DELETE")
+        req = urllib.request.Request(
+            f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE"
+        )
         urllib.request.urlopen(req, timeout=30).close()
 
 
@@ -95,15 +97,22 @@ def kernel_idle(base: str, token: str) -> bool:
     return any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels)
 
 
-def one_run(browser, base: str, token: str, path: str, charts: int,  # type: ignore[no-untyped-def]
-            button: str) -> tuple[float, float, int]:
+def one_run(
+    browser,
+    base: str,
+    token: str,
+    path: str,
+    charts: int,  # type: ignore[no-untyped-def]
+    button: str,
+) -> tuple[float, float, int]:
     """(kernel ready after opening, Run All to drawn, charts seen) in a fresh page."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         opened = time.perf_counter()
         page.goto(f"{base}/lab/tree/{path}?reset&token={token}")
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=120_000)
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000
+        )
         while not kernel_idle(base, token):
             if time.perf_counter() - opened > 120:
                 raise TimeoutError("the kernel never became idle")
@@ -113,8 +122,7 @@ def one_run(browser, base: str, token: str, path: str, charts: int,  # type: ign
         run_all_cells(page)
         page.wait_for_function(DRAWN, arg=[charts, button], timeout=180_000, polling=20)
         drawn = time.perf_counter() - start
-        seen = int(page.evaluate(
-            "document.querySelectorAll('.casebook-chart-widget svg').length"))
+        seen = int(page.evaluate("document.querySelectorAll('.casebook-chart-widget svg').length"))
         return ready, drawn, seen
     finally:
         page.close()
@@ -137,43 +145,53 @@ def main() -> None:
         sides = {
             "floor (imports only), python3": (floor_notebook(root / "floor.ipynb"), ""),
             "case workbook, python3 kernel": (
-                with_kernel(case, case.with_name("case-python3.ipynb"), PYTHON3), "New note"),
+                with_kernel(case, case.with_name("case-python3.ipynb"), PYTHON3),
+                "New note",
+            ),
             "case workbook, casebook kernel": (case, "New note"),
         }
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
         times: dict[str, list[float]] = {name: [] for name in sides}
         ready: dict[str, list[float]] = {name: [] for name in sides}
         charts: dict[str, int] = dict.fromkeys(sides, 0)
-        with running_lab(root, startup=60) as (
-                base, token), sync_playwright() as pw:
+        with running_lab(root, startup=60) as (base, token), sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             for rnd in range(args.rounds + 1):  # round 0 warms every side, not counted
                 order = list(sides) if rnd % 2 else list(reversed(sides))
                 for name in order:
                     notebook, button = sides[name]
                     want = charts[name] if button else 0
-                    kernel, drawn, seen = one_run(browser, base, token,
-                                                  str(notebook.relative_to(root)), want, button)
+                    kernel, drawn, seen = one_run(
+                        browser, base, token, str(notebook.relative_to(root)), want, button
+                    )
                     shut_down_kernels(base, token)
                     if rnd == 0:
                         charts[name] = seen
-                        print(f"  warm-up {name}: kernel ready {kernel:.2f} s, Run All to "
-                              f"drawn {drawn:.2f} s, {seen} charts")
+                        print(
+                            f"  warm-up {name}: kernel ready {kernel:.2f} s, Run All to "
+                            f"drawn {drawn:.2f} s, {seen} charts"
+                        )
                     else:
                         times[name].append(drawn)
                         ready[name].append(kernel)
             browser.close()
-        print(f"\nRun All -> last widget drawn, JupyterLab in headless Chromium "
-              f"({args.rounds} rounds, median; kernel ready = opening to idle):")
+        print(
+            f"\nRun All -> last widget drawn, JupyterLab in headless Chromium "
+            f"({args.rounds} rounds, median; kernel ready = opening to idle):"
+        )
         floor = statistics.median(times["floor (imports only), python3"])
         for name, values in times.items():
             med = statistics.median(values)
-            print(f"  {name:32s} {med:6.2f} s  (best {min(values):.2f}; kernel ready "
-                  f"{statistics.median(ready[name]):.2f} s)  {med / floor:5.2f}x the floor")
+            print(
+                f"  {name:32s} {med:6.2f} s  (best {min(values):.2f}; kernel ready "
+                f"{statistics.median(ready[name]):.2f} s)  {med / floor:5.2f}x the floor"
+            )
         plain = statistics.median(times["case workbook, python3 kernel"])
         ours = statistics.median(times["case workbook, casebook kernel"])
-        print(f"casebook kernel vs python3 kernel: {plain / ours:.2f}x faster "
-              f"(aim: usable under 4 s: {'met' if ours < 4 else 'NOT met'})")
+        print(
+            f"casebook kernel vs python3 kernel: {plain / ours:.2f}x faster "
+            f"(aim: usable under 4 s: {'met' if ours < 4 else 'NOT met'})"
+        )
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

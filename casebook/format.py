@@ -45,7 +45,7 @@ def lower_first(text: str) -> str:
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
-    """"1 day", "2 days": the number and the word that agrees with it."""
+    """ "1 day", "2 days": the number and the word that agrees with it."""
     word = singular if n == 1 else (plural or f"{singular}s")
     return f"{n} {word}"
 

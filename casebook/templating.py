@@ -28,7 +28,6 @@ block tag and the indentation before it (Jinja's trim_blocks and lstrip_blocks),
 "compact": drop every line break and the indentation after it (the page stays one line)."""
 
 
-
 class _Compact(jinja2.ext.Extension):
     """Drops each line break and the indentation after it from a template's source, so the
     templates read as indented HTML while the page stays one line (as tests and Voilà's
@@ -49,8 +48,11 @@ def environment(package: str, whitespace: Whitespace = "keep") -> jinja2.Environ
         loader=jinja2.PackageLoader(package, "templates"),
         # on for every template: no file name (.txt, .css, none at all) turns it off
         autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "htm", "xml", "j2"), disabled_extensions=(),
-            default_for_string=True, default=True),
+            enabled_extensions=("html", "htm", "xml", "j2"),
+            disabled_extensions=(),
+            default_for_string=True,
+            default=True,
+        ),
         undefined=jinja2.StrictUndefined,
         trim_blocks=trim,
         lstrip_blocks=trim,

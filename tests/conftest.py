@@ -87,8 +87,7 @@ _ASKED_FOR_PDF = pytest.StashKey[bool]()
 
 
 @pytest.fixture(autouse=True)
-def _note_pdf_requests(request: pytest.FixtureRequest,
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+def _note_pdf_requests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where Pango is missing, note on the test that it asked for a PDF in this process."""
     if not _pango_is_missing():
         return
@@ -130,8 +129,11 @@ def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.Tes
     """The PostgreSQL and Pango skips are reported at this file, with no line, so that `-ra`
     folds each kind into one line that says how to turn them on (not one line per test)."""
     report = yield
-    if (report.skipped and isinstance(report.longrepr, tuple)
-            and report.longrepr[2].endswith(_FOLDED_SKIPS)):
+    if (
+        report.skipped
+        and isinstance(report.longrepr, tuple)
+        and report.longrepr[2].endswith(_FOLDED_SKIPS)
+    ):
         report.longrepr = (str(Path(__file__)), None, report.longrepr[2])
     return report
 

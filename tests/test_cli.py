@@ -16,8 +16,10 @@ from casebook.cli import main
 from casebook.models import Case
 from casebook.store import CaseStore, import_case
 
-PATIENTS_CSV = "patient_id,name,birth_date,sex\n007,Ada Lovelace,1980-01-02,female\n" \
-               "p2,Bob Brown,1975-05-05,male\n"
+PATIENTS_CSV = (
+    "patient_id,name,birth_date,sex\n007,Ada Lovelace,1980-01-02,female\n"
+    "p2,Bob Brown,1975-05-05,male\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -59,15 +61,18 @@ def test_init_hides_the_password(capsys: pytest.CaptureFixture[str]) -> None:
     assert "s3cret" not in err
 
 
-@pytest.mark.parametrize("argv", [
-    ["patients"],
-    ["show", "p1"],
-    ["audit", "p1"],
-    ["export", "p1"],
-    ["import", "patients", "patients.csv"],
-    ["import", "results", "results.csv"],
-    ["import", "case", "case.json"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["patients"],
+        ["show", "p1"],
+        ["audit", "p1"],
+        ["export", "p1"],
+        ["import", "patients", "patients.csv"],
+        ["import", "results", "results.csv"],
+        ["import", "case", "case.json"],
+    ],
+)
 def test_commands_on_a_store_never_initialised_say_run_init(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
@@ -129,16 +134,18 @@ def test_audit_shows_who_did_what(ready: str, capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.parametrize("command", ["show", "audit", "export"])
-def test_unknown_patient_exits_1(ready: str, capsys: pytest.CaptureFixture[str],
-                                 command: str) -> None:
+def test_unknown_patient_exits_1(
+    ready: str, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
     assert main(["--db", ready, command, "nobody"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err == f"casebook {command}: no patient 'nobody' in the store\n"
 
 
-def test_show_and_export_a_case(db_url: str, demo_cases: list[Case],
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_and_export_a_case(
+    db_url: str, demo_cases: list[Case], capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["--db", db_url, "init"])
     with CaseStore(db_url, actor="tester") as store:
         import_case(store, demo_cases[0])
@@ -148,8 +155,9 @@ def test_show_and_export_a_case(db_url: str, demo_cases: list[Case],
 
     assert main(["--db", db_url, "show", "demo-0001"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{stored.patient.name} (demo-0001), female, born "
-                          f"{stored.patient.birth_date}")
+    assert out.startswith(
+        f"{stored.patient.name} (demo-0001), female, born {stored.patient.birth_date}"
+    )
     assert "RED FLAGS (refer; casebook does not diagnose):" in out
     assert "Anemia (low hemoglobin)" in out
     assert "open orders: giardia_antigen (ordered" in out
@@ -188,8 +196,7 @@ def test_demo_creates_a_store_and_prints_next_steps(
     assert "  jupyter lab " in out
 
 
-def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                        ) -> None:
+def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'd' / 'casebook.db'}"
     assert main(["demo", "--patients", "2", "--dir", "d", "--no-notebooks", "--no-serve"]) == 0
     with CaseStore(url) as store:
@@ -209,11 +216,13 @@ def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFi
         assert again.model_copy(update={"letters": []}) == first.model_copy(update={"letters": []})
         assert [x.content_hash for x in again.letters] == [x.content_hash for x in first.letters]
         assert len(again.letters) == 1
+
         def log(entries: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
             return [(a, e, None if e == "letter" else i) for a, e, i in entries]
 
-        assert log([(e.action, e.entity, e.entity_id)
-                    for e in store.audit_log("demo-0002")]) == log(fresh_log)
+        assert log(
+            [(e.action, e.entity, e.entity_id) for e in store.audit_log("demo-0002")]
+        ) == log(fresh_log)
 
 
 def test_demo_default_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -227,8 +236,9 @@ def test_demo_needs_a_patient(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err == "casebook demo: --patients must be at least 1\n"
 
 
-@pytest.mark.parametrize("argv", [[], ["import", "pdf", "x"], ["export", "p1", "--format",
-                                                                "xml"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "argv", [[], ["import", "pdf", "x"], ["export", "p1", "--format", "xml"], ["frobnicate"]]
+)
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(argv)
@@ -242,8 +252,15 @@ def test_installed_console_script(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CASEBOOK_DB", "CASEBOOK_USER")}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([exe, *args], capture_output=True, text=True, cwd=tmp_path,
-                              env=env, timeout=60, check=False)
+        return subprocess.run(
+            [exe, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+            check=False,
+        )
 
     helped = run("--help")
     assert helped.returncode == 0
@@ -299,8 +316,9 @@ def test_a_validation_error_is_one_line_naming_the_field_not_the_value(
     from casebook.models import Patient
 
     def refuse(*_args: object, **_kwargs: object) -> str:
-        Patient.model_validate({"id": "p9", "name": "Secret Name", "birth_date": "1800-01-01",
-                                "sex": "female"})
+        Patient.model_validate(
+            {"id": "p9", "name": "Secret Name", "birth_date": "1800-01-01", "sex": "female"}
+        )
         return ""
 
     monkeypatch.setattr("casebook.cli._report.patients_text", refuse)
@@ -365,24 +383,35 @@ def test_validation_messages_name_the_field_and_line_never_the_value(
 
     secrets = ["Zed Secretname", "a b", "1980-13-01", "1899-12-31", "alienish", "9999-01-01"]
     bad = tmp_path / "bad.csv"
-    bad.write_text("patient_id,name,birth_date,sex\n"
-                   "a b,Zed Secretname,1980-01-01,male\n"
-                   "q1,Zed Secretname,1980-13-01,male\n"
-                   "q2,Zed Secretname,1899-12-31,alienish\n"
-                   "q3,Zed Secretname,9999-01-01,male\n"
-                   "q3,Zed Secretname,1980-01-01,male\n", encoding="utf-8")
+    bad.write_text(
+        "patient_id,name,birth_date,sex\n"
+        "a b,Zed Secretname,1980-01-01,male\n"
+        "q1,Zed Secretname,1980-13-01,male\n"
+        "q2,Zed Secretname,1899-12-31,alienish\n"
+        "q3,Zed Secretname,9999-01-01,male\n"
+        "q3,Zed Secretname,1980-01-01,male\n",
+        encoding="utf-8",
+    )
     assert main(["--db", ready, "import", "patients", str(bad)]) == 1
     err = capsys.readouterr().err
-    for line, field in ((2, "patient_id"), (3, "birth_date"), (4, "birth_date"), (4, "sex"),
-                        (5, "birth_date")):
+    for line, field in (
+        (2, "patient_id"),
+        (3, "birth_date"),
+        (4, "birth_date"),
+        (4, "sex"),
+        (5, "birth_date"),
+    ):
         assert f"line {line}: {field}: " in err, err
     for value in secrets:
         assert value not in err, value
     messages = []
-    for make in (lambda: Patient(id="a b", name="X", birth_date=date(1980, 1, 1)),
-                 lambda: Patient(id="p9", name="X", birth_date=date(1899, 12, 31)),
-                 lambda: Medication(drug_class="supplement", name="Secretdrug",
-                                    start=date(2024, 2, 1), end=date(2024, 1, 1))):
+    for make in (
+        lambda: Patient(id="a b", name="X", birth_date=date(1980, 1, 1)),
+        lambda: Patient(id="p9", name="X", birth_date=date(1899, 12, 31)),
+        lambda: Medication(
+            drug_class="supplement", name="Secretdrug", start=date(2024, 2, 1), end=date(2024, 1, 1)
+        ),
+    ):
         with pytest.raises(ValidationError) as info:
             make()
         messages += [e["msg"] for e in info.value.errors()]

@@ -35,13 +35,17 @@ def test_the_walk_finds_an_option_without_help() -> None:
     assert _undocumented(parser, "casebook") == ["casebook show --bare"]
 
 
-@pytest.mark.parametrize(("typed", "line"), [
-    ("shwo", "casebook: unknown command 'shwo' (did you mean 'show'?)"),
-    ("exprot", "casebook: unknown command 'exprot' (did you mean 'export'?)"),
-    ("zzzz", "casebook: unknown command 'zzzz'"),
-])
-def test_a_mistyped_command_gets_a_suggestion(typed: str, line: str,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("typed", "line"),
+    [
+        ("shwo", "casebook: unknown command 'shwo' (did you mean 'show'?)"),
+        ("exprot", "casebook: unknown command 'exprot' (did you mean 'export'?)"),
+        ("zzzz", "casebook: unknown command 'zzzz'"),
+    ],
+)
+def test_a_mistyped_command_gets_a_suggestion(
+    typed: str, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
         main([typed, "P1"])
     assert exited.value.code == 2
@@ -50,8 +54,11 @@ def test_a_mistyped_command_gets_a_suggestion(typed: str, line: str,
     assert said == line
 
 
-def test_a_one_day_link_says_day(sqlite_url: str, demo_cases,  # type: ignore[no-untyped-def]
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_one_day_link_says_day(
+    sqlite_url: str,
+    demo_cases,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from casebook.store import CaseStore, import_cases
 
     with CaseStore(sqlite_url, create=True, actor="tester") as store:

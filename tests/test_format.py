@@ -7,25 +7,32 @@ import pytest
 from casebook.format import count, lower_first, range_text
 
 
-@pytest.mark.parametrize(("low", "high", "unit", "text"), [
-    (3.0, 10.0, "", "3 – 10"),
-    (30.0, None, "", "≥ 30"),
-    (None, 50.0, "µg/g", "≤ 50 µg/g"),
-    (None, None, "mg/L", ""),
-    (0.0, None, "", "≥ 0"),  # zero is an end, not a missing one
-])
-def test_range_text_never_shows_an_open_end_as_a_dash(low: float | None, high: float | None,
-                                                      unit: str, text: str) -> None:
+@pytest.mark.parametrize(
+    ("low", "high", "unit", "text"),
+    [
+        (3.0, 10.0, "", "3 – 10"),
+        (30.0, None, "", "≥ 30"),
+        (None, 50.0, "µg/g", "≤ 50 µg/g"),
+        (None, None, "mg/L", ""),
+        (0.0, None, "", "≥ 0"),  # zero is an end, not a missing one
+    ],
+)
+def test_range_text_never_shows_an_open_end_as_a_dash(
+    low: float | None, high: float | None, unit: str, text: str
+) -> None:
     assert range_text(low, high, unit) == text
 
 
-@pytest.mark.parametrize(("label", "inside"), [
-    ("Raised CRP (10 mg/L or more)", "raised CRP (10 mg/L or more)"),
-    ("Family history of IBD", "family history of IBD"),
-    ("IBD in a first-degree relative", "IBD in a first-degree relative"),
-    ("A", "a"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("label", "inside"),
+    [
+        ("Raised CRP (10 mg/L or more)", "raised CRP (10 mg/L or more)"),
+        ("Family history of IBD", "family history of IBD"),
+        ("IBD in a first-degree relative", "IBD in a first-degree relative"),
+        ("A", "a"),
+        ("", ""),
+    ],
+)
 def test_lower_first_keeps_every_other_capital(label: str, inside: str) -> None:
     assert lower_first(label) == inside
 

@@ -12,13 +12,41 @@ from casebook.interop.frames import instruments_frame, plan_frame, results_frame
 from casebook.models import Case, InstrumentResponse, TestResult
 from casebook.store import CaseStore, import_case
 
-SYMPTOM_COLUMNS = ["patient_id", "visit_id", "visit_date", "visit_kind", "symptom", "severity",
-                   "frequency"]
+SYMPTOM_COLUMNS = [
+    "patient_id",
+    "visit_id",
+    "visit_date",
+    "visit_kind",
+    "symptom",
+    "severity",
+    "frequency",
+]
 INSTRUMENT_COLUMNS = ["patient_id", "visit_id", "visit_date", "instrument", "total", "band"]
-RESULT_COLUMNS = ["patient_id", "test", "test_name", "group", "evidence", "collected_on",
-                  "value", "value_text", "unit", "ref_low", "ref_high", "flag"]
-PLAN_COLUMNS = ["patient_id", "category", "name", "dose", "frequency", "start", "end", "status",
-                "template"]
+RESULT_COLUMNS = [
+    "patient_id",
+    "test",
+    "test_name",
+    "group",
+    "evidence",
+    "collected_on",
+    "value",
+    "value_text",
+    "unit",
+    "ref_low",
+    "ref_high",
+    "flag",
+]
+PLAN_COLUMNS = [
+    "patient_id",
+    "category",
+    "name",
+    "dose",
+    "frequency",
+    "start",
+    "end",
+    "status",
+    "template",
+]
 
 
 def ts(day: date | None) -> pd.Timestamp | None:
@@ -69,14 +97,18 @@ def test_instruments_frame(stored: list[Case]) -> None:
             row = by_key.loc[(r.visit_id, r.instrument)]
             assert r.total is not None  # the store scored every complete response
             assert (row["patient_id"], row["total"], row["band"]) == (
-                case.patient.id, r.total, r.band)
+                case.patient.id,
+                r.total,
+                r.band,
+            )
             assert row["visit_date"] == ts(visits[r.visit_id].visit_date)
 
 
 def test_incomplete_instrument_has_no_total(demo_cases: list[Case]) -> None:
     case = demo_cases[1]
-    partial = InstrumentResponse(patient_id=case.patient.id, visit_id=case.visits[0].id,
-                                 instrument="gad7", answers={"1": 2})
+    partial = InstrumentResponse(
+        patient_id=case.patient.id, visit_id=case.visits[0].id, instrument="gad7", answers={"1": 2}
+    )
     df = instruments_frame(case.model_copy(update={"instruments": [partial]}))
     assert len(df) == 1
     assert df["total"].isna().all()
@@ -99,12 +131,15 @@ def test_results_frame(stored: list[Case]) -> None:
             row = by_key.loc[(case.patient.id, r.test, ts(r.collected_on))]
             test = catalog.tests[r.test]
             assert (row["test_name"], row["group"], row["evidence"]) == (
-                test.name, test.group, test.evidence)
+                test.name,
+                test.group,
+                test.evidence,
+            )
             assert (row["value"], row["unit"]) == (r.value, r.unit)
             assert (row["flag"] if pd.notna(row["flag"]) else None) == r.flag
             for bound in ("ref_low", "ref_high"):
                 expected = getattr(r, bound)
-                assert (pd.isna(row[bound]) if expected is None else row[bound] == expected)
+                assert pd.isna(row[bound]) if expected is None else row[bound] == expected
     hb = by_key.loc[("demo-0001", "hemoglobin")].iloc[0]
     assert (hb["value"], hb["ref_low"], hb["flag"]) == (10.4, 12.0, "L")
 
@@ -113,16 +148,19 @@ def test_results_frame_qualitative_and_unknown_test(demo_cases: list[Case]) -> N
     case = demo_cases[0]
     pid = case.patient.id
     results = [
-        TestResult(patient_id=pid, test="giardia_antigen", collected_on=date(2024, 3, 1),
-                   value_text="positive", flag="A"),
-        TestResult(patient_id=pid, test="retired_test", collected_on=date(2024, 3, 2),
-                   value=1.5),
+        TestResult(
+            patient_id=pid,
+            test="giardia_antigen",
+            collected_on=date(2024, 3, 1),
+            value_text="positive",
+            flag="A",
+        ),
+        TestResult(patient_id=pid, test="retired_test", collected_on=date(2024, 3, 2), value=1.5),
     ]
     df = results_frame(case.model_copy(update={"results": results}))
     assert list(df["test"]) == ["giardia_antigen", "retired_test"]
     giardia, retired = df.iloc[0], df.iloc[1]
-    assert (giardia["value_text"], giardia["flag"], giardia["group"]) == ("positive", "A",
-                                                                          "stool")
+    assert (giardia["value_text"], giardia["flag"], giardia["group"]) == ("positive", "A", "stool")
     assert pd.isna(giardia["value"])
     assert (retired["test_name"], retired["value"]) == ("retired_test", 1.5)
     assert pd.isna(retired["group"]) and pd.isna(retired["evidence"])
@@ -137,13 +175,11 @@ def test_plan_frame(demo_cases: list[Case]) -> None:
     assert pd.api.types.is_datetime64_any_dtype(df["end"])
     keys = list(zip(df["patient_id"], df["category"], df["name"], strict=True))
     assert keys == sorted(keys)
-    rows = {(r.patient_id, r.category, r.name, r.template): r
-            for r in df.itertuples(index=False)}
+    rows = {(r.patient_id, r.category, r.name, r.template): r for r in df.itertuples(index=False)}
     for case in demo_cases:
         for item in case.plan:
             row = rows[(case.patient.id, item.category, item.name, item.template)]
-            assert (row.dose, row.frequency, row.status) == (item.dose, item.frequency,
-                                                             item.status)
+            assert (row.dose, row.frequency, row.status) == (item.dose, item.frequency, item.status)
             assert row.start == ts(item.start)
             assert pd.isna(row.end) if item.end is None else row.end == ts(item.end)
     assert "referral" in set(df.loc[df["patient_id"] == "demo-0001", "category"])
@@ -157,12 +193,15 @@ def test_single_case_and_generator_are_accepted(demo_cases: list[Case]) -> None:
     assert set(lazy["patient_id"]) == {"demo-0001", "demo-0002"}
 
 
-@pytest.mark.parametrize(("frame", "columns", "dates"), [
-    (symptoms_frame, SYMPTOM_COLUMNS, ["visit_date"]),
-    (instruments_frame, INSTRUMENT_COLUMNS, ["visit_date"]),
-    (results_frame, RESULT_COLUMNS, ["collected_on"]),
-    (plan_frame, PLAN_COLUMNS, ["start", "end"]),
-])
+@pytest.mark.parametrize(
+    ("frame", "columns", "dates"),
+    [
+        (symptoms_frame, SYMPTOM_COLUMNS, ["visit_date"]),
+        (instruments_frame, INSTRUMENT_COLUMNS, ["visit_date"]),
+        (results_frame, RESULT_COLUMNS, ["collected_on"]),
+        (plan_frame, PLAN_COLUMNS, ["start", "end"]),
+    ],
+)
 def test_empty_input_gives_empty_frames_with_the_columns(
     frame: object, columns: list[str], dates: list[str]
 ) -> None:

@@ -63,8 +63,9 @@ PACKAGES = {name for name, path in MODULES.items() if path.name == "__init__.py"
 def _unit(module: str) -> str | None:
     best = None
     for key in LAYERS:
-        if (module == key or module.startswith(key + ".")) and (best is None
-                                                                or len(key) > len(best)):
+        if (module == key or module.startswith(key + ".")) and (
+            best is None or len(key) > len(best)
+        ):
             best = key
     return best
 
@@ -153,8 +154,10 @@ def test_imports_never_run_up_the_layers() -> None:
             if target_unit is None:
                 bad.append(f"{module}:{line} imports {target}, which is not a casebook module")
             elif LAYERS[target_unit] > LAYERS[unit]:
-                bad.append(f"{MODULES[module].relative_to(ROOT)}:{line}: {unit} (layer "
-                           f"{LAYERS[unit]}) imports {target} (layer {LAYERS[target_unit]})")
+                bad.append(
+                    f"{MODULES[module].relative_to(ROOT)}:{line}: {unit} (layer "
+                    f"{LAYERS[unit]}) imports {target} (layer {LAYERS[target_unit]})"
+                )
     bad = sorted(set(bad))
     assert not bad, "imports against the layer order:\n" + "\n".join(bad)
 
@@ -179,16 +182,21 @@ def test_no_package_import_cycle() -> None:
     assert not cycles, "package import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
 
 
-@pytest.mark.parametrize(("importer", "source"), [
-    ("casebook.store.casestore", "from .tables import x"),
-    ("casebook.store", "from .tables import x"),
-    ("casebook.store.casestore", "from ..clinical import y"),
-])
+@pytest.mark.parametrize(
+    ("importer", "source"),
+    [
+        ("casebook.store.casestore", "from .tables import x"),
+        ("casebook.store", "from .tables import x"),
+        ("casebook.store.casestore", "from ..clinical import y"),
+    ],
+)
 def test_relative_imports_resolve(importer: str, source: str) -> None:
     node = ast.parse(source).body[0]
     assert isinstance(node, ast.ImportFrom)
-    expected = {"from .tables import x": "casebook.store.tables",
-                "from ..clinical import y": "casebook.clinical"}[source]
+    expected = {
+        "from .tables import x": "casebook.store.tables",
+        "from ..clinical import y": "casebook.clinical",
+    }[source]
     assert _resolve(importer, node) == expected
 
 

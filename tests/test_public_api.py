@@ -32,8 +32,11 @@ def _defined_names(tree: ast.Module) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-              and node.value is not None):
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
             names.add(node.target.id)
     return names
 
@@ -55,12 +58,12 @@ def test_all_names_only_what_exists_and_every_public_definition() -> None:
             problems.append(f"{name}: __all__ names what does not exist: {missing}")
         tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
         unlisted = sorted(
-            n for n in _defined_names(tree) - set(exported)
+            n
+            for n in _defined_names(tree) - set(exported)
             if not n.startswith("_") and not _not_api(getattr(module, n, None))
         )
         if unlisted:
-            problems.append(f"{name}: public but not in __all__ (list it or add a _): "
-                            f"{unlisted}")
+            problems.append(f"{name}: public but not in __all__ (list it or add a _): {unlisted}")
     assert not problems, "\n".join(problems)
 
 

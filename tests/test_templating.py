@@ -77,8 +77,9 @@ def test_no_template_turns_escaping_off() -> None:
     found = set()
     for path in sorted(PACKAGE.rglob("*.j2")):
         source = path.read_text(encoding="utf-8")
-        names = {value for _, kind, value in environment("casebook.clinic").lex(source)
-                 if kind == "name"}
+        names = {
+            value for _, kind, value in environment("casebook.clinic").lex(source) if kind == "name"
+        }
         assert "autoescape" not in names, f"{path.name} sets autoescape"
         if "safe" in names:
             found.add(path.relative_to(PACKAGE).as_posix())
@@ -89,7 +90,10 @@ def test_only_templating_builds_a_jinja_environment() -> None:
     builders = []
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "Environment"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "Environment"
+            ):
                 builders.append(path.relative_to(PACKAGE).as_posix())
     assert builders == ["templating.py"]

@@ -23,7 +23,10 @@ def test_mypy_strict_is_clean() -> None:
     # re-checks what changed.
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(ROOT / ".mypy_cache")],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success: no issues found" in proc.stdout, proc.stdout

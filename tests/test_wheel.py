@@ -29,8 +29,9 @@ pytestmark = pytest.mark.slow
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=240, check=False)
+    proc = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
     assert proc.returncode == 0, f"{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout
 
@@ -41,16 +42,30 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     base = tmp_path_factory.mktemp("wheel")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CASEBOOK_DB")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    _run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q",
-          "-w", str(base / "dist")], base, env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "-q",
+            "-w",
+            str(base / "dist"),
+        ],
+        base,
+        env,
+    )
     wheel = next((base / "dist").glob("casebook-*.whl"))
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], base, env)
     bin_dir = venv / "bin"
     (purelib,) = (venv / "lib").glob("python3*/site-packages")
     (purelib / "_casebook_test_deps.pth").write_text("\n".join(_site_folders()) + "\n")
-    _run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
-         base, env)
+    _run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], base, env
+    )
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     return bin_dir, env
@@ -64,29 +79,42 @@ def _site_folders() -> list[str]:
     return [f for f in dict.fromkeys(folders) if Path(f).is_dir()]
 
 
-def test_casebook_comes_from_the_wheel(installed: tuple[Path, dict[str, str]],
-                                       tmp_path: Path) -> None:
+def test_casebook_comes_from_the_wheel(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
     bin_dir, env = installed
-    out = _run([str(bin_dir / "python"), "-c",
-                "import casebook, casebook.notebooks as n; "
-                "print(casebook.__file__); print(n.TEMPLATES_DIR)"], tmp_path, env)
+    out = _run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import casebook, casebook.notebooks as n; "
+            "print(casebook.__file__); print(n.TEMPLATES_DIR)",
+        ],
+        tmp_path,
+        env,
+    )
     module, templates = (Path(line) for line in out.splitlines())
     venv = bin_dir.parent.resolve()
     assert module.resolve().is_relative_to(venv), module
     assert templates.is_relative_to(venv), templates
     assert not templates.is_symlink()
-    assert sorted(p.name for p in templates.glob("*.ipynb")) == ["case.ipynb", "clinic.ipynb",
-                                                                 "dashboard.ipynb"]
+    assert sorted(p.name for p in templates.glob("*.ipynb")) == [
+        "case.ipynb",
+        "clinic.ipynb",
+        "dashboard.ipynb",
+    ]
 
 
-def test_demo_and_new_run_from_an_empty_folder(installed: tuple[Path, dict[str, str]],
-                                               tmp_path: Path) -> None:
+def test_demo_and_new_run_from_an_empty_folder(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
     bin_dir, env = installed
     casebook = str(bin_dir / "casebook")
     _run([casebook, "demo", "--no-serve", "--patients", "2"], tmp_path, env)
     demo = tmp_path / "casebook-demo"
-    built = sorted(p.relative_to(demo / "notebooks").as_posix()
-                   for p in (demo / "notebooks").glob("*/*.ipynb"))
+    built = sorted(
+        p.relative_to(demo / "notebooks").as_posix() for p in (demo / "notebooks").glob("*/*.ipynb")
+    )
     assert len(built) == 4, built
     assert {name.split("/")[1] for name in built} == {"case.ipynb", "dashboard.ipynb"}
     assert (demo / "notebooks" / "clinic.ipynb").is_file()  # the clinic view, once

@@ -232,12 +232,14 @@ def _validate(model: type[BaseModel], data: Any, where: str, problems: list[str]
 
 
 def _find(folder: Traversable, stem: str) -> list[Traversable]:
-    return [folder / f"{stem}{ext}" for ext in (".toml", ".json")
-            if (folder / f"{stem}{ext}").is_file()]
+    return [
+        folder / f"{stem}{ext}" for ext in (".toml", ".json") if (folder / f"{stem}{ext}").is_file()
+    ]
 
 
-def _read_folder(folder: Traversable, prefix: str, shipped: bool,
-                 problems: list[str]) -> list[_Entry]:
+def _read_folder(
+    folder: Traversable, prefix: str, shipped: bool, problems: list[str]
+) -> list[_Entry]:
     """Every entry of one catalog folder (the shipped data or a clinic's folder)."""
     entries: list[_Entry] = []
     for stem, array, noun, model in _LIST_FILES:
@@ -246,8 +248,10 @@ def _read_folder(folder: Traversable, prefix: str, shipped: bool,
             data = _read(node, shown)
             unknown = sorted(set(data) - {array})
             if unknown:
-                problems.append(f"{shown}: unknown top-level key(s) {unknown}; entries go in "
-                                f"[[{array}]] tables (sub-tables as [{array}.<name>])")
+                problems.append(
+                    f"{shown}: unknown top-level key(s) {unknown}; entries go in "
+                    f"[[{array}]] tables (sub-tables as [{array}.<name>])"
+                )
             rows = data.get(array, [])
             if not isinstance(rows, list):
                 problems.append(f"{shown}: {array!r} must be an array of tables ([[{array}]])")
@@ -261,9 +265,14 @@ def _read_folder(folder: Traversable, prefix: str, shipped: bool,
                     entries.append(_Entry(shown, where, parsed, shipped))
     instruments = folder / "instruments"
     if instruments.is_dir():
-        nodes = sorted((n for n in instruments.iterdir()
-                        if n.is_file() and n.name.endswith((".toml", ".json"))),
-                       key=lambda n: n.name)
+        nodes = sorted(
+            (
+                n
+                for n in instruments.iterdir()
+                if n.is_file() and n.name.endswith((".toml", ".json"))
+            ),
+            key=lambda n: n.name,
+        )
         for node in nodes:
             shown = f"{prefix}instruments/{node.name}"
             parsed = _validate(Instrument, _read(node, shown), shown, problems)
@@ -271,9 +280,11 @@ def _read_folder(folder: Traversable, prefix: str, shipped: bool,
                 continue
             stem = node.name.rsplit(".", 1)[0]
             if parsed.key != stem:
-                problems.append(f"{shown}: key: instrument key {parsed.key!r} does not match the "
-                                f"file name (expected {stem!r} or a file named "
-                                f"{parsed.key}.toml)")
+                problems.append(
+                    f"{shown}: key: instrument key {parsed.key!r} does not match the "
+                    f"file name (expected {stem!r} or a file named "
+                    f"{parsed.key}.toml)"
+                )
                 continue
             entries.append(_Entry(shown, shown, parsed, shipped))
     return entries
@@ -290,12 +301,15 @@ def _check_keys(entries: list[_Entry], problems: list[str]) -> list[_Entry]:
             seen[key] = entry
             kept.append(entry)
         elif first.shipped and not entry.shipped:
-            problems.append(f"{entry.where}: key {key!r} is already defined by the shipped "
-                            f"catalog ({first.where}); a clinic file may add new keys but not "
-                            "replace shipped ones")
+            problems.append(
+                f"{entry.where}: key {key!r} is already defined by the shipped "
+                f"catalog ({first.where}); a clinic file may add new keys but not "
+                "replace shipped ones"
+            )
         else:
-            problems.append(f"{entry.where}: duplicate key {key!r} (already defined by "
-                            f"{first.where})")
+            problems.append(
+                f"{entry.where}: duplicate key {key!r} (already defined by {first.where})"
+            )
     return kept
 
 
@@ -306,13 +320,15 @@ def _check_loincs(tests: list[_Entry], problems: list[str]) -> None:
         if code is None:
             continue
         if code in seen:
-            problems.append(f"{entry.where}: loinc: LOINC code {code!r} is already used by "
-                            f"{seen[code].where}")
+            problems.append(
+                f"{entry.where}: loinc: LOINC code {code!r} is already used by {seen[code].where}"
+            )
         seen.setdefault(code, entry)
 
 
-def _check_rule(entry: _Entry, tests: Mapping[str, LabTest],
-                instruments: Mapping[str, Instrument]) -> list[str]:
+def _check_rule(
+    entry: _Entry, tests: Mapping[str, LabTest], instruments: Mapping[str, Instrument]
+) -> list[str]:
     """Cross-check one red-flag rule against the rest of the catalog and the case model."""
     rule: RedFlagRule = entry.model
     where = entry.where
@@ -325,26 +341,34 @@ def _check_rule(entry: _Entry, tests: Mapping[str, LabTest],
     screen_names = {"screen": (rule.field,), "age_with": rule.fields}.get(rule.kind, ())
     for name in screen_names:
         if name not in _SCREEN_FIELDS:
-            out.append(f"{where}: field: {name!r} is not a yes/no field of AlarmScreen "
-                       f"(known: {', '.join(sorted(_SCREEN_FIELDS))})")
+            out.append(
+                f"{where}: field: {name!r} is not a yes/no field of AlarmScreen "
+                f"(known: {', '.join(sorted(_SCREEN_FIELDS))})"
+            )
     for key in rule.test_keys if rule.kind in ("lab", "lab_flag") else ():
         test = tests.get(key) or next((t for t in tests.values() if t.loinc == key), None)
         if test is None:
             out.append(f"{where}: test: unknown test {key!r}")
         elif rule.kind == "lab" and test.kind != "numeric":
-            out.append(f"{where}: test: a 'lab' rule needs a numeric test; {key!r} is "
-                       "qualitative (use a 'lab_flag' rule)")
+            out.append(
+                f"{where}: test: a 'lab' rule needs a numeric test; {key!r} is "
+                "qualitative (use a 'lab_flag' rule)"
+            )
     bad_conditions = [c for c in rule.conditions if c not in _FAMILY_CONDITIONS]
     if bad_conditions:
-        out.append(f"{where}: conditions: {bad_conditions} are not family-history conditions "
-                   f"(known: {', '.join(sorted(_FAMILY_CONDITIONS))})")
+        out.append(
+            f"{where}: conditions: {bad_conditions} are not family-history conditions "
+            f"(known: {', '.join(sorted(_FAMILY_CONDITIONS))})"
+        )
     if rule.kind == "instrument_alert":
         instrument = instruments.get(rule.instrument or "")
         if instrument is None:
             out.append(f"{where}: instrument: unknown instrument {rule.instrument!r}")
         elif not instrument.alerts:
-            out.append(f"{where}: instrument: {rule.instrument!r} defines no alerts, so this "
-                       "rule can never fire")
+            out.append(
+                f"{where}: instrument: {rule.instrument!r} defines no alerts, so this "
+                "rule can never fire"
+            )
     return out
 
 
@@ -380,11 +404,17 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
     for entry in of(RedFlagRule):
         problems.extend(_check_rule(entry, tests, instruments))
         rule: RedFlagRule = entry.model
-        problems.extend(f"{entry.where}: {name}: unknown rule {key!r}"
-                        for name in ("requires", "unless") for key in getattr(rule, name)
-                        if key not in rule_keys)
-        problems.extend(f"{entry.where}: symptoms: unknown symptom {key!r}"
-                        for key in rule.symptoms if key not in symptom_keys)
+        problems.extend(
+            f"{entry.where}: {name}: unknown rule {key!r}"
+            for name in ("requires", "unless")
+            for key in getattr(rule, name)
+            if key not in rule_keys
+        )
+        problems.extend(
+            f"{entry.where}: symptoms: unknown symptom {key!r}"
+            for key in rule.symptoms
+            if key not in symptom_keys
+        )
     _raise_if(problems)
 
     return Catalog(
@@ -404,4 +434,3 @@ def default_catalog() -> Catalog:
     Call `default_catalog.cache_clear()` to reload (tests do, after changing the variable).
     """
     return load_catalog(os.environ.get(ENV_VAR) or None)
-

@@ -128,8 +128,9 @@ class Instrument(_Entry):
     def _bands(cls, value: tuple[Band, ...], info: ValidationInfo) -> tuple[Band, ...]:
         if "options" not in info.data or "items" not in info.data:
             return value  # already reported on those fields
-        lo, hi = _total_range(info.data.get("scoring", "sum"), info.data["options"],
-                              info.data["items"])
+        lo, hi = _total_range(
+            info.data.get("scoring", "sum"), info.data["options"], info.data["items"]
+        )
         expected = lo
         for band in sorted(value, key=lambda b: b.min):
             if band.min != expected:
@@ -201,8 +202,10 @@ class LabTest(_Entry):
     patient_note: str = Field(min_length=1, description="For a lay reader")
     source: str = Field(min_length=1)
     substrate: Literal["glucose", "lactulose", "not recorded"] | None = Field(
-        None, validate_default=True,
-        description="Breath tests: the sugar drunk, which changes how a result reads")
+        None,
+        validate_default=True,
+        description="Breath tests: the sugar drunk, which changes how a result reads",
+    )
 
     # Field validators (not one model validator) so that an error names its field.
     @field_validator("unit")
@@ -223,11 +226,13 @@ class LabTest(_Entry):
     @field_validator("normal_values")
     @classmethod
     def _qualitative(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        if info.data.get("kind") == "qualitative" and not (value and info.data.get(
-                "abnormal_values")):
+        if info.data.get("kind") == "qualitative" and not (
+            value and info.data.get("abnormal_values")
+        ):
             raise ValueError("a qualitative test lists normal_values and abnormal_values")
         overlap = set(map(str.casefold, value)) & set(
-            map(str.casefold, info.data.get("abnormal_values", ())))
+            map(str.casefold, info.data.get("abnormal_values", ()))
+        )
         if overlap:
             raise ValueError(f"{sorted(overlap)} listed as both normal and abnormal")
         return value
@@ -236,8 +241,10 @@ class LabTest(_Entry):
     @classmethod
     def _substrate(cls, value: str | None, info: ValidationInfo) -> str | None:
         if (info.data.get("group") == "breath") != (value is not None):
-            raise ValueError("a breath test, and only a breath test, names its substrate "
-                             "(glucose, lactulose, or 'not recorded')")
+            raise ValueError(
+                "a breath test, and only a breath test, names its substrate "
+                "(glucose, lactulose, or 'not recorded')"
+            )
         return value
 
     def __hash__(self) -> int:
@@ -285,25 +292,36 @@ class Caution(_Entry):
 
         unknown = [f for f in self.facts if f not in SAFETY_FACTS]
         if unknown:
-            raise ValueError(f"caution {self.key!r}: unknown safety facts {unknown} "
-                             f"(known: {', '.join(SAFETY_FACTS)})")
+            raise ValueError(
+                f"caution {self.key!r}: unknown safety facts {unknown} "
+                f"(known: {', '.join(SAFETY_FACTS)})"
+            )
         classes = _drug_classes()
         unknown = [d for d in self.drug_classes if d not in classes]
         if unknown:
-            raise ValueError(f"caution {self.key!r}: unknown drug classes {unknown} "
-                             f"(known: {', '.join(classes)})")
-        if not (self.facts or self.drug_classes or self.any_medication
-                or self.under_age is not None):
-            raise ValueError(f"caution {self.key!r} matches nothing: give facts, drug_classes, "
-                             "any_medication or under_age")
+            raise ValueError(
+                f"caution {self.key!r}: unknown drug classes {unknown} "
+                f"(known: {', '.join(classes)})"
+            )
+        if not (
+            self.facts or self.drug_classes or self.any_medication or self.under_age is not None
+        ):
+            raise ValueError(
+                f"caution {self.key!r} matches nothing: give facts, drug_classes, "
+                "any_medication or under_age"
+            )
         return self
 
 
 class ProtocolTemplate(_Entry):
     key: str = Field(pattern=_KEY)
     category: Literal[
-        "eliminate_triggers", "herbal", "nutritional_support", "microbiome_support",
-        "stress_management", "referral",
+        "eliminate_triggers",
+        "herbal",
+        "nutritional_support",
+        "microbiome_support",
+        "stress_management",
+        "referral",
     ]
     name: str = Field(min_length=1, description="For the practitioner")
     patient_name: str = Field(min_length=1, description="What the patient's page calls it")
@@ -315,10 +333,13 @@ class ProtocolTemplate(_Entry):
     evidence: Evidence
     source: str = Field(min_length=1)
     cautions: tuple[Caution, ...] = Field(
-        description="Required: contraindications, interactions and populations, each sourced")
+        description="Required: contraindications, interactions and populations, each sourced"
+    )
     no_cautions_reason: str = Field(
-        "", validate_default=True,
-        description="Why an empty `cautions` list is right (e.g. a referral)")
+        "",
+        validate_default=True,
+        description="Why an empty `cautions` list is right (e.g. a referral)",
+    )
 
     @field_validator("no_cautions_reason")
     @classmethod
@@ -327,8 +348,9 @@ class ProtocolTemplate(_Entry):
         if cautions is None:
             return value  # already reported on `cautions`
         if not cautions and not value.strip():
-            raise ValueError("an empty cautions list needs no_cautions_reason saying why "
-                             "nothing applies")
+            raise ValueError(
+                "an empty cautions list needs no_cautions_reason saying why nothing applies"
+            )
         if cautions and value.strip():
             raise ValueError("no_cautions_reason is only for an empty cautions list")
         keys = [c.key for c in cautions]
@@ -338,15 +360,15 @@ class ProtocolTemplate(_Entry):
 
 
 FIRST_DEGREE: tuple[Literal["parent", "sibling", "child"], ...] = ("parent", "sibling", "child")
-RuleKind = Literal["screen", "onset_age", "age_with", "lab", "lab_flag", "family_history",
-                   "instrument_alert"]
+RuleKind = Literal[
+    "screen", "onset_age", "age_with", "lab", "lab_flag", "family_history", "instrument_alert"
+]
 # The parameters each kind of rule takes (besides `requires` and `unless`, which any takes).
 RULE_PARAMS: dict[str, frozenset[str]] = {
     "screen": frozenset({"field"}),
     "onset_age": frozenset({"min_age"}),
     "age_with": frozenset({"min_age", "fields", "symptoms"}),
-    "lab": frozenset({"test", "tests", "below", "above", "at_least", "below_female",
-                      "below_male"}),
+    "lab": frozenset({"test", "tests", "below", "above", "at_least", "below_female", "below_male"}),
     "lab_flag": frozenset({"test", "tests", "flags"}),
     "family_history": frozenset({"conditions", "relatives"}),
     "instrument_alert": frozenset({"instrument"}),
@@ -405,7 +427,8 @@ class RedFlagRule(_Entry):
     flags: tuple[ResultFlag, ...] = ()
     conditions: tuple[str, ...] = ()
     relatives: tuple[Literal["parent", "sibling", "child", "grandparent", "other"], ...] = (
-        FIRST_DEGREE)
+        FIRST_DEGREE
+    )
     instrument: str | None = None
     requires: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
@@ -419,14 +442,18 @@ class RedFlagRule(_Entry):
     @classmethod
     def _flag_urgency(cls, urgency: Urgency) -> Urgency:
         if urgency not in RED_FLAG_URGENCIES:
-            raise ValueError(f"a red flag's urgency is one of "
-                             f"{', '.join(u.value for u in RED_FLAG_URGENCIES)}")
+            raise ValueError(
+                f"a red flag's urgency is one of {', '.join(u.value for u in RED_FLAG_URGENCIES)}"
+            )
         return urgency
 
     @model_validator(mode="after")
     def _params(self) -> RedFlagRule:
-        missing = [n for n in _NEEDED[self.kind]
-                   if all(getattr(self, part) in (None, ()) for part in n.split("|"))]
+        missing = [
+            n
+            for n in _NEEDED[self.kind]
+            if all(getattr(self, part) in (None, ()) for part in n.split("|"))
+        ]
         if missing:
             names = ", ".join(n.replace("|", " or ") for n in missing)
             raise ValueError(f"rule of kind {self.kind!r} needs {names}")
@@ -435,7 +462,8 @@ class RedFlagRule(_Entry):
             for v in (self.below, self.above, self.at_least, self.below_female, self.below_male)
         ):
             raise ValueError(
-                "a 'lab' rule needs below, above, at_least, below_female or below_male")
+                "a 'lab' rule needs below, above, at_least, below_female or below_male"
+            )
         if self.kind == "age_with" and not (self.fields or self.symptoms or self.requires):
             raise ValueError("an 'age_with' rule needs fields, symptoms or requires")
         if self.key in self.requires or self.key in self.unless:

@@ -53,19 +53,26 @@ CHART_CACHE_SIZE = 64
 did not change is not drawn again."""
 
 # Applied at render time (not stored in the charts, so they stay composable); read-only.
-RENDER_CONFIG: Mapping[str, Any] = MappingProxyType({
-    "background": "white",
-    "font": "sans-serif",
-    "padding": 8,
-    # A chart's `width` is the width of the whole picture (axes, legend and padding inside),
-    # so a patient chart of width 340 fits a phone without scaling.
-    "autosize": {"type": "fit-x", "contains": "padding"},
-    "view": {"stroke": None},
-    "axis": {"labelColor": "#333", "titleColor": "#333", "gridColor": "#e6e6e6",
-             "domainColor": "#888", "tickColor": "#888"},
-    "legend": {"labelColor": "#333", "titleColor": "#333"},
-    "title": {"color": "#222"},
-})
+RENDER_CONFIG: Mapping[str, Any] = MappingProxyType(
+    {
+        "background": "white",
+        "font": "sans-serif",
+        "padding": 8,
+        # A chart's `width` is the width of the whole picture (axes, legend and padding inside),
+        # so a patient chart of width 340 fits a phone without scaling.
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "view": {"stroke": None},
+        "axis": {
+            "labelColor": "#333",
+            "titleColor": "#333",
+            "gridColor": "#e6e6e6",
+            "domainColor": "#888",
+            "tickColor": "#888",
+        },
+        "legend": {"labelColor": "#333", "titleColor": "#333"},
+        "title": {"color": "#222"},
+    }
+)
 
 CHART_CSS = """\
 .casebook-chart { max-width: 100%; overflow-x: auto; }
@@ -138,8 +145,9 @@ def render_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
     try:
         spec = _spec(chart)
     except ValueError as exc:  # altair's SchemaValidationError is a ValueError
-        raise ChartError(f"chart {_object_title(chart)!r} is not a valid Vega-Lite spec: "
-                         f"{exc}") from exc
+        raise ChartError(
+            f"chart {_object_title(chart)!r} is not a valid Vega-Lite spec: {exc}"
+        ) from exc
     try:
         svg = _svg(spec)
     except Exception as exc:  # vl-convert reports every failure as a plain ValueError
@@ -156,8 +164,13 @@ def clear_chart_cache() -> None:
 
 @functools.cache
 def _warmed() -> bool:
-    _svg({"mark": "point", "data": {"values": [{"x": 0}]},
-          "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+    _svg(
+        {
+            "mark": "point",
+            "data": {"values": [{"x": 0}]},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}},
+        }
+    )
     return True
 
 
@@ -178,8 +191,10 @@ def chart_html(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
     """The SVG inside `<div class="casebook-chart">`, ready to inline in a page (see CHART_CSS).
     Safe to inline: every text in the SVG is escaped by vl-convert."""
     spec = _spec(chart)
-    return (f'<div class="casebook-chart" role="figure" aria-label="{html.escape(_title(spec))}">'
-            f"{render_svg(spec)}</div>")
+    return (
+        f'<div class="casebook-chart" role="figure" aria-label="{html.escape(_title(spec))}">'
+        f"{render_svg(spec)}</div>"
+    )
 
 
 def chart_output(chart: alt.TopLevelMixin | Mapping[str, Any]) -> SVG:
@@ -199,13 +214,15 @@ def chart_widget(chart: alt.TopLevelMixin | Mapping[str, Any]) -> ipywidgets.HTM
     return widget
 
 
-def update_chart_widget(widget: ipywidgets.HTML,
-                        chart: alt.TopLevelMixin | Mapping[str, Any]) -> None:
+def update_chart_widget(
+    widget: ipywidgets.HTML, chart: alt.TopLevelMixin | Mapping[str, Any]
+) -> None:
     """Replace the chart shown by a `chart_widget` (one `value` change on the same widget).
     On a render error the widget keeps its previous chart and ChartError is raised."""
     import ipywidgets
 
     if not isinstance(widget, ipywidgets.HTML):
-        raise TypeError(f"expected the ipywidgets.HTML of chart_widget, got "
-                        f"{type(widget).__name__}")
+        raise TypeError(
+            f"expected the ipywidgets.HTML of chart_widget, got {type(widget).__name__}"
+        )
     widget.value = chart_html(chart)

@@ -59,49 +59,61 @@ class Style:
     label_limit: int  # widest axis label, pixels, before it is cut with an ellipsis
 
 
-_STYLES: Mapping[str, Style] = MappingProxyType({
-    "practitioner": Style("practitioner", 560, 12, 15, 12, 22, 180),
-    "patient": Style("patient", 340, 14, 17, 14, 30, 150),
-})
+_STYLES: Mapping[str, Style] = MappingProxyType(
+    {
+        "practitioner": Style("practitioner", 560, 12, 15, 12, 22, 180),
+        "patient": Style("patient", 340, 14, 17, 14, 30, 150),
+    }
+)
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common form of
 # colour-vision deficiency. Categories also carry their name on the axis or the legend.
-CATEGORY_COLORS: Mapping[str, str] = MappingProxyType({
-    "eliminate_triggers": "#D55E00",  # vermillion
-    "herbal": "#009E73",  # bluish green
-    "nutritional_support": "#E69F00",  # orange
-    "microbiome_support": "#56B4E9",  # sky blue
-    "stress_management": "#CC79A7",  # reddish purple
-    "referral": "#0072B2",  # blue
-})
-CATEGORY_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "practitioner": MappingProxyType({
-        "eliminate_triggers": "Eliminate triggers",
-        "herbal": "Herbal",
-        "nutritional_support": "Nutritional support",
-        "microbiome_support": "Microbiome support",
-        "stress_management": "Stress management",
-        "referral": "Referral",
-    }),
-    "patient": MappingProxyType({
-        "eliminate_triggers": "Foods and triggers to avoid",
-        "herbal": "Herbal remedies",
-        "nutritional_support": "Nutrition",
-        "microbiome_support": "Gut bacteria support",
-        "stress_management": "Stress and rest",
-        "referral": "Seeing a specialist",
-    }),
-})
+CATEGORY_COLORS: Mapping[str, str] = MappingProxyType(
+    {
+        "eliminate_triggers": "#D55E00",  # vermillion
+        "herbal": "#009E73",  # bluish green
+        "nutritional_support": "#E69F00",  # orange
+        "microbiome_support": "#56B4E9",  # sky blue
+        "stress_management": "#CC79A7",  # reddish purple
+        "referral": "#0072B2",  # blue
+    }
+)
+CATEGORY_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "practitioner": MappingProxyType(
+            {
+                "eliminate_triggers": "Eliminate triggers",
+                "herbal": "Herbal",
+                "nutritional_support": "Nutritional support",
+                "microbiome_support": "Microbiome support",
+                "stress_management": "Stress management",
+                "referral": "Referral",
+            }
+        ),
+        "patient": MappingProxyType(
+            {
+                "eliminate_triggers": "Foods and triggers to avoid",
+                "herbal": "Herbal remedies",
+                "nutritional_support": "Nutrition",
+                "microbiome_support": "Gut bacteria support",
+                "stress_management": "Stress and rest",
+                "referral": "Seeing a specialist",
+            }
+        ),
+    }
+)
 # Severity 0-4 from light to dark in one hue family (ColorBrewer OrRd): ordered by lightness,
 # so it reads in greyscale too; every cell also prints its number.
 SEVERITY_COLORS = ("#f4f4f4", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000")
 # A flag is told apart by shape and colour, never by colour alone.
-FLAG_STYLES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
-    # flag ("" when in range): (legend text, colour, shape)
-    "H": (RESULT_FLAG_WORDS["H"], "#D55E00", "triangle-up"),
-    "L": (RESULT_FLAG_WORDS["L"], "#0072B2", "triangle-down"),
-    "": ("in range", "#333333", "circle"),
-})
+FLAG_STYLES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        # flag ("" when in range): (legend text, colour, shape)
+        "H": (RESULT_FLAG_WORDS["H"], "#D55E00", "triangle-up"),
+        "L": (RESULT_FLAG_WORDS["L"], "#0072B2", "triangle-down"),
+        "": ("in range", "#333333", "circle"),
+    }
+)
 
 
 def style_for(audience: str, width: int | None = None) -> Style:
@@ -121,27 +133,36 @@ def style_for(audience: str, width: int | None = None) -> Style:
 
 def title(text: str, style: Style, subtitle: str = "") -> alt.TitleParams:
     """A left-aligned title; `subtitle` under it in grey (catalog text only, never a name)."""
+
     def lines(words: str, size: int) -> list[str]:  # titles do not wrap by themselves
         return textwrap.wrap(words, max(16, int(style.width / (size * 0.55)))) or [words]
 
     extra: dict[str, Any] = {}
     if subtitle:
-        extra = {"subtitle": lines(subtitle, style.font), "subtitleFontSize": style.font,
-                 "subtitleColor": "#555"}
-    return alt.TitleParams(lines(text, style.title_font), anchor="start",
-                           fontSize=style.title_font, offset=8, **extra)
+        extra = {
+            "subtitle": lines(subtitle, style.font),
+            "subtitleFontSize": style.font,
+            "subtitleColor": "#555",
+        }
+    return alt.TitleParams(
+        lines(text, style.title_font), anchor="start", fontSize=style.title_font, offset=8, **extra
+    )
 
 
 def axis(style: Style, title_text: str | None = None, **kwargs: Any) -> alt.Axis:
     """An axis with the audience's font sizes."""
     return alt.Axis(
-        title=title_text, labelFontSize=style.font, titleFontSize=style.axis_title_font,
-        labelLimit=style.label_limit, **kwargs,
+        title=title_text,
+        labelFontSize=style.font,
+        titleFontSize=style.axis_title_font,
+        labelLimit=style.label_limit,
+        **kwargs,
     )
 
 
-def time_scale(domain: tuple[date, date], style: Style,
-               plot_width: float) -> tuple[alt.Scale, alt.Axis]:
+def time_scale(
+    domain: tuple[date, date], style: Style, plot_width: float
+) -> tuple[alt.Scale, alt.Axis]:
     """A UTC date scale over `domain` (so no time zone moves a date by a day) and an axis
     whose ticks fall on whole weeks, months or years, few enough to never repeat a label."""
     days = max((domain[1] - domain[0]).days, 1)
@@ -157,8 +178,9 @@ def time_scale(domain: tuple[date, date], style: Style,
         ticks = alt.TimeIntervalStep(interval="week", step=step)
         fmt = "%-d %b %Y" if style.audience == "patient" or days > 60 else "%-d %b"
     scale = alt.Scale(type="utc", domain=[d.isoformat() for d in domain])
-    return scale, axis(style, None, format=fmt, tickCount=ticks, labelOverlap="greedy",
-                       labelAngle=0)
+    return scale, axis(
+        style, None, format=fmt, tickCount=ticks, labelOverlap="greedy", labelAngle=0
+    )
 
 
 def time_axis(field: str, style: Style, domain: tuple[date, date], plot_width: float) -> alt.X:
@@ -187,17 +209,28 @@ def inline(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> alt.Inl
     return alt.InlineData(values=[{c: row[c] for c in columns} for row in rows])
 
 
-def empty_chart(message: str, *, title_text: str = "", audience: str = "practitioner",
-                width: int | None = None) -> alt.Chart:
+def empty_chart(
+    message: str, *, title_text: str = "", audience: str = "practitioner", width: int | None = None
+) -> alt.Chart:
     """A small chart that says `message` (e.g. "No visits yet") instead of drawing data.
 
     Builders return this when there is nothing to draw; `is_empty(chart)` tells it apart.
     """
     style = style_for(audience, width)
-    chart: alt.Chart = alt.Chart(inline([{"message": message}], ["message"])).mark_text(
-        fontSize=style.font + 1, color="#555", align="center", baseline="middle",
-    ).encode(text=alt.Text("message:N")).properties(
-        width=style.width, height=60, usermeta={"casebook": {"empty": True}},
+    chart: alt.Chart = (
+        alt.Chart(inline([{"message": message}], ["message"]))
+        .mark_text(
+            fontSize=style.font + 1,
+            color="#555",
+            align="center",
+            baseline="middle",
+        )
+        .encode(text=alt.Text("message:N"))
+        .properties(
+            width=style.width,
+            height=60,
+            usermeta={"casebook": {"empty": True}},
+        )
     )
     if title_text:
         chart = chart.properties(title=title(title_text, style))

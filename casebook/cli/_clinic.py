@@ -51,9 +51,11 @@ def _day(name: str, text: str | None) -> date | None:
 def _filter(args: argparse.Namespace) -> ClinicFilter:
     from casebook.clinic import ClinicFilter
 
-    return ClinicFilter(practitioner=args.practitioner,
-                        date_from=_day("--from", args.date_from),
-                        date_to=_day("--to", args.date_to))
+    return ClinicFilter(
+        practitioner=args.practitioner,
+        date_from=_day("--from", args.date_from),
+        date_to=_day("--to", args.date_to),
+    )
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -70,8 +72,12 @@ def cmd_worklist(args: argparse.Namespace) -> int:
     if args.overdue_days < 0:
         raise InputError("--overdue-days: must be 0 or more")
     with open_store(args) as store:
-        df = store_worklist(store, clinic_filter=_filter(args), overdue_days=args.overdue_days,
-                            today=_day("--today", args.today))
+        df = store_worklist(
+            store,
+            clinic_filter=_filter(args),
+            overdue_days=args.overdue_days,
+            today=_day("--today", args.today),
+        )
     sys.stdout.write(_render(df, args.format))
     return 0
 
@@ -82,8 +88,13 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
     if args.min_patients < 1:
         raise InputError("--min-patients: must be 1 or more")
     with open_store(args) as store:
-        df = store_outcomes(store, by=args.by, min_patients=args.min_patients,
-                            clinic_filter=_filter(args), deidentified=args.deidentify)
+        df = store_outcomes(
+            store,
+            by=args.by,
+            min_patients=args.min_patients,
+            clinic_filter=_filter(args),
+            deidentified=args.deidentify,
+        )
     sys.stdout.write(_render(df, args.format))
     return 0
 
@@ -94,8 +105,12 @@ def cmd_clinic(args: argparse.Namespace) -> int:
     from casebook.store import resolve_url
 
     try:
-        path = clinic_notebook(resolve_url(args.db), args.out, execute=args.execute,
-                               practitioner=args.practitioner or "")
+        path = clinic_notebook(
+            resolve_url(args.db),
+            args.out,
+            execute=args.execute,
+            practitioner=args.practitioner or "",
+        )
     except NotebookFailed as exc:
         print(f"casebook clinic: {exc}", file=sys.stderr)
         return 1
@@ -104,41 +119,77 @@ def cmd_clinic(args: argparse.Namespace) -> int:
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--practitioner", metavar="NAME",
-                   help="only patients whose record NAME changed (the audit log's actor)")
+    p.add_argument(
+        "--practitioner",
+        metavar="NAME",
+        help="only patients whose record NAME changed (the audit log's actor)",
+    )
     p.add_argument("--from", dest="date_from", metavar="DATE", help="from this date (YYYY-MM-DD)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="up to this date (YYYY-MM-DD)")
-    p.add_argument("--format", choices=_FORMATS, default="table",
-                   help="table (with caveats), csv or json (default: table)")
+    p.add_argument(
+        "--format",
+        choices=_FORMATS,
+        default="table",
+        help="table (with caveats), csv or json (default: table)",
+    )
 
 
 def register(add: AddCommand) -> None:
     p = add("review", cmd_review, "mark a patient's test results reviewed (audited)")
     p.add_argument("patient", help="the patient's id")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--result", action="append", default=[], metavar="ID",
-                       help="this result id (repeatable)")
+    which.add_argument(
+        "--result", action="append", default=[], metavar="ID", help="this result id (repeatable)"
+    )
     which.add_argument("--all", action="store_true", help="every result not yet reviewed")
-    p = add("worklist", cmd_worklist,
-            "what needs action across patients, most urgent first")
+    p = add("worklist", cmd_worklist, "what needs action across patients, most urgent first")
     _filters(p)
-    p.add_argument("--overdue-days", type=int, default=30, metavar="N",
-                   help="a test is overdue N days after it was ordered (default 30)")
+    p.add_argument(
+        "--overdue-days",
+        type=int,
+        default=30,
+        metavar="N",
+        help="a test is overdue N days after it was ordered (default 30)",
+    )
     p.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
-    p = add("outcomes", cmd_outcomes,
-            "outcomes across patients: per patient, plan category or protocol template")
-    p.add_argument("--by", choices=("patient", "category", "template"), default="patient",
-                   help="one row per patient (default), per plan category or per protocol "
-                   "template")
+    p = add(
+        "outcomes",
+        cmd_outcomes,
+        "outcomes across patients: per patient, plan category or protocol template",
+    )
+    p.add_argument(
+        "--by",
+        choices=("patient", "category", "template"),
+        default="patient",
+        help="one row per patient (default), per plan category or per protocol template",
+    )
     _filters(p)
-    p.add_argument("--min-patients", type=int, default=5, metavar="N",
-                   help="no group figure from fewer than N patients (default 5)")
-    p.add_argument("--deidentify", action="store_true",
-                   help="no names, ids replaced, dates shifted per patient (see README)")
-    p = add("clinic", cmd_clinic,
-            "write DIR/clinic.ipynb: the clinic's worklist and outcomes across patients")
+    p.add_argument(
+        "--min-patients",
+        type=int,
+        default=5,
+        metavar="N",
+        help="no group figure from fewer than N patients (default 5)",
+    )
+    p.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="no names, ids replaced, dates shifted per patient (see README)",
+    )
+    p = add(
+        "clinic",
+        cmd_clinic,
+        "write DIR/clinic.ipynb: the clinic's worklist and outcomes across patients",
+    )
     p.add_argument("--execute", action="store_true", help="also run it now, outputs saved")
-    p.add_argument("--practitioner", metavar="NAME",
-                   help="the notebook's practitioner filter (default: everyone)")
-    p.add_argument("--out", default="notebooks", metavar="DIR",
-                   help="output folder, where the case workbooks are (default: notebooks)")
+    p.add_argument(
+        "--practitioner",
+        metavar="NAME",
+        help="the notebook's practitioner filter (default: everyone)",
+    )
+    p.add_argument(
+        "--out",
+        default="notebooks",
+        metavar="DIR",
+        help="output folder, where the case workbooks are (default: notebooks)",
+    )

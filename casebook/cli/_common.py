@@ -50,9 +50,14 @@ def ensure_kernel(*, always_say: bool = False) -> None:
     try:
         folder, changed = install_kernelspec()
     except OSError as exc:
-        print(f"casebook: could not install the 'casebook' Jupyter kernel at {kernel_dir()}: "
-              f"{exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"casebook: could not install the 'casebook' Jupyter kernel at {kernel_dir()}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return
     if changed or always_say:
-        print(f"Jupyter kernel 'casebook' (fast start for case notebooks) at {folder}",
-              file=sys.stderr)
+        print(
+            f"Jupyter kernel 'casebook' (fast start for case notebooks) at {folder}",
+            file=sys.stderr,
+        )

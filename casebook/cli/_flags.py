@@ -23,8 +23,11 @@ def cmd_flags(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.patient is not None:
             statuses = store.flag_statuses(args.patient)
-            print("\n".join(flag_lines(statuses)) if statuses
-                  else f"{args.patient}: no red flags raised")
+            print(
+                "\n".join(flag_lines(statuses))
+                if statuses
+                else f"{args.patient}: no red flags raised"
+            )
             return 0
         shown = 0
         for patient in store.patients():
@@ -49,22 +52,40 @@ def cmd_flag(args: argparse.Namespace) -> int:
     if state == "resolved" and not (args.outcome or "").strip():
         raise InputError("--outcome: say how it was resolved, e.g. --outcome 'biopsy normal'")
     with open_store(args) as store:
-        review = store.review_flag(args.patient, args.rule, state, note=args.note or "",
-                                   referred_to=args.to or "", outcome=args.outcome or "")
-        print(f"{args.patient}: {args.rule} {review.state} by {review.actor} "
-              f"at {review.at:%Y-%m-%d %H:%M} UTC")
+        review = store.review_flag(
+            args.patient,
+            args.rule,
+            state,
+            note=args.note or "",
+            referred_to=args.to or "",
+            outcome=args.outcome or "",
+        )
+        print(
+            f"{args.patient}: {args.rule} {review.state} by {review.actor} "
+            f"at {review.at:%Y-%m-%d %H:%M} UTC"
+        )
     return 0
 
 
 def register(add: AddCommand) -> None:
-    p = add("flags", cmd_flags, "list a patient's red flags with their state "
-            "(without PATIENT: every open red flag in the store)")
-    p.add_argument("patient", nargs="?",
-                   help="the patient's id (default: every open flag in the store)")
-    p = add("flag", cmd_flag, "record a step of a red flag: ack(nowledge), refer or resolve "
-            "(audited; newer alarm evidence re-opens it)")
-    p.add_argument("step", choices=tuple(_STEPS), help="ack, refer (needs --to) or resolve "
-                   "(needs --outcome)")
+    p = add(
+        "flags",
+        cmd_flags,
+        "list a patient's red flags with their state "
+        "(without PATIENT: every open red flag in the store)",
+    )
+    p.add_argument(
+        "patient", nargs="?", help="the patient's id (default: every open flag in the store)"
+    )
+    p = add(
+        "flag",
+        cmd_flag,
+        "record a step of a red flag: ack(nowledge), refer or resolve "
+        "(audited; newer alarm evidence re-opens it)",
+    )
+    p.add_argument(
+        "step", choices=tuple(_STEPS), help="ack, refer (needs --to) or resolve (needs --outcome)"
+    )
     p.add_argument("patient", help="the patient's id")
     p.add_argument("rule", help="the red-flag rule key, as `casebook flags PATIENT` shows it")
     p.add_argument("--note", metavar="TEXT", help="a note for the record")

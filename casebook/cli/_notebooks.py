@@ -69,8 +69,9 @@ def cmd_new(args: argparse.Namespace) -> int:
         from casebook.notebooks import prepare_case_notebook, template_path
         from casebook.workbook import TEMPLATE
 
-        fast = prepare_case_notebook(args.patient, args.db, args.out, template_path(TEMPLATE),
-                                     force=args.force)
+        fast = prepare_case_notebook(
+            args.patient, args.db, args.out, template_path(TEMPLATE), force=args.force
+        )
         if fast is not None:
             ensure_kernel()
             print(fast)
@@ -80,8 +81,9 @@ def cmd_new(args: argparse.Namespace) -> int:
     from casebook.workbook import case_notebook
 
     try:
-        path = case_notebook(args.patient, resolve_url(args.db), args.out, execute=args.execute,
-                             force=args.force)
+        path = case_notebook(
+            args.patient, resolve_url(args.db), args.out, execute=args.execute, force=args.force
+        )
     except NotebookFailed as exc:
         print(f"casebook new: {exc}", file=sys.stderr)
         return 1
@@ -94,8 +96,9 @@ def register(add: AddCommand) -> None:
     p = add("new", cmd_new, "write DIR/PATIENT/case.ipynb, the practitioner's case workbook")
     p.add_argument("patient", help="the patient's id")
     p.add_argument("--execute", action="store_true", help="also run it now, outputs saved")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite an existing case notebook (default: refuse)")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite an existing case notebook (default: refuse)"
+    )
     p.add_argument(
         "--out", default="notebooks", metavar="DIR", help="output folder (default: notebooks)"
     )

@@ -8,8 +8,16 @@ import sys
 from casebook.cli._common import AddCommand, ensure_kernel, open_store, read_input
 from casebook.errors import CasebookError, InputError
 
-__all__ = ["AuditBroken", "cmd_audit", "cmd_export", "cmd_import", "cmd_init", "cmd_patients",
-           "cmd_show", "register"]
+__all__ = [
+    "AuditBroken",
+    "cmd_audit",
+    "cmd_export",
+    "cmd_import",
+    "cmd_init",
+    "cmd_patients",
+    "cmd_show",
+    "register",
+]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -104,10 +112,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def register(add: AddCommand) -> None:
-    p = add("init", cmd_init, "create the store, or migrate it to this version, and install "
-            "the 'casebook' Jupyter kernel")
-    p.add_argument("--no-kernel", action="store_true",
-                   help="do not install the 'casebook' Jupyter kernel that case notebooks name")
+    p = add(
+        "init",
+        cmd_init,
+        "create the store, or migrate it to this version, and install "
+        "the 'casebook' Jupyter kernel",
+    )
+    p.add_argument(
+        "--no-kernel",
+        action="store_true",
+        help="do not install the 'casebook' Jupyter kernel that case notebooks name",
+    )
     p = add("import", cmd_import, "import patients, results, a case (JSON) or a FHIR bundle")
     p.add_argument(
         "kind",
@@ -124,9 +139,7 @@ def register(add: AddCommand) -> None:
     p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
     p.add_argument("patient", help="the patient's id")
     p = add("audit", cmd_audit, "show the audit log of one patient, or check the whole log")
-    p.add_argument(
-        "patient", nargs="?", help="the patient's id (default: check the whole log)"
-    )
+    p.add_argument("patient", nargs="?", help="the patient's id (default: check the whole log)")
     p.add_argument(
         "--verify",
         action="store_true",

@@ -54,8 +54,11 @@ def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
     for s in statuses:
         f = s.flag
         mark = "!" if s.state == "open" else "-"
-        out += [f"  {mark} [{s.headline()}] {f.key}: {f.label} ({s.summary()})",
-                f"      {f.reason}. {f.action}", f"      source: {f.source}"]
+        out += [
+            f"  {mark} [{s.headline()}] {f.key}: {f.label} ({s.summary()})",
+            f"      {f.reason}. {f.action}",
+            f"      source: {f.source}",
+        ]
     return out
 
 
@@ -78,11 +81,16 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     out.append("CAUTIONS of the plan that match this patient:" if cautions else "cautions: none")
     names = {i.id: i.name for i in case.plan}
     for m in cautions:
-        state = (f"confirmed by {m.confirmation.by or 'unknown'} on {m.confirmation.on}: "
-                 f"{m.confirmation.reason}" if m.confirmation is not None and m.confirmed
-                 else "NOT CONFIRMED")
-        out.append(f"  - {names.get(m.plan_item_id or '', m.template)}: {m.line()} "
-                   f"[source: {m.caution.source}] ({state})")
+        state = (
+            f"confirmed by {m.confirmation.by or 'unknown'} on {m.confirmation.on}: "
+            f"{m.confirmation.reason}"
+            if m.confirmation is not None and m.confirmed
+            else "NOT CONFIRMED"
+        )
+        out.append(
+            f"  - {names.get(m.plan_item_id or '', m.template)}: {m.line()} "
+            f"[source: {m.caution.source}] ({state})"
+        )
     out.append("")
     burdens = burden_by_visit(case)
     scores = {(r.visit_id, r.instrument): r for r in case.instruments}
@@ -138,11 +146,24 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
             )
         )
     if case.letters:
-        out += ["", "letters:", _table(
-            ("date", "kind", "to", "record version", "sha256", "made by"),
-            [(x.letter_date, x.kind.replace("_", " "), x.recipient.splitlines()[0],
-              x.record_version, x.content_hash[:12], x.created_by)
-             for x in sorted(case.letters, key=lambda x: (x.letter_date, x.id))])]
+        out += [
+            "",
+            "letters:",
+            _table(
+                ("date", "kind", "to", "record version", "sha256", "made by"),
+                [
+                    (
+                        x.letter_date,
+                        x.kind.replace("_", " "),
+                        x.recipient.splitlines()[0],
+                        x.record_version,
+                        x.content_hash[:12],
+                        x.created_by,
+                    )
+                    for x in sorted(case.letters, key=lambda x: (x.letter_date, x.id))
+                ],
+            ),
+        ]
     return "\n".join(out).rstrip() + "\n"
 
 

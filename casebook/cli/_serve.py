@@ -17,8 +17,13 @@ __all__ = ["PUBLIC_URL_ENV", "cmd_access", "cmd_serve", "register"]
 def cmd_serve(args: argparse.Namespace) -> int:
     from casebook.serve import run
 
-    return run(args.db, host=args.host, port=args.port, public=args.public_url,
-               trust_proxy=args.trust_proxy)
+    return run(
+        args.db,
+        host=args.host,
+        port=args.port,
+        public=args.public_url,
+        trust_proxy=args.trust_proxy,
+    )
 
 
 def cmd_access(args: argparse.Namespace) -> int:
@@ -45,13 +50,20 @@ def register(add: AddCommand) -> None:
     p = add("serve", cmd_serve, "serve patient dashboards, one patient per link (Ctrl-C stops)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
-    p.add_argument("--public-url", metavar="URL", default=None,
-                   help=f"where links point, e.g. https://clinic.example.org behind a TLS "
-                        f"proxy (default: ${PUBLIC_URL_ENV}, else http://HOST:PORT); "
-                        "https makes the session cookie Secure")
-    p.add_argument("--trust-proxy", action="store_true",
-                   help="take the client address and scheme from X-Forwarded-* headers "
-                        "(only behind a proxy that sets them)")
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        default=None,
+        help=f"where links point, e.g. https://clinic.example.org behind a TLS "
+        f"proxy (default: ${PUBLIC_URL_ENV}, else http://HOST:PORT); "
+        "https makes the session cookie Secure",
+    )
+    p.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="take the client address and scheme from X-Forwarded-* headers "
+        "(only behind a proxy that sets them)",
+    )
     p = add("access", cmd_access, "grant or revoke a patient's dashboard link")
     p.add_argument(
         "action",
@@ -67,6 +79,10 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="grant: the server address in the link")
     p.add_argument("--port", type=int, default=8866, help="grant: the server port in the link")
-    p.add_argument("--public-url", metavar="URL", default=None,
-                   help=f"grant: the link's base, e.g. https://clinic.example.org (default: "
-                        f"${PUBLIC_URL_ENV}, else http://HOST:PORT)")
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        default=None,
+        help=f"grant: the link's base, e.g. https://clinic.example.org (default: "
+        f"${PUBLIC_URL_ENV}, else http://HOST:PORT)",
+    )

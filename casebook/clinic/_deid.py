@@ -69,17 +69,23 @@ def deidentify(
     key is made for this export only. Every date column (datetime64 or `date` values) is
     shifted by the patient's own offset of 1 to `max_shift_days` days, earlier or later.
     """
-    if isinstance(max_shift_days, bool) or not isinstance(max_shift_days, int) \
-            or max_shift_days < 1:
-        raise ClinicError(f"max_shift_days: must be a whole number of at least 1 "
-                          f"(got {max_shift_days!r})")
+    if (
+        isinstance(max_shift_days, bool)
+        or not isinstance(max_shift_days, int)
+        or max_shift_days < 1
+    ):
+        raise ClinicError(
+            f"max_shift_days: must be a whole number of at least 1 (got {max_shift_days!r})"
+        )
     secret = _key(key)
     out = df.drop(columns=[c for c in drop if c in df.columns])
     dates = _date_columns(out)
     if id_column not in out.columns:
         if dates:
-            raise ClinicError(f"{id_column}: needed to shift the dates of each patient "
-                              f"(date columns: {', '.join(dates)})")
+            raise ClinicError(
+                f"{id_column}: needed to shift the dates of each patient "
+                f"(date columns: {', '.join(dates)})"
+            )
         out.attrs["deidentified"] = DEIDENTIFICATION_NOTE
         return out
     ids = out[id_column].astype(str)

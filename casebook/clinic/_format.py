@@ -37,7 +37,8 @@ def format_table(df: pd.DataFrame) -> str:
         lines.append("(nothing to show)")
     else:
         cells = [[str(c) for c in shown.columns]] + [
-            [_cell(v) for v in row] for row in shown.itertuples(index=False)]
+            [_cell(v) for v in row] for row in shown.itertuples(index=False)
+        ]
         widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
         for n, row in enumerate(cells):
             lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -63,8 +64,10 @@ def to_csv(df: pd.DataFrame) -> str:
 
 def to_json(df: pd.DataFrame) -> str:
     """{"columns", "rows", and every attr (caveats, min_patients, deidentified...)}."""
-    payload: dict[str, Any] = {"columns": [str(c) for c in df.columns],
-                               "rows": _plain(df).to_dict(orient="records")}
+    payload: dict[str, Any] = {
+        "columns": [str(c) for c in df.columns],
+        "rows": _plain(df).to_dict(orient="records"),
+    }
     for name, value in df.attrs.items():
         payload[name] = list(value) if isinstance(value, tuple) else value
     return json.dumps(payload, ensure_ascii=False, indent=2, default=str)

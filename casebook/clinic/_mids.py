@@ -28,14 +28,16 @@ def _parse(row: Any, i: int) -> Mid:
     if not isinstance(row, dict) or not isinstance(row.get("measure"), str):
         raise ClinicError(f"mids.toml: entry {i}: measure: a measure key is required")
     points = row.get("points")
-    if points is not None and (isinstance(points, bool) or not isinstance(points, int | float)
-                               or points <= 0):
+    if points is not None and (
+        isinstance(points, bool) or not isinstance(points, int | float) or points <= 0
+    ):
         raise ClinicError(f"mids.toml: entry {i}: points: must be a positive number")
     source = str(row.get("source", ""))
     if points is not None and not source:
         raise ClinicError(f"mids.toml: entry {i}: source: an MID needs its published source")
-    return Mid(row["measure"], None if points is None else float(points), source,
-               str(row.get("note", "")))
+    return Mid(
+        row["measure"], None if points is None else float(points), source, str(row.get("note", ""))
+    )
 
 
 @functools.cache

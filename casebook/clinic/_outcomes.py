@@ -74,25 +74,34 @@ def outcomes_by_patient(source: Iterable[Case] | ClinicFrames, catalog: Catalog)
     f = as_frames(source, catalog)
     v = f.visits
     base = v.loc[v["is_baseline"], ["patient_id", "seq", "visit_date", "burden"]]
-    last = v.loc[v.groupby("patient_id", sort=False)["seq"].idxmax(),
-                 ["patient_id", "seq", "visit_date", "burden"]]
-    out = f.patients[["patient_id"]].merge(base, on="patient_id", how="left").merge(
-        last, on="patient_id", how="left", suffixes=("_b", "_l"))
+    last = v.loc[
+        v.groupby("patient_id", sort=False)["seq"].idxmax(),
+        ["patient_id", "seq", "visit_date", "burden"],
+    ]
+    out = (
+        f.patients[["patient_id"]]
+        .merge(base, on="patient_id", how="left")
+        .merge(last, on="patient_id", how="left", suffixes=("_b", "_l"))
+    )
     followed = (out["seq_l"] > out["seq_b"]).fillna(False).astype(bool)
-    out = pd.DataFrame({
-        "patient_id": out["patient_id"],
-        "baseline_visit": out["visit_date_b"],
-        "latest_visit": out["visit_date_l"].where(followed),
-        "followed_up": followed,
-        "time_in_care_days": (out["visit_date_l"] - out["visit_date_b"]).dt.days.where(
-            followed, 0).astype("Int64"),
-        "baseline_burden": out["burden_b"],
-        "latest_burden": out["burden_l"].where(followed),
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": out["patient_id"],
+            "baseline_visit": out["visit_date_b"],
+            "latest_visit": out["visit_date_l"].where(followed),
+            "followed_up": followed,
+            "time_in_care_days": (out["visit_date_l"] - out["visit_date_b"])
+            .dt.days.where(followed, 0)
+            .astype("Int64"),
+            "baseline_burden": out["burden_b"],
+            "latest_burden": out["burden_l"].where(followed),
+        }
+    )
     out["burden_change"] = out["latest_burden"] - out["baseline_burden"]
     out = out.set_index("patient_id")
     scores = f.scores.merge(v[["visit_id", "seq"]], on="visit_id").merge(
-        base[["patient_id", "seq"]].rename(columns={"seq": "base_seq"}), on="patient_id")
+        base[["patient_id", "seq"]].rename(columns={"seq": "base_seq"}), on="patient_id"
+    )
     scores = scores[scores["seq"] >= scores["base_seq"]].sort_values(["patient_id", "seq"])
     scores = scores.drop_duplicates(["visit_id", "instrument"], keep="last")
     for key in outcome_measures(catalog):
@@ -100,8 +109,11 @@ def outcomes_by_patient(source: Iterable[Case] | ClinicFrames, catalog: Catalog)
             continue
         cols = [f"{key}_baseline", f"{key}_latest", f"{key}_change"]
         rows = scores[scores["instrument"] == key]
-        out = out.join(_first_last(rows, "total", key)) if len(rows) else out.assign(
-            **{c: np.nan for c in cols})
+        out = (
+            out.join(_first_last(rows, "total", key))
+            if len(rows)
+            else out.assign(**{c: np.nan for c in cols})
+        )
     out["plan_categories"] = _joined(f.plan, "category").reindex(out.index).fillna("")
     out["templates"] = _joined(f.plan, "template").reindex(out.index).fillna("")
     out = out.reset_index()
@@ -143,8 +155,9 @@ def outcomes_by_group(
     if by not in ("category", "template"):
         raise ClinicError(f"by: must be 'category' or 'template' (got {by!r})")
     if isinstance(min_patients, bool) or not isinstance(min_patients, int) or min_patients < 1:
-        raise ClinicError(f"min_patients: must be a whole number of at least 1 "
-                          f"(got {min_patients!r})")
+        raise ClinicError(
+            f"min_patients: must be a whole number of at least 1 (got {min_patients!r})"
+        )
     if isinstance(source, pd.DataFrame):
         if plan is None:
             raise ClinicError("plan: needed with a per-patient frame (the clinic frames' plan)")
@@ -157,23 +170,36 @@ def outcomes_by_group(
     mids = load_mids()
     changes = per_patient.melt(
         id_vars=["patient_id", "followed_up"],
-        value_vars=[f"{m}_change" for m in measures], var_name="measure", value_name="change")
+        value_vars=[f"{m}_change" for m in measures],
+        var_name="measure",
+        value_name="change",
+    )
     changes["measure"] = changes["measure"].str.removesuffix("_change")
     changes["change"] = changes["change"].astype("float64")
-    mid_points = changes["measure"].map(
-        {k: m.points for k, m in mids.items() if m.points is not None}).astype("float64")
+    mid_points = (
+        changes["measure"]
+        .map({k: m.points for k, m in mids.items() if m.points is not None})
+        .astype("float64")
+    )
     better = changes["measure"].map(
-        {k: (catalog.instruments[k].higher_is_worse if k in catalog.instruments else True)
-         for k in measures})
-    improved = np.where(better, changes["change"] <= -mid_points,
-                        changes["change"] >= mid_points)
+        {
+            k: (catalog.instruments[k].higher_is_worse if k in catalog.instruments else True)
+            for k in measures
+        }
+    )
+    improved = np.where(better, changes["change"] <= -mid_points, changes["change"] >= mid_points)
     changes["improved"] = pd.Series(improved, index=changes.index, dtype="float64").where(
-        changes["change"].notna() & mid_points.notna())
+        changes["change"].notna() & mid_points.notna()
+    )
     long = members.merge(changes, on="patient_id")
     g = long.groupby(["group", "measure"], sort=False)
-    out = g.agg(n_patients=("patient_id", "size"), n_followed_up=("followed_up", "sum"),
-                n_measured=("change", "count"), median_change=("change", "median"),
-                improved_share=("improved", "mean"))
+    out = g.agg(
+        n_patients=("patient_id", "size"),
+        n_followed_up=("followed_up", "sum"),
+        n_measured=("change", "count"),
+        median_change=("change", "median"),
+        improved_share=("improved", "mean"),
+    )
     out["q1_change"] = g["change"].quantile(0.25)
     out["q3_change"] = g["change"].quantile(0.75)
     out = out.reset_index()
@@ -184,18 +210,40 @@ def outcomes_by_group(
     out["mid"] = out["measure"].map({k: m.points for k, m in mids.items()}).astype("float64")
     out["mid_source"] = out["measure"].map({k: m.source for k, m in mids.items()}).fillna("")
     out["note"] = np.where(
-        small, f"not shown: fewer than {min_patients} patients with baseline and follow-up",
-        np.where(out["mid"].isna(), "no established MID: no share shown", ""))
+        small,
+        f"not shown: fewer than {min_patients} patients with baseline and follow-up",
+        np.where(out["mid"].isna(), "no established MID: no share shown", ""),
+    )
     names = _group_names(by, catalog)
     out.insert(0, "by", by)
     out.insert(2, "group_name", out["group"].map(lambda k: names.get(k, k)))
     out.insert(4, "measure_name", out["measure"].map(measures))
     order = {m: i for i, m in enumerate(measures)}
-    out = out.sort_values(["group", "measure"], key=lambda s: s.map(order) if s.name ==
-                          "measure" else s, ignore_index=True)
-    out = out[["by", "group", "group_name", "measure", "measure_name", "n_patients",
-               "n_followed_up", "n_lost_to_follow_up", "n_measured", "median_change",
-               "q1_change", "q3_change", "mid", "improved_share", "note", "mid_source"]]
+    out = out.sort_values(
+        ["group", "measure"],
+        key=lambda s: s.map(order) if s.name == "measure" else s,
+        ignore_index=True,
+    )
+    out = out[
+        [
+            "by",
+            "group",
+            "group_name",
+            "measure",
+            "measure_name",
+            "n_patients",
+            "n_followed_up",
+            "n_lost_to_follow_up",
+            "n_measured",
+            "median_change",
+            "q1_change",
+            "q3_change",
+            "mid",
+            "improved_share",
+            "note",
+            "mid_source",
+        ]
+    ]
     out.attrs["caveats"] = list(CAVEATS)
     out.attrs["min_patients"] = min_patients
     return out

@@ -45,9 +45,11 @@ def stored_flag_states(store: CaseStore) -> Mapping[tuple[str, str], str]:
     reviews = store.flag_reviews()
     if not reviews:
         return {}
-    return {(case.patient.id, status.flag.key): status.state
-            for case in store.load_cases(sorted(reviews))
-            for status in case_flag_statuses(case, store.catalog)}
+    return {
+        (case.patient.id, status.flag.key): status.state
+        for case in store.load_cases(sorted(reviews))
+        for status in case_flag_statuses(case, store.catalog)
+    }
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,7 @@ class ClinicFilter:
         return keep
 
 
-def load_clinic_frames(store: CaseStore, clinic_filter: ClinicFilter | None = None
-                       ) -> ClinicFrames:
+def load_clinic_frames(store: CaseStore, clinic_filter: ClinicFilter | None = None) -> ClinicFrames:
     """The clinic frames of every live patient (or the practitioner's), in one bulk read."""
     f = clinic_filter or ClinicFilter()
     ids = None if f.practitioner is None else store.patients_changed_by(f.practitioner)
@@ -96,12 +97,16 @@ def _narrowed(store: CaseStore, frames: ClinicFrames, f: ClinicFilter) -> Clinic
     ids = store.patients_changed_by(f.practitioner)
     if set(frames.patients["patient_id"]) <= ids:
         return frames
-    keep = {name: getattr(frames, name) for name in
-            ("patients", "visits", "scores", "plan", "orders", "results")}
+    keep = {
+        name: getattr(frames, name)
+        for name in ("patients", "visits", "scores", "plan", "orders", "results")
+    }
     return ClinicFrames(
-        **{name: df[df["patient_id"].isin(ids)].reset_index(drop=True)
-           for name, df in keep.items()},
-        cases=tuple(c for c in frames.cases if c.patient.id in ids))
+        **{
+            name: df[df["patient_id"].isin(ids)].reset_index(drop=True) for name, df in keep.items()
+        },
+        cases=tuple(c for c in frames.cases if c.patient.id in ids),
+    )
 
 
 def store_worklist(
@@ -116,8 +121,13 @@ def store_worklist(
     f = clinic_filter or ClinicFilter()
     frames = frames if frames is not None else load_clinic_frames(store, f)
     frames = _narrowed(store, frames, f)
-    rows = worklist(frames, store.catalog, today=today or date.today(),
-                    flag_states=stored_flag_states(store), overdue_days=overdue_days)
+    rows = worklist(
+        frames,
+        store.catalog,
+        today=today or date.today(),
+        flag_states=stored_flag_states(store),
+        overdue_days=overdue_days,
+    )
     out = rows[f.in_range(rows["since"])].reset_index(drop=True)
     out.attrs.update(rows.attrs)
     return out
@@ -146,7 +156,11 @@ def store_outcomes(
     if by == "patient":
         out = kept
     else:
-        out = outcomes_by_group(kept, store.catalog, by=by, min_patients=min_patients,
-                                plan=frames.plan[frames.plan["patient_id"].isin(
-                                    kept["patient_id"])])
+        out = outcomes_by_group(
+            kept,
+            store.catalog,
+            by=by,
+            min_patients=min_patients,
+            plan=frames.plan[frames.plan["patient_id"].isin(kept["patient_id"])],
+        )
     return deidentify(out) if deidentified else out

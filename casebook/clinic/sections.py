@@ -59,11 +59,18 @@ __all__ = [
 
 TEMPLATE = "clinic.ipynb"
 MAX_ROWS = 200  # rows drawn in the notebook; the CSV export has them all
-EXPORTS = {"worklist": "clinic-worklist.csv", "patients": "clinic-outcomes-patients.csv",
-           "template": "clinic-outcomes-templates.csv",
-           "category": "clinic-outcomes-categories.csv"}
-_COLOURS = {Urgency.SAME_DAY: "#b00020", Urgency.URGENT: "#c2410c", Urgency.SOON: "#8a5a00",
-            Urgency.ROUTINE: "#4b5563"}
+EXPORTS = {
+    "worklist": "clinic-worklist.csv",
+    "patients": "clinic-outcomes-patients.csv",
+    "template": "clinic-outcomes-templates.csv",
+    "category": "clinic-outcomes-categories.csv",
+}
+_COLOURS = {
+    Urgency.SAME_DAY: "#b00020",
+    Urgency.URGENT: "#c2410c",
+    Urgency.SOON: "#8a5a00",
+    Urgency.ROUTINE: "#4b5563",
+}
 
 
 def _day(name: str, text: str | date | None) -> date | None:
@@ -88,9 +95,15 @@ class ClinicSession:
     """The clinic as the notebook sees it: the store, the frames (read once), the filter,
     and the sections to tell when the filter changes."""
 
-    def __init__(self, store: CaseStore, clinic_filter: ClinicFilter, *,
-                 notebooks_dir: str = ".", export_dir: Path | None = None,
-                 today: date | None = None) -> None:
+    def __init__(
+        self,
+        store: CaseStore,
+        clinic_filter: ClinicFilter,
+        *,
+        notebooks_dir: str = ".",
+        export_dir: Path | None = None,
+        today: date | None = None,
+    ) -> None:
         self.store = store
         self.filter = clinic_filter
         self.notebooks_dir = _notebooks_dir(notebooks_dir)
@@ -125,43 +138,62 @@ class ClinicSession:
         """'worklist', or the outcomes by 'patients', 'template' or 'category'."""
         if name not in self._cache:
             if name == "worklist":
-                df = store_worklist(self.store, today=self.today, clinic_filter=self.filter,
-                                    frames=self.frames)
+                df = store_worklist(
+                    self.store, today=self.today, clinic_filter=self.filter, frames=self.frames
+                )
             else:
-                by: OutcomesBy = ("patient" if name == "patients"
-                                  else "template" if name == "template" else "category")
-                df = store_outcomes(self.store, by=by, clinic_filter=self.filter,
-                                    frames=self.frames)
+                by: OutcomesBy = (
+                    "patient"
+                    if name == "patients"
+                    else "template"
+                    if name == "template"
+                    else "category"
+                )
+                df = store_outcomes(
+                    self.store, by=by, clinic_filter=self.filter, frames=self.frames
+                )
             self._cache[name] = df
         return self._cache[name]
 
     def case_link(self, patient_id: str) -> str:
         """The case workbook of a patient, relative to the clinic notebook."""
-        return "/".join(quote(part) for part in (*self.notebooks_dir.parts, patient_id,
-                                                 "case.ipynb"))
+        return "/".join(
+            quote(part) for part in (*self.notebooks_dir.parts, patient_id, "case.ipynb")
+        )
 
     def export(self) -> list[Path]:
         """Every current table as CSV in `export_dir` (written whole, then renamed)."""
         from casebook.notebooks import write_atomic
 
-        return [write_atomic(self.export_dir / file, to_csv(self.table(name)))
-                for name, file in EXPORTS.items()]
+        return [
+            write_atomic(self.export_dir / file, to_csv(self.table(name)))
+            for name, file in EXPORTS.items()
+        ]
 
 
-def open_clinic(database_url: str, *, date_from: str = "", date_to: str = "",
-                practitioner: str = "", notebooks_dir: str = ".",
-                actor: str | None = None) -> ClinicSession:
+def open_clinic(
+    database_url: str,
+    *,
+    date_from: str = "",
+    date_to: str = "",
+    practitioner: str = "",
+    notebooks_dir: str = ".",
+    actor: str | None = None,
+) -> ClinicSession:
     """The clinic session the notebook's cells share (its parameters, checked)."""
     from casebook.charts.render import warm_up
     from casebook.store import CaseStore
 
     # The outcome charts need vl-convert's JavaScript engine: start it while the store loads.
     warm_up(background=True)
-    clinic_filter = ClinicFilter(practitioner=practitioner or None,
-                                 date_from=_day("date_from", date_from),
-                                 date_to=_day("date_to", date_to))
-    return ClinicSession(CaseStore(database_url, actor=actor), clinic_filter,
-                         notebooks_dir=notebooks_dir)
+    clinic_filter = ClinicFilter(
+        practitioner=practitioner or None,
+        date_from=_day("date_from", date_from),
+        date_to=_day("date_to", date_to),
+    )
+    return ClinicSession(
+        CaseStore(database_url, actor=actor), clinic_filter, notebooks_dir=notebooks_dir
+    )
 
 
 # --- sections ---------------------------------------------------------------------------
@@ -169,15 +201,26 @@ def worklist_html(session: ClinicSession) -> str:
     df = session.table("worklist")
     shown = df.head(MAX_ROWS)
     since = shown["since"].dt.strftime("%Y-%m-%d").fillna("")
-    rows = [{"urgency": Urgency(r.urgency).label, "colour": _COLOURS[Urgency(r.urgency)],
-             "patient_id": r.patient_id, "name": r.name if isinstance(r.name, str) else "",
-             "href": session.case_link(r.patient_id), "kind": r.kind, "detail": r.detail,
-             "since": s}
-            for r, s in zip(shown.itertuples(index=False), since, strict=True)]
+    rows = [
+        {
+            "urgency": Urgency(r.urgency).label,
+            "colour": _COLOURS[Urgency(r.urgency)],
+            "patient_id": r.patient_id,
+            "name": r.name if isinstance(r.name, str) else "",
+            "href": session.case_link(r.patient_id),
+            "kind": r.kind,
+            "detail": r.detail,
+            "since": s,
+        }
+        for r, s in zip(shown.itertuples(index=False), since, strict=True)
+    ]
     f = session.filter
     filtered = bool(f.practitioner or f.date_from or f.date_to)
-    return environment("casebook.clinic").get_template("worklist.html.j2").render(
-        rows=rows, more=max(0, len(df) - MAX_ROWS), filtered=filtered)
+    return (
+        environment("casebook.clinic")
+        .get_template("worklist.html.j2")
+        .render(rows=rows, more=max(0, len(df) - MAX_ROWS), filtered=filtered)
+    )
 
 
 def _html(value: str) -> W.HTML:
@@ -206,20 +249,32 @@ def outcome_chart(groups: pd.DataFrame, measure: str = "burden") -> alt.Chart | 
     if rows.empty:
         return None
     data = rows[["group_name", "median_change", "q1_change", "q3_change", "n_measured"]]
-    base = alt.Chart(data, title=f"{rows['measure_name'].iloc[0]}: median change "
-                                 "(IQR) since baseline").encode(
-        y=alt.Y("group_name:N", title=None, sort=None))
+    base = alt.Chart(
+        data, title=f"{rows['measure_name'].iloc[0]}: median change (IQR) since baseline"
+    ).encode(y=alt.Y("group_name:N", title=None, sort=None))
     bars = base.mark_rule(strokeWidth=2, color="#1f5f99").encode(
-        x=alt.X("q1_change:Q", title="change (negative: better)"), x2="q3_change:Q")
+        x=alt.X("q1_change:Q", title="change (negative: better)"), x2="q3_change:Q"
+    )
     points = base.mark_point(filled=True, size=70, color="#1f5f99").encode(
-        x="median_change:Q", tooltip=["group_name:N", "median_change:Q", "n_measured:Q"])
+        x="median_change:Q", tooltip=["group_name:N", "median_change:Q", "n_measured:Q"]
+    )
     chart: alt.Chart = (bars + points).properties(width=560)
     return chart
 
 
-_OUTCOME_COLUMNS = ["group_name", "measure_name", "n_patients", "n_followed_up",
-                    "n_lost_to_follow_up", "median_change", "q1_change", "q3_change", "mid",
-                    "improved_share", "note"]
+_OUTCOME_COLUMNS = [
+    "group_name",
+    "measure_name",
+    "n_patients",
+    "n_followed_up",
+    "n_lost_to_follow_up",
+    "median_change",
+    "q1_change",
+    "q3_change",
+    "mid",
+    "improved_share",
+    "note",
+]
 
 
 def outcomes_html(session: ClinicSession) -> str:
@@ -228,18 +283,28 @@ def outcomes_html(session: ClinicSession) -> str:
     from casebook.clinic._format import _cell, _plain
 
     groups = session.table("template")
-    rows = [[_cell(v) for v in row] for row in _plain(groups[_OUTCOME_COLUMNS]).itertuples(
-        index=False)]
+    rows = [
+        [_cell(v) for v in row] for row in _plain(groups[_OUTCOME_COLUMNS]).itertuples(index=False)
+    ]
     import altair as alt
 
-    drawn = [c for c in (outcome_chart(groups, m) for m in ("burden", "phq9", "gad7"))
-             if c is not None]
+    drawn = [
+        c for c in (outcome_chart(groups, m) for m in ("burden", "phq9", "gad7")) if c is not None
+    ]
     # One picture, one vl-convert call; its text is escaped by vl-convert.
     charts = [Markup(chart_html(alt.vconcat(*drawn)))] if drawn else []  # noqa: S704
     sources = [s for s in dict.fromkeys(groups["mid_source"]) if s]
-    return environment("casebook.clinic").get_template("outcomes.html.j2").render(
-        columns=_OUTCOME_COLUMNS, rows=rows, charts=charts, sources=sources,
-        caveats=list(CAVEATS))
+    return (
+        environment("casebook.clinic")
+        .get_template("outcomes.html.j2")
+        .render(
+            columns=_OUTCOME_COLUMNS,
+            rows=rows,
+            charts=charts,
+            sources=sources,
+            caveats=list(CAVEATS),
+        )
+    )
 
 
 def outcomes_section(session: ClinicSession) -> W.HTML:
@@ -256,15 +321,17 @@ def filters_section(session: ClinicSession) -> W.VBox:
     f = session.filter
     start = W.DatePicker(description="From", value=f.date_from)
     end = W.DatePicker(description="To", value=f.date_to)
-    who = W.Text(description="Practitioner", value=f.practitioner or "",
-                 placeholder="everyone")
+    who = W.Text(description="Practitioner", value=f.practitioner or "", placeholder="everyone")
     apply = W.Button(description="Apply filters", button_style="primary")
     status = W.HTML()
 
     def on_apply(_: Any) -> None:
         try:
-            session.set_filter(ClinicFilter(practitioner=who.value.strip() or None,
-                                            date_from=start.value, date_to=end.value))
+            session.set_filter(
+                ClinicFilter(
+                    practitioner=who.value.strip() or None, date_from=start.value, date_to=end.value
+                )
+            )
         except ClinicError as exc:
             status.value = _ERROR.format(str(exc))
             return
@@ -300,13 +367,23 @@ def export_section(session: ClinicSession) -> W.HBox:
 
 
 # --- the notebook -----------------------------------------------------------------------
-def clinic_notebook(database_url: str, out_dir: str | Path = "notebooks", *,
-                    execute: bool = False, timeout: float = 120, **filters: str) -> Path:
+def clinic_notebook(
+    database_url: str,
+    out_dir: str | Path = "notebooks",
+    *,
+    execute: bool = False,
+    timeout: float = 120,
+    **filters: str,
+) -> Path:
     """Write `out_dir/clinic.ipynb` from the clinic template and return its path; the case
     workbooks are expected at `out_dir/<patient>/case.ipynb` (as `casebook batch` puts them)."""
     from casebook.notebooks import clinic_parameters, run_notebook, template_path
 
     out = Path(out_dir).resolve() / TEMPLATE
-    return run_notebook(template_path(TEMPLATE), out,
-                        clinic_parameters(database_url, **filters), execute=execute,
-                        timeout=timeout)
+    return run_notebook(
+        template_path(TEMPLATE),
+        out,
+        clinic_parameters(database_url, **filters),
+        execute=execute,
+        timeout=timeout,
+    )

@@ -90,15 +90,20 @@ def safety_facts(case: Case) -> dict[str, bool]:
 
 
 def current_medications(case: Case, on: date) -> list[Medication]:
-    return [e.data for e in case.history
-            if isinstance(e.data, Medication) and e.data.current_on(on)]
+    return [
+        e.data for e in case.history if isinstance(e.data, Medication) and e.data.current_on(on)
+    ]
 
 
-def _reasons(caution: Caution, case: Case, facts: dict[str, bool], meds: list[Medication],
-             on: date) -> tuple[str, ...]:
+def _reasons(
+    caution: Caution, case: Case, facts: dict[str, bool], meds: list[Medication], on: date
+) -> tuple[str, ...]:
     found = [_FACT_WORDS[f] for f in caution.facts if facts.get(f)]
-    found += [f"takes {m.name} ({m.drug_class.replace('_', ' ')})" for m in meds
-              if m.drug_class in caution.drug_classes]
+    found += [
+        f"takes {m.name} ({m.drug_class.replace('_', ' ')})"
+        for m in meds
+        if m.drug_class in caution.drug_classes
+    ]
     if caution.any_medication and meds:
         found.append("takes " + ", ".join(m.name for m in meds))
     if caution.under_age is not None and case.patient.age_on(on) < caution.under_age:
@@ -110,8 +115,9 @@ def _template(catalog: Catalog, key: str | None) -> ProtocolTemplate | None:
     return next((t for t in catalog.protocols if t.key == key), None) if key else None
 
 
-def active_cautions(case: Case, catalog: Catalog, item: PlanItem | ProtocolTemplate,
-                    on: date | None = None) -> list[CautionMatch]:
+def active_cautions(
+    case: Case, catalog: Catalog, item: PlanItem | ProtocolTemplate, on: date | None = None
+) -> list[CautionMatch]:
     """The cautions of `item`'s template (or of the template itself) that match the patient
     on `on` (default today), each with its confirmation on the item if there is one."""
     on = on or date.today()
@@ -128,15 +134,21 @@ def active_cautions(case: Case, catalog: Catalog, item: PlanItem | ProtocolTempl
     for caution in template.cautions:
         reasons = _reasons(caution, case, facts, meds, on)
         if reasons:
-            out.append(CautionMatch(
-                template.key, caution, reasons,
-                plan_item.id if plan_item is not None else None,
-                plan_item.confirmation(caution.key) if plan_item is not None else None))
+            out.append(
+                CautionMatch(
+                    template.key,
+                    caution,
+                    reasons,
+                    plan_item.id if plan_item is not None else None,
+                    plan_item.confirmation(caution.key) if plan_item is not None else None,
+                )
+            )
     return out
 
 
-def unconfirmed_cautions(case: Case, catalog: Catalog, item: PlanItem,
-                         on: date | None = None) -> list[CautionMatch]:
+def unconfirmed_cautions(
+    case: Case, catalog: Catalog, item: PlanItem, on: date | None = None
+) -> list[CautionMatch]:
     """Matching cautions of an active or proposed item that lack a confirmation with a reason
     (stopped and completed items are history: never checked)."""
     if item.status not in ("active", "proposed"):
@@ -146,9 +158,12 @@ def unconfirmed_cautions(case: Case, catalog: Catalog, item: PlanItem,
 
 def case_cautions(case: Case, catalog: Catalog, on: date | None = None) -> list[CautionMatch]:
     """Matching cautions of every active or proposed plan item."""
-    return [m for item in sorted(case.plan, key=lambda i: (i.category, i.name, i.id))
-            if item.status in ("active", "proposed")
-            for m in active_cautions(case, catalog, item, on)]
+    return [
+        m
+        for item in sorted(case.plan, key=lambda i: (i.category, i.name, i.id))
+        if item.status in ("active", "proposed")
+        for m in active_cautions(case, catalog, item, on)
+    ]
 
 
 def protocol_warning(case: Case, catalog: Catalog, category: str | None = None) -> str | None:
@@ -164,11 +179,16 @@ def protocol_warning(case: Case, catalog: Catalog, category: str | None = None) 
     if category is None and not live:
         return None
     # Open or acknowledged: a flag referred elsewhere or resolved no longer blocks a protocol.
-    raised = [s for s in case_flag_statuses(case, catalog)
-              if s.state in ("open", "acknowledged") and s.urgency.needs_contact]
+    raised = [
+        s
+        for s in case_flag_statuses(case, catalog)
+        if s.state in ("open", "acknowledged") and s.urgency.needs_contact
+    ]
     if not raised:
         return None
     labels = ", ".join(s.flag.label for s in raised)
     most = min((s.urgency for s in raised), key=lambda u: u.rank)
-    return (f"Open {most.label} red flag ({labels}) and no referral in the plan: refer before "
-            "starting a gut protocol.")
+    return (
+        f"Open {most.label} red flag ({labels}) and no referral in the plan: refer before "
+        "starting a gut protocol."
+    )

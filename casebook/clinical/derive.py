@@ -102,7 +102,8 @@ def numeric_range(
     unit (RecordError for another), the printed range, else the catalog's for `sex`."""
     if unit and not test.accepts_unit(unit):
         raise RecordError(
-            "result", "unit",
+            "result",
+            "unit",
             f"{unit!r} is not the catalog unit {test.unit!r} for {test.name}; "
             "convert the value first",
         )
@@ -136,8 +137,9 @@ def result_values(
         return None, value_text, unit, ref_low, ref_high, flag
     if value is None:
         raise RecordError("result", "value", f"{test.name} needs a number")
-    unit, ref_low, ref_high = numeric_range(test, sex, unit=unit, ref_low=ref_low,
-                                            ref_high=ref_high)
+    unit, ref_low, ref_high = numeric_range(
+        test, sex, unit=unit, ref_low=ref_low, ref_high=ref_high
+    )
     return value, value_text, unit, ref_low, ref_high, result_flag(value, ref_low, ref_high)
 
 
@@ -159,8 +161,15 @@ def result_fields(
 
     Shared by single saves and bulk imports, so both apply exactly the same rules."""
     check_collected_on(collected_on, patient.birth_date)
-    values = result_values(test, patient.sex, value=value, value_text=value_text, unit=unit,
-                           ref_low=ref_low, ref_high=ref_high)
+    values = result_values(
+        test,
+        patient.sex,
+        value=value,
+        value_text=value_text,
+        unit=unit,
+        ref_low=ref_low,
+        ref_high=ref_high,
+    )
     return {"test": test.key, **dict(zip(_RESULT_VALUES, values, strict=True))}
 
 
@@ -170,8 +179,13 @@ def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> Te
     except KeyError:
         raise RecordError("result", "test", f"unknown test {record.test!r}") from None
     fields = result_fields(
-        test, patient, collected_on=record.collected_on, value=record.value,
-        value_text=record.value_text, unit=record.unit, ref_low=record.ref_low,
+        test,
+        patient,
+        collected_on=record.collected_on,
+        value=record.value,
+        value_text=record.value_text,
+        unit=record.unit,
+        ref_low=record.ref_low,
         ref_high=record.ref_high,
     )
     return record.model_copy(update=fields)
@@ -195,14 +209,15 @@ def check_cautions(item: PlanItem, catalog: Catalog, case: Case) -> PlanItem:
         first = missing[0]
         more = f" (and {', '.join(m.key for m in missing[1:])})" if missing[1:] else ""
         raise RecordError(
-            "plan item", "caution_confirmations",
+            "plan item",
+            "caution_confirmations",
             f"{item.name!r}: caution {first.key!r}{more} matches the patient "
-            f"({'; '.join(first.reasons)}); confirm it with a reason before saving")
+            f"({'; '.join(first.reasons)}); confirm it with a reason before saving",
+        )
     return item
 
 
-def prepare(record: Record, catalog: Catalog, patient: Patient,
-            case: Case | None = None) -> Record:
+def prepare(record: Record, catalog: Catalog, patient: Patient, case: Case | None = None) -> Record:
     """The record as it should be stored, or RecordError naming the bad field.
 
     A plan item is checked against its template's cautions when the `case` it belongs to is

@@ -107,8 +107,11 @@ def _newer(flag: RedFlag, review: FlagReview) -> bool:
 
 
 def _aged(flag: RedFlag, today: date) -> bool:
-    return (flag.urgency == Urgency.SAME_DAY and flag.on is not None
-            and (today - flag.on).days > SAME_DAY_MAX_AGE_DAYS)
+    return (
+        flag.urgency == Urgency.SAME_DAY
+        and flag.on is not None
+        and (today - flag.on).days > SAME_DAY_MAX_AGE_DAYS
+    )
 
 
 def shown_urgency(flag: RedFlag, today: date) -> Urgency:
@@ -136,8 +139,9 @@ def flag_statuses(
     return sorted(out, key=lambda s: (_STATE_ORDER[s.state], s.urgency.rank, s.flag.key))
 
 
-def case_flag_statuses(case: Case, catalog: Catalog, *,
-                       today: date | None = None) -> list[FlagStatus]:
+def case_flag_statuses(
+    case: Case, catalog: Catalog, *, today: date | None = None
+) -> list[FlagStatus]:
     """`flag_statuses` of the flags the case raises as of `today` (nothing dated after it,
     as every view reads the record) and the steps it holds."""
     today = today or date.today()
@@ -145,8 +149,14 @@ def case_flag_statuses(case: Case, catalog: Catalog, *,
     return flag_statuses(flags, case.flag_reviews, today=today)
 
 
-def check_step(statuses: Sequence[FlagStatus], rule_key: str, state: str, *,
-               referred_to: str = "", outcome: str = "") -> FlagStatus:
+def check_step(
+    statuses: Sequence[FlagStatus],
+    rule_key: str,
+    state: str,
+    *,
+    referred_to: str = "",
+    outcome: str = "",
+) -> FlagStatus:
     """The status a step `state` may be taken on, or InputError (one line) saying why not."""
     if state not in REVIEW_STEPS:
         raise InputError(f"state: {state!r} is not one of {', '.join(REVIEW_STEPS)}")
@@ -156,10 +166,13 @@ def check_step(statuses: Sequence[FlagStatus], rule_key: str, state: str, *,
         raise InputError("outcome: resolving a flag needs its outcome")
     status = next((s for s in statuses if s.flag.key == rule_key), None)
     if status is None:
-        raise InputError(f"rule {rule_key!r}: not raised for this patient now "
-                         "(`casebook flags PATIENT` lists the raised ones)")
+        raise InputError(
+            f"rule {rule_key!r}: not raised for this patient now "
+            "(`casebook flags PATIENT` lists the raised ones)"
+        )
     if status.state not in REVIEW_STEPS[state]:
         allowed = " or ".join(REVIEW_STEPS[state])
-        raise InputError(f"rule {rule_key!r}: it is {status.state}; it can be {state} only "
-                         f"when {allowed}")
+        raise InputError(
+            f"rule {rule_key!r}: it is {status.state}; it can be {state} only when {allowed}"
+        )
     return status

@@ -62,10 +62,22 @@ def _below_threshold(rule: RedFlagRule, sex: str) -> tuple[float | None, str]:
     return rule.below, ""
 
 
-def _flag(rule: RedFlagRule, reason: str, visit_id: str | None, on: date | None,
-          results: tuple[str, ...] = ()) -> RedFlag:
+def _flag(
+    rule: RedFlagRule,
+    reason: str,
+    visit_id: str | None,
+    on: date | None,
+    results: tuple[str, ...] = (),
+) -> RedFlag:
     return RedFlag(
-        rule.key, rule.label, reason, rule.urgency, rule.action, rule.source, visit_id, on,
+        rule.key,
+        rule.label,
+        reason,
+        rule.urgency,
+        rule.action,
+        rule.source,
+        visit_id,
+        on,
         results,
     )
 
@@ -108,14 +120,18 @@ def _onset_age(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> Red
     age = rec.case.patient.age_on(intake.visit_date)
     if age < rule.min_age:
         return None
-    reason = (f"No symptom onset recorded; age {age} at the visit on {intake.visit_date} "
-              f"(threshold {rule.min_age}): ask when the symptoms began")
+    reason = (
+        f"No symptom onset recorded; age {age} at the visit on {intake.visit_date} "
+        f"(threshold {rule.min_age}): ask when the symptoms began"
+    )
     return _flag(rule, reason, intake.id, intake.visit_date)
 
 
 def _rated(rec: _Record, visit: Visit, symptom: str) -> bool:
-    return any(r.visit_id == visit.id and r.symptom == symptom and r.severity > 0
-               for r in rec.case.symptoms)
+    return any(
+        r.visit_id == visit.id and r.symptom == symptom and r.severity > 0
+        for r in rec.case.symptoms
+    )
 
 
 def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
@@ -135,7 +151,8 @@ def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedF
         if age < min_age:
             continue
         if all(getattr(visit.screen, f) is True for f in rule.fields) and all(
-                _rated(rec, visit, s) for s in rule.symptoms):
+            _rated(rec, visit, s) for s in rule.symptoms
+        ):
             found = [f.replace("_", " ") for f in rule.fields]
             found += [s.replace("_", " ") for s in rule.symptoms] + also
             reason = f"Age {age} at the visit on {visit.visit_date}, with {' and '.join(found)}"
@@ -168,8 +185,11 @@ def _lab(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag |
     sex = rec.case.patient.sex
     tests = _lab_tests(rule, rec.tests)
     results = sorted(
-        (r for r in rec.case.results
-         if r.test in tests and (rec.today is None or r.collected_on <= rec.today)),
+        (
+            r
+            for r in rec.case.results
+            if r.test in tests and (rec.today is None or r.collected_on <= rec.today)
+        ),
         key=lambda r: r.collected_on,
     )
     for result in reversed(results):  # most recent evidence first
@@ -199,7 +219,8 @@ def _family_history(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -
     found = [
         h.data
         for h in rec.case.history
-        if isinstance(h.data, FamilyHistory) and h.data.condition in rule.conditions
+        if isinstance(h.data, FamilyHistory)
+        and h.data.condition in rule.conditions
         and h.data.relative in rule.relatives
     ]
     if not found:
@@ -213,8 +234,7 @@ def _family_history(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -
     return _flag(rule, f"Family history of {listed}", None, None)
 
 
-def _instrument_alert(rule: RedFlagRule, rec: _Record,
-                      needs: Sequence[RedFlag]) -> RedFlag | None:
+def _instrument_alert(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
     instrument = rec.instruments.get(rule.instrument or "")
     if instrument is None:
         return None  # cannot check answers without the instrument's alerts
@@ -250,8 +270,9 @@ def _in_order(rules: Sequence[RedFlagRule]) -> list[RedFlagRule]:
     ordered: list[RedFlagRule] = []
     pending = list(rules)
     while pending:
-        ready = [r for r in pending if all(k in done or k not in keys
-                                           for k in (*r.requires, *r.unless))]
+        ready = [
+            r for r in pending if all(k in done or k not in keys for k in (*r.requires, *r.unless))
+        ]
         if not ready:
             cycle = ", ".join(sorted(r.key for r in pending))
             raise ScoringError(f"rules {cycle} require or exclude each other in a cycle")

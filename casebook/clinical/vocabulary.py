@@ -76,7 +76,8 @@ GET_IN_TOUCH = "Please get in touch with your practitioner"
 GET_IN_TOUCH_WHY = (
     "Some of your answers or results are ones your practitioner would like to talk through "
     "with you soon. If you have already spoken about them, there is nothing more you need "
-    "to do.")
+    "to do."
+)
 
 ResultFlag = Literal["H", "L", "A"]
 """A result's flag: above its range, below it, or an abnormal qualitative value."""
@@ -84,7 +85,10 @@ RESULT_FLAGS: tuple[ResultFlag, ...] = get_args(ResultFlag)
 RESULT_FLAG_WORDS: Mapping[ResultFlag, str] = {"H": "high", "L": "low", "A": "abnormal"}
 """The practitioner's word for each flag."""
 RESULT_FLAG_PATIENT_WORDS: Mapping[ResultFlag, str] = {
-    "H": "above the usual range", "L": "below the usual range", "A": "not the usual result"}
+    "H": "above the usual range",
+    "L": "below the usual range",
+    "A": "not the usual result",
+}
 """The patient's words for each flag."""
 
 
@@ -108,9 +112,9 @@ EVIDENCE_PATIENT_WORDS: Mapping[Evidence, str] = {
     "guideline-backed": "A standard test that medical guidelines recommend.",
     "supportive": "A test that can add useful information alongside others.",
     "research-only": "A test still being studied: its results are uncertain, so your "
-                     "practitioner will not base decisions on it alone.",
+    "practitioner will not base decisions on it alone.",
     "not-recommended": "Experts do not recommend this test: its results are not reliable "
-                       "enough to base decisions on.",
+    "enough to base decisions on.",
 }
 """The patient's words for each evidence label."""
 

@@ -137,9 +137,13 @@ def header(page: Dashboard) -> Section:
     when one was made (the server finds it from the session: the link names no letter)."""
     visits = page.case.sorted_visits()
     summaries = [x.letter_date for x in page.case.letters if x.kind == "after_visit_summary"]
-    return _section("header", name=page.case.patient.name,
-                    last_visit=visits[-1].visit_date if visits else None,
-                    summary_on=max(summaries, default=None), summary_href=SUMMARY_PATH)
+    return _section(
+        "header",
+        name=page.case.patient.name,
+        last_visit=visits[-1].visit_date if visits else None,
+        summary_on=max(summaries, default=None),
+        summary_href=SUMMARY_PATH,
+    )
 
 
 def attention(page: Dashboard) -> Section:
@@ -172,19 +176,27 @@ def plan_section(page: Dashboard) -> Section:
     from casebook.charts import CATEGORY_LABELS, plan_timeline
 
     # the patient sees each item's patient-facing name, never the practitioner's wording
-    items = sorted((i.model_copy(update={"name": i.patient_title}) for i in page.case.plan),
-                   key=lambda i: (i.start or date.max, i.name))
+    items = sorted(
+        (i.model_copy(update={"name": i.patient_title}) for i in page.case.plan),
+        key=lambda i: (i.start or date.max, i.name),
+    )
     active = [i for i in items if i.status == "active"]
     done = [i for i in items if i.status in ("completed", "stopped")]
     if not active and not done:
         return _section("plan", groups=[], done=[])
     labels = CATEGORY_LABELS["patient"]
-    groups = [(labels.get(category, category),
-               [_plan_item(i, page.today) for i in active if i.category == category])
-              for category in PLAN_CATEGORIES]
+    groups = [
+        (
+            labels.get(category, category),
+            [_plan_item(i, page.today) for i in active if i.category == category],
+        )
+        for category in PLAN_CATEGORIES
+    ]
     shown = page.case.model_copy(update={"plan": active + done})
-    chart = _chart(plan_timeline(shown, audience="patient", today=page.today),
-                   "A timeline of your plan: when each part started and when it ends.")
+    chart = _chart(
+        plan_timeline(shown, audience="patient", today=page.today),
+        "A timeline of your plan: when each part started and when it ends.",
+    )
     return _section("plan", groups=[g for g in groups if g[1]], done=done, chart=chart)
 
 
@@ -204,8 +216,10 @@ def symptoms_section(page: Dashboard) -> Section:
     visits = [v for v in case.sorted_visits() if v.id in rated]
     if not visits:
         return _section("symptoms", first=None)
-    chart = _chart(symptom_chart(case, page.catalog, audience="patient"),
-                   "How strong each symptom was at each visit, from 0 (none) to 4 (severe).")
+    chart = _chart(
+        symptom_chart(case, page.catalog, audience="patient"),
+        "How strong each symptom was at each visit, from 0 (none) to 4 (severe).",
+    )
     first, last = visits[0], visits[-1]
     before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
     after = {r.symptom: r.severity for r in case.symptoms if r.visit_id == last.id}
@@ -217,12 +231,14 @@ def symptoms_section(page: Dashboard) -> Section:
         a, b = before[key], after[key]
         word = "better" if b < a else "worse" if b > a else "the same"
         counts[word] += 1
-        rows.append((_symptom_label(page, key), word, SEVERITY_PATIENT_WORDS[a],
-                     SEVERITY_PATIENT_WORDS[b]))
+        rows.append(
+            (_symptom_label(page, key), word, SEVERITY_PATIENT_WORDS[a], SEVERITY_PATIENT_WORDS[b])
+        )
     first_day = first.visit_date
     last_day = first_day if first.id == last.id else last.visit_date
-    return _section("symptoms", first=first_day, last=last_day, chart=chart, rows=rows,
-                    counts=counts)
+    return _section(
+        "symptoms", first=first_day, last=last_day, chart=chart, rows=rows, counts=counts
+    )
 
 
 def questionnaires_section(page: Dashboard) -> Section:
@@ -232,8 +248,10 @@ def questionnaires_section(page: Dashboard) -> Section:
     dates = {v.id: v.visit_date for v in case.visits}
     for key, inst in page.catalog.instruments.items():
         scored = []
-        for r in sorted((r for r in case.instruments if r.instrument == key),
-                        key=lambda r: order.get(r.visit_id, -1)):
+        for r in sorted(
+            (r for r in case.instruments if r.instrument == key),
+            key=lambda r: order.get(r.visit_id, -1),
+        ):
             try:
                 scored.append((dates[r.visit_id], score_instrument(inst, r.answers)))
             except (ScoringError, KeyError):
@@ -246,11 +264,21 @@ def questionnaires_section(page: Dashboard) -> Section:
         scale = f"scores run from {lo} to {hi}"
         if inst.scoring == "sum":
             scale += f"; {'lower' if inst.higher_is_worse else 'higher'} is better"
-        trail = (" → ".join(f"{score.total} ({on.day} {on:%b})" for on, score in scored)
-                 if len(scored) > 1 else "")
-        blocks.append({"what": f"{measures[:1].upper()}{measures[1:]} ({inst.short_name})",
-                       "total": latest.total, "when": when, "scale": scale,
-                       "band_text": latest.band_text, "trail": trail})
+        trail = (
+            " → ".join(f"{score.total} ({on.day} {on:%b})" for on, score in scored)
+            if len(scored) > 1
+            else ""
+        )
+        blocks.append(
+            {
+                "what": f"{measures[:1].upper()}{measures[1:]} ({inst.short_name})",
+                "total": latest.total,
+                "when": when,
+                "scale": scale,
+                "band_text": latest.band_text,
+                "trail": trail,
+            }
+        )
     return _section("questionnaires", blocks=blocks)
 
 
@@ -284,16 +312,25 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
     judged = flag is not None or last.value is None or reading.has_range
     discuss = any(last.id in f.results for f in page.flags)
     numeric = [r for r in results if r.value is not None]
-    chart = (_chart(analyte_chart(page.case, page.catalog, key, audience="patient"),
-                    f"Your {test.patient_name} results over time.")
-             if test is not None and len(numeric) > 1 else "")
+    chart = (
+        _chart(
+            analyte_chart(page.case, page.catalog, key, audience="patient"),
+            f"Your {test.patient_name} results over time.",
+        )
+        if test is not None and len(numeric) > 1
+        else ""
+    )
     return {
-        "name": _test_name(page, key), "shown": shown, "on": last.collected_on,
+        "name": _test_name(page, key),
+        "shown": shown,
+        "on": last.collected_on,
         "verdict": _DISCUSS_WORDS if discuss else words if judged else "",
         "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
-        "range_text": (_range_text(reading.low, reading.high, last.unit)
-                       if last.value is not None else ""),
-        "test": test, "evidence_words": EVIDENCE_PATIENT_WORDS[test.evidence] if test else "",
+        "range_text": (
+            _range_text(reading.low, reading.high, last.unit) if last.value is not None else ""
+        ),
+        "test": test,
+        "evidence_words": EVIDENCE_PATIENT_WORDS[test.evidence] if test else "",
         "chart": chart,
     }
 
@@ -317,18 +354,28 @@ def upcoming_tests_section(page: Dashboard) -> Section:
         if order.status not in ("ordered", "collected"):
             continue
         test = page.catalog.tests.get(order.test)
-        state = (f"sample taken on {day(order.collected_on)}, waiting for the result"
-                 if order.status == "collected" and order.collected_on
-                 else f"asked for on {day(order.ordered_on)}")
-        rows.append({"name": _test_name(page, order.test), "state": state,
-                     "note": test.patient_note if test else ""})
+        state = (
+            f"sample taken on {day(order.collected_on)}, waiting for the result"
+            if order.status == "collected" and order.collected_on
+            else f"asked for on {day(order.ordered_on)}"
+        )
+        rows.append(
+            {
+                "name": _test_name(page, order.test),
+                "state": state,
+                "note": test.patient_note if test else "",
+            }
+        )
     return _section("upcoming", rows=rows)
 
 
 def notes_section(page: Dashboard) -> Section:
     """Only the notes the practitioner shared with the patient, newest first."""
-    shared = sorted((n for n in page.case.notes if n.visibility == "shared"),
-                    key=lambda n: n.written_on, reverse=True)
+    shared = sorted(
+        (n for n in page.case.notes if n.visibility == "shared"),
+        key=lambda n: n.written_on,
+        reverse=True,
+    )
     if not shared:
         return Section("notes", "")
     return _section("notes", notes=shared)

@@ -33,7 +33,10 @@ class DemoResult:
 
 
 def build_demo(
-    directory: str | Path = "casebook-demo", *, patients: int = 12, seed: int = 1,
+    directory: str | Path = "casebook-demo",
+    *,
+    patients: int = 12,
+    seed: int = 1,
     summaries: bool = True,
 ) -> DemoResult:
     """Create `directory`/casebook.db afresh with `patients` synthetic cases, a fictional
@@ -103,8 +106,7 @@ def build_demo_notebooks(result: DemoResult, *, workers: int | None = None) -> B
     from casebook.notebooks import BatchOptions, run_batch
 
     report = run_batch(
-        BatchOptions(database_url=result.url, out=result.notebook_dir, force=True,
-                     workers=workers),
+        BatchOptions(database_url=result.url, out=result.notebook_dir, force=True, workers=workers),
         progress=False,
     )
     result.notebooks = report
@@ -142,8 +144,11 @@ def demo_text(result: DemoResult) -> str:
     if report is not None:
         c = report.counts
         nb = shlex.quote(str(result.notebook_dir))
-        lines += ["", f"Notebooks in {result.notebook_dir}: {c['built']} built, "
-                  f"{c['failed']} failed ({report.seconds:.0f} s)"]
+        lines += [
+            "",
+            f"Notebooks in {result.notebook_dir}: {c['built']} built, "
+            f"{c['failed']} failed ({report.seconds:.0f} s)",
+        ]
         if c["failed"]:
             lines += [line for line in report.summary_text().splitlines() if "FAILED" in line]
         lines += [

@@ -43,19 +43,77 @@ from casebook.models import (
 __all__ = ["generate_case", "generate_cases"]
 
 _FIRST = {
-    "female": ["Ada", "Brigid", "Clara", "Dagny", "Elena", "Freya", "Greta", "Hana", "Ines",
-               "Juno", "Kaia", "Liesel", "Mira", "Nell", "Orla", "Pia"],
-    "male": ["Arlo", "Bram", "Cyril", "Dario", "Emil", "Fenn", "Gus", "Hugo", "Ivo", "Jory",
-             "Kit", "Lars", "Milo", "Nils", "Otto", "Pax"],
+    "female": [
+        "Ada",
+        "Brigid",
+        "Clara",
+        "Dagny",
+        "Elena",
+        "Freya",
+        "Greta",
+        "Hana",
+        "Ines",
+        "Juno",
+        "Kaia",
+        "Liesel",
+        "Mira",
+        "Nell",
+        "Orla",
+        "Pia",
+    ],
+    "male": [
+        "Arlo",
+        "Bram",
+        "Cyril",
+        "Dario",
+        "Emil",
+        "Fenn",
+        "Gus",
+        "Hugo",
+        "Ivo",
+        "Jory",
+        "Kit",
+        "Lars",
+        "Milo",
+        "Nils",
+        "Otto",
+        "Pax",
+    ],
 }
-_LAST = ["Ashdown", "Brightwater", "Coldbrook", "Dunmore", "Everly", "Fairhollow", "Glenrook",
-         "Hartwell", "Ivybridge", "Juniper", "Kestrel", "Larkspur", "Mossgrove", "Northcote",
-         "Oakhurst", "Pennywhistle", "Quillon", "Rookwood", "Silverton", "Thornbury"]
+_LAST = [
+    "Ashdown",
+    "Brightwater",
+    "Coldbrook",
+    "Dunmore",
+    "Everly",
+    "Fairhollow",
+    "Glenrook",
+    "Hartwell",
+    "Ivybridge",
+    "Juniper",
+    "Kestrel",
+    "Larkspur",
+    "Mossgrove",
+    "Northcote",
+    "Oakhurst",
+    "Pennywhistle",
+    "Quillon",
+    "Rookwood",
+    "Silverton",
+    "Thornbury",
+]
 _TRAJECTORIES = ("improving", "improving", "worsening", "mixed")
 # (test, typical value, spread) for numeric tests ordered at intake
-_PANEL = [("hemoglobin", 14.2, 0.9), ("ferritin", 95.0, 30.0), ("crp", 3.0, 3.0),
-          ("calprotectin", 25.0, 14.0), ("ttg_iga", 2.0, 1.5), ("total_iga", 210.0, 60.0),
-          ("vitamin_d", 28.0, 9.0), ("albumin", 4.3, 0.3)]
+_PANEL = [
+    ("hemoglobin", 14.2, 0.9),
+    ("ferritin", 95.0, 30.0),
+    ("crp", 3.0, 3.0),
+    ("calprotectin", 25.0, 14.0),
+    ("ttg_iga", 2.0, 1.5),
+    ("total_iga", 210.0, 60.0),
+    ("vitamin_d", 28.0, 9.0),
+    ("albumin", 4.3, 0.3),
+]
 
 
 class _Gen:
@@ -78,8 +136,9 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def generate_case(index: int, *, seed: int = 1, today: date | None = None,
-                  catalog: Catalog | None = None) -> Case:
+def generate_case(
+    index: int, *, seed: int = 1, today: date | None = None, catalog: Catalog | None = None
+) -> Case:
     """The `index`-th synthetic case of a seeded population."""
     catalog = catalog or default_catalog()
     g = _Gen(seed, index, today or date.today(), catalog)
@@ -90,8 +149,14 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
     age = rng.randint(56, 70) if index == 0 else rng.randint(19, 74)
     birth = _years_before(g.today, age) - timedelta(days=rng.randint(0, 360))
     pid = f"demo-{index + 1:04d}"
-    patient = Patient(id=pid, name=f"{rng.choice(names)} {rng.choice(_LAST)}",
-                      birth_date=birth, sex=sex, version=1, record_version=1)
+    patient = Patient(
+        id=pid,
+        name=f"{rng.choice(names)} {rng.choice(_LAST)}",
+        birth_date=birth,
+        sex=sex,
+        version=1,
+        record_version=1,
+    )
     n_visits = rng.randint(1, 6) if index > 1 else 4
     intake = g.today - timedelta(days=rng.randint(40 * n_visits, 60 * n_visits + 30))
     visit_dates = [intake]
@@ -102,14 +167,29 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
     for i, when in enumerate(visit_dates):
         screen = AlarmScreen(
             unintentional_weight_loss=(index == 0),
-            gi_bleeding=False, nocturnal_symptoms=(index == 0 and i == 0) or rng.random() < 0.05,
-            fever=False, night_sweats=False, abdominal_or_rectal_mass=False,
-            progressive_pain=False, bowel_change_over_6_weeks=rng.random() < 0.1,
-            dysphagia_or_persistent_vomiting=False, melena=False, hematemesis=False,
-            symptom_onset=onset if i == 0 else None)
-        visits.append(Visit(id=g.uid(), patient_id=pid, version=1,
-                            kind="intake" if i == 0 else "follow-up", visit_date=when,
-                            screen=screen, summary="" if i else "Intake consultation."))
+            gi_bleeding=False,
+            nocturnal_symptoms=(index == 0 and i == 0) or rng.random() < 0.05,
+            fever=False,
+            night_sweats=False,
+            abdominal_or_rectal_mass=False,
+            progressive_pain=False,
+            bowel_change_over_6_weeks=rng.random() < 0.1,
+            dysphagia_or_persistent_vomiting=False,
+            melena=False,
+            hematemesis=False,
+            symptom_onset=onset if i == 0 else None,
+        )
+        visits.append(
+            Visit(
+                id=g.uid(),
+                patient_id=pid,
+                version=1,
+                kind="intake" if i == 0 else "follow-up",
+                visit_date=when,
+                screen=screen,
+                summary="" if i else "Intake consultation.",
+            )
+        )
     trajectory = _TRAJECTORIES[index % len(_TRAJECTORIES)]
     base = {s.key: rng.choice((0, 1, 2, 2, 3, 3, 4)) for s in catalog.symptoms}
     symptoms, instruments = [], []
@@ -120,9 +200,17 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
             sev = max(0, min(4, round(start + step * i + rng.uniform(-0.6, 0.6))))
             level += sev
             freq = ("never", "monthly", "weekly", "several_weekly", "daily")[sev]
-            symptoms.append(SymptomRating(id=g.uid(), patient_id=pid, version=1,
-                                          visit_id=visit.id, symptom=key, severity=sev,
-                                          frequency=freq))
+            symptoms.append(
+                SymptomRating(
+                    id=g.uid(),
+                    patient_id=pid,
+                    version=1,
+                    visit_id=visit.id,
+                    symptom=key,
+                    severity=sev,
+                    frequency=freq,
+                )
+            )
         mood = level / (4 * len(base))  # 0..1
         for key in ("phq9", "gad7", "pss10", "fas", "bristol"):
             if key in ("pss10", "fas") and 0 < i < len(visits) - 1:
@@ -138,15 +226,31 @@ def generate_case(index: int, *, seed: int = 1, today: date | None = None,
             if key == "phq9":
                 answers["9"] = 1 if (index == 2 and i == len(visits) - 1) else 0
             if key == "bristol":
-                answers = {"type": rng.choice((1, 2, 3, 4, 5, 6, 6, 7) if mood > 0.4
-                                              else (3, 4, 4, 5))}
-            instruments.append(InstrumentResponse(id=g.uid(), patient_id=pid, version=1,
-                                                  visit_id=visit.id, instrument=key,
-                                                  answers=answers))
+                answers = {
+                    "type": rng.choice((1, 2, 3, 4, 5, 6, 6, 7) if mood > 0.4 else (3, 4, 4, 5))
+                }
+            instruments.append(
+                InstrumentResponse(
+                    id=g.uid(),
+                    patient_id=pid,
+                    version=1,
+                    visit_id=visit.id,
+                    instrument=key,
+                    answers=answers,
+                )
+            )
     orders, results = _tests(g, patient, visits)
-    case = Case(patient=patient, visits=visits, history=_history(g, patient, intake),
-                symptoms=symptoms, instruments=instruments, orders=orders, results=results,
-                plan=_plan(g, pid, visits, results), notes=_notes(g, pid, visits))
+    case = Case(
+        patient=patient,
+        visits=visits,
+        history=_history(g, patient, intake),
+        symptoms=symptoms,
+        instruments=instruments,
+        orders=orders,
+        results=results,
+        plan=_plan(g, pid, visits, results),
+        notes=_notes(g, pid, visits),
+    )
     return _follow_rules(g, case)
 
 
@@ -156,21 +260,34 @@ def _follow_rules(g: _Gen, case: Case) -> Case:
     cat, pid, plan = g.catalog, case.patient.id, list(case.plan)
     if protocol_warning(case, cat) is not None:
         flags = red_flags(case, cat.red_flags, cat.instruments, cat.tests)
-        key = ("same_day_mental_health_review"
-               if any(shown_urgency(f, g.today) == Urgency.SAME_DAY for f in flags)
-               else "gastroenterology_referral")
+        key = (
+            "same_day_mental_health_review"
+            if any(shown_urgency(f, g.today) == Urgency.SAME_DAY for f in flags)
+            else "gastroenterology_referral"
+        )
         plan.append(_item(g, pid, _template(cat, key), case.sorted_visits()[-1].visit_date))
         case = case.model_copy(update={"plan": plan})
     confirmed = []
     for item in case.plan:
         missing = unconfirmed_cautions(case, cat, item, g.today)
         if missing:
-            item = item.model_copy(update={"caution_confirmations": [
-                *item.caution_confirmations,
-                *(CautionConfirmation(key=m.key, by="demo practitioner", on=item.start or g.today,
-                                      reason="Discussed with the patient; timing and "
-                                             "monitoring agreed (synthetic demo).")
-                  for m in missing)]})
+            item = item.model_copy(
+                update={
+                    "caution_confirmations": [
+                        *item.caution_confirmations,
+                        *(
+                            CautionConfirmation(
+                                key=m.key,
+                                by="demo practitioner",
+                                on=item.start or g.today,
+                                reason="Discussed with the patient; timing and "
+                                "monitoring agreed (synthetic demo).",
+                            )
+                            for m in missing
+                        ),
+                    ]
+                }
+            )
         confirmed.append(item)
     return case.model_copy(update={"plan": confirmed})
 
@@ -182,11 +299,23 @@ def _template(catalog: Catalog, key: str) -> ProtocolTemplate:
 def _item(g: _Gen, pid: str, tpl: ProtocolTemplate, start: date) -> PlanItem:
     end = start + timedelta(days=tpl.duration_days) if tpl.duration_days else None
     status = "active" if end is None or end >= g.today else "completed"
-    return PlanItem(id=g.uid(), patient_id=pid, version=1, category=tpl.category,
-                    name=tpl.name, patient_name=tpl.patient_name, dose=tpl.dose,
-                    frequency=tpl.frequency, start=start, end=end,
-                    instructions=tpl.instructions, rationale=tpl.rationale, status=status,
-                    template=tpl.key, source=tpl.source)
+    return PlanItem(
+        id=g.uid(),
+        patient_id=pid,
+        version=1,
+        category=tpl.category,
+        name=tpl.name,
+        patient_name=tpl.patient_name,
+        dose=tpl.dose,
+        frequency=tpl.frequency,
+        start=start,
+        end=end,
+        instructions=tpl.instructions,
+        rationale=tpl.rationale,
+        status=status,
+        template=tpl.key,
+        source=tpl.source,
+    )
 
 
 def _distance(target: float, value: int) -> float:
@@ -197,57 +326,110 @@ def _history(g: _Gen, patient: Patient, intake: date) -> list[HistoryEntry]:
     rng, pid = g.rng, patient.id
     level = ("none", "low", "moderate", "high")
     data: list[HistoryData] = [
-        DietHistory(pattern=rng.choice(("omnivore", "vegetarian", "flexitarian")),
-                    processed_food=rng.choice(level), added_sugar=rng.choice(level),
-                    unhealthy_fats=rng.choice(level), alcohol=rng.choice(level[:3])),
-        StressHistory(level=rng.choice(level[1:]), sources=rng.choice(
-            ("work deadlines", "caring for a parent", "moving house", "shift work")),
-            sleep_hours=rng.choice((5.5, 6.0, 6.5, 7.0, 7.5))),
-        Medication(drug_class="antibiotic", name=rng.choice(("amoxicillin", "doxycycline",
-                                                             "ciprofloxacin")),
-                   start=intake - timedelta(days=400), end=intake - timedelta(days=393)),
+        DietHistory(
+            pattern=rng.choice(("omnivore", "vegetarian", "flexitarian")),
+            processed_food=rng.choice(level),
+            added_sugar=rng.choice(level),
+            unhealthy_fats=rng.choice(level),
+            alcohol=rng.choice(level[:3]),
+        ),
+        StressHistory(
+            level=rng.choice(level[1:]),
+            sources=rng.choice(
+                ("work deadlines", "caring for a parent", "moving house", "shift work")
+            ),
+            sleep_hours=rng.choice((5.5, 6.0, 6.5, 7.0, 7.5)),
+        ),
+        Medication(
+            drug_class="antibiotic",
+            name=rng.choice(("amoxicillin", "doxycycline", "ciprofloxacin")),
+            start=intake - timedelta(days=400),
+            end=intake - timedelta(days=393),
+        ),
     ]
     if rng.random() < 0.5:
-        data.append(Medication(drug_class="proton_pump_inhibitor", name="omeprazole",
-                               dose="20 mg daily", start=intake - timedelta(days=700)))
+        data.append(
+            Medication(
+                drug_class="proton_pump_inhibitor",
+                name="omeprazole",
+                dose="20 mg daily",
+                start=intake - timedelta(days=700),
+            )
+        )
     if rng.random() < 0.3:
         data.append(Medication(drug_class="nsaid", name="ibuprofen", dose="400 mg as needed"))
     if rng.random() < 0.4:
-        kind, organism = rng.choice((("bacterial", "Campylobacter"), ("viral", "norovirus"),
-                                     ("parasitic", "Giardia")))
-        data.append(Infection(kind=kind, name=organism,
-                              onset=intake - timedelta(days=800),
-                              resolved=intake - timedelta(days=780)))
+        kind, organism = rng.choice(
+            (("bacterial", "Campylobacter"), ("viral", "norovirus"), ("parasitic", "Giardia"))
+        )
+        data.append(
+            Infection(
+                kind=kind,
+                name=organism,
+                onset=intake - timedelta(days=800),
+                resolved=intake - timedelta(days=780),
+            )
+        )
     if rng.random() < 0.6:
-        data.append(FoodSensitivity(food=rng.choice(("dairy", "wheat", "eggs", "onions")),
-                                    reaction=rng.choice(("intolerance", "sensitivity")),
-                                    severity=rng.choice(("mild", "moderate"))))
+        data.append(
+            FoodSensitivity(
+                food=rng.choice(("dairy", "wheat", "eggs", "onions")),
+                reaction=rng.choice(("intolerance", "sensitivity")),
+                severity=rng.choice(("mild", "moderate")),
+            )
+        )
     if rng.random() < 0.15:
-        data.append(FoodSensitivity(food="peanuts", reaction="allergy", severity="severe",
-                                    confirmed_by="clinical_test"))
+        data.append(
+            FoodSensitivity(
+                food="peanuts", reaction="allergy", severity="severe", confirmed_by="clinical_test"
+            )
+        )
     if g.index == 0 or rng.random() < 0.2:
-        data.append(FamilyHistory(relative="parent", condition=rng.choice(
-            ("colorectal_cancer", "ibd", "celiac_disease")), age_at_onset=rng.randint(45, 70)))
+        data.append(
+            FamilyHistory(
+                relative="parent",
+                condition=rng.choice(("colorectal_cancer", "ibd", "celiac_disease")),
+                age_at_onset=rng.randint(45, 70),
+            )
+        )
     if rng.random() < 0.2:
         data.append(EnvironmentalExposure(agent="mold", detail="damp flat"))
     if rng.random() < 0.15:
         data.append(InflammatoryCondition(condition="celiac_disease", status="ruled_out"))
     if rng.random() < 0.2:
-        data.append(Medication(drug_class="diabetes_medicine", name="metformin",
-                               dose="500 mg twice daily", start=intake - timedelta(days=900)))
+        data.append(
+            Medication(
+                drug_class="diabetes_medicine",
+                name="metformin",
+                dose="500 mg twice daily",
+                start=intake - timedelta(days=900),
+            )
+        )
     childbearing = patient.sex == "female" and patient.age_on(intake) < 45
-    data.append(SafetyFacts(
-        recorded_on=intake, pregnant=childbearing and rng.random() < 0.1,
-        breastfeeding=False, immunosuppressed=False,
-        eating_disorder_history=rng.random() < 0.05, liver_disease=False, kidney_disease=False,
-        hypertension=rng.random() < 0.2, hypokalemia=False,
-        central_line_or_critical_illness=False, underweight=False, dysphagia=False,
-        hypercalcemia_or_granulomatous_disease=False, reflux=rng.random() < 0.15))
+    data.append(
+        SafetyFacts(
+            recorded_on=intake,
+            pregnant=childbearing and rng.random() < 0.1,
+            breastfeeding=False,
+            immunosuppressed=False,
+            eating_disorder_history=rng.random() < 0.05,
+            liver_disease=False,
+            kidney_disease=False,
+            hypertension=rng.random() < 0.2,
+            hypokalemia=False,
+            central_line_or_critical_illness=False,
+            underweight=False,
+            dysphagia=False,
+            hypercalcemia_or_granulomatous_disease=False,
+            reflux=rng.random() < 0.15,
+        )
+    )
     return [HistoryEntry(id=g.uid(), patient_id=pid, version=1, data=d) for d in data]
 
 
-def _tests(g: _Gen, patient: Patient,
-           visits: list[Visit]) -> tuple[list[TestOrder], list[TestResult]]:
+def _tests(
+    g: _Gen, patient: Patient, visits: list[Visit]
+) -> tuple[list[TestOrder], list[TestResult]]:
     rng, pid = g.rng, patient.id
     orders: list[TestOrder] = []
     results: list[TestResult] = []
@@ -259,29 +441,71 @@ def _tests(g: _Gen, patient: Patient,
         value = max(0.1, round(rng.gauss(mean, spread), 1))
         if g.index == 0 and key == "hemoglobin":
             value = 10.4 if patient.sex == "female" else 11.2
-        order = TestOrder(id=g.uid(), patient_id=pid, version=1, test=key, status="resulted",
-                          ordered_on=intake.visit_date, collected_on=collected,
-                          resulted_on=collected, visit_id=intake.id, reason="baseline work-up")
+        order = TestOrder(
+            id=g.uid(),
+            patient_id=pid,
+            version=1,
+            test=key,
+            status="resulted",
+            ordered_on=intake.visit_date,
+            collected_on=collected,
+            resulted_on=collected,
+            visit_id=intake.id,
+            reason="baseline work-up",
+        )
         orders.append(order)
-        results.append(TestResult(id=g.uid(), patient_id=pid, version=1, test=key,
-                                  collected_on=collected, value=value, unit=test.unit,
-                                  order_id=order.id))
+        results.append(
+            TestResult(
+                id=g.uid(),
+                patient_id=pid,
+                version=1,
+                test=key,
+                collected_on=collected,
+                value=value,
+                unit=test.unit,
+                order_id=order.id,
+            )
+        )
     for visit in visits[1:]:  # follow-up repeats of vitamin D and ferritin
         for key, mean, spread in (_PANEL[6], _PANEL[1]):
             collected = g.day(visit.visit_date, 1, 7)
             if any(r.test == key and r.collected_on == collected for r in results):
                 continue
-            order = TestOrder(id=g.uid(), patient_id=pid, version=1, test=key,
-                              status="resulted", ordered_on=visit.visit_date,
-                              collected_on=collected, resulted_on=collected, visit_id=visit.id)
+            order = TestOrder(
+                id=g.uid(),
+                patient_id=pid,
+                version=1,
+                test=key,
+                status="resulted",
+                ordered_on=visit.visit_date,
+                collected_on=collected,
+                resulted_on=collected,
+                visit_id=visit.id,
+            )
             orders.append(order)
-            results.append(TestResult(id=g.uid(), patient_id=pid, version=1, test=key,
-                                      collected_on=collected, order_id=order.id,
-                                      value=max(1.0, round(rng.gauss(mean + 6, spread), 1)),
-                                      unit=g.catalog.tests[key].unit))
-    orders.append(TestOrder(id=g.uid(), patient_id=pid, version=1, test="giardia_antigen",
-                            ordered_on=visits[-1].visit_date, visit_id=visits[-1].id,
-                            reason="chronic diarrhea"))
+            results.append(
+                TestResult(
+                    id=g.uid(),
+                    patient_id=pid,
+                    version=1,
+                    test=key,
+                    collected_on=collected,
+                    order_id=order.id,
+                    value=max(1.0, round(rng.gauss(mean + 6, spread), 1)),
+                    unit=g.catalog.tests[key].unit,
+                )
+            )
+    orders.append(
+        TestOrder(
+            id=g.uid(),
+            patient_id=pid,
+            version=1,
+            test="giardia_antigen",
+            ordered_on=visits[-1].visit_date,
+            visit_id=visits[-1].id,
+            reason="chronic diarrhea",
+        )
+    )
     return orders, results
 
 
@@ -301,9 +525,14 @@ def _allowed(tpl: ProtocolTemplate, results: list[TestResult], start: date) -> b
 def _plan(g: _Gen, pid: str, visits: list[Visit], results: list[TestResult]) -> list[PlanItem]:
     rng = g.rng
     items = []
-    for i, category in enumerate(("eliminate_triggers", "nutritional_support",
-                                  "stress_management",
-                                  rng.choice(("herbal", "microbiome_support")))):
+    for i, category in enumerate(
+        (
+            "eliminate_triggers",
+            "nutritional_support",
+            "stress_management",
+            rng.choice(("herbal", "microbiome_support")),
+        )
+    ):
         start = visits[0].visit_date if i < 2 or len(visits) == 1 else visits[1].visit_date
         options = [t for t in g.catalog.protocols_for(category) if _allowed(t, results, start)]
         if options:
@@ -317,18 +546,33 @@ def _plan(g: _Gen, pid: str, visits: list[Visit], results: list[TestResult]) -> 
 def _notes(g: _Gen, pid: str, visits: list[Visit]) -> list[Note]:
     first = visits[0]
     return [
-        Note(id=g.uid(), patient_id=pid, version=1, written_on=first.visit_date,
-             visit_id=first.id, visibility="practitioner", author="demo practitioner",
-             text="Synthetic demo case. Differential work-up ordered per ACG 2021."),
-        Note(id=g.uid(), patient_id=pid, version=1, written_on=visits[-1].visit_date,
-             visit_id=visits[-1].id, visibility="shared", author="demo practitioner",
-             text="Thank you for keeping your symptom diary. Keep going with the plan and "
-                  "bring your questions to the next visit."),
+        Note(
+            id=g.uid(),
+            patient_id=pid,
+            version=1,
+            written_on=first.visit_date,
+            visit_id=first.id,
+            visibility="practitioner",
+            author="demo practitioner",
+            text="Synthetic demo case. Differential work-up ordered per ACG 2021.",
+        ),
+        Note(
+            id=g.uid(),
+            patient_id=pid,
+            version=1,
+            written_on=visits[-1].visit_date,
+            visit_id=visits[-1].id,
+            visibility="shared",
+            author="demo practitioner",
+            text="Thank you for keeping your symptom diary. Keep going with the plan and "
+            "bring your questions to the next visit.",
+        ),
     ]
 
 
-def generate_cases(n: int, *, seed: int = 1, today: date | None = None,
-                   catalog: Catalog | None = None) -> list[Case]:
+def generate_cases(
+    n: int, *, seed: int = 1, today: date | None = None, catalog: Catalog | None = None
+) -> list[Case]:
     catalog = catalog or default_catalog()
     today = today or date.today()
     return [generate_case(i, seed=seed, today=today, catalog=catalog) for i in range(n)]

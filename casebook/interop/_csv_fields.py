@@ -11,8 +11,15 @@ from casebook.catalog import Catalog, LabTest
 from casebook.interop._csv_read import RowError
 from casebook.models import PATIENT_ID_RE
 
-__all__ = ["catalog_test", "check_patient_id", "parse_collected_on", "parse_date",
-           "parse_inputs", "parse_number", "parse_refs"]
+__all__ = [
+    "catalog_test",
+    "check_patient_id",
+    "parse_collected_on",
+    "parse_date",
+    "parse_inputs",
+    "parse_number",
+    "parse_refs",
+]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -81,17 +88,23 @@ def catalog_test(catalog: Catalog, code: str) -> LabTest | None:
         return None
 
 
-def parse_refs(raw_low: str, raw_high: str, line: int, errors: list[RowError]
-               ) -> tuple[float | None, float | None]:
+def parse_refs(
+    raw_low: str, raw_high: str, line: int, errors: list[RowError]
+) -> tuple[float | None, float | None]:
     """(ref_low, ref_high) as printed; None where blank."""
     low = parse_number(raw_low, "ref_low", line, errors) if raw_low else None
     high = parse_number(raw_high, "ref_high", line, errors) if raw_high else None
     return low, high
 
 
-def parse_inputs(test: LabTest | None, raw_value: str, raw_low: str, raw_high: str, line: int,
-                 errors: list[RowError]
-                 ) -> tuple[float | None, str | None, float | None, float | None]:
+def parse_inputs(
+    test: LabTest | None,
+    raw_value: str,
+    raw_low: str,
+    raw_high: str,
+    line: int,
+    errors: list[RowError],
+) -> tuple[float | None, str | None, float | None, float | None]:
     """(value, value_text, ref_low, ref_high) as typed in a row of `test` (None: unknown)."""
     low, high = parse_refs(raw_low, raw_high, line, errors)
     value: float | None = None

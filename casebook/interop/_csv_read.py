@@ -26,8 +26,15 @@ from casebook.errors import CasebookError
 if TYPE_CHECKING:
     from _csv import Reader
 
-__all__ = ["MAX_ERRORS_SHOWN", "CsvImportError", "RowError", "Table", "open_table", "read_rows",
-           "split_columns"]
+__all__ = [
+    "MAX_ERRORS_SHOWN",
+    "CsvImportError",
+    "RowError",
+    "Table",
+    "open_table",
+    "read_rows",
+    "split_columns",
+]
 
 MAX_ERRORS_SHOWN = 200
 
@@ -108,8 +115,9 @@ def open_table(path: Path, columns: tuple[str, ...]) -> Table:
     return Table(text, [header.index(c) for c in columns], len(header))
 
 
-def read_rows(path: Path, table: Table, columns: tuple[str, ...]
-              ) -> Iterator[tuple[int, list[str] | RowError]]:
+def read_rows(
+    path: Path, table: Table, columns: tuple[str, ...]
+) -> Iterator[tuple[int, list[str] | RowError]]:
     """(line, values in `columns` order, stripped) per non-blank row; line = file line."""
     reader, order, width = table.records(), table.order, table.width
     line = reader.line_num + 1
@@ -131,8 +139,6 @@ def read_rows(path: Path, table: Table, columns: tuple[str, ...]
         ) from None
 
 
-
-
 def _by_pandas(body: str, width: int) -> list[list[str]] | None:
     """Without quotes every comma separates two fields and every line end ends a row, as
     for `csv.reader`. pandas skips lines that are empty or only spaces (the row path skips
@@ -145,9 +151,18 @@ def _by_pandas(body: str, width: int) -> list[list[str]] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            frame = pd.read_csv(io.StringIO(body), sep=",", header=None, names=range(width),
-                                index_col=None, dtype=object, na_filter=False,
-                                quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c")
+            frame = pd.read_csv(
+                io.StringIO(body),
+                sep=",",
+                header=None,
+                names=range(width),
+                index_col=None,
+                dtype=object,
+                na_filter=False,
+                quoting=csv.QUOTE_NONE,
+                skip_blank_lines=True,
+                engine="c",
+            )
         except (ValueError, Warning):  # pandas' ParserError is a ValueError
             return None
     if not isinstance(frame.index, pd.RangeIndex) or body.count(",") != (width - 1) * len(frame):
@@ -172,7 +187,7 @@ def _body(text: str) -> str:
     if not ends:
         return ""
     end = min(ends)
-    return text[end + (2 if text.startswith("\r\n", end) else 1):]
+    return text[end + (2 if text.startswith("\r\n", end) else 1) :]
 
 
 # What str.strip() removes, but the line ends (without quotes, no field holds one): in
@@ -181,8 +196,9 @@ _SPACES = tuple(c for c in map(chr, range(128)) if c.isspace() and c not in "\r\
 _BLANK = re.compile(r"[^\S\r\n]")
 
 
-def split_columns(text: str, records: Iterator[list[str]], order: Sequence[int],
-                  width: int) -> list[list[str]] | None:
+def split_columns(
+    text: str, records: Iterator[list[str]], order: Sequence[int], width: int
+) -> list[list[str]] | None:
     """The stripped values of `text`'s non-blank rows after the header, one list per
     column in `order` (indexes into the header's `width` fields); `records` is a
     `csv.reader` over `text` that has read the header. None: use the row-by-row path."""
@@ -192,13 +208,19 @@ def split_columns(text: str, records: Iterator[list[str]], order: Sequence[int],
     raw = _by_csv(records, width) if quoted else _by_pandas(_body(text), width)
     if raw is None:
         return None
-    if quoted or (any(space in text for space in _SPACES) if text.isascii()
-                  else _BLANK.search(text) is not None):
+    if quoted or (
+        any(space in text for space in _SPACES)
+        if text.isascii()
+        else _BLANK.search(text) is not None
+    ):
         columns = [[v.strip() for v in raw[k]] for k in order]
     else:  # no field can start or end with what strip() removes
         columns = [raw[k] for k in order]
-    blank = [i for i, v in enumerate(columns[0]) if not v and not any(c[i] for c in columns)
-             ] if "" in columns[0] else []  # a blank row has no patient id
+    blank = (
+        [i for i, v in enumerate(columns[0]) if not v and not any(c[i] for c in columns)]
+        if "" in columns[0]
+        else []
+    )  # a blank row has no patient id
     if blank:
         keep = sorted(set(range(len(columns[0]))) - set(blank))
         columns = [[c[i] for i in keep] for c in columns]

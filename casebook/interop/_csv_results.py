@@ -55,8 +55,11 @@ def checked_rows(path: Path, table: Table, store: CaseStore) -> list[dict[str, A
     """The results row by row; CsvImportError lists every bad row with its line."""
     catalog = store.catalog
     errors: list[RowError] = []
-    parsed = [(line, row) for line, row in read_rows(path, table, RESULT_COLUMNS)
-              if isinstance(row, RowError) or any(row)]
+    parsed = [
+        (line, row)
+        for line, row in read_rows(path, table, RESULT_COLUMNS)
+        if isinstance(row, RowError) or any(row)
+    ]
     ids = {row[0] for _, row in parsed if not isinstance(row, RowError)}
     patients = store.existing_patients([i for i in ids if PATIENT_ID_RE.fullmatch(i)])
     tests: dict[str, LabTest | None] = {}
@@ -71,27 +74,50 @@ def checked_rows(path: Path, table: Table, store: CaseStore) -> list[dict[str, A
         before = len(errors)
         patient = patients.get(pid)
         if patient is None and check_patient_id(pid, line, errors) is not None:
-            errors.append(RowError(line, "patient_id", "no such patient in the store "
-                                   "(import the patient list first)"))
+            errors.append(
+                RowError(
+                    line,
+                    "patient_id",
+                    "no such patient in the store (import the patient list first)",
+                )
+            )
         collected = parse_collected_on(raw_date, today, line, errors)
         if code not in tests:
             tests[code] = catalog_test(catalog, code)
         test = tests[code]
         if test is None:
-            errors.append(RowError(line, "test", f"{code!r} is neither a catalog test key "
-                                   "nor the LOINC code of one"))
+            errors.append(
+                RowError(
+                    line,
+                    "test",
+                    f"{code!r} is neither a catalog test key nor the LOINC code of one",
+                )
+            )
         value, text, low, high = parse_inputs(test, raw_value, raw_low, raw_high, line, errors)
         if len(errors) > before or patient is None or collected is None or test is None:
             continue
         key = (pid, test.key, collected)
         if key in seen:
-            errors.append(RowError(line, "test", f"{test.key} for the same patient and date "
-                                   f"is already on line {seen[key]}"))
+            errors.append(
+                RowError(
+                    line,
+                    "test",
+                    f"{test.key} for the same patient and date is already on line {seen[key]}",
+                )
+            )
             continue
         seen[key] = line
         try:
-            fields = result_fields(test, patient, collected_on=collected, value=value,
-                                   value_text=text, unit=unit, ref_low=low, ref_high=high)
+            fields = result_fields(
+                test,
+                patient,
+                collected_on=collected,
+                value=value,
+                value_text=text,
+                unit=unit,
+                ref_low=low,
+                ref_high=high,
+            )
         except RecordError as exc:
             errors.append(RowError(line, exc.field, exc.reason))
             continue
@@ -121,22 +147,25 @@ def _each_once(keys: Sequence[K], decide: Callable[[K], V | None]) -> list[V] | 
 _Values = tuple[float | None, str | None, str, float | None, float | None, str | None]
 
 
-def _stored(test: LabTest, sex: str, raw_value: str, unit: str, raw_low: str,
-            raw_high: str) -> _Values | None:
+def _stored(
+    test: LabTest, sex: str, raw_value: str, unit: str, raw_low: str, raw_high: str
+) -> _Values | None:
     """What `checked_rows` stores for these inputs, or None where it finds a problem."""
     errors: list[RowError] = []
     value, text, low, high = parse_inputs(test, raw_value, raw_low, raw_high, 0, errors)
     if errors:
         return None
     try:
-        return result_values(test, sex, value=value, value_text=text, unit=unit,
-                             ref_low=low, ref_high=high)
+        return result_values(
+            test, sex, value=value, value_text=text, unit=unit, ref_low=low, ref_high=high
+        )
     except RecordError:
         return None
 
 
-def _unit_and_range(test: LabTest, sex: str, unit: str, raw_low: str, raw_high: str
-                    ) -> tuple[str, float | None, float | None] | None:
+def _unit_and_range(
+    test: LabTest, sex: str, unit: str, raw_low: str, raw_high: str
+) -> tuple[str, float | None, float | None] | None:
     """The unit and range `checked_rows` stores a numeric result with, or None."""
     errors: list[RowError] = []
     low, high = parse_refs(raw_low, raw_high, 0, errors)
@@ -149,25 +178,41 @@ def _unit_and_range(test: LabTest, sex: str, unit: str, raw_low: str, raw_high: 
         return None
 
 
-def _values(tests: dict[str, LabTest], test: list[str], sex: list[str], raw_value: list[str],
-            unit: list[str], raw_low: list[str], raw_high: list[str]
-            ) -> list[list[Any]] | None:
+def _values(
+    tests: dict[str, LabTest],
+    test: list[str],
+    sex: list[str],
+    raw_value: list[str],
+    unit: list[str],
+    raw_low: list[str],
+    raw_high: list[str],
+) -> list[list[Any]] | None:
     """The stored (value, value_text, unit, ref_low, ref_high, flag) columns of results of
     `test` (keys of `tests`). Numeric tests only (the usual file): each distinct number
     once, each distinct (test, sex, unit, range) once, then each row's flag; else each
     distinct row of inputs once."""
     if any(t.kind != "numeric" for t in tests.values()):
-        rows = _each_once(list(zip(test, sex, raw_value, unit, raw_low, raw_high, strict=True)),
-                          lambda key: _stored(tests[key[0]], *key[1:]))
+        rows = _each_once(
+            list(zip(test, sex, raw_value, unit, raw_low, raw_high, strict=True)),
+            lambda key: _stored(tests[key[0]], *key[1:]),
+        )
         return None if rows is None else [list(map(itemgetter(k), rows)) for k in range(6)]
     values = _each_once(raw_value, lambda raw: parse_number(raw, "value", 0, []))  # "": None
-    ranges = _each_once(list(zip(test, sex, unit, raw_low, raw_high, strict=True)),
-                        lambda key: _unit_and_range(tests[key[0]], *key[1:]))
+    ranges = _each_once(
+        list(zip(test, sex, unit, raw_low, raw_high, strict=True)),
+        lambda key: _unit_and_range(tests[key[0]], *key[1:]),
+    )
     if values is None or ranges is None:
         return None
     units, lows, highs = (list(map(itemgetter(k), ranges)) for k in range(3))
-    return [values, [None] * len(values), units, lows, highs,
-            list(map(result_flag, values, lows, highs))]
+    return [
+        values,
+        [None] * len(values),
+        units,
+        lows,
+        highs,
+        list(map(result_flag, values, lows, highs)),
+    ]
 
 
 def _key(catalog: Catalog, code: str) -> str | None:
@@ -195,8 +240,15 @@ def checked_columns(columns: list[list[str]], store: CaseStore) -> ResultColumns
             check_collected_on(collected, born)
     except RecordError:
         return None
-    values = _values({t.key: t for t in map(store.catalog.test, set(test))}, test,
-                     list(map(itemgetter(1), facts)), raw_value, unit, raw_low, raw_high)
+    values = _values(
+        {t.key: t for t in map(store.catalog.test, set(test))},
+        test,
+        list(map(itemgetter(1), facts)),
+        raw_value,
+        unit,
+        raw_low,
+        raw_high,
+    )
     return None if values is None else ResultColumns(pid, test, day, *values)
 
 

@@ -62,8 +62,9 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
         before = len(errors)
         pid = check_patient_id(raw_id, line, errors)
         if pid is not None and pid in seen:
-            errors.append(RowError(line, "patient_id",
-                                   f"the same id is already on line {seen[pid]}"))
+            errors.append(
+                RowError(line, "patient_id", f"the same id is already on line {seen[pid]}")
+            )
         if not name:
             errors.append(RowError(line, "name", "is empty"))
         elif len(name) > 200:

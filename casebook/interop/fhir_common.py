@@ -93,15 +93,36 @@ CONFIDENTIALITY = HL7 + "v3-Confidentiality"
 
 # Casebook units and their UCUM codes (the unit text itself is what round-trips).
 UCUM_CODES = {
-    "U/mL": "U/mL", "mg/dL": "mg/dL", "mg/L": "mg/L", "g/dL": "g/dL", "ng/mL": "ng/mL",
-    "pg/mL": "pg/mL", "ug/g": "ug/g", "ppm": "[ppm]", "ratio": "{ratio}", "h": "h",
+    "U/mL": "U/mL",
+    "mg/dL": "mg/dL",
+    "mg/L": "mg/L",
+    "g/dL": "g/dL",
+    "ng/mL": "ng/mL",
+    "pg/mL": "pg/mL",
+    "ug/g": "ug/g",
+    "ppm": "[ppm]",
+    "ratio": "{ratio}",
+    "h": "h",
 }
-ORDER_STATUS = {"ordered": "active", "collected": "active", "resulted": "completed",
-                "cancelled": "revoked"}
-PLAN_STATUS = {"proposed": "not-started", "active": "in-progress", "stopped": "stopped",
-               "completed": "completed"}
-RELATIONSHIP = {"parent": "PRN", "sibling": "SIB", "child": "CHILD", "grandparent": "GRPRN",
-                "other": "FAMMEMB"}
+ORDER_STATUS = {
+    "ordered": "active",
+    "collected": "active",
+    "resulted": "completed",
+    "cancelled": "revoked",
+}
+PLAN_STATUS = {
+    "proposed": "not-started",
+    "active": "in-progress",
+    "stopped": "stopped",
+    "completed": "completed",
+}
+RELATIONSHIP = {
+    "parent": "PRN",
+    "sibling": "SIB",
+    "child": "CHILD",
+    "grandparent": "GRPRN",
+    "other": "FAMMEMB",
+}
 # Plan categories whose items with a dose are taken as a product (a supplement or herb).
 SUPPLEMENT_CATEGORIES = frozenset({"herbal", "nutritional_support", "microbiome_support"})
 
@@ -123,8 +144,9 @@ def urn(resource_id: str) -> str:
     return f"urn:uuid:{resource_id}"
 
 
-def cc(system: str, code: str, display: str | None = None, text: str | None = None
-       ) -> dict[str, Any]:
+def cc(
+    system: str, code: str, display: str | None = None, text: str | None = None
+) -> dict[str, Any]:
     """A CodeableConcept as a dict (one coding)."""
     coding: dict[str, Any] = {"system": system, "code": code}
     if display:

@@ -41,8 +41,9 @@ def _cases(cases: Case | Iterable[Case]) -> list[Case]:
     return [cases] if isinstance(cases, Case) else list(cases)
 
 
-def _frame(rows: list[tuple[Any, ...]] | list[dict[str, Any]], columns: list[str],
-           dates: tuple[str, ...]) -> pd.DataFrame:
+def _frame(
+    rows: list[tuple[Any, ...]] | list[dict[str, Any]], columns: list[str], dates: tuple[str, ...]
+) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=columns)
     for col in dates:
         df[col] = pd.to_datetime(df[col]).astype(_DATE)
@@ -185,8 +186,12 @@ _SHARED: dict[str, tuple[str, ...]] = {
     "visit_id": ("visits", "scores"),
     "test": ("orders", "results"),
 }
-_FEW: dict[str, tuple[str, ...]] = {"scores": ("instrument",), "plan": ("status",),
-                                    "orders": ("status",), "results": ("flag",)}
+_FEW: dict[str, tuple[str, ...]] = {
+    "scores": ("instrument",),
+    "plan": ("status",),
+    "orders": ("status",),
+    "results": ("flag",),
+}
 
 
 @dataclass(frozen=True)
@@ -213,16 +218,25 @@ class ClinicFrames:
             dtypes = {frames[name][column].dtype for name in names}
             if len(dtypes) == 1 and isinstance(next(iter(dtypes)), pd.CategoricalDtype):
                 continue
-            values = pd.concat([df[column].astype(object) for df in frames.values()],
-                               ignore_index=True).dropna()
+            values = pd.concat(
+                [df[column].astype(object) for df in frames.values()], ignore_index=True
+            ).dropna()
             dtype = pd.CategoricalDtype(pd.Index(values.unique(), dtype=str).sort_values())
             for name, df in frames.items():
                 object.__setattr__(self, name, df.assign(**{column: df[column].astype(dtype)}))
         for name, columns in _FEW.items():  # few distinct values: compared by code too
             df = getattr(self, name)
-            object.__setattr__(self, name, df.assign(**{
-                c: df[c].astype("category") for c in columns
-                if not isinstance(df[c].dtype, pd.CategoricalDtype)}))
+            object.__setattr__(
+                self,
+                name,
+                df.assign(
+                    **{
+                        c: df[c].astype("category")
+                        for c in columns
+                        if not isinstance(df[c].dtype, pd.CategoricalDtype)
+                    }
+                ),
+            )
 
 
 def _score(response: InstrumentResponse, catalog: Catalog) -> int | None:
@@ -250,42 +264,93 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
         dates = {}
         for seq, vb in enumerate(burden_by_visit(case)):
             dates[vb.visit_id] = vb.visit_date
-            visits.append((pid, vb.visit_id, vb.visit_date, vb.kind,
-                           vb.burden if vb.rated else None, seq, vb.visit_id == base_id))
+            visits.append(
+                (
+                    pid,
+                    vb.visit_id,
+                    vb.visit_date,
+                    vb.kind,
+                    vb.burden if vb.rated else None,
+                    seq,
+                    vb.visit_id == base_id,
+                )
+            )
         for response in case.instruments:
             total = _score(response, catalog)
             if total is not None:
-                scores.append((pid, response.visit_id, dates[response.visit_id],
-                               response.instrument, total))
+                scores.append(
+                    (pid, response.visit_id, dates[response.visit_id], response.instrument, total)
+                )
         for p in case.plan:
             plan.append((pid, p.id, p.category, p.name, p.start, p.end, p.status, p.template))
         resulted = {r.order_id for r in case.results if r.order_id is not None}
         for o in case.orders:
-            orders.append((pid, o.id, o.test, o.status, o.ordered_on,
-                           o.status == "resulted" or o.id in resulted))
+            orders.append(
+                (
+                    pid,
+                    o.id,
+                    o.test,
+                    o.status,
+                    o.ordered_on,
+                    o.status == "resulted" or o.id in resulted,
+                )
+            )
         sex = case.patient.sex
         for r in case.results:
             test = catalog.tests.get(r.test)
-            shown = (f"{number(r.value)} {r.unit}".strip() if r.value is not None
-                     else str(r.value_text))
-            results.append((pid, r.id, r.test, test.name if test else r.test, r.collected_on,
-                            shown, read_result(r, test, sex).flag, r.reviewed_at is not None))
-    visit_frame = _frame(visits, ["patient_id", "visit_id", "visit_date", "kind", "burden",
-                                  "seq", "is_baseline"], ("visit_date",))
+            shown = (
+                f"{number(r.value)} {r.unit}".strip() if r.value is not None else str(r.value_text)
+            )
+            results.append(
+                (
+                    pid,
+                    r.id,
+                    r.test,
+                    test.name if test else r.test,
+                    r.collected_on,
+                    shown,
+                    read_result(r, test, sex).flag,
+                    r.reviewed_at is not None,
+                )
+            )
+    visit_frame = _frame(
+        visits,
+        ["patient_id", "visit_id", "visit_date", "kind", "burden", "seq", "is_baseline"],
+        ("visit_date",),
+    )
     visit_frame["burden"] = visit_frame["burden"].astype("float64")
-    score_frame = _frame(scores, ["patient_id", "visit_id", "visit_date", "instrument",
-                                  "total"], ("visit_date",))
+    score_frame = _frame(
+        scores, ["patient_id", "visit_id", "visit_date", "instrument", "total"], ("visit_date",)
+    )
     score_frame["total"] = score_frame["total"].astype("float64")
     return ClinicFrames(
         patients=_frame(patients, ["patient_id", "name"], ()),
         visits=visit_frame,
         scores=score_frame,
-        plan=_frame(plan, ["patient_id", "item_id", "category", "name", "start", "end",
-                           "status", "template"], ("start", "end")),
-        orders=_frame(orders, ["patient_id", "order_id", "test", "status", "ordered_on",
-                               "resulted"], ("ordered_on",)),
-        results=_frame(results, ["patient_id", "result_id", "test", "test_name",
-                                 "collected_on", "shown", "flag", "reviewed"], ("collected_on",)),
+        plan=_frame(
+            plan,
+            ["patient_id", "item_id", "category", "name", "start", "end", "status", "template"],
+            ("start", "end"),
+        ),
+        orders=_frame(
+            orders,
+            ["patient_id", "order_id", "test", "status", "ordered_on", "resulted"],
+            ("ordered_on",),
+        ),
+        results=_frame(
+            results,
+            [
+                "patient_id",
+                "result_id",
+                "test",
+                "test_name",
+                "collected_on",
+                "shown",
+                "flag",
+                "reviewed",
+            ],
+            ("collected_on",),
+        ),
         cases=kept,
     )
 

@@ -9,9 +9,10 @@ Use from any jupyter_client user (papermill, nbclient, a Voilà server):
 ```python
 from casebook.kernels import CasebookKernelManager, use_forked_kernels
 
-kernel_name = use_forked_kernels()   # starts this process's fork server once
-papermill.execute_notebook(src, dst, kernel_name=kernel_name,
-                           kernel_manager_class=CasebookKernelManager)
+kernel_name = use_forked_kernels()  # starts this process's fork server once
+papermill.execute_notebook(
+    src, dst, kernel_name=kernel_name, kernel_manager_class=CasebookKernelManager
+)
 ```
 
 or, to own the server's lifetime, `with ForkServer() as server:` and pass

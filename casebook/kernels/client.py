@@ -71,9 +71,11 @@ def died_before_reply(exc: BaseException) -> bool:
 def ipc_transport() -> CaselessStrEnum[str]:
     """A kernel manager's `transport` trait whose default is IPC."""
     return CaselessStrEnum(
-        ["tcp", "ipc"], default_value="ipc", config=True,
+        ["tcp", "ipc"],
+        default_value="ipc",
+        config=True,
         help="ZMQ transport of the kernel's sockets (IPC: Unix sockets beside the "
-             "connection file, no ports to collide)",
+        "connection file, no ports to collide)",
     )
 
 
@@ -91,7 +93,8 @@ class CasebookKernelSpecManager(KernelSpecManager):
     does (a server's kernelspecs reach it as an argument, not through `JUPYTER_PATH`)."""
 
     extra_kernel_dirs = List(
-        Unicode(), config=True,
+        Unicode(),
+        config=True,
         help="Kernelspec folders searched before the usual ones (e.g. a fork server's)",
     )
 
@@ -160,7 +163,8 @@ class CasebookKernelManager(AsyncKernelManager):
     client_factory = Type(klass=ReadyKernelClient, default_value=ReadyKernelClient)
     transport = ipc_transport()
     kernel_spec_dirs = List(
-        Unicode(), config=True,
+        Unicode(),
+        config=True,
         help="Kernelspec folders searched before the usual ones (e.g. a fork server's)",
     )
     _private: str | None = None
@@ -191,6 +195,10 @@ def kernel_manager_class(jupyter_path: str | None = None) -> type[CasebookKernel
     if not jupyter_path:
         return CasebookKernelManager
     folder = os.path.join(jupyter_path, "kernels")
-    trait = List(Unicode(), default_value=[folder], config=True,
-                 help="Kernelspec folders searched before the usual ones")
+    trait = List(
+        Unicode(),
+        default_value=[folder],
+        config=True,
+        help="Kernelspec folders searched before the usual ones",
+    )
     return type("ForkedKernelManager", (CasebookKernelManager,), {"kernel_spec_dirs": trait})

@@ -206,8 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     skipped = _preload(modules)
     threads = thread_count()
     if threads != 1:
-        print(f"casebook fork server: {threads} threads after imports; refusing to fork",
-              file=sys.stderr)
+        print(
+            f"casebook fork server: {threads} threads after imports; refusing to fork",
+            file=sys.stderr,
+        )
         return 3
     listener = listen(socket_path)
     print(json.dumps({"ready": READY, "skipped": skipped}), flush=True)

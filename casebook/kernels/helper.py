@@ -120,8 +120,7 @@ class HelperProcess:
             code = self.process.wait()
             self.stop()
             raise self.error(
-                f"the {self.description} did not start (exit status {code}); "
-                "see its standard error"
+                f"the {self.description} did not start (exit status {code}); see its standard error"
             )
         self.ready_line = line
         return line

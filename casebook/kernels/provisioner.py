@@ -75,10 +75,15 @@ def _warm_in_background(log: logging.Logger | logging.LoggerAdapter[Any]) -> Non
                 _failed.add(pid)
                 log.warning("casebook: no %s (%s); kernels start the plain way", what, exc)
 
-        threads = [threading.Thread(target=start, args=(what, starter), daemon=True,
-                                    name=f"casebook {what} start")
-                   for what, starter in (("fork server", process_fork_server),
-                                         ("chart service", process_chart_service))]
+        threads = [
+            threading.Thread(
+                target=start, args=(what, starter), daemon=True, name=f"casebook {what} start"
+            )
+            for what, starter in (
+                ("fork server", process_fork_server),
+                ("chart service", process_chart_service),
+            )
+        ]
         _warming[pid] = threads
         for thread in threads:
             thread.start()
@@ -146,8 +151,7 @@ class ForkedProvisioner(LocalProvisioner):
         if socket_path:
             try:
                 # off the event loop: the server's other requests go on while it forks
-                pid = await asyncio.to_thread(request_fork, socket_path, connection_file,
-                                              cwd, env)
+                pid = await asyncio.to_thread(request_fork, socket_path, connection_file, cwd, env)
             except (OSError, ValueError) as exc:
                 self.log.warning("casebook: fork server unavailable (%s); plain kernel start", exc)
             else:

@@ -85,9 +85,12 @@ class ForkServer(HelperProcess):
     """A pre-importing process that forks fresh kernels; one per owning process.
 
     ```python
-    with ForkServer() as server:            # imports once (a few seconds)
-        papermill.execute_notebook(..., kernel_name=KERNEL_NAME,
-            kernel_manager_class=kernel_manager_class(server.jupyter_path))
+    with ForkServer() as server:  # imports once (a few seconds)
+        papermill.execute_notebook(
+            ...,
+            kernel_name=KERNEL_NAME,
+            kernel_manager_class=kernel_manager_class(server.jupyter_path),
+        )
     ```
     A Jupyter or Voilà server finds the kernelspec through `server.kernels_dir`
     (`CasebookKernelSpecManager.extra_kernel_dirs`); any process passes the string

@@ -65,8 +65,10 @@ def kernelspec(socket_path: str) -> dict[str, Any]:
 
     `argv` is a plain ipykernel command: the provisioner uses it when the server is gone.
     """
-    return kernelspec_json("Python 3 (casebook, forked)", {
-        "provisioner_name": PROVISIONER_NAME, "config": {"socket_path": socket_path}})
+    return kernelspec_json(
+        "Python 3 (casebook, forked)",
+        {"provisioner_name": PROVISIONER_NAME, "config": {"socket_path": socket_path}},
+    )
 
 
 def workbook_kernelspec() -> dict[str, Any]:

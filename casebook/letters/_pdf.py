@@ -13,8 +13,10 @@ from casebook.letters._settings import LetterError
 
 __all__ = ["to_pdf"]
 
-_INSTALL = ("PDF letters need WeasyPrint and Debian's Pango "
-            "(pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0)")
+_INSTALL = (
+    "PDF letters need WeasyPrint and Debian's Pango "
+    "(pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0)"
+)
 _LOCAL_SCHEMES = ("data",)
 
 

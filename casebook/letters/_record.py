@@ -62,9 +62,13 @@ def latest_scores(
     facts = []
     for key, instrument in catalog.instruments.items():
         responses = sorted(
-            (r for r in case.instruments if r.instrument == key
-             and (visit_id is None or r.visit_id == visit_id)
-             and (until is None or dates[r.visit_id] <= until)),
+            (
+                r
+                for r in case.instruments
+                if r.instrument == key
+                and (visit_id is None or r.visit_id == visit_id)
+                and (until is None or dates[r.visit_id] <= until)
+            ),
             key=lambda r: order[r.visit_id],
         )
         for response in reversed(responses):
@@ -72,7 +76,15 @@ def latest_scores(
                 score = score_instrument(instrument, response.answers)
             except ScoringError:
                 continue
-            facts.append(ScoreFact(instrument, dates[response.visit_id], score.total,
-                                   score.band, score.band_text, response.visit_id))
+            facts.append(
+                ScoreFact(
+                    instrument,
+                    dates[response.visit_id],
+                    score.total,
+                    score.band,
+                    score.band_text,
+                    response.visit_id,
+                )
+            )
             break
     return facts

@@ -22,9 +22,12 @@ _SUPPLEMENT_CATEGORIES = ("herbal", "nutritional_support", "microbiome_support")
 _DEFAULT_QUESTION = "Please assess and advise on further investigation and management."
 _RECENT_DAYS = 365
 _CONDITIONS = {
-    "crohns_disease": "Crohn's disease", "ulcerative_colitis": "Ulcerative colitis",
-    "celiac_disease": "Celiac disease", "colorectal_cancer": "Colorectal cancer",
-    "ovarian_cancer": "Ovarian cancer", "ibd": "Inflammatory bowel disease",
+    "crohns_disease": "Crohn's disease",
+    "ulcerative_colitis": "Ulcerative colitis",
+    "celiac_disease": "Celiac disease",
+    "colorectal_cancer": "Colorectal cancer",
+    "ovarian_cancer": "Ovarian cancer",
+    "ibd": "Inflammatory bowel disease",
     "other": "Other condition",
 }
 
@@ -74,31 +77,50 @@ def _history(case: Case, on: date) -> dict[str, list[dict[str, str]]]:
     for entry in case.history:
         data = entry.data
         if isinstance(data, InflammatoryCondition):
-            conditions.append({
-                "name": data.name or _CONDITIONS[data.condition],
-                "status": _words(data.status),
-                "when": f"diagnosed {day(data.diagnosed_on)}" if data.diagnosed_on else "",
-            })
+            conditions.append(
+                {
+                    "name": data.name or _CONDITIONS[data.condition],
+                    "status": _words(data.status),
+                    "when": f"diagnosed {day(data.diagnosed_on)}" if data.diagnosed_on else "",
+                }
+            )
         elif isinstance(data, Infection):
-            infections.append({
-                "name": data.name, "kind": data.kind,
-                "when": _span(data.onset, data.resolved),
-                "treated": data.treated_with,
-            })
+            infections.append(
+                {
+                    "name": data.name,
+                    "kind": data.kind,
+                    "when": _span(data.onset, data.resolved),
+                    "treated": data.treated_with,
+                }
+            )
         elif isinstance(data, FamilyHistory):
-            family.append({
-                "condition": _CONDITIONS[data.condition], "relative": data.relative,
-                "onset": f"at {data.age_at_onset}" if data.age_at_onset is not None else "",
-                "detail": data.detail,
-            })
-        elif isinstance(data, Medication) and (data.start is None or data.start <= on) and (
-                data.end is None or data.end >= on):
-            medications.append({
-                "name": data.name, "kind": _words(data.drug_class), "dose": data.dose,
-                "when": _span(data.start, None),
-            })
-    return {"conditions": conditions, "infections": infections, "family": family,
-            "medications": medications}
+            family.append(
+                {
+                    "condition": _CONDITIONS[data.condition],
+                    "relative": data.relative,
+                    "onset": f"at {data.age_at_onset}" if data.age_at_onset is not None else "",
+                    "detail": data.detail,
+                }
+            )
+        elif (
+            isinstance(data, Medication)
+            and (data.start is None or data.start <= on)
+            and (data.end is None or data.end >= on)
+        ):
+            medications.append(
+                {
+                    "name": data.name,
+                    "kind": _words(data.drug_class),
+                    "dose": data.dose,
+                    "when": _span(data.start, None),
+                }
+            )
+    return {
+        "conditions": conditions,
+        "infections": infections,
+        "family": family,
+        "medications": medications,
+    }
 
 
 def referral_letter(
@@ -135,8 +157,11 @@ def referral_letter(
     results = [
         {
             "name": fact.test.name if fact.test else _words(fact.test_key),
-            "value": (f"{num(fact.result.value)} {fact.result.unit}".strip()
-                      if fact.result.value is not None else fact.result.value_text or ""),
+            "value": (
+                f"{num(fact.result.value)} {fact.result.unit}".strip()
+                if fact.result.value is not None
+                else fact.result.value_text or ""
+            ),
             "range": _range_text(fact.low, fact.high),
             "flag": f"{fact.flag} ({RESULT_FLAG_WORDS[fact.flag]})" if fact.flag else "",
             "on": day(fact.result.collected_on),
@@ -145,28 +170,43 @@ def referral_letter(
         if (on - fact.result.collected_on).days <= _RECENT_DAYS
     ]
     scores = [
-        {"name": f"{s.instrument.name} ({s.instrument.short_name})",
-         "score": f"{s.total} of {s.instrument.total_range[1]}", "band": s.band,
-         "on": day(s.on)}
+        {
+            "name": f"{s.instrument.name} ({s.instrument.short_name})",
+            "score": f"{s.total} of {s.instrument.total_range[1]}",
+            "band": s.band,
+            "on": day(s.on),
+        }
         for s in latest_scores(case, catalog, until=on)
     ]
     supplements = [
-        {"name": item.name, "dose": item.dose, "frequency": item.frequency,
-         "when": _span(item.start, item.end)}
+        {
+            "name": item.name,
+            "dose": item.dose,
+            "frequency": item.frequency,
+            "when": _span(item.start, item.end),
+        }
         for item in sorted(case.plan, key=lambda i: (i.start or date.max, i.name))
         if item.status == "active" and item.category in _SUPPLEMENT_CATEGORIES
     ]
     context = {
         "recipient_lines": recipient.splitlines(),
         "patient": {
-            "name": patient.name, "birth_date": day(patient.birth_date), "id": patient.id,
-            "age": patient.age_on(on), "sex": patient.sex,
+            "name": patient.name,
+            "birth_date": day(patient.birth_date),
+            "id": patient.id,
+            "age": patient.age_on(on),
+            "sex": patient.sex,
             "since": day(visits[0].visit_date) if visits else "",
         },
         "reason": typed,
         "flags": [
-            {"label": f.label, "evidence": f.reason, "on": day(f.on) if f.on else "",
-             "urgency": shown_urgency(f, on).label.capitalize(), "source": f.source}
+            {
+                "label": f.label,
+                "evidence": f.reason,
+                "on": day(f.on) if f.on else "",
+                "urgency": shown_urgency(f, on).label.capitalize(),
+                "source": f.source,
+            }
             for f in chosen
         ],
         "history": _history(case, on),
@@ -178,9 +218,14 @@ def referral_letter(
         "notes": _chosen_notes(case, include_notes),
     }
     return render_letter(
-        "referral", patient_id=patient.id, recipient=recipient, on=on,
-        title=f"Referral letter: {patient.name}", record_version=patient.record_version,
-        settings=settings, context=context,
+        "referral",
+        patient_id=patient.id,
+        recipient=recipient,
+        on=on,
+        title=f"Referral letter: {patient.name}",
+        record_version=patient.record_version,
+        settings=settings,
+        context=context,
     )
 
 

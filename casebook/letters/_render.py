@@ -48,8 +48,10 @@ class Letter:
         return self.html
 
     def __repr__(self) -> str:  # cheap, and no patient data beyond the record id
-        return (f"Letter({self.kind!r}, {self.patient_id!r}, {self.date.isoformat()}, "
-                f"v{self.record_version}, {self.content_hash[:12]})")
+        return (
+            f"Letter({self.kind!r}, {self.patient_id!r}, {self.date.isoformat()}, "
+            f"v{self.record_version}, {self.content_hash[:12]})"
+        )
 
 
 @functools.cache
@@ -70,8 +72,10 @@ def render_letter(
     context: Mapping[str, Any],
 ) -> Letter:
     # autoescaped: every string from a person prints as text, never as markup
-    page = environment("casebook.letters", "trim").get_template(_TEMPLATES[kind]).render(
-        title=title, on=on, clinic=settings, css=stylesheet(), **context
+    page = (
+        environment("casebook.letters", "trim")
+        .get_template(_TEMPLATES[kind])
+        .render(title=title, on=on, clinic=settings, css=stylesheet(), **context)
     )
     digest = hashlib.sha256(page.encode("utf-8")).hexdigest()
     return Letter(kind, patient_id, recipient, on, title, page, digest, record_version)

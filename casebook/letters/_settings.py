@@ -27,8 +27,15 @@ from sqlalchemy.exc import ArgumentError
 
 from casebook.errors import CasebookError
 
-__all__ = ["CLINIC_ENV_VAR", "ClinicSettings", "LetterError", "Line", "Optional",
-           "clinic_settings_help", "load_clinic_settings"]
+__all__ = [
+    "CLINIC_ENV_VAR",
+    "ClinicSettings",
+    "LetterError",
+    "Line",
+    "Optional",
+    "clinic_settings_help",
+    "load_clinic_settings",
+]
 
 CLINIC_ENV_VAR = "CASEBOOK_CLINIC"
 _FILE_NAME = "clinic.toml"
@@ -57,8 +64,9 @@ class ClinicSettings(BaseModel):
 
     @classmethod
     def unconfigured(cls) -> ClinicSettings:
-        return cls(name="Clinic settings not configured", practitioner="The practitioner",
-                   configured=False)
+        return cls(
+            name="Clinic settings not configured", practitioner="The practitioner", configured=False
+        )
 
 
 def _sqlite_file(database_url: str | None) -> Path | None:
@@ -99,8 +107,9 @@ def load_clinic_settings(
     except FileNotFoundError:
         raise LetterError(f"clinic settings {chosen}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LetterError(f"clinic settings {chosen}: cannot be read ({exc.__class__.__name__})"
-                          ) from None
+        raise LetterError(
+            f"clinic settings {chosen}: cannot be read ({exc.__class__.__name__})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise LetterError(f"clinic settings {chosen}: not valid TOML: {exc}") from None
     if "configured" in data:
@@ -127,13 +136,18 @@ def clinic_settings_help(database_url: str | None) -> str:
         where = f"${CLINIC_ENV_VAR} = {os.environ[CLINIC_ENV_VAR]}"
     else:
         db = _sqlite_file(database_url)
-        where = (str((db.parent / _FILE_NAME).resolve()) if db is not None
-                 else f"the file named by ${CLINIC_ENV_VAR} (this store is not a SQLite file)")
+        where = (
+            str((db.parent / _FILE_NAME).resolve())
+            if db is not None
+            else f"the file named by ${CLINIC_ENV_VAR} (this store is not a SQLite file)"
+        )
     try:
         found = load_clinic_settings(database_url=database_url)
-        state = ("found: letters are signed by " + found.practitioner if found.configured
-                 else "not there yet: letters say 'Clinic settings not configured'")
+        state = (
+            "found: letters are signed by " + found.practitioner
+            if found.configured
+            else "not there yet: letters say 'Clinic settings not configured'"
+        )
     except LetterError as exc:
         state = f"cannot be used: {exc}"
-    return (f"clinic settings for letters: {where} ({state})\n"
-            f"  write it as TOML, e.g.:\n{_EXAMPLE}")
+    return f"clinic settings for letters: {where} ({state})\n  write it as TOML, e.g.:\n{_EXAMPLE}"

@@ -24,9 +24,14 @@ _FILE_KIND = {"referral": "referral", "after_visit_summary": "after-visit-summar
 def letter_record(letter: Letter, pdf: bytes) -> LetterRecord:
     """The stored form of a letter and its PDF (not saved yet)."""
     return LetterRecord(
-        patient_id=letter.patient_id, kind=letter.kind, recipient=letter.recipient,
-        letter_date=letter.date, title=letter.title, content_hash=letter.content_hash,
-        record_version=letter.record_version, pdf=pdf,
+        patient_id=letter.patient_id,
+        kind=letter.kind,
+        recipient=letter.recipient,
+        letter_date=letter.date,
+        title=letter.title,
+        content_hash=letter.content_hash,
+        record_version=letter.record_version,
+        pdf=pdf,
     )
 
 
@@ -51,13 +56,15 @@ def write_pdf(path: str | os.PathLike[str], pdf: bytes) -> Path:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise LetterError(f"out: cannot write {path} ({exc.strerror or exc.__class__.__name__})"
-                          ) from None
+        raise LetterError(
+            f"out: cannot write {path} ({exc.strerror or exc.__class__.__name__})"
+        ) from None
     return path
 
 
-def save_letter(store: CaseStore, letter: Letter, path: str | os.PathLike[str] | None = None
-                ) -> tuple[LetterRecord, Path | None]:
+def save_letter(
+    store: CaseStore, letter: Letter, path: str | os.PathLike[str] | None = None
+) -> tuple[LetterRecord, Path | None]:
     """Make the letter's PDF, keep it with the case (audited) and, with `path`, write a
     copy there. Returns the stored record and the path written."""
     pdf = to_pdf(letter)

@@ -32,7 +32,6 @@ from casebook.models import PLAN_CATEGORIES, Case, Visit
 __all__ = ["after_visit_summary"]
 
 
-
 def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -53,23 +52,28 @@ def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[
     labels = {s.key: s.patient_label for s in catalog.symptoms}
     before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
     lines = []
-    for rating in sorted((r for r in case.symptoms if r.visit_id == visit.id),
-                         key=lambda r: (-r.severity, r.symptom)):
+    for rating in sorted(
+        (r for r in case.symptoms if r.visit_id == visit.id), key=lambda r: (-r.severity, r.symptom)
+    ):
         if rating.severity == 0:
             continue
         label = labels.get(rating.symptom, rating.symptom.replace("_", " ").capitalize())
         line = f"{label}: {SEVERITY_PATIENT_WORDS[rating.severity]}"
         was = before.get(rating.symptom)
         if visit.id != first.id and was is not None:
-            change = ("better than" if rating.severity < was else
-                      "worse than" if rating.severity > was else "the same as")
+            change = (
+                "better than"
+                if rating.severity < was
+                else "worse than"
+                if rating.severity > was
+                else "the same as"
+            )
             line += f", {change} at your first visit"
         lines.append(line)
     return lines
 
 
-def _results(case: Case, catalog: Catalog, since: date | None, until: date
-             ) -> list[dict[str, str]]:
+def _results(case: Case, catalog: Catalog, since: date | None, until: date) -> list[dict[str, str]]:
     rows = []
     for fact in latest_results(case, catalog, since=since, until=until):
         name = fact.test.patient_name if fact.test else fact.test_key.replace("_", " ")
@@ -80,9 +84,15 @@ def _results(case: Case, catalog: Catalog, since: date | None, until: date
         else:
             shown = fact.result.value_text or ""
             words = result_patient_words(fact.flag, numeric=False)
-        rows.append({"name": name, "value": shown, "words": words,
-                     "on": day(fact.result.collected_on),
-                     "note": fact.test.patient_note if fact.test else ""})
+        rows.append(
+            {
+                "name": name,
+                "value": shown,
+                "words": words,
+                "on": day(fact.result.collected_on),
+                "note": fact.test.patient_note if fact.test else "",
+            }
+        )
     return rows
 
 
@@ -97,15 +107,22 @@ def after_visit_summary(
     earlier = [v for v in visits if v.visit_date < on]
     later = [v for v in visits if v.visit_date > on]
     labels = CATEGORY_LABELS["patient"]
-    active = sorted((i for i in case.plan if i.status == "active"),
-                    key=lambda i: (PLAN_CATEGORIES.index(i.category), i.start or date.max,
-                                   i.name))
+    active = sorted(
+        (i for i in case.plan if i.status == "active"),
+        key=lambda i: (PLAN_CATEGORIES.index(i.category), i.start or date.max, i.name),
+    )
     plan = [
-        {"group": labels.get(item.category, item.category), "name": item.patient_title,
-         "dose": item.dose, "frequency": item.frequency,
-         "since": (("Since " if item.start <= on else "Starts ") + day(item.start))
-         if item.start else "",
-         "until": day(item.end) if item.end else "", "instructions": item.instructions}
+        {
+            "group": labels.get(item.category, item.category),
+            "name": item.patient_title,
+            "dose": item.dose,
+            "frequency": item.frequency,
+            "since": (("Since " if item.start <= on else "Starts ") + day(item.start))
+            if item.start
+            else "",
+            "until": day(item.end) if item.end else "",
+            "instructions": item.instructions,
+        }
         for item in active
     ]
     tests = []
@@ -113,26 +130,33 @@ def after_visit_summary(
         if order.status not in ("ordered", "collected") or order.ordered_on > on:
             continue
         test = catalog.tests.get(order.test)
-        tests.append({
-            "name": test.patient_name if test else order.test.replace("_", " "),
-            "state": (f"sample taken on {day(order.collected_on)}, waiting for the result"
-                      if order.status == "collected" and order.collected_on
-                      else f"asked for on {day(order.ordered_on)}"),
-            "note": test.patient_note if test else "",
-        })
+        tests.append(
+            {
+                "name": test.patient_name if test else order.test.replace("_", " "),
+                "state": (
+                    f"sample taken on {day(order.collected_on)}, waiting for the result"
+                    if order.status == "collected" and order.collected_on
+                    else f"asked for on {day(order.ordered_on)}"
+                ),
+                "note": test.patient_note if test else "",
+            }
+        )
     scores = [
-        {"name": f"{_first_upper(s.instrument.measures.split(' (')[0])} "
-                 f"({s.instrument.short_name})",
-         "score": s.total, "range": "{} to {}".format(*s.instrument.total_range),
-         "meaning": s.band_text}
+        {
+            "name": f"{_first_upper(s.instrument.measures.split(' (')[0])} "
+            f"({s.instrument.short_name})",
+            "score": s.total,
+            "range": "{} to {}".format(*s.instrument.total_range),
+            "meaning": s.band_text,
+        }
         for s in latest_scores(case, catalog, visit_id=visit.id)
     ]
     flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=on)
     notes = [
         {"on": day(n.written_on), "author": n.author, "text": n.text}
         for n in sorted(case.notes, key=lambda n: (n.written_on, n.id))
-        if n.visibility == "shared" and (n.visit_id == visit.id or (
-            n.visit_id is None and n.written_on == on))
+        if n.visibility == "shared"
+        and (n.visit_id == visit.id or (n.visit_id is None and n.written_on == on))
     ]
     patient = case.patient
     context = {
@@ -141,19 +165,27 @@ def after_visit_summary(
         "symptoms": _symptoms(case, catalog, visit, visits[0]),
         "scores": scores,
         "results": _results(
-            case, catalog, earlier[-1].visit_date + timedelta(days=1) if earlier else None, on),
+            case, catalog, earlier[-1].visit_date + timedelta(days=1) if earlier else None, on
+        ),
         "plan": plan,
         "tests": tests,
         "next_visit": day(later[0].visit_date) if later else "",
         # as on the patient's dashboard: while an urgent or same-day flag is open and not
         # acknowledged yet (the lifecycle's urgency, so an old same-day answer counts as urgent)
-        "attention": any(s.needs_contact
-                         for s in flag_statuses(flags, case.flag_reviews, today=on)),
-        "get_in_touch": GET_IN_TOUCH, "get_in_touch_why": GET_IN_TOUCH_WHY,
+        "attention": any(
+            s.needs_contact for s in flag_statuses(flags, case.flag_reviews, today=on)
+        ),
+        "get_in_touch": GET_IN_TOUCH,
+        "get_in_touch_why": GET_IN_TOUCH_WHY,
         "notes": notes,
     }
     return render_letter(
-        "after_visit_summary", patient_id=patient.id, recipient=patient.name, on=on,
-        title=f"Your visit on {day(on)}", record_version=patient.record_version,
-        settings=settings, context=context,
+        "after_visit_summary",
+        patient_id=patient.id,
+        recipient=patient.name,
+        on=on,
+        title=f"Your visit on {day(on)}",
+        record_version=patient.record_version,
+        settings=settings,
+        context=context,
     )

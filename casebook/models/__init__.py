@@ -8,7 +8,6 @@ Clinical enumerations are validated here, not in the UI: a value the model
 rejects can never reach the store.
 """
 
-
 from __future__ import annotations
 
 from casebook.models._base import (
@@ -62,11 +61,43 @@ from casebook.models._records import (
 )
 
 __all__ = [
-    "HISTORY_CATEGORIES", "PATIENT_ID_RE", "PLAN_CATEGORIES", "SAFETY_FACTS", "AlarmScreen",
-    "Case", "CautionConfirmation", "DietHistory", "EnvironmentalExposure", "FamilyHistory",
-    "FlagReview", "FoodSensitivity", "HistoryData", "HistoryEntry", "Infection",
-    "InflammatoryCondition", "InstrumentResponse", "LetterRecord", "Level", "Medication", "Name",
-    "Note", "Patient", "PatientId", "PlanItem", "Record", "RecordId", "SafetyFacts", "Sex",
-    "ShortText", "StressHistory", "SymptomRating", "TestOrder", "TestResult", "Text", "Tri",
-    "Visit", "new_id", "new_ids",
+    "HISTORY_CATEGORIES",
+    "PATIENT_ID_RE",
+    "PLAN_CATEGORIES",
+    "SAFETY_FACTS",
+    "AlarmScreen",
+    "Case",
+    "CautionConfirmation",
+    "DietHistory",
+    "EnvironmentalExposure",
+    "FamilyHistory",
+    "FlagReview",
+    "FoodSensitivity",
+    "HistoryData",
+    "HistoryEntry",
+    "Infection",
+    "InflammatoryCondition",
+    "InstrumentResponse",
+    "LetterRecord",
+    "Level",
+    "Medication",
+    "Name",
+    "Note",
+    "Patient",
+    "PatientId",
+    "PlanItem",
+    "Record",
+    "RecordId",
+    "SafetyFacts",
+    "Sex",
+    "ShortText",
+    "StressHistory",
+    "SymptomRating",
+    "TestOrder",
+    "TestResult",
+    "Text",
+    "Tri",
+    "Visit",
+    "new_id",
+    "new_ids",
 ]

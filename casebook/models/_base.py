@@ -37,15 +37,11 @@ __all__ = [
 ]
 
 
-
-
 def _check_patient_id(value: str) -> str:
     if value.startswith("-"):
         raise ValueError("patient id may not start with '-' (commands would read it as an option)")
     if not PATIENT_ID_RE.fullmatch(value):
-        raise ValueError(
-            "patient id must be 1-64 characters of letters, digits, '-' or '_'"
-        )
+        raise ValueError("patient id must be 1-64 characters of letters, digits, '-' or '_'")
     if value in {".", ".."}:  # pragma: no cover - excluded by the pattern; kept explicit
         raise ValueError("patient id may not be '.' or '..'")
     return value
@@ -59,8 +55,12 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-UtcTime = Annotated[datetime, AfterValidator(  # a naive time (SQLite) is UTC
-    lambda v: v.astimezone(UTC) if v.tzinfo else v.replace(tzinfo=UTC))]
+UtcTime = Annotated[
+    datetime,
+    AfterValidator(  # a naive time (SQLite) is UTC
+        lambda v: v.astimezone(UTC) if v.tzinfo else v.replace(tzinfo=UTC)
+    ),
+]
 
 
 def new_id() -> str:
@@ -164,5 +164,3 @@ class Visit(Record):
     visit_date: date
     screen: AlarmScreen = Field(default_factory=AlarmScreen)
     summary: Text = ""
-
-

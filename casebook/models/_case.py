@@ -30,6 +30,7 @@ __all__ = [
     "Case",
 ]
 
+
 class Case(_Model):
     """The whole record of one patient, as loaded from the store."""
 

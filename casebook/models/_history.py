@@ -66,11 +66,25 @@ class InflammatoryCondition(_Model):
 class Medication(_Model):
     category: Literal["medication"] = "medication"
     drug_class: Literal[
-        "antibiotic", "chemotherapy", "steroid", "nsaid", "proton_pump_inhibitor", "h2_blocker",
-        "antacid", "anticoagulant", "diabetes_medicine", "immunosuppressant", "cyp_pgp_substrate",
-        "diuretic", "antihypertensive", "supplement", "other",
-    ] = Field(description="cyp_pgp_substrate: a narrow-margin CYP3A4, CYP2D6 or P-gp "
-              "substrate such as ciclosporin, tacrolimus or digoxin")
+        "antibiotic",
+        "chemotherapy",
+        "steroid",
+        "nsaid",
+        "proton_pump_inhibitor",
+        "h2_blocker",
+        "antacid",
+        "anticoagulant",
+        "diabetes_medicine",
+        "immunosuppressant",
+        "cyp_pgp_substrate",
+        "diuretic",
+        "antihypertensive",
+        "supplement",
+        "other",
+    ] = Field(
+        description="cyp_pgp_substrate: a narrow-margin CYP3A4, CYP2D6 or P-gp "
+        "substrate such as ciclosporin, tacrolimus or digoxin"
+    )
     name: Name
     dose: ShortText = ""
     start: date | None = None
@@ -150,16 +164,19 @@ class SafetyFacts(_Model):
     hypertension: Tri = None
     hypokalemia: Tri = None
     central_line_or_critical_illness: Tri = Field(
-        None, description="A central venous line, or critically ill")
+        None, description="A central venous line, or critically ill"
+    )
     underweight: Tri = Field(None, description="Underweight (BMI below 18.5) or losing weight")
     dysphagia: Tri = Field(None, description="Difficulty swallowing, or narrowing of the gut")
     hypercalcemia_or_granulomatous_disease: Tri = Field(
-        None, description="High calcium, or sarcoidosis or another granulomatous disease")
+        None, description="High calcium, or sarcoidosis or another granulomatous disease"
+    )
     reflux: Tri = Field(None, description="Heartburn or reflux (GERD)")
 
 
 SAFETY_FACTS: tuple[str, ...] = tuple(
-    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on"))
+    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on")
+)
 """The safety fact keys a protocol caution can match."""
 
 
@@ -176,7 +193,8 @@ HistoryData = Annotated[
     Field(discriminator="category"),
 ]
 HISTORY_CATEGORIES: tuple[str, ...] = tuple(  # in the order of the union above
-    m.model_fields["category"].default for m in get_args(get_args(HistoryData)[0]))
+    m.model_fields["category"].default for m in get_args(get_args(HistoryData)[0])
+)
 
 
 class HistoryEntry(Record):
@@ -186,5 +204,3 @@ class HistoryEntry(Record):
     @property
     def category(self) -> str:
         return self.data.category
-
-

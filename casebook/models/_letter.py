@@ -21,15 +21,21 @@ class LetterRecord(Record):
     record version: a letter is made from the record, it is not part of it."""
 
     kind: Literal["referral", "after_visit_summary"]
-    recipient: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                max_length=1000)]
+    recipient: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+    ]
     letter_date: date = Field(description="The date printed on the letter")
     title: ShortText = ""
     content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
-        description="SHA-256 of the letter's HTML: the same record version gives the same hash")
+        description="SHA-256 of the letter's HTML: the same record version gives the same hash"
+    )
     record_version: int = Field(ge=0, description="The record version it was made from")
-    pdf: bytes = Field(repr=False, min_length=5, max_length=20_000_000,
-                       description="The PDF as given (base64 in JSON)")
+    pdf: bytes = Field(
+        repr=False,
+        min_length=5,
+        max_length=20_000_000,
+        description="The PDF as given (base64 in JSON)",
+    )
     created_by: ShortText = ""
     created_at: datetime | None = None
 
@@ -59,5 +65,3 @@ class LetterRecord(Record):
     @field_serializer("pdf", when_used="json")
     def _pdf_to_base64(self, value: bytes) -> str:
         return base64.b64encode(value).decode("ascii")
-
-

@@ -95,7 +95,8 @@ class TestResult(Record):
     flag: ResultFlag | None = None
     order_id: RecordId | None = None
     reviewed_at: datetime | None = Field(
-        None, description="When a practitioner marked it reviewed (None: not yet)")
+        None, description="When a practitioner marked it reviewed (None: not yet)"
+    )
     reviewed_by: ShortText | None = Field(None, description="Who marked it reviewed")
 
     @field_validator("reviewed_at")
@@ -115,8 +116,14 @@ class TestResult(Record):
 
 # --- plan and notes ---------------------------------------------------------------------
 
-PlanCategory = Literal["eliminate_triggers", "herbal", "nutritional_support",
-                       "microbiome_support", "stress_management", "referral"]
+PlanCategory = Literal[
+    "eliminate_triggers",
+    "herbal",
+    "nutritional_support",
+    "microbiome_support",
+    "stress_management",
+    "referral",
+]
 PLAN_CATEGORIES: tuple[str, ...] = get_args(PlanCategory)
 
 
@@ -133,7 +140,8 @@ class PlanItem(Record):
     category: PlanCategory
     name: Name
     patient_name: ShortText = Field(
-        "", description="The name the patient sees; empty means the same as `name`")
+        "", description="The name the patient sees; empty means the same as `name`"
+    )
     dose: ShortText = ""
     frequency: ShortText = ""
     start: date | None = None
@@ -144,7 +152,8 @@ class PlanItem(Record):
     template: str | None = Field(None, description="Protocol template key it came from")
     source: ShortText = ""
     caution_confirmations: list[CautionConfirmation] = Field(
-        default_factory=list, description="Cautions of the template confirmed, with a reason")
+        default_factory=list, description="Cautions of the template confirmed, with a reason"
+    )
 
     @model_validator(mode="after")
     def _span(self) -> PlanItem:
@@ -185,5 +194,3 @@ class FlagReview(Record):
         if need and not getattr(self, need):
             raise ValueError(f"a {self.state} step needs {need}")
         return self
-
-

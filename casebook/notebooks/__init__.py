@@ -3,8 +3,9 @@
 ```python
 from casebook.notebooks import case_parameters, run_notebook, template_path
 
-run_notebook(template_path("case.ipynb"), out / "P1" / "case.ipynb",
-             case_parameters("P1", database_url))
+run_notebook(
+    template_path("case.ipynb"), out / "P1" / "case.ipynb", case_parameters("P1", database_url)
+)
 ```
 
 As papermill splits `parameterize`, `inspection` and `execute`, the parts live in private
@@ -74,19 +75,40 @@ if TYPE_CHECKING:
 # Names load on first use (PEP 562): `casebook new` reaches `_parameters` and `_new` without
 # importing the batch, papermill or SQLAlchemy.
 _LAZY = {
-    "BatchInputError": "_batch", "BatchOptions": "_batch", "parse_since": "_batch",
-    "plan_jobs": "_batch", "read_patient_csv": "_batch", "run_batch": "_batch",
-    "select_patients": "_batch", "Outcome": "_jobs", "ParameterError": "_parameters",
-    "ParameterValue": "_parameters", "case_parameters": "_parameters",
-    "check_parameters": "_parameters", "output_path": "_parameters",
-    "public_database_url": "_parameters", "BatchReport": "_report", "NotebookFailed": "_run",
-    "NotebookStalled": "_run", "run_notebook": "_run", "write_atomic": "_run",
-    "DEFAULT_TEMPLATES": "_templates", "TEMPLATES_DIR": "_templates",
-    "TemplateNotFound": "_templates", "default_templates": "_templates",
-    "template_path": "_templates", "prepare_case_notebook": "_new", "kernel_settings": "_kernel",
-    "kernel_env": "_parameters", "refuse_overwrite": "_run", "plan_clinic": "_batch",
-    "CLINIC": "_jobs", "Kernels": "_jobs", "clinic_parameters": "_parameters",
-    "parse_day": "_parameters", "relative_folder": "_parameters",
+    "BatchInputError": "_batch",
+    "BatchOptions": "_batch",
+    "parse_since": "_batch",
+    "plan_jobs": "_batch",
+    "read_patient_csv": "_batch",
+    "run_batch": "_batch",
+    "select_patients": "_batch",
+    "Outcome": "_jobs",
+    "ParameterError": "_parameters",
+    "ParameterValue": "_parameters",
+    "case_parameters": "_parameters",
+    "check_parameters": "_parameters",
+    "output_path": "_parameters",
+    "public_database_url": "_parameters",
+    "BatchReport": "_report",
+    "NotebookFailed": "_run",
+    "NotebookStalled": "_run",
+    "run_notebook": "_run",
+    "write_atomic": "_run",
+    "DEFAULT_TEMPLATES": "_templates",
+    "TEMPLATES_DIR": "_templates",
+    "TemplateNotFound": "_templates",
+    "default_templates": "_templates",
+    "template_path": "_templates",
+    "prepare_case_notebook": "_new",
+    "kernel_settings": "_kernel",
+    "kernel_env": "_parameters",
+    "refuse_overwrite": "_run",
+    "plan_clinic": "_batch",
+    "CLINIC": "_jobs",
+    "Kernels": "_jobs",
+    "clinic_parameters": "_parameters",
+    "parse_day": "_parameters",
+    "relative_folder": "_parameters",
     "CLINIC_TEMPLATE": "_templates",
 }
 

@@ -3,9 +3,11 @@
 ```python
 from casebook.notebooks import BatchOptions, run_batch
 
-report = run_batch(BatchOptions(database_url="sqlite:////srv/clinic/casebook.db",
-                                out=Path("notebooks"), html=True))
-print(report.summary_text()); report.write(Path("batch-report.json"))
+report = run_batch(
+    BatchOptions(database_url="sqlite:////srv/clinic/casebook.db", out=Path("notebooks"), html=True)
+)
+print(report.summary_text())
+report.write(Path("batch-report.json"))
 ```
 
 Which patients: all, or `patients` / `from_csv` (a `patient_id` column), narrowed by
@@ -73,6 +75,7 @@ __all__ = [
     "run_batch",
     "select_patients",
 ]
+
 
 class BatchInputError(CasebookError, ValueError):
     """A selection that cannot be built (bad ids, unknown patients, a bad CSV line)."""
@@ -148,8 +151,9 @@ def select_patients(
     from_csv: Path | None = None,
 ) -> list[tuple[str, int]]:
     """(patient id, record version) pairs to build, sorted by id."""
-    chosen = _chosen({s.id: s.record_version for s in store.patients()},
-                     _wanted(patients, from_csv))
+    chosen = _chosen(
+        {s.id: s.record_version for s in store.patients()}, _wanted(patients, from_csv)
+    )
     if since is not None:
         changed = {s.id for s in store.patients(changed_since=since)}
         chosen = [(pid, version) for pid, version in chosen if pid in changed]
@@ -197,8 +201,9 @@ def plan_jobs(
     return _split(planned)
 
 
-def plan_clinic(versions: Mapping[str, int], template: Path, options: BatchOptions,
-                *, today: date | None = None) -> Job | Outcome:
+def plan_clinic(
+    versions: Mapping[str, int], template: Path, options: BatchOptions, *, today: date | None = None
+) -> Job | Outcome:
     """The clinic notebook's job, or its skipped outcome when nothing it reads changed.
 
     It reads every live patient (`versions`: id -> record version, which every saved
@@ -216,21 +221,36 @@ def plan_clinic(versions: Mapping[str, int], template: Path, options: BatchOptio
     return _plan_one(CLINIC, template, out, params, inputs, options)
 
 
-def _plan_one(pid: str, template: Path, out: Path, params: dict[str, ParameterValue],
-              inputs: dict[str, Any], options: BatchOptions) -> Job | Outcome:
+def _plan_one(
+    pid: str,
+    template: Path,
+    out: Path,
+    params: dict[str, ParameterValue],
+    inputs: dict[str, Any],
+    options: BatchOptions,
+) -> Job | Outcome:
     html = out.with_suffix(".html") if options.html else None
     digest = input_hash(inputs)
     if not options.force and is_current(out, digest, html):
         return Outcome(pid, out.name, "skipped", str(out), html=_s(html))
     for stale in stale_temp_files(out):
         stale.unlink(missing_ok=True)
-    return Job(patient_id=pid, template=str(template.resolve()), output=str(out),
-               parameters=params, inputs=inputs, digest=digest, html=_s(html))
+    return Job(
+        patient_id=pid,
+        template=str(template.resolve()),
+        output=str(out),
+        parameters=params,
+        inputs=inputs,
+        digest=digest,
+        html=_s(html),
+    )
 
 
 def _split(planned: Sequence[Job | Outcome]) -> tuple[list[Job], list[Outcome]]:
-    return ([p for p in planned if isinstance(p, Job)],
-            [p for p in planned if isinstance(p, Outcome)])
+    return (
+        [p for p in planned if isinstance(p, Job)],
+        [p for p in planned if isinstance(p, Outcome)],
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -275,8 +295,7 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
         )
         versions = {s.id: s.record_version for s in store.patients()}
     jobs, skipped = _plan(options, templates, selected, versions)
-    kernels = Kernels(mode=options.kernel, cell_timeout=options.cell_timeout,
-                      env=kernel_env(url))
+    kernels = Kernels(mode=options.kernel, cell_timeout=options.cell_timeout, env=kernel_env(url))
     report = _report(redact_url(url), options, skipped)
     done: set[str] = set()
     bar = _progress_bar(len(jobs), progress)
@@ -291,8 +310,14 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     except KeyboardInterrupt:
         report.interrupted = True
         report.outcomes.extend(
-            Outcome(j.patient_id, j.notebook, "failed", j.output, ename="Interrupted",
-                    evalue="the batch was stopped before this notebook was built")
+            Outcome(
+                j.patient_id,
+                j.notebook,
+                "failed",
+                j.output,
+                ename="Interrupted",
+                evalue="the batch was stopped before this notebook was built",
+            )
             for j in jobs
             if j.output not in done
         )
@@ -300,14 +325,18 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
     return report
 
 
-def _plan(options: BatchOptions, templates: Sequence[Path],
-          selected: Sequence[tuple[str, int]], versions: Mapping[str, int]
-          ) -> tuple[list[Job], list[Outcome]]:
+def _plan(
+    options: BatchOptions,
+    templates: Sequence[Path],
+    selected: Sequence[tuple[str, int]],
+    versions: Mapping[str, int],
+) -> tuple[list[Job], list[Outcome]]:
     """The selected patients' notebooks and, with the default set, the clinic notebook."""
     jobs, skipped = plan_jobs(selected, templates, options)
     if options.templates is None:  # the default set: plus the clinic view, once per batch
-        jobs, skipped = _split([*jobs, *skipped, plan_clinic(
-            versions, template_path(CLINIC_TEMPLATE), options)])
+        jobs, skipped = _split(
+            [*jobs, *skipped, plan_clinic(versions, template_path(CLINIC_TEMPLATE), options)]
+        )
     return jobs, skipped
 
 
@@ -322,9 +351,9 @@ def _all_current(options: BatchOptions, templates: Sequence[Path]) -> BatchRepor
     if target is None or versions is None:
         return None
     options = _normalized(options, target[0])
-    jobs, skipped = _plan(options, templates,
-                          _chosen(versions, _wanted(options.patients, options.from_csv)),
-                          versions)
+    jobs, skipped = _plan(
+        options, templates, _chosen(versions, _wanted(options.patients, options.from_csv)), versions
+    )
     return None if jobs else _report(target[0], options, skipped)
 
 

@@ -111,7 +111,8 @@ def run_local(jobs: Sequence[Job], kernels: Kernels, workers: int) -> Iterator[O
             ready = _ready(kernels, helpers)
             wait(warm)
             pending: dict[Future[Outcome], Job] = {
-                pool.submit(build, job, ready): job for job in jobs}
+                pool.submit(build, job, ready): job for job in jobs
+            }
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -158,8 +159,9 @@ def run_dask(jobs: Sequence[Job], kernels: Kernels, scheduler: str) -> Iterator[
         ) from None
     with Client(scheduler, set_as_default=False) as client:
         futures = {
-            client.submit(build, job, kernels, pure=False,
-                          key=f"casebook-{job.digest[:16]}-{i}"): job
+            client.submit(
+                build, job, kernels, pure=False, key=f"casebook-{job.digest[:16]}-{i}"
+            ): job
             for i, job in enumerate(jobs)
         }
         for future in as_completed(list(futures), loop=client.loop):

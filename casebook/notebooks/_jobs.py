@@ -197,16 +197,18 @@ def _run(job: Job, kwargs: dict[str, Any], timeout: float, outcome: Outcome) -> 
     from casebook.kernels.client import died_before_reply
 
     def run() -> None:
-        run_notebook(Path(job.template), Path(job.output), job.parameters,
-                     timeout=timeout, **kwargs)
+        run_notebook(
+            Path(job.template), Path(job.output), job.parameters, timeout=timeout, **kwargs
+        )
 
     try:
         run()
     except Exception as exc:
         if not died_before_reply(exc):
             raise
-        outcome.notes.append("the kernel died before its first reply; retried once in a "
-                             "fresh kernel")
+        outcome.notes.append(
+            "the kernel died before its first reply; retried once in a fresh kernel"
+        )
         run()
 
 

@@ -26,6 +26,7 @@ from casebook.store.peek import fast_sqlite_url, patient_exists
 
 __all__ = ["parameterize", "prepare_case_notebook"]
 
+
 def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
@@ -93,8 +94,12 @@ def _dumps(nb: dict[str, Any]) -> str:
 
 
 def prepare_case_notebook(
-    patient_id: str, database_url: str | None, out_dir: str | Path, template: Path,
-    *, force: bool = False,
+    patient_id: str,
+    database_url: str | None,
+    out_dir: str | Path,
+    template: Path,
+    *,
+    force: bool = False,
 ) -> Path | None:
     """Write `out_dir/<patient_id>/<template name>` parameterized, or None when the fast path
     is not sure (the caller then takes the store and papermill path)."""

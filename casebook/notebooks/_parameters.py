@@ -172,20 +172,31 @@ def relative_folder(name: str, value: str) -> PurePosixPath:
     """A folder given relative to a notebook (never absolute, no drive, no backslash)."""
     path = PurePosixPath(value or ".")
     if path.is_absolute() or ":" in value or "\\" in value:
-        raise ParameterError(name, f"must be a folder relative to the clinic notebook "
-                                   f"(got {value!r})")
+        raise ParameterError(
+            name, f"must be a folder relative to the clinic notebook (got {value!r})"
+        )
     return path
 
 
-def clinic_parameters(database_url: str, *, date_from: str = "", date_to: str = "",
-                      practitioner: str = "", notebooks_dir: str = ".") -> dict[str, str]:
+def clinic_parameters(
+    database_url: str,
+    *,
+    date_from: str = "",
+    date_to: str = "",
+    practitioner: str = "",
+    notebooks_dir: str = ".",
+) -> dict[str, str]:
     """The parameters `templates/clinic.ipynb` takes, checked, with no password."""
     parse_day("date_from", date_from)
     parse_day("date_to", date_to)
     relative_folder("notebooks_dir", notebooks_dir)
-    params = {"database_url": public_database_url(database_url), "date_from": date_from,
-              "date_to": date_to, "practitioner": practitioner,
-              "notebooks_dir": notebooks_dir}
+    params = {
+        "database_url": public_database_url(database_url),
+        "date_from": date_from,
+        "date_to": date_to,
+        "practitioner": practitioner,
+        "notebooks_dir": notebooks_dir,
+    }
     check_parameters(params)
     return params
 
@@ -207,8 +218,9 @@ def output_path(root: Path, patient_id: str | None, name: str) -> Path:
     path = base / name if patient_id is None else base / patient_id / name
     if not path.resolve().is_relative_to(base):
         whose = "name" if patient_id is None else "patient_id"
-        raise ParameterError(whose, f"{path.relative_to(base)} resolves outside {base} "
-                                    "(a symlink?)")
+        raise ParameterError(
+            whose, f"{path.relative_to(base)} resolves outside {base} (a symlink?)"
+        )
     return path
 
 

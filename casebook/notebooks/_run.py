@@ -21,7 +21,11 @@ from casebook.errors import CasebookError, InputError
 from casebook.notebooks._parameters import check_parameters, has_password
 
 __all__ = [
-    "NotebookFailed", "NotebookStalled", "refuse_overwrite", "run_notebook", "write_atomic",
+    "NotebookFailed",
+    "NotebookStalled",
+    "refuse_overwrite",
+    "run_notebook",
+    "write_atomic",
 ]
 
 
@@ -206,5 +210,7 @@ def refuse_overwrite(path: Path, *, force: bool) -> None:
     """An InputError when `path` exists and `force` is not given: a case notebook may hold
     practitioner work (its outputs, cells added by hand)."""
     if not force and path.exists():
-        raise InputError(f"{path}: a case notebook is already there (it may hold "
-                         "practitioner work); --force overwrites it")
+        raise InputError(
+            f"{path}: a case notebook is already there (it may hold "
+            "practitioner work); --force overwrites it"
+        )

@@ -20,24 +20,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook", default=None, help="dashboard template (.ipynb)")
     parser.add_argument("--kernel-name", default="")
     parser.add_argument("--public-url", default=None, help="where links point (https proxy)")
-    parser.add_argument("--trust-proxy", action="store_true",
-                        help="trust X-Forwarded-* headers from the proxy in front")
+    parser.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="trust X-Forwarded-* headers from the proxy in front",
+    )
     parser.add_argument("--no-fork", action="store_true", help="stock kernel start per view")
-    parser.add_argument("--no-shared-charts", action="store_true",
-                        help="each kernel starts its own chart engine")
+    parser.add_argument(
+        "--no-shared-charts", action="store_true", help="each kernel starts its own chart engine"
+    )
     defaults = Limits()
     for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=float,
-                            default=getattr(defaults, name))
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name)
+        )
     for name in ("burst", "concurrent_kernels", "max_waiting"):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int,
-                            default=getattr(defaults, name))
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name)
+        )
     args = parser.parse_args(argv)
     limits = Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
-    return run(args.db, args.host, args.port, limits=limits, notebook=args.notebook,
-               kernel_name=args.kernel_name, forked=not args.no_fork,
-               shared_charts=not args.no_shared_charts, public=args.public_url,
-               trust_proxy=args.trust_proxy)
+    return run(
+        args.db,
+        args.host,
+        args.port,
+        limits=limits,
+        notebook=args.notebook,
+        kernel_name=args.kernel_name,
+        forked=not args.no_fork,
+        shared_charts=not args.no_shared_charts,
+        public=args.public_url,
+        trust_proxy=args.trust_proxy,
+    )
 
 
 if __name__ == "__main__":

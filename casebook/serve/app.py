@@ -84,8 +84,14 @@ def log_request(handler: web.RequestHandler) -> None:
     """Access log without the query string or cookies (a token never reaches the log)."""
     status = handler.get_status()
     level = logging.INFO if status < 400 else logging.WARNING
-    access_log.log(level, "%d %s %s %.0fms", status, handler.request.method,
-                   handler.request.path, 1000.0 * handler.request.request_time())
+    access_log.log(
+        level,
+        "%d %s %s %.0fms",
+        status,
+        handler.request.method,
+        handler.request.path,
+        1000.0 * handler.request.request_time(),
+    )
 
 
 class _Application(tornado.web.Application):
@@ -114,14 +120,23 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
     limits = Instance(Limits, kw={}, help="Rate and concurrency limits")
     forked = Bool(True, help="Fork each view's kernel from a pre-importing process")
     shared_charts = Bool(True, help="Render charts in one warm process shared by kernels")
-    public_url = Unicode("", help="The https (or http) address links point at, e.g. behind "
-                         "a TLS proxy; https makes the session cookie Secure")
-    trust_proxy = Bool(False, help="Take the client address and scheme from X-Forwarded-* "
-                       "/ X-Real-Ip headers (only behind a proxy that sets them)")
-    on_ready = Callable(None, allow_none=True,
-                        help="Called once the server accepts connections (prints the links)")
-    render_cache_mb = Int(help="Memory for rendered pages, in MiB (0: render every view); "
-                          "default $CASEBOOK_RENDER_CACHE_MB or 64")
+    public_url = Unicode(
+        "",
+        help="The https (or http) address links point at, e.g. behind "
+        "a TLS proxy; https makes the session cookie Secure",
+    )
+    trust_proxy = Bool(
+        False,
+        help="Take the client address and scheme from X-Forwarded-* "
+        "/ X-Real-Ip headers (only behind a proxy that sets them)",
+    )
+    on_ready = Callable(
+        None, allow_none=True, help="Called once the server accepts connections (prints the links)"
+    )
+    render_cache_mb = Int(
+        help="Memory for rendered pages, in MiB (0: render every view); "
+        "default $CASEBOOK_RENDER_CACHE_MB or 64"
+    )
     store = Instance("casebook.store.CaseStore", allow_none=True)
     fork_server = Instance("casebook.kernels.ForkServer", allow_none=True)
     chart_service = Instance("casebook.kernels.chart_service.ChartService", allow_none=True)
@@ -134,8 +149,9 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
     def _cache_from_env(self) -> int:
         raw = os.environ.get("CASEBOOK_RENDER_CACHE_MB") or "64"
         if not raw.isdigit():
-            raise InputError(f"CASEBOOK_RENDER_CACHE_MB: must be a whole number of MiB "
-                             f"(got {raw!r})")
+            raise InputError(
+                f"CASEBOOK_RENDER_CACHE_MB: must be a whole number of MiB (got {raw!r})"
+            )
         return int(raw)
 
     @default("open_browser")
@@ -209,12 +225,16 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                 identity=self.identity_provider,
                 view=view,
                 link_limiter=RateLimiter(limits.views_per_minute, limits.burst),
-                address_limiter=RateLimiter(limits.bad_credentials_per_minute,
-                                            max(1, int(limits.bad_credentials_per_minute))),
+                address_limiter=RateLimiter(
+                    limits.bad_credentials_per_minute,
+                    max(1, int(limits.bad_credentials_per_minute)),
+                ),
                 gate=ViewGate(limits),
                 render_timeout=limits.render_timeout,
-                cache=RenderCache(max(0, self.render_cache_mb) * 1024 * 1024,
-                                  template=template_digest(self._template)),
+                cache=RenderCache(
+                    max(0, self.render_cache_mb) * 1024 * 1024,
+                    template=template_digest(self._template),
+                ),
             ),
             casebook_trust_proxy=self.trust_proxy,
             default_handler_class=NotFoundHandler,
@@ -254,15 +274,15 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
             self.chart_service = ChartService().start()
         if self.forked:
             self.start_fork_server()
-        self.connection_dir = tempfile.mkdtemp(prefix="cbk-serve-",
-                                               dir=self.connection_dir_root)
+        self.connection_dir = tempfile.mkdtemp(prefix="cbk-serve-", dir=self.connection_dir_root)
         settings = self.init_settings()
         settings["casebook_on_ready"] = self.on_ready
         self.app = _Application(**settings)
         self.app.add_handlers(".*$", self.init_handlers())
         cache, store = settings["casebook"].cache, self.store
         tornado.ioloop.PeriodicCallback(  # pages of revoked links and deleted patients go
-            lambda: cache.sweep(lambda ids: live_patients(store, ids)), 60_000).start()
+            lambda: cache.sweep(lambda ids: live_patients(store, ids)), 60_000
+        ).start()
         try:
             self.listen()  # runs the loop; Voilà's listen calls stop() when the loop ends
         except SystemExit:  # the port was taken: Voilà exits before its loop starts
@@ -286,4 +306,3 @@ def _public_url(url: str) -> str:
     from casebook.notebooks import public_database_url
 
     return public_database_url(url)
-

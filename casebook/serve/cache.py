@@ -101,8 +101,9 @@ def template_digest(template: nbformat.NotebookNode) -> str:
 def _catalog_files(extra_dir: str | None) -> list[Path]:
     shipped = Path(str(resources.files("casebook.catalog").joinpath("data")))
     folders = [shipped, *([Path(extra_dir)] if extra_dir else [])]
-    return sorted(p for folder in folders if folder.is_dir()
-                  for p in folder.rglob("*") if p.is_file())
+    return sorted(
+        p for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file()
+    )
 
 
 @dataclass
@@ -173,8 +174,7 @@ class RenderCache:
         return patient_id in self._pages
 
     def key_for(self, patient_id: str, record_version: object) -> PageKey:
-        return PageKey(patient_id, record_version, self.template, self.fingerprint(),
-                       self.today())
+        return PageKey(patient_id, record_version, self.template, self.fingerprint(), self.today())
 
     def get(self, key: PageKey) -> bytes | None:
         """The page stored under exactly `key`, else None (a page of another version of the
@@ -253,8 +253,7 @@ class RenderCache:
         for pid in gone:
             self.drop(pid)
         if gone:
-            log.info("render cache: dropped %d page(s) of patients without a live link",
-                     len(gone))
+            log.info("render cache: dropped %d page(s) of patients without a live link", len(gone))
         return len(gone)
 
 

@@ -45,25 +45,28 @@ log = logging.getLogger("casebook.serve")
 
 
 _MESSAGES = {
-    401: ("This page needs your personal link",
-          "Please open the link your practitioner sent you."),
-    403: ("This link does not work",
-          "Please ask your practitioner for a new link."),
-    404: ("Page not found", "There is nothing here. Please open the link your practitioner "
-          "sent you."),
+    401: ("This page needs your personal link", "Please open the link your practitioner sent you."),
+    403: ("This link does not work", "Please ask your practitioner for a new link."),
+    404: (
+        "Page not found",
+        "There is nothing here. Please open the link your practitioner sent you.",
+    ),
     405: ("Not allowed", "This page can only be viewed."),
     413: ("Request too large", "This page can only be viewed."),
-    429: ("Please wait a moment",
-          "This page was asked for many times in a short while. Please wait a minute and "
-          "try again."),
-    503: ("Busy right now", "Many people are looking at their pages. Please try again in a "
-          "minute."),
+    429: (
+        "Please wait a moment",
+        "This page was asked for many times in a short while. Please wait a minute and try again.",
+    ),
+    503: (
+        "Busy right now",
+        "Many people are looking at their pages. Please try again in a minute.",
+    ),
 }
 _REFUSED = {
     "expired": "This link has expired. Please ask your practitioner for a new link.",
     "revoked": "This link is no longer valid. Please ask your practitioner for a new link.",
     "unknown": "This link is not valid. Please check you copied the whole link, or ask your "
-               "practitioner for a new one.",
+    "practitioner for a new one.",
 }
 
 
@@ -142,7 +145,7 @@ def _page(title: str, body: str, head: str = "") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex, nofollow"><link rel="icon" href="data:,">'
         f"{style}{head}"
-        f"<title>{html.escape(title)}</title></head><body><main class=\"cb-page\">"
+        f'<title>{html.escape(title)}</title></head><body><main class="cb-page">'
         f'<section class="cb-card cb-message"><h1>{html.escape(title)}</h1>{body}</section>'
         "</main></body></html>\n"
     )
@@ -202,8 +205,14 @@ class DashboardHandler(BaseHandler):
         self._throttle(state.address_limiter, self.request.remote_ip or "?")
         if refused.patient_id is not None:
             state.cache.drop(refused.patient_id)
-            await asyncio.to_thread(record_use, state.identity.store, refused.patient_id,
-                                    refused.link_id, "refused", {"reason": refused.reason})
+            await asyncio.to_thread(
+                record_use,
+                state.identity.store,
+                refused.patient_id,
+                refused.link_id,
+                "refused",
+                {"reason": refused.reason},
+            )
         log.info("refused a %s link %s", refused.reason, refused.link_id or "(unknown)")
         if self.get_cookie(state.identity.cookie_name):
             state.identity.clear_session(self)
@@ -211,31 +220,51 @@ class DashboardHandler(BaseHandler):
 
     async def _open(self, user: PatientUser) -> None:
         """The link opens a session (its id in the cookie); the browser moves on."""
-        await asyncio.to_thread(record_use, self.state.identity.store, user.patient_id,
-                                user.link_id, "open", {"via": "link"})
+        await asyncio.to_thread(
+            record_use,
+            self.state.identity.store,
+            user.patient_id,
+            user.link_id,
+            "open",
+            {"via": "link"},
+        )
         await self.state.identity.open_session(self, user)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Refresh", f"0; url={LINK_PATH}")  # as the meta element, sooner
-        self.finish(_page(
-            "Opening your dashboard",
-            f'<p><a href="{LINK_PATH}">Open your dashboard</a></p>',
-            head=f'<meta http-equiv="refresh" content="0; url={LINK_PATH}">',
-        ))
+        self.finish(
+            _page(
+                "Opening your dashboard",
+                f'<p><a href="{LINK_PATH}">Open your dashboard</a></p>',
+                head=f'<meta http-equiv="refresh" content="0; url={LINK_PATH}">',
+            )
+        )
 
     async def _view(self, user: PatientUser) -> None:
         state = self.state
         found = await state.cache.lookup(state.identity.store, user.patient_id)
         if found.page is not None:  # rendered for this very record, template and day
-            await asyncio.to_thread(record_use, state.identity.store, user.patient_id,
-                                    user.link_id, "view", {"via": "session"})
+            await asyncio.to_thread(
+                record_use,
+                state.identity.store,
+                user.patient_id,
+                user.link_id,
+                "view",
+                {"via": "session"},
+            )
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.set_header("Server-Timing", CACHE_TIMING)
             self.finish(found.page)
             return
         try:
             async with state.gate.view():
-                await asyncio.to_thread(record_use, state.identity.store, user.patient_id,
-                                        user.link_id, "view", {"via": "session"})
+                await asyncio.to_thread(
+                    record_use,
+                    state.identity.store,
+                    user.patient_id,
+                    user.link_id,
+                    "view",
+                    {"via": "session"},
+                )
                 self.set_header("Content-Type", "text/html; charset=utf-8")
                 self.set_header("Server-Timing", RENDER_TIMING)
                 self._task = asyncio.ensure_future(self._stream(user.patient_id, found))
@@ -267,7 +296,6 @@ class DashboardHandler(BaseHandler):
             self._task.cancel()
 
 
-
 class SummaryHandler(DashboardHandler):
     """`/dashboard/summary.pdf`: the latest after-visit summary of the session's patient, as
     an attachment. The patient comes from the token or its cookie exactly as for the
@@ -276,14 +304,23 @@ class SummaryHandler(DashboardHandler):
 
     async def _view(self, user: PatientUser) -> None:
         store = self.state.identity.store
-        letter = await asyncio.to_thread(store.latest_letter, user.patient_id,
-                                         "after_visit_summary")
+        letter = await asyncio.to_thread(
+            store.latest_letter, user.patient_id, "after_visit_summary"
+        )
         if letter is None:
             raise web.HTTPError(404)
-        await asyncio.to_thread(record_use, store, user.patient_id, user.link_id, "view",
-                                {"via": "session", "letter": letter.id})
+        await asyncio.to_thread(
+            record_use,
+            store,
+            user.patient_id,
+            user.link_id,
+            "view",
+            {"via": "session", "letter": letter.id},
+        )
         self.set_header("Content-Type", "application/pdf")
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="after-visit-summary-{letter.letter_date}.pdf"')
+        self.set_header(
+            "Content-Disposition",
+            f'attachment; filename="after-visit-summary-{letter.letter_date}.pdf"',
+        )
         self.set_header("Cache-Control", "no-store")
         self.finish(letter.pdf)

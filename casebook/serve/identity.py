@@ -107,8 +107,13 @@ class PatientIdentityProvider(IdentityProvider):
         seconds = max(0, int((user.expires_at - now).total_seconds()))
         secure = self.secure_cookies or handler.request.protocol == "https"
         handler.set_cookie(
-            self.cookie_name, session, path="/", httponly=True, samesite="Strict",
-            max_age=seconds, secure=secure,
+            self.cookie_name,
+            session,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            max_age=seconds,
+            secure=secure,
         )
 
     def clear_session(self, handler: web.RequestHandler) -> None:

@@ -18,8 +18,13 @@ from casebook.catalog import default_catalog
 
 __all__ = ["PRELOADED"]
 
-PRELOADED = (casebook.dashboard.sections.__name__, casebook.charts.render.__name__,
-             casebook.charts.plan.__name__, casebook.charts.results.__name__,
-             casebook.charts.visits.__name__, casebook.kernels.chart_service.__name__,
-             default_catalog())
+PRELOADED = (
+    casebook.dashboard.sections.__name__,
+    casebook.charts.render.__name__,
+    casebook.charts.plan.__name__,
+    casebook.charts.results.__name__,
+    casebook.charts.visits.__name__,
+    casebook.kernels.chart_service.__name__,
+    default_catalog(),
+)
 """What this import loaded (the catalog object is the cached one kernels get)."""

@@ -56,8 +56,18 @@ TEMPLATE_DIR = VOILA_TEMPLATES
 
 # Names that carry request data in stock Voilà, or secrets the kernel gets another way.
 _DROPPED = frozenset(
-    {"CASEBOOK_DB", "PGPASSWORD", CHART_SOCKET_ENV, "QUERY_STRING", "SCRIPT_NAME",
-     "PATH_INFO", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE"}
+    {
+        "CASEBOOK_DB",
+        "PGPASSWORD",
+        CHART_SOCKET_ENV,
+        "QUERY_STRING",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "SERVER_SOFTWARE",
+    }
 )
 _DROPPED_PREFIXES = ("VOILA_", "HTTP_", "JPY_")
 
@@ -85,7 +95,8 @@ def prepare_notebook(
     from casebook.notebooks import check_parameters
 
     prepared: nbformat.NotebookNode = parameterize_notebook(
-        copy.deepcopy(template), check_parameters(parameters))
+        copy.deepcopy(template), check_parameters(parameters)
+    )
     return prepared
 
 
@@ -97,8 +108,7 @@ def kernel_environment(
     receives the URL without it), and the shared chart renderer's socket if there is one."""
     source = os.environ if base is None else base
     env = {
-        k: v for k, v in source.items()
-        if k not in _DROPPED and not k.startswith(_DROPPED_PREFIXES)
+        k: v for k, v in source.items() if k not in _DROPPED and not k.startswith(_DROPPED_PREFIXES)
     }
     password = make_url(database_url).password
     if password:
@@ -158,8 +168,7 @@ async def render_view(
     whether the page finished and how many cells failed (the render cache keeps only a
     finished page without a failed cell)."""
     begun = time.perf_counter()
-    nb = prepare_notebook(ctx.template, {"patient_id": patient_id,
-                                         "database_url": ctx.public_url})
+    nb = prepare_notebook(ctx.template, {"patient_id": patient_id, "database_url": ctx.public_url})
     renderer = DashboardRenderer(
         nb,
         request_handler=None,
@@ -195,12 +204,17 @@ async def render_view(
         if outcome is not None:
             outcome.errors = sum(
                 out.get("output_type") == "error"
-                for cell in renderer.notebook.cells for out in cell.get("outputs", ())
+                for cell in renderer.notebook.cells
+                for out in cell.get("outputs", ())
             )
             outcome.complete = True
-        log.info("view rendered in %.2f s (prepared %.2f s, kernel ready %.2f s, cells %.2f s)",
-                 time.perf_counter() - begun, started - begun, ready - started,
-                 time.perf_counter() - ready)
+        log.info(
+            "view rendered in %.2f s (prepared %.2f s, kernel ready %.2f s, cells %.2f s)",
+            time.perf_counter() - begun,
+            started - begun,
+            ready - started,
+            time.perf_counter() - ready,
+        )
     finally:
         if kernel_id in km:  # killed at once, while the response is being finished
             done = asyncio.ensure_future(ensure_async(km.shutdown_kernel(kernel_id, now=True)))

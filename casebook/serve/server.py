@@ -39,8 +39,10 @@ __all__ = [
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 PUBLIC_URL_ENV = "CASEBOOK_PUBLIC_URL"
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 
 
 def _check_host(host: str) -> str:
@@ -74,8 +76,7 @@ def public_url(given: str | None = None) -> str:
     return check_base_url(configured, PUBLIC_URL_ENV) if configured else ""
 
 
-def link_base(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-              public: str | None = None) -> str:
+def link_base(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, public: str | None = None) -> str:
     """Where links point: the public URL (given or configured), else `http://HOST:PORT`."""
     return public_url(public) or base_url(host, port)
 
@@ -123,8 +124,9 @@ def _log_to_stderr() -> None:
     logger = logging.getLogger("casebook.serve")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[casebook serve %(asctime)s] %(message)s",
-                                               "%H:%M:%S"))
+        handler.setFormatter(
+            logging.Formatter("[casebook serve %(asctime)s] %(message)s", "%H:%M:%S")
+        )
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 
@@ -147,16 +149,28 @@ def run(
 
     The "dashboards at" line (and `on_ready(base)`, base being where links point) comes
     once the server accepts connections, not before: a link printed then opens at once."""
-    app = build_app(database_url, host=host, port=port, limits=limits, notebook=notebook,
-                    kernel_name=kernel_name, forked=forked, shared_charts=shared_charts,
-                    public=public, trust_proxy=trust_proxy)
+    app = build_app(
+        database_url,
+        host=host,
+        port=port,
+        limits=limits,
+        notebook=notebook,
+        kernel_name=kernel_name,
+        forked=forked,
+        shared_charts=shared_charts,
+        public=public,
+        trust_proxy=trust_proxy,
+    )
     _log_to_stderr()
     base = app.public_url or base_url(host, port)
 
     def ready() -> None:
-        print(f"casebook serve: dashboards at {base}/dashboard "
-              "(open a link from `casebook access grant PATIENT`; Ctrl-C stops)",
-              file=sys.stderr, flush=True)
+        print(
+            f"casebook serve: dashboards at {base}/dashboard "
+            "(open a link from `casebook access grant PATIENT`; Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
         if on_ready is not None:
             on_ready(base)
 

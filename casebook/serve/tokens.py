@@ -169,8 +169,9 @@ def open_session(store: CaseStore, link: Grant, *, now: datetime | None = None) 
     """A new session id for a browser that opened `link`, stored (as its hash) until the
     link expires. The id is random: it holds nothing of the token."""
     session = secrets.token_urlsafe(32)
-    store.add_session(hash_token(session), link.token_hash, created_at=now or _now(),
-                      expires_at=link.expires_at)
+    store.add_session(
+        hash_token(session), link.token_hash, created_at=now or _now(), expires_at=link.expires_at
+    )
     return session
 
 

@@ -62,11 +62,22 @@ def add_link(
     tx.lock_patient(patient_id)
     tx.conn.execute(
         tables.access_tokens.insert(),
-        {"token_hash": token_hash, "patient_id": patient_id, "created_at": created_at,
-         "expires_at": expires_at, "revoked_at": None},
+        {
+            "token_hash": token_hash,
+            "patient_id": patient_id,
+            "created_at": created_at,
+            "expires_at": expires_at,
+            "revoked_at": None,
+        },
     )
-    tx.audit(patient_id, "access", link_id, "grant", None,
-             {"link": link_id, "expires_at": expires_at.isoformat()})
+    tx.audit(
+        patient_id,
+        "access",
+        link_id,
+        "grant",
+        None,
+        {"link": link_id, "expires_at": expires_at.isoformat()},
+    )
 
 
 def revoke_links(tx: Transaction, patient_id: str, *, now: datetime) -> int:
@@ -121,8 +132,12 @@ def add_session(
     `expires_at` at the latest."""
     tx.conn.execute(
         tables.access_sessions.insert(),
-        {"session_hash": session_hash, "token_hash": token_hash,
-         "created_at": created_at, "expires_at": expires_at},
+        {
+            "session_hash": session_hash,
+            "token_hash": token_hash,
+            "created_at": created_at,
+            "expires_at": expires_at,
+        },
     )
 
 
@@ -147,15 +162,19 @@ def record_link_use(
     tx.audit(patient_id, "access", link_id, action, None, {"link": link_id, **detail})
 
 
-def live_link_patients(conn: sa.Connection, patient_ids: set[str], *, now: datetime
-                       ) -> set[str]:
+def live_link_patients(conn: sa.Connection, patient_ids: set[str], *, now: datetime) -> set[str]:
     """The patients among `patient_ids` who are not deleted and hold a link that is neither
     revoked nor expired at `now`."""
     tokens, patients = tables.access_tokens, tables.patients
     query = (
-        sa.select(tokens.c.patient_id).distinct()
+        sa.select(tokens.c.patient_id)
+        .distinct()
         .join(patients, patients.c.id == tokens.c.patient_id)
-        .where(tokens.c.patient_id.in_(sorted(patient_ids)), tokens.c.revoked_at.is_(None),
-               tokens.c.expires_at > now, patients.c.deleted_at.is_(None))
+        .where(
+            tokens.c.patient_id.in_(sorted(patient_ids)),
+            tokens.c.revoked_at.is_(None),
+            tokens.c.expires_at > now,
+            patients.c.deleted_at.is_(None),
+        )
     )
     return {row.patient_id for row in conn.execute(query)}

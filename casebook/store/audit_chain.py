@@ -29,8 +29,20 @@ import sqlalchemy as sa
 from casebook.store import tables
 from casebook.store.engine import AUDIT_CHAIN_LOCK, advisory_lock
 
-__all__ = ["FIELDS", "GENESIS", "AuditEntryTuple", "PlainRows", "Verdict", "append", "chain_hash",
-           "chained", "last_hash", "lock_chain", "plain_rows", "verify"]
+__all__ = [
+    "FIELDS",
+    "GENESIS",
+    "AuditEntryTuple",
+    "PlainRows",
+    "Verdict",
+    "append",
+    "chain_hash",
+    "chained",
+    "last_hash",
+    "lock_chain",
+    "plain_rows",
+    "verify",
+]
 
 GENESIS = "0" * 64
 FIELDS = ("at", "actor", "patient_id", "entity", "entity_id", "action", "before", "after")
@@ -70,8 +82,10 @@ def _plain(value: Any) -> Any:
     if kind is float:
         return int(value) if value.is_integer() else value
     if kind is dict:
-        return {k if type(k) is str else str(k): v if type(v) in _SCALARS else _plain(v)
-                for k, v in value.items()}
+        return {
+            k if type(k) is str else str(k): v if type(v) in _SCALARS else _plain(v)
+            for k, v in value.items()
+        }
     if kind is list or kind is tuple:
         return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
@@ -90,8 +104,9 @@ def _stamp(value: datetime | str) -> str:
     return value.isoformat()
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False, check_circular=False)  # _plain made a tree
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+)  # _plain made a tree
 
 
 def _json(value: Any) -> str:
@@ -157,8 +172,9 @@ def chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[st
     return [{**row, "chain": chain} for row, _, chain in _chained(conn, rows)]
 
 
-def _chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]
-             ) -> list[tuple[dict[str, Any], dict[str, str], str]]:
+def _chained(
+    conn: sa.Connection, rows: Iterable[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, str], str]]:
     lock_chain(conn)
     previous = last_hash(conn)
     out = []
@@ -182,12 +198,17 @@ def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
     a = tables.audit_log
     quote = conn.dialect.identifier_preparer.quote
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    marks = [f"CAST({mark} AS {a.c[name].type.compile(dialect=conn.dialect)})"
-             if name in ("before", "after") and conn.dialect.name == "postgresql" else mark
-             for name in _WRITTEN]
+    marks = [
+        f"CAST({mark} AS {a.c[name].type.compile(dialect=conn.dialect)})"
+        if name in ("before", "after") and conn.dialect.name == "postgresql"
+        else mark
+        for name in _WRITTEN
+    ]
     # identifiers quoted by the dialect, values bound as parameters: no injection
-    sql = (f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, _WRITTEN))}) "  # noqa: S608
-           f"VALUES ({', '.join(marks)})")
+    sql = (
+        f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, _WRITTEN))}) "  # noqa: S608
+        f"VALUES ({', '.join(marks)})"
+    )
     conn.exec_driver_sql(sql, rows)
 
 
@@ -196,15 +217,39 @@ def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) 
     if not entries:
         return
     now = datetime.now(UTC)
-    rows = [{"at": now, "actor": actor, "patient_id": pid, "entity": entity,
-             "entity_id": eid, "action": action, "before": before, "after": after}
-            for pid, entity, eid, action, before, after in entries]
+    rows = [
+        {
+            "at": now,
+            "actor": actor,
+            "patient_id": pid,
+            "entity": entity,
+            "entity_id": eid,
+            "action": action,
+            "before": before,
+            "after": after,
+        }
+        for pid, entity, eid, action, before, after in entries
+    ]
     # the time as SQLAlchemy's DateTime stores it (text on SQLite)
     to_db = tables.audit_log.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     at = now if to_db is None else to_db(now)
-    _insert(conn, [(at, row["actor"], row["patient_id"], row["entity"], row["entity_id"],
-                    row["action"], texts["before"], texts["after"], chain)
-                   for row, texts, chain in _chained(conn, rows)])
+    _insert(
+        conn,
+        [
+            (
+                at,
+                row["actor"],
+                row["patient_id"],
+                row["entity"],
+                row["entity_id"],
+                row["action"],
+                texts["before"],
+                texts["after"],
+                chain,
+            )
+            for row, texts, chain in _chained(conn, rows)
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -245,7 +290,9 @@ def verify(conn: sa.Connection) -> Verdict:
         expected = chain_hash(previous, row._mapping)
         if row.chain != expected:
             return Verdict(
-                count, previous, row.id,
+                count,
+                previous,
+                row.id,
                 "its hash does not match its fields and the row before it (this row was "
                 "changed or forged, or a row before it was removed or inserted)",
             )

@@ -50,5 +50,10 @@ def last_actor(conn: sa.Connection, patient_id: str, entity_id: str | None = Non
 def patients_changed_by(conn: sa.Connection, actor: str) -> set[str]:
     """The patients whose record `actor` has changed, in one query."""
     a = tables.audit_log
-    return set(conn.execute(sa.select(a.c.patient_id).distinct().where(
-        a.c.actor == actor, a.c.patient_id.is_not(None))).scalars())
+    return set(
+        conn.execute(
+            sa.select(a.c.patient_id)
+            .distinct()
+            .where(a.c.actor == actor, a.c.patient_id.is_not(None))
+        ).scalars()
+    )

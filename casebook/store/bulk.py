@@ -37,6 +37,7 @@ __all__ = [
     "write_patients",
 ]
 
+
 @dataclass
 class ImportSummary:
     created: int = 0
@@ -155,8 +156,7 @@ def _prepared(catalog: Catalog, case: Case) -> Case:
             ent.collection: [
                 r if r.version else r.model_copy(update={"version": 1})
                 for r in (
-                    prepare(x, catalog, case.patient, case)
-                    for x in getattr(case, ent.collection)
+                    prepare(x, catalog, case.patient, case) for x in getattr(case, ent.collection)
                 )
             ]
             for ent in ENTITIES
@@ -190,9 +190,9 @@ def write_new_cases(tx: Transaction, cases: Sequence[Case]) -> None:
         rows = [ent.to_row(r) for c in cases for r in getattr(c, ent.collection)]
         if rows:
             _insert_checked(tx.conn, ent.table, rows, ent.kind)
-    tx.audit_many([
-        (c.patient.id, "case", c.patient.id, "import", None, _audited_case(c)) for c in cases
-    ])
+    tx.audit_many(
+        [(c.patient.id, "case", c.patient.id, "import", None, _audited_case(c)) for c in cases]
+    )
 
 
 def _audited_case(case: Case) -> dict[str, Any]:

@@ -193,22 +193,29 @@ class CaseStore:
             return writes.mark_results_reviewed(tx, patient_id, result_ids)
 
     # --- red flags (the lifecycle's rules: casebook.clinical.flag_lifecycle) -------------
-    def review_flag(self, patient_id: str, rule_key: str, state: str, *, note: str = "",
-                    referred_to: str = "", outcome: str = "") -> FlagReview:
+    def review_flag(
+        self,
+        patient_id: str,
+        rule_key: str,
+        state: str,
+        *,
+        note: str = "",
+        referred_to: str = "",
+        outcome: str = "",
+    ) -> FlagReview:
         """Record one step of a raised red flag ('acknowledged', 'referred' with
         `referred_to`, 'resolved' with `outcome`), audited; InputError in one line for a
         step that is not allowed, and nothing is written."""
         with self.transaction() as tx:
-            return flags.record_step(tx, patient_id, rule_key, state, note=note,
-                                     referred_to=referred_to, outcome=outcome)
+            return flags.record_step(
+                tx, patient_id, rule_key, state, note=note, referred_to=referred_to, outcome=outcome
+            )
 
     def flag_statuses(self, patient_id: str, *, today: date | None = None) -> list[FlagStatus]:
         """The patient's raised flags with their state, open ones first."""
         return case_flag_statuses(self.load_case(patient_id), self.catalog, today=today)
 
-    def flag_reviews(
-        self, patient_ids: Sequence[str] | None = None
-    ) -> dict[str, list[FlagReview]]:
+    def flag_reviews(self, patient_ids: Sequence[str] | None = None) -> dict[str, list[FlagReview]]:
         """Live steps by patient id, oldest first (all patients, or those asked for: each
         has an entry, empty when none); combine with
         `casebook.clinical.flag_lifecycle.flag_statuses`."""
@@ -233,12 +240,20 @@ class CaseStore:
         return found[0] if found else None
 
     # --- patient links (casebook.serve.tokens makes and checks them) --------------------
-    def add_link(self, patient_id: str, token_hash: str, link_id: str, *,
-                 created_at: datetime, expires_at: datetime) -> None:
+    def add_link(
+        self,
+        patient_id: str,
+        token_hash: str,
+        link_id: str,
+        *,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
         """Store a new link of a live patient (NotFoundError otherwise), audited."""
         with self.transaction() as tx:
-            access.add_link(tx, patient_id, token_hash, link_id,
-                            created_at=created_at, expires_at=expires_at)
+            access.add_link(
+                tx, patient_id, token_hash, link_id, created_at=created_at, expires_at=expires_at
+            )
 
     def revoke_links(self, patient_id: str, *, now: datetime) -> int:
         """End every unrevoked link of the patient; how many. Audited."""
@@ -250,20 +265,23 @@ class CaseStore:
         with self.read() as conn:
             return access.find_link(conn, token_hash)
 
-    def add_session(self, session_hash: str, token_hash: str, *,
-                    created_at: datetime, expires_at: datetime) -> None:
+    def add_session(
+        self, session_hash: str, token_hash: str, *, created_at: datetime, expires_at: datetime
+    ) -> None:
         """Store a browser session opened from the link `token_hash`."""
         with self.transaction() as tx:
-            access.add_session(tx, session_hash, token_hash,
-                               created_at=created_at, expires_at=expires_at)
+            access.add_session(
+                tx, session_hash, token_hash, created_at=created_at, expires_at=expires_at
+            )
 
     def find_session(self, session_hash: str) -> StoredLink | None:
         """The link behind the session of this hash, or None."""
         with self.read() as conn:
             return access.find_session(conn, session_hash)
 
-    def record_link_use(self, patient_id: str, link_id: str, action: str,
-                        detail: dict[str, Any]) -> None:
+    def record_link_use(
+        self, patient_id: str, link_id: str, action: str, detail: dict[str, Any]
+    ) -> None:
         """Write one use of a link (open, view, refused) to the audit log."""
         with self.transaction() as tx:
             access.record_link_use(tx, patient_id, link_id, action, detail)

@@ -43,18 +43,36 @@ def record_step(
     step its state does not allow, is an InputError in one line."""
     tx.lock_patient(patient_id)  # one writer per case until the commit
     case = read_case(tx.conn, patient_id)
-    status = check_step(case_flag_statuses(case, tx.catalog, today=today), rule_key, state,
-                        referred_to=referred_to, outcome=outcome)
+    status = check_step(
+        case_flag_statuses(case, tx.catalog, today=today),
+        rule_key,
+        state,
+        referred_to=referred_to,
+        outcome=outcome,
+    )
     review = FlagReview(
-        patient_id=patient_id, version=1, rule_key=rule_key, state=state,
-        note=note, referred_to=referred_to, outcome=outcome, actor=tx.actor,
-        at=tx.now(), evidence_on=status.flag.on,
+        patient_id=patient_id,
+        version=1,
+        rule_key=rule_key,
+        state=state,
+        note=note,
+        referred_to=referred_to,
+        outcome=outcome,
+        actor=tx.actor,
+        at=tx.now(),
+        evidence_on=status.flag.on,
     )
     ent = entity_for(FlagReview)
     tx.conn.execute(ent.table.insert(), ent.to_row(review))
     tx.bump_version(patient_id)
-    tx.audit(patient_id, ent.kind, review.id, STEP_ACTIONS[state], None,
-             ent.to_json(review) | {"label": status.flag.label})
+    tx.audit(
+        patient_id,
+        ent.kind,
+        review.id,
+        STEP_ACTIONS[state],
+        None,
+        ent.to_json(review) | {"label": status.flag.label},
+    )
     return review
 
 
@@ -63,9 +81,12 @@ def read_flag_reviews(
 ) -> dict[str, list[FlagReview]]:
     """Live steps by patient id, oldest first; every patient asked for has an entry."""
     t, p = tables.flag_reviews, tables.patients
-    query = (sa.select(t).join(p, p.c.id == t.c.patient_id)
-             .where(t.c.deleted_at.is_(None), p.c.deleted_at.is_(None))
-             .order_by(t.c.patient_id, t.c.at, t.c.id))
+    query = (
+        sa.select(t)
+        .join(p, p.c.id == t.c.patient_id)
+        .where(t.c.deleted_at.is_(None), p.c.deleted_at.is_(None))
+        .order_by(t.c.patient_id, t.c.at, t.c.id)
+    )
     out: dict[str, list[FlagReview]] = defaultdict(list)
     if patient_ids is not None:
         wanted = sorted(set(patient_ids))

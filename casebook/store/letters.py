@@ -27,8 +27,7 @@ def save_letter(tx: Transaction, letter: LetterRecord) -> LetterRecord:
     ent = entity_for(LetterRecord)
     tx.lock_patient(letter.patient_id)
     new = letter.model_copy(
-        update={"version": 1, "created_by": letter.created_by or tx.actor,
-                "created_at": tx.now()}
+        update={"version": 1, "created_by": letter.created_by or tx.actor, "created_at": tx.now()}
     )
     try:
         with tx.conn.begin_nested():
@@ -39,8 +38,9 @@ def save_letter(tx: Transaction, letter: LetterRecord) -> LetterRecord:
     return new
 
 
-def read_letters(conn: sa.Connection, patient_id: str, kind: str | None = None, *,
-                 newest_only: bool = False) -> list[LetterRecord]:
+def read_letters(
+    conn: sa.Connection, patient_id: str, kind: str | None = None, *, newest_only: bool = False
+) -> list[LetterRecord]:
     """The patient's letters (of one kind if given), oldest first; with `newest_only`,
     only the newest (by letter date, then when made)."""
     t = tables.letters

@@ -80,8 +80,14 @@ def save_patient(tx: Transaction, patient: Patient) -> Patient:
         .where(tables.patients.c.id == patient.id)
         .values(name=new.name, birth_date=new.birth_date, sex=new.sex, version=new.version)
     )
-    tx.audit(patient.id, "patient", patient.id, "update",
-             current.model_dump(mode="json"), new.model_dump(mode="json"))
+    tx.audit(
+        patient.id,
+        "patient",
+        patient.id,
+        "update",
+        current.model_dump(mode="json"),
+        new.model_dump(mode="json"),
+    )
     return new
 
 
@@ -115,8 +121,14 @@ def patient_summaries(
     if changed_since is not None:
         query = query.where(p.c.updated_at >= changed_since)
     return [
-        PatientSummary(id=r.id, name=r.name, birth_date=r.birth_date, sex=r.sex,
-                       record_version=r.record_version, updated_at=aware(r.updated_at))
+        PatientSummary(
+            id=r.id,
+            name=r.name,
+            birth_date=r.birth_date,
+            sex=r.sex,
+            record_version=r.record_version,
+            updated_at=aware(r.updated_at),
+        )
         for r in conn.execute(query)
     ]
 
@@ -136,6 +148,11 @@ def birth_and_sex(conn: sa.Connection, patient_ids: Iterable[str]) -> dict[str, 
     import of results checks, without building a `Patient` for each (`existing_patients`
     does, at about 10 µs apiece)."""
     p = tables.patients
-    return {r.id: (r.birth_date, r.sex) for r in conn.execute(
-        sa.select(p.c.id, p.c.birth_date, p.c.sex)
-        .where(any_of(conn, p.c.id, sorted(set(patient_ids))), p.c.deleted_at.is_(None)))}
+    return {
+        r.id: (r.birth_date, r.sex)
+        for r in conn.execute(
+            sa.select(p.c.id, p.c.birth_date, p.c.sex).where(
+                any_of(conn, p.c.id, sorted(set(patient_ids))), p.c.deleted_at.is_(None)
+            )
+        )
+    }

@@ -42,27 +42,35 @@ def load_cases(conn: sa.Connection, patient_ids: Iterable[str] | None = None) ->
     Ids that are not live patients are left out."""
     p = tables.patients
     wanted = None if patient_ids is None else sorted(set(patient_ids))
-    chunks: list[Sequence[str] | None] = (
-        [None] if wanted is None else list(chunked(wanted)))
+    chunks: list[Sequence[str] | None] = [None] if wanted is None else list(chunked(wanted))
     heads: list[Any] = []
     parts: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
     for chunk in chunks:
         query = sa.select(p).where(p.c.deleted_at.is_(None))
-        heads += conn.execute(
-            query if chunk is None else query.where(p.c.id.in_(chunk))).all()
+        heads += conn.execute(query if chunk is None else query.where(p.c.id.in_(chunk))).all()
         for ent in ENTITIES:
             t = ent.table
-            query = sa.select(t).where(t.c.deleted_at.is_(None)).order_by(
-                t.c.patient_id, *(t.c[c] for c in ent.order_by))
+            query = (
+                sa.select(t)
+                .where(t.c.deleted_at.is_(None))
+                .order_by(t.c.patient_id, *(t.c[c] for c in ent.order_by))
+            )
             if chunk is not None:
                 query = query.where(t.c.patient_id.in_(chunk))
             by_patient = parts[ent.collection]
             for r in conn.execute(query):
                 by_patient[r.patient_id].append(ent.from_row(r))
     heads.sort(key=lambda r: r.id)
-    return [Case.model_construct(patient=patient_from_row(h), **cast("dict[str, Any]", {
-        ent.collection: parts[ent.collection].get(h.id, []) for ent in ENTITIES}))
-        for h in heads]
+    return [
+        Case.model_construct(
+            patient=patient_from_row(h),
+            **cast(
+                "dict[str, Any]",
+                {ent.collection: parts[ent.collection].get(h.id, []) for ent in ENTITIES},
+            ),
+        )
+        for h in heads
+    ]
 
 
 def page_stamp(conn: sa.Connection, patient_id: str) -> tuple[int, int, str]:
@@ -71,10 +79,12 @@ def page_stamp(conn: sa.Connection, patient_id: str) -> tuple[int, int, str]:
     NotFoundError for an unknown or deleted patient."""
     p, lt = tables.patients, tables.letters
     live = sa.and_(lt.c.patient_id == p.c.id, lt.c.deleted_at.is_(None))
-    query = (sa.select(p.c.record_version, sa.func.count(lt.c.id), sa.func.max(lt.c.id))
-             .select_from(p.outerjoin(lt, live))
-             .where(p.c.id == patient_id, p.c.deleted_at.is_(None))
-             .group_by(p.c.id, p.c.record_version))
+    query = (
+        sa.select(p.c.record_version, sa.func.count(lt.c.id), sa.func.max(lt.c.id))
+        .select_from(p.outerjoin(lt, live))
+        .where(p.c.id == patient_id, p.c.deleted_at.is_(None))
+        .group_by(p.c.id, p.c.record_version)
+    )
     row = conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"no patient {patient_id!r} in the store")

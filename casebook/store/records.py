@@ -114,8 +114,16 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     Entity("note", Note, tables.notes, "notes", (), (), ("written_on", "id")),
     Entity("flag_review", FlagReview, tables.flag_reviews, "flag_reviews", (), (), ("at", "id")),
-    Entity("letter", LetterRecord, tables.letters, "letters", (), (),
-           ("letter_date", "created_at", "id"), not_audited=("pdf",)),
+    Entity(
+        "letter",
+        LetterRecord,
+        tables.letters,
+        "letters",
+        (),
+        (),
+        ("letter_date", "created_at", "id"),
+        not_audited=("pdf",),
+    ),
 )
 _BY_MODEL = {e.model: e for e in ENTITIES}
 
@@ -140,8 +148,9 @@ def patient_from_row(row: Any) -> Patient:
     return Patient.model_validate({k: m[k] for k in _PATIENT_FIELDS})
 
 
-def any_of(conn: sa.Connection, column: sa.ColumnElement[str],
-           values: Sequence[str]) -> sa.ColumnElement[bool]:
+def any_of(
+    conn: sa.Connection, column: sa.ColumnElement[str], values: Sequence[str]
+) -> sa.ColumnElement[bool]:
     """`column IN values` with the values in one bound parameter, however many (a JSON
     array on SQLite, an array on PostgreSQL): for the 10,000 patients of a bulk import,
     instead of 20 statements of 500 parameters that SQLAlchemy renders one by one."""

@@ -68,15 +68,18 @@ class ResultColumns:
 
     @classmethod
     def from_rows(cls, rows: Sequence[Mapping[str, Any] | TestResult]) -> ResultColumns:
-        dicts = [r.model_dump(include=set(cls.names())) if isinstance(r, TestResult) else r
-                 for r in rows]
+        dicts = [
+            r.model_dump(include=set(cls.names())) if isinstance(r, TestResult) else r for r in rows
+        ]
         return cls(*([r[name] for r in dicts] for name in cls.names()))
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict of the stored fields per result."""
         names = self.names()
-        return [dict(zip(names, values, strict=True))
-                for values in zip(*(getattr(self, n) for n in names), strict=True)]
+        return [
+            dict(zip(names, values, strict=True))
+            for values in zip(*(getattr(self, n) for n in names), strict=True)
+        ]
 
     def take(self, positions: Sequence[int]) -> ResultColumns:
         return ResultColumns(*([getattr(self, n)[i] for i in positions] for n in self.names()))
@@ -88,41 +91,72 @@ class ResultColumns:
 def _lock_patients(conn: sa.Connection, pids: Sequence[str]) -> None:
     """Lock the cases, in a stable order; every one must still be live."""
     p = tables.patients
-    found = set(conn.execute(
-        sa.select(p.c.id).where(any_of(conn, p.c.id, pids), p.c.deleted_at.is_(None))
-        .order_by(p.c.id).with_for_update()).scalars())
+    found = set(
+        conn.execute(
+            sa.select(p.c.id)
+            .where(any_of(conn, p.c.id, pids), p.c.deleted_at.is_(None))
+            .order_by(p.c.id)
+            .with_for_update()
+        ).scalars()
+    )
     gone = [pid for pid in pids if pid not in found]
     if gone:
-        raise StoreError(f"no patient {gone[0]!r} in the store"
-                         + (f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""))
+        raise StoreError(
+            f"no patient {gone[0]!r} in the store"
+            + (f" (and {len(gone) - 1} more)" if len(gone) > 1 else "")
+        )
 
 
-def _existing(conn: sa.Connection, results: ResultColumns,
-              pids: Sequence[str]) -> dict[tuple[str, str, date], Any]:
+def _existing(
+    conn: sa.Connection, results: ResultColumns, pids: Sequence[str]
+) -> dict[tuple[str, str, date], Any]:
     """The live stored results with the key (patient, test, date) of one of `results`."""
     t = tables.test_results
     days = sorted(set(results.collected_on))
     tests = sorted(set(results.test))
-    on_days = (t.c.collected_on.in_(days) if len(days) * len(tests) <= _FEW_KEYS
-               else t.c.collected_on.between(days[0], days[-1]))
-    query = sa.select(t.c.id, t.c.patient_id, t.c.test, t.c.collected_on, t.c.version,
-                      *(t.c[f] for f in _VALUE_FIELDS))
-    return {(row.patient_id, row.test, row.collected_on): row for row in conn.execute(
-        query.where(any_of(conn, t.c.patient_id, pids), t.c.deleted_at.is_(None),
-                    t.c.test.in_(tests), on_days))}
+    on_days = (
+        t.c.collected_on.in_(days)
+        if len(days) * len(tests) <= _FEW_KEYS
+        else t.c.collected_on.between(days[0], days[-1])
+    )
+    query = sa.select(
+        t.c.id,
+        t.c.patient_id,
+        t.c.test,
+        t.c.collected_on,
+        t.c.version,
+        *(t.c[f] for f in _VALUE_FIELDS),
+    )
+    return {
+        (row.patient_id, row.test, row.collected_on): row
+        for row in conn.execute(
+            query.where(
+                any_of(conn, t.c.patient_id, pids),
+                t.c.deleted_at.is_(None),
+                t.c.test.in_(tests),
+                on_days,
+            )
+        )
+    }
 
 
-def _open_orders(conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
-                 ) -> dict[tuple[str, str], list[Any]]:
+def _open_orders(
+    conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
+) -> dict[tuple[str, str], list[Any]]:
     """Open orders by (patient, test), oldest first: those of the new results' tests
     placed on or before the last of their dates (no other can be fulfilled)."""
     o = tables.test_orders
     queues: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    query = (sa.select(o.c.id, o.c.patient_id, o.c.test, o.c.ordered_on, o.c.version)
-             .where(o.c.deleted_at.is_(None), o.c.status.in_(("ordered", "collected")),
-                    o.c.test.in_(sorted(set(new.test))),
-                    o.c.ordered_on <= max(new.collected_on))
-             .order_by(o.c.ordered_on, o.c.id))
+    query = (
+        sa.select(o.c.id, o.c.patient_id, o.c.test, o.c.ordered_on, o.c.version)
+        .where(
+            o.c.deleted_at.is_(None),
+            o.c.status.in_(("ordered", "collected")),
+            o.c.test.in_(sorted(set(new.test))),
+            o.c.ordered_on <= max(new.collected_on),
+        )
+        .order_by(o.c.ordered_on, o.c.id)
+    )
     for row in conn.execute(query.where(any_of(conn, o.c.patient_id, pids))):
         queues[(row.patient_id, row.test)].append(row)
     return queues
@@ -162,15 +196,20 @@ def _plan(conn: sa.Connection, results: ResultColumns, pids: Sequence[str]) -> _
                 continue
             update = dict(zip(_VALUE_FIELDS, values, strict=True))
             updates.append({"rid": old.id, "version": old.version + 1, **update})
-            changed[key[0]].append((dict(zip(("id", *_VALUE_FIELDS), (old.id, *before),
-                                             strict=True)), {"id": old.id, **update}))
+            changed[key[0]].append(
+                (
+                    dict(zip(("id", *_VALUE_FIELDS), (old.id, *before), strict=True)),
+                    {"id": old.id, **update},
+                )
+            )
     new = results if len(fresh) == len(results) else results.take(fresh)
     order_ids, order_updates, resulted = _fulfil_orders(conn, new, pids)
     return _Plan(new, order_ids, order_updates, resulted, updates, changed, unchanged)
 
 
-def _fulfil_orders(conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
-                   ) -> tuple[list[str | None], list[dict[str, Any]], dict[str, list[str]]]:
+def _fulfil_orders(
+    conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
+) -> tuple[list[str | None], list[dict[str, Any]], dict[str, list[str]]]:
     """A new result fulfils the oldest open order of its test placed on or before its
     collection date: the order id of each new result, the orders' updates, and which
     orders each patient had resulted."""
@@ -189,13 +228,21 @@ def _fulfil_orders(conn: sa.Connection, new: ResultColumns, pids: Sequence[str]
         order = queue.pop(0)
         order_ids[i] = order.id
         resulted[key[0]].append(order.id)
-        updates.append({"oid": order.id, "status": "resulted", "collected_on": day,
-                        "resulted_on": max(today, day), "version": order.version + 1})
+        updates.append(
+            {
+                "oid": order.id,
+                "status": "resulted",
+                "collected_on": day,
+                "resulted_on": max(today, day),
+                "version": order.version + 1,
+            }
+        )
     return order_ids, updates, resulted
 
 
-def _fast_insert(conn: sa.Connection, table: sa.Table,
-                 columns: Mapping[str, Sequence[Any]]) -> None:
+def _fast_insert(
+    conn: sa.Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]]
+) -> None:
     """Rows, given as columns, straight to the driver: they are already validated, and
     SQLAlchemy's per-row parameter processing would cost more than the insert itself.
     PostgreSQL (psycopg) takes them by COPY, 0.8 s for 100,000 results against 1.3 s by
@@ -212,24 +259,30 @@ def _fast_insert(conn: sa.Connection, table: sa.Table,
 
         driver = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
         try:
-            with driver.cursor() as cursor, cursor.copy(
-                    f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         except IntegrityError:
             raise StoreError(_TWICE) from None
         return
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({names}) "  # noqa: S608
-           f"VALUES ({', '.join(mark for _ in cols)})")
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({names}) "  # noqa: S608
+        f"VALUES ({', '.join(mark for _ in cols)})"
+    )
     try:
         conn.exec_driver_sql(sql, list(rows))
     except sa.exc.IntegrityError:
         raise StoreError(_TWICE) from None
 
 
-_TWICE = ("results: the same patient, test and collection date twice in one import, or a "
-          "result that refers to a missing patient or order; nothing was imported")
+_TWICE = (
+    "results: the same patient, test and collection date twice in one import, or a "
+    "result that refers to a missing patient or order; nothing was imported"
+)
 
 
 def _write(conn: sa.Connection, plan: _Plan) -> tuple[list[str], list[str]]:
@@ -240,34 +293,60 @@ def _write(conn: sa.Connection, plan: _Plan) -> tuple[list[str], list[str]]:
     iso = {day: day.isoformat() for day in set(new.collected_on)}
     days = [iso[day] for day in new.collected_on]
     if ids:
-        _fast_insert(conn, t, {
-            "id": ids, "patient_id": new.patient_id, "version": [1] * len(ids),
-            "test": new.test,
-            "collected_on": days if conn.dialect.name == "sqlite" else new.collected_on,
-            **{f: getattr(new, f) for f in _VALUE_FIELDS}, "order_id": plan.order_ids})
+        _fast_insert(
+            conn,
+            t,
+            {
+                "id": ids,
+                "patient_id": new.patient_id,
+                "version": [1] * len(ids),
+                "test": new.test,
+                "collected_on": days if conn.dialect.name == "sqlite" else new.collected_on,
+                **{f: getattr(new, f) for f in _VALUE_FIELDS},
+                "order_id": plan.order_ids,
+            },
+        )
     if plan.updates:
-        conn.execute(sa.update(t).where(t.c.id == sa.bindparam("rid")).values(
-            version=sa.bindparam("version"), reviewed_at=None, reviewed_by=None,
-            **{f: sa.bindparam(f) for f in _VALUE_FIELDS}), plan.updates)
+        conn.execute(
+            sa.update(t)
+            .where(t.c.id == sa.bindparam("rid"))
+            .values(
+                version=sa.bindparam("version"),
+                reviewed_at=None,
+                reviewed_by=None,
+                **{f: sa.bindparam(f) for f in _VALUE_FIELDS},
+            ),
+            plan.updates,
+        )
     if plan.order_updates:
-        conn.execute(sa.update(o).where(o.c.id == sa.bindparam("oid")).values(
-            status=sa.bindparam("status"), collected_on=sa.bindparam("collected_on"),
-            resulted_on=sa.bindparam("resulted_on"), version=sa.bindparam("version")),
-            plan.order_updates)
+        conn.execute(
+            sa.update(o)
+            .where(o.c.id == sa.bindparam("oid"))
+            .values(
+                status=sa.bindparam("status"),
+                collected_on=sa.bindparam("collected_on"),
+                resulted_on=sa.bindparam("resulted_on"),
+                version=sa.bindparam("version"),
+            ),
+            plan.order_updates,
+        )
     return ids, days
 
 
 def _created_by_patient(plan: _Plan, ids: list[str], days: list[str]) -> dict[str, PlainRows]:
     """Each patient's new results as audit rows (`_AUDITED`), in the order of the import."""
     new, pids = plan.new, plan.new.patient_id
-    rows = plain_rows([ids, new.test, days, *(getattr(new, f) for f in _VALUE_FIELDS),
-                       plan.order_ids])
+    rows = plain_rows(
+        [ids, new.test, days, *(getattr(new, f) for f in _VALUE_FIELDS), plan.order_ids]
+    )
     if not pids:
         return {}
     starts = [0, *(i for i in range(1, len(pids)) if pids[i] != pids[i - 1])]
     if len(starts) == len(set(pids)):  # each patient's results together (a usual file)
-        return {pids[a]: PlainRows(rows[a:b])
-                for a, b in zip(starts, [*starts[1:], len(pids)], strict=True)}
+        return {
+            pids[a]: PlainRows(rows[a:b])
+            for a, b in zip(starts, [*starts[1:], len(pids)], strict=True)
+        }
     positions: dict[str, list[int]] = defaultdict(list)
     for i, pid in enumerate(pids):
         positions[pid].append(i)
@@ -301,13 +380,22 @@ def write_results(tx: Transaction, results: ResultColumns) -> ImportSummary:
     touched = sorted(created.keys() | plan.changed.keys())
     tx.bump_versions(touched)
     empty = PlainRows()
-    tx.audit_many([
-        (pid, "result", None, "import",
-         {"updated": [b for b, _ in plan.changed[pid]]} if plan.changed.get(pid) else None,
-         {"columns": list(_AUDITED),
-          "created": created.get(pid, empty),
-          "updated": [a for _, a in plan.changed.get(pid, ())],
-          "orders_resulted": plan.resulted.get(pid, [])})
-        for pid in touched
-    ])
+    tx.audit_many(
+        [
+            (
+                pid,
+                "result",
+                None,
+                "import",
+                {"updated": [b for b, _ in plan.changed[pid]]} if plan.changed.get(pid) else None,
+                {
+                    "columns": list(_AUDITED),
+                    "created": created.get(pid, empty),
+                    "updated": [a for _, a in plan.changed.get(pid, ())],
+                    "orders_resulted": plan.resulted.get(pid, []),
+                },
+            )
+            for pid in touched
+        ]
+    )
     return ImportSummary(len(plan.new), len(plan.updates), plan.unchanged, set(touched))

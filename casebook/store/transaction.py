@@ -49,8 +49,15 @@ class Transaction:
         """The time a change is stamped with (timezone-aware UTC)."""
         return datetime.now(UTC)
 
-    def audit(self, patient_id: str | None, entity: str, entity_id: str | None,
-              action: str, before: Any, after: Any) -> None:
+    def audit(
+        self,
+        patient_id: str | None,
+        entity: str,
+        entity_id: str | None,
+        action: str,
+        before: Any,
+        after: Any,
+    ) -> None:
         """Append one entry to the hash-chained audit log, as `actor`."""
         append(self.conn, self.actor, [(patient_id, entity, entity_id, action, before, after)])
 
@@ -87,7 +94,8 @@ class Transaction:
         ids = sorted(patient_ids)
         where = p.c.id == ids[0] if len(ids) == 1 else any_of(self.conn, p.c.id, ids)
         self.conn.execute(
-            sa.update(p).where(where)
+            sa.update(p)
+            .where(where)
             .values(record_version=p.c.record_version + 1, updated_at=self.now())
         )
 

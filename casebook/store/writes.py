@@ -90,7 +90,8 @@ def delete_record(tx: Transaction, record: Record) -> None:
     if isinstance(current, Visit):
         _detach_visit(tx, current)
     tx.conn.execute(
-        sa.update(t).where(t.c.id == record.id)
+        sa.update(t)
+        .where(t.c.id == record.id)
         .values(deleted_at=tx.now(), version=current.version + 1)
     )
     tx.bump_version(record.patient_id)
@@ -111,7 +112,8 @@ def _detach_visit(tx: Transaction, visit: Visit) -> None:
                 save_record(tx, child.model_copy(update={"visit_id": None}))
             else:
                 tx.conn.execute(
-                    sa.update(t).where(t.c.id == child.id)
+                    sa.update(t)
+                    .where(t.c.id == child.id)
                     .values(deleted_at=tx.now(), version=child.version + 1)
                 )
                 tx.audit(child.patient_id, ent.kind, child.id, "delete", ent.to_json(child), None)
@@ -142,8 +144,11 @@ def _result_value(record: Record) -> tuple[Any, ...]:
 def review_cleared(record: Record, current: Record) -> Record:
     """`record` as it should be saved over `current`: a result whose value changed is a new
     result to review, so its review is cleared."""
-    if isinstance(record, TestResult) and record.reviewed_at is not None \
-            and _result_value(record) != _result_value(current):
+    if (
+        isinstance(record, TestResult)
+        and record.reviewed_at is not None
+        and _result_value(record) != _result_value(current)
+    ):
         return record.model_copy(update={"reviewed_at": None, "reviewed_by": None})
     return record
 
@@ -172,10 +177,14 @@ def mark_results_reviewed(
     for current in chosen:
         if not isinstance(current, TestResult) or current.reviewed_at is not None:
             continue
-        new = current.model_copy(update={"reviewed_at": now, "reviewed_by": tx.actor,
-                                         "version": current.version + 1})
-        tx.conn.execute(sa.update(t).where(t.c.id == new.id).values(
-            reviewed_at=now, reviewed_by=tx.actor, version=new.version))
+        new = current.model_copy(
+            update={"reviewed_at": now, "reviewed_by": tx.actor, "version": current.version + 1}
+        )
+        tx.conn.execute(
+            sa.update(t)
+            .where(t.c.id == new.id)
+            .values(reviewed_at=now, reviewed_by=tx.actor, version=new.version)
+        )
         tx.audit(patient_id, ent.kind, new.id, "review", ent.to_json(current), ent.to_json(new))
         done.append(new)
     if done:

@@ -85,8 +85,9 @@ def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any
     children: list[W.Widget] = []
     for title, part in parts:
         if title:
-            children.append(look.make(W.HTML, value=f"<h4 style='margin:12px 0 4px 0'>"
-                                      f"{title}</h4>"))
+            children.append(
+                look.make(W.HTML, value=f"<h4 style='margin:12px 0 4px 0'>{title}</h4>")
+            )
         children.append(part.widget)
     return WidgetSection(children[0] if len(children) == 1 else look.column(children), forms)
 
@@ -143,10 +144,21 @@ def tests_section(session: CaseSession) -> WidgetSection:
     # The two forms for new entries stay folded (out of the page) until asked for.
     ordering = Fold(session.look, [order.widget], label="Order a test")
     entering = Fold(session.look, [result.widget], label="Enter a result")
-    return _section(session, ("", ordering), ("Open orders", status), ("", entering),
-                    ("Results", results),
-                    forms={"order": order, "status": status, "result": result,
-                           "results": results, "ordering": ordering, "entering": entering})
+    return _section(
+        session,
+        ("", ordering),
+        ("Open orders", status),
+        ("", entering),
+        ("Results", results),
+        forms={
+            "order": order,
+            "status": status,
+            "result": result,
+            "results": results,
+            "ordering": ordering,
+            "entering": entering,
+        },
+    )
 
 
 def plan_section(session: CaseSession) -> WidgetSection:
@@ -180,8 +192,9 @@ def case_notebook(
     The id and URL are checked before Papermill sees them (ParameterError), the patient must
     exist (NotFoundError 'no patient ...'), an existing notebook is kept unless `force`
     (InputError naming its path), and a failed run leaves no file behind."""
-    return write_case_notebooks(database_url, [patient_id], out_dir, execute=execute,
-                                timeout=timeout, force=force)[0]
+    return write_case_notebooks(
+        database_url, [patient_id], out_dir, execute=execute, timeout=timeout, force=force
+    )[0]
 
 
 def write_case_notebooks(
@@ -221,5 +234,7 @@ def write_case_notebooks(
     # On IPC through casebook's kernel manager: no "running over TCP" warning for the user,
     # and a PostgreSQL password reaches the kernel's environment, never the notebook.
     kernel = kernel_settings((), kernel_env(database_url)) if execute else {}
-    return [run_notebook(template, path, params, execute=execute, timeout=timeout, **kernel)
-            for path, params in jobs]
+    return [
+        run_notebook(template, path, params, execute=execute, timeout=timeout, **kernel)
+        for path, params in jobs
+    ]

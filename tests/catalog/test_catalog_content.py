@@ -12,16 +12,50 @@ from casebook.catalog import Catalog, load_catalog
 from casebook.models import PLAN_CATEGORIES, AlarmScreen
 
 SYMPTOM_KEYS = [
-    "abdominal_pain", "bloating", "diarrhea", "constipation", "fatigue", "headaches",
-    "skin_problems", "joint_pain", "brain_fog", "food_intolerances", "anxiety_depression",
+    "abdominal_pain",
+    "bloating",
+    "diarrhea",
+    "constipation",
+    "fatigue",
+    "headaches",
+    "skin_problems",
+    "joint_pain",
+    "brain_fog",
+    "food_intolerances",
+    "anxiety_depression",
 ]
 TEST_KEYS = {
-    "calprotectin", "ttg_iga", "total_iga", "ttg_igg", "dgp_igg", "crp", "hs_crp", "hemoglobin",
-    "ferritin", "vitamin_d", "vitamin_b12", "albumin", "giardia_antigen", "ova_parasites",
-    "sibo_breath_h2", "sibo_breath_ch4", "lactulose_mannitol", "zonulin", "secretory_iga",
-    "food_igg_panel", "h_pylori_stool_antigen", "h_pylori_breath", "mcv", "platelets", "fit",
-    "stool_comprehensive", "stool_microbiome", "sibo_glucose_h2", "sibo_glucose_ch4",
-    "sibo_lactulose_h2", "sibo_lactulose_ch4",
+    "calprotectin",
+    "ttg_iga",
+    "total_iga",
+    "ttg_igg",
+    "dgp_igg",
+    "crp",
+    "hs_crp",
+    "hemoglobin",
+    "ferritin",
+    "vitamin_d",
+    "vitamin_b12",
+    "albumin",
+    "giardia_antigen",
+    "ova_parasites",
+    "sibo_breath_h2",
+    "sibo_breath_ch4",
+    "lactulose_mannitol",
+    "zonulin",
+    "secretory_iga",
+    "food_igg_panel",
+    "h_pylori_stool_antigen",
+    "h_pylori_breath",
+    "mcv",
+    "platelets",
+    "fit",
+    "stool_comprehensive",
+    "stool_microbiome",
+    "sibo_glucose_h2",
+    "sibo_glucose_ch4",
+    "sibo_lactulose_h2",
+    "sibo_lactulose_ch4",
 }
 
 
@@ -58,7 +92,12 @@ def test_only_free_instruments_are_shipped(cat: Catalog) -> None:
         assert licensed not in names
     data = Path(catalog_module.__file__).parent / "data" / "instruments"
     assert sorted(p.name for p in data.iterdir()) == [
-        "bristol.toml", "fas.toml", "gad7.toml", "phq9.toml", "pss10.toml"]
+        "bristol.toml",
+        "fas.toml",
+        "gad7.toml",
+        "phq9.toml",
+        "pss10.toml",
+    ]
     with pytest.raises(KeyError, match=r"unknown instrument 'msq'.*licence"):
         cat.instrument("msq")
 
@@ -90,7 +129,10 @@ def test_instrument_details(cat: Catalog) -> None:
     assert bristol.scoring == "category" and [i.id for i in bristol.items] == ["type"]
     assert bristol.option_values == tuple(range(1, 8))
     assert [(b.min, b.max, b.label) for b in bristol.bands] == [
-        (1, 2, "constipation"), (3, 4, "normal"), (5, 7, "loose")]
+        (1, 2, "constipation"),
+        (3, 4, "normal"),
+        (5, 7, "loose"),
+    ]
     for instrument in cat.instruments.values():
         assert instrument.licence and instrument.source
         assert all(b.patient_text for b in instrument.bands), instrument.key
@@ -153,13 +195,25 @@ def test_a_breath_test_without_a_substrate_is_refused() -> None:
     from casebook.catalog import LabTest
 
     with pytest.raises(ValidationError, match="substrate"):
-        LabTest(key="b", name="b", patient_name="b", group="breath", unit="ppm",
-                evidence="supportive", evidence_note="n", patient_note="n", source="s")
+        LabTest(
+            key="b",
+            name="b",
+            patient_name="b",
+            group="breath",
+            unit="ppm",
+            evidence="supportive",
+            evidence_note="n",
+            patient_note="n",
+            source="s",
+        )
 
 
 def test_one_spelling_in_patient_and_practitioner_text(cat: Catalog) -> None:
-    texts = [t for test in cat.tests.values()
-             for t in (test.name, test.patient_name, test.evidence_note, test.patient_note)]
+    texts = [
+        t
+        for test in cat.tests.values()
+        for t in (test.name, test.patient_name, test.evidence_note, test.patient_note)
+    ]
     texts += [t for rule in cat.red_flags for t in (rule.label, rule.action)]
     texts += [t for p in cat.protocols for t in (p.name, p.instructions, p.rationale)]
     for text in texts:
@@ -205,8 +259,9 @@ def test_red_flags(cat: Catalog) -> None:
     assert by_key["celiac_serology_positive"].test_keys == ("ttg_iga", "ttg_igg", "dgp_igg")
     assert by_key["parasite_positive"].test_keys == ("giardia_antigen", "ova_parasites")
     assert {by_key[k].urgency for k in ("melena", "hematemesis")} == {"same_day"}
-    assert {(r.min_age, r.fields, r.symptoms, r.requires)
-            for r in rules if r.kind == "age_with"} == {
+    assert {
+        (r.min_age, r.fields, r.symptoms, r.requires) for r in rules if r.kind == "age_with"
+    } == {
         (40, ("unintentional_weight_loss",), ("abdominal_pain",), ()),
         (50, ("gi_bleeding",), (), ()),
         (60, ("bowel_change_over_6_weeks",), (), ()),
@@ -214,7 +269,11 @@ def test_red_flags(cat: Catalog) -> None:
     }
     family = [r for r in rules if r.kind == "family_history"]
     assert set(family[0].conditions) == {
-        "colorectal_cancer", "ovarian_cancer", "ibd", "celiac_disease"}
+        "colorectal_cancer",
+        "ovarian_cancer",
+        "ibd",
+        "celiac_disease",
+    }
     assert family[0].relatives == ("parent", "sibling", "child")
     alerts = [r for r in rules if r.kind == "instrument_alert"]
     assert [(r.instrument, r.urgency) for r in alerts] == [("phq9", "same_day")]
@@ -228,14 +287,21 @@ def test_evidence_labels_are_the_schema_ones(cat: Catalog) -> None:
 
 def test_entries_are_hashable(cat: Catalog) -> None:
     assert len({*cat.tests.values(), *cat.instruments.values(), *cat.red_flags}) == (
-        len(cat.tests) + len(cat.instruments) + len(cat.red_flags))
+        len(cat.tests) + len(cat.instruments) + len(cat.red_flags)
+    )
 
 
 def test_all_is_in_step_with_the_public_names() -> None:
     from casebook.catalog import schema
 
-    expected = {"Catalog", "CatalogError", "UnknownEntryError", "ENV_VAR", "default_catalog",
-                "load_catalog"}
+    expected = {
+        "Catalog",
+        "CatalogError",
+        "UnknownEntryError",
+        "ENV_VAR",
+        "default_catalog",
+        "load_catalog",
+    }
     assert set(catalog_module.__all__) == expected | set(schema.__all__)
     assert all(hasattr(catalog_module, n) for n in catalog_module.__all__)
 

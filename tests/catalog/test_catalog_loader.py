@@ -37,7 +37,9 @@ def _write(path: Path, text: str) -> Path:
 
 def _instrument(key: str = "clinic_gut_score", bands: str = "", alerts: str = "") -> str:
     """A synthetic instrument with invented items (never licensed text): 3 items, 0-2."""
-    bands = bands or """
+    bands = (
+        bands
+        or """
 [[bands]]
 min = 0
 max = 2
@@ -50,11 +52,14 @@ max = 6
 label = "high"
 patient_text = "Several gut complaints this week."
 """
+    )
     items = "".join(
-        f'[[items]]\nid = "{n}"\ntext = "Invented question number {n}"\n\n' for n in (1, 2, 3))
+        f'[[items]]\nid = "{n}"\ntext = "Invented question number {n}"\n\n' for n in (1, 2, 3)
+    )
     options = "".join(
         f'[[options]]\nvalue = {v}\nlabel = "{lab}"\n\n'
-        for v, lab in ((0, "no"), (1, "a little"), (2, "a lot")))
+        for v, lab in ((0, "no"), (1, "a little"), (2, "a lot"))
+    )
     return (
         f'key = "{key}"\nname = "Clinic gut score (synthetic)"\nshort_name = "CGS"\n'
         'measures = "gut complaints"\nlicence = "Written by the clinic for testing"\n'
@@ -67,8 +72,9 @@ def test_clinic_instrument_drop_in_loads(tmp_path: Path) -> None:
     cat = load_catalog(tmp_path)
     instrument = cat.instrument("clinic_gut_score")
     assert isinstance(instrument, Instrument) and instrument.total_range == (0, 6)
-    assert cat.sources["clinic_gut_score"] == str(tmp_path / "instruments" /
-                                                  "clinic_gut_score.toml")
+    assert cat.sources["clinic_gut_score"] == str(
+        tmp_path / "instruments" / "clinic_gut_score.toml"
+    )
     assert "phq9" in cat.instruments  # shipped ones stay
 
 
@@ -81,7 +87,9 @@ def test_clinic_instrument_as_json(tmp_path: Path) -> None:
 
 
 def test_clinic_can_add_tests_and_rules(tmp_path: Path) -> None:
-    _write(tmp_path / "tests.toml", """
+    _write(
+        tmp_path / "tests.toml",
+        """
 [[test]]
 key = "clinic_marker"
 name = "Clinic marker"
@@ -93,8 +101,11 @@ evidence = "supportive"
 evidence_note = "Synthetic."
 patient_note = "Synthetic."
 source = "Synthetic"
-""")
-    _write(tmp_path / "red_flags.toml", """
+""",
+    )
+    _write(
+        tmp_path / "red_flags.toml",
+        """
 [[rule]]
 key = "clinic_marker_high"
 kind = "lab"
@@ -103,7 +114,8 @@ above = 80
 label = "Clinic marker high"
 action = "Review."
 source = "Synthetic"
-""")
+""",
+    )
     cat = load_catalog(tmp_path)
     assert cat.test("clinic_marker").ref_high == 40
     assert cat.red_flags[-1].key == "clinic_marker_high"
@@ -159,8 +171,10 @@ def test_shadowing_a_shipped_key_names_both_files(tmp_path: Path) -> None:
 
 
 def test_shadowing_across_kinds(tmp_path: Path) -> None:
-    _write(tmp_path / "symptoms.toml",
-           '[[symptom]]\nkey = "ferritin"\nlabel = "X"\npatient_label = "X"\n')
+    _write(
+        tmp_path / "symptoms.toml",
+        '[[symptom]]\nkey = "ferritin"\nlabel = "X"\npatient_label = "X"\n',
+    )
     msg = _error(tmp_path)
     assert "symptoms.toml: symptom 'ferritin' (entry 1): key 'ferritin'" in msg
     assert "tests.toml: test 'ferritin'" in msg
@@ -179,7 +193,9 @@ def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_bad_evidence_label(tmp_path: Path) -> None:
-    _write(tmp_path / "tests.toml", """
+    _write(
+        tmp_path / "tests.toml",
+        """
 [[test]]
 key = "clinic_marker"
 name = "Clinic marker"
@@ -190,14 +206,17 @@ evidence = "proven"
 evidence_note = "Synthetic."
 patient_note = "Synthetic."
 source = "Synthetic"
-""")
+""",
+    )
     msg = _error(tmp_path)
     assert "tests.toml: test 'clinic_marker' (entry 1): evidence: Input should be" in msg
     assert "'proven'" in msg
 
 
 def test_numeric_test_without_unit_names_the_field(tmp_path: Path) -> None:
-    _write(tmp_path / "tests.toml", """
+    _write(
+        tmp_path / "tests.toml",
+        """
 [[test]]
 key = "clinic_marker"
 name = "Clinic marker"
@@ -207,13 +226,16 @@ evidence = "supportive"
 evidence_note = "Synthetic."
 patient_note = "Synthetic."
 source = "Synthetic"
-""")
+""",
+    )
     msg = _error(tmp_path)
     assert "tests.toml: test 'clinic_marker' (entry 1): unit: a numeric test needs a unit" in msg
 
 
 def test_rule_referring_to_unknown_test(tmp_path: Path) -> None:
-    _write(tmp_path / "red_flags.toml", """
+    _write(
+        tmp_path / "red_flags.toml",
+        """
 [[rule]]
 key = "clinic_rule"
 kind = "lab"
@@ -222,7 +244,8 @@ above = 1
 label = "X"
 action = "X"
 source = "X"
-""")
+""",
+    )
     msg = _error(tmp_path)
     assert "red_flags.toml: rule 'clinic_rule' (entry 1): test: unknown test 'no_such_test'" in msg
 
@@ -235,11 +258,15 @@ source = "X"
         ('kind = "family_history"\nconditions = ["gout"]', "conditions: ['gout']"),
         ('kind = "instrument_alert"\ninstrument = "gad7"', "'gad7' defines no alerts"),
         ('kind = "instrument_alert"\ninstrument = "msq"', "unknown instrument 'msq'"),
-        ('kind = "lab_flag"\ntest = "giardia_antigen"\nflags = ["X"]',
-         "flags[0]: Input should be 'H', 'L' or 'A'"),
+        (
+            'kind = "lab_flag"\ntest = "giardia_antigen"\nflags = ["X"]',
+            "flags[0]: Input should be 'H', 'L' or 'A'",
+        ),
         # one spelling: the worklist's "soon" is no red-flag urgency, and "same-day" is none
-        ('kind = "screen"\nfield = "fever"\nurgency = "soon"',
-         "urgency: a red flag's urgency is one of same_day, urgent, routine (got 'soon')"),
+        (
+            'kind = "screen"\nfield = "fever"\nurgency = "soon"',
+            "urgency: a red flag's urgency is one of same_day, urgent, routine (got 'soon')",
+        ),
         ('kind = "screen"\nfield = "fever"\nurgency = "same-day"', "urgency: Input should be"),
         ('kind = "lab"\ntest = "giardia_antigen"\nabove = 1', "needs a numeric test"),
         ('kind = "screen"\nfield = "fever"\ntest = "crp"', "test: not a parameter"),
@@ -247,8 +274,10 @@ source = "X"
     ],
 )
 def test_bad_rules(tmp_path: Path, params: str, expected: str) -> None:
-    _write(tmp_path / "red_flags.toml",
-           f'[[rule]]\nkey = "clinic_rule"\n{params}\nlabel = "X"\naction = "X"\nsource = "X"\n')
+    _write(
+        tmp_path / "red_flags.toml",
+        f'[[rule]]\nkey = "clinic_rule"\n{params}\nlabel = "X"\naction = "X"\nsource = "X"\n',
+    )
     msg = _error(tmp_path)
     assert "red_flags.toml: rule 'clinic_rule' (entry 1): " in msg
     assert expected in msg
@@ -260,8 +289,10 @@ def test_instrument_file_name_must_match_key(tmp_path: Path) -> None:
 
 
 def test_stray_top_level_table(tmp_path: Path) -> None:
-    _write(tmp_path / "symptoms.toml",
-           '[[symptom]]\nkey = "nausea"\nlabel = "N"\npatient_label = "N"\n[extra]\nx = 1\n')
+    _write(
+        tmp_path / "symptoms.toml",
+        '[[symptom]]\nkey = "nausea"\nlabel = "N"\npatient_label = "N"\n[extra]\nx = 1\n',
+    )
     assert "symptoms.toml: unknown top-level key(s) ['extra']" in _error(tmp_path)
 
 

@@ -65,11 +65,27 @@ def long_case(n_visits: int, *, start: date = date(2021, 1, 4)) -> Case:
         visit = Visit(patient_id=pid, visit_date=day, kind="intake" if i == 0 else "follow-up")
         visits.append(visit)
         for j, key in enumerate(keys):
-            ratings.append(SymptomRating(patient_id=pid, visit_id=visit.id, symptom=key,
-                                         severity=(i + j) % 5))
-        results.append(TestResult(patient_id=pid, test="ferritin", collected_on=day,
-                                  value=20.0 + (i % 7) * 10, unit="ng/mL"))
+            ratings.append(
+                SymptomRating(patient_id=pid, visit_id=visit.id, symptom=key, severity=(i + j) % 5)
+            )
+        results.append(
+            TestResult(
+                patient_id=pid,
+                test="ferritin",
+                collected_on=day,
+                value=20.0 + (i % 7) * 10,
+                unit="ng/mL",
+            )
+        )
         if i % 6 == 0:
-            plan.append(PlanItem(patient_id=pid, category="herbal", name=f"Item {i}",
-                                 start=day, end=day + timedelta(days=60), status="completed"))
+            plan.append(
+                PlanItem(
+                    patient_id=pid,
+                    category="herbal",
+                    name=f"Item {i}",
+                    start=day,
+                    end=day + timedelta(days=60),
+                    status="completed",
+                )
+            )
     return plain_case(pid, visits=visits, symptoms=ratings, results=results, plan=plan)

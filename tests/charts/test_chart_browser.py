@@ -24,17 +24,30 @@ from casebook.charts import (
 from casebook.models import Case, PlanItem
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "charts"
 CAT = default_catalog()
 PHONE = {"width": 360, "height": 740}
 
 
 def _page(case: Case) -> str:
-    hostile = [PlanItem(patient_id=case.patient.id, category="herbal", name=name,
-                        status="active", start=date(2024, 1, 1))
-               for name in ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>')]
+    hostile = [
+        PlanItem(
+            patient_id=case.patient.id,
+            category="herbal",
+            name=name,
+            status="active",
+            start=date(2024, 1, 1),
+        )
+        for name in ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>')
+    ]
     with_payloads = case.model_copy(update={"plan": [*case.plan, *hostile]})
     charts = [
         symptom_chart(case, CAT, audience="patient"),
@@ -69,22 +82,26 @@ def test_charts_draw_offline_under_a_strict_csp_at_phone_width(demo_cases: list[
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=PHONE)
-            page.route("**/*", lambda route: (requests.append(route.request.url),
-                                              route.abort()))
+            page.route("**/*", lambda route: (requests.append(route.request.url), route.abort()))
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.on("console", lambda msg: problems.append(msg.text)
-                    if msg.type in ("error", "warning") else None)
+            page.on(
+                "console",
+                lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None,
+            )
             page.on("pageerror", lambda exc: problems.append(str(exc)))
             page.set_content(_page(demo_cases[0]), wait_until="load")
             boxes = page.eval_on_selector_all(
                 ".casebook-chart > svg",
                 "els => els.map(e => [e.getBoundingClientRect().width,"
-                " e.getBoundingClientRect().height, e.querySelectorAll('text').length])")
-            scripts = page.eval_on_selector_all("script, img, iframe, foreignObject",
-                                                "els => els.length")
+                " e.getBoundingClientRect().height, e.querySelectorAll('text').length])",
+            )
+            scripts = page.eval_on_selector_all(
+                "script, img, iframe, foreignObject", "els => els.length"
+            )
             handlers = page.evaluate(
                 "() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
-                ".filter(a => a.name.startsWith('on')).length")
+                ".filter(a => a.name.startsWith('on')).length"
+            )
             texts = page.inner_text("body")
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "browser-patient-phone.png"), full_page=True)

@@ -69,18 +69,23 @@ def test_every_chart_renders_well_formed_svg(demo_cases: list[Case], audience: s
             assert " ".join(heading) in texts.replace("\n", " ") or heading[0] in texts, name
 
 
-@pytest.mark.parametrize(("audience", "width"), [("patient", None), ("patient", 300),
-                                               ("practitioner", None), ("practitioner", 720)])
-def test_the_picture_is_exactly_as_wide_as_asked(demo_cases: list[Case], audience: str,
-                                                 width: int | None) -> None:
+@pytest.mark.parametrize(
+    ("audience", "width"),
+    [("patient", None), ("patient", 300), ("practitioner", None), ("practitioner", 720)],
+)
+def test_the_picture_is_exactly_as_wide_as_asked(
+    demo_cases: list[Case], audience: str, width: int | None
+) -> None:
     """`width` is the whole picture's: a patient chart (340 px) fits a phone unscaled."""
     expected = width or {"patient": 340, "practitioner": 560}[audience]
     case = demo_cases[0]
-    for chart in (symptom_chart(case, CAT, audience=audience, width=width),
-                  burden_chart(case, audience=audience, width=width),
-                  instrument_chart(case, CAT, "pss10", audience=audience, width=width),
-                  analyte_chart(case, CAT, "hemoglobin", audience=audience, width=width),
-                  plan_timeline(case, CAT, audience=audience, width=width)):
+    for chart in (
+        symptom_chart(case, CAT, audience=audience, width=width),
+        burden_chart(case, audience=audience, width=width),
+        instrument_chart(case, CAT, "pss10", audience=audience, width=width),
+        analyte_chart(case, CAT, "hemoglobin", audience=audience, width=width),
+        plan_timeline(case, CAT, audience=audience, width=width),
+    ):
         assert _parse(render_svg(chart)).get("width") == str(expected)
 
 
@@ -105,9 +110,18 @@ class _Tags(HTMLParser):
 
 
 def _hostile_case() -> Case:
-    plan = [PlanItem(patient_id="p-1", category="herbal", name=name, status="active",
-                     start=date(2024, 1, 1), instructions=name, rationale=name)
-            for name in PAYLOADS]
+    plan = [
+        PlanItem(
+            patient_id="p-1",
+            category="herbal",
+            name=name,
+            status="active",
+            start=date(2024, 1, 1),
+            instructions=name,
+            rationale=name,
+        )
+        for name in PAYLOADS
+    ]
     return plain_case(plan=plan)
 
 
@@ -136,14 +150,20 @@ def test_render_errors_name_the_chart() -> None:
     with pytest.raises(ChartError, match=r"(?s)'Remote data'.*not allowed"):
         render_svg(remote.encode(x="a:Q"))
     with pytest.raises(ChartError, match="'Broken'"):
-        render_svg({"title": "Broken", "mark": "point",
-                    "encoding": {"x": {"field": "a", "type": "nonsense"}}})
+        render_svg(
+            {
+                "title": "Broken",
+                "mark": "point",
+                "encoding": {"x": {"field": "a", "type": "nonsense"}},
+            }
+        )
     with pytest.raises(TypeError, match="expected an Altair chart"):
         render_svg("<svg/>")  # type: ignore[arg-type]
 
 
-def test_rendering_opens_no_socket_in_python(monkeypatch: pytest.MonkeyPatch,
-                                             demo_cases: list[Case]) -> None:
+def test_rendering_opens_no_socket_in_python(
+    monkeypatch: pytest.MonkeyPatch, demo_cases: list[Case]
+) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a chart tried to open a socket")
 
@@ -167,7 +187,8 @@ def test_rendering_works_with_no_network_at_all(tmp_path: Path) -> None:
     """vl-convert is Rust and JavaScript: a Python socket patch cannot see it. Run it in a
     process that has no network interface but loopback, and check it still renders."""
     script = tmp_path / "render.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import socket, sys
         from casebook.catalog import default_catalog
         from casebook.charts import analyte_chart, plan_timeline, render_svg, symptom_chart
@@ -184,19 +205,28 @@ def test_rendering_works_with_no_network_at_all(tmp_path: Path) -> None:
             svg = render_svg(chart)
             assert svg.startswith("<svg") and "</svg>" in svg
         print("rendered offline")
-    """))
+    """)
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([*_no_network_prefix(), sys.executable, str(script)], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*_no_network_prefix(), sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "rendered offline" in proc.stdout
 
 
 def test_importing_the_charts_loads_neither_vl_convert_nor_widgets() -> None:
-    code = ("import sys, casebook.charts; "
-            "print(sorted(m for m in ('vl_convert', 'ipywidgets') if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    code = (
+        "import sys, casebook.charts; "
+        "print(sorted(m for m in ('vl_convert', 'ipywidgets') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
@@ -218,8 +248,14 @@ def test_a_time_zone_does_not_move_a_date(tmp_path: Path) -> None:
     """)
     outputs = []
     for tz in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              cwd=ROOT, env={**os.environ, "TZ": tz}, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "TZ": tz},
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]
@@ -236,13 +272,17 @@ def test_chart_output_survives_nbclient_and_nbformat(tmp_path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "from casebook.catalog import default_catalog\n"
-        "from casebook.charts import chart_output, symptom_chart\n"
-        "from casebook.demo.synthetic import generate_cases\n"
-        "chart_output(symptom_chart(generate_cases(1, seed=7)[0], default_catalog()))")]
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from casebook.catalog import default_catalog\n"
+            "from casebook.charts import chart_output, symptom_chart\n"
+            "from casebook.demo.synthetic import generate_cases\n"
+            "chart_output(symptom_chart(generate_cases(1, seed=7)[0], default_catalog()))"
+        )
+    ]
+    nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     nbformat.validate(nb)
     (output,) = nb.cells[0].outputs
     assert output["output_type"] == "execute_result"
@@ -311,9 +351,14 @@ def test_a_chart_drawn_again_comes_from_the_cache(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(vl_convert, "vegalite_to_svg", counting)
     monkeypatch.delenv("CASEBOOK_CHART_SOCKET", raising=False)
     clear_chart_cache()
-    spec = {"mark": "point", "data": {"values": [{"x": 1, "y": 2}]},
-            "encoding": {"x": {"field": "x", "type": "quantitative"},
-                         "y": {"field": "y", "type": "quantitative"}}}
+    spec = {
+        "mark": "point",
+        "data": {"values": [{"x": 1, "y": 2}]},
+        "encoding": {
+            "x": {"field": "x", "type": "quantitative"},
+            "y": {"field": "y", "type": "quantitative"},
+        },
+    }
     first = render_svg(spec)
     again = render_svg(dict(reversed(list(spec.items()))))  # the same chart, keys reordered
     assert again == first and len(calls) == 1

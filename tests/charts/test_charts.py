@@ -40,8 +40,16 @@ def _builders(case: Case, audience: str) -> dict[str, alt.TopLevelMixin]:
 
 def _record_ids(case: Case) -> set[str]:
     ids = {case.patient.id}
-    for field in ("visits", "history", "symptoms", "instruments", "orders", "results", "plan",
-                  "notes"):
+    for field in (
+        "visits",
+        "history",
+        "symptoms",
+        "instruments",
+        "orders",
+        "results",
+        "plan",
+        "notes",
+    ):
         ids |= {rec.id for rec in getattr(case, field)}
     return ids
 
@@ -75,12 +83,13 @@ def test_symptom_chart_is_a_heatmap_with_a_total_row(demo_cases: list[Case]) -> 
     assert rect["color"]["field"] == "severity"
     assert rect["color"]["scale"]["domain"] == [0, 1, 2, 3, 4]
     y_domain = rect["y"]["scale"]["domain"]
-    assert y_domain[:len(CAT.symptoms)] == [s.label for s in CAT.symptoms]
+    assert y_domain[: len(CAT.symptoms)] == [s.label for s in CAT.symptoms]
     assert y_domain[-1] == "Total burden"
     x_domain = rect["x"]["scale"]["domain"]
     assert len(x_domain) == len(case.visits)
     assert [r["severity"] for r in cells if r["visit"] == x_domain[0]] == [
-        r.severity for r in case.symptoms if r.visit_id == case.sorted_visits()[0].id]
+        r.severity for r in case.symptoms if r.visit_id == case.sorted_visits()[0].id
+    ]
 
 
 def test_symptom_chart_uses_patient_wording_for_patients(demo_cases: list[Case]) -> None:
@@ -109,8 +118,9 @@ def test_burden_chart_labels_the_change_since_baseline(demo_cases: list[Case]) -
 
 
 @pytest.mark.parametrize("key", sorted(CAT.instruments))
-def test_instrument_chart_shades_the_bands_over_the_whole_range(demo_cases: list[Case],
-                                                                key: str) -> None:
+def test_instrument_chart_shades_the_bands_over_the_whole_range(
+    demo_cases: list[Case], key: str
+) -> None:
     inst = CAT.instruments[key]
     case = demo_cases[0]
     spec = instrument_chart(case, CAT, key).to_dict()
@@ -128,8 +138,9 @@ def test_instrument_chart_shades_the_bands_over_the_whole_range(demo_cases: list
     assert line["encoding"]["y"]["scale"]["domain"] == [lo, hi]
     points = layer_rows(spec, line)
     assert columns(points) == {"date", "total"}
-    assert [p["total"] for p in points] == [t for _, t, _ in
-                                            instrument_trend(case, key, instrument=inst)]
+    assert [p["total"] for p in points] == [
+        t for _, t, _ in instrument_trend(case, key, instrument=inst)
+    ]
 
 
 def test_instrument_chart_refuses_an_unknown_instrument(demo_cases: list[Case]) -> None:
@@ -160,12 +171,28 @@ def test_analyte_chart_marks_a_low_result_by_shape_and_colour(demo_cases: list[C
 def test_analyte_chart_uses_the_results_own_range_and_flags() -> None:
     visit = Visit(patient_id="p-1", visit_date=date(2024, 1, 2), kind="intake")
     results = [
-        TestResult(patient_id="p-1", test="crp", collected_on=date(2024, 1, 3), value=4.0,
-                   unit="mg/L", ref_low=None, ref_high=5.0),
-        TestResult(patient_id="p-1", test="crp", collected_on=date(2024, 2, 3), value=7.5,
-                   unit="mg/L", ref_low=None, ref_high=5.0, flag="H"),
-        TestResult(patient_id="p-1", test="crp", collected_on=date(2024, 3, 3), value=12.0,
-                   unit="mg/L"),  # no range of its own: the catalog's (up to 10) applies
+        TestResult(
+            patient_id="p-1",
+            test="crp",
+            collected_on=date(2024, 1, 3),
+            value=4.0,
+            unit="mg/L",
+            ref_low=None,
+            ref_high=5.0,
+        ),
+        TestResult(
+            patient_id="p-1",
+            test="crp",
+            collected_on=date(2024, 2, 3),
+            value=7.5,
+            unit="mg/L",
+            ref_low=None,
+            ref_high=5.0,
+            flag="H",
+        ),
+        TestResult(
+            patient_id="p-1", test="crp", collected_on=date(2024, 3, 3), value=12.0, unit="mg/L"
+        ),  # no range of its own: the catalog's (up to 10) applies
     ]
     case = plain_case(visits=[visit], results=results)
     spec = analyte_chart(case, CAT, "1988-5", audience="patient").to_dict()  # by LOINC
@@ -177,14 +204,17 @@ def test_analyte_chart_uses_the_results_own_range_and_flags() -> None:
     assert [r["value"] for r in rows] == [4.0, 7.5, 12.0]
     shape = _point_layer(spec)["encoding"]["shape"]["scale"]
     assert dict(zip(shape["domain"], shape["range"], strict=True)) == {
-        "high": "triangle-up", "in range": "circle"}
+        "high": "triangle-up",
+        "in range": "circle",
+    }
     assert spec["title"]["text"] == [CAT.tests["crp"].patient_name]
 
 
 def test_analyte_chart_without_numbers_is_a_labelled_empty_chart(demo_cases: list[Case]) -> None:
     assert is_empty(analyte_chart(demo_cases[0], CAT, "giardia_antigen"))
     assert is_empty(analyte_chart(demo_cases[0], CAT, "zonulin")) == (
-        not any(r.test == "zonulin" for r in demo_cases[0].results))
+        not any(r.test == "zonulin" for r in demo_cases[0].results)
+    )
     with pytest.raises(KeyError, match="unknown test"):
         analyte_chart(demo_cases[0], CAT, "nonsense")
 
@@ -197,8 +227,17 @@ def test_plan_timeline_draws_one_bar_per_item(demo_cases: list[Case]) -> None:
     bars = layers(spec)[0]
     rows = layer_rows(spec, bars)
     assert len(rows) == len(case.plan)
-    assert columns(rows) == {"item", "category", "status", "start", "end", "opacity", "ytext",
-                             "y0", "y1"}
+    assert columns(rows) == {
+        "item",
+        "category",
+        "status",
+        "start",
+        "end",
+        "opacity",
+        "ytext",
+        "y0",
+        "y1",
+    }
     assert bars["encoding"]["x2"]["field"] == "end"
     assert bars["encoding"]["x2"]["timeUnit"] == "utcyearmonthdate"
     assert bars["encoding"]["color"]["field"] == "category"
@@ -215,18 +254,36 @@ def test_plan_timeline_draws_one_bar_per_item(demo_cases: list[Case]) -> None:
 def test_plan_timeline_handles_open_and_unstarted_items() -> None:
     today = date(2024, 6, 1)
     plan = [
-        PlanItem(patient_id="p-1", category="referral", name="See a gastroenterologist",
-                 status="proposed"),
-        PlanItem(patient_id="p-1", category="herbal", name="Peppermint oil",
-                 start=date(2024, 3, 1), status="active"),
-        PlanItem(patient_id="p-1", category="herbal", name="Peppermint oil",
-                 start=date(2023, 3, 1), end=date(2023, 5, 1), status="stopped"),
+        PlanItem(
+            patient_id="p-1",
+            category="referral",
+            name="See a gastroenterologist",
+            status="proposed",
+        ),
+        PlanItem(
+            patient_id="p-1",
+            category="herbal",
+            name="Peppermint oil",
+            start=date(2024, 3, 1),
+            status="active",
+        ),
+        PlanItem(
+            patient_id="p-1",
+            category="herbal",
+            name="Peppermint oil",
+            start=date(2023, 3, 1),
+            end=date(2023, 5, 1),
+            status="stopped",
+        ),
     ]
     spec = plan_timeline(plain_case(plan=plan), today=today, audience="patient").to_dict()
     rows = layer_rows(spec, layers(spec)[0])
     by_name = {r["item"].replace("\n", " "): r for r in rows}
-    assert by_name["See a gastroenterologist"]["start"] == by_name[
-        "See a gastroenterologist"]["end"] == "2024-06-01"
+    assert (
+        by_name["See a gastroenterologist"]["start"]
+        == by_name["See a gastroenterologist"]["end"]
+        == "2024-06-01"
+    )
     assert by_name["See a gastroenterologist"]["status"] == "suggested"
     # same name twice: rows stay apart, the earlier one first
     assert by_name["Peppermint oil"]["status"] == "stopped"
@@ -239,9 +296,11 @@ def test_plan_timeline_handles_open_and_unstarted_items() -> None:
 def test_empty_cases_give_labelled_empty_charts() -> None:
     case = plain_case()
     built = {
-        "symptoms": symptom_chart(case, CAT), "burden": burden_chart(case),
+        "symptoms": symptom_chart(case, CAT),
+        "burden": burden_chart(case),
         "phq9": instrument_chart(case, CAT, "phq9"),
-        "ferritin": analyte_chart(case, CAT, "ferritin"), "plan": plan_timeline(case, CAT),
+        "ferritin": analyte_chart(case, CAT, "ferritin"),
+        "plan": plan_timeline(case, CAT),
     }
     for name, chart in built.items():
         assert is_empty(chart), name
@@ -254,8 +313,19 @@ def test_empty_cases_give_labelled_empty_charts() -> None:
     spec = symptom_chart(rated_nothing, CAT).to_dict()
     assert layer_rows(spec, spec) == [{"message": "No symptoms rated yet"}]
     assert not is_empty(alt.Chart().mark_point())  # a plain chart has no marker
-    assert not is_empty(symptom_chart(plain_case(visits=[visit], symptoms=[SymptomRating(
-        patient_id="p-1", visit_id=visit.id, symptom="bloating", severity=2)]), CAT))
+    assert not is_empty(
+        symptom_chart(
+            plain_case(
+                visits=[visit],
+                symptoms=[
+                    SymptomRating(
+                        patient_id="p-1", visit_id=visit.id, symptom="bloating", severity=2
+                    )
+                ],
+            ),
+            CAT,
+        )
+    )
 
 
 def test_a_long_case_embeds_one_row_per_point() -> None:
@@ -274,9 +344,13 @@ def test_a_long_case_embeds_one_row_per_point() -> None:
 
 def test_charts_stay_composable(demo_cases: list[Case]) -> None:
     case = demo_cases[0]
-    combined = alt.vconcat(symptom_chart(case, CAT), burden_chart(case),
-                           instrument_chart(case, CAT, "gad7"),
-                           analyte_chart(case, CAT, "ferritin"), plan_timeline(case, CAT))
+    combined = alt.vconcat(
+        symptom_chart(case, CAT),
+        burden_chart(case),
+        instrument_chart(case, CAT, "gad7"),
+        analyte_chart(case, CAT, "ferritin"),
+        plan_timeline(case, CAT),
+    )
     assert len(combined.to_dict()["vconcat"]) == 5
 
 

@@ -24,9 +24,11 @@ from tests.workbook.test_workbook_browser import (
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium "
-                              "(apt-get install chromium) to run the browser tests"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is missing: install Debian's chromium "
+        "(apt-get install chromium) to run the browser tests",
+    ),
 ]
 
 
@@ -56,8 +58,9 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             foreign = open_and_run(page, base, token, "notebooks/clinic.ipynb")
             page.locator(".casebook-clinic-worklist tbody tr").first.wait_for()
-            page.get_by_text("Written:").or_(page.get_by_role(
-                "button", name="Export tables to CSV")).first.wait_for()
+            page.get_by_text("Written:").or_(
+                page.get_by_role("button", name="Export tables to CSV")
+            ).first.wait_for()
             page.keyboard.press("Control+b")  # fold the file browser: room for the table
             page.get_by_role("heading", name="Worklist", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "clinic.png"))
@@ -66,8 +69,7 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             assert demo.flags.get(pid)
 
             # the row's link opens the patient's case workbook in JupyterLab
-            page.locator(".casebook-clinic-worklist tbody tr").first.get_by_role(
-                "link").click()
+            page.locator(".casebook-clinic-worklist tbody tr").first.get_by_role("link").click()
             page.locator(".lm-TabBar-tab", has_text="case.ipynb").first.wait_for()
 
             # acknowledged in the store (as the case workbook's button does), the worklist
@@ -78,8 +80,11 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             page.goto(f"{base}/lab/tree/notebooks/clinic.ipynb?token={token}")
             run_all_cells(page)  # once the kernel is idle
             page.locator(".casebook-clinic-worklist tbody tr").first.wait_for()
-            flagged = page.locator(".casebook-clinic-worklist tbody tr").filter(
-                has_text=f"({pid})").filter(has_text="red-flag")
+            flagged = (
+                page.locator(".casebook-clinic-worklist tbody tr")
+                .filter(has_text=f"({pid})")
+                .filter(has_text="red-flag")
+            )
             assert flagged.count() == 0
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "clinic-failure.png"))

@@ -35,16 +35,31 @@ from casebook.notebooks._jobs import Job
 from casebook.store import CaseStore, import_cases
 from tests.clinic.cases import TODAY, V, days, make_case
 
-PLAN = [{"category": "herbal", "name": "Peppermint oil", "status": "active",
-         "template": "low_fodmap_diet", "start": days(90)}]
+PLAN = [
+    {
+        "category": "herbal",
+        "name": "Peppermint oil",
+        "status": "active",
+        "template": "low_fodmap_diet",
+        "start": days(90),
+    }
+]
 
 
 def _cases() -> list:
-    cases = [make_case("nb-1", [V(60, 20), V(5, 10)], name="<script>alert(1)</script>",
-                       plan=PLAN, results=[{"test": "crp", "collected_on": days(10),
-                                            "value": 7.0, "unit": "mg/L"}])]
-    cases += [make_case(f"nb-{i}", [V(80, 18 + i), V(10, 12)], name=f"Pat {i}", plan=PLAN)
-              for i in range(2, 8)]
+    cases = [
+        make_case(
+            "nb-1",
+            [V(60, 20), V(5, 10)],
+            name="<script>alert(1)</script>",
+            plan=PLAN,
+            results=[{"test": "crp", "collected_on": days(10), "value": 7.0, "unit": "mg/L"}],
+        )
+    ]
+    cases += [
+        make_case(f"nb-{i}", [V(80, 18 + i), V(10, 12)], name=f"Pat {i}", plan=PLAN)
+        for i in range(2, 8)
+    ]
     return cases
 
 
@@ -60,8 +75,9 @@ def clinic_store(sqlite_store: CaseStore) -> CaseStore:
 def test_sections_escape_link_chart_and_export(clinic_store: CaseStore, tmp_path: Path) -> None:
     tmp_path = tmp_path / "export"
     tmp_path.mkdir()
-    session = ClinicSession(clinic_store, ClinicFilter(), notebooks_dir="cases",
-                            export_dir=tmp_path, today=TODAY)
+    session = ClinicSession(
+        clinic_store, ClinicFilter(), notebooks_dir="cases", export_dir=tmp_path, today=TODAY
+    )
     html = worklist_section(session).value
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert 'href="cases/nb-1/case.ipynb"' in html
@@ -71,8 +87,12 @@ def test_sections_escape_link_chart_and_export(clinic_store: CaseStore, tmp_path
     export = export_section(session)
     export.children[0].click()
     files = {p.name for p in tmp_path.iterdir()}
-    assert files == {"clinic-worklist.csv", "clinic-outcomes-patients.csv",
-                     "clinic-outcomes-templates.csv", "clinic-outcomes-categories.csv"}
+    assert files == {
+        "clinic-worklist.csv",
+        "clinic-outcomes-patients.csv",
+        "clinic-outcomes-templates.csv",
+        "clinic-outcomes-categories.csv",
+    }
     worklist = list(csv.DictReader((tmp_path / "clinic-worklist.csv").read_text().splitlines()))
     assert {"patient_id", "name", "kind", "urgency", "detail", "since"} <= set(worklist[0])
     for name in files - {"clinic-worklist.csv"}:
@@ -102,19 +122,24 @@ def test_parameters_match_the_template_and_are_checked(tmp_path: Path) -> None:
     passed = clinic_parameters(f"sqlite:///{tmp_path}/c.db")
     assert set(declared) == set(passed)
     assert {name: p["inferred_type_name"] for name, p in declared.items()} == {
-        name: "str" for name in passed}
+        name: "str" for name in passed
+    }
     assert all(p["help"] for p in declared.values())  # every parameter is commented
     with pytest.raises(ParameterError, match=r"^date_from: 'soon' is not a date"):
         clinic_parameters("sqlite:///c.db", date_from="soon")
     with pytest.raises(ParameterError, match=r"^notebooks_dir: must be a folder relative"):
         clinic_parameters("sqlite:///c.db", notebooks_dir="/etc")
     with pytest.raises(ClinicError, match=r"^notebooks_dir: must be a folder relative"):
-        ClinicSession(CaseStore(f"sqlite:///{tmp_path}/c.db", create=True), ClinicFilter(),
-                      notebooks_dir="C:\\cases")  # the notebook's own check, same words
+        ClinicSession(
+            CaseStore(f"sqlite:///{tmp_path}/c.db", create=True),
+            ClinicFilter(),
+            notebooks_dir="C:\\cases",
+        )  # the notebook's own check, same words
 
 
-def test_clinic_notebook_executes_with_papermill(sqlite_url: str, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_clinic_notebook_executes_with_papermill(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with CaseStore(sqlite_url, create=True) as store:
         import_cases(store, _cases())
     out = tmp_path / "nbs"
@@ -125,8 +150,7 @@ def test_clinic_notebook_executes_with_papermill(sqlite_url: str, tmp_path: Path
     assert nb["metadata"]["papermill"]["parameters"] == clinic_parameters(sqlite_url)
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
     assert not [o for o in outputs if o["output_type"] == "error"]
-    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in
-             o.get("data", {})]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 4  # filters, worklist, outcomes, export
     state = json.dumps(nb["metadata"].get("widgets", {}))
     assert "nb-1/case.ipynb" in state and "<svg" in state
@@ -134,8 +158,12 @@ def test_clinic_notebook_executes_with_papermill(sqlite_url: str, tmp_path: Path
 
 def _ran(report: BatchReport) -> dict[str, list[str]]:
     """Which notebooks the batch built, and which it skipped: (patient, notebook) names."""
-    return {status: sorted(f"{o.patient_id}/{o.notebook}" for o in report.outcomes
-                           if o.status == status) for status in ("built", "skipped", "failed")}
+    return {
+        status: sorted(
+            f"{o.patient_id}/{o.notebook}" for o in report.outcomes if o.status == status
+        )
+        for status in ("built", "skipped", "failed")
+    }
 
 
 def test_the_batch_plans_the_clinic_notebook_as_a_job(sqlite_url: str, tmp_path: Path) -> None:
@@ -145,9 +173,17 @@ def test_the_batch_plans_the_clinic_notebook_as_a_job(sqlite_url: str, tmp_path:
         import_cases(store, _cases()[:2])
     options = BatchOptions(sqlite_url, out=tmp_path, workers=1)
     first = run_batch(options, progress=False)
-    assert _ran(first) == {"built": ["(clinic)/clinic.ipynb", "nb-1/case.ipynb",
-                                     "nb-1/dashboard.ipynb", "nb-2/case.ipynb",
-                                     "nb-2/dashboard.ipynb"], "skipped": [], "failed": []}
+    assert _ran(first) == {
+        "built": [
+            "(clinic)/clinic.ipynb",
+            "nb-1/case.ipynb",
+            "nb-1/dashboard.ipynb",
+            "nb-2/case.ipynb",
+            "nb-2/dashboard.ipynb",
+        ],
+        "skipped": [],
+        "failed": [],
+    }
     assert (tmp_path / "clinic.ipynb").is_file()
     assert "(clinic): clinic.ipynb built" in first.summary_text()
     built_at = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.ipynb")}
@@ -160,11 +196,15 @@ def test_the_batch_plans_the_clinic_notebook_as_a_job(sqlite_url: str, tmp_path:
         patient = store.get_patient("nb-2")
         store.save_patient(patient.model_copy(update={"name": "Pat Renamed"}))
     changed = run_batch(options, progress=False)
-    assert _ran(changed)["built"] == ["(clinic)/clinic.ipynb", "nb-2/case.ipynb",
-                                      "nb-2/dashboard.ipynb"]
+    assert _ran(changed)["built"] == [
+        "(clinic)/clinic.ipynb",
+        "nb-2/case.ipynb",
+        "nb-2/dashboard.ipynb",
+    ]
     assert _ran(changed)["skipped"] == ["nb-1/case.ipynb", "nb-1/dashboard.ipynb"]
-    rewritten = {p.relative_to(tmp_path).as_posix() for p, t in built_at.items()
-                 if p.stat().st_mtime_ns != t}
+    rewritten = {
+        p.relative_to(tmp_path).as_posix() for p, t in built_at.items() if p.stat().st_mtime_ns != t
+    }
     assert rewritten == {"clinic.ipynb", "nb-2/case.ipynb", "nb-2/dashboard.ipynb"}
 
 
@@ -175,16 +215,23 @@ def test_the_clinic_job_reads_every_patient_and_the_day(tmp_path: Path) -> None:
     job = plan_clinic({"a": 1, "b": 1}, clinic, options, today=TODAY)
     assert isinstance(job, Job) and job.patient_id == CLINIC
     assert job.output == str(tmp_path / "clinic.ipynb")
-    digests = {plan_clinic(v, clinic, options, today=d).digest  # type: ignore[union-attr]
-               for v, d in [({"a": 1, "b": 1}, TODAY), ({"a": 1, "b": 2}, TODAY),
-                            ({"a": 1}, TODAY), ({"a": 1, "b": 1}, days(-1))]}
+    digests = {
+        plan_clinic(v, clinic, options, today=d).digest  # type: ignore[union-attr]
+        for v, d in [
+            ({"a": 1, "b": 1}, TODAY),
+            ({"a": 1, "b": 2}, TODAY),
+            ({"a": 1}, TODAY),
+            ({"a": 1, "b": 1}, days(-1)),
+        ]
+    }
     assert len(digests) == 4  # a version, a patient gone, another day: each rebuilds
     pg = BatchOptions(f"postgresql+psycopg://clinic:{secret}@db/casebook", out=tmp_path)
     assert secret not in repr(plan_clinic({}, clinic, pg, today=TODAY))
 
 
-def test_running_the_worklist_cell_again_reads_the_store_again(clinic_store: CaseStore,
-                                                               tmp_path: Path) -> None:
+def test_running_the_worklist_cell_again_reads_the_store_again(
+    clinic_store: CaseStore, tmp_path: Path
+) -> None:
     from casebook.models import AlarmScreen
 
     flagged = make_case("nb-rf", [V(20, 5, screen=AlarmScreen(fever=True))], name="Pat rf")

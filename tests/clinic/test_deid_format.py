@@ -55,15 +55,21 @@ def test_deidentify_shifts_dates_per_patient_keeping_intervals(cases: list) -> N
     shift = out["baseline_visit"] - df["baseline_visit"]
     assert (shift != pd.Timedelta(0)).all() and shift.abs().max() <= pd.Timedelta(days=365)
     followed = df["followed_up"]
-    pd.testing.assert_series_equal((out["latest_visit"] - out["baseline_visit"])[followed],
-                                   (df["latest_visit"] - df["baseline_visit"])[followed])
+    pd.testing.assert_series_equal(
+        (out["latest_visit"] - out["baseline_visit"])[followed],
+        (df["latest_visit"] - df["baseline_visit"])[followed],
+    )
     assert shift.nunique() > len(df) // 2  # patients are shifted differently
     assert (out["burden_change"].fillna(0) == df["burden_change"].fillna(0)).all()
 
 
 def test_deidentify_plain_dates_random_key_and_errors() -> None:
-    df = pd.DataFrame({"patient_id": ["a", "a", "b"], "when": [date(2024, 1, 1),
-                       date(2024, 1, 11), date(2024, 1, 1)]})
+    df = pd.DataFrame(
+        {
+            "patient_id": ["a", "a", "b"],
+            "when": [date(2024, 1, 1), date(2024, 1, 11), date(2024, 1, 1)],
+        }
+    )
     out = deidentify(df)
     assert (out["when"][1] - out["when"][0]).days == 10
     assert all(isinstance(d, date) for d in out["when"])
@@ -88,11 +94,13 @@ def test_table_and_json_carry_caveats_and_sources(cases: list) -> None:
 
 
 def test_csv_dates_and_empty_cells() -> None:
-    df = pd.DataFrame({"patient_id": ["a"], "since": [pd.Timestamp("2024-03-05")],
-                       "x": [float("nan")]})
+    df = pd.DataFrame(
+        {"patient_id": ["a"], "since": [pd.Timestamp("2024-03-05")], "x": [float("nan")]}
+    )
     assert to_csv(df) == "patient_id,since,x\na,2024-03-05,\n"
-    assert json.loads(to_json(df))["rows"] == [{"patient_id": "a", "since": "2024-03-05",
-                                                "x": None}]
+    assert json.loads(to_json(df))["rows"] == [
+        {"patient_id": "a", "since": "2024-03-05", "x": None}
+    ]
     assert format_table(df.iloc[0:0]).startswith("(nothing to show)")
 
 

@@ -26,15 +26,29 @@ CAT = default_catalog()
 
 
 def _item(template: str, category: str = "herbal", status: str = "active") -> dict[str, object]:
-    return {"category": category, "name": template.replace("_", " "), "template": template,
-            "status": status, "start": days(200)}
+    return {
+        "category": category,
+        "name": template.replace("_", " "),
+        "template": template,
+        "status": status,
+        "start": days(200),
+    }
 
 
 def test_per_patient_baseline_latest_and_change() -> None:
-    case = make_case("p1", [V(200, 20, {"phq9": 14, "gad7": 9}), V(150, 15, {"phq9": 10}),
-                            V(100, 12, {"phq9": 6, "gad7": 11})],
-                     plan=[_item("peppermint_oil"), _item("low_fodmap_diet", "eliminate_triggers"),
-                           _item("probiotic_trial", "microbiome_support", "proposed")])
+    case = make_case(
+        "p1",
+        [
+            V(200, 20, {"phq9": 14, "gad7": 9}),
+            V(150, 15, {"phq9": 10}),
+            V(100, 12, {"phq9": 6, "gad7": 11}),
+        ],
+        plan=[
+            _item("peppermint_oil"),
+            _item("low_fodmap_diet", "eliminate_triggers"),
+            _item("probiotic_trial", "microbiome_support", "proposed"),
+        ],
+    )
     row = outcomes_by_patient([case], CAT).iloc[0]
     assert row["baseline_visit"] == pd.Timestamp(days(200))
     assert row["latest_visit"] == pd.Timestamp(days(100))
@@ -48,8 +62,7 @@ def test_per_patient_baseline_latest_and_change() -> None:
 
 
 def test_single_visit_patient_is_kept_as_lost_to_follow_up() -> None:
-    cases = [make_case("one", [V(30, 18, {"phq9": 12})]),
-             make_case("two", [V(90, 10), V(30, 8)])]
+    cases = [make_case("one", [V(30, 18, {"phq9": 12})]), make_case("two", [V(90, 10), V(30, 8)])]
     df = outcomes_by_patient(cases, CAT).set_index("patient_id")
     assert list(df.index) == ["one", "two"]
     one = df.loc["one"]
@@ -64,8 +77,14 @@ def test_single_visit_patient_is_kept_as_lost_to_follow_up() -> None:
 def test_per_patient_csv_has_the_issue_columns_in_order() -> None:
     text = to_csv(outcomes_by_patient([make_case("p", [V(60, 9), V(1, 4)])], CAT))
     header = text.splitlines()[0].split(",")
-    wanted = ["patient_id", "baseline_visit", "latest_visit", "baseline_burden",
-              "latest_burden", "burden_change"]
+    wanted = [
+        "patient_id",
+        "baseline_visit",
+        "latest_visit",
+        "baseline_burden",
+        "latest_burden",
+        "burden_change",
+    ]
     assert [c for c in header if c in wanted] == wanted
     assert text.splitlines()[1].startswith(f"p,{days(60).isoformat()},{days(1).isoformat()},")
 
@@ -85,11 +104,21 @@ def test_burden_change_agrees_with_scoring_on_synthetic_cases() -> None:
 
 
 def _group_cases(phq_changes: list[int], lost: int = 0) -> list:
-    cases = [make_case(f"g{i}", [V(100, 20, {"phq9": 15, "pss10": 20}),
-                                 V(10, 20 + d, {"phq9": 15 + d, "pss10": 20 + d})],
-                       plan=[_item("peppermint_oil")]) for i, d in enumerate(phq_changes)]
-    cases += [make_case(f"l{i}", [V(50, 20, {"phq9": 15})], plan=[_item("peppermint_oil")])
-              for i in range(lost)]
+    cases = [
+        make_case(
+            f"g{i}",
+            [
+                V(100, 20, {"phq9": 15, "pss10": 20}),
+                V(10, 20 + d, {"phq9": 15 + d, "pss10": 20 + d}),
+            ],
+            plan=[_item("peppermint_oil")],
+        )
+        for i, d in enumerate(phq_changes)
+    ]
+    cases += [
+        make_case(f"l{i}", [V(50, 20, {"phq9": 15})], plan=[_item("peppermint_oil")])
+        for i in range(lost)
+    ]
     return cases
 
 
@@ -119,8 +148,9 @@ def test_figures_from_fewer_than_the_minimum_are_suppressed() -> None:
     for col in ("median_change", "q1_change", "q3_change", "improved_share"):
         assert pd.isna(phq[col]), col
     assert phq["note"].startswith("not shown: fewer than 5")
-    shown = _row(outcomes_by_group(cases, CAT, by="template", min_patients=4),
-                 "peppermint_oil", "phq9")
+    shown = _row(
+        outcomes_by_group(cases, CAT, by="template", min_patients=4), "peppermint_oil", "phq9"
+    )
     assert shown["median_change"] == -4.5 and shown["improved_share"] == 0.5
 
 
@@ -136,8 +166,9 @@ def test_patients_without_plan_are_a_group_and_categories_work() -> None:
     pd.testing.assert_frame_equal(df, again)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [({"by": "practitioner"}, "by"),
-                                               ({"min_patients": 0}, "min_patients")])
+@pytest.mark.parametrize(
+    ("kwargs", "field"), [({"by": "practitioner"}, "by"), ({"min_patients": 0}, "min_patients")]
+)
 def test_bad_parameters_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ClinicError, match=rf"^{field}:"):
         outcomes_by_group([], CAT, **kwargs)  # type: ignore[arg-type]

@@ -13,9 +13,19 @@ pytestmark = pytest.mark.usefixtures("close_widgets")  # tests/conftest.py
 
 
 def test_mark_reviewed_button(sqlite_store: CaseStore) -> None:
-    import_cases(sqlite_store, [make_case("rb-1", [V(30, 5)], results=[
-        {"test": "ferritin", "collected_on": days(20), "value": 80.0, "unit": "ng/mL"},
-        {"test": "crp", "collected_on": days(10), "value": 7.0, "unit": "mg/L"}])])
+    import_cases(
+        sqlite_store,
+        [
+            make_case(
+                "rb-1",
+                [V(30, 5)],
+                results=[
+                    {"test": "ferritin", "collected_on": days(20), "value": 80.0, "unit": "ng/mL"},
+                    {"test": "crp", "collected_on": days(10), "value": 7.0, "unit": "mg/L"},
+                ],
+            )
+        ],
+    )
     session = CaseSession(sqlite_store, "rb-1")
     view = ResultsView(session)
     assert view.review.get_state()["description"] == "Mark reviewed (2)"

@@ -23,11 +23,17 @@ RESULTS = [
 
 
 def _cases() -> list[Case]:
-    plan = [{"category": "herbal", "name": "Peppermint oil", "status": "active",
-             "template": "low_fodmap_diet", "start": days(60)}]
+    plan = [
+        {
+            "category": "herbal",
+            "name": "Peppermint oil",
+            "status": "active",
+            "template": "low_fodmap_diet",
+            "start": days(60),
+        }
+    ]
     return [
-        make_case("cl-1", [V(60, 20), V(5, 10)], name="Ann <i>One</i>", results=RESULTS,
-                  plan=plan),
+        make_case("cl-1", [V(60, 20), V(5, 10)], name="Ann <i>One</i>", results=RESULTS, plan=plan),
         make_case("cl-2", [V(50, 12), V(8, 18)], name="Bo Two", plan=plan),
         make_case("cl-3", [V(40, 9)], name="Cy Three"),
     ]
@@ -45,7 +51,8 @@ def _to_review(store: CaseStore) -> set[str]:
 
 
 def test_marking_results_reviewed_is_audited_and_takes_them_off_the_worklist(
-        filled: CaseStore) -> None:
+    filled: CaseStore,
+) -> None:
     case = filled.load_case("cl-1")
     ferritin, crp = sorted(case.results, key=lambda r: r.test == "crp")
     assert _to_review(filled) == {ferritin.id, crp.id}
@@ -58,8 +65,7 @@ def test_marking_results_reviewed_is_audited_and_takes_them_off_the_worklist(
     assert stored[ferritin.id].reviewed_at is None
     assert filled.load_case("cl-1").patient.record_version == before + 1
     reviews = [e for e in filled.audit_log("cl-1") if e.action == "review"]
-    assert [(e.entity, e.entity_id, e.actor) for e in reviews] == [("result", crp.id,
-                                                                     filled.actor)]
+    assert [(e.entity, e.entity_id, e.actor) for e in reviews] == [("result", crp.id, filled.actor)]
     assert reviews[0].before["reviewed_at"] is None and reviews[0].after["reviewed_by"]
     assert filled.mark_results_reviewed("cl-1", [crp.id]) == []  # already: no new entry
     assert [r.id for r in filled.mark_results_reviewed("cl-1", "all")] == [ferritin.id]
@@ -84,16 +90,33 @@ def test_a_changed_value_is_a_new_result_to_review(filled: CaseStore) -> None:
     changed = filled.save(crp.model_copy(update={"value": 9.0}))
     assert (changed.reviewed_at, changed.reviewed_by) == (None, None)
     ferritin = next(r for r in filled.load_case("cl-1").results if r.test == "ferritin")
-    import_results(filled, [TestResult(patient_id="cl-1", test="ferritin", unit="ng/mL",
-                                       collected_on=ferritin.collected_on, value=81.0)])
+    import_results(
+        filled,
+        [
+            TestResult(
+                patient_id="cl-1",
+                test="ferritin",
+                unit="ng/mL",
+                collected_on=ferritin.collected_on,
+                value=81.0,
+            )
+        ],
+    )
     again = next(r for r in filled.load_case("cl-1").results if r.test == "ferritin")
     assert (again.value, again.reviewed_at) == (81.0, None)
     assert _to_review(filled) == {crp.id, ferritin.id}
 
 
 def test_old_records_without_review_fields_load() -> None:
-    r = TestResult.model_validate({"patient_id": "x", "test": "crp", "collected_on": "2024-01-01",
-                                   "value": 1.0, "unit": "mg/L"})
+    r = TestResult.model_validate(
+        {
+            "patient_id": "x",
+            "test": "crp",
+            "collected_on": "2024-01-01",
+            "value": 1.0,
+            "unit": "mg/L",
+        }
+    )
     assert (r.reviewed_at, r.reviewed_by) == (None, None)
     naive = r.model_copy(update={"reviewed_at": datetime(2024, 1, 2, 3)})
     assert TestResult.model_validate(naive.model_dump()).reviewed_at.tzinfo is not None
@@ -139,16 +162,21 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out.out, out.err
 
 
-def test_cli_review_worklist_and_outcomes(cli_db: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "--db", cli_db, "worklist", "--format", "csv",
-                        "--today", TODAY.isoformat())
+def test_cli_review_worklist_and_outcomes(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys, "--db", cli_db, "worklist", "--format", "csv", "--today", TODAY.isoformat()
+    )
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {"patient_id", "kind", "urgency", "detail", "since"} <= set(rows[0])
     assert sum(r["kind"] == "result-to-review" for r in rows) == 2
-    assert {r["kind"] for r in rows} <= {"red-flag", "result-to-review", "test-overdue",
-                                         "follow-up-due", "worsening"}
+    assert {r["kind"] for r in rows} <= {
+        "red-flag",
+        "result-to-review",
+        "test-overdue",
+        "follow-up-due",
+        "worsening",
+    }
     code, out, _ = _run(capsys, "--db", cli_db, "--actor", "dr-a", "review", "cl-1", "--all")
     assert (code, out) == (0, "cl-1: 2 results marked reviewed\n")
     code, out, _ = _run(capsys, "--db", cli_db, "worklist", "--format", "json")
@@ -158,35 +186,40 @@ def test_cli_review_worklist_and_outcomes(cli_db: str,
 
     code, out, _ = _run(capsys, "--db", cli_db, "outcomes", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert {"patient_id", "baseline_visit", "latest_visit", "baseline_burden",
-            "latest_burden", "burden_change"} <= set(rows[0])
+    assert {
+        "patient_id",
+        "baseline_visit",
+        "latest_visit",
+        "baseline_burden",
+        "latest_burden",
+        "burden_change",
+    } <= set(rows[0])
     assert "name" not in rows[0] and "One" not in out
     by_id = {r["patient_id"]: r for r in rows}
-    assert (by_id["cl-1"]["baseline_burden"], by_id["cl-1"]["burden_change"]) == ("20.0",
-                                                                                   "-10.0")
-    code, out, _ = _run(capsys, "--db", cli_db, "outcomes", "--by", "template",
-                        "--min-patients", "2")
+    assert (by_id["cl-1"]["baseline_burden"], by_id["cl-1"]["burden_change"]) == ("20.0", "-10.0")
+    code, out, _ = _run(
+        capsys, "--db", cli_db, "outcomes", "--by", "template", "--min-patients", "2"
+    )
     assert code == 0 and "Caveats:" in out and "regression to the mean" in out
     code, out, _ = _run(capsys, "--db", cli_db, "outcomes", "--format", "csv", "--deidentify")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert not {r["patient_id"] for r in rows} & {"cl-1", "cl-2", "cl-3"}
-    assert not {r["baseline_visit"] for r in rows} & {days(60).isoformat(),
-                                                       days(50).isoformat()}
+    assert not {r["baseline_visit"] for r in rows} & {days(60).isoformat(), days(50).isoformat()}
     code, out, err = _run(capsys, "--db", cli_db, "worklist", "--from", "yesterday")
-    assert code == 1 and err == "casebook worklist: --from: 'yesterday' is not a date " \
-                                "(YYYY-MM-DD)\n"
+    assert (
+        code == 1 and err == "casebook worklist: --from: 'yesterday' is not a date (YYYY-MM-DD)\n"
+    )
     code, out, _ = _run(capsys, "--db", cli_db, "worklist")
     assert code == 0 and "Ann <i>One</i>" in out
 
 
-def test_worklist_with_no_patients_prints_an_empty_table(sqlite_url: str,
-                                                         capsys: pytest.CaptureFixture[str]
-                                                         ) -> None:
+def test_worklist_with_no_patients_prints_an_empty_table(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     CaseStore(sqlite_url, create=True).close()
     code, out, _ = _run(capsys, "--db", sqlite_url, "worklist")
     assert (code, out) == (0, "(nothing to show)\n")
     assert date.today()  # the real today is used without --today
-
 
 
 def test_an_acknowledged_flag_leaves_the_worklist(sqlite_store: CaseStore) -> None:

@@ -41,17 +41,31 @@ def _template(key: str):  # type: ignore[no-untyped-def]
     return next(t for t in CATALOG.protocols if t.key == key)
 
 
-def _case(*history: object, born: date = date(1990, 1, 1), plan: tuple[PlanItem, ...] = (),
-          visits: tuple[Visit, ...] = ()) -> Case:
-    return Case(patient=Patient(id=PID, name="Test Patient", birth_date=born, sex="female"),
-                history=[HistoryEntry(patient_id=PID, data=d) for d in history],  # type: ignore[arg-type]
-                plan=list(plan), visits=list(visits))
+def _case(
+    *history: object,
+    born: date = date(1990, 1, 1),
+    plan: tuple[PlanItem, ...] = (),
+    visits: tuple[Visit, ...] = (),
+) -> Case:
+    return Case(
+        patient=Patient(id=PID, name="Test Patient", birth_date=born, sex="female"),
+        history=[HistoryEntry(patient_id=PID, data=d) for d in history],  # type: ignore[arg-type]
+        plan=list(plan),
+        visits=list(visits),
+    )
 
 
 def _item(key: str, status: str = "proposed", **extra: object) -> PlanItem:
     tpl = _template(key)
-    return PlanItem(patient_id=PID, category=tpl.category, name=tpl.name, template=key,
-                    status=status, start=TODAY, **extra)  # type: ignore[arg-type]
+    return PlanItem(
+        patient_id=PID,
+        category=tpl.category,
+        name=tpl.name,
+        template=key,
+        status=status,
+        start=TODAY,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def _keys(case: Case, key: str) -> set[str]:
@@ -61,24 +75,28 @@ def _keys(case: Case, key: str) -> set[str]:
 # --- matching on both sides --------------------------------------------------------------
 def test_berberine_pregnancy_matches_only_when_recorded_pregnant() -> None:
     assert "pregnancy" in _keys(_case(SafetyFacts(pregnant=True)), "herbal_antimicrobial_sibo")
-    assert "pregnancy" in _keys(_case(SafetyFacts(breastfeeding=True)),
-                                "herbal_antimicrobial_sibo")
-    assert "pregnancy" not in _keys(_case(SafetyFacts(pregnant=False)),
-                                    "herbal_antimicrobial_sibo")
+    assert "pregnancy" in _keys(_case(SafetyFacts(breastfeeding=True)), "herbal_antimicrobial_sibo")
+    assert "pregnancy" not in _keys(_case(SafetyFacts(pregnant=False)), "herbal_antimicrobial_sibo")
     assert _keys(_case(), "herbal_antimicrobial_sibo") == set()  # nothing asked: no match
 
 
 def test_a_later_safety_entry_overrides_an_earlier_one() -> None:
-    case = _case(SafetyFacts(recorded_on=date(2024, 1, 1), pregnant=True),
-                 SafetyFacts(recorded_on=date(2024, 5, 1), pregnant=False, reflux=True))
+    case = _case(
+        SafetyFacts(recorded_on=date(2024, 1, 1), pregnant=True),
+        SafetyFacts(recorded_on=date(2024, 5, 1), pregnant=False, reflux=True),
+    )
     assert safety_facts(case) == {"pregnant": False, "reflux": True}
     assert "pregnancy" not in _keys(case, "herbal_antimicrobial_sibo")
 
 
 def test_berberine_with_diabetes_medicine_only_while_it_is_taken() -> None:
     current = Medication(drug_class="diabetes_medicine", name="metformin")
-    stopped = Medication(drug_class="diabetes_medicine", name="metformin",
-                         start=date(2020, 1, 1), end=date(2021, 1, 1))
+    stopped = Medication(
+        drug_class="diabetes_medicine",
+        name="metformin",
+        start=date(2020, 1, 1),
+        end=date(2021, 1, 1),
+    )
     other = Medication(drug_class="nsaid", name="ibuprofen")
     assert "diabetes" in _keys(_case(current), "herbal_antimicrobial_sibo")
     assert "diabetes" not in _keys(_case(stopped), "herbal_antimicrobial_sibo")
@@ -89,11 +107,14 @@ def test_berberine_with_diabetes_medicine_only_while_it_is_taken() -> None:
 
 def test_probiotics_immunocompromise_and_central_lines() -> None:
     assert _keys(_case(SafetyFacts(immunosuppressed=True)), "probiotic_trial") == {
-        "immunocompromised"}
-    assert _keys(_case(SafetyFacts(central_line_or_critical_illness=True)),
-                 "probiotic_trial") == {"central_line_critical"}
-    assert _keys(_case(Medication(drug_class="chemotherapy", name="capecitabine")),
-                 "probiotic_trial") == {"immunocompromised"}
+        "immunocompromised"
+    }
+    assert _keys(_case(SafetyFacts(central_line_or_critical_illness=True)), "probiotic_trial") == {
+        "central_line_critical"
+    }
+    assert _keys(
+        _case(Medication(drug_class="chemotherapy", name="capecitabine")), "probiotic_trial"
+    ) == {"immunocompromised"}
     assert _keys(_case(SafetyFacts(immunosuppressed=False)), "probiotic_trial") == set()
 
 
@@ -102,10 +123,16 @@ def test_elimination_diets_children_and_eating_disorders() -> None:
     assert "child" in _keys(child, "low_fodmap_diet")
     assert "child" not in _keys(_case(born=date(2006, 5, 31)), "low_fodmap_diet")  # 18 today
     assert "child" in _keys(_case(born=date(2006, 6, 2)), "low_fodmap_diet")  # 17 today
-    assert "eating_disorder" in _keys(_case(SafetyFacts(eating_disorder_history=True)),
-                                      "supervised_elimination_reintroduction")
-    assert _keys(_case(SafetyFacts(eating_disorder_history=False)),
-                 "supervised_elimination_reintroduction") == set()
+    assert "eating_disorder" in _keys(
+        _case(SafetyFacts(eating_disorder_history=True)), "supervised_elimination_reintroduction"
+    )
+    assert (
+        _keys(
+            _case(SafetyFacts(eating_disorder_history=False)),
+            "supervised_elimination_reintroduction",
+        )
+        == set()
+    )
 
 
 def test_peppermint_with_acid_suppression_psyllium_with_any_medicine() -> None:
@@ -115,7 +142,8 @@ def test_peppermint_with_acid_suppression_psyllium_with_any_medicine() -> None:
     assert _keys(_case(ppi), "soluble_fibre_psyllium") == {"medicine_spacing"}
     assert _keys(_case(), "soluble_fibre_psyllium") == set()
     assert "hypercalcemia" in _keys(
-        _case(SafetyFacts(hypercalcemia_or_granulomatous_disease=True)), "vitamin_d_repletion")
+        _case(SafetyFacts(hypercalcemia_or_granulomatous_disease=True)), "vitamin_d_repletion"
+    )
 
 
 def test_every_template_carries_sourced_cautions_or_says_why_not() -> None:
@@ -149,44 +177,61 @@ def test_the_loader_refuses_a_template_without_cautions(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="needs no_cautions_reason"):
         load_catalog(tmp_path)
     (tmp_path / "protocols.toml").write_text(
-        _TEMPLATE + 'cautions = []\nno_cautions_reason = "Nothing applies."\n', encoding="utf-8")
+        _TEMPLATE + 'cautions = []\nno_cautions_reason = "Nothing applies."\n', encoding="utf-8"
+    )
     assert any(t.key == "clinic_tea" for t in load_catalog(tmp_path).protocols)
 
 
 def test_the_loader_refuses_a_caution_on_an_unknown_fact(tmp_path: Path) -> None:
-    (tmp_path / "protocols.toml").write_text(_TEMPLATE + """
+    (tmp_path / "protocols.toml").write_text(
+        _TEMPLATE
+        + """
 [[protocol.cautions]]
 key = "moon"
 kind = "population"
 facts = ["full_moon"]
 text = "x"
 source = "y"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(CatalogError, match="unknown safety facts"):
         load_catalog(tmp_path)
 
 
 # --- the save: refused, then accepted with a reason, audited ----------------------------
 def _stored_patient(store: CaseStore, *facts: SafetyFacts) -> None:
-    store.add_patient(Patient(id=PID, name="Test Patient", birth_date=date(1990, 1, 1),
-                              sex="female"))
+    store.add_patient(
+        Patient(id=PID, name="Test Patient", birth_date=date(1990, 1, 1), sex="female")
+    )
     for data in facts:
         store.save(HistoryEntry(patient_id=PID, data=data))
 
 
-def test_a_berberine_course_for_a_pregnant_patient_needs_a_confirmation(
-        store: CaseStore) -> None:
+def test_a_berberine_course_for_a_pregnant_patient_needs_a_confirmation(store: CaseStore) -> None:
     _stored_patient(store, SafetyFacts(pregnant=True))
     item = _item("herbal_antimicrobial_sibo")
     with pytest.raises(RecordError, match=r"caution 'pregnancy'.*recorded as pregnant"):
         store.save(item)
-    blank = item.model_copy(update={"caution_confirmations": [
-        CautionConfirmation.model_construct(key="pregnancy", reason="  ", by="", on=TODAY)]})
+    blank = item.model_copy(
+        update={
+            "caution_confirmations": [
+                CautionConfirmation.model_construct(key="pregnancy", reason="  ", by="", on=TODAY)
+            ]
+        }
+    )
     with pytest.raises(RecordError, match="pregnancy"):
         store.save(blank)
     assert store.load_case(PID).plan == []
-    confirmed = item.model_copy(update={"caution_confirmations": [CautionConfirmation(
-        key="pregnancy", reason="Obstetrician agreed after review", by="dr a", on=TODAY)]})
+    confirmed = item.model_copy(
+        update={
+            "caution_confirmations": [
+                CautionConfirmation(
+                    key="pregnancy", reason="Obstetrician agreed after review", by="dr a", on=TODAY
+                )
+            ]
+        }
+    )
     saved = store.save(confirmed)
     assert store.load_case(PID).plan == [saved]
     (row,) = [e for e in store.audit_log(PID) if e.entity == "plan"]
@@ -214,8 +259,7 @@ def test_a_whole_case_import_is_checked_too(sqlite_store: CaseStore) -> None:
 
 
 # --- the plan form and `casebook show` ---------------------------------------------------
-def test_the_plan_form_shows_the_caution_before_it_can_be_saved(
-        sqlite_store: CaseStore) -> None:
+def test_the_plan_form_shows_the_caution_before_it_can_be_saved(sqlite_store: CaseStore) -> None:
     _stored_patient(sqlite_store, SafetyFacts(pregnant=True))
     session = CaseSession(sqlite_store, PID)
     form = PlanForm(session)
@@ -234,7 +278,8 @@ def test_the_plan_form_shows_the_caution_before_it_can_be_saved(
     form.bar.save_button.click()
     (item,) = sqlite_store.load_case(PID).plan
     assert [(c.key, c.reason, c.by) for c in item.caution_confirmations] == [
-        ("pregnancy", "Obstetrician agreed", sqlite_store.actor)]
+        ("pregnancy", "Obstetrician agreed", sqlite_store.actor)
+    ]
     assert item.patient_name == _template("herbal_antimicrobial_sibo").patient_name
     form.edit(item)
     assert "Confirmed by" in form.cautions_info.get_state()["value"]
@@ -242,8 +287,9 @@ def test_the_plan_form_shows_the_caution_before_it_can_be_saved(
 
 
 def _urgent_visit() -> Visit:
-    return Visit(patient_id=PID, kind="intake", visit_date=date(2024, 5, 1),
-                 screen=AlarmScreen(melena=True))
+    return Visit(
+        patient_id=PID, kind="intake", visit_date=date(2024, 5, 1), screen=AlarmScreen(melena=True)
+    )
 
 
 def test_a_gut_protocol_beside_an_open_urgent_flag_warns() -> None:
@@ -251,19 +297,30 @@ def test_a_gut_protocol_beside_an_open_urgent_flag_warns() -> None:
     warning = protocol_warning(running, CATALOG)
     assert warning is not None and "no referral" in warning
     assert protocol_warning(running, CATALOG, "referral") is None
-    referred = _case(visits=(_urgent_visit(),), plan=(
-        _item("peppermint_oil", "active"), _item("gastroenterology_referral", "active")))
+    referred = _case(
+        visits=(_urgent_visit(),),
+        plan=(_item("peppermint_oil", "active"), _item("gastroenterology_referral", "active")),
+    )
     assert protocol_warning(referred, CATALOG) is None
-    calm = _case(visits=(Visit(patient_id=PID, kind="intake", visit_date=date(2024, 5, 1),
-                               screen=AlarmScreen(melena=False)),),
-                 plan=(_item("peppermint_oil", "active"),))
+    calm = _case(
+        visits=(
+            Visit(
+                patient_id=PID,
+                kind="intake",
+                visit_date=date(2024, 5, 1),
+                screen=AlarmScreen(melena=False),
+            ),
+        ),
+        plan=(_item("peppermint_oil", "active"),),
+    )
     assert protocol_warning(calm, CATALOG) is None
     assert "WARNING" in case_text(running, CATALOG, today=TODAY)
     assert "WARNING" not in case_text(referred, CATALOG, today=TODAY)
 
 
 def test_the_plan_form_warns_when_a_gut_protocol_would_start_beside_a_flag(
-        sqlite_store: CaseStore) -> None:
+    sqlite_store: CaseStore,
+) -> None:
     _stored_patient(sqlite_store)
     sqlite_store.save(_urgent_visit())
     form = PlanForm(CaseSession(sqlite_store, PID))
@@ -279,13 +336,24 @@ def test_casebook_show_lists_active_cautions_with_their_state() -> None:
     text = case_text(_case(ppi, plan=(item,)), CATALOG, today=TODAY)
     assert "CAUTIONS" in text and "acid_suppressants" in text and "NOT CONFIRMED" in text
     assert "EMA HMPC" in text
-    confirmed = item.model_copy(update={"caution_confirmations": [CautionConfirmation(
-        key="acid_suppressants", reason="Taken 2 h apart", by="dr a", on=TODAY)]})
+    confirmed = item.model_copy(
+        update={
+            "caution_confirmations": [
+                CautionConfirmation(
+                    key="acid_suppressants", reason="Taken 2 h apart", by="dr a", on=TODAY
+                )
+            ]
+        }
+    )
     text = case_text(_case(ppi, plan=(confirmed,)), CATALOG, today=TODAY)
     assert "confirmed by dr a" in text and "NOT CONFIRMED" not in text
     assert "cautions: none" in case_text(_case(plan=(item,)), CATALOG, today=TODAY)
-    assert case_cautions(_case(ppi, plan=(item.model_copy(update={"status": "stopped"}),)),
-                         CATALOG, TODAY) == []
+    assert (
+        case_cautions(
+            _case(ppi, plan=(item.model_copy(update={"status": "stopped"}),)), CATALOG, TODAY
+        )
+        == []
+    )
 
 
 def test_every_safety_fact_has_words_for_the_practitioner() -> None:

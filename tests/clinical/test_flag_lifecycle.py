@@ -22,16 +22,31 @@ from casebook.store import CaseStore, NotFoundError, import_case
 TODAY = date.today()
 
 
-def _flag(key: str = "phq9_self_harm", urgency: str = "same_day", on: date | None = TODAY,
-          results: tuple[str, ...] = ()) -> RedFlag:
+def _flag(
+    key: str = "phq9_self_harm",
+    urgency: str = "same_day",
+    on: date | None = TODAY,
+    results: tuple[str, ...] = (),
+) -> RedFlag:
     return RedFlag(key, "Label", "reason", urgency, "act", "src", None, on, results)
 
 
-def _review(state: str, evidence_on: date | None, key: str = "phq9_self_harm",
-            minutes: int = 0, **extra: str) -> FlagReview:
-    return FlagReview(patient_id="p1", rule_key=key, state=state,  # type: ignore[arg-type]
-                      at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
-                      evidence_on=evidence_on, actor="ann", **extra)
+def _review(
+    state: str,
+    evidence_on: date | None,
+    key: str = "phq9_self_harm",
+    minutes: int = 0,
+    **extra: str,
+) -> FlagReview:
+    return FlagReview(
+        patient_id="p1",
+        rule_key=key,
+        state=state,  # type: ignore[arg-type]
+        at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
+        evidence_on=evidence_on,
+        actor="ann",
+        **extra,
+    )
 
 
 # --- pure ---------------------------------------------------------------------------------
@@ -47,9 +62,11 @@ def test_a_step_holds_until_newer_evidence_reopens_it() -> None:
 
 def test_the_latest_step_counts_and_other_rules_steps_do_not() -> None:
     day = TODAY - timedelta(days=1)
-    reviews = [_review("resolved", day, minutes=2, outcome="seen by GP"),
-               _review("acknowledged", day, minutes=1),
-               _review("acknowledged", day, key="fever")]
+    reviews = [
+        _review("resolved", day, minutes=2, outcome="seen by GP"),
+        _review("acknowledged", day, minutes=1),
+        _review("acknowledged", day, key="fever"),
+    ]
     (s,) = flag_statuses([_flag(on=day)], reviews)
     assert s.state == "resolved" and s.summary().endswith(": seen by GP")
 
@@ -69,8 +86,12 @@ def test_same_day_evidence_ages_into_urgent_to_review_but_stays_open() -> None:
 
 
 def test_open_flags_come_first_most_urgent_first() -> None:
-    flags = [_flag("a", "routine"), _flag("b", "urgent"), _flag("c", "same_day"),
-             _flag("d", "same_day")]
+    flags = [
+        _flag("a", "routine"),
+        _flag("b", "urgent"),
+        _flag("c", "same_day"),
+        _flag("d", "same_day"),
+    ]
     reviews = [_review("acknowledged", TODAY, key="c")]
     assert [s.flag.key for s in flag_statuses(flags, reviews)] == ["d", "b", "a", "c"]
 
@@ -87,10 +108,16 @@ def test_the_model_refuses_a_step_without_its_detail() -> None:
 # --- the store ------------------------------------------------------------------------------
 @pytest.fixture
 def crp_store(store: CaseStore) -> CaseStore:
-    store.add_patient(Patient(id="p1", name="Pat One", birth_date=date(1990, 1, 1),
-                              sex="female"))
-    store.save(TestResult(patient_id="p1", test="hs_crp", value=14.0, unit="mg/L",
-                          collected_on=TODAY - timedelta(days=10)))
+    store.add_patient(Patient(id="p1", name="Pat One", birth_date=date(1990, 1, 1), sex="female"))
+    store.save(
+        TestResult(
+            patient_id="p1",
+            test="hs_crp",
+            value=14.0,
+            unit="mg/L",
+            collected_on=TODAY - timedelta(days=10),
+        )
+    )
     return store
 
 
@@ -107,37 +134,56 @@ def test_each_step_is_stored_and_audited(crp_store: CaseStore) -> None:
     assert store.load_case("p1").flag_reviews == [ack, ref, res]
     (s,) = store.flag_statuses("p1")
     assert s.state == "resolved" and s.last == res
-    steps = [(e.entity, e.action, e.entity_id, (e.after or {}).get("state"))
-             for e in store.audit_log("p1") if e.entity == "flag_review"]
-    assert steps == [("flag_review", "acknowledge", ack.id, "acknowledged"),
-                     ("flag_review", "refer", ref.id, "referred"),
-                     ("flag_review", "resolve", res.id, "resolved")]
+    steps = [
+        (e.entity, e.action, e.entity_id, (e.after or {}).get("state"))
+        for e in store.audit_log("p1")
+        if e.entity == "flag_review"
+    ]
+    assert steps == [
+        ("flag_review", "acknowledge", ack.id, "acknowledged"),
+        ("flag_review", "refer", ref.id, "referred"),
+        ("flag_review", "resolve", res.id, "resolved"),
+    ]
     assert store.verify_audit_log().intact
 
 
 def test_newer_evidence_reopens_a_resolved_flag(crp_store: CaseStore) -> None:
     store = crp_store
     store.review_flag("p1", "crp_raised", "resolved", outcome="repeat planned")
-    store.save(TestResult(patient_id="p1", test="hs_crp", value=3.0, unit="mg/L",
-                          collected_on=TODAY - timedelta(days=5)))  # below: not alarm evidence
+    store.save(
+        TestResult(
+            patient_id="p1",
+            test="hs_crp",
+            value=3.0,
+            unit="mg/L",
+            collected_on=TODAY - timedelta(days=5),
+        )
+    )  # below: not alarm evidence
     assert store.flag_statuses("p1")[0].state == "resolved"
-    store.save(TestResult(patient_id="p1", test="crp", value=25.0, unit="mg/L",
-                          collected_on=TODAY))
+    store.save(TestResult(patient_id="p1", test="crp", value=25.0, unit="mg/L", collected_on=TODAY))
     (s,) = store.flag_statuses("p1")
     assert (s.state, s.reopened) == ("open", True)
     store.review_flag("p1", "crp_raised", "acknowledged")
     assert store.flag_statuses("p1")[0].state == "acknowledged"
 
 
-@pytest.mark.parametrize(("rule", "state", "extra", "message"), [
-    ("fever", "acknowledged", {}, "rule 'fever': not raised for this patient now"),
-    ("crp_raised", "referred", {}, "referred_to: a referral needs to whom"),
-    ("crp_raised", "resolved", {"outcome": "  "}, "outcome: resolving a flag needs its outcome"),
-    ("crp_raised", "open", {}, "state: 'open' is not one of acknowledged, referred, resolved"),
-])
+@pytest.mark.parametrize(
+    ("rule", "state", "extra", "message"),
+    [
+        ("fever", "acknowledged", {}, "rule 'fever': not raised for this patient now"),
+        ("crp_raised", "referred", {}, "referred_to: a referral needs to whom"),
+        (
+            "crp_raised",
+            "resolved",
+            {"outcome": "  "},
+            "outcome: resolving a flag needs its outcome",
+        ),
+        ("crp_raised", "open", {}, "state: 'open' is not one of acknowledged, referred, resolved"),
+    ],
+)
 def test_a_step_that_cannot_be_taken_is_one_line_and_writes_nothing(
-        crp_store: CaseStore, rule: str, state: str, extra: dict[str, str],
-        message: str) -> None:
+    crp_store: CaseStore, rule: str, state: str, extra: dict[str, str], message: str
+) -> None:
     before = len(crp_store.audit_log("p1"))
     with pytest.raises(CasebookError) as err:
         crp_store.review_flag("p1", rule, state, **extra)
@@ -149,8 +195,9 @@ def test_a_step_that_cannot_be_taken_is_one_line_and_writes_nothing(
 def test_steps_follow_the_state(crp_store: CaseStore) -> None:
     store = crp_store
     store.review_flag("p1", "crp_raised", "acknowledged")
-    with pytest.raises(CasebookError, match="it is acknowledged; it can be acknowledged only "
-                                            "when open"):
+    with pytest.raises(
+        CasebookError, match="it is acknowledged; it can be acknowledged only when open"
+    ):
         store.review_flag("p1", "crp_raised", "acknowledged")
     store.review_flag("p1", "crp_raised", "resolved", outcome="ok")
     with pytest.raises(CasebookError, match="it is resolved"):
@@ -170,8 +217,11 @@ def test_steps_travel_with_the_case(crp_store: CaseStore, tmp_path: Path) -> Non
         assert other.load_case("p1").flag_reviews == case.flag_reviews
         assert other.flag_statuses("p1")[0].state == "resolved"
         assert import_case(other, again) == "unchanged"
-    flags = [e["resource"] for e in json.loads(bundle_to_json(case, default_catalog()))["entry"]
-             if e["resource"]["resourceType"] == "Flag"]
+    flags = [
+        e["resource"]
+        for e in json.loads(bundle_to_json(case, default_catalog()))["entry"]
+        if e["resource"]["resourceType"] == "Flag"
+    ]
     (flag,) = flags
     assert flag["status"] == "inactive"
     assert {"url": EXT + "review-state", "valueCode": "resolved"} in flag["extension"]

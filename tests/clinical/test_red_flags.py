@@ -25,25 +25,44 @@ CAT = default_catalog()
 RULES = {r.key: r for r in CAT.red_flags}
 
 
-def _case(*, age: int = 35, sex: str = "female", screen: dict[str, object] | None = None,
-          results: list[TestResult] | None = None, pain: int = 0,
-          family: list[FamilyHistory] | None = None) -> Case:
+def _case(
+    *,
+    age: int = 35,
+    sex: str = "female",
+    screen: dict[str, object] | None = None,
+    results: list[TestResult] | None = None,
+    pain: int = 0,
+    family: list[FamilyHistory] | None = None,
+) -> Case:
     birth = date(DAY.year - age, DAY.month, DAY.day)
-    visit = Visit(patient_id=PID, visit_date=DAY, kind="intake",
-                  screen=AlarmScreen(symptom_onset=date(DAY.year - 1, 1, 1)
-                                     if age < 51 else None, **(screen or {})))
-    symptoms = [SymptomRating(patient_id=PID, visit_id=visit.id, symptom="abdominal_pain",
-                              severity=pain)]
+    visit = Visit(
+        patient_id=PID,
+        visit_date=DAY,
+        kind="intake",
+        screen=AlarmScreen(
+            symptom_onset=date(DAY.year - 1, 1, 1) if age < 51 else None, **(screen or {})
+        ),
+    )
+    symptoms = [
+        SymptomRating(patient_id=PID, visit_id=visit.id, symptom="abdominal_pain", severity=pain)
+    ]
     history = [HistoryEntry(patient_id=PID, data=f) for f in family or []]
-    return Case(patient=Patient(id=PID, name="Rule Test", birth_date=birth, sex=sex),
-                visits=[visit], symptoms=symptoms, results=results or [], history=history)
+    return Case(
+        patient=Patient(id=PID, name="Rule Test", birth_date=birth, sex=sex),
+        visits=[visit],
+        symptoms=symptoms,
+        results=results or [],
+        history=history,
+    )
 
 
-def _result(test: str, value: float | None = None, text: str | None = None,
-            **kw: object) -> TestResult:
+def _result(
+    test: str, value: float | None = None, text: str | None = None, **kw: object
+) -> TestResult:
     unit = CAT.tests[test].unit if value is not None else ""
-    return TestResult(patient_id=PID, test=test, collected_on=DAY, value=value,
-                      value_text=text, unit=unit, **kw)  # type: ignore[arg-type]
+    return TestResult(
+        patient_id=PID, test=test, collected_on=DAY, value=value, value_text=text, unit=unit, **kw
+    )  # type: ignore[arg-type]
 
 
 def _flags(case: Case) -> dict[str, RedFlag]:
@@ -64,10 +83,12 @@ def test_every_rule_cites_a_primary_source() -> None:
 
 
 @pytest.mark.parametrize("test", ["ttg_iga", "ttg_igg", "dgp_igg"])
-@pytest.mark.parametrize(("value", "fires"), [(30.0, True), (10.1, True), (10.0, False),
-                                              (2.0, False)])
-def test_celiac_serology_above_the_results_own_upper_limit(test: str, value: float,
-                                                           fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("value", "fires"), [(30.0, True), (10.1, True), (10.0, False), (2.0, False)]
+)
+def test_celiac_serology_above_the_results_own_upper_limit(
+    test: str, value: float, fires: bool
+) -> None:
     res = _result(test, value, ref_high=10.0)
     flags = _flags(_case(results=[res]))
     assert ("celiac_serology_positive" in flags) is fires
@@ -86,16 +107,18 @@ def test_celiac_serology_without_a_printed_limit_uses_the_catalogs() -> None:
 
 @pytest.mark.parametrize(("iga", "fires"), [(69.0, True), (70.0, False)])
 def test_low_total_iga_prompts_an_igg_based_test(iga: float, fires: bool) -> None:
-    flags = _flags(_case(results=[_result("total_iga", iga), _result("ttg_iga", 1.0,
-                                                                       ref_high=10.0)]))
+    flags = _flags(
+        _case(results=[_result("total_iga", iga), _result("ttg_iga", 1.0, ref_high=10.0)])
+    )
     assert ("low_total_iga" in flags) is fires
     if fires:
         assert "tTG-IgG or DGP-IgG" in flags["low_total_iga"].action
 
 
 def test_low_total_iga_is_moot_when_serology_is_already_positive() -> None:
-    flags = _flags(_case(results=[_result("total_iga", 20.0),
-                                  _result("ttg_igg", 40.0, ref_high=10.0)]))
+    flags = _flags(
+        _case(results=[_result("total_iga", 20.0), _result("ttg_igg", 40.0, ref_high=10.0)])
+    )
     assert "celiac_serology_positive" in flags and "low_total_iga" not in flags
 
 
@@ -114,13 +137,20 @@ def test_crp_reference_range_is_the_printed_one_not_the_alarm_threshold() -> Non
     assert RULES["crp_raised"].at_least == 10.0
 
 
-@pytest.mark.parametrize(("test", "text", "fires"), [
-    ("giardia_antigen", "positive", True), ("giardia_antigen", "detected", True),
-    ("giardia_antigen", "negative", False), ("ova_parasites", "detected", True),
-    ("ova_parasites", "none seen", False),
-    ("h_pylori_stool_antigen", "positive", True), ("h_pylori_stool_antigen", "negative", False),
-    ("h_pylori_breath", "positive", True), ("h_pylori_breath", "negative", False),
-])
+@pytest.mark.parametrize(
+    ("test", "text", "fires"),
+    [
+        ("giardia_antigen", "positive", True),
+        ("giardia_antigen", "detected", True),
+        ("giardia_antigen", "negative", False),
+        ("ova_parasites", "detected", True),
+        ("ova_parasites", "none seen", False),
+        ("h_pylori_stool_antigen", "positive", True),
+        ("h_pylori_stool_antigen", "negative", False),
+        ("h_pylori_breath", "positive", True),
+        ("h_pylori_breath", "negative", False),
+    ],
+)
 def test_positive_stool_and_breath_infection_tests(test: str, text: str, fires: bool) -> None:
     key = "h_pylori_positive" if test.startswith("h_pylori") else "parasite_positive"
     assert (key in _flags(_case(results=[_result(test, text=text)]))) is fires
@@ -140,8 +170,7 @@ def test_calprotectin_above_50(value: float, fires: bool) -> None:
 # --- NICE NG12 age combinations -------------------------------------------------------
 
 
-@pytest.mark.parametrize(("age", "pain", "fires"), [(40, 2, True), (39, 2, False),
-                                                    (40, 0, False)])
+@pytest.mark.parametrize(("age", "pain", "fires"), [(40, 2, True), (39, 2, False), (40, 0, False)])
 def test_ng12_40_weight_loss_and_abdominal_pain(age: int, pain: int, fires: bool) -> None:
     flags = _flags(_case(age=age, pain=pain, screen={"unintentional_weight_loss": True}))
     assert ("ng12_40_weight_loss_pain" in flags) is fires
@@ -168,7 +197,8 @@ def test_ng12_60_iron_deficiency_anemia(age: int, fires: bool) -> None:
     assert ("ng12_60_iron_deficiency_anemia" in flags) is fires
     if fires:  # the other flag's label runs on in the reason with its capitals kept
         assert "with iron-deficiency anemia (ferritin below 45 ng/mL with anemia)" in (
-            flags["ng12_60_iron_deficiency_anemia"].reason)
+            flags["ng12_60_iron_deficiency_anemia"].reason
+        )
 
 
 @pytest.mark.parametrize(("age", "fires"), [(50, True), (49, False)])
@@ -202,15 +232,19 @@ def test_old_alarm_screens_load_without_the_new_fields() -> None:
 # --- iron ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ferritin", "hb", "expected"), [
-    (44.9, 11.9, {"anemia", "iron_deficiency_anemia"}),
-    (45.0, 11.9, {"anemia"}),
-    (29.9, 12.0, {"iron_deficiency_without_anemia"}),
-    (30.0, 12.0, set()),
-    (38.0, 13.0, set()),  # the example: a ferritin of 38 alone is not an alarm
-])
-def test_iron_deficiency_anemia_apart_from_iron_deficiency(ferritin: float, hb: float,
-                                                           expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("ferritin", "hb", "expected"),
+    [
+        (44.9, 11.9, {"anemia", "iron_deficiency_anemia"}),
+        (45.0, 11.9, {"anemia"}),
+        (29.9, 12.0, {"iron_deficiency_without_anemia"}),
+        (30.0, 12.0, set()),
+        (38.0, 13.0, set()),  # the example: a ferritin of 38 alone is not an alarm
+    ],
+)
+def test_iron_deficiency_anemia_apart_from_iron_deficiency(
+    ferritin: float, hb: float, expected: set[str]
+) -> None:
     fer, hem = _result("ferritin", ferritin), _result("hemoglobin", hb)
     flags = _flags(_case(results=[fer, hem]))
     assert set(flags) == expected
@@ -224,9 +258,16 @@ def test_iron_deficiency_anemia_apart_from_iron_deficiency(ferritin: float, hb: 
 # --- family history ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("relative", "fires"), [("parent", True), ("sibling", True),
-                                                 ("child", True), ("grandparent", False),
-                                                 ("other", False)])
+@pytest.mark.parametrize(
+    ("relative", "fires"),
+    [
+        ("parent", True),
+        ("sibling", True),
+        ("child", True),
+        ("grandparent", False),
+        ("other", False),
+    ],
+)
 def test_family_history_counts_first_degree_relatives_only(relative: str, fires: bool) -> None:
     family = [FamilyHistory(relative=relative, condition="colorectal_cancer")]  # type: ignore[arg-type]
     assert ("family_history_gi" in _flags(_case(family=family))) is fires
@@ -238,8 +279,11 @@ def test_family_history_reason_keeps_the_capitals_of_ibd() -> None:
     from casebook.demo.synthetic import generate_cases
 
     cat = default_catalog()
-    reasons = [f.reason for case in generate_cases(12, seed=1)
-               for f in red_flags(case, cat.red_flags, cat.instruments, cat.tests)
-               if f.key == "family_history_gi"]
+    reasons = [
+        f.reason
+        for case in generate_cases(12, seed=1)
+        for f in red_flags(case, cat.red_flags, cat.instruments, cat.tests)
+        if f.key == "family_history_gi"
+    ]
     assert reasons and all("ibd" not in r for r in reasons)
     assert any("Family history of IBD" in r for r in reasons)

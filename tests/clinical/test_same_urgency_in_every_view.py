@@ -53,10 +53,15 @@ def _cases_and_days() -> Iterator[tuple[Case, date]]:
 
 
 def test_the_demo_holds_each_urgency_and_an_aged_same_day_flag() -> None:
-    shown = {(s.flag.urgency, s.urgency) for case, day in _cases_and_days()
-             for s in _statuses(case, day)}
-    assert {(Urgency.SAME_DAY, Urgency.SAME_DAY), (Urgency.SAME_DAY, Urgency.URGENT),
-            (Urgency.URGENT, Urgency.URGENT), (Urgency.ROUTINE, Urgency.ROUTINE)} <= shown
+    shown = {
+        (s.flag.urgency, s.urgency) for case, day in _cases_and_days() for s in _statuses(case, day)
+    }
+    assert {
+        (Urgency.SAME_DAY, Urgency.SAME_DAY),
+        (Urgency.SAME_DAY, Urgency.URGENT),
+        (Urgency.URGENT, Urgency.URGENT),
+        (Urgency.ROUTINE, Urgency.ROUTINE),
+    } <= shown
 
 
 _BADGE = re.compile(r'white-space:nowrap">([^<]*)</span> <b>([^<]*)</b>')
@@ -65,10 +70,14 @@ _BADGE = re.compile(r'white-space:nowrap">([^<]*)</span> <b>([^<]*)</b>')
 def test_workbook_flag_panel() -> None:
     for case, day in _cases_and_days():
         statuses = _statuses(case, day)
-        shown = {html.unescape(label): html.unescape(word)
-                 for word, label in _BADGE.findall(flag_panel(statuses, []))}
+        shown = {
+            html.unescape(label): html.unescape(word)
+            for word, label in _BADGE.findall(flag_panel(statuses, []))
+        }
         assert shown == {s.flag.label: s.urgency.label.upper() for s in statuses}, (
-            case.patient.id, day)
+            case.patient.id,
+            day,
+        )
 
 
 _LINE = re.compile(r"^  [!-] \[([^\]]*)\] ([a-z0-9_]+): ", re.MULTILINE)
@@ -83,8 +92,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.mark.parametrize("command", ["flags", "show"])
-def test_cli_flags_and_show(demo_db: str, command: str,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_flags_and_show(demo_db: str, command: str, capsys: pytest.CaptureFixture[str]) -> None:
     for case in CASES:
         assert main(["--db", demo_db, command, case.patient.id]) == 0
         shown = dict((key, headline) for headline, key in _LINE.findall(capsys.readouterr().out))
@@ -97,15 +105,22 @@ def test_clinic_worklist_shows_and_ranks_by_the_lifecycle_urgency() -> None:
     for day in sorted({d for case in CASES for d in _days(case)}):
         rows = worklist(CASES, CATALOG, today=day).query("kind == 'red-flag'")
         shown = {(r.patient_id, r.ref): Urgency(r.urgency) for r in rows.itertuples()}
-        expected = {(c.patient.id, s.flag.key): s.urgency for c in CASES
-                    for s in _statuses(c, day) if s.state == "open"}
+        expected = {
+            (c.patient.id, s.flag.key): s.urgency
+            for c in CASES
+            for s in _statuses(c, day)
+            if s.state == "open"
+        }
         assert shown == expected, day
         ranks = [Urgency(u).rank for u in rows["urgency"]]
         assert ranks == sorted(ranks), day
 
 
-_LETTER_ROW = re.compile(r"<tr><td>([^<]*)</td><td>.*?</td><td[^>]*>[^<]*</td><td>([^<]*)</td>"
-                         r"</tr>", re.DOTALL)
+_LETTER_ROW = re.compile(
+    r"<tr><td>([^<]*)</td><td>.*?</td><td[^>]*>[^<]*</td><td>([^<]*)</td>"
+    r"</tr>",
+    re.DOTALL,
+)
 
 
 def test_referral_letter() -> None:
@@ -117,7 +132,9 @@ def test_referral_letter() -> None:
         table = letter.html.split('scope="col">Urgency</th>', 1)[1].split("</table>", 1)[0]
         shown = {html.unescape(label): word for label, word in _LETTER_ROW.findall(table)}
         assert shown == {s.flag.label: s.urgency.label.capitalize() for s in statuses}, (
-            case.patient.id, day)
+            case.patient.id,
+            day,
+        )
 
 
 def test_after_visit_summary_asks_to_get_in_touch_as_the_lifecycle_says() -> None:
@@ -133,8 +150,12 @@ def test_after_visit_summary_asks_to_get_in_touch_as_the_lifecycle_says() -> Non
 
 def test_patient_dashboard_asks_to_get_in_touch_as_the_lifecycle_says() -> None:
     for case, day in _cases_and_days():
-        page = dashboard.Dashboard(case, CATALOG, red_flags(
-            case, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests, today=day), day)
+        page = dashboard.Dashboard(
+            case,
+            CATALOG,
+            red_flags(case, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests, today=day),
+            day,
+        )
         contact = [s.urgency for s in _statuses(case, day) if s.needs_contact]
         section = dashboard.attention(page).html
         assert bool(section) == bool(contact), (case.patient.id, day)
@@ -142,17 +163,22 @@ def test_patient_dashboard_asks_to_get_in_touch_as_the_lifecycle_says() -> None:
             assert f"<h2>{contact[0].patient_words}</h2>" in section
 
 
-def test_the_issue_18_patient_in_every_view(demo_db: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    (case,) = [c for c in CASES if any(f.key == "phq9_self_harm" for f in red_flags(
-        c, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests))]
+def test_the_issue_18_patient_in_every_view(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (case,) = [
+        c
+        for c in CASES
+        if any(
+            f.key == "phq9_self_harm"
+            for f in red_flags(c, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests)
+        )
+    ]
     answered = next(s.flag.on for s in _statuses(case, TODAY) if s.flag.key == "phq9_self_harm")
     assert answered is not None and (TODAY - answered).days > 14
     assert main(["--db", demo_db, "flags", case.patient.id]) == 0
-    assert (f"[urgent — answered on {answered}, review] phq9_self_harm:"
-            in capsys.readouterr().out)
+    assert f"[urgent — answered on {answered}, review] phq9_self_harm:" in capsys.readouterr().out
     rows = worklist(CASES, CATALOG, today=TODAY)
     row = rows[(rows["patient_id"] == case.patient.id) & (rows["ref"] == "phq9_self_harm")]
     assert list(row["urgency"]) == ["urgent"]
     assert (rows["urgency"] != "same_day").all()  # nothing is same day on the demo's today
-

@@ -74,41 +74,72 @@ def make_instrument(
             for i in range(1, n_items + 1)
         )
     return Instrument(
-        key=key, name=short, short_name=short, measures="test", scoring=scoring_kind,
-        licence="test", source="test",
+        key=key,
+        name=short,
+        short_name=short,
+        measures="test",
+        scoring=scoring_kind,
+        licence="test",
+        source="test",
         options=tuple(AnswerOption(value=v, label=f"option {v}") for v in values),
         items=items,
-        bands=tuple(Band(min=lo, max=hi, label=lab, patient_text=f"{lab} text")
-                    for lo, hi, lab in bands),
+        bands=tuple(
+            Band(min=lo, max=hi, label=lab, patient_text=f"{lab} text") for lo, hi, lab in bands
+        ),
         alerts=alerts,
     )
 
 
 PHQ9_ALERT = InstrumentAlert(
-    item="9", min_value=1, message="Self-harm thoughts: same-day clinician review",
+    item="9",
+    min_value=1,
+    message="Self-harm thoughts: same-day clinician review",
     source="PHQ-9 instructions",
 )
 PHQ9 = make_instrument(
-    "phq9", "PHQ-9", range(0, 4), 9,
-    [(0, 4, "minimal"), (5, 9, "mild"), (10, 14, "moderate"), (15, 19, "moderately severe"),
-     (20, 27, "severe")],
+    "phq9",
+    "PHQ-9",
+    range(0, 4),
+    9,
+    [
+        (0, 4, "minimal"),
+        (5, 9, "mild"),
+        (10, 14, "moderate"),
+        (15, 19, "moderately severe"),
+        (20, 27, "severe"),
+    ],
     alerts=(PHQ9_ALERT,),
 )
 GAD7 = make_instrument(
-    "gad7", "GAD-7", range(0, 4), 7,
+    "gad7",
+    "GAD-7",
+    range(0, 4),
+    7,
     [(0, 4, "minimal"), (5, 9, "mild"), (10, 14, "moderate"), (15, 21, "severe")],
 )
 PSS10 = make_instrument(
-    "pss10", "PSS-10", range(0, 5), 10,
-    [(0, 13, "low"), (14, 26, "moderate"), (27, 40, "high")], reverse=(4, 5, 7, 8),
+    "pss10",
+    "PSS-10",
+    range(0, 5),
+    10,
+    [(0, 13, "low"), (14, 26, "moderate"), (27, 40, "high")],
+    reverse=(4, 5, 7, 8),
 )
 FAS = make_instrument(
-    "fas", "FAS", range(1, 6), 10,
-    [(10, 21, "no substantial fatigue"), (22, 50, "substantial fatigue")], reverse=(4, 10),
+    "fas",
+    "FAS",
+    range(1, 6),
+    10,
+    [(10, 21, "no substantial fatigue"), (22, 50, "substantial fatigue")],
+    reverse=(4, 10),
 )
 BRISTOL = make_instrument(
-    "bristol", "Bristol", range(1, 8), 1,
-    [(1, 2, "constipation"), (3, 4, "normal"), (5, 7, "loose")], scoring_kind="category",
+    "bristol",
+    "Bristol",
+    range(1, 8),
+    1,
+    [(1, 2, "constipation"), (3, 4, "normal"), (5, 7, "loose")],
+    scoring_kind="category",
 )
 INSTRUMENTS = {i.key: i for i in (PHQ9, GAD7, PSS10, FAS, BRISTOL)}
 SUM_INSTRUMENTS = [PHQ9, GAD7, PSS10, FAS]
@@ -148,12 +179,15 @@ def test_every_band_edge(instrument: Instrument, total: int, label: str) -> None
     assert band_for(instrument, total).label == label
 
 
-@pytest.mark.parametrize(("instrument", "total"), [
-    pytest.param(inst, edge, id=f"{inst.key}-{edge}")
-    for inst in SUM_INSTRUMENTS
-    for band in inst.bands[:-1]
-    for edge in (band.max,)
-])
+@pytest.mark.parametrize(
+    ("instrument", "total"),
+    [
+        pytest.param(inst, edge, id=f"{inst.key}-{edge}")
+        for inst in SUM_INSTRUMENTS
+        for band in inst.bands[:-1]
+        for edge in (band.max,)
+    ],
+)
 def test_one_more_point_crosses_into_the_next_band(instrument: Instrument, total: int) -> None:
     here = band_for(instrument, total)
     there = band_for(instrument, total + 1)
@@ -161,21 +195,39 @@ def test_one_more_point_crosses_into_the_next_band(instrument: Instrument, total
     assert there.min == total + 1
 
 
-@pytest.mark.parametrize(("stool_type", "label"), [
-    (1, "constipation"), (2, "constipation"), (3, "normal"), (4, "normal"),
-    (5, "loose"), (6, "loose"), (7, "loose"),
-])
+@pytest.mark.parametrize(
+    ("stool_type", "label"),
+    [
+        (1, "constipation"),
+        (2, "constipation"),
+        (3, "normal"),
+        (4, "normal"),
+        (5, "loose"),
+        (6, "loose"),
+        (7, "loose"),
+    ],
+)
 def test_bristol_every_type(stool_type: int, label: str) -> None:
     assert score_instrument(BRISTOL, {"type": stool_type}) == Score(
         stool_type, label, f"{label} text", ()
     )
 
 
-@pytest.mark.parametrize(("instrument", "value", "total"), [
-    (PHQ9, 0, 0), (PHQ9, 3, 27), (GAD7, 0, 0), (GAD7, 3, 21),
-    (PSS10, 0, 16), (PSS10, 4, 24), (PSS10, 2, 20),
-    (FAS, 1, 18), (FAS, 5, 42), (FAS, 3, 30),
-])
+@pytest.mark.parametrize(
+    ("instrument", "value", "total"),
+    [
+        (PHQ9, 0, 0),
+        (PHQ9, 3, 27),
+        (GAD7, 0, 0),
+        (GAD7, 3, 21),
+        (PSS10, 0, 16),
+        (PSS10, 4, 24),
+        (PSS10, 2, 20),
+        (FAS, 1, 18),
+        (FAS, 5, 42),
+        (FAS, 3, 30),
+    ],
+)
 def test_reverse_scored_items(instrument: Instrument, value: int, total: int) -> None:
     assert score_instrument(instrument, all_answers(instrument, value)).total == total
 
@@ -196,7 +248,11 @@ def test_pss10_extremes() -> None:
 
 def test_small_instrument_exhaustively() -> None:
     small = make_instrument(
-        "small", "Small", range(0, 3), 3, [(0, 2, "a"), (3, 4, "b"), (5, 6, "c")],
+        "small",
+        "Small",
+        range(0, 3),
+        3,
+        [(0, 2, "a"), (3, 4, "b"), (5, 6, "c")],
         reverse=(2,),
         alerts=(InstrumentAlert(item="3", min_value=2, message="item 3 high", source="s"),),
     )
@@ -298,38 +354,71 @@ def test_instrument_alerts_on_incomplete_or_invalid_answers() -> None:
 # --- result flags --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "low", "high", "flag"), [
-    (12.0, 12.0, 15.5, None), (11.99, 12.0, 15.5, "L"), (12.01, 12.0, 15.5, None),
-    (15.5, 12.0, 15.5, None), (15.51, 12.0, 15.5, "H"), (15.49, 12.0, 15.5, None),
-    (0.0, 0.0, None, None), (-0.1, 0.0, None, "L"), (1e9, 0.0, None, None),
-    (50.0, None, 50.0, None), (50.1, None, 50.0, "H"), (-1e9, None, 50.0, None),
-    (7.0, None, None, None), (None, 1.0, 2.0, None), (5.0, 5.0, 5.0, None),
-])
-def test_result_flag(value: float | None, low: float | None, high: float | None,
-                     flag: str | None) -> None:
+@pytest.mark.parametrize(
+    ("value", "low", "high", "flag"),
+    [
+        (12.0, 12.0, 15.5, None),
+        (11.99, 12.0, 15.5, "L"),
+        (12.01, 12.0, 15.5, None),
+        (15.5, 12.0, 15.5, None),
+        (15.51, 12.0, 15.5, "H"),
+        (15.49, 12.0, 15.5, None),
+        (0.0, 0.0, None, None),
+        (-0.1, 0.0, None, "L"),
+        (1e9, 0.0, None, None),
+        (50.0, None, 50.0, None),
+        (50.1, None, 50.0, "H"),
+        (-1e9, None, 50.0, None),
+        (7.0, None, None, None),
+        (None, 1.0, 2.0, None),
+        (5.0, 5.0, 5.0, None),
+    ],
+)
+def test_result_flag(
+    value: float | None, low: float | None, high: float | None, flag: str | None
+) -> None:
     assert result_flag(value, low, high) == flag
 
 
 def make_test(key: str = "hemoglobin", **kw: object) -> LabTest:
     fields: dict[str, object] = dict(
-        key=key, name="Hemoglobin", patient_name="Hemoglobin", group="blood", unit="g/dL",
-        unit_aliases=("g/dl",), evidence="guideline-backed", evidence_note="n",
-        patient_note="n", source="s", loinc="718-7",
+        key=key,
+        name="Hemoglobin",
+        patient_name="Hemoglobin",
+        group="blood",
+        unit="g/dL",
+        unit_aliases=("g/dl",),
+        evidence="guideline-backed",
+        evidence_note="n",
+        patient_note="n",
+        source="s",
+        loinc="718-7",
     )
     fields.update(kw)
     return LabTest(**fields)  # type: ignore[arg-type]
 
 
 TTG = make_test(
-    "ttg_iga", name="tTG-IgA", kind="qualitative", unit="", loinc="31017-7",
-    abnormal_values=("positive", "weak positive"), normal_values=("negative",),
+    "ttg_iga",
+    name="tTG-IgA",
+    kind="qualitative",
+    unit="",
+    loinc="31017-7",
+    abnormal_values=("positive", "weak positive"),
+    normal_values=("negative",),
 )
 
 
-@pytest.mark.parametrize(("text", "flag"), [
-    ("positive", "A"), ("POSITIVE", "A"), ("  Weak Positive ", "A"),
-    ("negative", None), ("Negative", None),
-])
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("positive", "A"),
+        ("POSITIVE", "A"),
+        ("  Weak Positive ", "A"),
+        ("negative", None),
+        ("Negative", None),
+    ],
+)
 def test_qualitative_flag(text: str, flag: str | None) -> None:
     assert qualitative_flag(TTG, text) == flag
 
@@ -346,8 +435,9 @@ def test_qualitative_flag_unknown_value_lists_allowed() -> None:
 
 
 def _result(**kw: object) -> TestResult:
-    fields: dict[str, object] = dict(patient_id=PID, test="hemoglobin",
-                                     collected_on=date(2024, 1, 2))
+    fields: dict[str, object] = dict(
+        patient_id=PID, test="hemoglobin", collected_on=date(2024, 1, 2)
+    )
     fields.update(kw)
     return TestResult(**fields)  # type: ignore[arg-type]
 
@@ -355,12 +445,20 @@ def _result(**kw: object) -> TestResult:
 SEXED = make_test(ranges={"female": SexRange(low=12.0), "male": SexRange(low=13.0)}, ref_low=12.0)
 
 
-@pytest.mark.parametrize(("sex", "value", "flag"), [
-    ("female", 11.9, "L"), ("female", 12.0, None), ("male", 12.9, "L"), ("male", 13.0, None),
-    ("unknown", 11.9, "L"), ("unknown", 12.5, None),
-])
+@pytest.mark.parametrize(
+    ("sex", "value", "flag"),
+    [
+        ("female", 11.9, "L"),
+        ("female", 12.0, None),
+        ("male", 12.9, "L"),
+        ("male", 13.0, None),
+        ("unknown", 11.9, "L"),
+        ("unknown", 12.5, None),
+    ],
+)
 def test_read_result_uses_the_catalog_range_for_the_patients_sex(
-        sex: str, value: float, flag: str | None) -> None:
+    sex: str, value: float, flag: str | None
+) -> None:
     reading = read_result(_result(value=value), SEXED, sex)
     assert reading.flag == flag
     assert (reading.low, reading.high) == SEXED.range_for(sex)
@@ -376,8 +474,9 @@ def test_read_result_prefers_the_results_own_range_and_stored_flag() -> None:
     assert not read_result(_result(value=5.0), None, "female").has_range
 
 
-@pytest.mark.parametrize(("text", "flag"), [("positive", "A"), ("negative", None),
-                                            ("equivocal", None)])
+@pytest.mark.parametrize(
+    ("text", "flag"), [("positive", "A"), ("negative", None), ("equivocal", None)]
+)
 def test_read_result_reads_text_results_against_the_test(text: str, flag: str | None) -> None:
     assert read_result(_result(test="ttg_iga", value_text=text), TTG, "female").flag == flag
 
@@ -386,16 +485,19 @@ def test_one_number_formatter() -> None:
     from casebook.format import number
 
     assert [number(v) for v in (12.0, 10.9, 250000.0, 0.5, 3.14159265359)] == [
-        "12", "10.9", "250000", "0.5", "3.141592654"]
+        "12",
+        "10.9",
+        "250000",
+        "0.5",
+        "3.141592654",
+    ]
 
 
 # --- case builders -------------------------------------------------------------------
 
 
 def make_case(sex: str = "female", birth: date = date(1980, 6, 15), **lists: list) -> Case:
-    return Case(
-        patient=Patient(id=PID, name="Test Patient", birth_date=birth, sex=sex), **lists
-    )
+    return Case(patient=Patient(id=PID, name="Test Patient", birth_date=birth, sex=sex), **lists)
 
 
 def visit(when: date, kind: str = "follow-up", **screen: object) -> Visit:
@@ -403,14 +505,18 @@ def visit(when: date, kind: str = "follow-up", **screen: object) -> Visit:
 
 
 def ratings(v: Visit, **severities: int) -> list[SymptomRating]:
-    return [SymptomRating(patient_id=PID, visit_id=v.id, symptom=s, severity=n)
-            for s, n in severities.items()]
+    return [
+        SymptomRating(patient_id=PID, visit_id=v.id, symptom=s, severity=n)
+        for s, n in severities.items()
+    ]
 
 
-def response(v: Visit, key: str, answers: dict[str, int], total: int | None = None,
-             band: str | None = None) -> InstrumentResponse:
-    return InstrumentResponse(patient_id=PID, visit_id=v.id, instrument=key, answers=answers,
-                              total=total, band=band)
+def response(
+    v: Visit, key: str, answers: dict[str, int], total: int | None = None, band: str | None = None
+) -> InstrumentResponse:
+    return InstrumentResponse(
+        patient_id=PID, visit_id=v.id, instrument=key, answers=answers, total=total, band=band
+    )
 
 
 def result(test: str, when: date, value: float | None = None, **kw: object) -> TestResult:
@@ -428,9 +534,19 @@ def test_symptom_burden() -> None:
     v = visit(V1)
     assert symptom_burden([]) == 0
     assert symptom_burden(ratings(v, bloating=3, fatigue=4, diarrhea=0)) == 7
-    keys = ["abdominal_pain", "bloating", "diarrhea", "constipation", "fatigue", "headaches",
-            "skin_problems", "joint_pain", "brain_fog", "food_intolerances",
-            "anxiety_depression"]
+    keys = [
+        "abdominal_pain",
+        "bloating",
+        "diarrhea",
+        "constipation",
+        "fatigue",
+        "headaches",
+        "skin_problems",
+        "joint_pain",
+        "brain_fog",
+        "food_intolerances",
+        "anxiety_depression",
+    ]
     assert symptom_burden(ratings(v, **dict.fromkeys(keys, 4))) == 44
 
 
@@ -438,8 +554,10 @@ def out_of_order_case() -> tuple[Case, Visit, Visit, Visit]:
     intake, mid, last = visit(V1, "intake"), visit(V2), visit(V3)
     case = make_case(
         visits=[last, intake, mid],
-        symptoms=[*ratings(last, bloating=1, fatigue=1), *ratings(intake, bloating=4, fatigue=3,
-                                                                  brain_fog=2)],
+        symptoms=[
+            *ratings(last, bloating=1, fatigue=1),
+            *ratings(intake, bloating=4, fatigue=3, brain_fog=2),
+        ],
         instruments=[
             response(last, "phq9", all_answers(PHQ9, 1), 9, "mild"),
             response(mid, "phq9", all_answers(PHQ9, 2), 18, "moderately severe"),
@@ -455,7 +573,9 @@ def test_burden_by_visit_follows_sorted_visits() -> None:
     rows = burden_by_visit(case)
     assert [r.visit_id for r in rows] == [intake.id, mid.id, last.id]
     assert [(r.visit_date, r.kind, r.burden, r.rated) for r in rows] == [
-        (V1, "intake", 9, 3), (V2, "follow-up", 0, 0), (V3, "follow-up", 2, 2),
+        (V1, "intake", 9, 3),
+        (V2, "follow-up", 0, 0),
+        (V3, "follow-up", 2, 2),
     ]
 
 
@@ -473,11 +593,13 @@ def test_change_since_baseline() -> None:
 
 def test_change_since_baseline_prefers_intake_over_earlier_follow_up() -> None:
     early, intake = visit(date(2025, 12, 1)), visit(V1, "intake")
-    case = make_case(visits=[intake, early],
-                     symptoms=[*ratings(early, bloating=1), *ratings(intake, bloating=3)])
+    case = make_case(
+        visits=[intake, early], symptoms=[*ratings(early, bloating=1), *ratings(intake, bloating=3)]
+    )
     rows = change_since_baseline(case)
     assert [(r.visit_id, r.burden, r.burden_delta) for r in rows] == [
-        (early.id, 1, -2), (intake.id, 3, 0),
+        (early.id, 1, -2),
+        (intake.id, 3, 0),
     ]
 
 
@@ -485,7 +607,8 @@ def test_change_since_baseline_without_baseline_ratings() -> None:
     intake, later = visit(V1, "intake"), visit(V2)
     case = make_case(visits=[intake, later], symptoms=ratings(later, bloating=2))
     assert [(r.burden, r.burden_delta) for r in change_since_baseline(case)] == [
-        (None, None), (2, None),
+        (None, None),
+        (2, None),
     ]
 
 
@@ -496,10 +619,13 @@ def test_change_since_baseline_empty_case() -> None:
 
 def test_change_since_baseline_can_rescore_answers() -> None:
     intake, later = visit(V1, "intake"), visit(V2)
-    case = make_case(visits=[later, intake], instruments=[
-        response(intake, "phq9", all_answers(PHQ9, 2)),  # not stored: rescored
-        response(later, "phq9", {"1": 3}),  # incomplete: not scored
-    ])
+    case = make_case(
+        visits=[later, intake],
+        instruments=[
+            response(intake, "phq9", all_answers(PHQ9, 2)),  # not stored: rescored
+            response(later, "phq9", {"1": 3}),  # incomplete: not scored
+        ],
+    )
     stored = change_since_baseline(case)
     assert [r.instruments["phq9"].total for r in stored] == [None, None]
     rescored = change_since_baseline(case, instruments=INSTRUMENTS)
@@ -515,16 +641,20 @@ def test_instrument_trend() -> None:
     assert instrument_trend(case, "gad7") == [(V1, 14, "moderate"), (V3, 7, "mild")]
     assert instrument_trend(case, "pss10") == []
     assert instrument_trend(case, "phq9", instrument=PHQ9) == [
-        (V2, 18, "moderately severe"), (V3, 9, "mild"),
+        (V2, 18, "moderately severe"),
+        (V3, 9, "mild"),
     ]
 
 
 def test_instrument_trend_skips_unscored_responses() -> None:
     v1, v2 = visit(V1, "intake"), visit(V2)
-    case = make_case(visits=[v1, v2], instruments=[
-        response(v2, "bristol", {"type": 4}, 4, "normal"),
-        response(v1, "bristol", {"type": 9}),
-    ])
+    case = make_case(
+        visits=[v1, v2],
+        instruments=[
+            response(v2, "bristol", {"type": 4}, 4, "normal"),
+            response(v1, "bristol", {"type": 9}),
+        ],
+    )
     assert instrument_trend(case, "bristol") == [(V2, 4, "normal")]
     assert instrument_trend(case, "bristol", instrument=BRISTOL) == [(V2, 4, "normal")]
 
@@ -533,8 +663,15 @@ def test_instrument_trend_skips_unscored_responses() -> None:
 
 
 def rule(kind: str, key: str | None = None, urgency: str = "urgent", **kw: object) -> RedFlagRule:
-    return RedFlagRule(key=key or kind, kind=kind, label=f"{kind} label", urgency=urgency,
-                       action=f"{kind} action", source=f"{kind} source", **kw)
+    return RedFlagRule(
+        key=key or kind,
+        kind=kind,
+        label=f"{kind} label",
+        urgency=urgency,
+        action=f"{kind} action",
+        source=f"{kind} source",
+        **kw,
+    )
 
 
 def only(flags: list[RedFlag]) -> RedFlag:
@@ -547,10 +684,14 @@ def test_screen_rule_positive_cites_most_recent_visit() -> None:
     case = make_case(visits=[v3, v2, v1])
     flag = only(red_flags(case, [rule("screen", field="gi_bleeding")], INSTRUMENTS))
     assert flag == RedFlag(
-        "screen", "screen label",
-        "screen label: answered yes on the alarm screen on 2026-02-10 "
-        "(also on 1 earlier visit(s))",
-        "urgent", "screen action", "screen source", v2.id, V2,
+        "screen",
+        "screen label",
+        "screen label: answered yes on the alarm screen on 2026-02-10 (also on 1 earlier visit(s))",
+        "urgent",
+        "screen action",
+        "screen source",
+        v2.id,
+        V2,
     )
 
 
@@ -574,9 +715,14 @@ def test_screen_rule_with_a_bad_field_is_an_error(field: str) -> None:
         red_flags(case, [rule("screen", field=field)], {})
 
 
-@pytest.mark.parametrize(("onset", "fires", "age"), [
-    (date(2024, 5, 1), True, 50), (date(2024, 4, 30), False, 49), (date(2030, 1, 1), True, 55),
-])
+@pytest.mark.parametrize(
+    ("onset", "fires", "age"),
+    [
+        (date(2024, 5, 1), True, 50),
+        (date(2024, 4, 30), False, 49),
+        (date(2030, 1, 1), True, 55),
+    ],
+)
 def test_onset_age_exactly_50(onset: date, fires: bool, age: int) -> None:
     v = visit(V1, "intake", symptom_onset=onset)
     case = make_case(birth=date(1974, 5, 1), visits=[v])
@@ -596,8 +742,9 @@ def test_onset_age_uses_earliest_recorded_onset() -> None:
     assert red_flags(case, [rule("onset_age", min_age=50)], {}) == []
 
 
-@pytest.mark.parametrize(("birth", "fires"), [(date(1976, 1, 10), True),
-                                             (date(1976, 1, 11), False)])
+@pytest.mark.parametrize(
+    ("birth", "fires"), [(date(1976, 1, 10), True), (date(1976, 1, 11), False)]
+)
 def test_onset_age_without_onset_uses_the_age_at_intake(birth: date, fires: bool) -> None:
     v1 = visit(V1, "intake")
     case = make_case(birth=birth, visits=[v1, visit(V3)])
@@ -606,8 +753,10 @@ def test_onset_age_without_onset_uses_the_age_at_intake(birth: date, fires: bool
         assert flags == []
         return
     flag = only(flags)
-    assert flag.reason == ("No symptom onset recorded; age 50 at the visit on 2026-01-10 "
-                           "(threshold 50): ask when the symptoms began")
+    assert flag.reason == (
+        "No symptom onset recorded; age 50 at the visit on 2026-01-10 "
+        "(threshold 50): ask when the symptoms began"
+    )
     assert (flag.visit_id, flag.on) == (v1.id, V1)
 
 
@@ -615,13 +764,20 @@ HB_RULE = rule("lab", key="anemia", test="hemoglobin", below_female=12, below_ma
 HB = {"hemoglobin": make_test()}
 
 
-@pytest.mark.parametrize(("sex", "value", "threshold"), [
-    ("female", 11.9, "12 (female)"), ("female", 12.0, None), ("female", 12.5, None),
-    ("male", 12.9, "13 (male)"), ("male", 13.0, None), ("male", 12.5, "13 (male)"),
-    ("unknown", 12.5, "13 (sex unknown: the higher of the female and male thresholds)"),
-    ("other", 12.9, "13 (sex other: the higher of the female and male thresholds)"),
-    ("unknown", 13.0, None),
-])
+@pytest.mark.parametrize(
+    ("sex", "value", "threshold"),
+    [
+        ("female", 11.9, "12 (female)"),
+        ("female", 12.0, None),
+        ("female", 12.5, None),
+        ("male", 12.9, "13 (male)"),
+        ("male", 13.0, None),
+        ("male", 12.5, "13 (male)"),
+        ("unknown", 12.5, "13 (sex unknown: the higher of the female and male thresholds)"),
+        ("other", 12.9, "13 (sex other: the higher of the female and male thresholds)"),
+        ("unknown", 13.0, None),
+    ],
+)
 def test_sex_specific_hemoglobin(sex: str, value: float, threshold: str | None) -> None:
     when = date(2026, 3, 2)
     case = make_case(sex=sex, results=[result("hemoglobin", when, value, unit="g/dL")])
@@ -633,11 +789,13 @@ def test_sex_specific_hemoglobin(sex: str, value: float, threshold: str | None) 
 
 
 def test_lab_rule_reason_example_and_most_recent_evidence() -> None:
-    case = make_case(results=[
-        result("hemoglobin", date(2026, 3, 2), 10.9, unit="g/dL"),
-        result("hemoglobin", date(2026, 1, 5), 9.8, unit="g/dL"),
-        result("hemoglobin", date(2026, 4, 1), 12.8, unit="g/dL"),  # normal, newest
-    ])
+    case = make_case(
+        results=[
+            result("hemoglobin", date(2026, 3, 2), 10.9, unit="g/dL"),
+            result("hemoglobin", date(2026, 1, 5), 9.8, unit="g/dL"),
+            result("hemoglobin", date(2026, 4, 1), 12.8, unit="g/dL"),  # normal, newest
+        ]
+    )
     flag = only(red_flags(case, [HB_RULE], {}, HB))
     assert flag.reason == "Hemoglobin 10.9 g/dL on 2026-03-02 is below 12 (female)"
     assert (flag.key, flag.on, flag.visit_id) == ("anemia", date(2026, 3, 2), None)
@@ -646,13 +804,19 @@ def test_lab_rule_reason_example_and_most_recent_evidence() -> None:
 def test_lab_rule_plain_below_and_above_without_catalog() -> None:
     crp = rule("lab", key="crp_high", test="crp", above=10)
     alb = rule("lab", key="albumin_low", test="albumin", below=3.5)
-    case = make_case(results=[
-        result("crp", V1, 10.0, unit="mg/L"), result("albumin", V1, 3.5, unit="g/dL"),
-    ])
+    case = make_case(
+        results=[
+            result("crp", V1, 10.0, unit="mg/L"),
+            result("albumin", V1, 3.5, unit="g/dL"),
+        ]
+    )
     assert red_flags(case, [crp, alb], {}) == []
-    case = make_case(results=[
-        result("crp", V1, 10.5, unit="mg/L"), result("albumin", V2, 3.4, unit="g/dL"),
-    ])
+    case = make_case(
+        results=[
+            result("crp", V1, 10.5, unit="mg/L"),
+            result("albumin", V2, 3.4, unit="g/dL"),
+        ]
+    )
     assert [f.reason for f in red_flags(case, [crp, alb], {})] == [
         "albumin 3.4 g/dL on 2026-02-10 is below 3.5",
         "crp 10.5 mg/L on 2026-01-10 is above 10",
@@ -679,11 +843,13 @@ def test_lab_rule_plain_below_applies_when_sex_specific_is_missing() -> None:
 
 
 def test_lab_rule_ignores_other_units_qualitative_and_future_results() -> None:
-    case = make_case(results=[
-        result("hemoglobin", V1, 109, unit="g/L"),
-        result("hemoglobin", V2, value_text="haemolysed"),
-        result("hemoglobin", date(2026, 6, 1), 9.0, unit="g/dl"),
-    ])
+    case = make_case(
+        results=[
+            result("hemoglobin", V1, 109, unit="g/L"),
+            result("hemoglobin", V2, value_text="haemolysed"),
+            result("hemoglobin", date(2026, 6, 1), 9.0, unit="g/dl"),
+        ]
+    )
     assert red_flags(case, [HB_RULE], {}, HB, today=V3) == []
     assert only(red_flags(case, [HB_RULE], {}, HB)).on == date(2026, 6, 1)
 
@@ -729,16 +895,21 @@ def test_lab_flag_rule_numeric() -> None:
 
 
 def family(condition: str, relative: str = "parent", age: int | None = None) -> HistoryEntry:
-    return HistoryEntry(patient_id=PID, data=FamilyHistory(
-        relative=relative, condition=condition, age_at_onset=age))
+    return HistoryEntry(
+        patient_id=PID, data=FamilyHistory(relative=relative, condition=condition, age_at_onset=age)
+    )
 
 
 def test_family_history_rule() -> None:
     r = rule("family_history", conditions=("colorectal_cancer", "ibd"), urgency="routine")
-    case = make_case(history=[
-        family("colorectal_cancer", age=48), family("other"), family("ibd", "sibling"),
-        HistoryEntry(patient_id=PID, data=Medication(drug_class="nsaid", name="ibuprofen")),
-    ])
+    case = make_case(
+        history=[
+            family("colorectal_cancer", age=48),
+            family("other"),
+            family("ibd", "sibling"),
+            HistoryEntry(patient_id=PID, data=Medication(drug_class="nsaid", name="ibuprofen")),
+        ]
+    )
     flag = only(red_flags(case, [r], {}))
     assert flag.reason == (
         "Family history of colorectal cancer (parent, onset at 48), IBD (sibling)"
@@ -752,10 +923,13 @@ PHQ9_RULE = rule("instrument_alert", key="self_harm", instrument="phq9", urgency
 
 def test_phq9_item9_equals_1_is_a_same_day_flag() -> None:
     v1, v2 = visit(V1, "intake"), visit(V2)
-    case = make_case(visits=[v2, v1], instruments=[
-        response(v1, "phq9", {**all_answers(PHQ9, 0), "9": 1}),
-        response(v2, "phq9", {**all_answers(PHQ9, 2), "9": 0}),
-    ])
+    case = make_case(
+        visits=[v2, v1],
+        instruments=[
+            response(v1, "phq9", {**all_answers(PHQ9, 0), "9": 1}),
+            response(v2, "phq9", {**all_answers(PHQ9, 2), "9": 0}),
+        ],
+    )
     flag = only(red_flags(case, [PHQ9_RULE], INSTRUMENTS))
     assert flag.reason == f"PHQ-9 on 2026-01-10: {PHQ9_ALERT.message}"
     assert (flag.key, flag.urgency, flag.visit_id, flag.on) == ("self_harm", "same_day", v1.id, V1)
@@ -763,11 +937,14 @@ def test_phq9_item9_equals_1_is_a_same_day_flag() -> None:
 
 def test_instrument_alert_negative_and_robust() -> None:
     v1, v2 = visit(V1, "intake"), visit(V2)
-    case = make_case(visits=[v1, v2], instruments=[
-        response(v1, "phq9", all_answers(PHQ9, 3) | {"9": 0}),
-        response(v2, "phq9", {"1": 7, "9": 9, "junk": 1}),
-        response(v2, "gad7", all_answers(GAD7, 3)),
-    ])
+    case = make_case(
+        visits=[v1, v2],
+        instruments=[
+            response(v1, "phq9", all_answers(PHQ9, 3) | {"9": 0}),
+            response(v2, "phq9", {"1": 7, "9": 9, "junk": 1}),
+            response(v2, "gad7", all_answers(GAD7, 3)),
+        ],
+    )
     assert red_flags(case, [PHQ9_RULE], INSTRUMENTS) == []
     assert red_flags(case, [PHQ9_RULE], {}) == []  # instrument not known: nothing to check
 
@@ -779,11 +956,20 @@ def test_instrument_alert_fires_on_an_incomplete_response() -> None:
 
 
 def test_flags_sorted_by_urgency_then_key() -> None:
-    v = visit(V1, "intake", fever=True, night_sweats=True, gi_bleeding=True,
-              symptom_onset=date(2025, 1, 1))
-    case = make_case(birth=date(1950, 1, 1), visits=[v],
-                     instruments=[response(v, "phq9", {**all_answers(PHQ9, 0), "9": 3})],
-                     history=[family("celiac_disease")])
+    v = visit(
+        V1,
+        "intake",
+        fever=True,
+        night_sweats=True,
+        gi_bleeding=True,
+        symptom_onset=date(2025, 1, 1),
+    )
+    case = make_case(
+        birth=date(1950, 1, 1),
+        visits=[v],
+        instruments=[response(v, "phq9", {**all_answers(PHQ9, 0), "9": 3})],
+        history=[family("celiac_disease")],
+    )
     rules = [
         rule("screen", key="z_fever", urgency="routine", field="fever"),
         rule("family_history", key="a_family", urgency="routine", conditions=("celiac_disease",)),
@@ -795,8 +981,12 @@ def test_flags_sorted_by_urgency_then_key() -> None:
     ]
     flags = red_flags(case, rules, INSTRUMENTS)
     assert [(f.urgency, f.key) for f in flags] == [
-        ("same_day", "self_harm"), ("same_day", "y_bleed"), ("urgent", "b_onset"),
-        ("urgent", "m_sweats"), ("routine", "a_family"), ("routine", "z_fever"),
+        ("same_day", "self_harm"),
+        ("same_day", "y_bleed"),
+        ("urgent", "b_onset"),
+        ("urgent", "m_sweats"),
+        ("routine", "a_family"),
+        ("routine", "z_fever"),
     ]
 
 
@@ -809,7 +999,8 @@ def test_no_rules_no_flags() -> None:
 
 def test_all_is_complete_and_exact() -> None:
     defined = {
-        name for name, obj in vars(scoring).items()
+        name
+        for name, obj in vars(scoring).items()
         if not name.startswith("_")
         and (inspect.isfunction(obj) or inspect.isclass(obj))
         and getattr(obj, "__module__", None) == scoring.__name__

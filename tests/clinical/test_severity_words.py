@@ -27,8 +27,11 @@ def _case_with_a_rating_of_3() -> Case:
 def test_the_two_wordings_differ_only_where_a_lay_reader_needs_it() -> None:
     assert severity_words(patient=True) is SEVERITY_PATIENT_WORDS
     assert severity_words(patient=False) is SEVERITY_WORDS
-    differ = [i for i, (a, b) in enumerate(zip(SEVERITY_WORDS, SEVERITY_PATIENT_WORDS,
-                                               strict=True)) if a != b]
+    differ = [
+        i
+        for i, (a, b) in enumerate(zip(SEVERITY_WORDS, SEVERITY_PATIENT_WORDS, strict=True))
+        if a != b
+    ]
     assert differ == [3] and SEVERITY_PATIENT_WORDS[3] == "strong"
 
 

@@ -25,7 +25,11 @@ VOCABULARY = PACKAGE / "clinical" / "vocabulary.py"
 
 def test_the_urgency_scale_in_order_with_its_words() -> None:
     assert [u.value for u in sorted(Urgency, key=lambda u: u.rank)] == [
-        "same_day", "urgent", "soon", "routine"]
+        "same_day",
+        "urgent",
+        "soon",
+        "routine",
+    ]
     assert [u.label for u in Urgency] == ["same day", "urgent", "soon", "routine"]
     assert [u for u in Urgency if u.needs_contact] == [Urgency.SAME_DAY, Urgency.URGENT]
     assert [u.patient_words for u in Urgency] == [GET_IN_TOUCH, GET_IN_TOUCH, "", ""]
@@ -48,23 +52,35 @@ def test_result_words_for_a_patient() -> None:
 
 
 def test_importing_the_vocabulary_imports_no_other_casebook_module() -> None:
-    code = ("import sys, casebook.clinical.vocabulary; "
-            "print(' '.join(sorted(m for m in sys.modules if m.startswith('casebook'))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import sys, casebook.clinical.vocabulary; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('casebook'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["casebook", "casebook.clinical", "casebook.clinical.vocabulary"]
 
 
 def _strings(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {n.value for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return {
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
 
 
 def test_urgency_and_patient_result_words_are_spelled_only_in_the_vocabulary() -> None:
-    words = ({u.value for u in Urgency} | {u.label for u in Urgency} | {"same-day"}
-             | set(RESULT_FLAG_PATIENT_WORDS.values()) | {GET_IN_TOUCH})
-    found = {f"{path.relative_to(PACKAGE)}: {sorted(hit)}"
-             for path in PACKAGE.rglob("*.py") if path != VOCABULARY
-             if (hit := _strings(path) & words)}
+    words = (
+        {u.value for u in Urgency}
+        | {u.label for u in Urgency}
+        | {"same-day"}
+        | set(RESULT_FLAG_PATIENT_WORDS.values())
+        | {GET_IN_TOUCH}
+    )
+    found = {
+        f"{path.relative_to(PACKAGE)}: {sorted(hit)}"
+        for path in PACKAGE.rglob("*.py")
+        if path != VOCABULARY
+        if (hit := _strings(path) & words)
+    }
     assert not found, f"spelled outside clinical/vocabulary.py: {sorted(found)}"

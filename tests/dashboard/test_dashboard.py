@@ -23,10 +23,23 @@ from casebook.models import (
 )
 from casebook.store import CaseStore, import_cases
 
-SECTIONS = (d.header, d.attention, d.plan_section, d.symptoms_section, d.questionnaires_section,
-            d.results_section, d.upcoming_tests_section, d.notes_section, d.footer)
-EVIL = ('<script>window.__xss=1</script>', '<img src=x onerror="window.__xss=2">',
-        '</style><script>window.__xss=3</script>', '"><svg onload=alert(1)>')
+SECTIONS = (
+    d.header,
+    d.attention,
+    d.plan_section,
+    d.symptoms_section,
+    d.questionnaires_section,
+    d.results_section,
+    d.upcoming_tests_section,
+    d.notes_section,
+    d.footer,
+)
+EVIL = (
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=2">',
+    "</style><script>window.__xss=3</script>",
+    '"><svg onload=alert(1)>',
+)
 # Markup a payload would create if unescaped: a dangerous tag, or an event handler inside a tag.
 RAW_MARKUP = re.compile(r"<(script|img src=x|svg|iframe|style)|<[^>]*\son\w+=", re.I)
 
@@ -79,15 +92,27 @@ def test_plan_leaves_out_suggestions_and_folds_finished_items(demo_cases) -> Non
     case = demo_cases[1]
     today = date.today()
     extra = [
-        PlanItem(patient_id=case.patient.id, category="herbal", name="Only suggested",
-                 status="proposed", instructions="x"),
-        PlanItem(patient_id=case.patient.id, category="herbal", name="All done", status="completed",
-                 start=today - timedelta(days=90), end=today - timedelta(days=30)),
+        PlanItem(
+            patient_id=case.patient.id,
+            category="herbal",
+            name="Only suggested",
+            status="proposed",
+            instructions="x",
+        ),
+        PlanItem(
+            patient_id=case.patient.id,
+            category="herbal",
+            name="All done",
+            status="completed",
+            start=today - timedelta(days=90),
+            end=today - timedelta(days=30),
+        ),
     ]
     html = d.plan_section(_page(case.model_copy(update={"plan": case.plan + extra}))).html
     assert "Only suggested" not in html
-    assert re.search(r'<details class="cb-done"><summary>Finished \(\d+\)</summary>.*All done',
-                     html)
+    assert re.search(
+        r'<details class="cb-done"><summary>Finished \(\d+\)</summary>.*All done', html
+    )
 
 
 def test_notes_only_shared_ones(alarm_page: d.Dashboard) -> None:
@@ -140,9 +165,16 @@ def test_symptom_progress_since_the_first_visit(alarm_page: d.Dashboard) -> None
 def test_one_visit_only_explains_that_progress_comes_later(demo_cases) -> None:
     case = demo_cases[0]
     first = case.sorted_visits()[0]
-    one = case.model_copy(update={
-        "visits": [first], "symptoms": [s for s in case.symptoms if s.visit_id == first.id],
-        "instruments": [], "orders": [], "results": [], "notes": []})
+    one = case.model_copy(
+        update={
+            "visits": [first],
+            "symptoms": [s for s in case.symptoms if s.visit_id == first.id],
+            "instruments": [],
+            "orders": [],
+            "results": [],
+            "notes": [],
+        }
+    )
     html = d.symptoms_section(_page(one)).html
     assert "after your next visit" in html
 
@@ -160,8 +192,15 @@ def test_results_with_range_and_evidence_note(demo_cases) -> None:
     case = demo_cases[0]
     pid = case.patient.id
     when = case.sorted_visits()[0].visit_date
-    extra = [TestResult(patient_id=pid, test="zonulin", value=70.0, unit="ng/mL",
-                        collected_on=when + timedelta(days=1))]
+    extra = [
+        TestResult(
+            patient_id=pid,
+            test="zonulin",
+            value=70.0,
+            unit="ng/mL",
+            collected_on=when + timedelta(days=1),
+        )
+    ]
     page = _page(case.model_copy(update={"results": case.results + extra}))
     html = d.results_section(page).html
     cat = page.catalog
@@ -178,8 +217,13 @@ def test_results_with_range_and_evidence_note(demo_cases) -> None:
 def test_a_result_without_a_range_gets_no_verdict(demo_cases) -> None:
     case = demo_cases[2]
     pid = case.patient.id
-    ttg = TestResult(patient_id=pid, test="ttg_iga", value=3.0, unit="U/mL",
-                     collected_on=case.sorted_visits()[0].visit_date)
+    ttg = TestResult(
+        patient_id=pid,
+        test="ttg_iga",
+        value=3.0,
+        unit="U/mL",
+        collected_on=case.sorted_visits()[0].visit_date,
+    )
     page = _page(case.model_copy(update={"results": [ttg]}))
     html = d.results_section(page).html
     assert "No usual range is given" in html
@@ -201,30 +245,91 @@ def test_every_free_text_field_is_escaped() -> None:
     today = date.today()
     pid = "evil-1"
     patient = Patient(id=pid, name=f"Eve {EVIL[0]}", birth_date=date(1980, 1, 1), sex="female")
-    plan = [PlanItem(patient_id=pid, category="herbal", name=f"P {e}", dose=e, frequency=e,
-                     instructions=e, status="active", start=today) for e in EVIL]
-    notes = [Note(patient_id=pid, written_on=today, text=e, author=e, visibility="shared")
-             for e in EVIL]
-    results = [
-        TestResult.model_construct(id="a" * 32, patient_id=pid, version=1, test="ferritin",
-                                   collected_on=today, value=40.0, value_text=None,
-                                   unit=EVIL[1], ref_low=30.0, ref_high=None, flag=None,
-                                   order_id=None),
-        TestResult.model_construct(id="b" * 32, patient_id=pid, version=1,
-                                   test="giardia_antigen", collected_on=today, value=None,
-                                   value_text=EVIL[2], unit=EVIL[3], ref_low=None,
-                                   ref_high=None, flag="A", order_id=None),
-        TestResult.model_construct(id="c" * 32, patient_id=pid, version=1, test=EVIL[0],
-                                   collected_on=today, value=None, value_text=EVIL[3],
-                                   unit="", ref_low=None, ref_high=None, flag=None,
-                                   order_id=None),
+    plan = [
+        PlanItem(
+            patient_id=pid,
+            category="herbal",
+            name=f"P {e}",
+            dose=e,
+            frequency=e,
+            instructions=e,
+            status="active",
+            start=today,
+        )
+        for e in EVIL
     ]
-    orders = [TestOrder.model_construct(id="d" * 32, patient_id=pid, version=1, test=EVIL[1],
-                                        status="ordered", ordered_on=today, reason=EVIL[0],
-                                        collected_on=None, resulted_on=None, visit_id=None)]
-    case = Case.model_construct(patient=patient, visits=[], history=[], symptoms=[],
-                                instruments=[], orders=orders, results=results, plan=plan,
-                                notes=notes)
+    notes = [
+        Note(patient_id=pid, written_on=today, text=e, author=e, visibility="shared") for e in EVIL
+    ]
+    results = [
+        TestResult.model_construct(
+            id="a" * 32,
+            patient_id=pid,
+            version=1,
+            test="ferritin",
+            collected_on=today,
+            value=40.0,
+            value_text=None,
+            unit=EVIL[1],
+            ref_low=30.0,
+            ref_high=None,
+            flag=None,
+            order_id=None,
+        ),
+        TestResult.model_construct(
+            id="b" * 32,
+            patient_id=pid,
+            version=1,
+            test="giardia_antigen",
+            collected_on=today,
+            value=None,
+            value_text=EVIL[2],
+            unit=EVIL[3],
+            ref_low=None,
+            ref_high=None,
+            flag="A",
+            order_id=None,
+        ),
+        TestResult.model_construct(
+            id="c" * 32,
+            patient_id=pid,
+            version=1,
+            test=EVIL[0],
+            collected_on=today,
+            value=None,
+            value_text=EVIL[3],
+            unit="",
+            ref_low=None,
+            ref_high=None,
+            flag=None,
+            order_id=None,
+        ),
+    ]
+    orders = [
+        TestOrder.model_construct(
+            id="d" * 32,
+            patient_id=pid,
+            version=1,
+            test=EVIL[1],
+            status="ordered",
+            ordered_on=today,
+            reason=EVIL[0],
+            collected_on=None,
+            resulted_on=None,
+            visit_id=None,
+        )
+    ]
+    case = Case.model_construct(
+        patient=patient,
+        visits=[],
+        history=[],
+        symptoms=[],
+        instruments=[],
+        orders=orders,
+        results=results,
+        plan=plan,
+        notes=notes,
+    )
     page = d.Dashboard(case, default_catalog())
     for section in SECTIONS:
         markup = _text(section(page).html)
@@ -235,20 +340,38 @@ def test_every_free_text_field_is_escaped() -> None:
 
 
 @pytest.mark.parametrize(("hemoglobin", "discussed"), [(11.0, True), (13.5, False)])
-def test_a_flagged_result_is_never_within_the_usual_range(hemoglobin: float,
-                                                          discussed: bool) -> None:
+def test_a_flagged_result_is_never_within_the_usual_range(
+    hemoglobin: float, discussed: bool
+) -> None:
     """Ferritin 38 ng/mL is within its printed range; with anemia it is iron-deficiency anemia,
     and then the page must not call it usual (issue 9)."""
     pid, day = "iron-1", date.today() - timedelta(days=3)
-    results = [TestResult(patient_id=pid, test="ferritin", value=38.0, unit="ng/mL",
-                          collected_on=day, ref_low=30.0),
-               TestResult(patient_id=pid, test="hemoglobin", value=hemoglobin, unit="g/dL",
-                          collected_on=day, ref_low=12.0)]
-    case = Case(patient=Patient(id=pid, name="Iron Test", birth_date=date(1990, 1, 1),
-                                sex="female"), results=results)
+    results = [
+        TestResult(
+            patient_id=pid,
+            test="ferritin",
+            value=38.0,
+            unit="ng/mL",
+            collected_on=day,
+            ref_low=30.0,
+        ),
+        TestResult(
+            patient_id=pid,
+            test="hemoglobin",
+            value=hemoglobin,
+            unit="g/dL",
+            collected_on=day,
+            ref_low=12.0,
+        ),
+    ]
+    case = Case(
+        patient=Patient(id=pid, name="Iron Test", birth_date=date(1990, 1, 1), sex="female"),
+        results=results,
+    )
     page = _page(case)
-    ferritin = d.results_section(page).html.split("Ferritin (iron stores)")[1].split(
-        "</article>")[0]
+    ferritin = (
+        d.results_section(page).html.split("Ferritin (iron stores)")[1].split("</article>")[0]
+    )
     assert ("would like to talk this result through" in ferritin) is discussed
     assert ("within the usual range" in ferritin) is not discussed
     assert bool(d.attention(page).html) is discussed
@@ -260,8 +383,9 @@ def test_charts_are_svg_images(alarm_page: d.Dashboard) -> None:
     assert base64.b64decode(data).decode().startswith("<svg")
 
 
-def test_load_dashboard_reads_the_store_without_writing(sqlite_store: CaseStore,
-                                                        demo_cases) -> None:
+def test_load_dashboard_reads_the_store_without_writing(
+    sqlite_store: CaseStore, demo_cases
+) -> None:
     import_cases(sqlite_store, demo_cases[:2])
     pid = demo_cases[1].patient.id
     before = len(sqlite_store.audit_log(pid))
@@ -272,20 +396,35 @@ def test_load_dashboard_reads_the_store_without_writing(sqlite_store: CaseStore,
 
 
 def test_header_offers_the_latest_after_visit_summary_only_when_there_is_one(
-        alarm_page: d.Dashboard) -> None:
+    alarm_page: d.Dashboard,
+) -> None:
     from datetime import date as _date
 
     from casebook.models import LetterRecord
 
     assert d.SUMMARY_PATH not in d.header(alarm_page).html
     pid = alarm_page.case.patient.id
-    letters = [LetterRecord(patient_id=pid, kind=kind, recipient="x", letter_date=on,
-                            content_hash="0" * 64, record_version=1, pdf=b"%PDF-1.7 test")
-               for kind, on in (("after_visit_summary", _date(2025, 1, 5)),
-                                ("after_visit_summary", _date(2025, 3, 9)),
-                                ("referral", _date(2025, 5, 1)))]
-    page = d.Dashboard(alarm_page.case.model_copy(update={"letters": letters}),
-                       alarm_page.catalog, alarm_page.flags)
+    letters = [
+        LetterRecord(
+            patient_id=pid,
+            kind=kind,
+            recipient="x",
+            letter_date=on,
+            content_hash="0" * 64,
+            record_version=1,
+            pdf=b"%PDF-1.7 test",
+        )
+        for kind, on in (
+            ("after_visit_summary", _date(2025, 1, 5)),
+            ("after_visit_summary", _date(2025, 3, 9)),
+            ("referral", _date(2025, 5, 1)),
+        )
+    ]
+    page = d.Dashboard(
+        alarm_page.case.model_copy(update={"letters": letters}),
+        alarm_page.catalog,
+        alarm_page.flags,
+    )
     html = d.header(page).html
     assert f'<a href="{d.SUMMARY_PATH}" download>' in html
     assert "your visit on 9 March 2025 (PDF)" in html

@@ -25,7 +25,9 @@ def _code_cells() -> list[nbformat.NotebookNode]:
 def test_parameters_cell_matches_what_the_server_passes() -> None:
     params = papermill.inspect_notebook(str(TEMPLATE))
     assert {k: v["inferred_type_name"] for k, v in params.items()} == {
-        "patient_id": "str", "database_url": "str"}
+        "patient_id": "str",
+        "database_url": "str",
+    }
     assert set(params) == set(case_parameters("demo-0001", "sqlite:///x.db"))
     for value in params.values():
         assert value["help"], "every parameter is commented"
@@ -36,8 +38,10 @@ def test_parameters_cell_matches_what_the_server_passes() -> None:
 def test_every_other_cell_is_one_call_into_casebook_dashboard() -> None:
     cells = [c for c in _code_cells() if "parameters" not in c.metadata.get("tags", [])]
     load, *sections = cells
-    assert load.source == ("from casebook import dashboard\n\n"
-                           "page = dashboard.load_dashboard(patient_id, database_url)")
+    assert load.source == (
+        "from casebook import dashboard\n\n"
+        "page = dashboard.load_dashboard(patient_id, database_url)"
+    )
     for cell in sections:
         tree = ast.parse(cell.source)
         assert len(tree.body) == 1, cell.source
@@ -49,15 +53,20 @@ def test_every_other_cell_is_one_call_into_casebook_dashboard() -> None:
 
 
 @pytest.mark.slow
-def test_template_runs_with_papermill(sqlite_url: str, demo_cases: list[Case],
-                                      tmp_path: Path) -> None:
+def test_template_runs_with_papermill(
+    sqlite_url: str, demo_cases: list[Case], tmp_path: Path
+) -> None:
     with CaseStore(sqlite_url, create=True, actor="tester") as store:
         import_cases(store, demo_cases[:1])
     pid = demo_cases[0].patient.id
     out = tmp_path / "dashboard.ipynb"
-    papermill.execute_notebook(str(TEMPLATE), str(out),
-                               parameters=case_parameters(pid, sqlite_url),
-                               progress_bar=False, cwd=str(tmp_path))
+    papermill.execute_notebook(
+        str(TEMPLATE),
+        str(out),
+        parameters=case_parameters(pid, sqlite_url),
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
     nb = nbformat.read(out, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

@@ -32,8 +32,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/lib/chromium/chromium"
-AXE_JS = Path(os.environ.get("CASEBOOK_AXE_JS")
-              or ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js")
+AXE_JS = Path(
+    os.environ.get("CASEBOOK_AXE_JS")
+    or ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+)
 SHOTS = ROOT / "test-artifacts" / "dashboard"
 PHONE = {"viewport": {"width": 390, "height": 844}}
 ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
@@ -52,8 +54,8 @@ def _page_html(url: str, patient_id: str) -> str:
         tree = ast.parse(cell.source)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         exec(compile(tree, "<cell>", "exec"), scope)  # noqa: S102  # our own template's cells
-        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"),  # noqa: S307
-                     scope) if last else None
+        expression = compile(ast.Expression(last.value), "<cell>", "eval") if last else None
+        value = eval(expression, scope) if expression else None  # noqa: S307  # our template
         html = value.html if isinstance(value, dashboard.Section) else ""
         outputs = [{"output_type": "display_data", "data": {"text/html": html}}] if html else []
         cells.append({"outputs": outputs})
@@ -61,11 +63,14 @@ def _page_html(url: str, patient_id: str) -> str:
     def generate(_nb: Any, _kernel: str) -> Iterator[dict[str, Any]]:
         yield from cells
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR / "casebook"),
-                             autoescape=False)  # noqa: S701  # as Voila: cells hold HTML
+    folder = jinja2.FileSystemLoader(TEMPLATE_DIR / "casebook")
+    env = jinja2.Environment(loader=folder, autoescape=False)  # noqa: S701  # as Voila: cells hold HTML
     return env.get_template("index.html.j2").render(
-        nb=None, kernel_start=lambda _nb: "k", cell_generator=generate,
-        resources={"base_url": "/", "casebook_style": STYLE_ELEMENT})
+        nb=None,
+        kernel_start=lambda _nb: "k",
+        cell_generator=generate,
+        resources={"base_url": "/", "casebook_style": STYLE_ELEMENT},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +88,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM,
-                                      args=["--no-sandbox", "--disable-gpu"])
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
         yield chromium
         chromium.close()
 
@@ -94,9 +100,14 @@ def _open(browser: Any, html: str, *, policy: bool = True, **context: Any) -> An
     injected as a script, which the policy rightly refuses)."""
     ctx = browser.new_context(bypass_csp=not policy, **context)
     # the server's own policy: the inline stylesheet must pass it by its hash
-    ctx.route("http://casebook.test/", lambda r: r.fulfill(
-        body=html, content_type="text/html",
-        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY}))
+    ctx.route(
+        "http://casebook.test/",
+        lambda r: r.fulfill(
+            body=html,
+            content_type="text/html",
+            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        ),
+    )
     page = ctx.new_page()
     page.goto("http://casebook.test/")
     page.wait_for_selector("footer.cb-footer")
@@ -112,15 +123,18 @@ def test_the_top_of_the_page_and_the_folded_sections(browser: Any, page_html: st
     page = _open(browser, page_html, **PHONE)
     order = page.eval_on_selector_all(
         "main > section, main > details, main > header, main > footer",
-        "els => els.map(e => e.id || e.className)")
+        "els => els.map(e => e.id || e.className)",
+    )
     assert order[:4] == ["cb-header", "attention", "plan", "upcoming"], order
     folded = page.eval_on_selector_all(
         "main > details.cb-fold",
-        "els => els.map(e => [e.id, e.open, e.querySelector('summary > h2').textContent])")
+        "els => els.map(e => [e.id, e.open, e.querySelector('summary > h2').textContent])",
+    )
     assert [f[0] for f in folded] == [s for s in FOLDED if s in order]
     assert all(not is_open for _, is_open, _ in folded)
-    assert page.locator("text=your practitioner would like to talk this result through") \
-        .count() == 1
+    assert (
+        page.locator("text=your practitioner would like to talk this result through").count() == 1
+    )
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height < 4500, f"the page is {height} px long on a phone"
     _shot(page, "patient-page-390")
@@ -135,14 +149,16 @@ def test_the_top_of_the_page_and_the_folded_sections(browser: Any, page_html: st
 def test_no_heading_is_said_twice(browser: Any, page_html: str) -> None:
     page = _open(browser, page_html, **PHONE)
     headings = page.eval_on_selector_all(
-        "h1, h2, h3, h4", "els => els.map(e => e.textContent.trim().toLowerCase())")
+        "h1, h2, h3, h4", "els => els.map(e => e.textContent.trim().toLowerCase())"
+    )
     assert headings and len(headings) == len(set(headings)), headings
     page.context.close()
 
 
 @pytest.mark.parametrize("name, context", [("390", PHONE), ("zoom-200", ZOOM_200)])
-def test_nothing_is_wider_than_the_screen(browser: Any, page_html: str, name: str,
-                                          context: dict[str, Any]) -> None:
+def test_nothing_is_wider_than_the_screen(
+    browser: Any, page_html: str, name: str, context: dict[str, Any]
+) -> None:
     page = _open(browser, page_html, **context)
     page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
     wide = page.evaluate("""() => [...document.querySelectorAll('main *')]
@@ -157,8 +173,10 @@ def test_nothing_is_wider_than_the_screen(browser: Any, page_html: str, name: st
 @pytest.mark.parametrize("opened", [False, True], ids=["folded", "opened"])
 def test_axe_finds_nothing_serious(browser: Any, page_html: str, opened: bool) -> None:
     if not AXE_JS.is_file():
-        pytest.skip(f"axe-core is not installed ({AXE_JS}): `npm install --prefix .cache/axe "
-                    "axe-core` (as .ci/run does), or set CASEBOOK_AXE_JS")
+        pytest.skip(
+            f"axe-core is not installed ({AXE_JS}): `npm install --prefix .cache/axe "
+            "axe-core` (as .ci/run does), or set CASEBOOK_AXE_JS"
+        )
     page = _open(browser, page_html, policy=False, **PHONE)
     if opened:
         page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")

@@ -12,14 +12,38 @@ from casebook.clinical.red_flags import red_flags
 from casebook.demo.synthetic import generate_cases
 from casebook.models import Case
 
-SECTIONS = (d.header, d.attention, d.plan_section, d.symptoms_section, d.questionnaires_section,
-            d.results_section, d.upcoming_tests_section, d.notes_section, d.footer)
+SECTIONS = (
+    d.header,
+    d.attention,
+    d.plan_section,
+    d.symptoms_section,
+    d.questionnaires_section,
+    d.results_section,
+    d.upcoming_tests_section,
+    d.notes_section,
+    d.footer,
+)
 # Words and phrases of the practitioner's side: alarm rules, their thresholds, template
 # qualifiers, evidence labels, cautions. Matched as whole words, case-insensitively.
-PRACTITIONER = ("alarm", "red flag", "(only when", "(after a positive", "(only after",
-                "rule", "threshold", "rationale", "contraindication", "caution",
-                "research-only", "guideline-backed", "not-recommended", "evidence",
-                "alarm features", "PHQ-9 item 9", "dietitian-led")
+PRACTITIONER = (
+    "alarm",
+    "red flag",
+    "(only when",
+    "(after a positive",
+    "(only after",
+    "rule",
+    "threshold",
+    "rationale",
+    "contraindication",
+    "caution",
+    "research-only",
+    "guideline-backed",
+    "not-recommended",
+    "evidence",
+    "alarm features",
+    "PHQ-9 item 9",
+    "dietitian-led",
+)
 CATALOG = default_catalog()
 
 
@@ -30,8 +54,9 @@ def _visible_text(html: str) -> str:
 
 
 def _page_text(case: Case) -> str:
-    page = d.Dashboard(case, CATALOG,
-                       red_flags(case, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests))
+    page = d.Dashboard(
+        case, CATALOG, red_flags(case, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests)
+    )
     return _visible_text("\n".join(section(page).html for section in SECTIONS))
 
 
@@ -43,7 +68,8 @@ def test_no_practitioner_words_on_any_demo_patients_page(seed: int) -> None:
             found = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.I)
             assert found is None, (
                 f"{case.patient.id}: {word!r} on the patient page: "
-                f"...{text[max(0, found.start() - 60):found.end() + 60]}...")
+                f"...{text[max(0, found.start() - 60) : found.end() + 60]}..."
+            )
 
 
 def test_the_plan_shows_the_patient_name_not_the_practitioner_name() -> None:

@@ -23,10 +23,19 @@ def test_build_demo_writes_the_seeded_cases(tmp_path: Path) -> None:
         for case in expected:
             stored = store.load_case(case.patient.id)
             assert stored.patient == case.patient
-            for coll in ("visits", "history", "symptoms", "instruments", "orders", "results",
-                         "plan", "notes"):
+            for coll in (
+                "visits",
+                "history",
+                "symptoms",
+                "instruments",
+                "orders",
+                "results",
+                "plan",
+                "notes",
+            ):
                 assert sorted(r.id for r in getattr(stored, coll)) == sorted(
-                    r.id for r in getattr(case, coll)), coll
+                    r.id for r in getattr(case, coll)
+                ), coll
     assert set(result.flags) == set(result.patient_ids)
     labels = {f.label for f in result.flags["demo-0001"]}
     assert {"Unintentional weight loss", "Anemia (low hemoglobin)"} <= labels
@@ -68,8 +77,12 @@ def test_demo_text_lists_flags_and_next_steps(tmp_path: Path) -> None:
     # the URL is quoted for the shell (the folder name has a quote and a space)
     assert "  export CASEBOOK_DB='sqlite:///" in text
     assert "'\"'\"'s here/casebook.db'" in text
-    for command in ("casebook patients", "casebook show demo-0001",
-                    "casebook export demo-0001 --format json", "casebook audit demo-0001"):
+    for command in (
+        "casebook patients",
+        "casebook show demo-0001",
+        "casebook export demo-0001 --format json",
+        "casebook audit demo-0001",
+    ):
         assert any(line.strip().startswith(command) for line in lines), command
     assert text.endswith("\n")
 

@@ -22,8 +22,11 @@ def test_demo_cases_follow_the_rules(seed: int) -> None:
     for case in generate_cases(12, seed=seed, today=today, catalog=CATALOG):
         pid = case.patient.id
         live = [i for i in case.plan if i.status in ("active", "proposed")]
-        flags = [f for f in red_flags(case, CATALOG.red_flags, CATALOG.instruments,
-                                      CATALOG.tests) if f.urgency in ("urgent", "same_day")]
+        flags = [
+            f
+            for f in red_flags(case, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests)
+            if f.urgency in ("urgent", "same_day")
+        ]
         if flags and any(i.category != "referral" for i in live):
             assert any(i.category == "referral" for i in live), f"{pid}: flag without referral"
         assert protocol_warning(case, CATALOG) is None, pid
@@ -33,8 +36,9 @@ def test_demo_cases_follow_the_rules(seed: int) -> None:
         for item in case.plan:
             before = [r for r in case.results if item.start and r.collected_on <= item.start]
             if item.template == "vitamin_d_repletion":
-                vit_d = max((r for r in before if r.test == "vitamin_d"),
-                            key=lambda r: r.collected_on)
+                vit_d = max(
+                    (r for r in before if r.test == "vitamin_d"), key=lambda r: r.collected_on
+                )
                 assert vit_d.value is not None and vit_d.value < 20, pid
             if item.template == "herbal_antimicrobial_sibo":
                 assert any(r.test.startswith("sibo_") for r in before), pid

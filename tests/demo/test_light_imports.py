@@ -12,16 +12,24 @@ import pytest
 HEAVY = ("sqlalchemy", "pandas", "papermill", "jinja2", "casebook.store")
 
 
-@pytest.mark.parametrize(("code", "also_absent"), [
-    ("import casebook.demo.synthetic", ("casebook.demo.build",)),
-    ("from casebook.dashboard import STYLESHEET, VOILA_TEMPLATES",
-     ("casebook.dashboard.sections", "casebook.catalog")),
-])
+@pytest.mark.parametrize(
+    ("code", "also_absent"),
+    [
+        ("import casebook.demo.synthetic", ("casebook.demo.build",)),
+        (
+            "from casebook.dashboard import STYLESHEET, VOILA_TEMPLATES",
+            ("casebook.dashboard.sections", "casebook.catalog"),
+        ),
+    ],
+)
 def test_importing_stays_light(code: str, also_absent: tuple[str, ...]) -> None:
-    check = (f"import sys\n{code}\n"
-             f"print(','.join(m for m in {HEAVY + also_absent!r} if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
-                          check=True, timeout=120)
+    check = (
+        f"import sys\n{code}\n"
+        f"print(','.join(m for m in {HEAVY + also_absent!r} if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120
+    )
     assert proc.stdout.strip() == "", f"{code} loaded {proc.stdout.strip()}"
 
 

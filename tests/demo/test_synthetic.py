@@ -74,8 +74,12 @@ def test_dates_are_plausible(population: list[Case]) -> None:
         p = case.patient
         assert date(1900, 1, 1) <= p.birth_date < TODAY
         assert 18 <= p.age_on(TODAY) <= 75
-        days = ([v.visit_date for v in case.visits] + [r.collected_on for r in case.results]
-                + [o.ordered_on for o in case.orders] + [n.written_on for n in case.notes])
+        days = (
+            [v.visit_date for v in case.visits]
+            + [r.collected_on for r in case.results]
+            + [o.ordered_on for o in case.orders]
+            + [n.written_on for n in case.notes]
+        )
         assert all(p.birth_date < d <= TODAY for d in days), p.id
         for order in case.orders:
             if order.collected_on is not None:

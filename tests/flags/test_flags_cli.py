@@ -28,15 +28,21 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def alarm_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     url = f"sqlite:///{tmp_path / 'casebook.db'}"
     (tmp_path / "patients.csv").write_text(
-        "patient_id,name,birth_date,sex\nnu-01,Nova Test,1994-04-04,female\n", encoding="utf-8")
+        "patient_id,name,birth_date,sex\nnu-01,Nova Test,1994-04-04,female\n", encoding="utf-8"
+    )
     (tmp_path / "results.csv").write_text(
         "patient_id,collected_on,test,value,unit,ref_low,ref_high\n"
         f"nu-01,{DAY},ttg_iga,45,U/mL,,15\n"  # three times the lab's printed upper limit
         f"nu-01,{DAY},hs_crp,14,mg/L,,\n"
         f"nu-01,{DAY},giardia_antigen,positive,,,\n"
-        f"nu-01,{DAY},h_pylori_stool_antigen,positive,,,\n", encoding="utf-8")
-    for argv in (("init",), ("import", "patients", str(tmp_path / "patients.csv")),
-                 ("import", "results", str(tmp_path / "results.csv"))):
+        f"nu-01,{DAY},h_pylori_stool_antigen,positive,,,\n",
+        encoding="utf-8",
+    )
+    for argv in (
+        ("init",),
+        ("import", "patients", str(tmp_path / "patients.csv")),
+        ("import", "results", str(tmp_path / "results.csv")),
+    ):
         assert _run(capsys, "--db", url, *argv)[0] == 0
     return url
 
@@ -47,7 +53,8 @@ def _shown(text: str) -> dict[str, str]:
 
 
 def test_done_when_flags_from_results_are_acknowledged_and_resolved(
-        alarm_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    alarm_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = ("--db", alarm_db, "--actor", "dr-lee")
     code, out, _ = _run(capsys, *db, "show", "nu-01")
     assert code == 0 and "RED FLAGS (refer; casebook does not diagnose):" in out
@@ -60,10 +67,12 @@ def test_done_when_flags_from_results_are_acknowledged_and_resolved(
     assert code == 0 and out.startswith("nu-01 (Nova Test):") and len(_shown(out)) == 4
 
     # from the command line: celiac serology acknowledged then resolved; CRP referred, resolved
-    steps = [("ack", "celiac_serology_positive", "--note", "keep eating gluten; biopsy booked"),
-             ("resolve", "celiac_serology_positive", "--outcome", "referred, biopsy done"),
-             ("refer", "crp_raised", "--to", "gastroenterology"),
-             ("resolve", "crp_raised", "--outcome", "calprotectin normal")]
+    steps = [
+        ("ack", "celiac_serology_positive", "--note", "keep eating gluten; biopsy booked"),
+        ("resolve", "celiac_serology_positive", "--outcome", "referred, biopsy done"),
+        ("refer", "crp_raised", "--to", "gastroenterology"),
+        ("resolve", "crp_raised", "--outcome", "calprotectin normal"),
+    ]
     for step, rule, option, text in steps:
         code, out, err = _run(capsys, *db, "flag", step, "nu-01", rule, option, text)
         assert (code, err) == (0, ""), err
@@ -91,30 +100,40 @@ def test_done_when_flags_from_results_are_acknowledged_and_resolved(
     code, out, _ = _run(capsys, *db, "audit", "nu-01")
     rows = [line.split() for line in out.splitlines() if "flag_review" in line]
     assert [(actor, action) for _n, _day, _time, actor, action, *_rest in rows] == [
-        ("dr-lee", "acknowledge"), ("dr-lee", "resolve"), ("dr-lee", "refer"),
-        ("dr-lee", "resolve"), ("dr-kim", "acknowledge"), ("dr-kim", "resolve"),
-        ("dr-kim", "resolve")]
+        ("dr-lee", "acknowledge"),
+        ("dr-lee", "resolve"),
+        ("dr-lee", "refer"),
+        ("dr-lee", "resolve"),
+        ("dr-kim", "acknowledge"),
+        ("dr-kim", "resolve"),
+        ("dr-kim", "resolve"),
+    ]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (("flag", "refer", "nu-01", "crp_raised"), "casebook flag: --to: say to whom"),
-    (("flag", "resolve", "nu-01", "crp_raised"), "casebook flag: --outcome: say how"),
-    (("flag", "ack", "nu-01", "crp_raised", "--to", "GP"), "casebook flag: --to: only"),
-    (("flag", "ack", "nu-01", "fever"), "casebook flag: rule 'fever': not raised"),
-    (("flag", "ack", "nobody", "crp_raised"), "casebook flag: no patient 'nobody'"),
-    (("flags", "nobody"), "casebook flags: no patient 'nobody'"),
-])
-def test_refusals_are_one_line(alarm_db: str, capsys: pytest.CaptureFixture[str],
-                               argv: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("flag", "refer", "nu-01", "crp_raised"), "casebook flag: --to: say to whom"),
+        (("flag", "resolve", "nu-01", "crp_raised"), "casebook flag: --outcome: say how"),
+        (("flag", "ack", "nu-01", "crp_raised", "--to", "GP"), "casebook flag: --to: only"),
+        (("flag", "ack", "nu-01", "fever"), "casebook flag: rule 'fever': not raised"),
+        (("flag", "ack", "nobody", "crp_raised"), "casebook flag: no patient 'nobody'"),
+        (("flags", "nobody"), "casebook flags: no patient 'nobody'"),
+    ],
+)
+def test_refusals_are_one_line(
+    alarm_db: str, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+) -> None:
     code, out, err = _run(capsys, "--db", alarm_db, *argv)
     assert code == 1 and out == ""
     assert err.startswith(message) and err.count("\n") == 1, err
 
 
-def test_acknowledging_twice_is_refused(alarm_db: str, capsys: pytest.CaptureFixture[str]
-                                        ) -> None:
+def test_acknowledging_twice_is_refused(alarm_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(capsys, "--db", alarm_db, "flag", "ack", "nu-01", "crp_raised")[0] == 0
     code, _, err = _run(capsys, "--db", alarm_db, "flag", "ack", "nu-01", "crp_raised")
     assert code == 1
-    assert err == ("casebook flag: rule 'crp_raised': it is acknowledged; it can be "
-                   "acknowledged only when open\n")
+    assert err == (
+        "casebook flag: rule 'crp_raised': it is acknowledged; it can be "
+        "acknowledged only when open\n"
+    )

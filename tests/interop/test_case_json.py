@@ -55,14 +55,28 @@ def test_export_is_the_whole_case(exported: str, demo_cases: list[Case]) -> None
     payload = json.loads(exported)["case"]
     source = demo_cases[0]
     assert payload["patient"]["id"] == PID
-    for coll in ("visits", "history", "symptoms", "instruments", "orders", "results", "plan",
-                 "notes"):
+    for coll in (
+        "visits",
+        "history",
+        "symptoms",
+        "instruments",
+        "orders",
+        "results",
+        "plan",
+        "notes",
+    ):
         assert sorted(r["id"] for r in payload[coll]) == sorted(
-            r.id for r in getattr(source, coll)), coll
+            r.id for r in getattr(source, coll)
+        ), coll
     # derived fields are written as the store computed them: the catalog range and flag
     [hb] = [r for r in payload["results"] if r["test"] == "hemoglobin"]
     assert (hb["value"], hb["unit"], hb["ref_low"], hb["ref_high"], hb["flag"]) == (
-        10.4, "g/dL", 12.0, None, "L")
+        10.4,
+        "g/dL",
+        12.0,
+        None,
+        "L",
+    )
 
 
 def test_same_case_twice_is_unchanged(store: CaseStore, exported: str) -> None:
@@ -83,10 +97,12 @@ def test_different_case_needs_replace(store: CaseStore, exported: str) -> None:
     import_case(store, original)
     smaller, removed = without_last_visit(store.load_case(PID))
     note = Note(patient_id=PID, written_on=original.visits[0].visit_date, text="Added later.")
-    changed = smaller.model_copy(update={
-        "patient": smaller.patient.model_copy(update={"name": "Renamed Person"}),
-        "notes": [*smaller.notes, note],
-    })
+    changed = smaller.model_copy(
+        update={
+            "patient": smaller.patient.model_copy(update={"name": "Renamed Person"}),
+            "notes": [*smaller.notes, note],
+        }
+    )
     audit_len = len(store.audit_log(PID))
 
     with pytest.raises(StoreError, match="already exists with a different record; use --replace"):
@@ -134,15 +150,19 @@ def _break(exported: str, change: Any) -> str:
     return json.dumps(payload)
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [
-    (lambda p: p["case"]["visits"][0].update(visit_date="2024-02-30"),
-     "case.visits[0].visit_date: "),
-    (lambda p: p["case"]["symptoms"][3].update(severity=9),
-     "case.symptoms[3].severity: "),
-    (lambda p: p["case"]["patient"].update(id="../etc"), "case.patient.id: "),
-    (lambda p: p["case"]["visits"][1].update(surprise=1), "case.visits[1].surprise: "),
-    (lambda p: p["case"]["results"][0].update(order_id="f" * 32), "results[0]: order_id"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda p: p["case"]["visits"][0].update(visit_date="2024-02-30"),
+            "case.visits[0].visit_date: ",
+        ),
+        (lambda p: p["case"]["symptoms"][3].update(severity=9), "case.symptoms[3].severity: "),
+        (lambda p: p["case"]["patient"].update(id="../etc"), "case.patient.id: "),
+        (lambda p: p["case"]["visits"][1].update(surprise=1), "case.visits[1].surprise: "),
+        (lambda p: p["case"]["results"][0].update(order_id="f" * 32), "results[0]: order_id"),
+    ],
+)
 def test_invalid_field_is_named_by_its_path(exported: str, mutate: Any, expected: str) -> None:
     with pytest.raises(CaseFileError) as caught:
         case_from_json(_break(exported, mutate), "c.json")
@@ -164,7 +184,9 @@ def test_not_json_and_wrong_format_are_refused() -> None:
 
 
 def test_cli_import_case_from_stdin_and_export(
-    db_url: str, exported: str, monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    exported: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["--db", db_url, "init"]) == 0
@@ -197,8 +219,9 @@ def test_cli_import_case_file_replace_and_errors(
     assert capsys.readouterr().out == f"case {PID}: replaced\n"
 
     bad = tmp_path / "bad.json"
-    bad.write_text(_break(exported, lambda p: p["case"]["visits"][0].update(visit_date="x")),
-                   encoding="utf-8")
+    bad.write_text(
+        _break(exported, lambda p: p["case"]["visits"][0].update(visit_date="x")), encoding="utf-8"
+    )
     assert main(["--db", sqlite_url, "import", "case", str(bad)]) == 1
     assert "case.visits[0].visit_date" in capsys.readouterr().err
     assert main(["--db", sqlite_url, "import", "case", str(tmp_path / "none.json")]) == 1

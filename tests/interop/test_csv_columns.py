@@ -27,14 +27,17 @@ OK = "p1,2024-01-10,crp,4,mg/L,,\n"
 def lab_store(sqlite_store: CaseStore, tmp_path: Path) -> CaseStore:
     """p1 (female, born 1980) and p2 (male, born 1975)."""
     path = tmp_path / "patients.csv"
-    path.write_text("patient_id,name,birth_date,sex\n"
-                    "p1,Ann,1980-01-01,female\np2,Bob,1975-05-05,male\n", encoding="utf-8")
+    path.write_text(
+        "patient_id,name,birth_date,sex\np1,Ann,1980-01-01,female\np2,Bob,1975-05-05,male\n",
+        encoding="utf-8",
+    )
     import_patients_csv(sqlite_store, path)
     return sqlite_store
 
 
-def _by_rows(store: CaseStore, path: Path) -> tuple[list[dict[str, Any]] | None,
-                                                      list[RowError] | None]:
+def _by_rows(
+    store: CaseStore, path: Path
+) -> tuple[list[dict[str, Any]] | None, list[RowError] | None]:
     try:
         return checked_rows(path, open_table(path, RESULT_COLUMNS), store), None
     except CsvImportError as exc:
@@ -67,8 +70,7 @@ def _agree(store: CaseStore, path: Path) -> tuple[bool, list[RowError] | None]:
         # repr: 0.0 == -0.0 and 1 == 1.0, but they are not stored alike
         assert _exact(columns) == _exact(rows)
     if errors is None:
-        assert sorted(validate_results_csv(path, store), key=_key) == sorted(rows or [],
-                                                                             key=_key)
+        assert sorted(validate_results_csv(path, store), key=_key) == sorted(rows or [], key=_key)
     else:
         with pytest.raises(CsvImportError) as caught:
             validate_results_csv(path, store)
@@ -93,7 +95,7 @@ GOOD = {
     "loinc and unit alias": "p2,2024-01-10,718-7,12.5,g/dl,,\np1,2024-01-10,1988-5,12,,,\n",
     "printed ranges": "p1,2024-01-10,ferritin,10,ng/mL,5,100\np1,2024-01-11,ferritin,4,,5,\n",
     "qualitative and numeric": "p1,2024-01-10,giardia_antigen,positive,,,\n"
-                               "p2,2024-01-10,giardia_antigen,Not Detected,,,\n" + OK,
+    "p2,2024-01-10,giardia_antigen,Not Detected,,,\n" + OK,
     "other column order": None,  # written below with its own header
     "header only": "",
 }
@@ -120,7 +122,7 @@ BAD = {
     # 8 fields then 6: as many commas as two rows of 7, and pandas would take the first
     # field of each row as an index, leaving two good-looking rows
     "long then short row, commas even": "x,p1,2024-01-10,crp,4,mg/L,,\n"
-                                        "x,p2,2024-01-10,crp,5,mg/L\n",
+    "x,p2,2024-01-10,crp,5,mg/L\n",
     "every row long": "x,p1,2024-01-10,crp,4,mg/L,,\nx,p2,2024-01-10,crp,5,mg/L,,\n",
     "nul byte": "p1,2024-01-10,crp,4,mg/L\x00,,\n",
     "bom after the header": "\ufeff" + OK,
@@ -145,8 +147,11 @@ def test_a_good_file_is_taken_a_column_at_a_time(
 ) -> None:
     path = tmp_path / "r.csv"
     if GOOD[name] is None:
-        path.write_text("unit,value,test,collected_on,patient_id,ref_high,ref_low\n"
-                        "mg/L,4,crp,2024-01-10,p1,,\n", encoding="utf-8")
+        path.write_text(
+            "unit,value,test,collected_on,patient_id,ref_high,ref_low\n"
+            "mg/L,4,crp,2024-01-10,p1,,\n",
+            encoding="utf-8",
+        )
     else:
         path.write_text(HEADER + GOOD[name], encoding="utf-8")
     fast, errors = _agree(lab_store, path)
@@ -176,14 +181,24 @@ def test_many_values_get_the_flags_and_ranges_of_the_row_check(
     lab_store: CaseStore, tmp_path: Path
 ) -> None:
     rng = random.Random(3)
-    tests = [("crp", "mg/L"), ("ferritin", "ng/mL"), ("hemoglobin", "g/dL"),
-             ("vitamin_d", "ng/mL"), ("albumin", "")]
+    tests = [
+        ("crp", "mg/L"),
+        ("ferritin", "ng/mL"),
+        ("hemoglobin", "g/dL"),
+        ("vitamin_d", "ng/mL"),
+        ("albumin", ""),
+    ]
     lines = []
     for day in range(60):
         for pid in ("p1", "p2"):
             key, unit = tests[day % len(tests)]
-            value = rng.choice([f"{rng.uniform(0, 200):.1f}", str(rng.randint(0, 200)),
-                                f"{rng.uniform(0, 20):.3g}"])
+            value = rng.choice(
+                [
+                    f"{rng.uniform(0, 200):.1f}",
+                    str(rng.randint(0, 200)),
+                    f"{rng.uniform(0, 20):.3g}",
+                ]
+            )
             low, high = rng.choice([("", ""), ("5", "150"), ("", "12.5"), ("3.0", "")])
             when = (date(2023, 1, 1) + timedelta(days=day)).isoformat()
             lines.append(f"{pid},{when},{key},{value},{unit},{low},{high}\n")

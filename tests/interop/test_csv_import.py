@@ -38,11 +38,15 @@ def errors_of(exc: CsvImportError) -> list[tuple[int, str]]:
 def test_patients_import_creates_rows_and_keeps_leading_zeros(
     store: CaseStore, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, "p.csv", PATIENTS_HEADER
-                 + "007,Ada Lovelace,1980-01-02,female\n"
-                 + "p-2, Bob Brown ,1975-05-05,Male\n"
-                 + "\n"
-                 + "p_3,Cy,2001-12-31,other\n")
+    path = write(
+        tmp_path,
+        "p.csv",
+        PATIENTS_HEADER
+        + "007,Ada Lovelace,1980-01-02,female\n"
+        + "p-2, Bob Brown ,1975-05-05,Male\n"
+        + "\n"
+        + "p_3,Cy,2001-12-31,other\n",
+    )
     summary = import_patients_csv(store, path)
 
     assert (summary.created, summary.updated, summary.unchanged) == (3, 0, 0)
@@ -59,8 +63,11 @@ def test_patients_import_creates_rows_and_keeps_leading_zeros(
 
 
 def test_patients_same_file_twice_changes_nothing(store: CaseStore, tmp_path: Path) -> None:
-    path = write(tmp_path, "p.csv", PATIENTS_HEADER
-                 + "007,Ada Lovelace,1980-01-02,female\np2,Bob,1975-05-05,male\n")
+    path = write(
+        tmp_path,
+        "p.csv",
+        PATIENTS_HEADER + "007,Ada Lovelace,1980-01-02,female\np2,Bob,1975-05-05,male\n",
+    )
     import_patients_csv(store, path)
     audit_before = {pid: len(store.audit_log(pid)) for pid in ("007", "p2")}
     versions_before = {p.id: p.record_version for p in store.patients()}
@@ -74,12 +81,22 @@ def test_patients_same_file_twice_changes_nothing(store: CaseStore, tmp_path: Pa
 
 
 def test_patients_changed_name_is_updated_and_audited(store: CaseStore, tmp_path: Path) -> None:
-    import_patients_csv(store, write(tmp_path, "a.csv", PATIENTS_HEADER
-                                     + "007,Ada Lovelace,1980-01-02,female\n"
-                                     + "p2,Bob,1975-05-05,male\n"))
-    summary = import_patients_csv(store, write(tmp_path, "b.csv", PATIENTS_HEADER
-                                               + "007,Ada King,1980-01-02,female\n"
-                                               + "p2,Bob,1975-05-05,male\n"))
+    import_patients_csv(
+        store,
+        write(
+            tmp_path,
+            "a.csv",
+            PATIENTS_HEADER + "007,Ada Lovelace,1980-01-02,female\n" + "p2,Bob,1975-05-05,male\n",
+        ),
+    )
+    summary = import_patients_csv(
+        store,
+        write(
+            tmp_path,
+            "b.csv",
+            PATIENTS_HEADER + "007,Ada King,1980-01-02,female\n" + "p2,Bob,1975-05-05,male\n",
+        ),
+    )
 
     assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 1)
     assert summary.patients == {"007"}
@@ -108,7 +125,8 @@ BAD_PATIENTS = (
     + "\n"  # 12: blank lines are skipped but still counted
     + "$(whoami),X,1980-01-01,male\n"  # 13
     + "a b,X,1980-01-01,male\n"  # 14
-    + "x" * 65 + ",X,1980-01-01,male\n"  # 15
+    + "x" * 65
+    + ",X,1980-01-01,male\n"  # 15
     + "x/y,X,1980-01-01,male\n"  # 16
     + "b6,Bob,1899-12-31,male,extra\n"  # 17
     + "b7,Bob,1899-12-31,male\n"  # 18
@@ -124,9 +142,19 @@ def test_bad_patient_rows_are_all_listed_and_nothing_is_imported(
         import_patients_csv(store, path)
 
     assert errors_of(caught.value) == [
-        (4, "birth_date"), (5, "birth_date"), (6, "sex"), (7, "name"), (8, "patient_id"),
-        (9, "row"), (10, "patient_id"), (11, "patient_id"), (13, "patient_id"),
-        (14, "patient_id"), (15, "patient_id"), (16, "patient_id"), (17, "row"),
+        (4, "birth_date"),
+        (5, "birth_date"),
+        (6, "sex"),
+        (7, "name"),
+        (8, "patient_id"),
+        (9, "row"),
+        (10, "patient_id"),
+        (11, "patient_id"),
+        (13, "patient_id"),
+        (14, "patient_id"),
+        (15, "patient_id"),
+        (16, "patient_id"),
+        (17, "row"),
         (18, "birth_date"),
     ]
     text = str(caught.value)
@@ -149,21 +177,25 @@ def test_bad_patient_rows_are_all_listed_and_nothing_is_imported(
 
 def test_sixty_four_character_id_is_accepted(store: CaseStore, tmp_path: Path) -> None:
     pid = "x" * 64
-    import_patients_csv(store, write(tmp_path, "p.csv",
-                                     PATIENTS_HEADER + f"{pid},X,1980-01-01,male\n"))
+    import_patients_csv(
+        store, write(tmp_path, "p.csv", PATIENTS_HEADER + f"{pid},X,1980-01-01,male\n")
+    )
     assert store.get_patient(pid).name == "X"
 
 
 ROW = "p1,Ann,1980-01-01,female\n"
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("patient_id,name,sex\n" + ROW, "missing column(s): birth_date"),
-    ("patient_id,name,birth_date,sex,notes\n" + ROW, "unknown column(s): notes"),
-    ("patient_id,name,birth_date,sex,name\n" + ROW, "repeated column(s): name"),
-    ("", "the file is empty"),
-    ("\ufeff", "the file is empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("patient_id,name,sex\n" + ROW, "missing column(s): birth_date"),
+        ("patient_id,name,birth_date,sex,notes\n" + ROW, "unknown column(s): notes"),
+        ("patient_id,name,birth_date,sex,name\n" + ROW, "repeated column(s): name"),
+        ("", "the file is empty"),
+        ("\ufeff", "the file is empty"),
+    ],
+)
 def test_header_problems_are_reported_on_line_1(
     store: CaseStore, tmp_path: Path, text: str, reason: str
 ) -> None:
@@ -176,8 +208,9 @@ def test_header_problems_are_reported_on_line_1(
 
 
 def test_header_with_bom_spaces_and_other_order_is_accepted(tmp_path: Path) -> None:
-    path = write(tmp_path, "p.csv", "\ufeff sex , birth_date,name,patient_id\r\n"
-                                    "female,1980-01-02,Ann,p1\r\n")
+    path = write(
+        tmp_path, "p.csv", "\ufeff sex , birth_date,name,patient_id\r\nfemale,1980-01-02,Ann,p1\r\n"
+    )
     [patient] = read_patients_csv(path)
     assert (patient.id, patient.name, patient.sex) == ("p1", "Ann", "female")
 
@@ -197,8 +230,9 @@ def test_cli_bad_patients_file_exits_1_naming_the_line(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--db", db_url, "init"]) == 0
-    path = write(tmp_path, "bad.csv", PATIENTS_HEADER
-                 + "p1,Ann,1980-01-01,female\np2,Bob,1980-02-30,male\n")
+    path = write(
+        tmp_path, "bad.csv", PATIENTS_HEADER + "p1,Ann,1980-01-01,female\np2,Bob,1980-02-30,male\n"
+    )
     capsys.readouterr()
 
     assert main(["--db", db_url, "import", "patients", str(path)]) == 1
@@ -212,8 +246,9 @@ def test_cli_bad_patients_file_exits_1_naming_the_line(
         assert s.patients() == []
 
 
-def test_cli_imports_patients(db_url: str, tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_imports_patients(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--db", db_url, "init"]) == 0
     path = write(tmp_path, "p.csv", PATIENTS_HEADER + "007,Ann,1980-01-01,female\n")
     assert main(["--db", db_url, "import", "patients", str(path)]) == 0
@@ -228,27 +263,38 @@ def test_cli_imports_patients(db_url: str, tmp_path: Path,
 @pytest.fixture
 def lab_store(store: CaseStore, tmp_path: Path) -> CaseStore:
     """`store` with patients p1 (female) and p2 (male)."""
-    import_patients_csv(store, write(tmp_path, "patients.csv", PATIENTS_HEADER
-                                     + "p1,Ann,1980-01-01,female\np2,Bob,1975-05-05,male\n"))
+    import_patients_csv(
+        store,
+        write(
+            tmp_path,
+            "patients.csv",
+            PATIENTS_HEADER + "p1,Ann,1980-01-01,female\np2,Bob,1975-05-05,male\n",
+        ),
+    )
     return store
 
 
 def result_rows(store: CaseStore, pid: str) -> dict[tuple[str, date], tuple[object, ...]]:
-    return {(r.test, r.collected_on): (r.value, r.value_text, r.unit, r.ref_low, r.ref_high,
-                                       r.flag)
-            for r in store.load_case(pid).results}
+    return {
+        (r.test, r.collected_on): (r.value, r.value_text, r.unit, r.ref_low, r.ref_high, r.flag)
+        for r in store.load_case(pid).results
+    }
 
 
 def test_results_by_key_and_loinc_with_catalog_ranges_and_flags(
     lab_store: CaseStore, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, "r.csv", RESULTS_HEADER
-                 + "p1,2024-01-10,hemoglobin,11.5,g/dL,,\n"  # female range: low 12
-                 + "p2,2024-01-10,718-7,12.5,g/dl,,\n"  # LOINC; male range: low 13
-                 + "p2,2024-02-10,hemoglobin,13.5,,,\n"  # empty unit: the catalog's
-                 + "p1,2024-01-10,1988-5,12,mg/L,,\n"  # CRP by LOINC, high 10
-                 + "p1,2024-01-10,vitamin_d,35,ng/mL,,\n"
-                 + "p1,2024-01-10,ferritin,10,ng/mL,5,100\n")  # the lab's range wins
+    path = write(
+        tmp_path,
+        "r.csv",
+        RESULTS_HEADER
+        + "p1,2024-01-10,hemoglobin,11.5,g/dL,,\n"  # female range: low 12
+        + "p2,2024-01-10,718-7,12.5,g/dl,,\n"  # LOINC; male range: low 13
+        + "p2,2024-02-10,hemoglobin,13.5,,,\n"  # empty unit: the catalog's
+        + "p1,2024-01-10,1988-5,12,mg/L,,\n"  # CRP by LOINC, high 10
+        + "p1,2024-01-10,vitamin_d,35,ng/mL,,\n"
+        + "p1,2024-01-10,ferritin,10,ng/mL,5,100\n",
+    )  # the lab's range wins
     summary = import_results_csv(lab_store, path)
 
     assert (summary.created, summary.updated, summary.unchanged) == (6, 0, 0)
@@ -270,13 +316,19 @@ def test_results_by_key_and_loinc_with_catalog_ranges_and_flags(
 
 
 def test_qualitative_results_are_flagged(lab_store: CaseStore, tmp_path: Path) -> None:
-    import_results_csv(lab_store, write(tmp_path, "r.csv", RESULTS_HEADER
-                                        + "p1,2024-01-10,giardia_antigen,positive,,,\n"
-                                        + "p2,2024-01-10,giardia_antigen,Not Detected,,,\n"))
+    import_results_csv(
+        lab_store,
+        write(
+            tmp_path,
+            "r.csv",
+            RESULTS_HEADER
+            + "p1,2024-01-10,giardia_antigen,positive,,,\n"
+            + "p2,2024-01-10,giardia_antigen,Not Detected,,,\n",
+        ),
+    )
     [r1] = lab_store.load_case("p1").results
     [r2] = lab_store.load_case("p2").results
-    assert (r1.test, r1.value, r1.value_text, r1.flag) == ("giardia_antigen", None, "positive",
-                                                           "A")
+    assert (r1.test, r1.value, r1.value_text, r1.flag) == ("giardia_antigen", None, "positive", "A")
     assert (r2.value_text, r2.flag) == ("Not Detected", None)
 
 
@@ -310,13 +362,27 @@ def test_bad_result_rows_are_all_listed_and_nothing_is_imported(
         import_results_csv(lab_store, path)
 
     assert errors_of(caught.value) == [
-        (2, "value"), (3, "unit"), (4, "patient_id"), (5, "test"), (6, "value"),
-        (7, "ref_low"), (9, "test"), (10, "value"), (11, "collected_on"), (12, "value"),
-        (13, "test"), (15, "collected_on"), (16, "patient_id"), (17, "ref_low"), (18, "row"),
+        (2, "value"),
+        (3, "unit"),
+        (4, "patient_id"),
+        (5, "test"),
+        (6, "value"),
+        (7, "ref_low"),
+        (9, "test"),
+        (10, "value"),
+        (11, "collected_on"),
+        (12, "value"),
+        (13, "test"),
+        (15, "collected_on"),
+        (16, "patient_id"),
+        (17, "ref_low"),
+        (18, "row"),
     ]
     text = str(caught.value)
-    assert ("line 2: value: Giardia antigen or PCR (stool): result 'maybe' is not one of "
-            "'negative', 'not detected', 'positive', 'detected'") in text
+    assert (
+        "line 2: value: Giardia antigen or PCR (stool): result 'maybe' is not one of "
+        "'negative', 'not detected', 'positive', 'detected'"
+    ) in text
     assert "line 3: unit: 'mmol/L' is not the catalog unit 'g/dL' for Hemoglobin" in text
     assert "line 4: patient_id: no such patient in the store" in text
     assert "line 5: test: 'unicorn' is neither a catalog test key nor the LOINC code" in text
@@ -335,9 +401,11 @@ def test_bad_result_rows_are_all_listed_and_nothing_is_imported(
 
 
 def test_results_reimport_unchanged_then_corrected(lab_store: CaseStore, tmp_path: Path) -> None:
-    rows = ("p1,2024-01-10,hemoglobin,11.5,g/dL,,\n"
-            "p1,2024-01-10,giardia_antigen,negative,,,\n"
-            "p2,2024-01-10,crp,4,mg/L,,\n")
+    rows = (
+        "p1,2024-01-10,hemoglobin,11.5,g/dL,,\n"
+        "p1,2024-01-10,giardia_antigen,negative,,,\n"
+        "p2,2024-01-10,crp,4,mg/L,,\n"
+    )
     path = write(tmp_path, "r.csv", RESULTS_HEADER + rows)
     import_results_csv(lab_store, path)
     audit_len = len(lab_store.audit_log("p1"))
@@ -348,17 +416,28 @@ def test_results_reimport_unchanged_then_corrected(lab_store: CaseStore, tmp_pat
     assert len(lab_store.audit_log("p1")) == audit_len
     assert lab_store.get_patient("p1").record_version == version
 
-    fixed = write(tmp_path, "fixed.csv", RESULTS_HEADER
-                  + rows.replace("hemoglobin,11.5", "hemoglobin,12.5"))
+    fixed = write(
+        tmp_path, "fixed.csv", RESULTS_HEADER + rows.replace("hemoglobin,11.5", "hemoglobin,12.5")
+    )
     summary = import_results_csv(lab_store, fixed)
     assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 2)
     assert summary.patients == {"p1"}
     hb = next(r for r in lab_store.load_case("p1").results if r.test == "hemoglobin")
     assert (hb.value, hb.flag, hb.version) == (12.5, None, 2)
     entry = lab_store.audit_log("p1")[-1]
-    assert entry.before == {"updated": [{"id": hb.id, "value": 11.5, "value_text": None,
-                                         "unit": "g/dL", "ref_low": 12.0, "ref_high": None,
-                                         "flag": "L"}]}
+    assert entry.before == {
+        "updated": [
+            {
+                "id": hb.id,
+                "value": 11.5,
+                "value_text": None,
+                "unit": "g/dL",
+                "ref_low": 12.0,
+                "ref_high": None,
+                "flag": "L",
+            }
+        ]
+    }
     assert entry.after["updated"][0]["value"] == 12.5
     assert lab_store.get_patient("p1").record_version == version + 1
     assert len(lab_store.load_case("p1").results) == 2
@@ -367,12 +446,12 @@ def test_results_reimport_unchanged_then_corrected(lab_store: CaseStore, tmp_pat
 def test_new_result_fulfils_the_open_order(lab_store: CaseStore, tmp_path: Path) -> None:
     crp = lab_store.save(TestOrder(patient_id="p1", test="crp", ordered_on=date(2024, 1, 5)))
     later = lab_store.save(TestOrder(patient_id="p1", test="crp", ordered_on=date(2024, 3, 1)))
-    other = lab_store.save(TestOrder(patient_id="p1", test="ferritin",
-                                     ordered_on=date(2024, 1, 5)))
+    other = lab_store.save(TestOrder(patient_id="p1", test="ferritin", ordered_on=date(2024, 1, 5)))
 
     audit_len = len(lab_store.audit_log("p1"))
-    import_results_csv(lab_store, write(tmp_path, "r.csv", RESULTS_HEADER
-                                        + "p1,2024-01-10,crp,4,mg/L,,\n"))
+    import_results_csv(
+        lab_store, write(tmp_path, "r.csv", RESULTS_HEADER + "p1,2024-01-10,crp,4,mg/L,,\n")
+    )
 
     case = lab_store.load_case("p1")
     orders = {o.id: o for o in case.orders}

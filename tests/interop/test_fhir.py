@@ -58,15 +58,28 @@ def _content(text: str) -> dict[str, Any]:
 
 def _by_id(case: Case) -> Case:
     """The case with each list sorted by id (the store loads in its own order)."""
-    data = {name: sorted(getattr(case, name), key=lambda r: r.id)
-            for name in ("visits", "history", "symptoms", "instruments", "orders", "results",
-                         "plan", "notes")}
+    data = {
+        name: sorted(getattr(case, name), key=lambda r: r.id)
+        for name in (
+            "visits",
+            "history",
+            "symptoms",
+            "instruments",
+            "orders",
+            "results",
+            "plan",
+            "notes",
+        )
+    }
     return Case(patient=case.patient, **data)
 
 
 def _resources(text: str, resource_type: str) -> list[dict[str, Any]]:
-    return [e["resource"] for e in json.loads(text)["entry"]
-            if e["resource"]["resourceType"] == resource_type]
+    return [
+        e["resource"]
+        for e in json.loads(text)["entry"]
+        if e["resource"]["resourceType"] == resource_type
+    ]
 
 
 def _codes(concept: dict[str, Any], system: str) -> list[str]:
@@ -95,8 +108,12 @@ def test_round_trip_through_an_empty_store(case: Case, catalog: Catalog, tmp_pat
 
 def test_export_does_not_depend_on_record_order(catalog: Catalog) -> None:
     case = DEMO[3]
-    shuffled = case.model_copy(update={name: list(reversed(getattr(case, name)))
-                                       for name in ("history", "symptoms", "results", "plan")})
+    shuffled = case.model_copy(
+        update={
+            name: list(reversed(getattr(case, name)))
+            for name in ("history", "symptoms", "results", "plan")
+        }
+    )
     assert _content(bundle_to_json(shuffled, catalog)) == _content(bundle_to_json(case, catalog))
 
 
@@ -160,18 +177,31 @@ def test_bundle_revalidates_as_r4b_and_every_resource_is_r4b(catalog: Catalog) -
         assert entry.request.method == "PUT"
         assert entry.request.url == f"{resource.get_resource_type()}/{resource.id}"
     built = case_to_bundle(DEMO[0], catalog)
-    assert all(type(e.resource).__module__.startswith("fhir.resources.R4B.")
-               for e in built.entry)
+    assert all(type(e.resource).__module__.startswith("fhir.resources.R4B.") for e in built.entry)
 
 
 def test_ids_are_deterministic_and_the_patient_id_keeps_leading_zeros(catalog: Catalog) -> None:
     case = DEMO[2]
     pid = "00123"
-    renamed = Case.model_validate({
-        **case.model_dump(), "patient": {**case.patient.model_dump(), "id": pid},
-        **{name: [{**r.model_dump(), "patient_id": pid} for r in getattr(case, name)]
-           for name in ("visits", "history", "symptoms", "instruments", "orders", "results",
-                        "plan", "notes")}})
+    renamed = Case.model_validate(
+        {
+            **case.model_dump(),
+            "patient": {**case.patient.model_dump(), "id": pid},
+            **{
+                name: [{**r.model_dump(), "patient_id": pid} for r in getattr(case, name)]
+                for name in (
+                    "visits",
+                    "history",
+                    "symptoms",
+                    "instruments",
+                    "orders",
+                    "results",
+                    "plan",
+                    "notes",
+                )
+            },
+        }
+    )
     text = bundle_to_json(renamed, catalog)
     (patient,) = _resources(text, "Patient")
     assert patient["identifier"] == [{"system": "urn:casebook:patient-id", "value": "00123"}]
@@ -194,21 +224,27 @@ def test_results_carry_loinc_ranges_and_interpretation(catalog: Catalog) -> None
         if test.loinc:
             assert _codes(obs["code"], "http://loinc.org") == [test.loinc]
         assert obs["valueQuantity"]["unit"] == test.unit
-        assert ("referenceRange" in obs) == (result.ref_low is not None
-                                             or result.ref_high is not None)
+        assert ("referenceRange" in obs) == (
+            result.ref_low is not None or result.ref_high is not None
+        )
         if result.ref_high is not None:
             assert obs["referenceRange"][0]["high"]["value"] == result.ref_high
         interpretation = [c for i in obs.get("interpretation", []) for c in i["coding"]]
         if result.flag:
             flagged += 1
-            assert interpretation == [{
-                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                "code": result.flag, "display": {"H": "High", "L": "Low"}[result.flag]}]
+            assert interpretation == [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                    "code": result.flag,
+                    "display": {"H": "High", "L": "Low"}[result.flag],
+                }
+            ]
         else:
             assert interpretation == []
     assert flagged  # patient 0 has a low hemoglobin
-    report_results = {r["reference"] for d in _resources(text, "DiagnosticReport")
-                      for r in d["result"]}
+    report_results = {
+        r["reference"] for d in _resources(text, "DiagnosticReport") for r in d["result"]
+    }
     assert len(report_results) == len(case.results)
 
 
@@ -216,8 +252,11 @@ def test_instrument_totals_are_observations_derived_from_the_response(catalog: C
     case = canonical_case(DEMO[2], catalog)
     text = bundle_to_json(case, catalog)
     responses = {q["id"]: q for q in _resources(text, "QuestionnaireResponse")}
-    totals = [o for o in _resources(text, "Observation")
-              if _codes(o["code"], "urn:casebook:instrument-total")]
+    totals = [
+        o
+        for o in _resources(text, "Observation")
+        if _codes(o["code"], "urn:casebook:instrument-total")
+    ]
     scored = {r.id: r for r in case.instruments if r.total is not None}
     assert len(totals) == len(scored)
     for obs in totals:
@@ -228,13 +267,16 @@ def test_instrument_totals_are_observations_derived_from_the_response(catalog: C
         assert obs["valueInteger"] == response.total
         assert obs["interpretation"] == [{"text": response.band}]
         assert {i["linkId"]: i["answer"][0]["valueInteger"] for i in qr["item"]} == (
-            response.answers)
+            response.answers
+        )
 
 
 def test_notes_are_labelled_by_visibility(catalog: Catalog) -> None:
     text = bundle_to_json(DEMO[0], catalog)
-    labels = {c["payload"][0]["contentString"]: c["meta"]["security"]
-              for c in _resources(text, "Communication")}
+    labels = {
+        c["payload"][0]["contentString"]: c["meta"]["security"]
+        for c in _resources(text, "Communication")
+    }
     confidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
     for note in DEMO[0].notes:
         expected = "R" if note.visibility == "practitioner" else "N"
@@ -248,8 +290,11 @@ def test_red_flags_become_flags_and_provenance_targets_everything(catalog: Catal
     assert flags and all(f["status"] == "active" for f in flags)
     (provenance,) = _resources(text, "Provenance")
     targets = {t["reference"] for t in provenance["target"]}
-    others = {e["fullUrl"] for e in json.loads(text)["entry"]
-              if e["resource"]["resourceType"] != "Provenance"}
+    others = {
+        e["fullUrl"]
+        for e in json.loads(text)["entry"]
+        if e["resource"]["resourceType"] != "Provenance"
+    }
     assert targets == others
 
 
@@ -260,8 +305,9 @@ def test_plan_is_a_careplan_without_nutrition_orders(catalog: Catalog) -> None:
     (careplan,) = _resources(text, "CarePlan")
     assert careplan["intent"] == "plan"
     assert len(careplan["activity"]) == len(case.plan)
-    categories = [_codes(a["detail"]["code"], "urn:casebook:plan-category")[0]
-                  for a in careplan["activity"]]
+    categories = [
+        _codes(a["detail"]["code"], "urn:casebook:plan-category")[0] for a in careplan["activity"]
+    ]
     assert "eliminate_triggers" in categories
     assert len(_resources(text, "Goal")) == 1
 
@@ -276,29 +322,80 @@ def _edge_case() -> Case:
 
     history = [
         hist(InflammatoryCondition(condition="celiac_disease", status="suspected")),
-        hist(InflammatoryCondition(condition="crohns_disease", status="confirmed",
-                                   diagnosed_on=date(2019, 3, 1), name="ileal")),
+        hist(
+            InflammatoryCondition(
+                condition="crohns_disease",
+                status="confirmed",
+                diagnosed_on=date(2019, 3, 1),
+                name="ileal",
+            )
+        ),
         hist(InflammatoryCondition(condition="ulcerative_colitis", status="in_remission")),
-        hist(InflammatoryCondition(condition="other", status="ruled_out", name="microscopic"),
-             notes="biopsy normal"),
+        hist(
+            InflammatoryCondition(condition="other", status="ruled_out", name="microscopic"),
+            notes="biopsy normal",
+        ),
         hist(FoodSensitivity(food="dairy", reaction="sensitivity", severity="moderate")),
-        hist(FoodSensitivity(food="peanuts", reaction="allergy", severity="severe",
-                             confirmed_by="clinical_test")),
+        hist(
+            FoodSensitivity(
+                food="peanuts", reaction="allergy", severity="severe", confirmed_by="clinical_test"
+            )
+        ),
     ]
     results = [
-        TestResult(patient_id=pid, test="giardia_antigen", collected_on=date(2024, 5, 2),
-                   value_text="detected"),
-        TestResult(patient_id=pid, test="crp", collected_on=date(2024, 5, 2), value=12.5,
-                   value_text="haemolysed sample", unit="mg/L", ref_low=0.0, ref_high=5.0),
+        TestResult(
+            patient_id=pid,
+            test="giardia_antigen",
+            collected_on=date(2024, 5, 2),
+            value_text="detected",
+        ),
+        TestResult(
+            patient_id=pid,
+            test="crp",
+            collected_on=date(2024, 5, 2),
+            value=12.5,
+            value_text="haemolysed sample",
+            unit="mg/L",
+            ref_low=0.0,
+            ref_high=5.0,
+        ),
     ]
-    plan = [PlanItem(patient_id=pid, category="herbal", name="Peppermint oil", dose="1 capsule",
-                     frequency="twice daily", status="active", start=date(2024, 5, 1))]
-    notes = [Note(patient_id=pid, written_on=date(2024, 5, 3), text="Private thoughts.",
-                  visibility="practitioner")]
-    return base.model_copy(update={"history": history, "results": results, "plan": plan,
-                                   "notes": notes, "orders": [], "patient": Patient(
-                                       id=pid, name="Edge Case", birth_date=date(1980, 1, 2),
-                                       sex="other", version=3, record_version=9)})
+    plan = [
+        PlanItem(
+            patient_id=pid,
+            category="herbal",
+            name="Peppermint oil",
+            dose="1 capsule",
+            frequency="twice daily",
+            status="active",
+            start=date(2024, 5, 1),
+        )
+    ]
+    notes = [
+        Note(
+            patient_id=pid,
+            written_on=date(2024, 5, 3),
+            text="Private thoughts.",
+            visibility="practitioner",
+        )
+    ]
+    return base.model_copy(
+        update={
+            "history": history,
+            "results": results,
+            "plan": plan,
+            "notes": notes,
+            "orders": [],
+            "patient": Patient(
+                id=pid,
+                name="Edge Case",
+                birth_date=date(1980, 1, 2),
+                sex="other",
+                version=3,
+                record_version=9,
+            ),
+        }
+    )
 
 
 def test_edge_records_round_trip(catalog: Catalog) -> None:
@@ -315,8 +412,11 @@ def test_edge_records_round_trip(catalog: Catalog) -> None:
     # which import ignores (the CarePlan activity is the record)
     (statement,) = [m for m in _resources(text, "MedicationStatement") if "basedOn" in m]
     assert statement["basedOn"][0]["reference"].endswith(_resources(text, "CarePlan")[0]["id"])
-    giardia = next(o for o in _resources(text, "Observation")
-                   if _codes(o["code"], "urn:casebook:test") == ["giardia_antigen"])
+    giardia = next(
+        o
+        for o in _resources(text, "Observation")
+        if _codes(o["code"], "urn:casebook:test") == ["giardia_antigen"]
+    )
     assert giardia["valueString"] == "detected"
     assert giardia["interpretation"][0]["coding"][0]["code"] == "A"
 
@@ -333,7 +433,8 @@ def _entry_index(bundle: dict[str, Any], resource_type: str, system: str | None 
     for i, entry in enumerate(bundle["entry"]):
         res = entry["resource"]
         if res["resourceType"] == resource_type and (
-                system is None or _codes(res.get("code", {}), system)):
+            system is None or _codes(res.get("code", {}), system)
+        ):
             return i
     raise AssertionError(f"no {resource_type}")
 
@@ -350,8 +451,9 @@ def test_bad_field_type_in_entry_3_names_entry_and_field(good: dict[str, Any]) -
     res = bad["entry"][3]["resource"]
     res["meta"] = {"versionId": "1", "lastUpdated": "yesterday"}
     message = _fails(bad)
-    assert message.startswith(f"bundle.json: entry[3] {res['resourceType']}/{res['id']}: "
-                              "meta.lastUpdated: ")
+    assert message.startswith(
+        f"bundle.json: entry[3] {res['resourceType']}/{res['id']}: meta.lastUpdated: "
+    )
 
 
 def test_bad_quantity_names_entry_and_field(good: dict[str, Any]) -> None:
@@ -387,9 +489,16 @@ def test_wrong_resource_types(good: dict[str, Any]) -> None:
     bad["entry"][5]["resource"]["resourceType"] = "Foo"
     assert "entry[5] Foo/" in _fails(bad) and "not an R4 resource type" in _fails(bad)
     bad = json.loads(json.dumps(good))
-    bad["entry"].append({"fullUrl": "urn:uuid:0d5c1c1e-0000-4000-8000-000000000001",
-                         "resource": {"resourceType": "Appointment", "status": "booked",
-                                      "participant": [{"status": "accepted"}]}})
+    bad["entry"].append(
+        {
+            "fullUrl": "urn:uuid:0d5c1c1e-0000-4000-8000-000000000001",
+            "resource": {
+                "resourceType": "Appointment",
+                "status": "booked",
+                "participant": [{"status": "accepted"}],
+            },
+        }
+    )
     assert f"entry[{len(bad['entry']) - 1}] Appointment/" in _fails(bad)
 
 
@@ -400,8 +509,9 @@ def test_not_json() -> None:
 def test_r5_only_fields_are_refused(good: dict[str, Any]) -> None:
     bad = json.loads(json.dumps(good))
     i = _entry_index(bad, "Observation", "urn:casebook:test")
-    bad["entry"][i]["resource"]["triggeredBy"] = [{"observation": {"reference": "x"},
-                                                   "type": "reflex"}]
+    bad["entry"][i]["resource"]["triggeredBy"] = [
+        {"observation": {"reference": "x"}, "type": "reflex"}
+    ]
     assert f"entry[{i}] Observation/" in (message := _fails(bad))
     assert "triggeredBy: Extra inputs are not permitted" in message
     bad = json.loads(json.dumps(good))
@@ -435,8 +545,12 @@ def test_a_bad_entry_writes_nothing(good: dict[str, Any], tmp_path: Path) -> Non
 
 
 def test_public_api_matches_all() -> None:
-    assert sorted(fhir_module.__all__) == ["FhirImportError", "bundle_from_json",
-                                           "bundle_to_json", "case_from_bundle",
-                                           "case_to_bundle"]
+    assert sorted(fhir_module.__all__) == [
+        "FhirImportError",
+        "bundle_from_json",
+        "bundle_to_json",
+        "case_from_bundle",
+        "case_to_bundle",
+    ]
     assert all(hasattr(fhir_module, name) for name in fhir_module.__all__)
     assert issubclass(FhirImportError, ValueError)

@@ -35,31 +35,39 @@ def test_two_concurrent_imports_of_overlapping_new_ids_both_succeed(
     files = []
     for k, chosen in enumerate((ids[:40], ids[20:])):  # 20 ids in both files
         path = tmp_path / f"patients-{k}.csv"
-        path.write_text("patient_id,name,birth_date,sex\n" + "".join(
-            f"{pid},Pat {pid},1970-01-01,female\n" for pid in chosen), encoding="utf-8")
+        path.write_text(
+            "patient_id,name,birth_date,sex\n"
+            + "".join(f"{pid},Pat {pid},1970-01-01,female\n" for pid in chosen),
+            encoding="utf-8",
+        )
         files.append(path)
 
     def importer(path: Path) -> Callable[[], ImportSummary]:
         def run() -> ImportSummary:
             with CaseStore(db_url, actor="importer") as store:
                 return import_patients_csv(store, path)
+
         return run
 
     run_at_once([importer(f) for f in files])
     with CaseStore(db_url) as store:
         assert [s.id for s in store.patients()] == ids
         with store.engine.connect() as conn:
-            audited = conn.execute(sa.text(
-                "SELECT entity_id, count(*) FROM audit_log GROUP BY entity_id")).all()
+            audited = conn.execute(
+                sa.text("SELECT entity_id, count(*) FROM audit_log GROUP BY entity_id")
+            ).all()
         assert dict(audited) == dict.fromkeys(ids, 1)
         assert store.verify_audit_log().intact
 
 
-@pytest.mark.parametrize(("content", "where"), [
-    (f"p1,{SECRET}\x00,1970-01-01,female\n", "line 2: name: contains a NUL byte"),
-    ("p1\x00,Pat,1970-01-01,female\n", "line 2: patient_id: contains a NUL byte"),
-    ("p1,Pat,1970-01-01,fem\x00ale\n", "line 2: sex: contains a NUL byte"),
-])
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (f"p1,{SECRET}\x00,1970-01-01,female\n", "line 2: name: contains a NUL byte"),
+        ("p1\x00,Pat,1970-01-01,female\n", "line 2: patient_id: contains a NUL byte"),
+        ("p1,Pat,1970-01-01,fem\x00ale\n", "line 2: sex: contains a NUL byte"),
+    ],
+)
 def test_a_nul_byte_in_a_csv_field_is_refused_with_line_and_field(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, where: str
 ) -> None:
@@ -80,8 +88,11 @@ def test_a_nul_byte_in_a_results_csv_is_refused(
     with CaseStore(db_url, create=True) as store:
         store.add_patient(Patient(id="p1", name="Pat", birth_date="1970-01-01"))  # type: ignore[arg-type]
     path = tmp_path / "results.csv"
-    path.write_text("patient_id,collected_on,test,value,unit,ref_low,ref_high\n"
-                    "p1,2025-01-01,crp,3.1,mg/L\x00,,\n", encoding="utf-8")
+    path.write_text(
+        "patient_id,collected_on,test,value,unit,ref_low,ref_high\n"
+        "p1,2025-01-01,crp,3.1,mg/L\x00,,\n",
+        encoding="utf-8",
+    )
     code, err = _cli(["--db", db_url, "import", "results", str(path)], capsys)
     assert code == 1
     assert "line 2: unit: contains a NUL byte" in err
@@ -116,8 +127,11 @@ def test_a_nul_byte_in_a_json_case_is_refused_naming_the_field(
 
 @pytest.mark.parametrize("replace", [[], ["--replace"]])
 def test_duplicate_record_ids_in_a_case_file_are_refused(
-    db_url: str, tmp_path: Path, demo_cases: list[Case], capsys: pytest.CaptureFixture[str],
-    replace: list[str]
+    db_url: str,
+    tmp_path: Path,
+    demo_cases: list[Case],
+    capsys: pytest.CaptureFixture[str],
+    replace: list[str],
 ) -> None:
     case = demo_cases[1]
     with CaseStore(db_url, create=True) as store:
@@ -174,8 +188,9 @@ def test_a_patient_id_starting_with_a_dash_is_refused(
         Patient(id=pid, name="Pat", birth_date="1970-01-01")  # type: ignore[arg-type]
     CaseStore(sqlite_url, create=True).close()
     path = tmp_path / "patients.csv"
-    path.write_text(f"patient_id,name,birth_date,sex\n{pid},Pat,1970-01-01,female\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"patient_id,name,birth_date,sex\n{pid},Pat,1970-01-01,female\n", encoding="utf-8"
+    )
     code, err = _cli(["--db", sqlite_url, "import", "patients", str(path)], capsys)
     assert code == 1
     assert "line 2: patient_id: " in err and "not starting with '-'" in err

@@ -40,11 +40,17 @@ async def _start_and_ask(km_class: type[Any], cwd: Path) -> dict[str, Any]:
         folder = Path(km.connection_file).parent
         info = json.loads(Path(km.connection_file).read_text())
         await kc.wait_for_ready(timeout=120)
-        reply = await kc.execute_interactive("import os; pid = os.getpid()", timeout=120,
-                                             user_expressions={"pid": "pid"})
+        reply = await kc.execute_interactive(
+            "import os; pid = os.getpid()", timeout=120, user_expressions={"pid": "pid"}
+        )
         pid = int(reply["content"]["user_expressions"]["pid"]["data"]["text/plain"])
-        return {"info": info, "folder": folder, "mode": stat.S_IMODE(folder.stat().st_mode),
-                "pid": pid, "forked_pid": km.provisioner.forked_pid}
+        return {
+            "info": info,
+            "folder": folder,
+            "mode": stat.S_IMODE(folder.stat().st_mode),
+            "pid": pid,
+            "forked_pid": km.provisioner.forked_pid,
+        }
     finally:
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
@@ -56,8 +62,9 @@ def test_many_concurrent_forked_kernels_all_reply_over_ipc(
     km_class = kernel_manager_class(server.jupyter_path)
 
     async def many() -> list[dict[str, Any]]:
-        return await asyncio.gather(*(_start_and_ask(km_class, tmp_path)
-                                      for _ in range(CONCURRENT)))
+        return await asyncio.gather(
+            *(_start_and_ask(km_class, tmp_path) for _ in range(CONCURRENT))
+        )
 
     kernels = asyncio.run(many())
     pids = {k["pid"] for k in kernels}
@@ -71,16 +78,18 @@ def test_many_concurrent_forked_kernels_all_reply_over_ipc(
     folders = {k["folder"] for k in kernels}
     assert len(folders) == CONCURRENT  # one private folder per kernel
     assert not any(folder.exists() for folder in folders)  # removed with the kernel
-    assert "JUPYTER_PATH" not in os.environ or server.jupyter_path not in os.environ[
-        "JUPYTER_PATH"]  # found through the kernel manager's arguments alone
+    assert (
+        "JUPYTER_PATH" not in os.environ or server.jupyter_path not in os.environ["JUPYTER_PATH"]
+    )  # found through the kernel manager's arguments alone
 
 
 def test_a_kernel_that_dies_before_replying_says_so(tmp_path: Path) -> None:
     spec = tmp_path / "jupyter" / "kernels" / "dies"
     spec.mkdir(parents=True)
     argv = [sys.executable, "-c", "raise SystemExit(3)", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "dies",
-                                                  "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "dies", "language": "python"})
+    )
     km = kernel_manager_class(str(tmp_path / "jupyter"))(kernel_name="dies")
 
     async def start() -> None:
@@ -116,6 +125,9 @@ def test_every_casebook_module_the_fork_server_preloads_exists() -> None:
 
     from casebook.kernels.server import DEFAULT_PRELOAD
 
-    missing = [name for name in DEFAULT_PRELOAD
-               if name.startswith("casebook") and importlib.util.find_spec(name) is None]
+    missing = [
+        name
+        for name in DEFAULT_PRELOAD
+        if name.startswith("casebook") and importlib.util.find_spec(name) is None
+    ]
     assert not missing, f"DEFAULT_PRELOAD names modules that do not exist: {missing}"

@@ -32,8 +32,10 @@ from casebook.kernels.spec import (
 def test_the_kernelspec_names_this_python_and_the_forking_provisioner() -> None:
     spec = workbook_kernelspec()
     assert spec["argv"][:3] == [sys.executable, "-m", "ipykernel_launcher"]
-    assert spec["metadata"]["kernel_provisioner"] == {"provisioner_name": PROVISIONER_NAME,
-                                                      "config": {}}
+    assert spec["metadata"]["kernel_provisioner"] == {
+        "provisioner_name": PROVISIONER_NAME,
+        "config": {},
+    }
     assert spec["interrupt_mode"] == "signal"
 
 
@@ -48,8 +50,9 @@ def test_install_is_idempotent_and_repairs_a_stale_spec(tmp_path: Path) -> None:
     assert [p.name for p in folder.iterdir()] == ["kernel.json"]  # no temporary left
 
 
-def test_init_installs_it_where_jupyter_looks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_installs_it_where_jupyter_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "1")  # a venv's own folder, as jupyter does
     from jupyter_core.paths import ENV_JUPYTER_PATH
 
@@ -62,18 +65,19 @@ def test_init_installs_it_where_jupyter_looks(tmp_path: Path, monkeypatch: pytes
     assert main(["--db", url, "init"]) == 0
     spec = tmp_path / "data" / "kernels" / WORKBOOK_KERNEL / "kernel.json"
     assert json.loads(spec.read_text()) == workbook_kernelspec()
-    assert f"Jupyter kernel 'casebook' (fast start for case notebooks) at {spec.parent}" in \
-        capsys.readouterr().err
+    assert (
+        f"Jupyter kernel 'casebook' (fast start for case notebooks) at {spec.parent}"
+        in capsys.readouterr().err
+    )
 
     from jupyter_client.kernelspec import KernelSpecManager
 
     assert KernelSpecManager().get_kernel_spec(WORKBOOK_KERNEL).resource_dir == str(spec.parent)
 
 
-def test_a_folder_that_cannot_be_written_is_a_warning(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]
-                                                      ) -> None:
+def test_a_folder_that_cannot_be_written_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "0")
     blocker = tmp_path / "data"
     blocker.write_text("a file where the folder should be")
@@ -118,19 +122,25 @@ def _server_manager() -> Any:
 
     from casebook.kernels import CasebookKernelSpecManager
 
-    km = ServerKernelManager(kernel_name=WORKBOOK_KERNEL,
-                             kernel_spec_manager=CasebookKernelSpecManager())
+    km = ServerKernelManager(
+        kernel_name=WORKBOOK_KERNEL, kernel_spec_manager=CasebookKernelSpecManager()
+    )
     assert km.transport == "tcp"
     return km
 
 
 async def _ask(kc: Any) -> dict[str, str]:
     await kc.wait_for_ready(timeout=120)
-    code = (f"import os, sys; charts = os.environ.get({CHART_SOCKET_ENV!r}, ''); "
-            "stack = all(m in sys.modules "
-            "for m in ('pandas', 'altair', 'casebook.workbook.widgets'))")
-    reply = await kc.execute_interactive(code, timeout=120, user_expressions={
-        "charts": "charts", "stack": "stack", "pid": "os.getpid()"})
+    code = (
+        f"import os, sys; charts = os.environ.get({CHART_SOCKET_ENV!r}, ''); "
+        "stack = all(m in sys.modules "
+        "for m in ('pandas', 'altair', 'casebook.workbook.widgets'))"
+    )
+    reply = await kc.execute_interactive(
+        code,
+        timeout=120,
+        user_expressions={"charts": "charts", "stack": "stack", "pid": "os.getpid()"},
+    )
     return {k: v["data"]["text/plain"] for k, v in reply["content"]["user_expressions"].items()}
 
 
@@ -148,17 +158,24 @@ async def _start_and_ask(cwd: Path, *, restart: bool = False) -> dict[str, Any]:
             found = again
         info = json.loads(Path(km.connection_file).read_text())
         folder = Path(km.ip).parent
-        return {"transport": info["transport"], "ip": info["ip"], "folder": folder,
-                "mode": stat.S_IMODE(folder.stat().st_mode), "charts": found["charts"],
-                "stack": found["stack"], "forked": km.provisioner.forked_pid is not None}
+        return {
+            "transport": info["transport"],
+            "ip": info["ip"],
+            "folder": folder,
+            "mode": stat.S_IMODE(folder.stat().st_mode),
+            "charts": found["charts"],
+            "stack": found["stack"],
+            "forked": km.provisioner.forked_pid is not None,
+        }
     finally:
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
 
 
 @pytest.mark.slow
-def test_first_kernel_plain_later_kernels_forked_all_on_ipc(tmp_path: Path,
-                                                           own_helpers: None) -> None:
+def test_first_kernel_plain_later_kernels_forked_all_on_ipc(
+    tmp_path: Path, own_helpers: None
+) -> None:
     from casebook.kernels.chart_service import own_chart_service
     from casebook.kernels.server import own_fork_server, stop_process_fork_server
 

@@ -12,8 +12,9 @@ from casebook.store import CaseStore, import_case
 
 
 @pytest.fixture
-def cli_db(sqlite_url: str, alarm_case: Case, monkeypatch: pytest.MonkeyPatch,
-           tmp_path: Path) -> str:
+def cli_db(
+    sqlite_url: str, alarm_case: Case, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CASEBOOK_CLINIC", raising=False)
     with CaseStore(sqlite_url, create=True, actor="t") as store:
@@ -21,8 +22,9 @@ def cli_db(sqlite_url: str, alarm_case: Case, monkeypatch: pytest.MonkeyPatch,
     return sqlite_url
 
 
-def test_referral_writes_the_default_path_and_keeps_the_letter(cli_db, alarm_case, capsys,
-                                                               tmp_path) -> None:
+def test_referral_writes_the_default_path_and_keeps_the_letter(
+    cli_db, alarm_case, capsys, tmp_path
+) -> None:
     pid = alarm_case.patient.id
     assert main(["letter", "referral", pid, "--db", cli_db, "--to", "Dr B. Example"]) == 0
     printed = Path(capsys.readouterr().out.strip())
@@ -38,8 +40,9 @@ def test_summary_for_a_visit_to_a_chosen_file(cli_db, alarm_case, capsys, tmp_pa
     pid = alarm_case.patient.id
     first = alarm_case.sorted_visits()[0].visit_date.isoformat()
     out = tmp_path / "avs.pdf"
-    assert main(["letter", "summary", pid, "--visit", first, "--out", str(out),
-                 "--db", cli_db]) == 0
+    assert (
+        main(["letter", "summary", pid, "--visit", first, "--out", str(out), "--db", cli_db]) == 0
+    )
     assert capsys.readouterr().out.strip() == str(out)
     with CaseStore(cli_db) as store:
         kept = store.latest_letter(pid, "after_visit_summary")
@@ -47,14 +50,18 @@ def test_summary_for_a_visit_to_a_chosen_file(cli_db, alarm_case, capsys, tmp_pa
     assert out.read_bytes() == kept.pdf
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["summary", "--visit", "1.2.2025"], "--visit: '1.2.2025' is not a date"),
-    (["summary", "--visit", "2001-01-01"], "visit: no visit is recorded on 2001-01-01"),
-    (["referral", "--flag", "no_such_rule"], "flag 'no_such_rule': no red-flag rule"),
-    (["referral", "--note", "0" * 32], "include_notes: "),
-])
-def test_bad_input_is_one_line_and_writes_nothing(cli_db, alarm_case, capsys, tmp_path, argv,
-                                                  message) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["summary", "--visit", "1.2.2025"], "--visit: '1.2.2025' is not a date"),
+        (["summary", "--visit", "2001-01-01"], "visit: no visit is recorded on 2001-01-01"),
+        (["referral", "--flag", "no_such_rule"], "flag 'no_such_rule': no red-flag rule"),
+        (["referral", "--note", "0" * 32], "include_notes: "),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    cli_db, alarm_case, capsys, tmp_path, argv, message
+) -> None:
     kind, *rest = argv
     assert main(["letter", kind, alarm_case.patient.id, *rest, "--db", cli_db]) == 1
     err = capsys.readouterr().err

@@ -21,12 +21,14 @@ from casebook.store import CaseStore, StoreError, import_case
 
 
 @pytest.fixture
-def kept(store: CaseStore, alarm_case: Case, catalog: Catalog, settings: ClinicSettings, tmp_path
-         ) -> tuple[CaseStore, LetterRecord]:
+def kept(
+    store: CaseStore, alarm_case: Case, catalog: Catalog, settings: ClinicSettings, tmp_path
+) -> tuple[CaseStore, LetterRecord]:
     import_case(store, alarm_case)
     case = store.load_case(alarm_case.patient.id)
-    letter = referral_letter(case, catalog, settings, to="Dr B. Example\nGastroenterology",
-                             on=TODAY)
+    letter = referral_letter(
+        case, catalog, settings, to="Dr B. Example\nGastroenterology", on=TODAY
+    )
     record, path = save_letter(store, letter, tmp_path / "out" / "referral.pdf")
     assert path is not None and path.read_bytes() == record.pdf
     return store, record
@@ -52,10 +54,11 @@ def test_the_same_record_version_gives_the_same_letter(kept, catalog, settings) 
     store, record = kept
     case = store.load_case(record.patient_id)
     assert case.patient.record_version == record.record_version  # saving it changed nothing
-    again = referral_letter(case, catalog, settings, to="Dr B. Example\nGastroenterology",
-                            on=TODAY)
-    assert (again.content_hash, again.record_version) == (record.content_hash,
-                                                          record.record_version)
+    again = referral_letter(case, catalog, settings, to="Dr B. Example\nGastroenterology", on=TODAY)
+    assert (again.content_hash, again.record_version) == (
+        record.content_hash,
+        record.record_version,
+    )
 
 
 def test_a_letter_is_never_edited(kept) -> None:
@@ -99,8 +102,11 @@ def test_fhir_export_is_a_document_reference_that_imports_back(kept, catalog) ->
     store, record = kept
     case = store.load_case(record.patient_id)
     text = bundle_to_json(case, catalog)
-    docs = [e["resource"] for e in json.loads(text)["entry"]
-            if e["resource"]["resourceType"] == "DocumentReference"]
+    docs = [
+        e["resource"]
+        for e in json.loads(text)["entry"]
+        if e["resource"]["resourceType"] == "DocumentReference"
+    ]
     assert len(docs) == 1
     attachment = docs[0]["content"][0]["attachment"]
     assert attachment["contentType"] == "application/pdf"

@@ -22,9 +22,15 @@ TO = "Dr B. Example\nGastroenterology\nExample Hospital"
 @pytest.fixture(scope="module")
 def letter(alarm_case: Case, catalog: Catalog, settings: ClinicSettings) -> Letter:
     practitioner_note = next(n for n in alarm_case.notes if n.visibility == "practitioner")
-    return referral_letter(alarm_case, catalog, settings, to=TO, on=TODAY,
-                           question="Is a colonoscopy indicated?",
-                           include_notes=[practitioner_note.id])
+    return referral_letter(
+        alarm_case,
+        catalog,
+        settings,
+        to=TO,
+        on=TODAY,
+        question="Is a colonoscopy indicated?",
+        include_notes=[practitioner_note.id],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,31 +42,55 @@ def test_every_section_is_in_the_pdf(
     letter: Letter, pdf: bytes, alarm_case: Case, catalog: Catalog
 ) -> None:
     text = pdf_text(pdf)
-    flags = red_flags(alarm_case, catalog.red_flags, catalog.instruments, catalog.tests,
-                      today=TODAY)
+    flags = red_flags(
+        alarm_case, catalog.red_flags, catalog.instruments, catalog.tests, today=TODAY
+    )
     assert {f.key for f in flags} >= {"unintentional_weight_loss", "anemia"}
     expected = [
         # letterhead and recipient
-        "Example Digestive Health Clinic", "1 Example Street", "Telephone 000 0000 0000",
-        "Dr B. Example", "Gastroenterology", "Example Hospital", "1 June 2025",
+        "Example Digestive Health Clinic",
+        "1 Example Street",
+        "Telephone 000 0000 0000",
+        "Dr B. Example",
+        "Gastroenterology",
+        "Example Hospital",
+        "1 June 2025",
         # patient identifiers
-        alarm_case.patient.name, alarm_case.patient.id,
+        alarm_case.patient.name,
+        alarm_case.patient.id,
         f"{alarm_case.patient.birth_date.day} {alarm_case.patient.birth_date:%B %Y}",
         # reason: every red flag with its evidence and source
-        "Reason for referral", *[f.label for f in flags],
+        "Reason for referral",
+        *[f.label for f in flags],
         "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (female)",
         "Source: WHO. Haemoglobin concentrations",
         # history
-        "Relevant history", "Celiac disease (suspected)", "Giardia (parasitic",
-        "treated with metronidazole", "Colorectal cancer in a sibling, onset at 52",
+        "Relevant history",
+        "Celiac disease (suspected)",
+        "Giardia (parasitic",
+        "treated with metronidazole",
+        "Colorectal cancer in a sibling, onset at 52",
         # medications and supplements with doses
-        "Omeprazole", "20 mg daily", "Saccharomyces boulardii", "250 mg", "twice daily",
+        "Omeprazole",
+        "20 mg daily",
+        "Saccharomyces boulardii",
+        "250 mg",
+        "twice daily",
         # results with ranges and flags, scores with bands
-        "Recent results", "Hemoglobin", "10.4 g/dL", "≥ 12", "L (low)",
-        "Questionnaire scores", "Patient Health Questionnaire-9 (PHQ-9)", "minimal",
+        "Recent results",
+        "Hemoglobin",
+        "10.4 g/dL",
+        "≥ 12",
+        "L (low)",
+        "Questionnaire scores",
+        "Patient Health Questionnaire-9 (PHQ-9)",
+        "minimal",
         # chosen note, question, signature, footer
-        "Synthetic demo case.", "Question for the specialist", "Is a colonoscopy indicated?",
-        "A. Example, ND", "Page 1 of",
+        "Synthetic demo case.",
+        "Question for the specialist",
+        "Is a colonoscopy indicated?",
+        "A. Example, ND",
+        "Page 1 of",
     ]
     missing = [s for s in expected if s not in text]
     assert not missing, f"not in the PDF text: {missing}"
@@ -92,15 +122,19 @@ def test_pdf_is_tagged_and_dated_by_the_letter(pdf: bytes) -> None:
 
 
 def test_same_record_version_gives_the_same_bytes(
-    tmp_path, alarm_case: Case, catalog: Catalog, settings: ClinicSettings, letter: Letter,
+    tmp_path,
+    alarm_case: Case,
+    catalog: Catalog,
+    settings: ClinicSettings,
+    letter: Letter,
     pdf: bytes,
 ) -> None:
     with CaseStore(f"sqlite:///{tmp_path / 'c.db'}", create=True, actor="test") as store:
         import_cases(store, [alarm_case])
         first, second = (store.load_case(alarm_case.patient.id) for _ in range(2))
     made = [
-        referral_letter(c, catalog, settings, to=TO, on=TODAY, question="Q?") for c in
-        (first, second)
+        referral_letter(c, catalog, settings, to=TO, on=TODAY, question="Q?")
+        for c in (first, second)
     ]
     assert made[0].record_version == first.patient.record_version >= 1
     assert made[0].content_hash == made[1].content_hash
@@ -130,16 +164,18 @@ def test_notes_are_left_out_unless_chosen(
     plain = referral_letter(case, catalog, settings, to="Dr X", on=TODAY)
     assert "Clinical notes" not in plain.html
     assert all(n.text not in plain.html for n in case.notes)
-    chosen = referral_letter(case, catalog, settings, to="Dr X", on=TODAY,
-                             include_notes=[private.id])
+    chosen = referral_letter(
+        case, catalog, settings, to="Dr X", on=TODAY, include_notes=[private.id]
+    )
     assert "PRIVATE-ONE" in chosen.html and "PRIVATE-TWO" not in chosen.html
 
 
 def test_only_the_chosen_flags_are_the_reason(
     alarm_case: Case, catalog: Catalog, settings: ClinicSettings
 ) -> None:
-    letter = referral_letter(alarm_case, catalog, settings, to="Dr X", on=TODAY,
-                             flags=["anemia"], reason="Typed reason.")
+    letter = referral_letter(
+        alarm_case, catalog, settings, to="Dr X", on=TODAY, flags=["anemia"], reason="Typed reason."
+    )
     assert "Anemia (low hemoglobin)" in letter.html
     assert "Unintentional weight loss" not in letter.html
     assert "Typed reason." in letter.html
@@ -164,15 +200,26 @@ def test_bad_requests_are_one_line(
     assert alarm_case.patient.name not in message
 
 
-def test_no_flag_and_no_reason_is_refused(catalog: Catalog, settings: ClinicSettings,
-                                          alarm_case: Case) -> None:
-    calm = alarm_case.model_copy(update={"visits": [], "symptoms": [], "instruments": [],
-                                         "results": [], "history": [], "orders": [],
-                                         "notes": []})
+def test_no_flag_and_no_reason_is_refused(
+    catalog: Catalog, settings: ClinicSettings, alarm_case: Case
+) -> None:
+    calm = alarm_case.model_copy(
+        update={
+            "visits": [],
+            "symptoms": [],
+            "instruments": [],
+            "results": [],
+            "history": [],
+            "orders": [],
+            "notes": [],
+        }
+    )
     with pytest.raises(LetterError, match=r"^reason: no red flag is raised"):
         referral_letter(calm, catalog, settings, to="Dr X", on=TODAY)
-    assert "Typed." in referral_letter(calm, catalog, settings, to="Dr X", on=TODAY,
-                                       reason="Typed.").html
+    assert (
+        "Typed."
+        in referral_letter(calm, catalog, settings, to="Dr X", on=TODAY, reason="Typed.").html
+    )
 
 
 def test_the_pdf_never_reaches_the_network(letter: Letter) -> None:
@@ -182,9 +229,18 @@ def test_the_pdf_never_reaches_the_network(letter: Letter) -> None:
         listener.setblocking(False)
         port = listener.getsockname()[1]
         page = letter.html.replace(
-            "</body>", f'<img src="http://127.0.0.1:{port}/x.png" alt="x"></body>')
-        hostile = Letter(letter.kind, letter.patient_id, letter.recipient, letter.date,
-                         letter.title, page, letter.content_hash, letter.record_version)
+            "</body>", f'<img src="http://127.0.0.1:{port}/x.png" alt="x"></body>'
+        )
+        hostile = Letter(
+            letter.kind,
+            letter.patient_id,
+            letter.recipient,
+            letter.date,
+            letter.title,
+            page,
+            letter.content_hash,
+            letter.record_version,
+        )
         assert to_pdf(hostile).startswith(b"%PDF")
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody connected

@@ -47,11 +47,11 @@ def test_environment_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     other.write_text('name = "Other Clinic"\npractitioner = "B. Example"\n')
     monkeypatch.setenv(CLINIC_ENV_VAR, str(other))
     assert load_clinic_settings(database_url=f"sqlite:///{tmp_path / 'c.db'}").name == (
-        "Other Clinic")
+        "Other Clinic"
+    )
 
 
-def test_default_says_not_configured(tmp_path: Path, alarm_case: Case,
-                                     catalog: Catalog) -> None:
+def test_default_says_not_configured(tmp_path: Path, alarm_case: Case, catalog: Catalog) -> None:
     settings = load_clinic_settings(database_url=f"sqlite:///{tmp_path / 'casebook.db'}")
     assert not settings.configured
     assert not load_clinic_settings(database_url="postgresql+psycopg://u@h/db").configured
@@ -79,15 +79,17 @@ def test_bad_settings_are_one_line(tmp_path: Path, text: str, message: str) -> N
     assert "\n" not in str(caught.value)
 
 
-def test_a_named_file_that_is_missing_is_an_error(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_named_file_that_is_missing_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(CLINIC_ENV_VAR, str(tmp_path / "nope.toml"))
     with pytest.raises(LetterError, match=r"nope\.toml: no such file$"):
         load_clinic_settings()
 
 
-def test_missing_pdf_library_is_one_line(monkeypatch: pytest.MonkeyPatch, alarm_case: Case,
-                                         catalog: Catalog) -> None:
+def test_missing_pdf_library_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, alarm_case: Case, catalog: Catalog
+) -> None:
     letter = referral_letter(alarm_case, catalog, load_clinic_settings(), to="X", on=TODAY)
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import now raises ImportError
     with pytest.raises(LetterError, match=r"^PDF letters need WeasyPrint .*weasyprint") as e:

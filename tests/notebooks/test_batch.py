@@ -44,8 +44,9 @@ def _noop_modules(url: str, out: Path, template: Path) -> dict[str, object]:
         "print(json.dumps({'skipped': r.counts['skipped'], "
         "'sqlalchemy': 'sqlalchemy' in sys.modules, 'papermill': 'papermill' in sys.modules}))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=out)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=out
+    )
     return dict(json.loads(proc.stdout))
 
 
@@ -76,10 +77,23 @@ def test_same_inputs_same_notebooks_skip_force_and_plain_kernels(
     assert again.counts == {"built": 0, "skipped": 3, "failed": 0}
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
     assert _noop_modules(batch_url, out, WIDGETS) == {
-        "skipped": 3, "sqlalchemy": False, "papermill": False}
+        "skipped": 3,
+        "sqlalchemy": False,
+        "papermill": False,
+    }
 
-    plain = run_batch(BatchOptions(batch_url, out=out, templates=[WIDGETS], workers=1,
-                                   html=True, force=True, kernel="plain", patients=[IDS[0]]))
+    plain = run_batch(
+        BatchOptions(
+            batch_url,
+            out=out,
+            templates=[WIDGETS],
+            workers=1,
+            html=True,
+            force=True,
+            kernel="plain",
+            patients=[IDS[0]],
+        )
+    )
     assert plain.counts == {"built": 1, "skipped": 0, "failed": 0}, plain.summary_text()
     assert normalized(out / IDS[0] / "widgets.ipynb") == built[IDS[0]]
     assert _files(out) == sorted(
@@ -95,8 +109,9 @@ def test_changed_record_or_template_rebuilds_only_what_changed(
     out = tmp_path / "nb"
     template = tmp_path / "case.ipynb"
     template.write_bytes(FAILING.read_bytes())
-    options = BatchOptions(batch_url, out=out, templates=[template], patients=["demo-0001",
-                           "demo-0003"], workers=1)
+    options = BatchOptions(
+        batch_url, out=out, templates=[template], patients=["demo-0001", "demo-0003"], workers=1
+    )
     assert run_batch(options).counts["built"] == 2
     with CaseStore(batch_url, actor="tester") as store:
         case = store.load_case("demo-0003")
@@ -112,7 +127,10 @@ def test_changed_record_or_template_rebuilds_only_what_changed(
     recorded = json.loads(sidecar_path(out / "demo-0003" / "case.ipynb").read_text())
     assert recorded["inputs"]["record_version"] >= 2
     assert set(recorded["inputs"]) == {
-        "record_version", "template_sha256", "casebook_version", "parameters"
+        "record_version",
+        "template_sha256",
+        "casebook_version",
+        "parameters",
     }
 
 
@@ -120,8 +138,19 @@ def test_a_failing_patient_never_stops_the_others(
     batch_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, report = tmp_path / "nb", tmp_path / "report.json"
-    argv = ["--db", batch_url, "batch", "--template", str(FAILING), "--out", str(out),
-            "--workers", "2", "--report", str(report)]
+    argv = [
+        "--db",
+        batch_url,
+        "batch",
+        "--template",
+        str(FAILING),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--report",
+        str(report),
+    ]
     assert main(argv) == 1
     printed = capsys.readouterr().out
     assert "2 built, 0 skipped, 1 failed" in printed
@@ -148,8 +177,9 @@ def test_a_stall_is_retried_once_in_a_fresh_kernel(
     markers.mkdir()
     monkeypatch.setenv("CASEBOOK_TEST_HANG", str(markers))  # hangs once per patient
     out = tmp_path / "nb"
-    options = BatchOptions(batch_url, out=out, templates=[HANG], patients=["demo-0001"],
-                           workers=1, cell_timeout=2)
+    options = BatchOptions(
+        batch_url, out=out, templates=[HANG], patients=["demo-0001"], workers=1, cell_timeout=2
+    )
     report = run_batch(options)
     (outcome,) = report.outcomes
     assert (outcome.status, outcome.attempts, outcome.stalled) == ("built", 2, False)
@@ -163,8 +193,9 @@ def test_a_notebook_that_stalls_twice_is_failed_not_built(
 ) -> None:
     monkeypatch.setenv("CASEBOOK_TEST_HANG", "always")
     out = tmp_path / "nb"
-    options = BatchOptions(batch_url, out=out, templates=[HANG], patients=["demo-0002"],
-                           workers=1, cell_timeout=2)
+    options = BatchOptions(
+        batch_url, out=out, templates=[HANG], patients=["demo-0002"], workers=1, cell_timeout=2
+    )
     report = run_batch(options)
     (outcome,) = report.outcomes
     assert (outcome.status, outcome.stalled, outcome.attempts) == ("failed", True, 2)
@@ -179,8 +210,21 @@ def test_hostile_patient_ids_are_refused_before_anything_runs(
     batch_url: str, tmp_path: Path, pid: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "nb"
-    code = main(["--db", batch_url, "batch", "--template", str(WIDGETS), "--out", str(out),
-                 "--patient", "demo-0001", "--patient", pid])
+    code = main(
+        [
+            "--db",
+            batch_url,
+            "batch",
+            "--template",
+            str(WIDGETS),
+            "--out",
+            str(out),
+            "--patient",
+            "demo-0001",
+            "--patient",
+            pid,
+        ]
+    )
     assert code == 1
     assert "--patient" in capsys.readouterr().err
     assert not out.exists()

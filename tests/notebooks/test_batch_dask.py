@@ -27,14 +27,25 @@ FAILING = TEMPLATES / "failing.ipynb"
 
 
 def test_a_dask_cluster_builds_the_same_notebooks(batch_url: str, tmp_path: Path) -> None:
-    with dask.config.set(GENEROUS), distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
-        report = run_batch(BatchOptions(
-            batch_url, out=tmp_path / "dask", templates=[WIDGETS, FAILING], executor="dask",
-            scheduler=cluster.scheduler_address,
-        ))
+    with (
+        dask.config.set(GENEROUS),
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+    ):
+        report = run_batch(
+            BatchOptions(
+                batch_url,
+                out=tmp_path / "dask",
+                templates=[WIDGETS, FAILING],
+                executor="dask",
+                scheduler=cluster.scheduler_address,
+            )
+        )
     status = {(o.patient_id, o.notebook): o.status for o in report.outcomes}
     assert status == {
         ("demo-0001", "widgets.ipynb"): "built",
@@ -46,8 +57,15 @@ def test_a_dask_cluster_builds_the_same_notebooks(batch_url: str, tmp_path: Path
     }, report.summary_text()
     (failed,) = report.failed
     assert (failed.cell_index, failed.ename) == (4, "ValueError")
-    local = run_batch(BatchOptions(batch_url, out=tmp_path / "local", templates=[WIDGETS],
-                                   workers=1, patients=["demo-0003"]))
+    local = run_batch(
+        BatchOptions(
+            batch_url,
+            out=tmp_path / "local",
+            templates=[WIDGETS],
+            workers=1,
+            patients=["demo-0003"],
+        )
+    )
     assert local.ok
     built = normalized(tmp_path / "dask" / "demo-0003" / "widgets.ipynb")
     expected = normalized(tmp_path / "local" / "demo-0003" / "widgets.ipynb")

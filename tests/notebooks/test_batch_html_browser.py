@@ -14,8 +14,14 @@ from casebook.notebooks import BatchOptions, default_templates, run_batch
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/lib/chromium/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -53,8 +59,16 @@ def test_the_archive_copy_renders_offline_with_no_script(batch_url: str, tmp_pat
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
     templates = default_templates()
-    report = run_batch(BatchOptions(batch_url, out=tmp_path / "nb", templates=templates,
-                                    patients=["demo-0001"], workers=1, html=True))
+    report = run_batch(
+        BatchOptions(
+            batch_url,
+            out=tmp_path / "nb",
+            templates=templates,
+            patients=["demo-0001"],
+            workers=1,
+            html=True,
+        )
+    )
     assert report.ok, report.summary_text()
     ARTIFACTS.mkdir(exist_ok=True)
     for template in templates:
@@ -63,12 +77,16 @@ def test_the_archive_copy_renders_offline_with_no_script(batch_url: str, tmp_pat
         assert seen["foreign"] == [], f"{html.name} requested other hosts: {seen['foreign']}"
         assert seen["errors"] == [] and seen["scripts"] == 0
         nb = nbformat.read(html.with_suffix(".ipynb"), as_version=4)
-        code = [c.source.strip().splitlines()[-1] for c in nb.cells
-                if c.cell_type == "code" and c.source.strip()]
+        code = [
+            c.source.strip().splitlines()[-1]
+            for c in nb.cells
+            if c.cell_type == "code" and c.source.strip()
+        ]
         shown = [line for line in code if len(line) > 12 and line in seen["text"]]
         assert shown == [], f"{html.name} shows code: {shown}"
-        charts = sum("image/svg+xml" in out.get("data", {})
-                     for c in nb.cells for out in c.get("outputs", []))
+        charts = sum(
+            "image/svg+xml" in out.get("data", {}) for c in nb.cells for out in c.get("outputs", [])
+        )
         assert seen["svgs"] >= charts, f"{html.name}: {seen['svgs']} of {charts} charts drawn"
         assert len(seen["text"]) > 200
         if template.stem == "case":  # what the workbook's forms showed, as a static snapshot

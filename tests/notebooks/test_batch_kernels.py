@@ -31,8 +31,9 @@ def test_forked_batch_kernels_are_children_of_the_fork_server(
     batch_url: str, tmp_path: Path, workers: int
 ) -> None:
     before = dict(os.environ)
-    report = run_batch(BatchOptions(batch_url, out=tmp_path, templates=[WHOSE],
-                                    workers=workers, kernel="forked"))
+    report = run_batch(
+        BatchOptions(batch_url, out=tmp_path, templates=[WHOSE], workers=workers, kernel="forked")
+    )
     assert report.ok, report.summary_text()
     assert all(not o.notes for o in report.outcomes), [o.notes for o in report.outcomes]
     assert len(report.outcomes) > 1
@@ -45,8 +46,16 @@ def test_forked_batch_kernels_are_children_of_the_fork_server(
 
 
 def test_plain_batch_kernels_are_not_forked(batch_url: str, tmp_path: Path) -> None:
-    report = run_batch(BatchOptions(batch_url, out=tmp_path, templates=[WHOSE],
-                                    patients=["demo-0001"], workers=1, kernel="plain"))
+    report = run_batch(
+        BatchOptions(
+            batch_url,
+            out=tmp_path,
+            templates=[WHOSE],
+            patients=["demo-0001"],
+            workers=1,
+            kernel="plain",
+        )
+    )
     assert report.ok, report.summary_text()
     assert FORK_SERVER not in _printed(Path(report.outcomes[0].output))["parent"]
 
@@ -54,8 +63,12 @@ def test_plain_batch_kernels_are_not_forked(batch_url: str, tmp_path: Path) -> N
 def test_the_kernel_gets_its_environment_from_the_kernel_manager(tmp_path: Path) -> None:
     out = tmp_path / "demo-0001" / "whose_kernel.ipynb"
     before = dict(os.environ)
-    run_notebook(WHOSE, out, {"patient_id": "demo-0001"},
-                 **kernel_settings((), {"CASEBOOK_KERNEL_PROBE": "given"}))
+    run_notebook(
+        WHOSE,
+        out,
+        {"patient_id": "demo-0001"},
+        **kernel_settings((), {"CASEBOOK_KERNEL_PROBE": "given"}),
+    )
     assert _printed(out)["probe"] == "given"
     assert dict(os.environ) == before
     assert "given" not in json.dumps(nbformat.read(out, as_version=4).metadata)

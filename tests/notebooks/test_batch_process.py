@@ -20,16 +20,32 @@ GATED = TEMPLATES / "gated.ipynb"
 
 
 def _start(batch_url: str, out: Path, template: Path = SLEEPY) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "casebook.cli", "--db", batch_url, "batch", "--template",
-           str(template), "--out", str(out), "--workers", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "casebook.cli",
+        "--db",
+        batch_url,
+        "batch",
+        "--template",
+        str(template),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_PATH"}  # its own server
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True, env=env)
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
 
 
-def _wait_for_first_build(
-    proc: subprocess.Popen[str], out: Path, template: Path = SLEEPY
-) -> None:
+def _wait_for_first_build(proc: subprocess.Popen[str], out: Path, template: Path = SLEEPY) -> None:
     deadline = time.monotonic() + 180
     while not list(out.glob(f"*/.{template.name}.inputs.json")):
         assert proc.poll() is None, "the batch ended before building anything"
@@ -68,9 +84,7 @@ def test_a_killed_batch_leaves_valid_notebooks_and_a_rerun_builds_only_the_rest(
     _check_valid_and_rerun(batch_url, out)
 
 
-def test_ctrl_c_reports_what_is_left_and_a_rerun_finishes(
-    batch_url: str, tmp_path: Path
-) -> None:
+def test_ctrl_c_reports_what_is_left_and_a_rerun_finishes(batch_url: str, tmp_path: Path) -> None:
     """GATED builds demo-0001 at once and holds the others until out/.open exists, so the
     batch is still running when Ctrl-C arrives, however fast the machine is."""
     out = tmp_path / "nb"

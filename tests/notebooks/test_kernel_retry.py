@@ -15,7 +15,7 @@ from casebook.notebooks import BatchOptions, run_batch
 NOTE = "the kernel died before its first reply; retried once in a fresh kernel"
 
 # Exits at once the first `times` starts (no reply ever comes), then is an ordinary kernel.
-LAUNCHER = '''\
+LAUNCHER = """\
 import pathlib, sys
 marks = pathlib.Path(sys.argv.pop(1))
 started = len(list(marks.iterdir()))
@@ -24,7 +24,7 @@ if started < int(sys.argv.pop(1)):
     sys.exit(1)
 from ipykernel.kernelapp import launch_new_instance
 launch_new_instance()
-'''
+"""
 
 
 def _dying_kernel(root: Path, times: int) -> tuple[Path, Path]:
@@ -36,15 +36,30 @@ def _dying_kernel(root: Path, times: int) -> tuple[Path, Path]:
     launcher.write_text(LAUNCHER, encoding="utf-8")
     spec = root / "jupyter" / "kernels" / "dies-early"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, str(launcher), str(marks), str(times), "-f",
-                 "{connection_file}"],
-        "display_name": "dies early", "language": "python",
-    }), encoding="utf-8")
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    sys.executable,
+                    str(launcher),
+                    str(marks),
+                    str(times),
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "dies early",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     template = root / "whose_kernel.ipynb"
     nb = nbformat.read(TEMPLATES / "whose_kernel.ipynb", as_version=4)
-    nb.metadata.kernelspec = {"name": "dies-early", "display_name": "dies early",
-                              "language": "python"}
+    nb.metadata.kernelspec = {
+        "name": "dies-early",
+        "display_name": "dies early",
+        "language": "python",
+    }
     nbformat.write(nb, template)
     return template, marks
 
@@ -56,8 +71,16 @@ def test_a_kernel_that_dies_before_replying_is_retried_once(
     template, marks = _dying_kernel(tmp_path, times)
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     out = tmp_path / "nb"
-    report = run_batch(BatchOptions(batch_url, out=out, templates=[template], kernel="plain",
-                                    patients=["demo-0001"], workers=1))
+    report = run_batch(
+        BatchOptions(
+            batch_url,
+            out=out,
+            templates=[template],
+            kernel="plain",
+            patients=["demo-0001"],
+            workers=1,
+        )
+    )
     (outcome,) = report.outcomes
     assert outcome.status == status, outcome
     assert outcome.notes == [NOTE]

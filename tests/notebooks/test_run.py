@@ -183,9 +183,7 @@ def test_test_templates_take_the_case_parameters(path: Path) -> None:
 
 # --- running --------------------------------------------------------------------------
 def _texts(nb: nbformat.NotebookNode) -> str:
-    return "".join(
-        out.get("text", "") for cell in nb.cells for out in cell.get("outputs", [])
-    )
+    return "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
 
 
 def test_prepare_only_injects_checked_parameters_and_no_password(tmp_path: Path) -> None:

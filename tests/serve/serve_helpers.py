@@ -34,8 +34,14 @@ __all__ = [
 ]
 
 CHROMIUM = "/usr/lib/chromium/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 # Each payload would set window.__xss (or open a dialog) if it ever ran as markup or script.
 PAYLOADS = (
@@ -44,7 +50,7 @@ PAYLOADS = (
     "javascript:window.__xss=3;alert(3)",
     "</style><script>window.__xss=4</script><style>",
     '"><svg onload="window.__xss=5">',
-    "</textarea></title><iframe srcdoc=\"<script>parent.__xss=6</script>\"></iframe>",
+    '</textarea></title><iframe srcdoc="<script>parent.__xss=6</script>"></iframe>',
 )
 
 
@@ -89,9 +95,16 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def request(self, path: str, *, method: str = "GET", cookie: str | None = None,
-                headers: dict[str, str] | None = None, body: bytes | None = None,
-                timeout: float = 120) -> Response:
+    def request(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        cookie: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout: float = 120,
+    ) -> Response:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         sent = dict(headers or {})
         if cookie is not None:
@@ -166,12 +179,18 @@ def start_server(db_url: str, folder: Path, *extra: str, render_cache_mb: int = 
     is off unless asked for: most tests here follow the per-view kernel path."""
     port = free_port()
     log_path = folder / f"server-{port}.log"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore",
-           "CASEBOOK_RENDER_CACHE_MB": str(render_cache_mb)}
+    env = {
+        **os.environ,
+        "PYTHONWARNINGS": "ignore",
+        "CASEBOOK_RENDER_CACHE_MB": str(render_cache_mb),
+    }
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "casebook.serve", "--db", db_url, "--port", str(port), *extra],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=folder,
         )
     server = Server(port, db_url, proc, log_path)
     deadline = time.monotonic() + 180
@@ -190,29 +209,66 @@ def start_server(db_url: str, folder: Path, *extra: str, render_cache_mb: int = 
 def add_payload_patient(store: CaseStore, pid: str = "xss-0001") -> str:
     """A patient whose every free-text field holds script and event-handler payloads."""
     p = list(PAYLOADS)
-    store.add_patient(Patient(id=pid, name=f"Zoe {p[0]}", birth_date=date(1980, 1, 2),
-                              sex="female"))
+    store.add_patient(
+        Patient(id=pid, name=f"Zoe {p[0]}", birth_date=date(1980, 1, 2), sex="female")
+    )
     today = date.today()
-    visit = store.save(Visit(patient_id=pid, kind="intake", visit_date=today - timedelta(days=9),
-                             summary=p[1]))
-    store.save(HistoryEntry(patient_id=pid, notes=p[2],
-                            data=Medication(drug_class="supplement", name=p[3], dose=p[4])))
+    visit = store.save(
+        Visit(patient_id=pid, kind="intake", visit_date=today - timedelta(days=9), summary=p[1])
+    )
+    store.save(
+        HistoryEntry(
+            patient_id=pid,
+            notes=p[2],
+            data=Medication(drug_class="supplement", name=p[3], dose=p[4]),
+        )
+    )
     for i, payload in enumerate(p):
-        store.save(PlanItem(patient_id=pid, category="herbal", name=f"Item {i} {payload}",
-                            dose=payload[:200], frequency=payload[:200], status="active",
-                            start=today - timedelta(days=5), instructions=payload,
-                            rationale=payload))
-        store.save(Note(patient_id=pid, written_on=today, text=payload, author=payload[:200],
-                        visibility="shared" if i % 2 == 0 else "practitioner",
-                        visit_id=visit.id))
-    numeric = store.save(TestResult(patient_id=pid, test="ferritin", value=50.0,
-                                    collected_on=today - timedelta(days=8)))
-    text = store.save(TestResult(patient_id=pid, test="giardia_antigen", value_text="negative",
-                                 unit=p[4][:200], collected_on=today - timedelta(days=8)))
+        store.save(
+            PlanItem(
+                patient_id=pid,
+                category="herbal",
+                name=f"Item {i} {payload}",
+                dose=payload[:200],
+                frequency=payload[:200],
+                status="active",
+                start=today - timedelta(days=5),
+                instructions=payload,
+                rationale=payload,
+            )
+        )
+        store.save(
+            Note(
+                patient_id=pid,
+                written_on=today,
+                text=payload,
+                author=payload[:200],
+                visibility="shared" if i % 2 == 0 else "practitioner",
+                visit_id=visit.id,
+            )
+        )
+    numeric = store.save(
+        TestResult(
+            patient_id=pid, test="ferritin", value=50.0, collected_on=today - timedelta(days=8)
+        )
+    )
+    text = store.save(
+        TestResult(
+            patient_id=pid,
+            test="giardia_antigen",
+            value_text="negative",
+            unit=p[4][:200],
+            collected_on=today - timedelta(days=8),
+        )
+    )
     # Fields the store validates are written raw, as an older or damaged record might hold.
     with store.engine.begin() as conn:
-        conn.execute(sa.update(t.test_results).where(t.test_results.c.id == text.id)
-                     .values(value_text=p[0]))
-        conn.execute(sa.update(t.test_results).where(t.test_results.c.id == numeric.id)
-                     .values(unit=p[5][:200]))
+        conn.execute(
+            sa.update(t.test_results).where(t.test_results.c.id == text.id).values(value_text=p[0])
+        )
+        conn.execute(
+            sa.update(t.test_results)
+            .where(t.test_results.c.id == numeric.id)
+            .values(unit=p[5][:200])
+        )
     return pid

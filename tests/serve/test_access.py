@@ -22,18 +22,50 @@ pytestmark = pytest.mark.slow
 KERNEL = str(uuid.uuid4())
 # Every route stock Voilà, jupyter_server or JupyterLab would offer. None exists here.
 CLOSED_PATHS = [
-    "/tree", "/voila", "/voila/", "/voila/tree", "/voila/tree/", "/voila/render/dashboard.ipynb",
-    "/voila/render/templates/dashboard.ipynb", "/dashboard.ipynb", "/dashboard/demo-0002",
-    "/voila/files/dashboard.ipynb", "/voila/files/casebook.db", "/voila/files/../casebook.db",
-    "/files/casebook.db", "/casebook.db", "/api", "/api/kernels", f"/api/kernels/{KERNEL}",
-    f"/api/kernels/{KERNEL}/channels", "/api/kernelspecs", "/api/sessions", "/api/contents",
-    "/api/contents/casebook.db", "/api/terminals", "/api/status", "/api/me",
-    "/voila/api/contents", "/voila/api/contents/", f"/voila/api/shutdown/{KERNEL}",
-    f"/voila/query/{KERNEL}", f"/voila/execution/{KERNEL}", "/voila/static/voila.js",
-    "/voila/templates/lab/static/index.css", "/voila/api/themes/light",
-    "/voila/labextensions/@jupyter-widgets/jupyterlab-manager/package.json", "/lab", "/lab/tree",
-    "/login", "/logout", "/notebooks/dashboard.ipynb", "/edit/casebook.db", "/static/",
-    "/static/../casebook.db", "/static/dashboard.css/../../casebook.db", "/favicon.ico",
+    "/tree",
+    "/voila",
+    "/voila/",
+    "/voila/tree",
+    "/voila/tree/",
+    "/voila/render/dashboard.ipynb",
+    "/voila/render/templates/dashboard.ipynb",
+    "/dashboard.ipynb",
+    "/dashboard/demo-0002",
+    "/voila/files/dashboard.ipynb",
+    "/voila/files/casebook.db",
+    "/voila/files/../casebook.db",
+    "/files/casebook.db",
+    "/casebook.db",
+    "/api",
+    "/api/kernels",
+    f"/api/kernels/{KERNEL}",
+    f"/api/kernels/{KERNEL}/channels",
+    "/api/kernelspecs",
+    "/api/sessions",
+    "/api/contents",
+    "/api/contents/casebook.db",
+    "/api/terminals",
+    "/api/status",
+    "/api/me",
+    "/voila/api/contents",
+    "/voila/api/contents/",
+    f"/voila/api/shutdown/{KERNEL}",
+    f"/voila/query/{KERNEL}",
+    f"/voila/execution/{KERNEL}",
+    "/voila/static/voila.js",
+    "/voila/templates/lab/static/index.css",
+    "/voila/api/themes/light",
+    "/voila/labextensions/@jupyter-widgets/jupyterlab-manager/package.json",
+    "/lab",
+    "/lab/tree",
+    "/login",
+    "/logout",
+    "/notebooks/dashboard.ipynb",
+    "/edit/casebook.db",
+    "/static/",
+    "/static/../casebook.db",
+    "/static/dashboard.css/../../casebook.db",
+    "/favicon.ico",
 ]
 
 
@@ -92,8 +124,11 @@ def test_url_cannot_choose_the_patient(server: Server, serve_store) -> None:
     a, b = serve_store.patients[:2]
     token = server.session(a)
     name_a, name_b = _name(serve_store.url, a), _name(serve_store.url, b)
-    page = server.request(f"/dashboard?patient_id={b}&patient={b}&database_url=sqlite:///x.db"
-                          f"&template=lab&theme=dark", cookie=token)
+    page = server.request(
+        f"/dashboard?patient_id={b}&patient={b}&database_url=sqlite:///x.db"
+        f"&template=lab&theme=dark",
+        cookie=token,
+    )
     assert page.status == 200
     assert name_a in page.body and name_b not in page.body
     assert "cb-page" in page.body and "<script" not in page.body.lower()  # our template only
@@ -115,8 +150,9 @@ def test_a_token_in_the_url_replaces_the_session(server: Server, serve_store) ->
 
 
 @pytest.mark.parametrize("path", CLOSED_PATHS)
-def test_every_other_route_is_404_with_or_without_a_session(server: Server, serve_store,
-                                                           path: str) -> None:
+def test_every_other_route_is_404_with_or_without_a_session(
+    server: Server, serve_store, path: str
+) -> None:
     token = server.session(serve_store.patients[3])
     for cookie in (None, token):
         res = server.request(path, cookie=cookie)
@@ -142,17 +178,22 @@ def test_no_credentials_is_401(server: Server) -> None:
     assert server.request("/").status == 401
 
 
-@pytest.mark.parametrize("token", [
-    "x" * 43,
-    secrets.token_urlsafe(32),
-    "short",
-    "a" * 44,
-    "../../etc/passwd",
-    "' OR 1=1 --",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "x" * 43,
+        secrets.token_urlsafe(32),
+        "short",
+        "a" * 44,
+        "../../etc/passwd",
+        "' OR 1=1 --",
+    ],
+)
 def test_unknown_or_malformed_token_is_403(server: Server, token: str) -> None:
-    for res in (server.request(f"/dashboard?token={quote(token)}"),
-                server.request("/dashboard", cookie=quote(token))):
+    for res in (
+        server.request(f"/dashboard?token={quote(token)}"),
+        server.request("/dashboard", cookie=quote(token)),
+    ):
         assert res.status == 403
         assert "not valid" in res.body
         _check_headers(res, "403")
@@ -168,16 +209,19 @@ def test_two_tokens_in_one_url_are_refused(server: Server, serve_store) -> None:
 def test_expired_link_is_403_and_its_session_too(server: Server, serve_store) -> None:
     a = serve_store.patients[1]
     with CaseStore(serve_store.url, actor="test") as store:
-        token, grant = issue_token(store, a, days=1,
-                                   now=datetime.now(UTC) - timedelta(days=1, seconds=1))
+        token, grant = issue_token(
+            store, a, days=1, now=datetime.now(UTC) - timedelta(days=1, seconds=1)
+        )
         session = open_session(store, grant)  # a session that outlived its link
     assert grant.expires_at < datetime.now(UTC)
     res = server.request(f"/dashboard?token={token}")
     assert res.status == 403 and "expired" in res.body
     res = server.request("/dashboard", cookie=session)
     assert res.status == 403 and "expired" in res.body
-    assert any(c.startswith('casebook_session=""') or "Max-Age=0" in c or "expires=" in c
-               for c in res.cookies), res.cookies
+    assert any(
+        c.startswith('casebook_session=""') or "Max-Age=0" in c or "expires=" in c
+        for c in res.cookies
+    ), res.cookies
 
 
 def test_revoke_ends_links_and_open_sessions_at_once(server: Server, serve_store) -> None:
@@ -201,8 +245,9 @@ def test_deleted_patient_link_is_refused(server: Server, serve_store) -> None:
     with CaseStore(serve_store.url, actor="test") as store:
         from casebook.models import Patient
 
-        store.add_patient(Patient(id="gone-0001", name="Gone Person",
-                                  birth_date=datetime(1990, 1, 1).date()))
+        store.add_patient(
+            Patient(id="gone-0001", name="Gone Person", birth_date=datetime(1990, 1, 1).date())
+        )
     session = server.session("gone-0001")
     with CaseStore(serve_store.url, actor="test") as store:
         store.delete_patient("gone-0001", store.get_patient("gone-0001").version)
@@ -221,8 +266,7 @@ def test_a_flood_on_one_link_is_throttled(server: Server, serve_store) -> None:
     assert int(res.header("Retry-After") or "0") >= 1
     assert "wait" in res.body
     # Other links are not affected.
-    assert server.request(f"/dashboard?token={server.token(serve_store.patients[3])}").status \
-        == 200
+    assert server.request(f"/dashboard?token={server.token(serve_store.patients[3])}").status == 200
 
 
 def test_uses_are_audited_and_the_token_is_never_stored(server: Server, serve_store) -> None:
@@ -238,14 +282,20 @@ def test_uses_are_audited_and_the_token_is_never_stored(server: Server, serve_st
         assert access[2].after == {"link": link, "via": "session"}
         assert access[2].actor == "casebook serve"
         with store.engine.connect() as conn:
-            stored = conn.execute(sa.select(t.access_tokens.c.token_hash)
-                                  .where(t.access_tokens.c.patient_id == a)).scalars().all()
+            stored = (
+                conn.execute(
+                    sa.select(t.access_tokens.c.token_hash).where(t.access_tokens.c.patient_id == a)
+                )
+                .scalars()
+                .all()
+            )
             dump = "\n".join(str(r) for r in conn.execute(sa.select(t.audit_log)).all())
             sessions = conn.execute(sa.select(t.access_sessions)).all()
     assert hash_token(token) in stored
     # The store keeps only the session id's hash, bound to the link it came from.
-    assert (hash_token(session), hash_token(token)) in [(r.session_hash, r.token_hash)
-                                                        for r in sessions]
+    assert (hash_token(session), hash_token(token)) in [
+        (r.session_hash, r.token_hash) for r in sessions
+    ]
     assert session not in "\n".join(str(r) for r in sessions) and session not in dump
     assert token not in "".join(stored) and token not in dump
     assert token not in server.log(), "a token reached the server log"

@@ -18,9 +18,18 @@ pytestmark = pytest.mark.slow
 def strict_server(serve_store) -> Iterator[Server]:  # type: ignore[no-untyped-def]
     """A server whose links refill almost never (one view per 100 minutes, burst 2) and
     whose client address may present any number of bad tokens."""
-    srv = start_server(serve_store.url, serve_store.folder, "--no-fork", "--no-shared-charts",
-                       "--views-per-minute", "0.01", "--burst", "2",
-                       "--bad-credentials-per-minute", "100000")
+    srv = start_server(
+        serve_store.url,
+        serve_store.folder,
+        "--no-fork",
+        "--no-shared-charts",
+        "--views-per-minute",
+        "0.01",
+        "--burst",
+        "2",
+        "--bad-credentials-per-minute",
+        "100000",
+    )
     yield srv
     srv.stop()
 
@@ -39,10 +48,11 @@ def _raw(server: Server, head: str, body: bytes = b"") -> str:
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/", "/static/dashboard.css", "/nowhere"])
-def test_a_large_announced_body_is_refused_before_it_is_sent(strict_server: Server,
-                                                             path: str) -> None:
+def test_a_large_announced_body_is_refused_before_it_is_sent(
+    strict_server: Server, path: str
+) -> None:
     # 100 MB announced, nothing sent: an answer now means the server did not wait to read it.
-    head = (f"GET {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+    head = f"GET {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"
     assert _raw(strict_server, head) == "HTTP/1.1 413 Request Entity Too Large"
 
 
@@ -51,8 +61,10 @@ def test_a_large_chunked_body_is_refused(strict_server: Server) -> None:
     chunk = b"x" * 8192
     body = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
     head = "GET /dashboard HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-    assert _raw(strict_server, head, body) in ("HTTP/1.1 400 Bad Request",
-                                                "HTTP/1.1 413 Request Entity Too Large")
+    assert _raw(strict_server, head, body) in (
+        "HTTP/1.1 400 Bad Request",
+        "HTTP/1.1 413 Request Entity Too Large",
+    )
 
 
 def test_a_small_body_on_a_get_is_still_answered(strict_server: Server) -> None:
@@ -60,8 +72,7 @@ def test_a_small_body_on_a_get_is_still_answered(strict_server: Server) -> None:
     assert res.status == 200
 
 
-def test_junk_tokens_do_not_refill_a_throttled_link(strict_server: Server,
-                                                    serve_store) -> None:  # type: ignore[no-untyped-def]
+def test_junk_tokens_do_not_refill_a_throttled_link(strict_server: Server, serve_store) -> None:  # type: ignore[no-untyped-def]
     token = strict_server.token(serve_store.patients[1])
     codes = [strict_server.request(f"/dashboard?token={token}").status for _ in range(3)]
     assert codes == [200, 200, 429]

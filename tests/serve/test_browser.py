@@ -80,8 +80,13 @@ def _context(browser: Any, viewport: dict[str, int]) -> Any:
     return context
 
 
-def _open(browser: Any, server: Server, url: str, viewport: dict[str, int],
-          extra_origins: tuple[str, ...] = ()) -> tuple[Any, Any, Watch]:
+def _open(
+    browser: Any,
+    server: Server,
+    url: str,
+    viewport: dict[str, int],
+    extra_origins: tuple[str, ...] = (),
+) -> tuple[Any, Any, Watch]:
     context = _context(browser, viewport)
     watch = Watch(context, {server.base, *extra_origins})
     page = context.new_page()
@@ -101,7 +106,11 @@ def _chart_state(page: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(("label", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
 def test_dashboard_opens_from_its_link_with_charts_drawn(
-    chromium: str, server: Server, serve_store, artifacts: Path, label: str,
+    chromium: str,
+    server: Server,
+    serve_store,
+    artifacts: Path,
+    label: str,
     viewport: dict[str, int],
 ) -> None:
     pid = serve_store.patients[0]
@@ -170,8 +179,9 @@ def test_a_link_clicked_on_another_site_opens_the_dashboard(
     """As from a webmail: a cross-site click still ends on the dashboard (the SameSite=Strict
     cookie is set by the link page and sent by its same-site refresh)."""
     pid = serve_store.patients[1]
-    handler = type("Link", (_LinkPage,), {"link": f"{server.base}/dashboard?token="
-                                                  f"{server.token(pid)}"})
+    handler = type(
+        "Link", (_LinkPage,), {"link": f"{server.base}/dashboard?token={server.token(pid)}"}
+    )
     port = free_port()
     mail = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=mail.serve_forever, daemon=True)

@@ -31,8 +31,7 @@ TODAY = date(2030, 5, 6)
 
 
 def _cache(**kw: object) -> RenderCache:
-    return RenderCache(template="t1", today=lambda: TODAY, fingerprint=lambda: "c1",
-                       **kw)  # type: ignore[arg-type]
+    return RenderCache(template="t1", today=lambda: TODAY, fingerprint=lambda: "c1", **kw)  # type: ignore[arg-type]
 
 
 def _key(pid: str = "p1", version: int = 1, **kw: object) -> PageKey:
@@ -44,8 +43,12 @@ def test_a_page_is_served_only_under_its_exact_key() -> None:
     cache = _cache()
     assert cache.put(_key(), b"<p>v1</p>")
     assert cache.get(_key()) == b"<p>v1</p>"
-    for other in (_key(version=2), _key(template="t2"), _key(catalog="c2"),
-                  _key(day=TODAY + timedelta(days=1))):
+    for other in (
+        _key(version=2),
+        _key(template="t2"),
+        _key(catalog="c2"),
+        _key(day=TODAY + timedelta(days=1)),
+    ):
         cache.put(_key(), b"<p>v1</p>")
         assert cache.get(other) is None
         assert "p1" not in cache  # the out-of-date page is gone, not kept beside
@@ -108,8 +111,9 @@ def test_only_a_finished_page_without_a_failed_cell_is_kept() -> None:
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
     with CaseStore(f"sqlite:///{tmp_path / 'c.db'}", create=True, actor="test") as s:
         for pid in ("p1", "p2"):
-            s.add_patient(Patient(id=pid, name="Test Person", birth_date=date(1980, 1, 2),
-                                  sex="female"))
+            s.add_patient(
+                Patient(id=pid, name="Test Person", birth_date=date(1980, 1, 2), sex="female")
+            )
         yield s
 
 
@@ -119,8 +123,9 @@ def test_lookup_follows_the_record_version_in_the_store(store: CaseStore) -> Non
     assert first.page is None and first.key is not None
     cache.put(first.key, b"page one")
     assert asyncio.run(cache.lookup(store, "p1")).page == b"page one"
-    store.save(Note(patient_id="p1", written_on=TODAY, text="new", author="Dr Test",
-                    visibility="shared"))
+    store.save(
+        Note(patient_id="p1", written_on=TODAY, text="new", author="Dr Test", visibility="shared")
+    )
     after = asyncio.run(cache.lookup(store, "p1"))
     assert after.page is None
     assert after.key is not None and after.key.record_version > first.key.record_version
@@ -136,9 +141,17 @@ def test_a_new_letter_changes_the_page_without_a_record_change(store: CaseStore)
     first = asyncio.run(cache.lookup(store, "p1"))
     assert first.key is not None
     cache.put(first.key, b"page without the summary link")
-    store.save_letter(LetterRecord(patient_id="p1", kind="after_visit_summary", recipient="p",
-                                   letter_date=TODAY, content_hash="0" * 64, record_version=1,
-                                   pdf=b"%PDF-1.7 test"))
+    store.save_letter(
+        LetterRecord(
+            patient_id="p1",
+            kind="after_visit_summary",
+            recipient="p",
+            letter_date=TODAY,
+            content_hash="0" * 64,
+            record_version=1,
+            pdf=b"%PDF-1.7 test",
+        )
+    )
     assert asyncio.run(cache.lookup(store, "p1")).page is None
 
 
@@ -165,11 +178,17 @@ def test_the_catalog_fingerprint_follows_a_clinic_folder(tmp_path: Path) -> None
 
 # --- through the server ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def server(serve_store) -> Iterator[Server]:  # type: ignore[no-untyped-def]
     """A dashboard server with its render cache on (16 MiB)."""
-    srv = start_server(serve_store.url, serve_store.folder, "--bad-credentials-per-minute",
-                       "6000", render_cache_mb=16)
+    srv = start_server(
+        serve_store.url,
+        serve_store.folder,
+        "--bad-credentials-per-minute",
+        "6000",
+        render_cache_mb=16,
+    )
     yield srv
     srv.stop()
 
@@ -194,8 +213,15 @@ def test_a_save_is_on_the_very_next_view(server: Server, serve_store) -> None:
     timing_again, again = _view(server, session)
     assert (timing, timing_again, again) == (RENDER_TIMING, CACHE_TIMING, first)
     with CaseStore(serve_store.url, actor="test") as store:
-        store.save(Note(patient_id=pid, written_on=date.today(), author="Dr Test",
-                        text="Cache check: bring your food diary", visibility="shared"))
+        store.save(
+            Note(
+                patient_id=pid,
+                written_on=date.today(),
+                author="Dr Test",
+                text="Cache check: bring your food diary",
+                visibility="shared",
+            )
+        )
     timing, after = _view(server, session)
     assert timing == RENDER_TIMING
     assert "Cache check: bring your food diary" in after

@@ -16,9 +16,14 @@ from casebook.charts.remote import CHART_SOCKET_ENV as ENV_VAR
 from casebook.kernels.chart_service import ChartService, render_remote
 from casebook.models import Case
 
-SPEC = {"mark": "bar", "data": {"values": [{"a": "x", "b": 2}, {"a": "y", "b": 3}]},
-        "encoding": {"x": {"field": "a", "type": "nominal"},
-                     "y": {"field": "b", "type": "quantitative"}}}
+SPEC = {
+    "mark": "bar",
+    "data": {"values": [{"a": "x", "b": 2}, {"a": "y", "b": 3}]},
+    "encoding": {
+        "x": {"field": "a", "type": "nominal"},
+        "y": {"field": "b", "type": "quantitative"},
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +53,9 @@ def test_bad_specs_are_errors_and_the_service_keeps_going(service: ChartService)
     assert render_remote(SPEC, service.socket_path).startswith("<svg")
 
 
-def test_dashboard_uses_it_and_falls_back_without_it(service: ChartService, demo_cases,
-                                                     monkeypatch, tmp_path) -> None:
+def test_dashboard_uses_it_and_falls_back_without_it(
+    service: ChartService, demo_cases, monkeypatch, tmp_path
+) -> None:
     page = d.Dashboard(demo_cases[0], default_catalog())
     monkeypatch.setenv(ENV_VAR, service.socket_path)
     clear_chart_cache()  # each way below draws for itself, not from this process's cache
@@ -71,8 +77,11 @@ def test_dashboard_uses_it_and_falls_back_without_it(service: ChartService, demo
 def test_the_servers_kernels_render_through_the_service(server: Server, serve_store) -> None:
     """A page served by `casebook serve` had its charts drawn by the shared service: the
     service's count grows by the charts on the page (none were drawn in the kernel)."""
-    [socket_path] = [proc.cmdline()[-1] for proc in server.processes()
-                     if "casebook.kernels.chart_service" in proc.cmdline()]
+    [socket_path] = [
+        proc.cmdline()[-1]
+        for proc in server.processes()
+        if "casebook.kernels.chart_service" in proc.cmdline()
+    ]
     before = int(render_remote({"casebook-chartd": "renders"}, socket_path))
     page = server.request("/dashboard", cookie=server.session(serve_store.patients[0]))
     assert page.status == 200

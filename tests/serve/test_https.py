@@ -13,15 +13,22 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def proxied(serve_store) -> Iterator[Server]:  # type: ignore[no-untyped-def]
-    srv = start_server(serve_store.url, serve_store.folder, "--no-fork", "--no-shared-charts",
-                       "--public-url", "https://clinic.example.org", "--trust-proxy",
-                       "--bad-credentials-per-minute", "2")
+    srv = start_server(
+        serve_store.url,
+        serve_store.folder,
+        "--no-fork",
+        "--no-shared-charts",
+        "--public-url",
+        "https://clinic.example.org",
+        "--trust-proxy",
+        "--bad-credentials-per-minute",
+        "2",
+    )
     yield srv
     srv.stop()
 
 
-def test_an_https_public_url_makes_the_session_cookie_secure(proxied: Server,
-                                                             serve_store) -> None:
+def test_an_https_public_url_makes_the_session_cookie_secure(proxied: Server, serve_store) -> None:
     token = proxied.token(serve_store.patients[0])
     opened = proxied.request(f"/dashboard?token={token}")
     assert opened.status == 200
@@ -32,8 +39,7 @@ def test_an_https_public_url_makes_the_session_cookie_secure(proxied: Server,
 
 def test_a_trusted_proxy_names_the_client(proxied: Server) -> None:
     one, two = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
-    codes = [proxied.request("/dashboard?token=" + "x" * 43, headers=one).status
-             for _ in range(3)]
+    codes = [proxied.request("/dashboard?token=" + "x" * 43, headers=one).status for _ in range(3)]
     assert codes == [403, 403, 429]
     # Another client behind the same proxy has its own allowance.
     assert proxied.request("/dashboard?token=" + "x" * 43, headers=two).status == 403
@@ -41,8 +47,9 @@ def test_a_trusted_proxy_names_the_client(proxied: Server) -> None:
 
 def test_forwarded_headers_are_ignored_unless_trusted(server: Server, serve_store) -> None:
     token = server.token(serve_store.patients[0])
-    opened = server.request(f"/dashboard?token={token}",
-                            headers={"X-Forwarded-Proto": "https", "X-Scheme": "https"})
+    opened = server.request(
+        f"/dashboard?token={token}", headers={"X-Forwarded-Proto": "https", "X-Scheme": "https"}
+    )
     assert opened.status == 200
     (cookie,) = [c for c in opened.cookies if c.startswith("casebook_session=")]
     assert "Secure" not in cookie

@@ -27,19 +27,32 @@ MiB = 1024 * 1024
 
 def _execute_request() -> str:
     msg_id = uuid.uuid4().hex
-    return json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "x",
-                   "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": "import os; os.remove('casebook.db')", "silent": False},
-    })
+    return json.dumps(
+        {
+            "header": {
+                "msg_id": msg_id,
+                "msg_type": "execute_request",
+                "username": "x",
+                "session": uuid.uuid4().hex,
+                "version": "5.3",
+                "date": "",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "channel": "shell",
+            "buffers": [],
+            "content": {"code": "import os; os.remove('casebook.db')", "silent": False},
+        }
+    )
 
 
 async def _websocket(server: Server, kernel_id: str, cookie: str) -> int:
     """The handshake status of the kernel channel (101 if it opened; then it sends an
     execute_request and waits briefly for any reply)."""
-    request = HTTPRequest(f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
-                          headers={"Cookie": f"casebook_session={cookie}"})
+    request = HTTPRequest(
+        f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
+        headers={"Cookie": f"casebook_session={cookie}"},
+    )
     try:
         conn = await websocket_connect(request)
     except HTTPClientError as exc:
@@ -85,12 +98,14 @@ def test_no_kernel_is_reachable_during_or_after_a_view(server: Server, serve_sto
     # neither may anyone else: the routes do not exist.
     assert asyncio.run(_websocket(server, kernel_id, token_a)) == 404
     assert asyncio.run(_websocket(server, kernel_id, token_b)) == 404
-    for method, path in (("DELETE", f"/api/kernels/{kernel_id}"),
-                         ("POST", f"/api/kernels/{kernel_id}/interrupt"),
-                         ("POST", f"/api/kernels/{kernel_id}/restart"),
-                         ("POST", f"/voila/api/shutdown/{kernel_id}"),
-                         ("GET", f"/voila/query/{kernel_id}"),
-                         ("GET", f"/voila/execution/{kernel_id}")):
+    for method, path in (
+        ("DELETE", f"/api/kernels/{kernel_id}"),
+        ("POST", f"/api/kernels/{kernel_id}/interrupt"),
+        ("POST", f"/api/kernels/{kernel_id}/restart"),
+        ("POST", f"/voila/api/shutdown/{kernel_id}"),
+        ("GET", f"/voila/query/{kernel_id}"),
+        ("GET", f"/voila/execution/{kernel_id}"),
+    ):
         for cookie in (token_a, token_b):
             res = server.request(path, method=method, cookie=cookie, body=b"")
             assert res.status == 404, f"{method} {path}: {res.status}"
@@ -110,13 +125,22 @@ def test_the_app_is_locked_down_in_process(serve_store) -> None:
         settings = app.init_settings()
         allowed = set(app.kernel_manager.allowed_message_types)
         assert "execute_request" not in allowed
-        assert allowed <= {"comm_open", "comm_close", "comm_msg", "comm_info_request",
-                           "kernel_info_request", "shutdown_request"}
+        assert allowed <= {
+            "comm_open",
+            "comm_close",
+            "comm_msg",
+            "comm_info_request",
+            "kernel_info_request",
+            "shutdown_request",
+        }
         assert app.kernel_manager.cull_idle_timeout > 0 and app.kernel_manager.cull_busy
         assert {path for path, *_ in app.init_handlers()} == {
-            "/", r"/dashboard", r"/dashboard/summary\.pdf", r"/static/dashboard\.css"}
-        assert set(ROUTES) == {"/", "/dashboard", "/dashboard/summary.pdf",
-                               "/static/dashboard.css"}
+            "/",
+            r"/dashboard",
+            r"/dashboard/summary\.pdf",
+            r"/static/dashboard\.css",
+        }
+        assert set(ROUTES) == {"/", "/dashboard", "/dashboard/summary.pdf", "/static/dashboard.css"}
         conf = app.voila_configuration
         assert (conf.allow_template_override, conf.allow_theme_override) == ("NO", "NO")
         assert not conf.preheat_kernel and not conf.progressive_rendering
@@ -142,8 +166,10 @@ def test_fifty_views_leave_memory_bounded(server: Server, serve_store) -> None:
     _wait(lambda: not server.kernels(), "every kernel to exit after the views")
     _wait(lambda: len(server.processes()) == processes_before, "the processes of before")
     grown = (_rss(server) - rss_before) / MiB
-    print(f"50 views: server and fork server RSS {rss_before / MiB:.0f} MiB -> "
-          f"{(rss_before / MiB) + grown:.0f} MiB")
+    print(
+        f"50 views: server and fork server RSS {rss_before / MiB:.0f} MiB -> "
+        f"{(rss_before / MiB) + grown:.0f} MiB"
+    )
     # One stock Voilà kernel alone holds ~147 MiB; 50 leaked kernels would be gigabytes.
     assert grown < 120, f"server and fork server grew by {grown:.0f} MiB over 50 views"
 
@@ -155,6 +181,13 @@ def test_views_print_no_kernel_or_zmq_warnings(server: Server, serve_store) -> N
     assert page.status == 200
     log = server.log()
     assert "Kernel started" in log  # the log does hold the kernels' lines
-    for noise in ("without encryption", "ZMQError", "zmq", "Kernel died", "Warning",
-                  "WARNING", "Traceback"):
+    for noise in (
+        "without encryption",
+        "ZMQError",
+        "zmq",
+        "Kernel died",
+        "Warning",
+        "WARNING",
+        "Traceback",
+    ):
         assert noise not in log, f"{noise!r} in the server's output:\n{log[-3000:]}"

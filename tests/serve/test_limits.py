@@ -60,10 +60,18 @@ def test_buckets_are_bounded() -> None:
     assert len(limiter._buckets) == 100
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("views_per_minute", 0), ("burst", 0), ("burst", 1.5), ("concurrent_kernels", 0),
-    ("max_waiting", -1), ("render_timeout", float("inf")), ("bad_credentials_per_minute", -2),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("views_per_minute", 0),
+        ("burst", 0),
+        ("burst", 1.5),
+        ("concurrent_kernels", 0),
+        ("max_waiting", -1),
+        ("render_timeout", float("inf")),
+        ("bad_credentials_per_minute", -2),
+    ],
+)
 def test_limits_name_the_bad_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=rf"^{field}: "):
         Limits(**{field: value})

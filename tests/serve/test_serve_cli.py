@@ -28,8 +28,26 @@ def url(sqlite_url: str, demo_cases: list[Case]) -> str:
 
 def test_grant_prints_a_working_link_and_revoke_ends_it(url: str, demo_cases, capsys) -> None:
     pid = demo_cases[0].patient.id
-    assert main(["--db", url, "--actor", "dr-a", "access", "grant", pid, "--days", "7",
-                 "--host", "clinic.local", "--port", "9000"]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                url,
+                "--actor",
+                "dr-a",
+                "access",
+                "grant",
+                pid,
+                "--days",
+                "7",
+                "--host",
+                "clinic.local",
+                "--port",
+                "9000",
+            ]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     match = re.fullmatch(r"http://clinic\.local:9000/dashboard\?token=([A-Za-z0-9_-]{43})\n", out)
     assert match, out
@@ -43,13 +61,16 @@ def test_grant_prints_a_working_link_and_revoke_ends_it(url: str, demo_cases, ca
         check_token(store, match.group(1))
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["access", "grant", "demo-0001", "--days", "0"], "days: a link lasts 1 to 365 whole days"),
-    (["access", "grant", "demo-0001", "--days", "400"], "days: a link lasts 1 to 365"),
-    (["access", "grant", "nobody"], "no patient 'nobody'"),
-    (["access", "revoke", "nobody"], "no patient 'nobody'"),
-    (["access", "grant", "demo-0001", "--port", "0"], "port: must be 1-65535"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["access", "grant", "demo-0001", "--days", "0"], "days: a link lasts 1 to 365 whole days"),
+        (["access", "grant", "demo-0001", "--days", "400"], "days: a link lasts 1 to 365"),
+        (["access", "grant", "nobody"], "no patient 'nobody'"),
+        (["access", "revoke", "nobody"], "no patient 'nobody'"),
+        (["access", "grant", "demo-0001", "--port", "0"], "port: must be 1-65535"),
+    ],
+)
 def test_bad_input_is_a_clear_error(url: str, capsys, argv: list[str], message: str) -> None:
     assert main(["--db", url, *argv]) == 1
     assert message in capsys.readouterr().err
@@ -57,28 +78,33 @@ def test_bad_input_is_a_clear_error(url: str, capsys, argv: list[str], message: 
 
 def _access_rows(url: str) -> int:
     with CaseStore(url) as store, store.engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(t.access_tokens))
-                   .scalar_one())
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(t.access_tokens)).scalar_one()
+        )
 
 
-@pytest.mark.parametrize("argv", [
-    ["--host", "https://clinic.example.org"],
-    ["--host", "clinic.example.org/dashboard"],
-    ["--host", "clinic example"],
-    ["--host", "clinic.example.org:443"],
-    ["--host", ""],
-    ["--public-url", "clinic.example.org"],
-    ["--public-url", "ftp://clinic.example.org"],
-    ["--public-url", "https://"],
-    ["--public-url", "https://clinic.example.org/casebook"],
-    ["--public-url", "https://clinic.example.org/?next=1"],
-    ["--public-url", "https://clinic.example.org#top"],
-    ["--public-url", "https://clinic example.org"],
-    ["--public-url", "https://user@clinic.example.org"],
-    ["--public-url", "https://clinic.example.org:99999"],
-])
-def test_a_bad_address_is_refused_before_a_token_is_stored(url: str, capsys,
-                                                            argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--host", "https://clinic.example.org"],
+        ["--host", "clinic.example.org/dashboard"],
+        ["--host", "clinic example"],
+        ["--host", "clinic.example.org:443"],
+        ["--host", ""],
+        ["--public-url", "clinic.example.org"],
+        ["--public-url", "ftp://clinic.example.org"],
+        ["--public-url", "https://"],
+        ["--public-url", "https://clinic.example.org/casebook"],
+        ["--public-url", "https://clinic.example.org/?next=1"],
+        ["--public-url", "https://clinic.example.org#top"],
+        ["--public-url", "https://clinic example.org"],
+        ["--public-url", "https://user@clinic.example.org"],
+        ["--public-url", "https://clinic.example.org:99999"],
+    ],
+)
+def test_a_bad_address_is_refused_before_a_token_is_stored(
+    url: str, capsys, argv: list[str]
+) -> None:
     assert main(["--db", url, "access", "grant", "demo-0001", *argv]) == 1
     out, err = capsys.readouterr()
     assert out == ""
@@ -91,8 +117,10 @@ def test_a_bad_address_is_refused_before_a_token_is_stored(url: str, capsys,
 def test_a_public_url_makes_https_links(url: str, capsys, monkeypatch) -> None:
     argv = ["--db", url, "access", "grant", "demo-0001", "--host", "0.0.0.0"]  # noqa: S104
     assert main([*argv, "--public-url", "https://Clinic.example.org/"]) == 0
-    assert re.fullmatch(r"https://Clinic\.example\.org/dashboard\?token=[A-Za-z0-9_-]{43}\n",
-                        capsys.readouterr().out)
+    assert re.fullmatch(
+        r"https://Clinic\.example\.org/dashboard\?token=[A-Za-z0-9_-]{43}\n",
+        capsys.readouterr().out,
+    )
     monkeypatch.setenv("CASEBOOK_PUBLIC_URL", "https://clinic.example.org:8443")
     assert main(argv) == 0
     assert capsys.readouterr().out.startswith("https://clinic.example.org:8443/dashboard?token=")
@@ -109,16 +137,20 @@ def test_serve_refuses_a_store_without_schema(tmp_path, capsys) -> None:
 
 
 @pytest.mark.slow
-def test_casebook_serve_starts_and_ctrl_c_stops_it_with_its_kernels(url: str, demo_cases,
-                                                                    tmp_path) -> None:
+def test_casebook_serve_starts_and_ctrl_c_stops_it_with_its_kernels(
+    url: str, demo_cases, tmp_path
+) -> None:
     import http.client
 
     port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "casebook.cli", "--db", url, "serve",
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=tmp_path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "casebook.cli", "--db", url, "serve", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
     try:
         deadline = time.monotonic() + 180
         status = 0
@@ -152,8 +184,9 @@ def _connect_at_first(argv: list[str], cwd, pattern: str) -> tuple[str, int]:  #
     import http.client
     import threading
 
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
-                            text=True)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, text=True
+    )
     timer = threading.Timer(300, proc.kill)  # a hung start fails the test, never the suite
     timer.start()
     try:
@@ -184,12 +217,13 @@ def _connect_at_first(argv: list[str], cwd, pattern: str) -> tuple[str, int]:  #
 
 
 @pytest.mark.slow
-def test_serve_prints_its_address_only_once_it_accepts_connections(url: str,
-                                                                   tmp_path) -> None:
+def test_serve_prints_its_address_only_once_it_accepts_connections(url: str, tmp_path) -> None:
     port = free_port()
     line, status = _connect_at_first(
         [sys.executable, "-m", "casebook.cli", "--db", url, "serve", "--port", str(port)],
-        tmp_path, r"dashboards at http://127\.0\.0\.1:(\d+)(/dashboard)")
+        tmp_path,
+        r"dashboards at http://127\.0\.0\.1:(\d+)(/dashboard)",
+    )
     assert f":{port}/dashboard" in line
     assert status == 401  # answered (no credentials), not refused
 
@@ -198,7 +232,20 @@ def test_serve_prints_its_address_only_once_it_accepts_connections(url: str,
 def test_demo_prints_links_only_once_they_open(tmp_path) -> None:
     port = free_port()
     line, status = _connect_at_first(
-        [sys.executable, "-m", "casebook.cli", "demo", "--patients", "1", "--no-notebooks",
-         "--dir", str(tmp_path / "demo"), "--port", str(port)],
-        tmp_path, r"^  \S+: http://127\.0\.0\.1:(\d+)(/dashboard\?token=[A-Za-z0-9_-]{43})$")
+        [
+            sys.executable,
+            "-m",
+            "casebook.cli",
+            "demo",
+            "--patients",
+            "1",
+            "--no-notebooks",
+            "--dir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(port),
+        ],
+        tmp_path,
+        r"^  \S+: http://127\.0\.0\.1:(\d+)(/dashboard\?token=[A-Za-z0-9_-]{43})$",
+    )
     assert status == 200, line  # the link opened (its session started)

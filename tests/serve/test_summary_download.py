@@ -28,12 +28,14 @@ def _summary(url: str, pid: str) -> LetterRecord:
     return record
 
 
-def _raw(server: Server, path: str, cookie: str | None = None
-         ) -> tuple[int, http.client.HTTPMessage, bytes]:
+def _raw(
+    server: Server, path: str, cookie: str | None = None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
     try:
-        conn.request("GET", path, headers={"Cookie": f"casebook_session={cookie}"}
-                     if cookie else {})
+        conn.request(
+            "GET", path, headers={"Cookie": f"casebook_session={cookie}"} if cookie else {}
+        )
         res = conn.getresponse()
         return res.status, res.headers, res.read()
     finally:
@@ -62,7 +64,8 @@ def test_own_latest_summary_is_a_pdf_attachment(server: Server, serve_store, sum
 
 
 def test_the_dashboard_offers_the_link_only_when_there_is_a_summary(
-        server: Server, serve_store, summaries) -> None:
+    server: Server, serve_store, summaries
+) -> None:
     with_one, without = serve_store.patients[0], serve_store.patients[1]
     page = server.request("/dashboard", cookie=server.session(with_one))
     assert page.status == 200 and f'href="{PATH}"' in page.body
@@ -80,13 +83,13 @@ def test_no_credentials_is_401(server: Server, summaries) -> None:
     assert status == 401 and b"%PDF" not in body
 
 
-def test_bad_expired_or_revoked_credentials_are_403(server: Server, serve_store,
-                                                    summaries) -> None:
+def test_bad_expired_or_revoked_credentials_are_403(server: Server, serve_store, summaries) -> None:
     a = serve_store.patients[0]
     assert _raw(server, PATH, "x" * 43)[0] == 403
     with CaseStore(serve_store.url, actor="test") as store:
-        expired, _ = issue_token(store, a, days=1,
-                                 now=datetime.now(UTC) - timedelta(days=1, seconds=1))
+        expired, _ = issue_token(
+            store, a, days=1, now=datetime.now(UTC) - timedelta(days=1, seconds=1)
+        )
     status, _, body = _raw(server, f"{PATH}?token={expired}")  # cannot open a session
     assert status == 403 and b"%PDF" not in body
     revoked = server.session(a)
@@ -96,21 +99,28 @@ def test_bad_expired_or_revoked_credentials_are_403(server: Server, serve_store,
     assert status == 403 and b"%PDF" not in body
 
 
-def test_the_url_never_chooses_the_patient_or_the_letter(server: Server, serve_store,
-                                                         summaries) -> None:
+def test_the_url_never_chooses_the_patient_or_the_letter(
+    server: Server, serve_store, summaries
+) -> None:
     own, other = serve_store.patients[3], serve_store.patients[0]
     token = server.session(own)
     other_id = summaries[other].id
-    status, _, body = _raw(server, f"{PATH}?patient_id={other}&id={other_id}&letter={other_id}",
-                           token)
+    status, _, body = _raw(
+        server, f"{PATH}?patient_id={other}&id={other_id}&letter={other_id}", token
+    )
     assert status == 200 and body == summaries[own].pdf
-    for path in (f"/dashboard/summary.pdf/{other_id}", f"/dashboard/{other}/summary.pdf",
-                 f"/dashboard/summary-{other_id}.pdf", f"/dashboard/letters/{other_id}"):
+    for path in (
+        f"/dashboard/summary.pdf/{other_id}",
+        f"/dashboard/{other}/summary.pdf",
+        f"/dashboard/summary-{other_id}.pdf",
+        f"/dashboard/letters/{other_id}",
+    ):
         assert _raw(server, path, token)[0] == 404, path
 
 
-def test_a_link_in_the_url_opens_the_session_and_shows_no_letter(server: Server, serve_store,
-                                                                 summaries) -> None:
+def test_a_link_in_the_url_opens_the_session_and_shows_no_letter(
+    server: Server, serve_store, summaries
+) -> None:
     token = server.token(serve_store.patients[3])
     status, headers, body = _raw(server, f"{PATH}?token={token}")
     assert status == 200 and b"%PDF" not in body

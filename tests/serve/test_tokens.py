@@ -134,11 +134,12 @@ def test_record_use_writes_an_access_audit_entry(store: CaseStore, demo_cases) -
 
 
 def test_link_url_joins_base_and_token() -> None:
-    assert link_url("http://clinic.local:8866/", "T") == "http://clinic.local:8866/dashboard?token=T"
+    assert (
+        link_url("http://clinic.local:8866/", "T") == "http://clinic.local:8866/dashboard?token=T"
+    )
 
 
-def test_a_session_opens_what_its_link_opens_until_revoked(store: CaseStore,
-                                                           demo_cases) -> None:
+def test_a_session_opens_what_its_link_opens_until_revoked(store: CaseStore, demo_cases) -> None:
     pid = demo_cases[0].patient.id
     token, link = issue_token(store, pid, days=2)
     session = open_session(store, link)
@@ -148,18 +149,28 @@ def test_a_session_opens_what_its_link_opens_until_revoked(store: CaseStore,
         check_session(store, token)  # a link's token is not a session id
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(t.access_sessions)).all()
-    assert [(r.session_hash, r.token_hash) for r in rows] == [(hash_token(session),
-                                                               link.token_hash)]
+    assert [(r.session_hash, r.token_hash) for r in rows] == [
+        (hash_token(session), link.token_hash)
+    ]
     revoke(store, pid)
     with pytest.raises(AccessRefused) as info:
         check_session(store, session)
     assert info.value.reason == "revoked"
 
 
-@pytest.mark.parametrize("base", ["https://clinic.example.org/x", "http://[https://x]:8866",
-                                  "https://a b", "ftp://x", "https://x?token=1"])
-def test_grant_refuses_a_bad_base_url_before_storing_a_token(store: CaseStore, demo_cases,
-                                                             base: str) -> None:
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://clinic.example.org/x",
+        "http://[https://x]:8866",
+        "https://a b",
+        "ftp://x",
+        "https://x?token=1",
+    ],
+)
+def test_grant_refuses_a_bad_base_url_before_storing_a_token(
+    store: CaseStore, demo_cases, base: str
+) -> None:
     with pytest.raises(InputError, match=r"^public URL: "):
         grant(store, demo_cases[0].patient.id, base_url=base)
     assert _rows(store) == []

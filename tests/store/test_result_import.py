@@ -21,9 +21,13 @@ HEADER = "patient_id,collected_on,test,value,unit,ref_low,ref_high\n"
 @pytest.fixture
 def lab_store(store: CaseStore, tmp_path: Path) -> CaseStore:
     path = tmp_path / "patients.csv"
-    path.write_text("patient_id,name,birth_date,sex\n" + "".join(
-        f"p{n},Pat {n},1980-01-01,{'female' if n % 2 else 'male'}\n" for n in range(1, 7)),
-        encoding="utf-8")
+    path.write_text(
+        "patient_id,name,birth_date,sex\n"
+        + "".join(
+            f"p{n},Pat {n},1980-01-01,{'female' if n % 2 else 'male'}\n" for n in range(1, 7)
+        ),
+        encoding="utf-8",
+    )
     import_patients_csv(store, path)
     return store
 
@@ -35,8 +39,11 @@ def _file(tmp_path: Path, name: str, lines: list[str]) -> Path:
 
 
 def _results(pids: range, first: date, days: int) -> list[str]:
-    return [f"p{n},{first + timedelta(days=d)},crp,{n + d}.{d % 2 * 5},mg/L,,\n"
-            for n in pids for d in range(days)]
+    return [
+        f"p{n},{first + timedelta(days=d)},crp,{n + d}.{d % 2 * 5},mg/L,,\n"
+        for n in pids
+        for d in range(days)
+    ]
 
 
 def _audit_rows(store: CaseStore) -> int:
@@ -61,9 +68,14 @@ def test_every_created_value_is_in_one_audit_entry_per_patient_and_the_chain_ver
         assert {c["id"] for c in created} == set(stored)
         for c in created:
             r = stored[c["id"]]
-            assert (c["test"], c["collected_on"], c["value"], c["unit"], c["ref_high"],
-                    c["flag"]) == (r.test, r.collected_on.isoformat(), r.value, r.unit,
-                                   r.ref_high, r.flag)
+            assert (
+                c["test"],
+                c["collected_on"],
+                c["value"],
+                c["unit"],
+                c["ref_high"],
+                c["flag"],
+            ) == (r.test, r.collected_on.isoformat(), r.value, r.unit, r.ref_high, r.flag)
     assert lab_store.verify_audit_log().intact
     url = lab_store.engine.url.render_as_string(hide_password=False)
     assert main(["--db", url, "audit", "--verify"]) == 0
@@ -79,7 +91,10 @@ def test_a_patients_results_apart_in_the_file_are_audited_together(
     for n in (1, 2, 3):
         [entry] = [e for e in lab_store.audit_log(f"p{n}") if e.entity == "result"]
         assert [row[2] for row in entry.after["created"]] == [
-            "2024-01-01", "2024-01-02", "2024-01-03"]
+            "2024-01-01",
+            "2024-01-02",
+            "2024-01-03",
+        ]
     assert lab_store.verify_audit_log().intact
 
 
@@ -102,8 +117,7 @@ def test_same_file_again_changes_nothing_and_a_changed_value_needs_review_again(
     assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 3)
     results = {(r.collected_on, r.value): r for r in lab_store.load_case("p1").results}
     fixed = results[(date(2024, 1, 1), 99.0)]
-    assert (fixed.flag, fixed.version, fixed.reviewed_at, fixed.reviewed_by) == ("H", 3, None,
-                                                                                 None)
+    assert (fixed.flag, fixed.version, fixed.reviewed_at, fixed.reviewed_by) == ("H", 3, None, None)
     other = results[(date(2024, 1, 2), 2.5)]
     assert other.reviewed_by == "tester"  # untouched, still reviewed
     entry = lab_store.audit_log("p1")[-1]
@@ -113,8 +127,17 @@ def test_same_file_again_changes_nothing_and_a_changed_value_needs_review_again(
 
 
 def test_the_same_result_twice_is_refused_and_nothing_is_written(lab_store: CaseStore) -> None:
-    row = {"patient_id": "p1", "test": "crp", "collected_on": date(2024, 1, 1), "value": 3.0,
-           "value_text": None, "unit": "mg/L", "ref_low": None, "ref_high": 5.0, "flag": None}
+    row = {
+        "patient_id": "p1",
+        "test": "crp",
+        "collected_on": date(2024, 1, 1),
+        "value": 3.0,
+        "value_text": None,
+        "unit": "mg/L",
+        "ref_low": None,
+        "ref_high": 5.0,
+        "flag": None,
+    }
     audited = _audit_rows(lab_store)
     with pytest.raises(StoreError, match="twice in one import"):
         import_results(lab_store, [row, {**row, "value": 4.0}])
@@ -125,8 +148,9 @@ def test_the_same_result_twice_is_refused_and_nothing_is_written(lab_store: Case
 
 def test_results_for_a_deleted_patient_are_refused(lab_store: CaseStore) -> None:
     lab_store.delete_patient("p2", lab_store.get_patient("p2").version)
-    result = TestResult(patient_id="p2", test="crp", collected_on=date(2024, 1, 1), value=1.0,
-                        unit="mg/L")
+    result = TestResult(
+        patient_id="p2", test="crp", collected_on=date(2024, 1, 1), value=1.0, unit="mg/L"
+    )
     with pytest.raises(StoreError, match="no patient 'p2'"):
         import_results(lab_store, [result])
 
@@ -135,13 +159,16 @@ def test_two_imports_at_once_both_land(lab_store: CaseStore, tmp_path: Path) -> 
     url = lab_store.engine.url.render_as_string(hide_password=False)
     # p3 and p4 are in both files, on the same dates: one import creates them, the other
     # finds them unchanged
-    files = [_file(tmp_path, "a.csv", _results(range(1, 5), date(2024, 1, 1), 5)),
-             _file(tmp_path, "b.csv", _results(range(3, 7), date(2024, 1, 1), 5))]
+    files = [
+        _file(tmp_path, "a.csv", _results(range(1, 5), date(2024, 1, 1), 5)),
+        _file(tmp_path, "b.csv", _results(range(3, 7), date(2024, 1, 1), 5)),
+    ]
 
     def importer(path: Path) -> Callable[[], ImportSummary]:
         def run() -> ImportSummary:
             with CaseStore(url, actor=f"importer-{path.stem}") as store:
                 return import_results_csv(store, path)
+
         return run
 
     summaries = run_at_once([importer(f) for f in files])
@@ -152,8 +179,19 @@ def test_two_imports_at_once_both_land(lab_store: CaseStore, tmp_path: Path) -> 
 
 
 def test_columns_and_rows_are_the_same_results() -> None:
-    rows = [{"patient_id": "p1", "test": "crp", "collected_on": date(2024, 1, 1), "value": 1.0,
-             "value_text": None, "unit": "mg/L", "ref_low": None, "ref_high": 5.0, "flag": None}]
+    rows = [
+        {
+            "patient_id": "p1",
+            "test": "crp",
+            "collected_on": date(2024, 1, 1),
+            "value": 1.0,
+            "value_text": None,
+            "unit": "mg/L",
+            "ref_low": None,
+            "ref_high": 5.0,
+            "flag": None,
+        }
+    ]
     columns = ResultColumns.from_rows(rows)
     assert len(columns) == 1
     assert columns.rows() == rows

@@ -25,10 +25,18 @@ def test_writes_in_one_transaction_commit_together_as_the_actor(store: CaseStore
     with store.transaction() as tx:
         assert isinstance(tx, Transaction) and tx.actor == "tester"
         add_patient(tx, _person("p-001"))
-        visit = save_record(tx, Visit(patient_id="p-001", kind="intake",
-                                      visit_date=date(2026, 1, 10)))
-        save_record(tx, Note(patient_id="p-001", visit_id=visit.id, written_on=visit.visit_date,
-                             text="first visit"))
+        visit = save_record(
+            tx, Visit(patient_id="p-001", kind="intake", visit_date=date(2026, 1, 10))
+        )
+        save_record(
+            tx,
+            Note(
+                patient_id="p-001",
+                visit_id=visit.id,
+                written_on=visit.visit_date,
+                text="first visit",
+            ),
+        )
         # inside the transaction its own writes are visible
         assert [v.id for v in read_case(tx.conn, "p-001").visits] == [visit.id]
     case = store.load_case("p-001")
@@ -36,7 +44,8 @@ def test_writes_in_one_transaction_commit_together_as_the_actor(store: CaseStore
     assert case.patient.record_version == 3  # created, then two records
     log = store.audit_log("p-001")
     assert [(e.entity, e.action, e.actor) for e in log] == [
-        ("patient", "create", "tester"), ("visit", "create", "tester"),
+        ("patient", "create", "tester"),
+        ("visit", "create", "tester"),
         ("note", "create", "tester"),
     ]
     assert store.verify_audit_log().broken_id is None
@@ -60,8 +69,7 @@ def test_lock_patient_refuses_a_deleted_patient(store: CaseStore) -> None:
     with store.transaction() as tx:
         assert tx.lock_patient("p-001").id == "p-001"
         delete_patient(tx, "p-001", 1)
-    with pytest.raises(errors.NotFoundError, match="no patient 'p-001'"), \
-            store.transaction() as tx:
+    with pytest.raises(errors.NotFoundError, match="no patient 'p-001'"), store.transaction() as tx:
         tx.lock_patient("p-001")
 
 
@@ -75,7 +83,9 @@ def test_bump_versions_bumps_each_patient_once(store: CaseStore) -> None:
         tx.bump_versions({"p-001", "p-003"})
     after = {p.id: p for p in store.patients()}
     assert {pid: p.record_version for pid, p in after.items()} == {
-        "p-001": 2, "p-002": 1, "p-003": 3,
+        "p-001": 2,
+        "p-002": 1,
+        "p-003": 3,
     }
     assert after["p-002"].updated_at == before["p-002"]
     assert after["p-001"].updated_at >= before["p-001"]
@@ -92,7 +102,9 @@ def test_audit_entries_name_the_stores_actor(store: CaseStore) -> None:
         other.close()
     log = store.audit_log("p-001")
     assert [(e.actor, e.action) for e in log] == [
-        ("tester", "create"), ("dr-other", "view"), ("dr-other", "open"),
+        ("tester", "create"),
+        ("dr-other", "view"),
+        ("dr-other", "open"),
     ]
     assert log[1].after == {"link": "link-1"}
     assert store.verify_audit_log().broken_id is None
@@ -106,9 +118,15 @@ def test_store_errors_are_casebook_errors_exported_by_the_store() -> None:
         assert issubclass(cls, errors.CasebookError)
         assert getattr(casebook.store, name) is cls
     assert issubclass(errors.NotFoundError, KeyError)
-    assert str(errors.NotFoundError("no patient 'p-1' in the store")) == \
-        "no patient 'p-1' in the store"
+    assert (
+        str(errors.NotFoundError("no patient 'p-1' in the store"))
+        == "no patient 'p-1' in the store"
+    )
     conflict = errors.ConflictError("plan", "x-1", 2, None, "dr-other")
-    assert (conflict.kind, conflict.record_id, conflict.expected, conflict.by) == \
-        ("plan", "x-1", 2, "dr-other")
+    assert (conflict.kind, conflict.record_id, conflict.expected, conflict.by) == (
+        "plan",
+        "x-1",
+        2,
+        "dr-other",
+    )
     assert "changed by dr-other" in str(conflict) and "it is deleted" in str(conflict)

@@ -28,12 +28,20 @@ CHROMIUM = Path("/usr/lib/chromium/chromium")
 # `open_and_run` opens, through `page.set_default_timeout`.
 PAGE_TIMEOUT_MS = 240_000
 LAB_STARTUP_S = 240.0
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 # No news, no update check, no PyPI lookups by the extension manager: the clinic is offline.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
     # every cell stays in the page, so the test can reach any section
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
@@ -58,8 +66,9 @@ def _get(url: str) -> int:
 
 
 @contextlib.contextmanager
-def running_lab(root: Path, env: Mapping[str, str] | None = None,
-                startup: float = LAB_STARTUP_S) -> Iterator[tuple[str, str]]:
+def running_lab(
+    root: Path, env: Mapping[str, str] | None = None, startup: float = LAB_STARTUP_S
+) -> Iterator[tuple[str, str]]:
     """JupyterLab on 127.0.0.1:<free port> over `root`; yields (base URL, token). Its own
     config, runtime and workspace folders, and the `casebook` kernelspec (first on its
     `JUPYTER_PATH`), live under `root`; `env` is added to its environment."""
@@ -72,20 +81,40 @@ def running_lab(root: Path, env: Mapping[str, str] | None = None,
     # the `casebook` kernel that case notebooks name, as `casebook init` installs it
     kernels = root / ".jupyter-path"
     install_kernelspec(kernels / "kernels" / WORKBOOK_KERNEL)
-    lab_env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
-               "JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "JUPYTER_PATH": str(kernels),
-               "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), **(env or {})}
+    lab_env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "JUPYTER_PATH": str(kernels),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
+        **(env or {}),
+    }
     log_path = root / "lab.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-         f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1",
-         *(["--allow-root"] if os.geteuid() == 0 else []),
-         f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly", f"--LabApp.user_settings_dir={settings}",
-         f"--LabApp.workspaces_dir={root / '.workspaces'}"],
-        cwd=root, env=lab_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.ip=127.0.0.1",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={root / '.workspaces'}",
+        ],
+        cwd=root,
+        env=lab_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup
@@ -142,12 +171,14 @@ def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_selector(f"{SHOWN} .jp-CodeCell .jp-InputPrompt", timeout=PAGE_TIMEOUT_MS)
     before = page.evaluate(f"({_PROMPTS})()")
     for _attempt in range(5):
-        page.wait_for_selector(f"{SHOWN} .jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_selector(
+            f"{SHOWN} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=PAGE_TIMEOUT_MS
+        )
         page.locator(f"{SHOWN} .jp-Notebook").click()  # focus the notebook
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.locator(".lm-Menu-content .lm-Menu-itemLabel").filter(
-            has_text=re.compile(r"^Run All Cells$")).click()
+            has_text=re.compile(r"^Run All Cells$")
+        ).click()
         try:
             # the page's answer to the click, not kernel work: a short bound will do
             page.wait_for_function(_STARTED, arg=before, timeout=30_000)

@@ -43,27 +43,32 @@ def test_cells_hold_calls_not_logic(template: nbformat.NotebookNode) -> None:
         node = calls[0].value if isinstance(calls[0], ast.Assign | ast.Expr) else None
         assert isinstance(node, ast.Call), cell.source
         assert ast.unparse(node.func).startswith("workbook."), cell.source
-        assert not any(isinstance(n, ast.For | ast.If | ast.While | ast.FunctionDef |
-                                  ast.Lambda | ast.With) for n in ast.walk(tree))
+        assert not any(
+            isinstance(n, ast.For | ast.If | ast.While | ast.FunctionDef | ast.Lambda | ast.With)
+            for n in ast.walk(tree)
+        )
     markdown = [c for c in template.cells if c.cell_type == "markdown"]
     assert len(markdown) >= len(code) - 1  # every section is explained
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("index", [0, 2])
-def test_the_template_runs_for_demo_patients(index: int, demo_store,  # type: ignore[no-untyped-def]
-                                             tmp_path: Path) -> None:
+def test_the_template_runs_for_demo_patients(
+    index: int,
+    demo_store,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     pid = demo_store.patient_ids[index]
     path = case_notebook(pid, demo_store.url, tmp_path, execute=True)
     nb = nbformat.read(path, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in
-             o.get("data", {})]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 8  # header and seven sections
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    html = " ".join(str(m["state"].get("value", "")) for m in state.values()
-                    if m["model_name"] == "HTMLModel")
+    html = " ".join(
+        str(m["state"].get("value", "")) for m in state.values() if m["model_name"] == "HTMLModel"
+    )
     assert "<svg" in html and "could not be drawn" not in html
     assert "red flag" in html
     params = nb.metadata["papermill"]["parameters"]

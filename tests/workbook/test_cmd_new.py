@@ -19,9 +19,12 @@ def no_papermill(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(casebook.notebooks, "run_notebook", refuse)
 
 
-def test_new_writes_the_notebook_and_prints_its_path(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_writes_the_notebook_and_prints_its_path(
+    demo_store,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(tmp_path)
     pid = demo_store.patient_ids[1]
     assert main(["--db", demo_store.url, "new", pid]) == 0
@@ -34,11 +37,15 @@ def test_new_writes_the_notebook_and_prints_its_path(demo_store, tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_new_with_out_and_execute(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                  capfd: pytest.CaptureFixture[str]) -> None:
+def test_new_with_out_and_execute(
+    demo_store,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     pid = demo_store.patient_ids[0]
-    assert main(["--db", demo_store.url, "new", pid, "--execute", "--out",
-                 str(tmp_path / "out")]) == 0
+    assert (
+        main(["--db", demo_store.url, "new", pid, "--execute", "--out", str(tmp_path / "out")]) == 0
+    )
     out, err = capfd.readouterr()
     assert err == ""  # no kernel warning (e.g. "running over TCP without encryption")
     path = Path(out.strip())
@@ -47,35 +54,50 @@ def test_new_with_out_and_execute(demo_store, tmp_path: Path,  # type: ignore[no
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
-def test_an_unknown_patient_is_refused(demo_store, tmp_path: Path, no_papermill: None,  # type: ignore[no-untyped-def]
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_patient_is_refused(
+    demo_store,
+    tmp_path: Path,
+    no_papermill: None,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["--db", demo_store.url, "new", "demo-9999", "--out", str(tmp_path)]) == 1
     assert "no patient 'demo-9999'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("hostile", ["../../etc", "a/b", "x y", "x;rm -rf", "é", "",
-                                     "a" * 65, "{patient_id}", "..", "\x00"])
-def test_hostile_ids_are_refused_before_papermill(hostile: str, demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                  no_papermill: None,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "hostile",
+    ["../../etc", "a/b", "x y", "x;rm -rf", "é", "", "a" * 65, "{patient_id}", "..", "\x00"],
+)
+def test_hostile_ids_are_refused_before_papermill(
+    hostile: str,
+    demo_store,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    no_papermill: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["--db", demo_store.url, "new", hostile, "--out", str(tmp_path)]) == 1
     assert "patient_id" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 
-def test_new_writes_what_papermill_prepares(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_writes_what_papermill_prepares(
+    demo_store,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from casebook.notebooks import case_parameters, output_path, run_notebook, template_path
 
     pid = demo_store.patient_ids[0]
     assert main(["--db", demo_store.url, "new", pid, "--out", str(tmp_path / "fast")]) == 0
     fast = Path(capsys.readouterr().out.strip())
     slow = output_path(tmp_path / "slow", pid, "case.ipynb")
-    run_notebook(template_path("case.ipynb"), slow, case_parameters(pid, demo_store.url),
-                 execute=False)
+    run_notebook(
+        template_path("case.ipynb"), slow, case_parameters(pid, demo_store.url), execute=False
+    )
     assert fast.read_text().replace("/fast/", "/out/") == slow.read_text().replace(
-        "/slow/", "/out/")
+        "/slow/", "/out/"
+    )
 
 
 def test_new_without_execute_imports_nothing_heavy(demo_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -89,14 +111,16 @@ def test_new_without_execute_imports_nothing_heavy(demo_store, tmp_path: Path) -
         "heavy = {'pandas', 'altair', 'sqlalchemy', 'papermill', 'nbclient', 'pydantic', 'zmq'}\n"
         "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert done.stdout.splitlines()[-1] == "0 []"
     assert (tmp_path / "notebooks" / demo_store.patient_ids[0] / "case.ipynb").is_file()
 
 
-def test_the_fast_path_follows_the_store_url_rules(monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
+def test_the_fast_path_follows_the_store_url_rules(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from casebook.notebooks._parameters import public_database_url
     from casebook.store import resolve_url
     from casebook.store.peek import fast_sqlite_url
@@ -109,6 +133,11 @@ def test_the_fast_path_follows_the_store_url_rules(monkeypatch: pytest.MonkeyPat
         assert fast[0] == public_database_url(resolve_url(given))
     monkeypatch.setenv("CASEBOOK_DB", "sqlite:///env.db")
     assert fast_sqlite_url(None) == (f"sqlite:///{tmp_path}/env.db", tmp_path / "env.db")
-    for other in ("postgresql+psycopg://u@h/db", "sqlite://", "sqlite:///:memory:",
-                  "sqlite:///x.db?mode=ro", "sqlite:///with space.db"):
+    for other in (
+        "postgresql+psycopg://u@h/db",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///x.db?mode=ro",
+        "sqlite:///with space.db",
+    ):
         assert fast_sqlite_url(other) is None

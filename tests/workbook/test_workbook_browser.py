@@ -21,9 +21,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium "
-                              "(apt-get install chromium) to run the browser tests"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is missing: install Debian's chromium "
+        "(apt-get install chromium) to run the browser tests",
+    ),
 ]
 
 
@@ -46,8 +48,9 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
     store = CaseStore(demo_store.url)
     case = store.load_case(pid)
     latest = case.sorted_visits()[-1]
-    before = next(r for r in case.symptoms
-                  if r.visit_id == latest.id and r.symptom == "bloating").severity
+    before = next(
+        r for r in case.symptoms if r.visit_id == latest.id and r.symptom == "bloating"
+    ).severity
     wanted = 4 if before != 4 else 1
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -62,19 +65,24 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
             page.get_by_role("button", name="New plan item").wait_for()
             charts = page.locator(".casebook-chart-widget svg")
             page.wait_for_function(
-                "document.querySelectorAll('.casebook-chart-widget svg').length >= 4")
+                "document.querySelectorAll('.casebook-chart-widget svg').length >= 4"
+            )
             assert page.get_by_text("could not be drawn").count() == 0
             assert charts.count() >= 4
             page.locator(".jp-NotebookPanel .jp-WindowedPanel-outer").first.evaluate(
-                "el => el.scrollTo(0, 0)")
+                "el => el.scrollTo(0, 0)"
+            )
             page.keyboard.press("Control+b")  # fold the file browser: room for the workbook
             panel = page.get_by_text(re.compile(r"⚠ \d+ red flags?: refer"))
             panel.scroll_into_view_if_needed()
             assert panel.is_visible()
             page.screenshot(path=str(ARTIFACTS / "workbook.png"))
-            for heading, name in (("Visits", "visits"), ("History", "history"),
-                                  ("Questionnaires of the selected visit", "instruments"),
-                                  ("Tests and results", "tests")):
+            for heading, name in (
+                ("Visits", "visits"),
+                ("History", "history"),
+                ("Questionnaires of the selected visit", "instruments"),
+                ("Tests and results", "tests"),
+            ):
                 page.get_by_role("heading", name=heading, exact=True).scroll_into_view_if_needed()
                 page.screenshot(path=str(ARTIFACTS / f"workbook-{name}.png"))
             # the form for a new order is folded until asked for, then shows the catalog
@@ -96,7 +104,8 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
             plan.select_option(label="herbal")
             template = page.locator(".widget-dropdown", has_text="Protocol template")
             template.locator("select").select_option(
-                label="Peppermint oil, enteric-coated — guideline-backed")
+                label="Peppermint oil, enteric-coated — guideline-backed"
+            )
             page.get_by_role("button", name="Use this template").click()
             page.get_by_role("button", name="Save plan item").click()
             page.get_by_text("✓ Saved at").nth(1).wait_for()
@@ -109,8 +118,7 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
             browser.close()
 
     after = store.load_case(pid)
-    rating = next(r for r in after.symptoms
-                  if r.visit_id == latest.id and r.symptom == "bloating")
+    rating = next(r for r in after.symptoms if r.visit_id == latest.id and r.symptom == "bloating")
     assert rating.severity == wanted
     added = [p for p in after.plan if p.template == "peppermint_oil"]
     assert len(added) == len([p for p in case.plan if p.template == "peppermint_oil"]) + 1

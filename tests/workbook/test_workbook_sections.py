@@ -13,13 +13,21 @@ from casebook import workbook
 from casebook.models import Patient
 from casebook.store import CaseStore, NotFoundError, StoreError
 
-SECTIONS = ("header", "visits_section", "history_section", "symptoms_section",
-            "instruments_section", "tests_section", "plan_section", "notes_section")
+SECTIONS = (
+    "header",
+    "visits_section",
+    "history_section",
+    "symptoms_section",
+    "instruments_section",
+    "tests_section",
+    "plan_section",
+    "notes_section",
+)
 
 
-def test_open_case_refuses_unknown_patients_and_missing_stores(sqlite_url: str,
-                                                               sqlite_store: CaseStore,
-                                                               tmp_path: Path) -> None:
+def test_open_case_refuses_unknown_patients_and_missing_stores(
+    sqlite_url: str, sqlite_store: CaseStore, tmp_path: Path
+) -> None:
     with pytest.raises(NotFoundError, match="no patient 'nobody'"):
         workbook.open_case("nobody", sqlite_url)
     with pytest.raises(StoreError, match="casebook init"):
@@ -40,8 +48,9 @@ def test_every_section_displays_as_widgets(name: str, demo_store) -> None:  # ty
 
 
 def test_intake_to_follow_up_with_a_plan(sqlite_url: str, sqlite_store: CaseStore) -> None:
-    sqlite_store.add_patient(Patient(id="w-1", name="Wren Test", birth_date=date(1985, 2, 2),
-                                     sex="male"))
+    sqlite_store.add_patient(
+        Patient(id="w-1", name="Wren Test", birth_date=date(1985, 2, 2), sex="male")
+    )
     session = workbook.open_case("w-1", sqlite_url, actor="dr-a")
     header = workbook.header(session)["header"]
     visits = workbook.visits_section(session)["visits"]
@@ -56,9 +65,17 @@ def test_intake_to_follow_up_with_a_plan(sqlite_url: str, sqlite_store: CaseStor
     # intake: visit, alarm screen, history, symptoms, PHQ-9, an order, a plan item
     visits.new_date.value = intake_day
     visits.start_button.click()
-    for name in ("unintentional_weight_loss", "gi_bleeding", "nocturnal_symptoms",
-                 "abdominal_or_rectal_mass", "fever", "night_sweats", "progressive_pain",
-                 "bowel_change_over_6_weeks", "dysphagia_or_persistent_vomiting"):
+    for name in (
+        "unintentional_weight_loss",
+        "gi_bleeding",
+        "nocturnal_symptoms",
+        "abdominal_or_rectal_mass",
+        "fever",
+        "night_sweats",
+        "progressive_pain",
+        "bowel_change_over_6_weeks",
+        "dysphagia_or_persistent_vomiting",
+    ):
         visits.fields[name].value = False
     visits.bar.save_button.click()
     history.new("diet")
@@ -105,8 +122,11 @@ def test_intake_to_follow_up_with_a_plan(sqlite_url: str, sqlite_store: CaseStor
     session.close()
 
 
-def test_write_case_notebooks_checks_before_papermill(demo_store, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_case_notebooks_checks_before_papermill(
+    demo_store,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import casebook.notebooks
 
     calls: list[Path] = []
@@ -118,8 +138,9 @@ def test_write_case_notebooks_checks_before_papermill(demo_store, tmp_path: Path
 
     monkeypatch.setattr(casebook.notebooks, "run_notebook", spy)
     with pytest.raises(NotFoundError, match="no patient 'ghost'"):
-        workbook.write_case_notebooks(demo_store.url, [demo_store.patient_ids[0], "ghost"],
-                                      tmp_path)
+        workbook.write_case_notebooks(
+            demo_store.url, [demo_store.patient_ids[0], "ghost"], tmp_path
+        )
     with pytest.raises(ValueError, match="patient_id"):
         workbook.write_case_notebooks(demo_store.url, ["../up"], tmp_path)
     assert calls == []
@@ -140,8 +161,10 @@ def test_forms_for_new_entries_stay_folded_until_asked(demo_store) -> None:  # t
     session = workbook.open_case(demo_store.patient_ids[0], demo_store.url, actor="t")
     try:
         tests = workbook.tests_section(session)
-        for fold, form, label in ((tests["ordering"], tests["order"], "Order a test"),
-                                  (tests["entering"], tests["result"], "Enter a result")):
+        for fold, form, label in (
+            (tests["ordering"], tests["order"], "Order a test"),
+            (tests["entering"], tests["result"], "Enter a result"),
+        ):
             assert not fold.is_open and id(form.widget) not in _shown(tests.widget)
             assert fold.button is not None and fold.button.description == label
             fold.button.click()

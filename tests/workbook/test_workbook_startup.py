@@ -26,14 +26,17 @@ print("ok")
 """
 
 
-NOT_INSTALLED = pytest.mark.skipif(importlib.util.find_spec("rfc3987_syntax") is None,
-                                   reason="rfc3987_syntax is not installed: nothing to defer")
+NOT_INSTALLED = pytest.mark.skipif(
+    importlib.util.find_spec("rfc3987_syntax") is None,
+    reason="rfc3987_syntax is not installed: nothing to defer",
+)
 
 
 @NOT_INSTALLED
 def test_rfc3987_syntax_is_deferred_and_still_works() -> None:
-    proc = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
 

@@ -139,20 +139,30 @@ class SaveBar:
         self.keep_theirs: W.Button | None = None  # the conflict's two choices, while shown
         self.apply_mine: W.Button | None = None
         look = session.look
-        self.save_button = look.make(W.Button, description=save_label, button_style="primary",
-                                     icon="save", tooltip=f"Save {name} to the store",
-                                     layout={"width": "auto"})
-        self.discard_button = look.make(W.Button, description="Discard changes", disabled=True,
-                                        tooltip="Show the saved version again",
-                                        layout={"width": "auto"})
+        self.save_button = look.make(
+            W.Button,
+            description=save_label,
+            button_style="primary",
+            icon="save",
+            tooltip=f"Save {name} to the store",
+            layout={"width": "auto"},
+        )
+        self.discard_button = look.make(
+            W.Button,
+            description="Discard changes",
+            disabled=True,
+            tooltip="Show the saved version again",
+            layout={"width": "auto"},
+        )
         self.save_button.on_click(lambda _: self.save())
         self.discard_button.on_click(lambda _: self.discard())
         self.status = look.make(W.HTML)
         self.message = look.make(W.HTML)
         self.conflict_box = look.column([])  # filled only while there is a conflict
         shown = [self.save_button, self.discard_button] if buttons else []
-        self.widget = look.column([look.row([*shown, self.status]), self.message,
-                                   self.conflict_box])
+        self.widget = look.column(
+            [look.row([*shown, self.status]), self.message, self.conflict_box]
+        )
 
     # --- state ------------------------------------------------------------------------
     def mark_dirty(self) -> None:
@@ -160,8 +170,10 @@ class SaveBar:
             self.dirty = True
             self.discard_button.disabled = False
             self.session.set_unsaved(self.name, True)
-        self.status.value = ('<b style="color:#8a5a00">● Unsaved changes</b> '
-                             "<span style=\"color:#666\">(not in the store yet)</span>")
+        self.status.value = (
+            '<b style="color:#8a5a00">● Unsaved changes</b> '
+            '<span style="color:#666">(not in the store yet)</span>'
+        )
 
     def _mark_clean(self, status_html: str = "") -> None:
         self.dirty = False
@@ -187,8 +199,9 @@ class SaveBar:
             changes = self._collect()
         except FieldErrors as exc:
             general = exc.errors.get("", "")
-            text = "Not saved: correct the fields marked ✖" + (f". {esc(general)}" if general
-                                                              else ".")
+            text = "Not saved: correct the fields marked ✖" + (
+                f". {esc(general)}" if general else "."
+            )
             self.message.value = notice("error", text)
             return False
         if not changes:
@@ -200,8 +213,10 @@ class SaveBar:
     def commit(self, changes: Sequence[Change]) -> bool:
         """Write `changes` now (also used by buttons such as Stop or Delete)."""
         try:
-            self.session.save([c.draft for c in changes if not c.delete],
-                              deletes=[c.draft for c in changes if c.delete])
+            self.session.save(
+                [c.draft for c in changes if not c.delete],
+                deletes=[c.draft for c in changes if c.delete],
+            )
         except ConflictError as exc:
             self._on_conflict(list(changes), exc)
             return False
@@ -223,8 +238,12 @@ class SaveBar:
     def _on_conflict(self, changes: list[Change], exc: ConflictError) -> None:
         self.session.reload()  # their versions; dirty forms keep what was typed
         theirs = [self._theirs(c) for c in changes]
-        rows = [row for c, t in zip(changes, theirs, strict=True)
-                if c.base is not None or c.delete for row in conflict_rows(c, t)]
+        rows = [
+            row
+            for c, t in zip(changes, theirs, strict=True)
+            if c.base is not None or c.delete
+            for row in conflict_rows(c, t)
+        ]
         self.mark_dirty()
         self._set_conflict(Conflict(changes, theirs, exc.by, rows))
 
@@ -238,20 +257,29 @@ class SaveBar:
             self.conflict_box.children = ()
             return
         who = esc(conflict.by) if conflict.by else "another practitioner"
-        head = (f"<b>Conflict: not saved.</b> {who} saved a newer version since this form was "
-                "loaded. Their version is in the store; yours is still in the form. Choose: "
-                "keep theirs, or apply your changes on top of theirs.")
+        head = (
+            f"<b>Conflict: not saved.</b> {who} saved a newer version since this form was "
+            "loaded. Their version is in the store; yours is still in the form. Choose: "
+            "keep theirs, or apply your changes on top of theirs."
+        )
         body = table(("record", "field", "theirs (saved)", "yours (not saved)"), conflict.rows)
         look = self.session.look
-        keep = look.make(W.Button, description="Keep theirs (discard mine)",
-                         layout={"width": "auto"})
-        apply = look.make(W.Button, description="Apply mine on top of theirs",
-                          button_style="warning", layout={"width": "auto"})
+        keep = look.make(
+            W.Button, description="Keep theirs (discard mine)", layout={"width": "auto"}
+        )
+        apply = look.make(
+            W.Button,
+            description="Apply mine on top of theirs",
+            button_style="warning",
+            layout={"width": "auto"},
+        )
         keep.on_click(lambda _: self.discard())
         apply.on_click(lambda _: self.apply_mine_on_theirs())
         self.keep_theirs, self.apply_mine = keep, apply
-        self.conflict_box.children = (look.make(W.HTML, value=notice("warning", head) + body),
-                                      look.row([keep, apply]))
+        self.conflict_box.children = (
+            look.make(W.HTML, value=notice("warning", head) + body),
+            look.row([keep, apply]),
+        )
 
     def apply_mine_on_theirs(self) -> bool:
         """Re-apply my changes on their newer versions and save (an explicit choice)."""
@@ -270,8 +298,9 @@ class SaveBar:
         saved = self.commit(rebased) if rebased else True
         if saved and dropped:
             self.message.value = notice(
-                "warning", "Deleted by someone else, so your edit was not applied: "
-                + esc(", ".join(dropped)))
+                "warning",
+                "Deleted by someone else, so your edit was not applied: " + esc(", ".join(dropped)),
+            )
         return saved
 
 
@@ -280,15 +309,22 @@ class OneRecord(Generic[R]):
     beside the form, while the editor holds unsaved edits; `reset` shows the saved version
     of the same record again (None once it has been deleted)."""
 
-    def __init__(self, session: CaseSession, bar: SaveBar, kind: type[R],
-                 show: Callable[[R | None], None], what: str) -> None:
+    def __init__(
+        self,
+        session: CaseSession,
+        bar: SaveBar,
+        kind: type[R],
+        show: Callable[[R | None], None],
+        what: str,
+    ) -> None:
         self.session, self.bar, self.kind, self._show, self.what = session, bar, kind, show, what
         self.record: R | None = None
 
     def busy(self) -> bool:
         if self.bar.dirty:
             self.bar.message.value = notice(
-                "warning", f"Save or discard the {esc(self.what)} you are editing first.")
+                "warning", f"Save or discard the {esc(self.what)} you are editing first."
+            )
         return self.bar.dirty
 
     def open(self, record: R | None) -> bool:

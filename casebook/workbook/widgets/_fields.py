@@ -96,8 +96,14 @@ class Look:
             self._made[key] = kind(**kwargs)
         return self._made[key]
 
-    def make(self, widget: type[W.Widget], *, layout: dict[str, str] | None = None,
-             style: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    def make(
+        self,
+        widget: type[W.Widget],
+        *,
+        layout: dict[str, str] | None = None,
+        style: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """`widget(**kwargs)` with a shared layout and (where it has one) a shared style."""
         if "style" in widget.class_traits():
             kwargs["style"] = self.style(widget, **(style or {}))
@@ -146,17 +152,21 @@ class Field:
                 return
             self.error = self.look.make(W.HTML, layout={"margin": "0 0 0 8px"})
             self.row.children = (*self.row.children, self.error)
-        self.error.value = (
-            f'<span style="color:#b00020">✖ {esc(message)}</span>' if message else ""
-        )
+        self.error.value = f'<span style="color:#b00020">✖ {esc(message)}</span>' if message else ""
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-def _choice(name: str, label: str, widget: W.ValueWidget, choices: list[tuple[str, Any]],
-            required: bool, look: Look) -> Field:
+def _choice(
+    name: str,
+    label: str,
+    widget: W.ValueWidget,
+    choices: list[tuple[str, Any]],
+    required: bool,
+    look: Look,
+) -> Field:
     """A choice whose values may include None ('not asked'): ipywidgets reads a None value as
     'nothing selected', so the widget holds each choice's position and the field maps it."""
     values = [v for _, v in choices]
@@ -227,22 +237,30 @@ def field_for(
     style = {"description_width": label_width}
 
     def made(widget: type[W.Widget], field_width: str = width, **kwargs: Any) -> Any:
-        return look.make(widget, layout={"width": field_width}, style=style, **common,
-                         **kwargs)
+        return look.make(widget, layout={"width": field_width}, style=style, **common, **kwargs)
 
     if options is not None or get_origin(annotation) is Literal:
-        choices = list(options) if options is not None else [
-            (pretty(str(v)), v) for v in get_args(annotation)
-        ]
+        choices = (
+            list(options)
+            if options is not None
+            else [(pretty(str(v)), v) for v in get_args(annotation)]
+        )
         required = info.is_required() and not optional
         if (optional or required) and all(v is not None for _, v in choices):
             choices.insert(0, ("— choose —" if required else "—", None))
         return _choice(name, label, made(W.Dropdown), choices, required, look)
     if annotation is bool:
-        choices = [("not asked", None), ("no", False), ("yes", True)] if optional else [
-            ("no", False), ("yes", True)]
-        widget = look.make(W.ToggleButtons, **common, layout={"width": "auto"},
-                           style=style | {"button_width": "90px"})
+        choices = (
+            [("not asked", None), ("no", False), ("yes", True)]
+            if optional
+            else [("no", False), ("yes", True)]
+        )
+        widget = look.make(
+            W.ToggleButtons,
+            **common,
+            layout={"width": "auto"},
+            style=style | {"button_width": "90px"},
+        )
         return _choice(name, label, widget, choices, False, look)
     if annotation is date:
         widget = made(W.DatePicker, f"calc({label_width} + 170px)")
@@ -363,8 +381,11 @@ class Fields:
     def _general(self, errors: Mapping[str, str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for name, message in errors.items():
-            key, text = (name, message) if name in self._fields or not name else (
-                "", f"{pretty(name)}: {message}")
+            key, text = (
+                (name, message)
+                if name in self._fields or not name
+                else ("", f"{pretty(name)}: {message}")
+            )
             out[key] = f"{out[key]}; {text}" if key in out else text
         return out
 

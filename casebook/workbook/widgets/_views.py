@@ -34,8 +34,9 @@ class Fold:
         self.widget = look.column([])
         self.widget.add_class("casebook-fold")
         if label:
-            self.button = look.make(W.Button, description=label, icon="plus",
-                                    layout={"width": "auto"})
+            self.button = look.make(
+                W.Button, description=label, icon="plus", layout={"width": "auto"}
+            )
             self.button.on_click(lambda _: self.open())
             self.widget.children = (look.row([self.button]),)  # a row: not stretched
 
@@ -58,8 +59,9 @@ class ChartView:
     """An HTML widget holding one chart as static SVG (casebook.charts), drawn again only
     when `key()` changes. A chart that cannot be drawn shows its error in its place."""
 
-    def __init__(self, session: CaseSession, build: Callable[[], Any],
-                 key: Callable[[], Hashable]) -> None:
+    def __init__(
+        self, session: CaseSession, build: Callable[[], Any], key: Callable[[], Hashable]
+    ) -> None:
         self._build, self._key = build, key
         self._drawn: Hashable = object()
         self.widget = session.look.make(W.HTML, layout={"min_width": "300px"})
@@ -124,10 +126,15 @@ class VisitPin:
         if visit is None:
             self.heading.value = notice("info", "No visit yet: start one in the Visits section.")
             return
-        text = (f"<b>{esc(self.what)} at the visit of {visit.visit_date.isoformat()} "
-                f"({esc(visit.kind)})</b>")
+        text = (
+            f"<b>{esc(self.what)} at the visit of {visit.visit_date.isoformat()} "
+            f"({esc(visit.kind)})</b>"
+        )
         if visit.id != self.session.visit_id and self.session.visit is not None:
-            text += notice("warning", f"Still showing this visit because of unsaved changes; "
-                           f"save or discard them to follow the selected visit "
-                           f"({self.session.visit.visit_date.isoformat()}).")
+            text += notice(
+                "warning",
+                f"Still showing this visit because of unsaved changes; "
+                f"save or discard them to follow the selected visit "
+                f"({self.session.visit.visit_date.isoformat()}).",
+            )
         self.heading.value = text

@@ -19,8 +19,12 @@ from casebook.workbook.widgets.session import CaseSession, Event, LastSaved
 
 __all__ = ["FlagSteps", "Header", "flag_panel"]
 
-_COLOURS = {Urgency.SAME_DAY: "#7a0010", Urgency.URGENT: "#b00020", Urgency.SOON: "#8a5a00",
-            Urgency.ROUTINE: "#8a5a00"}
+_COLOURS = {
+    Urgency.SAME_DAY: "#7a0010",
+    Urgency.URGENT: "#b00020",
+    Urgency.SOON: "#8a5a00",
+    Urgency.ROUTINE: "#8a5a00",
+}
 _SCREEN_QUESTIONS = tuple(n for n in AlarmScreen.model_fields if n != "symptom_onset")
 
 
@@ -42,7 +46,7 @@ def _flag_html(status: FlagStatus, *, unsaved: bool) -> str:
         extra += " " + badge(*_STATE_BADGE[status.state])
     elif status.reopened:
         extra += " " + badge("OPEN AGAIN: newer evidence", "#7a0010")
-    step = (f"<br><i>{esc(status.summary())}</i>" if status.last is not None else "")
+    step = f"<br><i>{esc(status.summary())}</i>" if status.last is not None else ""
     return (
         f'<li style="margin:4px 0">{badge(text, colour)} <b>{esc(flag.label)}</b>{extra}<br>'
         f"{esc(flag.reason)}<br><b>Action:</b> {esc(flag.action)}<br>"
@@ -57,9 +61,10 @@ def flag_panel(saved: Sequence[FlagStatus], pending: Sequence[RedFlag]) -> str:
     if not saved and not pending:
         return ""
     drafts = flag_statuses(pending, [])
-    open_ = sorted([(s, True) for s in drafts] + [(s, False) for s in saved
-                                                   if s.state == "open"],
-                   key=lambda pair: pair[0].urgency.rank)
+    open_ = sorted(
+        [(s, True) for s in drafts] + [(s, False) for s in saved if s.state == "open"],
+        key=lambda pair: pair[0].urgency.rank,
+    )
     review = [s for s in saved if s.state in ("acknowledged", "referred")]
     done = [s for s in saved if s.state == "resolved"]
     parts = []
@@ -71,16 +76,25 @@ def flag_panel(saved: Sequence[FlagStatus], pending: Sequence[RedFlag]) -> str:
             f'<div style="color:#b00020;font-size:1.15em;font-weight:bold">⚠ {count} red '
             f"flag{'s' if count != 1 else ''}: refer, do not treat as a gut protocol</div>"
             '<ul style="margin:4px 0;padding-left:20px">'
-            + "".join(_flag_html(s, unsaved=u) for s, u in open_) + "</ul></div>")
+            + "".join(_flag_html(s, unsaved=u) for s, u in open_)
+            + "</ul></div>"
+        )
     if review:
         parts.append(
             '<div style="border:2px solid #8a5a00;background:#fff4e5;padding:6px 12px;'
             'margin:6px 0;border-radius:4px"><b>Red flags in hand (acknowledged or referred):'
             '</b><ul style="margin:4px 0;padding-left:20px">'
-            + "".join(_flag_html(s, unsaved=False) for s in review) + "</ul></div>")
+            + "".join(_flag_html(s, unsaved=False) for s in review)
+            + "</ul></div>"
+        )
     if done:
-        parts.append(notice("info", "<b>Resolved:</b> " + "; ".join(
-            f"{esc(s.flag.label)} ({esc(s.summary())})" for s in done)))
+        parts.append(
+            notice(
+                "info",
+                "<b>Resolved:</b> "
+                + "; ".join(f"{esc(s.flag.label)} ({esc(s.summary())})" for s in done),
+            )
+        )
     return "".join(parts)
 
 
@@ -91,31 +105,42 @@ class FlagSteps:
     def __init__(self, session: CaseSession) -> None:
         self.session = session
         look = session.look
-        self.flag = look.make(W.Dropdown, description="Red flag", options=[],
-                              layout={"width": "520px"})
+        self.flag = look.make(
+            W.Dropdown, description="Red flag", options=[], layout={"width": "520px"}
+        )
         self.note = look.make(W.Text, description="Note", placeholder="what was done or agreed")
-        self.referred_to = look.make(W.Text, description="Referred to",
-                                     placeholder="service or clinician")
+        self.referred_to = look.make(
+            W.Text, description="Referred to", placeholder="service or clinician"
+        )
         self.outcome = look.make(W.Text, description="Outcome", placeholder="how it was resolved")
-        self.buttons = {state: look.make(W.Button, description=label, button_style="warning")
-                        for state, label in _STEP_BUTTONS}
+        self.buttons = {
+            state: look.make(W.Button, description=label, button_style="warning")
+            for state, label in _STEP_BUTTONS
+        }
         for state, button in self.buttons.items():
             button.on_click(lambda _b, state=state: self.take(state))
         self.message = look.make(W.HTML)
         self.flag.observe(lambda _change: self._enable(), names="value")
         self._states: dict[str, str] = {}
-        self.widget = W.VBox([  # its own layout: it is hidden when no flag can take a step
-            look.make(W.HTML, value="<b>Next step for a red flag</b>"), self.flag,
-            look.row([self.note, self.buttons["acknowledged"]]),
-            look.row([self.referred_to, self.buttons["referred"]]),
-            look.row([self.outcome, self.buttons["resolved"]]), self.message,
-        ])
+        self.widget = W.VBox(
+            [  # its own layout: it is hidden when no flag can take a step
+                look.make(W.HTML, value="<b>Next step for a red flag</b>"),
+                self.flag,
+                look.row([self.note, self.buttons["acknowledged"]]),
+                look.row([self.referred_to, self.buttons["referred"]]),
+                look.row([self.outcome, self.buttons["resolved"]]),
+                self.message,
+            ]
+        )
 
     def show(self, statuses: Sequence[FlagStatus]) -> None:
         """Offer the flags that can still take a step (not resolved), open ones first."""
         self._states = {s.flag.key: s.state for s in statuses}
-        options = [(f"{s.flag.label} [{s.headline()}; {s.state}]", s.flag.key)
-                   for s in statuses if s.state != "resolved"]
+        options = [
+            (f"{s.flag.label} [{s.headline()}; {s.state}]", s.flag.key)
+            for s in statuses
+            if s.state != "resolved"
+        ]
         keys = [key for _, key in options]
         keep = self.flag.value if self.flag.value in keys else (keys[0] if keys else None)
         self.flag.options = options
@@ -135,8 +160,13 @@ class FlagSteps:
             return
         try:
             review = self.session.store.review_flag(
-                self.session.patient_id, rule, state, note=self.note.value,
-                referred_to=self.referred_to.value, outcome=self.outcome.value)
+                self.session.patient_id,
+                rule,
+                state,
+                note=self.note.value,
+                referred_to=self.referred_to.value,
+                outcome=self.outcome.value,
+            )
         except CasebookError as exc:
             self.message.value = notice("error", esc(str(exc)))
             return
@@ -155,9 +185,16 @@ class Header:
         self.patient, self.visits, self.saved, self.flags = (look.make(W.HTML) for _ in range(4))
         self.steps = FlagSteps(session)
         self.letters = LetterButtons(session, ("referral",))  # next to the red flags
-        self.widget = look.column([self.patient, self.flags, self.steps.widget,
-                                   self.letters.widget, self.visits,
-                                   self.saved])
+        self.widget = look.column(
+            [
+                self.patient,
+                self.flags,
+                self.steps.widget,
+                self.letters.widget,
+                self.visits,
+                self.saved,
+            ]
+        )
         session.observe(self._on_event)
         self.refresh()
 
@@ -180,8 +217,8 @@ class Header:
         for v in case.sorted_visits():
             text = f"{v.visit_date.isoformat()} {esc(v.kind)}"
             parts.append(f"<b><u>{text}</u></b>" if v.id == self.session.visit_id else text)
-        self.visits.value = (
-            f"<b>Visits ({len(parts)}):</b> " + (" · ".join(parts) if parts else "none yet")
+        self.visits.value = f"<b>Visits ({len(parts)}):</b> " + (
+            " · ".join(parts) if parts else "none yet"
         )
         self._show_flags()
         self._show_saved()
@@ -191,8 +228,10 @@ class Header:
         text = f"<b>Last saved:</b> {esc(last.text())}" if last else "<b>Last saved:</b> never"
         unsaved = self.session.unsaved
         if unsaved:
-            text += (' &nbsp; <b style="color:#8a5a00">● Unsaved changes in: '
-                     f"{esc(', '.join(unsaved))}</b>")
+            text += (
+                ' &nbsp; <b style="color:#8a5a00">● Unsaved changes in: '
+                f"{esc(', '.join(unsaved))}</b>"
+            )
         self.saved.value = text
 
     def _show_flags(self) -> None:
@@ -209,11 +248,16 @@ class Header:
     def _screen_note(self) -> str:
         visit = self.session.visit
         if visit is None:
-            return notice("warning", "No visit yet: start the intake visit below and ask the "
-                          "alarm-feature questions.")
+            return notice(
+                "warning",
+                "No visit yet: start the intake visit below and ask the alarm-feature questions.",
+            )
         missing = sum(getattr(visit.screen, n) is None for n in _SCREEN_QUESTIONS)
         if not missing:
             return ""
-        return notice("warning", f"Alarm screen of the visit of {visit.visit_date.isoformat()}: "
-                      f"{missing} of {len(_SCREEN_QUESTIONS)} questions not asked yet "
-                      "(Visits section).")
+        return notice(
+            "warning",
+            f"Alarm screen of the visit of {visit.visit_date.isoformat()}: "
+            f"{missing} of {len(_SCREEN_QUESTIONS)} questions not asked yet "
+            "(Visits section).",
+        )

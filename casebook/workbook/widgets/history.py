@@ -45,8 +45,11 @@ def _data_fields(category: str) -> list[str]:
 def entry_summary(entry: HistoryEntry) -> str:
     """One line of plain text: the entry's recorded values in model order."""
     data = entry.data.model_dump()
-    parts = [f"{pretty(k)}: {shown(pretty(v) if isinstance(v, str) else v)}"
-             for k, v in data.items() if k != "category" and v not in (None, "")]
+    parts = [
+        f"{pretty(k)}: {shown(pretty(v) if isinstance(v, str) else v)}"
+        for k, v in data.items()
+        if k != "category" and v not in (None, "")
+    ]
     if entry.notes:
         parts.append(f"notes: {entry.notes}")
     return " · ".join(parts) or "(empty)"
@@ -67,35 +70,52 @@ class HistoryForm:
         self._editors: dict[str, Fields] = {}
         look = session.look
         self.listing = look.make(W.HTML)
-        self.entry = look.make(W.Dropdown, description="Entry", layout={"width": "640px"},
-                               style={"description_width": LABEL_WIDTH})
-        self.edit_button = look.make(W.Button, description="Edit", icon="pencil",
-                                     layout={"width": "auto"})
-        self.delete_button = look.make(W.Button, description="Delete", icon="trash",
-                                       layout={"width": "auto"})
+        self.entry = look.make(
+            W.Dropdown,
+            description="Entry",
+            layout={"width": "640px"},
+            style={"description_width": LABEL_WIDTH},
+        )
+        self.edit_button = look.make(
+            W.Button, description="Edit", icon="pencil", layout={"width": "auto"}
+        )
+        self.delete_button = look.make(
+            W.Button, description="Delete", icon="trash", layout={"width": "auto"}
+        )
         self.edit_button.on_click(lambda _: self._edit_chosen())
         self.delete_button.on_click(lambda _: self._delete_chosen())
         self.entry.observe(lambda _: self._arm_delete(False), "value")
         self.new_category = look.make(
-            W.Dropdown, options=[(t, c) for c, t in CATEGORY_TITLES.items()],
-            value=self.category, description="New entry in", layout={"width": "420px"},
-            style={"description_width": LABEL_WIDTH})
-        self.new_button = look.make(W.Button, description="New entry", icon="plus",
-                                    layout={"width": "auto"})
+            W.Dropdown,
+            options=[(t, c) for c, t in CATEGORY_TITLES.items()],
+            value=self.category,
+            description="New entry in",
+            layout={"width": "420px"},
+            style={"description_width": LABEL_WIDTH},
+        )
+        self.new_button = look.make(
+            W.Button, description="New entry", icon="plus", layout={"width": "auto"}
+        )
         self.new_button.on_click(lambda _: self.new(self.new_category.value))
         self.title = look.make(W.HTML)
         self.editor = look.column([])
-        self.bar = SaveBar(session, "History", collect=self._collect,
-                           reset=lambda: self.one.reset())
+        self.bar = SaveBar(
+            session, "History", collect=self._collect, reset=lambda: self.one.reset()
+        )
         self.one = OneRecord(session, self.bar, HistoryEntry, self._open, "entry")
-        self.actions = SaveBar(session, "History list", collect=list, reset=self._show_list,
-                               buttons=False)
+        self.actions = SaveBar(
+            session, "History list", collect=list, reset=self._show_list, buttons=False
+        )
         self.fold = Fold(look, [self.title, self.editor, self.bar.widget])
-        self.widget = look.column([
-            self.listing, look.row([self.entry, self.edit_button, self.delete_button]),
-            self.actions.widget, look.row([self.new_category, self.new_button]),
-            self.fold.widget,
-        ])
+        self.widget = look.column(
+            [
+                self.listing,
+                look.row([self.entry, self.edit_button, self.delete_button]),
+                self.actions.widget,
+                look.row([self.new_category, self.new_button]),
+                self.fold.widget,
+            ]
+        )
         self.one.watch(self._show_list)
         self.one.show(None)  # a blank entry of `category`, folded until New or Edit
 
@@ -109,9 +129,14 @@ class HistoryForm:
         for category, heading in CATEGORY_TITLES.items():
             entries = self.entries(category)
             items = "".join(f"<li>{esc(entry_summary(e))}</li>" for e in entries)
-            parts.append(f"<b>{esc(heading)}</b>" + (
-                f'<ul style="margin:0 0 4px 0">{items}</ul>' if entries
-                else ' <i style="color:#666">none recorded</i><br>'))
+            parts.append(
+                f"<b>{esc(heading)}</b>"
+                + (
+                    f'<ul style="margin:0 0 4px 0">{items}</ul>'
+                    if entries
+                    else ' <i style="color:#666">none recorded</i><br>'
+                )
+            )
             options += [(f"{heading}: {entry_summary(e)}"[:120], e.id) for e in entries]
         self.listing.value = "".join(parts)
         keep = self.entry.value if self.entry.value in {v for _, v in options} else None
@@ -147,8 +172,10 @@ class HistoryForm:
     def _fields(self, category: str) -> Fields:
         if category not in self._editors:
             model, look = HISTORY_MODELS[category], self.session.look
-            fields = Fields(*(field_for(model, n, look) for n in _data_fields(category)),
-                            field_for(HistoryEntry, "notes", look))
+            fields = Fields(
+                *(field_for(model, n, look) for n in _data_fields(category)),
+                field_for(HistoryEntry, "notes", look),
+            )
             fields.on_change(self.bar.mark_dirty)
             self._editors[category] = fields
         return self._editors[category]
@@ -174,12 +201,14 @@ class HistoryForm:
             self.category = entry.category
         category = self.category
         fields = self._fields(category)
-        values = (defaults(HISTORY_MODELS[category], _data_fields(category)) | {"notes": ""}
-                  if entry is None else entry.data.model_dump() | {"notes": entry.notes})
+        values = (
+            defaults(HISTORY_MODELS[category], _data_fields(category)) | {"notes": ""}
+            if entry is None
+            else entry.data.model_dump() | {"notes": entry.notes}
+        )
         fields.load(values)
         heading = CATEGORY_TITLES[category]
-        self.title.value = (f"<b>{'New entry' if entry is None else 'Editing'}: "
-                            f"{esc(heading)}</b>")
+        self.title.value = f"<b>{'New entry' if entry is None else 'Editing'}: {esc(heading)}</b>"
         self.editor.children = fields.rows
         self.bar.fields = fields
 
@@ -191,8 +220,9 @@ class HistoryForm:
         def make(values: dict[str, Any]) -> HistoryEntry:
             data = model(**{n: values[n] for n in _data_fields(self.category)})
             keep = {"id": base.id, "version": base.version} if base is not None else {}
-            return HistoryEntry(patient_id=self.session.patient_id, data=data,
-                                notes=values["notes"], **keep)
+            return HistoryEntry(
+                patient_id=self.session.patient_id, data=data, notes=values["notes"], **keep
+            )
 
         names = _data_fields(self.category)
         entry = fields.build(make, whole=next((n for n in ("end", "resolved") if n in names), ""))

@@ -31,22 +31,37 @@ class LetterButtons:
     `folder/letters/` and the link is relative to it.
     """
 
-    def __init__(self, session: CaseSession, kinds: Sequence[LetterKind] = (
-            "referral", "after_visit_summary"), *, folder: str | os.PathLike[str] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        session: CaseSession,
+        kinds: Sequence[LetterKind] = ("referral", "after_visit_summary"),
+        *,
+        folder: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.session = session
         self.folder = Path(folder) if folder is not None else Path.cwd()
         look = session.look
-        self.recipient = look.make(W.Text, value=_DEFAULT_TO, description="To",
-                                   placeholder="Dr …, Gastroenterology",
-                                   layout={"width": "320px"})
-        self.referral_button = look.make(W.Button, description="Referral letter",
-                                         icon="file-pdf-o", layout={"width": "auto"},
-                                         tooltip="Make a referral letter (PDF) from the record")
-        self.summary_button = look.make(W.Button, description="After-visit summary",
-                                        icon="file-pdf-o", layout={"width": "auto"},
-                                        tooltip="Make the patient's summary of the selected "
-                                                "visit (PDF)")
+        self.recipient = look.make(
+            W.Text,
+            value=_DEFAULT_TO,
+            description="To",
+            placeholder="Dr …, Gastroenterology",
+            layout={"width": "320px"},
+        )
+        self.referral_button = look.make(
+            W.Button,
+            description="Referral letter",
+            icon="file-pdf-o",
+            layout={"width": "auto"},
+            tooltip="Make a referral letter (PDF) from the record",
+        )
+        self.summary_button = look.make(
+            W.Button,
+            description="After-visit summary",
+            icon="file-pdf-o",
+            layout={"width": "auto"},
+            tooltip="Make the patient's summary of the selected visit (PDF)",
+        )
         self.referral_button.on_click(lambda _: self.make("referral"))
         self.summary_button.on_click(lambda _: self.make("after_visit_summary"))
         self.output = look.make(W.HTML)
@@ -84,19 +99,30 @@ class LetterButtons:
         try:
             settings = load_clinic_settings(database_url=session.store.url)
             if kind == "referral":
-                letter = referral_letter(session.case, session.catalog, settings,
-                                         to=self.recipient.value, on=date.today())
+                letter = referral_letter(
+                    session.case,
+                    session.catalog,
+                    settings,
+                    to=self.recipient.value,
+                    on=date.today(),
+                )
             else:
                 visit = session.visit
-                letter = after_visit_summary(session.case, session.catalog, settings,
-                                             visit_date=visit.visit_date if visit else None)
+                letter = after_visit_summary(
+                    session.case,
+                    session.catalog,
+                    settings,
+                    visit_date=visit.visit_date if visit else None,
+                )
             path = default_letter_path(self.folder, letter)
             save_letter(session.store, letter, path)
         except CasebookError as exc:
             self.output.value = notice("error", text(str(exc)))
             return None
         href = quote(path.relative_to(self.folder).as_posix())
-        self.output.value = notice("ok", f'Saved with the case: <a href="{text(href)}" '
-                                   f'target="_blank">{text(path.name)}</a>')
+        self.output.value = notice(
+            "ok",
+            f'Saved with the case: <a href="{text(href)}" target="_blank">{text(path.name)}</a>',
+        )
         session.reload()  # the case now lists the letter
         return path

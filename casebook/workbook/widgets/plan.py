@@ -25,21 +25,38 @@ from casebook.workbook.widgets.session import CaseSession
 
 __all__ = ["EDITABLE", "PlanForm", "cautions_html", "template_html"]
 
-EDITABLE = ("category", "name", "patient_name", "dose", "frequency", "start", "end", "instructions",
-            "rationale", "status")
-_STATUS_COLOURS = {"proposed": "#666", "active": "#1b6e3a", "stopped": "#b00020",
-                   "completed": "#1f5f99"}
+EDITABLE = (
+    "category",
+    "name",
+    "patient_name",
+    "dose",
+    "frequency",
+    "start",
+    "end",
+    "instructions",
+    "rationale",
+    "status",
+)
+_STATUS_COLOURS = {
+    "proposed": "#666",
+    "active": "#1b6e3a",
+    "stopped": "#b00020",
+    "completed": "#1f5f99",
+}
 
 
 def template_html(template: ProtocolTemplate) -> str:
     """A protocol template's evidence label, rationale and source, read before it is used."""
-    kind = {"not-recommended": "error", "research-only": "warning"}.get(template.evidence,
-                                                                       "info")
-    return notice(kind, (
-        f"<b>{esc(template.name)}</b> {evidence_badge(template.evidence)}<br>"
-        f"{esc(template.rationale)}<br>"
-        f'<span style="color:#555;font-size:0.9em">Source: {esc(template.source)} · '
-        "an editable default, not advice</span>"))
+    kind = {"not-recommended": "error", "research-only": "warning"}.get(template.evidence, "info")
+    return notice(
+        kind,
+        (
+            f"<b>{esc(template.name)}</b> {evidence_badge(template.evidence)}<br>"
+            f"{esc(template.rationale)}<br>"
+            f'<span style="color:#555;font-size:0.9em">Source: {esc(template.source)} · '
+            "an editable default, not advice</span>"
+        ),
+    )
 
 
 def cautions_html(matches: list[CautionMatch]) -> str:
@@ -48,24 +65,34 @@ def cautions_html(matches: list[CautionMatch]) -> str:
         return ""
     rows = []
     for m in matches:
-        state = (f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')} on "
-                 f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
-                 if m.confirmation is not None and m.confirmed
-                 else "<br><b>Needs a reason to go ahead.</b>")
-        rows.append(f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
-                    f"({esc('; '.join(m.reasons))}). {esc(m.caution.text)}"
-                    f'<br><span style="color:#555;font-size:0.9em">Source: '
-                    f"{esc(m.caution.source)}</span>{state}</li>")
+        state = (
+            f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')} on "
+            f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
+            if m.confirmation is not None and m.confirmed
+            else "<br><b>Needs a reason to go ahead.</b>"
+        )
+        rows.append(
+            f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
+            f"({esc('; '.join(m.reasons))}). {esc(m.caution.text)}"
+            f'<br><span style="color:#555;font-size:0.9em">Source: '
+            f"{esc(m.caution.source)}</span>{state}</li>"
+        )
     kind = "info" if all(m.confirmed for m in matches) else "error"
-    return notice(kind, "<b>Cautions that match this patient</b>"
-                  f'<ul style="margin:2px 0">{"".join(rows)}</ul>')
+    return notice(
+        kind,
+        f'<b>Cautions that match this patient</b><ul style="margin:2px 0">{"".join(rows)}</ul>',
+    )
 
 
 def _summary(item: PlanItem) -> str:
     dosing = ", ".join(x for x in (item.dose, item.frequency) if x)
     span = f"{shown(item.start)} → {item.end.isoformat() if item.end else 'ongoing'}"
-    return (f"<b>{esc(item.name)}</b>" + (f" — {esc(dosing)}" if dosing else "")
-            + f" · {esc(span)} " + badge(item.status, _STATUS_COLOURS[item.status]))
+    return (
+        f"<b>{esc(item.name)}</b>"
+        + (f" — {esc(dosing)}" if dosing else "")
+        + f" · {esc(span)} "
+        + badge(item.status, _STATUS_COLOURS[item.status])
+    )
 
 
 class PlanForm:
@@ -77,59 +104,85 @@ class PlanForm:
         look = session.look
         label = {"description_width": LABEL_WIDTH}
         self.listing = look.make(W.HTML)
-        self.item = look.make(W.Dropdown, description="Plan item", style=label,
-                              layout={"width": "570px"})
+        self.item = look.make(
+            W.Dropdown, description="Plan item", style=label, layout={"width": "570px"}
+        )
         self.item.observe(lambda _: self._item_buttons(), "value")
         self.edit_button, self.start_button, self.stop_button = (
             look.make(W.Button, description=d, icon=i, layout={"width": "auto"})
-            for d, i in (("Edit", "pencil"), ("Start", "play"), ("Stop", "stop")))
+            for d, i in (("Edit", "pencil"), ("Start", "play"), ("Stop", "stop"))
+        )
         self.edit_button.on_click(lambda _: self._on_chosen(self.edit))
         self.start_button.on_click(lambda _: self._on_chosen(self.start))
         self.stop_button.on_click(lambda _: self._on_chosen(self.stop))
-        self.actions = SaveBar(session, "Plan list", collect=list, reset=self._show_list,
-                               buttons=False)
+        self.actions = SaveBar(
+            session, "Plan list", collect=list, reset=self._show_list, buttons=False
+        )
         self.fields = Fields(*(field_for(PlanItem, n, look, width="570px") for n in EDITABLE))
-        self.template = look.make(W.Dropdown, description="Protocol template", style=label,
-                                  layout={"width": "570px"})
+        self.template = look.make(
+            W.Dropdown, description="Protocol template", style=label, layout={"width": "570px"}
+        )
         self.template_info = look.make(W.HTML)
-        self.use_template = look.make(W.Button, description="Use this template", icon="copy",
-                                      layout={"width": "auto"})
-        self.new_button = look.make(W.Button, description="New plan item", icon="plus",
-                                    layout={"width": "auto"})
+        self.use_template = look.make(
+            W.Button, description="Use this template", icon="copy", layout={"width": "auto"}
+        )
+        self.new_button = look.make(
+            W.Button, description="New plan item", icon="plus", layout={"width": "auto"}
+        )
         self.title = look.make(W.HTML)
         self.cautions_info = look.make(W.HTML)
         self.flag_warning = look.make(W.HTML)
         self.caution_reason = look.make(
-            W.Textarea, description="Reason to go ahead", rows=2,
+            W.Textarea,
+            description="Reason to go ahead",
+            rows=2,
             placeholder="Why this plan item is right despite the cautions above",
-            style=label, layout={"width": "570px", "display": "none"})
-        self.bar = SaveBar(session, "Plan", collect=self._collect, reset=lambda: self.one.reset(),
-                           fields=self.fields, save_label="Save plan item")
+            style=label,
+            layout={"width": "570px", "display": "none"},
+        )
+        self.bar = SaveBar(
+            session,
+            "Plan",
+            collect=self._collect,
+            reset=lambda: self.one.reset(),
+            fields=self.fields,
+            save_label="Save plan item",
+        )
         self.one = OneRecord(session, self.bar, PlanItem, self._open, "plan item")
         self.fields.on_change(self.bar.mark_dirty)
         self.fields.on_change(self._show_cautions)
         self.caution_reason.observe(  # typing a reason is an edit; clearing it on open is not
-            lambda change: self.bar.mark_dirty() if change["new"].strip() else None, "value")
+            lambda change: self.bar.mark_dirty() if change["new"].strip() else None, "value"
+        )
         self.fields["category"].widget.observe(lambda _: self._templates(), "value")
         self.template.observe(lambda _: self._show_template(), "value")
         self.use_template.on_click(lambda _: self.apply_template())
         self.new_button.on_click(lambda _: self.new())
         self.chart = ChartView(session, self._chart, lambda: records_key(session.case.plan))
-        self.fold = Fold(look, [
-            self.title,
-            self.fields["category"].row,
-            look.row([self.template, self.use_template]),
-            self.template_info,
-            *(self.fields[n].row for n in EDITABLE[1:]),
-            self.flag_warning, self.cautions_info, self.caution_reason,
-            self.bar.widget,
-        ])
-        self.widget = look.column([
-            self.listing,
-            look.row([self.item, self.edit_button, self.start_button, self.stop_button]),
-            self.actions.widget, self.chart.widget, look.row([self.new_button]),
-            self.fold.widget,
-        ])
+        self.fold = Fold(
+            look,
+            [
+                self.title,
+                self.fields["category"].row,
+                look.row([self.template, self.use_template]),
+                self.template_info,
+                *(self.fields[n].row for n in EDITABLE[1:]),
+                self.flag_warning,
+                self.cautions_info,
+                self.caution_reason,
+                self.bar.widget,
+            ],
+        )
+        self.widget = look.column(
+            [
+                self.listing,
+                look.row([self.item, self.edit_button, self.start_button, self.stop_button]),
+                self.actions.widget,
+                self.chart.widget,
+                look.row([self.new_button]),
+                self.fold.widget,
+            ]
+        )
         self.one.watch(self._show_list)
         self.one.show(None)
 
@@ -142,12 +195,16 @@ class PlanForm:
     def _show_list(self) -> None:
         parts, options = [], []
         for category in PLAN_CATEGORIES:
-            items = sorted((i for i in self.session.case.plan if i.category == category),
-                           key=lambda i: (i.start is None, i.start or date.min, i.name))
+            items = sorted(
+                (i for i in self.session.case.plan if i.category == category),
+                key=lambda i: (i.start is None, i.start or date.min, i.name),
+            )
             if items:
                 rows = "".join(f"<li>{_summary(i)}</li>" for i in items)
-                parts.append(f"<b>{esc(pretty(category).capitalize())}</b>"
-                             f'<ul style="margin:0 0 4px 0">{rows}</ul>')
+                parts.append(
+                    f"<b>{esc(pretty(category).capitalize())}</b>"
+                    f'<ul style="margin:0 0 4px 0">{rows}</ul>'
+                )
                 options += [(f"{i.name} ({i.status})", i.id) for i in items]
         self.listing.value = "".join(parts) or '<span style="color:#555">No plan items yet.</span>'
         keep = self.item.value if self.item.value in {v for _, v in options} else None
@@ -197,12 +254,17 @@ class PlanForm:
 
     def _open(self, item: PlanItem | None) -> None:
         self._template = None
-        values = (defaults(PlanItem, EDITABLE) | {"category": PLAN_CATEGORIES[0]}
-                  if item is None else item.model_dump(include=set(EDITABLE)))
+        values = (
+            defaults(PlanItem, EDITABLE) | {"category": PLAN_CATEGORIES[0]}
+            if item is None
+            else item.model_dump(include=set(EDITABLE))
+        )
         self.fields.load(values)
-        self.title.value = ("<b>New plan item</b>: choose a category, then a template or "
-                            "fill the fields yourself" if item is None
-                            else f"<b>Editing:</b> {esc(item.name)}")
+        self.title.value = (
+            "<b>New plan item</b>: choose a category, then a template or fill the fields yourself"
+            if item is None
+            else f"<b>Editing:</b> {esc(item.name)}"
+        )
         self.caution_reason.value = ""
         self._templates()
         self._show_cautions()
@@ -211,7 +273,8 @@ class PlanForm:
         category = self.fields["category"].peek()
         found = self.session.catalog.protocols_for(category) if category else ()
         self.template.options = [("(from scratch)", "")] + [
-            (f"{t.name} — {t.evidence}", t.key) for t in found]
+            (f"{t.name} — {t.evidence}", t.key) for t in found
+        ]
         self._show_template()
 
     def _chosen(self) -> ProtocolTemplate | None:
@@ -232,11 +295,20 @@ class PlanForm:
         # plan begun from an old visit would start in the past).
         start = self.fields["start"].peek() or date.today()
         end = start + timedelta(days=chosen.duration_days) if chosen.duration_days else None
-        self.fields.load({"category": chosen.category, "name": chosen.name,
-                          "patient_name": chosen.patient_name, "dose": chosen.dose,
-                          "frequency": chosen.frequency, "start": start, "end": end,
-                          "instructions": chosen.instructions, "rationale": chosen.rationale,
-                          "status": "proposed"})
+        self.fields.load(
+            {
+                "category": chosen.category,
+                "name": chosen.name,
+                "patient_name": chosen.patient_name,
+                "dose": chosen.dose,
+                "frequency": chosen.frequency,
+                "start": start,
+                "end": end,
+                "instructions": chosen.instructions,
+                "rationale": chosen.rationale,
+                "status": "proposed",
+            }
+        )
         self.template.value = chosen.key
         self._template = chosen
         self.bar.mark_dirty()
@@ -248,15 +320,16 @@ class PlanForm:
         base = self.one.record
         tpl = self._template
         if tpl is None and base is not None and base.template is not None:
-            tpl = next((t for t in self.session.catalog.protocols if t.key == base.template),
-                       None)
+            tpl = next((t for t in self.session.catalog.protocols if t.key == base.template), None)
         if tpl is None:
             return []
         found = active_cautions(self.session.case, self.session.catalog, tpl)
         if base is None:
             return found
-        return [CautionMatch(m.template, m.caution, m.reasons, base.id, base.confirmation(m.key))
-                for m in found]
+        return [
+            CautionMatch(m.template, m.caution, m.reasons, base.id, base.confirmation(m.key))
+            for m in found
+        ]
 
     def _show_cautions(self) -> None:
         matches = self.matches()
@@ -264,30 +337,41 @@ class PlanForm:
         open_ = [m for m in matches if not m.confirmed]
         self.caution_reason.layout.display = "" if open_ else "none"
         category = self.fields["category"].peek()
-        warning = protocol_warning(self.session.case, self.session.catalog,
-                                   category or None) if category else None
+        warning = (
+            protocol_warning(self.session.case, self.session.catalog, category or None)
+            if category
+            else None
+        )
         self.flag_warning.value = notice("error", esc(warning)) if warning else ""
 
     def _confirmations(self, keep: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """The item's confirmations plus, when a reason is typed, one for each matching
         caution still open (the store refuses the save while any is open)."""
-        confirmed = [CautionConfirmation.model_validate(c)
-                     for c in keep.get("caution_confirmations", [])]
+        confirmed = [
+            CautionConfirmation.model_validate(c) for c in keep.get("caution_confirmations", [])
+        ]
         reason = self.caution_reason.value.strip()
         if not reason or values.get("status") not in ("active", "proposed"):
             return {"caution_confirmations": confirmed}
         have = {c.key for c in confirmed}
-        confirmed += [CautionConfirmation(key=m.key, reason=reason, by=self.session.store.actor,
-                                          on=date.today())
-                      for m in self.matches() if not m.confirmed and m.key not in have]
+        confirmed += [
+            CautionConfirmation(
+                key=m.key, reason=reason, by=self.session.store.actor, on=date.today()
+            )
+            for m in self.matches()
+            if not m.confirmed and m.key not in have
+        ]
         return {"caution_confirmations": confirmed}
 
     def _collect(self) -> list[Change]:
         base, tpl = self.one.record, self._template
 
         def make(values: dict[str, Any]) -> PlanItem:
-            keep = base.model_dump(exclude=set(EDITABLE)) if base is not None else {
-                "patient_id": self.session.patient_id}
+            keep = (
+                base.model_dump(exclude=set(EDITABLE))
+                if base is not None
+                else {"patient_id": self.session.patient_id}
+            )
             if tpl is not None:
                 keep |= {"template": tpl.key, "source": tpl.source}
             return PlanItem.model_validate(keep | values | self._confirmations(keep, values))

@@ -30,8 +30,10 @@ from casebook.workbook.widgets.session import CaseSession, Event
 
 __all__ = ["FLAG_WORDS", "ResultForm", "ResultsView"]
 
-FLAG_WORDS = {flag: (f"{flag} {RESULT_FLAG_WORDS[flag]}", colour)
-              for flag, colour in zip(RESULT_FLAGS, ("#b00020", "#1f5f99", "#b00020"), strict=True)}
+FLAG_WORDS = {
+    flag: (f"{flag} {RESULT_FLAG_WORDS[flag]}", colour)
+    for flag, colour in zip(RESULT_FLAGS, ("#b00020", "#1f5f99", "#b00020"), strict=True)
+}
 
 
 class ResultForm:
@@ -42,37 +44,53 @@ class ResultForm:
         self.tests = session.catalog.tests
         look = session.look
         label = {"description_width": LABEL_WIDTH}
-        self.order = look.make(W.Dropdown, description="For order", style=label,
-                               layout={"width": "570px"})
+        self.order = look.make(
+            W.Dropdown, description="For order", style=label, layout={"width": "570px"}
+        )
         self.test = W.Dropdown(  # its own layout: hidden while an order is chosen
-            description="Test", style=look.style(W.Dropdown, **label),
+            description="Test",
+            style=look.style(W.Dropdown, **label),
             options=[(f"{t.name} ({t.group})", t.key) for t in self.tests.values()],
-            layout=W.Layout(width="570px"))
+            layout=W.Layout(width="570px"),
+        )
         self.fields = Fields(
             field_for(TestResult, "collected_on", look, label="Collected on"),
-            Field("value", "Value", look.make(W.Text, description="Value", style=label,
-                                              layout={"width": "270px"}),
-                  str.strip, lambda v: "" if v is None else str(v), look),
+            Field(
+                "value",
+                "Value",
+                look.make(W.Text, description="Value", style=label, layout={"width": "270px"}),
+                str.strip,
+                lambda v: "" if v is None else str(v),
+                look,
+            ),
             field_for(TestResult, "unit", look, label="Unit", width="270px"),
             field_for(TestResult, "ref_low", look, label="Reference low"),
             field_for(TestResult, "ref_high", look, label="Reference high"),
         )
         self.hint = look.make(W.HTML)
-        self.bar = SaveBar(session, "Result", collect=self._collect, reset=self._reset,
-                           fields=self.fields, save_label="Save result")
+        self.bar = SaveBar(
+            session,
+            "Result",
+            collect=self._collect,
+            reset=self._reset,
+            fields=self.fields,
+            save_label="Save result",
+        )
         self._loading = Quiet()
         self.fields.on_change(self.bar.mark_dirty)
         self.order.observe(lambda _: self._prefill(), "value")
         self.test.observe(lambda _: self._prefill(), "value")
-        self.widget = look.column([self.order, self.test, self.hint, *self.fields.rows,
-                                   self.bar.widget])
+        self.widget = look.column(
+            [self.order, self.test, self.hint, *self.fields.rows, self.bar.widget]
+        )
         session.observe(self._on_event)
         self._reset()
 
     def open_orders(self) -> list[TestOrder]:
-        return sorted((o for o in self.session.case.orders
-                       if o.status in ("ordered", "collected")),
-                      key=lambda o: (o.ordered_on, o.id))
+        return sorted(
+            (o for o in self.session.case.orders if o.status in ("ordered", "collected")),
+            key=lambda o: (o.ordered_on, o.id),
+        )
 
     @property
     def selected(self) -> LabTest:
@@ -90,8 +108,13 @@ class ResultForm:
     def _reset(self) -> None:
         with self._loading:
             self.order.options = [("(no order: choose the test below)", "")] + [
-                (f"{self.tests[o.test].name if o.test in self.tests else o.test}, ordered "
-                 f"{o.ordered_on.isoformat()}", o.id) for o in self.open_orders()]
+                (
+                    f"{self.tests[o.test].name if o.test in self.tests else o.test}, ordered "
+                    f"{o.ordered_on.isoformat()}",
+                    o.id,
+                )
+                for o in self.open_orders()
+            ]
             self.order.value = ""
         self._prefill()
 
@@ -103,15 +126,25 @@ class ResultForm:
         self.test.layout.display = "none" if order is not None else "flex"
         test = self.selected
         low, high = test.range_for(self.session.case.patient.sex)
-        self.fields.load({"collected_on": (order.collected_on if order and order.collected_on
-                                           else date.today()),
-                          "value": "", "unit": test.unit, "ref_low": low, "ref_high": high})
+        self.fields.load(
+            {
+                "collected_on": (
+                    order.collected_on if order and order.collected_on else date.today()
+                ),
+                "value": "",
+                "unit": test.unit,
+                "ref_low": low,
+                "ref_high": high,
+            }
+        )
         if test.kind == "qualitative":
             allowed = ", ".join((*test.normal_values, *test.abnormal_values))
             self.hint.value = f'<span style="color:#555">Type one of: {esc(allowed)}</span>'
         else:
-            self.hint.value = (f'<span style="color:#555">A number in {esc(test.unit)}; the range '
-                               "is the catalog's default: use the reporting lab's.</span>")
+            self.hint.value = (
+                f'<span style="color:#555">A number in {esc(test.unit)}; the range '
+                "is the catalog's default: use the reporting lab's.</span>"
+            )
 
     def _collect(self) -> list[Change]:
         test, order = self.selected, self._order()
@@ -127,18 +160,29 @@ class ResultForm:
                 value, text = number, None
             else:
                 value, text = None, v["value"]
-            return TestResult(patient_id=self.session.patient_id, test=test.key,
-                              collected_on=v["collected_on"], value=value, value_text=text,
-                              unit=v["unit"], ref_low=v["ref_low"], ref_high=v["ref_high"],
-                              order_id=order.id if order else None)
+            return TestResult(
+                patient_id=self.session.patient_id,
+                test=test.key,
+                collected_on=v["collected_on"],
+                value=value,
+                value_text=text,
+                unit=v["unit"],
+                ref_low=v["ref_low"],
+                ref_high=v["ref_high"],
+                order_id=order.id if order else None,
+            )
 
         result = self.fields.build(make, whole="ref_low")
         changes = [Change(result, None, test.name)]
         if order is not None:
-            done = TestOrder.model_validate({
-                **order.model_dump(), "status": "resulted",
-                "collected_on": order.collected_on or result.collected_on,
-                "resulted_on": order.resulted_on or date.today()})
+            done = TestOrder.model_validate(
+                {
+                    **order.model_dump(),
+                    "status": "resulted",
+                    "collected_on": order.collected_on or result.collected_on,
+                    "resulted_on": order.resulted_on or date.today(),
+                }
+            )
             changes.append(Change(done, order, f"order of {test.name}"))
         return changes
 
@@ -152,17 +196,32 @@ class ResultsView:
         self.session = session
         look = session.look
         self.table = look.make(W.HTML)
-        self.review = look.make(W.Button, description="Mark reviewed", disabled=True,
-                                tooltip="Mark every result not yet reviewed as reviewed by you")
+        self.review = look.make(
+            W.Button,
+            description="Mark reviewed",
+            disabled=True,
+            tooltip="Mark every result not yet reviewed as reviewed by you",
+        )
         self.review_status = look.make(W.HTML)
         self.review.on_click(lambda _: self.mark_reviewed())
-        self.analyte = look.make(W.Dropdown, description="Trend of", layout={"width": "470px"},
-                                 style={"description_width": LABEL_WIDTH})
-        self.chart = ChartView(session, self._chart, lambda: (
-            self.analyte.value, records_key(session.case.results)))
+        self.analyte = look.make(
+            W.Dropdown,
+            description="Trend of",
+            layout={"width": "470px"},
+            style={"description_width": LABEL_WIDTH},
+        )
+        self.chart = ChartView(
+            session, self._chart, lambda: (self.analyte.value, records_key(session.case.results))
+        )
         self.analyte.observe(lambda _: self.chart.refresh(), "value")
-        self.widget = look.column([self.table, look.row([self.review, self.review_status]),
-                                   self.analyte, self.chart.widget])
+        self.widget = look.column(
+            [
+                self.table,
+                look.row([self.review, self.review_status]),
+                self.analyte,
+                self.chart.widget,
+            ]
+        )
         session.observe(self._on_event)
         self.refresh()
 
@@ -180,8 +239,9 @@ class ResultsView:
             return 0
         self.session.reload()
         plural = "" if len(done) == 1 else "s"
-        self.review_status.value = (f'<span style="color:#555">{len(done)} result{plural} '
-                                    "marked reviewed</span>")
+        self.review_status.value = (
+            f'<span style="color:#555">{len(done)} result{plural} marked reviewed</span>'
+        )
         return len(done)
 
     def _chart(self) -> object:
@@ -195,27 +255,46 @@ class ResultsView:
 
     def refresh(self) -> None:
         tests = self.session.catalog.tests
-        results = sorted(self.session.case.results, key=lambda r: (r.collected_on, r.test),
-                         reverse=True)
+        results = sorted(
+            self.session.case.results, key=lambda r: (r.collected_on, r.test), reverse=True
+        )
         rows = []
         for r in results:
             name = tests[r.test].name if r.test in tests else r.test
             value = shown(r.value) if r.value is not None else shown(r.value_text)
             reading = read_result(r, tests.get(r.test), self.session.case.patient.sex)
             word, colour = FLAG_WORDS[reading.flag] if reading.flag else ("", "")
-            reviewed = (esc(f"{r.reviewed_at.astimezone():%Y-%m-%d} by {r.reviewed_by or '?'}")
-                        if r.reviewed_at is not None else badge("new", "#8a5a00"))
-            rows.append((esc(r.collected_on), esc(name), esc(f"{value} {r.unit}".strip()),
-                         esc(range_text(reading.low, reading.high)),
-                         badge(word, colour) if word else "", reviewed))
+            reviewed = (
+                esc(f"{r.reviewed_at.astimezone():%Y-%m-%d} by {r.reviewed_by or '?'}")
+                if r.reviewed_at is not None
+                else badge("new", "#8a5a00")
+            )
+            rows.append(
+                (
+                    esc(r.collected_on),
+                    esc(name),
+                    esc(f"{value} {r.unit}".strip()),
+                    esc(range_text(reading.low, reading.high)),
+                    badge(word, colour) if word else "",
+                    reviewed,
+                )
+            )
         new = len(self.unreviewed())
         self.review.disabled = new == 0
         self.review.description = f"Mark reviewed ({new})" if new else "Mark reviewed"
-        self.table.value = (table(("collected", "test", "value", "reference range", "flag",
-                                   "reviewed"), rows, escaped=True) if rows
-                            else '<span style="color:#555">No results yet.</span>')
-        numeric = sorted({r.test for r in results if r.value is not None and r.test in tests},
-                         key=lambda k: tests[k].name)
+        self.table.value = (
+            table(
+                ("collected", "test", "value", "reference range", "flag", "reviewed"),
+                rows,
+                escaped=True,
+            )
+            if rows
+            else '<span style="color:#555">No results yet.</span>'
+        )
+        numeric = sorted(
+            {r.test for r in results if r.value is not None and r.test in tests},
+            key=lambda k: tests[k].name,
+        )
         options = [(tests[k].name, k) for k in numeric]
         if list(self.analyte.options) != options:
             keep = self.analyte.value if self.analyte.value in numeric else None

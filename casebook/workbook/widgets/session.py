@@ -108,8 +108,7 @@ class CaseSession:
 
     def find(self, kind: type[Record], record_id: str) -> Record | None:
         """The record of this type and id in the loaded case (None: absent or deleted)."""
-        return next((r for r in getattr(self.case, collection_of(kind)) if r.id == record_id),
-                    None)
+        return next((r for r in getattr(self.case, collection_of(kind)) if r.id == record_id), None)
 
     @property
     def visit(self) -> Visit | None:
@@ -125,8 +124,9 @@ class CaseSession:
             self._notify("visit")
 
     # --- writing ----------------------------------------------------------------------
-    def save(self, records: Sequence[Record] = (), *, deletes: Sequence[Record] = ()
-             ) -> list[Record]:
+    def save(
+        self, records: Sequence[Record] = (), *, deletes: Sequence[Record] = ()
+    ) -> list[Record]:
         """Write `records` and delete `deletes` in one transaction, then reload.
 
         Raises ConflictError (someone saved a newer version), RecordError or StoreError
@@ -181,8 +181,11 @@ class CaseSession:
             return []
         drafts = [r for records in self._pending.values() for r in records]
         saved = {(f.key, f.reason) for f in self.red_flags()}
-        return [f for f in self._evaluate(with_records(self.case, drafts))
-                if (f.key, f.reason) not in saved]
+        return [
+            f
+            for f in self._evaluate(with_records(self.case, drafts))
+            if (f.key, f.reason) not in saved
+        ]
 
     def _evaluate(self, case: Case) -> list[RedFlag]:
         cat = self.catalog

@@ -30,13 +30,21 @@ class SymptomRow:
     def __init__(self, key: str, label: str, description: str, look: Look) -> None:
         self.key, self.label = key, label
         self.severity = look.make(
-            W.ToggleButtons, options=[(str(i), i) for i in range(5)], index=None,
+            W.ToggleButtons,
+            options=[(str(i), i) for i in range(5)],
+            index=None,
             tooltips=[f"{i} {w}" for i, w in enumerate(SEVERITY_WORDS)],
-            style={"button_width": "34px"}, layout={"width": "auto"})
-        self.frequency = look.make(W.Dropdown, options=FREQUENCIES, value="never",
-                                   layout={"width": "190px"})
-        name = look.make(W.HTML, value=f'<span title="{esc(description)}">{esc(label)}</span>',
-                         layout={"width": "210px"})
+            style={"button_width": "34px"},
+            layout={"width": "auto"},
+        )
+        self.frequency = look.make(
+            W.Dropdown, options=FREQUENCIES, value="never", layout={"width": "190px"}
+        )
+        name = look.make(
+            W.HTML,
+            value=f'<span title="{esc(description)}">{esc(label)}</span>',
+            layout={"width": "210px"},
+        )
         self.widget = look.row([name, self.severity, self.frequency])
         self.widget.add_class(f"casebook-symptom-{key}")
 
@@ -52,26 +60,48 @@ class SymptomsForm:
         self.session = session
         cat = session.catalog
         look = session.look
-        self.rows = {s.key: SymptomRow(s.key, s.label, s.description, look)
-                     for s in cat.symptoms}
-        self.bar = SaveBar(session, "Symptoms", collect=self._collect, reset=self._reset,
-                           save_label="Save symptoms")
+        self.rows = {s.key: SymptomRow(s.key, s.label, s.description, look) for s in cat.symptoms}
+        self.bar = SaveBar(
+            session,
+            "Symptoms",
+            collect=self._collect,
+            reset=self._reset,
+            save_label="Save symptoms",
+        )
         self.pin = VisitPin(session, self.bar, "Symptoms")
         self.note = look.make(W.HTML)
         self._loading = Quiet()
         for row in self.rows.values():
             row.severity.observe(self._changed, "value")
             row.frequency.observe(self._changed, "value")
-        self.chart = ChartView(session, self._chart, lambda: (
-            records_key(session.case.visits), records_key(session.case.symptoms)))
-        legend = look.make(W.HTML, value=(
-            STYLE + '<span style="color:#555">Severity: '
-            + " · ".join(f"{i} {w}" for i, w in enumerate(SEVERITY_WORDS))
-            + "; frequency: how often in the last weeks</span>"))
-        form = look.column([self.pin.heading, self.note, legend,
-                            *(r.widget for r in self.rows.values()), self.bar.widget])
-        self.widget = look.make(W.HBox, children=[form, self.chart.widget],
-                                layout={"flex_flow": "row wrap", "align_items": "flex-start"})
+        self.chart = ChartView(
+            session,
+            self._chart,
+            lambda: (records_key(session.case.visits), records_key(session.case.symptoms)),
+        )
+        legend = look.make(
+            W.HTML,
+            value=(
+                STYLE
+                + '<span style="color:#555">Severity: '
+                + " · ".join(f"{i} {w}" for i, w in enumerate(SEVERITY_WORDS))
+                + "; frequency: how often in the last weeks</span>"
+            ),
+        )
+        form = look.column(
+            [
+                self.pin.heading,
+                self.note,
+                legend,
+                *(r.widget for r in self.rows.values()),
+                self.bar.widget,
+            ]
+        )
+        self.widget = look.make(
+            W.HBox,
+            children=[form, self.chart.widget],
+            layout={"flex_flow": "row wrap", "align_items": "flex-start"},
+        )
         self.widget.add_class(FORM_CLASS)
         session.observe(lambda event: self.pin.on_event(event, self._reset, self.chart))
         self._reset()
@@ -99,8 +129,10 @@ class SymptomsForm:
         missing = len(self.rows) - len(saved.keys() & self.rows.keys())
         self.note.value = (
             f'<span style="color:#8a5a00">{missing} of {len(self.rows)} symptoms not rated '
-            "at this visit yet (no button selected).</span>" if self.pin.visit and missing
-            else "")
+            "at this visit yet (no button selected).</span>"
+            if self.pin.visit and missing
+            else ""
+        )
         self.chart.refresh()
 
     def _collect(self) -> list[Change]:
@@ -111,9 +143,14 @@ class SymptomsForm:
                 continue
             base = saved.get(key)
             keep = {"id": base.id, "version": base.version} if base is not None else {}
-            draft = SymptomRating(patient_id=self.session.patient_id, visit_id=self.pin.visit_id,
-                                  symptom=key, severity=row.severity.value,
-                                  frequency=row.frequency.value, **keep)
+            draft = SymptomRating(
+                patient_id=self.session.patient_id,
+                visit_id=self.pin.visit_id,
+                symptom=key,
+                severity=row.severity.value,
+                frequency=row.frequency.value,
+                **keep,
+            )
             if draft != base:
                 changes.append(Change(draft, base, row.label))
         return changes

@@ -51,9 +51,13 @@ def change_table(session: CaseSession) -> str:
     rows = []
     for c in changes:
         mark = " ◀ selected" if c.visit_id == session.visit_id else ""
-        rows.append((f"{c.visit_date.isoformat()} {c.kind}{mark}", _delta(c.burden,
-                                                                        c.burden_delta),
-                     *(_delta(c.instruments[k].total, c.instruments[k].delta) for k in keys)))
+        rows.append(
+            (
+                f"{c.visit_date.isoformat()} {c.kind}{mark}",
+                _delta(c.burden, c.burden_delta),
+                *(_delta(c.instruments[k].total, c.instruments[k].delta) for k in keys),
+            )
+        )
     return table(("visit", "symptom burden (0-44)", *names), rows)
 
 
@@ -64,41 +68,77 @@ class VisitsForm:
         self.session = session
         look = session.look
         label = {"description_width": LABEL_WIDTH}
-        self.selector = look.make(W.Dropdown, description="Selected visit", style=label,
-                                  layout={"width": "450px"})
+        self.selector = look.make(
+            W.Dropdown, description="Selected visit", style=label, layout={"width": "450px"}
+        )
         self.selector.observe(self._selected, "value")
-        self.new_date = look.make(W.DatePicker, value=date.today(), description="New visit on",
-                                  style=label, layout={"width": "320px"})
-        self.start_button = look.make(W.Button, description="Start follow-up", icon="plus",
-                                      button_style="success", layout={"width": "auto"})
+        self.new_date = look.make(
+            W.DatePicker,
+            value=date.today(),
+            description="New visit on",
+            style=label,
+            layout={"width": "320px"},
+        )
+        self.start_button = look.make(
+            W.Button,
+            description="Start follow-up",
+            icon="plus",
+            button_style="success",
+            layout={"width": "auto"},
+        )
         self.start_button.on_click(lambda _: self.start_visit(self.new_date.value))
-        self.starter = SaveBar(session, "New visit", collect=list, reset=lambda: None,
-                               buttons=False)
+        self.starter = SaveBar(
+            session, "New visit", collect=list, reset=lambda: None, buttons=False
+        )
         wide: dict[str, Any] = {"label_width": "240px", "width": "520px"}
         self.fields = Fields(
             field_for(Visit, "visit_date", look, label="Visit date", **wide),
-            *(field_for(AlarmScreen, n, look, label=SCREEN_LABELS[n], **wide)
-              for n in AlarmScreen.model_fields),
+            *(
+                field_for(AlarmScreen, n, look, label=SCREEN_LABELS[n], **wide)
+                for n in AlarmScreen.model_fields
+            ),
             field_for(Visit, "summary", look, label="Summary", **wide),
         )
-        self.bar = SaveBar(session, "Visit", collect=self._collect, reset=self._reset,
-                           fields=self.fields, save_label="Save visit")
+        self.bar = SaveBar(
+            session,
+            "Visit",
+            collect=self._collect,
+            reset=self._reset,
+            fields=self.fields,
+            save_label="Save visit",
+        )
         self.fields.on_change(self.bar.mark_dirty)
-        self.pin = VisitPin(session, self.bar, "Alarm-feature screen (ask every question) "
-                            "and summary")
+        self.pin = VisitPin(
+            session, self.bar, "Alarm-feature screen (ask every question) and summary"
+        )
         self.changes = look.make(W.HTML)
         self.letters = LetterButtons(session, ("after_visit_summary",))
-        self.chart = ChartView(session, self._chart, lambda: (
-            records_key(session.case.visits), records_key(session.case.symptoms)))
-        self.widget = look.column([
-            self.selector, look.row([self.new_date, self.start_button]),
-            self.starter.widget, self.pin.heading, *self.fields.rows, self.bar.widget,
-            self.letters.widget,
-            look.make(W.HTML, value=STYLE + "<b>Change since baseline</b> (difference from "
-                      "the baseline visit in brackets)"),
-            look.make(W.HBox, children=[self.changes, self.chart.widget],
-                      layout={"flex_flow": "row wrap", "align_items": "flex-start"}),
-        ])
+        self.chart = ChartView(
+            session,
+            self._chart,
+            lambda: (records_key(session.case.visits), records_key(session.case.symptoms)),
+        )
+        self.widget = look.column(
+            [
+                self.selector,
+                look.row([self.new_date, self.start_button]),
+                self.starter.widget,
+                self.pin.heading,
+                *self.fields.rows,
+                self.bar.widget,
+                self.letters.widget,
+                look.make(
+                    W.HTML,
+                    value=STYLE + "<b>Change since baseline</b> (difference from "
+                    "the baseline visit in brackets)",
+                ),
+                look.make(
+                    W.HBox,
+                    children=[self.changes, self.chart.widget],
+                    layout={"flex_flow": "row wrap", "align_items": "flex-start"},
+                ),
+            ]
+        )
         self.widget.add_class(FORM_CLASS)
         self._syncing = False
         session.observe(self._on_event)
@@ -116,14 +156,17 @@ class VisitsForm:
     def _refresh(self) -> None:
         self._syncing = True
         try:
-            self.selector.options = [(f"{v.visit_date.isoformat()} · {v.kind}", v.id)
-                                     for v in self.session.case.sorted_visits()]
+            self.selector.options = [
+                (f"{v.visit_date.isoformat()} · {v.kind}", v.id)
+                for v in self.session.case.sorted_visits()
+            ]
             self.selector.value = self.session.visit_id
         finally:
             self.widget.add_class(FORM_CLASS)
         self._syncing = False
-        self.start_button.description = ("Start follow-up" if self.session.case.visits
-                                         else "Start intake")
+        self.start_button.description = (
+            "Start follow-up" if self.session.case.visits else "Start intake"
+        )
         if not self.bar.dirty:
             self._reset()
         else:
@@ -157,8 +200,9 @@ class VisitsForm:
             f.widget.disabled = visit is None
         if visit is None:
             return
-        self.fields.load({"visit_date": visit.visit_date, "summary": visit.summary,
-                          **visit.screen.model_dump()})
+        self.fields.load(
+            {"visit_date": visit.visit_date, "summary": visit.summary, **visit.screen.model_dump()}
+        )
 
     def _collect(self) -> list[Change]:
         base = self.pin.visit
@@ -168,9 +212,14 @@ class VisitsForm:
 
         def make(values: dict[str, Any]) -> Visit:
             screen = AlarmScreen(**{k: v for k, v in values.items() if k in screen_names})
-            return Visit.model_validate({**base.model_dump(), "visit_date": values["visit_date"],
-                                         "summary": values["summary"],
-                                         "screen": screen.model_dump()})
+            return Visit.model_validate(
+                {
+                    **base.model_dump(),
+                    "visit_date": values["visit_date"],
+                    "summary": values["summary"],
+                    "screen": screen.model_dump(),
+                }
+            )
 
         visit = self.fields.build(make)
         return [] if visit == base else [Change(visit, base, f"visit of {base.visit_date}")]

@@ -20,8 +20,9 @@ def _widgets_closed(close_widgets: None) -> None:
 @pytest.fixture
 def new_patient(sqlite_store: CaseStore) -> Patient:
     """A patient with nothing recorded yet; the name holds markup that must stay text."""
-    return sqlite_store.add_patient(Patient(
-        id="p-001", name="Ada <b>Bold</b> & Co", birth_date=date(1968, 3, 4), sex="female"))
+    return sqlite_store.add_patient(
+        Patient(id="p-001", name="Ada <b>Bold</b> & Co", birth_date=date(1968, 3, 4), sex="female")
+    )
 
 
 @pytest.fixture

@@ -20,12 +20,21 @@ def test_widgets_follow_the_model_annotations() -> None:
     look = Look()
     kinds = {
         name: type(field_for(model, name, look).widget)
-        for model, name in ((Medication, "drug_class"), (Medication, "start"),
-                            (Medication, "name"), (StressHistory, "sleep_hours"),
-                            (PlanItem, "instructions"))
+        for model, name in (
+            (Medication, "drug_class"),
+            (Medication, "start"),
+            (Medication, "name"),
+            (StressHistory, "sleep_hours"),
+            (PlanItem, "instructions"),
+        )
     }
-    assert kinds == {"drug_class": W.Dropdown, "start": W.DatePicker, "name": W.Text,
-                     "sleep_hours": W.Text, "instructions": W.Textarea}
+    assert kinds == {
+        "drug_class": W.Dropdown,
+        "start": W.DatePicker,
+        "name": W.Text,
+        "sleep_hours": W.Text,
+        "instructions": W.Textarea,
+    }
     tri = field_for(Visit.model_fields["screen"].annotation, "fever", look)
     assert tri.widget.get_state()["_options_labels"] == ("not asked", "no", "yes")
     assert tri.value is None and tri.widget.get_state()["index"] == 0  # shown, not blank
@@ -75,11 +84,19 @@ def test_messages_are_escaped_beside_fields() -> None:
 
 
 def test_rebase_keeps_their_fields_and_my_keys(session: CaseSession) -> None:
-    visit = session.save([Visit(patient_id=session.patient_id, kind="intake",
-                                visit_date=date(2024, 1, 2))])[0]
-    base = session.save([InstrumentResponse(
-        patient_id=session.patient_id, visit_id=visit.id, instrument="gad7",
-        answers={"1": 0, "2": 0})])[0]
+    visit = session.save(
+        [Visit(patient_id=session.patient_id, kind="intake", visit_date=date(2024, 1, 2))]
+    )[0]
+    base = session.save(
+        [
+            InstrumentResponse(
+                patient_id=session.patient_id,
+                visit_id=visit.id,
+                instrument="gad7",
+                answers={"1": 0, "2": 0},
+            )
+        ]
+    )[0]
     theirs = base.model_copy(update={"answers": {"1": 3, "2": 0}, "version": 2})
     mine = Change(base.model_copy(update={"answers": {"1": 0, "2": 2}}), base, "GAD-7")
     merged = rebase(mine, theirs)
@@ -92,8 +109,16 @@ def test_rebase_keeps_their_fields_and_my_keys(session: CaseSession) -> None:
 @pytest.fixture
 def edited_elsewhere(session: CaseSession, other_store: CaseStore) -> tuple[PlanForm, PlanItem]:
     """A plan item open in my editor, then saved by bob with a new dose."""
-    item = session.save([PlanItem(patient_id=session.patient_id, category="herbal",
-                                  name="Peppermint oil", dose="0.2 mL")])[0]
+    item = session.save(
+        [
+            PlanItem(
+                patient_id=session.patient_id,
+                category="herbal",
+                name="Peppermint oil",
+                dose="0.2 mL",
+            )
+        ]
+    )[0]
     form = PlanForm(session)
     form.edit(item)
     other_store.save(item.model_copy(update={"dose": "0.4 mL <i>bob</i>"}))
@@ -104,7 +129,8 @@ def edited_elsewhere(session: CaseSession, other_store: CaseStore) -> tuple[Plan
 
 
 def test_a_conflict_is_shown_and_nothing_is_overwritten(
-        edited_elsewhere: tuple[PlanForm, PlanItem], sqlite_store: CaseStore) -> None:
+    edited_elsewhere: tuple[PlanForm, PlanItem], sqlite_store: CaseStore
+) -> None:
     form, item = edited_elsewhere
     stored = sqlite_store.load_case(item.patient_id).plan[0]
     assert (stored.dose, stored.frequency, stored.version) == ("0.4 mL <i>bob</i>", "", 2)
@@ -116,8 +142,9 @@ def test_a_conflict_is_shown_and_nothing_is_overwritten(
     assert form.bar.dirty and "Unsaved" in form.bar.status.value
 
 
-def test_keep_theirs_discards_mine(edited_elsewhere: tuple[PlanForm, PlanItem],
-                                   sqlite_store: CaseStore) -> None:
+def test_keep_theirs_discards_mine(
+    edited_elsewhere: tuple[PlanForm, PlanItem], sqlite_store: CaseStore
+) -> None:
     form, item = edited_elsewhere
     assert form.bar.keep_theirs is not None
     form.bar.keep_theirs.click()
@@ -127,13 +154,17 @@ def test_keep_theirs_discards_mine(edited_elsewhere: tuple[PlanForm, PlanItem],
     assert sqlite_store.load_case(item.patient_id).plan[0].version == 2
 
 
-def test_apply_mine_on_top_of_theirs_saves_both(edited_elsewhere: tuple[PlanForm, PlanItem],
-                                                sqlite_store: CaseStore) -> None:
+def test_apply_mine_on_top_of_theirs_saves_both(
+    edited_elsewhere: tuple[PlanForm, PlanItem], sqlite_store: CaseStore
+) -> None:
     form, item = edited_elsewhere
     assert form.bar.apply_mine is not None
     form.bar.apply_mine.click()
     stored = sqlite_store.load_case(item.patient_id).plan[0]
-    assert (stored.dose, stored.frequency, stored.version) == ("0.4 mL <i>bob</i>",
-                                                               "twice daily", 3)
+    assert (stored.dose, stored.frequency, stored.version) == (
+        "0.4 mL <i>bob</i>",
+        "twice daily",
+        3,
+    )
     assert not form.bar.dirty and "Saved" in form.bar.status.value
     assert form.session.unsaved == ()

@@ -36,14 +36,22 @@ def test_every_flag_shows_label_reason_action_and_source(demo_session: CaseSessi
 
 def test_phq9_item_9_is_a_same_day_flag_at_once(session: CaseSession) -> None:
     # onset recorded before 50: otherwise the age at intake raises the onset rule
-    visit = session.save([Visit(patient_id=session.patient_id, kind="intake",
-                                visit_date=date.today(),
-                                screen=AlarmScreen(symptom_onset=date(2010, 1, 1)))])[0]
+    visit = session.save(
+        [
+            Visit(
+                patient_id=session.patient_id,
+                kind="intake",
+                visit_date=date.today(),
+                screen=AlarmScreen(symptom_onset=date(2010, 1, 1)),
+            )
+        ]
+    )[0]
     header = Header(session)
     assert "No red flags" in header.flags.value
     answers = {str(i): 0 for i in range(1, 10)} | {"9": 1}
-    draft = InstrumentResponse(patient_id=session.patient_id, visit_id=visit.id,
-                               instrument="phq9", answers=answers)
+    draft = InstrumentResponse(
+        patient_id=session.patient_id, visit_id=visit.id, instrument="phq9", answers=answers
+    )
     session.set_pending("Instruments", [draft])
     value = header.flags.value
     assert "SAME DAY" in value and "PHQ-9 item 9" in value
@@ -55,9 +63,16 @@ def test_phq9_item_9_is_a_same_day_flag_at_once(session: CaseSession) -> None:
 
 
 def test_unsaved_sections_and_unasked_screen_are_visible(session: CaseSession) -> None:
-    session.save([Visit(patient_id=session.patient_id, kind="intake",
-                        visit_date=date(2024, 2, 1),
-                        screen=AlarmScreen(fever=False, gi_bleeding=False))])
+    session.save(
+        [
+            Visit(
+                patient_id=session.patient_id,
+                kind="intake",
+                visit_date=date(2024, 2, 1),
+                screen=AlarmScreen(fever=False, gi_bleeding=False),
+            )
+        ]
+    )
     header = Header(session)
     assert "9 of 11 questions not asked" in header.flags.value
     session.set_unsaved("Symptoms", True)
@@ -77,15 +92,27 @@ def test_flag_panel_orders_by_urgency(demo_session: CaseSession) -> None:
 
 
 def _phq9(session: CaseSession, on: date) -> None:
-    visit = session.save([Visit(patient_id=session.patient_id, kind="intake", visit_date=on,
-                                screen=AlarmScreen(symptom_onset=date(2010, 1, 1)))])[0]
+    visit = session.save(
+        [
+            Visit(
+                patient_id=session.patient_id,
+                kind="intake",
+                visit_date=on,
+                screen=AlarmScreen(symptom_onset=date(2010, 1, 1)),
+            )
+        ]
+    )[0]
     answers = {str(i): 0 for i in range(1, 10)} | {"9": 2}
-    session.save([InstrumentResponse(patient_id=session.patient_id, visit_id=visit.id,
-                                     instrument="phq9", answers=answers)])
+    session.save(
+        [
+            InstrumentResponse(
+                patient_id=session.patient_id, visit_id=visit.id, instrument="phq9", answers=answers
+            )
+        ]
+    )
 
 
-def test_an_old_phq9_item_9_answer_is_urgent_to_review_not_same_day(session: CaseSession
-                                                                     ) -> None:
+def test_an_old_phq9_item_9_answer_is_urgent_to_review_not_same_day(session: CaseSession) -> None:
     old = date.today() - timedelta(days=SAME_DAY_MAX_AGE_DAYS + 300)
     _phq9(session, old)
     value = Header(session).flags.value
@@ -97,12 +124,14 @@ def test_an_old_phq9_item_9_answer_is_urgent_to_review_not_same_day(session: Cas
 def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -> None:
     pid = session.patient_id
     day = date.today() - timedelta(days=2)
-    session.save([TestResult(patient_id=pid, test="hs_crp", value=14.0, unit="mg/L",
-                             collected_on=day)])
+    session.save(
+        [TestResult(patient_id=pid, test="hs_crp", value=14.0, unit="mg/L", collected_on=day)]
+    )
     header = Header(session)
     steps = header.steps
-    assert steps.flag.get_state()["_options_labels"] == ("Raised CRP (10 mg/L or more) "
-                                                        "[routine; open]",)
+    assert steps.flag.get_state()["_options_labels"] == (
+        "Raised CRP (10 mg/L or more) [routine; open]",
+    )
     assert steps.flag.value == "crp_raised"
     assert [b.disabled for b in steps.buttons.values()] == [False, False, False]
     assert "1 red flag: refer" in header.flags.value
@@ -116,7 +145,10 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
     steps.buttons["acknowledged"].click()
     (review,) = session.store.flag_reviews([pid])[pid]
     assert (review.state, review.note, review.actor) == (
-        "acknowledged", "discussed; repeat in 6 weeks", "tester")
+        "acknowledged",
+        "discussed; repeat in 6 weeks",
+        "tester",
+    )
     assert steps.note.value == ""
     assert "ACKNOWLEDGED" in header.flags.value and "⚠" not in header.flags.value
     assert steps.buttons["acknowledged"].disabled and not steps.buttons["resolved"].disabled
@@ -130,11 +162,19 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
     assert "Resolved:" in header.flags.value and "repeat hs-CRP normal" in header.flags.value
     assert steps.flag.options == () and steps.widget.layout.display == "none"
     actions = [(e.entity, e.action) for e in session.store.audit_log(pid)][-3:]
-    assert actions == [("flag_review", "acknowledge"), ("flag_review", "refer"),
-                       ("flag_review", "resolve")]
+    assert actions == [
+        ("flag_review", "acknowledge"),
+        ("flag_review", "refer"),
+        ("flag_review", "resolve"),
+    ]
 
     # a newer raised result re-opens the rule
-    session.save([TestResult(patient_id=pid, test="hs_crp", value=22.0, unit="mg/L",
-                             collected_on=date.today())])
+    session.save(
+        [
+            TestResult(
+                patient_id=pid, test="hs_crp", value=22.0, unit="mg/L", collected_on=date.today()
+            )
+        ]
+    )
     assert "OPEN AGAIN" in header.flags.value and "1 red flag: refer" in header.flags.value
     assert steps.flag.value == "crp_raised" and not steps.buttons["acknowledged"].disabled

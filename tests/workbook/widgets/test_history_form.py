@@ -14,11 +14,20 @@ from casebook.workbook.widgets.session import CaseSession
 
 # What a practitioner types for one entry of each category (widget values).
 TYPED: dict[str, dict[str, Any]] = {
-    "infection": {"kind": "parasitic", "name": "Giardia", "onset": date(2019, 6, 1),
-                  "resolved": date(2019, 7, 1), "treated_with": "metronidazole"},
+    "infection": {
+        "kind": "parasitic",
+        "name": "Giardia",
+        "onset": date(2019, 6, 1),
+        "resolved": date(2019, 7, 1),
+        "treated_with": "metronidazole",
+    },
     "inflammatory_condition": {"condition": "celiac_disease", "status": "ruled_out"},
-    "medication": {"drug_class": "proton_pump_inhibitor", "name": "omeprazole",
-                   "dose": "20 mg", "start": date(2022, 1, 1)},
+    "medication": {
+        "drug_class": "proton_pump_inhibitor",
+        "name": "omeprazole",
+        "dose": "20 mg",
+        "start": date(2022, 1, 1),
+    },
     "diet": {"pattern": "vegetarian", "processed_food": "low", "alcohol": "moderate"},
     "stress": {"level": "high", "sources": "shift work", "sleep_hours": "5.5"},
     "environmental_exposure": {"agent": "mold", "detail": "damp flat"},
@@ -30,13 +39,15 @@ TYPED: dict[str, dict[str, Any]] = {
 
 def test_the_form_covers_every_history_category() -> None:
     assert set(TYPED) == set(HISTORY_MODELS) == set(CATEGORY_TITLES)
-    assert set(HISTORY_MODELS) == {m.model_fields["category"].default
-                                   for m in HISTORY_MODELS.values()}
+    assert set(HISTORY_MODELS) == {
+        m.model_fields["category"].default for m in HISTORY_MODELS.values()
+    }
 
 
 @pytest.mark.parametrize("category", sorted(TYPED))
-def test_add_edit_delete_each_category(category: str, session: CaseSession,
-                                       sqlite_store: CaseStore) -> None:
+def test_add_edit_delete_each_category(
+    category: str, session: CaseSession, sqlite_store: CaseStore
+) -> None:
     form = HistoryForm(session)
     form.new_category.value = category
     form.new_button.click()
@@ -70,12 +81,16 @@ def test_add_edit_delete_each_category(category: str, session: CaseSession,
 
 def test_medications_are_listed_by_class_with_dates(session: CaseSession) -> None:
     entries = [
-        HistoryEntry(patient_id=session.patient_id, data=Medication(
-            drug_class=cls, name=name, start=start, end=end))
+        HistoryEntry(
+            patient_id=session.patient_id,
+            data=Medication(drug_class=cls, name=name, start=start, end=end),
+        )
         for cls, name, start, end in (
             ("nsaid", "ibuprofen", date(2023, 2, 1), None),
             ("antibiotic", "doxycycline", date(2021, 5, 1), date(2021, 5, 8)),
-            ("antibiotic", "amoxicillin", date(2020, 1, 1), date(2020, 1, 7)))]
+            ("antibiotic", "amoxicillin", date(2020, 1, 1), date(2020, 1, 7)),
+        )
+    ]
     session.save(entries)
     form = HistoryForm(session)
     names = [e.data.name for e in form.entries("medication")]  # type: ignore[union-attr]
@@ -85,8 +100,9 @@ def test_medications_are_listed_by_class_with_dates(session: CaseSession) -> Non
     assert listing.index("amoxicillin") < listing.index("ibuprofen")
 
 
-def test_a_bad_value_is_shown_beside_its_field_and_not_saved(session: CaseSession,
-                                                             sqlite_store: CaseStore) -> None:
+def test_a_bad_value_is_shown_beside_its_field_and_not_saved(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
     form = HistoryForm(session)
     form.new("medication")
     fields = form._fields("medication")

@@ -51,12 +51,18 @@ def _answer(form: InstrumentsForm, key: str, answers: dict[str, int]) -> None:
 def test_every_catalog_instrument_has_a_tab(with_visit: Callable[..., CaseSession]) -> None:
     form = InstrumentsForm(with_visit())
     assert list(form.panels) == ["phq9", "gad7", "pss10", "fas", "bristol"]
-    assert form.tabs.get_state()["titles"] == ("PHQ-9: 0/9", "GAD-7: 0/7", "PSS-10: 0/10",
-                                               "FAS: 0/10", "Bristol: 0/1")
+    assert form.tabs.get_state()["titles"] == (
+        "PHQ-9: 0/9",
+        "GAD-7: 0/7",
+        "PSS-10: 0/10",
+        "FAS: 0/10",
+        "Bristol: 0/1",
+    )
 
 
-def test_scored_as_answered_with_the_band(with_visit: Callable[..., CaseSession],
-                                          sqlite_store: CaseStore) -> None:
+def test_scored_as_answered_with_the_band(
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit()
     form = InstrumentsForm(session)
     _answer(form, "gad7", {str(i): 2 for i in range(1, 7)})
@@ -75,8 +81,9 @@ def test_scored_as_answered_with_the_band(with_visit: Callable[..., CaseSession]
     assert not form.bar.dirty
 
 
-def test_phq9_item_9_raises_the_flag_before_saving(with_visit: Callable[..., CaseSession],
-                                                   sqlite_store: CaseStore) -> None:
+def test_phq9_item_9_raises_the_flag_before_saving(
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date.today())  # same day while fresh (older evidence: flag_lifecycle)
     header = Header(session)
     form = InstrumentsForm(session)

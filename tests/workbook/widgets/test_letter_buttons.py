@@ -19,7 +19,8 @@ def _no_clinic_file(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_referral_button_writes_the_pdf_links_it_and_keeps_the_letter(
-        demo_session: CaseSession, tmp_path: Path) -> None:
+    demo_session: CaseSession, tmp_path: Path
+) -> None:
     buttons = LetterButtons(demo_session, ("referral",), folder=tmp_path)
     assert demo_session.red_flags() and not buttons.referral_button.disabled
     buttons.recipient.value = 'Dr <script>x</script> "Q"'
@@ -33,8 +34,9 @@ def test_referral_button_writes_the_pdf_links_it_and_keeps_the_letter(
     assert [x.id for x in demo_session.case.letters] == [kept.id]  # the session reloaded
 
 
-def test_summary_button_is_for_the_selected_visit(demo_session: CaseSession,
-                                                  tmp_path: Path) -> None:
+def test_summary_button_is_for_the_selected_visit(
+    demo_session: CaseSession, tmp_path: Path
+) -> None:
     first = demo_session.case.sorted_visits()[0]
     demo_session.select_visit(first.id)
     buttons = LetterButtons(demo_session, ("after_visit_summary",), folder=tmp_path)

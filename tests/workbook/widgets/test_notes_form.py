@@ -19,8 +19,7 @@ def test_add_and_edit_a_note(session: CaseSession, sqlite_store: CaseStore) -> N
     form.fields["written_on"].value = date(2024, 5, 2)
     form.bar.save_button.click()
     (note,) = sqlite_store.load_case(session.patient_id).notes
-    assert (note.visibility, note.author, note.written_on) == ("shared", "tester",
-                                                               date(2024, 5, 2))
+    assert (note.visibility, note.author, note.written_on) == ("shared", "tester", date(2024, 5, 2))
     listing = form.listing.get_state()["value"]
     assert "&lt;script&gt;" in listing and "<script>" not in listing
     assert "shared with patient" in listing

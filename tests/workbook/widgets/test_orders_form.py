@@ -29,7 +29,8 @@ def test_tests_are_grouped_and_show_their_evidence_first(session: CaseSession) -
 
 
 def test_a_not_recommended_test_warns_and_needs_confirmation(
-        with_visit: Callable[..., CaseSession], sqlite_store: CaseStore) -> None:
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date(2024, 3, 1))
     form = OrderForm(session)
     form.choose("zonulin")
@@ -44,16 +45,17 @@ def test_a_not_recommended_test_warns_and_needs_confirmation(
     form.fields["reason"].value = "patient asked"
     form.bar.save_button.click()
     (order,) = sqlite_store.load_case(session.patient_id).orders
-    assert (order.test, order.status, order.ordered_on) == ("zonulin", "ordered",
-                                                            date(2024, 3, 1))
+    assert (order.test, order.status, order.ordered_on) == ("zonulin", "ordered", date(2024, 3, 1))
     assert order.visit_id == session.visit_id and order.reason == "patient asked"
 
 
-def test_order_status_is_tracked(with_visit: Callable[..., CaseSession],
-                                 sqlite_store: CaseStore) -> None:
+def test_order_status_is_tracked(
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date(2024, 3, 1))
-    order = session.save([TestOrder(patient_id=session.patient_id, test="calprotectin",
-                                    ordered_on=date(2024, 3, 1))])[0]
+    order = session.save(
+        [TestOrder(patient_id=session.patient_id, test="calprotectin", ordered_on=date(2024, 3, 1))]
+    )[0]
     form = OrderStatusForm(session)
     (row,) = form.rows
     row.fields["status"].value = "collected"
@@ -64,7 +66,10 @@ def test_order_status_is_tracked(with_visit: Callable[..., CaseSession],
     form.bar.save_button.click()
     stored = sqlite_store.load_case(session.patient_id).orders[0]
     assert (stored.status, stored.collected_on, stored.version) == (
-        "collected", date(2024, 3, 4), order.version + 1)
+        "collected",
+        date(2024, 3, 4),
+        order.version + 1,
+    )
     (row,) = form.rows
     row.fields["status"].value = "cancelled"
     form.bar.save_button.click()
@@ -73,10 +78,12 @@ def test_order_status_is_tracked(with_visit: Callable[..., CaseSession],
 
 
 def test_a_result_for_an_order_gets_range_flag_and_resolves_it(
-        with_visit: Callable[..., CaseSession], sqlite_store: CaseStore) -> None:
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date(2024, 3, 1))
-    order = session.save([TestOrder(patient_id=session.patient_id, test="ferritin",
-                                    ordered_on=date(2024, 3, 1))])[0]
+    order = session.save(
+        [TestOrder(patient_id=session.patient_id, test="ferritin", ordered_on=date(2024, 3, 1))]
+    )[0]
     form, view = ResultForm(session), ResultsView(session)
     form.order.value = order.id
     assert form.test.layout.display == "none"
@@ -100,8 +107,9 @@ def test_a_result_for_an_order_gets_range_flag_and_resolves_it(
     assert "<svg" in view.chart.widget.value
 
 
-def test_a_wrong_unit_is_refused_beside_the_field(with_visit: Callable[..., CaseSession],
-                                                  sqlite_store: CaseStore) -> None:
+def test_a_wrong_unit_is_refused_beside_the_field(
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date(2024, 3, 1))
     form = ResultForm(session)
     form.test.value = "vitamin_d"
@@ -116,8 +124,9 @@ def test_a_wrong_unit_is_refused_beside_the_field(with_visit: Callable[..., Case
     assert sqlite_store.load_case(session.patient_id).results[0].flag == "H"
 
 
-def test_a_qualitative_result_is_flagged_abnormal(with_visit: Callable[..., CaseSession],
-                                                  sqlite_store: CaseStore) -> None:
+def test_a_qualitative_result_is_flagged_abnormal(
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date(2024, 3, 1))
     form = ResultForm(session)
     form.test.value = "giardia_antigen"

@@ -28,7 +28,8 @@ def test_templates_show_evidence_and_source_before_use(session: CaseSession) -> 
 
 
 def test_an_item_from_a_template_is_saved_with_its_source(
-        with_visit: Callable[..., CaseSession], sqlite_store: CaseStore) -> None:
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date(2024, 4, 2))
     form = PlanForm(session)
     form.fields["category"].value = "herbal"
@@ -41,15 +42,19 @@ def test_an_item_from_a_template_is_saved_with_its_source(
     form.bar.save_button.click()
     (item,) = sqlite_store.load_case(session.patient_id).plan
     assert (item.name, item.template, item.dose, item.status) == (
-        form.session.catalog.protocols_for("herbal")[0].name, "peppermint_oil", "0.2 mL",
-        "proposed")
+        form.session.catalog.protocols_for("herbal")[0].name,
+        "peppermint_oil",
+        "0.2 mL",
+        "proposed",
+    )
     assert item.source.startswith("Lacy") or item.source
     assert item.instructions and item.rationale
     assert "<svg" in form.chart.widget.value
 
 
 def test_a_template_keeps_the_start_the_practitioner_picked(
-        with_visit: Callable[..., CaseSession]) -> None:
+    with_visit: Callable[..., CaseSession],
+) -> None:
     form = PlanForm(with_visit(date(2024, 4, 2)))
     form.fields["category"].value = "herbal"
     form.fields["start"].value = date(2024, 6, 3)
@@ -59,13 +64,21 @@ def test_a_template_keeps_the_start_the_practitioner_picked(
     assert form.fields["end"].widget.value == date(2024, 7, 1)
 
 
-def test_an_item_from_scratch_with_every_field(session: CaseSession,
-                                               sqlite_store: CaseStore) -> None:
+def test_an_item_from_scratch_with_every_field(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
     form = PlanForm(session)
-    values = {"category": "stress_management", "name": "Walk <daily>", "dose": "",
-              "frequency": "daily", "start": date(2024, 5, 1), "end": date(2024, 6, 1),
-              "instructions": "Walk 20 minutes after lunch.", "rationale": "Activity helps.",
-              "status": "active"}
+    values = {
+        "category": "stress_management",
+        "name": "Walk <daily>",
+        "dose": "",
+        "frequency": "daily",
+        "start": date(2024, 5, 1),
+        "end": date(2024, 6, 1),
+        "instructions": "Walk 20 minutes after lunch.",
+        "rationale": "Activity helps.",
+        "status": "active",
+    }
     for name, value in values.items():
         form.fields[name].value = value
     form.bar.save_button.click()
@@ -76,8 +89,9 @@ def test_an_item_from_scratch_with_every_field(session: CaseSession,
 
 
 def test_start_stop_and_edit(session: CaseSession, sqlite_store: CaseStore) -> None:
-    item = session.save([PlanItem(patient_id=session.patient_id, category="referral",
-                                  name="Dietitian")])[0]
+    item = session.save(
+        [PlanItem(patient_id=session.patient_id, category="referral", name="Dietitian")]
+    )[0]
     form = PlanForm(session)
     assert form.item.value == item.id
     assert not form.start_button.disabled and form.stop_button.disabled
@@ -95,10 +109,12 @@ def test_start_stop_and_edit(session: CaseSession, sqlite_store: CaseStore) -> N
     assert sqlite_store.load_case(session.patient_id).plan[0].name == "Dietitian (FODMAP)"
 
 
-def test_a_quick_action_leaves_an_edit_in_progress_alone(session: CaseSession,
-                                                         sqlite_store: CaseStore) -> None:
-    a, b = session.save([PlanItem(patient_id=session.patient_id, category="herbal", name=n)
-                         for n in ("A", "B")])
+def test_a_quick_action_leaves_an_edit_in_progress_alone(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
+    a, b = session.save(
+        [PlanItem(patient_id=session.patient_id, category="herbal", name=n) for n in ("A", "B")]
+    )
     form = PlanForm(session)
     form.edit(a)
     form.fields["dose"].value = "typed, not saved"
@@ -108,8 +124,9 @@ def test_a_quick_action_leaves_an_edit_in_progress_alone(session: CaseSession,
     assert form.fields["dose"].widget.value == "typed, not saved" and form.bar.dirty
 
 
-def test_end_before_start_is_refused_beside_end(session: CaseSession,
-                                                sqlite_store: CaseStore) -> None:
+def test_end_before_start_is_refused_beside_end(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
     form = PlanForm(session)
     form.fields["name"].value = "Psyllium"
     form.fields["start"].value = date(2024, 5, 1)

@@ -11,8 +11,9 @@ from casebook.store import CaseStore, ConflictError
 from casebook.workbook.widgets.session import CaseSession, collection_of, with_records
 
 
-def test_save_writes_one_transaction_reloads_and_notifies(session: CaseSession,
-                                                          sqlite_store: CaseStore) -> None:
+def test_save_writes_one_transaction_reloads_and_notifies(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
     events: list[str] = []
     session.observe(events.append)
     visit = Visit(patient_id=session.patient_id, kind="intake", visit_date=date(2024, 1, 10))
@@ -28,10 +29,12 @@ def test_save_writes_one_transaction_reloads_and_notifies(session: CaseSession,
     assert session.visit_id == visit.id  # the only visit is selected after the reload
 
 
-def test_a_refused_save_writes_nothing(session: CaseSession, sqlite_store: CaseStore,
-                                       other_store: CaseStore) -> None:
-    first = session.save([PlanItem(patient_id=session.patient_id, category="herbal",
-                                   name="Ginger")])[0]
+def test_a_refused_save_writes_nothing(
+    session: CaseSession, sqlite_store: CaseStore, other_store: CaseStore
+) -> None:
+    first = session.save(
+        [PlanItem(patient_id=session.patient_id, category="herbal", name="Ginger")]
+    )[0]
     other_store.save(first.model_copy(update={"dose": "1 g"}))  # bob saves a newer version
     new = PlanItem(patient_id=session.patient_id, category="referral", name="GP review")
     with pytest.raises(ConflictError) as info:
@@ -59,8 +62,9 @@ def test_select_visit_notifies_only_on_change(demo_session: CaseSession) -> None
 def test_pending_answers_raise_flags_before_saving(with_visit) -> None:  # type: ignore[no-untyped-def]
     session = with_visit()
     answers = {str(i): 0 for i in range(1, 10)} | {"9": 2}
-    draft = InstrumentResponse(patient_id=session.patient_id, visit_id=session.visit_id,
-                               instrument="phq9", answers=answers)
+    draft = InstrumentResponse(
+        patient_id=session.patient_id, visit_id=session.visit_id, instrument="phq9", answers=answers
+    )
     assert session.pending_flags() == []
     session.set_pending("Instruments", [draft])
     flags = session.pending_flags()
@@ -97,8 +101,9 @@ def test_with_records_replaces_by_id_and_appends(demo_session: CaseSession) -> N
         collection_of(str)  # type: ignore[arg-type]
 
 
-def test_last_saved_counts_saves_not_dashboard_visits(session: CaseSession,
-                                                      sqlite_store: CaseStore) -> None:
+def test_last_saved_counts_saves_not_dashboard_visits(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
     from casebook.serve.tokens import grant
 
     session.save([PlanItem(patient_id=session.patient_id, category="herbal", name="Ginger")])

@@ -9,14 +9,17 @@ from casebook.workbook.widgets._static import static_html
 
 
 def test_values_are_escaped_and_buttons_and_hidden_widgets_left_out() -> None:
-    tree = ipywidgets.VBox([
-        ipywidgets.Text(value="<script>alert(1)</script>", description="Dose <b>"),
-        ipywidgets.Button(description="Save"),
-        ipywidgets.Label("visible & shown"),
-        ipywidgets.Label("hidden", layout=ipywidgets.Layout(display="none")),
-        ipywidgets.Dropdown(options=[("Daily <x>", 1), ("Weekly", 2)], value=1,
-                            description="Frequency"),
-    ])
+    tree = ipywidgets.VBox(
+        [
+            ipywidgets.Text(value="<script>alert(1)</script>", description="Dose <b>"),
+            ipywidgets.Button(description="Save"),
+            ipywidgets.Label("visible & shown"),
+            ipywidgets.Label("hidden", layout=ipywidgets.Layout(display="none")),
+            ipywidgets.Dropdown(
+                options=[("Daily <x>", 1), ("Weekly", 2)], value=1, description="Frequency"
+            ),
+        ]
+    )
     out = static_html(tree)
     assert "<script" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "<b>Dose &lt;b&gt;</b>" in out

@@ -19,8 +19,9 @@ def test_the_eleven_symptoms_start_unrated(with_visit: Callable[..., CaseSession
     assert "No symptoms rated yet" in form.chart.widget.value
 
 
-def test_rating_and_saving_writes_only_rated_symptoms(with_visit: Callable[..., CaseSession],
-                                                      sqlite_store: CaseStore) -> None:
+def test_rating_and_saving_writes_only_rated_symptoms(
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit()
     form = SymptomsForm(session)
     form.rows["bloating"].severity.value = 3
@@ -57,8 +58,9 @@ def test_the_form_follows_the_selected_visit(with_visit: Callable[..., CaseSessi
     assert form.rows["headaches"].severity.value == 2
 
 
-def test_unsaved_ratings_stay_with_their_visit(with_visit: Callable[..., CaseSession],
-                                               sqlite_store: CaseStore) -> None:
+def test_unsaved_ratings_stay_with_their_visit(
+    with_visit: Callable[..., CaseSession], sqlite_store: CaseStore
+) -> None:
     session = with_visit(date(2024, 1, 10), "intake")
     first = session.visit_id
     with_visit(date(2024, 2, 20), "follow-up")

@@ -20,17 +20,20 @@ def test_intake_then_follow_up(session: CaseSession, sqlite_store: CaseStore) ->
     form.new_date.value = date(2024, 2, 21)
     form.start_button.click()
     visits = sqlite_store.load_case(session.patient_id).sorted_visits()
-    assert [(v.kind, v.visit_date) for v in visits] == [("intake", date(2024, 1, 10)),
-                                                        ("follow-up", date(2024, 2, 21))]
+    assert [(v.kind, v.visit_date) for v in visits] == [
+        ("intake", date(2024, 1, 10)),
+        ("follow-up", date(2024, 2, 21)),
+    ]
     assert session.visit_id == visits[1].id == form.selector.value
     form.selector.value = visits[0].id
     assert session.visit_id == visits[0].id
-    assert form.selector.get_state()["_options_labels"] == ("2024-01-10 · intake",
-                                                            "2024-02-21 · follow-up")
+    assert form.selector.get_state()["_options_labels"] == (
+        "2024-01-10 · intake",
+        "2024-02-21 · follow-up",
+    )
 
 
-def test_the_alarm_screen_raises_a_red_flag(session: CaseSession,
-                                            sqlite_store: CaseStore) -> None:
+def test_the_alarm_screen_raises_a_red_flag(session: CaseSession, sqlite_store: CaseStore) -> None:
     header = Header(session)
     form = VisitsForm(session)
     form.start_visit(date(2024, 1, 10))

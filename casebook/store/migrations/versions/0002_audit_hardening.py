@@ -55,7 +55,8 @@ def _backfill() -> None:
         updates.append({"rid": row.id, "chain": previous})
     if updates:
         conn.execute(
-            sa.update(_audit).where(_audit.c.id == sa.bindparam("rid"))
+            sa.update(_audit)
+            .where(_audit.c.id == sa.bindparam("rid"))
             .values(chain=sa.bindparam("chain")),
             updates,
         )

@@ -35,8 +35,9 @@ def upgrade() -> None:
         sa.Column("pdf", sa.LargeBinary(), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"],
-                                name=op.f("fk_letters_patient_id_patients")),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_letters_patient_id_patients")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_letters")),
     )
     with op.batch_alter_table("letters", schema=None) as batch_op:

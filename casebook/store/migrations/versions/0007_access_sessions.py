@@ -27,7 +27,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["token_hash"], ["access_tokens.token_hash"],
+            ["token_hash"],
+            ["access_tokens.token_hash"],
             name=op.f("fk_access_sessions_token_hash_access_tokens"),
         ),
         sa.PrimaryKeyConstraint("session_hash", name=op.f("pk_access_sessions")),
