@@ -174,11 +174,13 @@ def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
         page.wait_for_selector(
             f"{SHOWN} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=PAGE_TIMEOUT_MS
         )
-        page.locator(f"{SHOWN} .jp-Notebook").click()  # focus the notebook
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.locator(".lm-Menu-content .lm-Menu-itemLabel").filter(
-            has_text=re.compile(r"^Run All Cells$")
-        ).click()
+        # a dialog left by the last attempt is answered first (that may start the cells)
+        if not _answer_dialog(page):
+            page.locator(f"{SHOWN} .jp-Notebook").click()  # focus the notebook
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.locator(".lm-Menu-content .lm-Menu-itemLabel").filter(
+                has_text=re.compile(r"^Run All Cells$")
+            ).click()
         try:
             # the page's answer to the click, not kernel work: a short bound will do
             page.wait_for_function(_STARTED, arg=before, timeout=30_000)
@@ -188,6 +190,18 @@ def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
         if page.evaluate(_DONE, before):
             return
     raise LabError("Run All Cells never ran the cells")
+
+
+def _answer_dialog(page) -> bool:  # type: ignore[no-untyped-def]
+    """Accept a dialog JupyterLab put over the notebook, as a practitioner would; True if
+    there was one. Run All on a session whose kernel was not connected yet (a busy machine)
+    asks "Select Kernel", with the notebook's own kernel chosen."""
+    dialog = page.locator(".jp-Dialog")
+    if not dialog.count():
+        return False
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    dialog.wait_for(state="detached")
+    return True
 
 
 def open_and_run(page, base: str, token: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
