@@ -33,9 +33,8 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from casebook.catalog.rule_schema import FIRST_DEGREE, RULE_PARAMS, RedFlagRule, RuleKind
 from casebook.catalog.schema import (
-    FIRST_DEGREE,
-    RULE_PARAMS,
     AnswerOption,
     Band,
     Caution,
@@ -45,8 +44,6 @@ from casebook.catalog.schema import (
     InstrumentItem,
     LabTest,
     ProtocolTemplate,
-    RedFlagRule,
-    RuleKind,
     SexRange,
     Symptom,
 )

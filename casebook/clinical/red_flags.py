@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from types import MappingProxyType
 
-from casebook.catalog.schema import Instrument, LabTest, RedFlagRule
+from casebook.catalog.rule_schema import RedFlagRule
+from casebook.catalog.schema import Instrument, LabTest
 from casebook.clinical.scoring import ScoringError, instrument_alerts, read_result
 from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, Urgency
 from casebook.format import lower_first, number

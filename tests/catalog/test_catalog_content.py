@@ -292,7 +292,7 @@ def test_entries_are_hashable(cat: Catalog) -> None:
 
 
 def test_all_is_in_step_with_the_public_names() -> None:
-    from casebook.catalog import schema
+    from casebook.catalog import rule_schema, schema
 
     expected = {
         "Catalog",
@@ -302,7 +302,7 @@ def test_all_is_in_step_with_the_public_names() -> None:
         "default_catalog",
         "load_catalog",
     }
-    assert set(catalog_module.__all__) == expected | set(schema.__all__)
+    assert set(catalog_module.__all__) == expected | set(schema.__all__) | set(rule_schema.__all__)
     assert all(hasattr(catalog_module, n) for n in catalog_module.__all__)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from casebook.catalog.rule_schema import RedFlagRule
 from casebook.catalog.schema import (
     AnswerOption,
     Band,
@@ -16,7 +17,6 @@ from casebook.catalog.schema import (
     InstrumentAlert,
     InstrumentItem,
     LabTest,
-    RedFlagRule,
     SexRange,
 )
 from casebook.clinical import scoring
