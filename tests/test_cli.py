@@ -72,6 +72,11 @@ def test_init_hides_the_password(capsys: pytest.CaptureFixture[str]) -> None:
         ["import", "patients", "patients.csv"],
         ["import", "results", "results.csv"],
         ["import", "case", "case.json"],
+        ["new", "p1"],
+        ["new", "p1", "--execute"],
+        ["letter", "referral", "p1"],
+        ["flags", "p1"],
+        ["worklist"],
     ],
 )
 def test_commands_on_a_store_never_initialised_say_run_init(
@@ -83,6 +88,7 @@ def test_commands_on_a_store_never_initialised_say_run_init(
     assert out == ""
     assert err.startswith(f"casebook {argv[0]}: the store at {url} has no casebook schema")
     assert "run `casebook init`" in err
+    assert list(tmp_path.iterdir()) == []  # a failed command leaves no file behind
 
 
 def test_store_from_casebook_db_env(
