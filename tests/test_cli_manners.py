@@ -107,3 +107,32 @@ def test_a_mistyped_option_is_refused_with_a_suggestion(
         main(argv)
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == line
+
+
+def test_terminal_views_fit_100_columns(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On the demo's 12 patients (its seed): 240 to 498 characters wide before."""
+    from casebook.demo.synthetic import generate_cases
+    from casebook.store import CaseStore, import_cases
+
+    with CaseStore(sqlite_url, create=True, actor="tester") as store:
+        cases = generate_cases(12, seed=1, catalog=store.catalog)
+        import_cases(store, cases)
+    pid = cases[0].patient.id
+    for argv in (
+        ["patients"],
+        ["show", pid],
+        ["flags"],
+        ["flags", pid],
+        ["worklist"],
+        ["outcomes"],
+        ["outcomes", "--by", "template"],
+        ["audit", pid],
+    ):
+        assert main(["--db", sqlite_url, *argv]) == 0
+        out = capsys.readouterr().out
+        assert out.strip(), argv
+        wide = [line for line in out.splitlines() if len(line) > 100]
+        assert wide == [], f"casebook {' '.join(argv)}: {wide[0]!r}"
+        assert ".." not in out.replace("...", ""), argv  # no double full stop
