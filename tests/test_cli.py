@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,11 @@ def test_init_hides_the_password(capsys: pytest.CaptureFixture[str]) -> None:
         ["import", "patients", "patients.csv"],
         ["import", "results", "results.csv"],
         ["import", "case", "case.json"],
+        ["new", "p1"],
+        ["new", "p1", "--execute"],
+        ["letter", "referral", "p1"],
+        ["flags", "p1"],
+        ["worklist"],
     ],
 )
 def test_commands_on_a_store_never_initialised_say_run_init(
@@ -82,6 +88,7 @@ def test_commands_on_a_store_never_initialised_say_run_init(
     assert out == ""
     assert err.startswith(f"casebook {argv[0]}: the store at {url} has no casebook schema")
     assert "run `casebook init`" in err
+    assert list(tmp_path.iterdir()) == []  # a failed command leaves no file behind
 
 
 def test_store_from_casebook_db_env(
@@ -204,8 +211,17 @@ def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFi
         fresh_log = [(e.action, e.entity, e.entity_id) for e in store.audit_log("demo-0002")]
         store.save_patient(first.patient.model_copy(update={"name": "Changed Name"}))
         assert store.get_patient("demo-0002").record_version == 2
+    again = ["demo", "--patients", "2", "--dir", "d", "--no-notebooks", "--no-serve"]
+    capsys.readouterr()
 
-    assert main(["demo", "--patients", "2", "--dir", "d", "--no-notebooks", "--no-serve"]) == 0
+    assert main(again) == 1  # refused: the store holds entries
+    said = capsys.readouterr().err
+    assert said.startswith("casebook demo: ") and "--force replaces it" in said
+    assert said.count("\n") == 1
+    with CaseStore(url) as store:
+        assert store.get_patient("demo-0002").name == "Changed Name"
+
+    assert main([*again, "--force"]) == 0
 
     with CaseStore(url) as store:
         summaries = store.patients()
@@ -223,6 +239,21 @@ def test_demo_twice_gives_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFi
         assert log(
             [(e.action, e.entity, e.entity_id) for e in store.audit_log("demo-0002")]
         ) == log(fresh_log)
+
+
+def test_demo_on_a_busy_port_says_so_before_building(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["demo", "--dir", str(tmp_path / "d"), "--port", str(port)]) == 1
+    assert capsys.readouterr().err == (
+        f"casebook demo: port {port} on 127.0.0.1 is in use (Address already in use): "
+        "stop what listens there or choose another with --port\n"
+    )
+    assert not (tmp_path / "d").exists()  # nothing was built
 
 
 def test_demo_default_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

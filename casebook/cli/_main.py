@@ -10,7 +10,7 @@ import difflib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from casebook import __version__
 from casebook.errors import CasebookError
@@ -25,7 +25,27 @@ _COMMAND_MODULES = ("_records", "_notebooks", "_serve", "_flags", "_clinic", "_l
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with "did you mean" for a mistyped command."""
+    """argparse, with "did you mean" for a mistyped command or option, and no abbreviated
+    options: `--htm` is an unknown option, never silently `--html`. Sub-command parsers are
+    made by this class too, so the rule holds on every one of them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        unknown = next((e for e in extras if e.startswith("-") and len(e) > 1), None)
+        if unknown is not None:
+            typed = unknown.split("=", 1)[0]
+            known = [o for o in self._option_string_actions if o.startswith("--")]
+            close = difflib.get_close_matches(typed, known, n=1, cutoff=0.7)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.print_usage(sys.stderr)
+            self.exit(2, f"{self.prog}: unknown option {typed!r}{hint}\n")
+        return parsed, extras
 
     def _check_value(self, action: argparse.Action, value: object) -> None:
         choices = action.choices

@@ -14,7 +14,11 @@ __all__ = ["cmd_batch", "cmd_demo", "cmd_new", "register"]
 def cmd_demo(args: argparse.Namespace) -> int:
     from casebook.demo import build_demo, build_demo_notebooks, demo_text
 
-    result = build_demo(args.dir, patients=args.patients, seed=args.seed)
+    if not args.no_serve:  # a busy port is said now, not after a minute of building
+        from casebook.serve.server import check_port_free
+
+        check_port_free("127.0.0.1", args.port)
+    result = build_demo(args.dir, patients=args.patients, seed=args.seed, force=args.force)
     if not args.no_notebooks:
         ensure_kernel()
         print(f"building {len(result.patient_ids)} patients' notebooks ...", file=sys.stderr)
@@ -116,6 +120,11 @@ def register(add: AddCommand) -> None:
         "--seed", type=int, default=1, help="random seed: the same seed, the same patients"
     )
     p.add_argument("--no-serve", action="store_true", help="do not start the dashboard server")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing demo store in DIR, with its entries and links (default: refuse)",
+    )
     p.add_argument("--port", type=int, default=8866, help="dashboard server port (default 8866)")
     p.add_argument(
         "--no-notebooks",

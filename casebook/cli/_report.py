@@ -9,7 +9,7 @@ from casebook.catalog import Catalog
 from casebook.clinical.cautions import case_cautions, protocol_warning
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.clinical.scoring import burden_by_visit, read_result
-from casebook.format import number, range_text
+from casebook.format import number, range_text, text_table, wrapped
 from casebook.models import Case
 from casebook.store import AuditEntry, PatientSummary
 
@@ -17,11 +17,8 @@ __all__ = ["audit_text", "case_text", "flag_lines", "patients_text"]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in header]] + [[("" if c is None else str(c)) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    cells = [[("" if c is None else str(c)) for c in r] for r in rows]
+    return "\n".join(text_table(header, cells))
 
 
 def _range(low: float | None, high: float | None) -> str:
@@ -54,11 +51,9 @@ def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
     for s in statuses:
         f = s.flag
         mark = "!" if s.state == "open" else "-"
-        out += [
-            f"  {mark} [{s.headline()}] {f.key}: {f.label} ({s.summary()})",
-            f"      {f.reason}. {f.action}",
-            f"      source: {f.source}",
-        ]
+        out += wrapped(f"{f.key}: {f.label} ({s.summary()})", "    ", f"  {mark} [{s.headline()}] ")
+        out += wrapped(f"{f.reason.rstrip('. ')}. {f.action}", "      ")
+        out += wrapped(f"source: {f.source}", "      ")
     return out
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from casebook.format import text_table, wrapped
+
 __all__ = ["format_table", "to_csv", "to_json"]
 
 _FOOTNOTE_COLUMNS = ("mid_source",)  # long citations: listed under the table, not in it
@@ -36,22 +38,16 @@ def format_table(df: pd.DataFrame) -> str:
     if shown.empty:
         lines.append("(nothing to show)")
     else:
-        cells = [[str(c) for c in shown.columns]] + [
-            [_cell(v) for v in row] for row in shown.itertuples(index=False)
-        ]
-        widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
-        for n, row in enumerate(cells):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-            if n == 0:
-                lines.append("  ".join("-" * w for w in widths))
+        rows = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
+        lines += text_table([str(c) for c in shown.columns], rows)
     if "mid_source" in df.columns:
         sources = [s for s in dict.fromkeys(df["mid_source"].dropna()) if s]
         if sources:
             lines += ["", "Minimal important differences from:"]
-            lines += [f"  - {s}" for s in sources]
+            lines += [line for s in sources for line in wrapped(s, "    ", "  - ")]
     caveats = df.attrs.get("caveats") or []
     if caveats:
-        lines += ["", "Caveats:"] + [f"  - {c}" for c in caveats]
+        lines += ["", "Caveats:"] + [line for c in caveats for line in wrapped(c, "    ", "  - ")]
     if df.attrs.get("deidentified"):
         lines += ["", f"De-identified: {df.attrs['deidentified']}"]
     return "\n".join(lines) + "\n"

@@ -223,13 +223,15 @@ def symptoms_section(page: Dashboard) -> Section:
     first, last = visits[0], visits[-1]
     before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
     after = {r.symptom: r.severity for r in case.symptoms if r.visit_id == last.id}
-    rows, counts = [], {"better": 0, "the same": 0, "worse": 0}
+    # "stronger", not "worse": calm, plain words (the page is read by the patient, who may
+    # be low), never in alarm red; the practitioner's views say "worse".
+    rows, counts = [], {"better": 0, "the same": 0, "stronger": 0}
     known = [s.key for s in page.catalog.symptoms]
     for key in known + sorted(set(before) - set(known)):
         if key not in before or key not in after:
             continue
         a, b = before[key], after[key]
-        word = "better" if b < a else "worse" if b > a else "the same"
+        word = "better" if b < a else "stronger" if b > a else "the same"
         counts[word] += 1
         rows.append(
             (_symptom_label(page, key), word, SEVERITY_PATIENT_WORDS[a], SEVERITY_PATIENT_WORDS[b])
@@ -271,7 +273,7 @@ def questionnaires_section(page: Dashboard) -> Section:
         )
         blocks.append(
             {
-                "what": f"{measures[:1].upper()}{measures[1:]} ({inst.short_name})",
+                "what": f"{measures[:1].upper()}{measures[1:]}",  # plain words, no acronym
                 "total": latest.total,
                 "when": when,
                 "scale": scale,

@@ -38,15 +38,22 @@ def build_demo(
     patients: int = 12,
     seed: int = 1,
     summaries: bool = True,
+    force: bool = False,
 ) -> DemoResult:
     """Create `directory`/casebook.db afresh with `patients` synthetic cases, a fictional
     clinic letterhead (`clinic.toml`) and, with `summaries`, each patient's after-visit
-    summary of their latest visit."""
+    summary of their latest visit. An existing demo store (with whatever was entered in it
+    and the links granted from it) is replaced only with `force`; InputError otherwise."""
     if patients < 1:
         raise InputError("--patients must be at least 1")
     directory = Path(directory).resolve()
-    directory.mkdir(parents=True, exist_ok=True)
     db = directory / "casebook.db"
+    if db.exists() and not force:
+        raise InputError(
+            f"{db} already exists, with any entries and links made in it: "
+            "--force replaces it, or choose another --dir"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
     for stale in (db, db.with_name("casebook.db-wal"), db.with_name("casebook.db-shm")):
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{db}"

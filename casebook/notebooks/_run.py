@@ -143,14 +143,15 @@ def run_notebook(
         papermill_kwargs["on_cell_start"] = on_start
         papermill_kwargs["on_cell_executed"] = on_reply
     try:
-        nb = papermill.execute_notebook(
-            source,
-            None,
-            parameters=params,
-            prepare_only=not execute,
-            kernel_name=kernel_name,
-            **papermill_kwargs,
-        )
+        with _every_task_retrieved():
+            nb = papermill.execute_notebook(
+                source,
+                None,
+                parameters=params,
+                prepare_only=not execute,
+                kernel_name=kernel_name,
+                **papermill_kwargs,
+            )
     except papermill.PapermillExecutionError as exc:
         raise NotebookFailed(
             template, exc.cell_index, exc.ename, exc.evalue, "\n".join(exc.traceback)
@@ -173,6 +174,56 @@ def run_notebook(
     nbformat.validate(nb)
     write_atomic(output, nbformat.writes(nb))
     return output
+
+
+@contextlib.contextmanager
+def _every_task_retrieved() -> Iterator[None]:
+    """Every asyncio task made on this thread's loop while the block runs has its outcome
+    read when the block ends. nbclient runs on that loop (`jupyter_core.utils.run_sync`);
+    Ctrl-C stops the loop between its tasks, and the ones it leaves (a cell's execution,
+    the kernel-alive poll) later end in `DeadKernelError` that nobody reads: asyncio then
+    prints each as "Task exception was never retrieved" with its traceback. Here tasks
+    still pending when the block raises are cancelled and awaited, and every finished
+    task's exception is read. Inside a running loop (papermill then uses its own thread)
+    nothing changes."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        yield
+        return
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()  # the loop run_sync will use
+    made: list[asyncio.Task[Any]] = []
+    previous = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        if previous is not None:
+            task: asyncio.Task[Any] = previous(loop, coro, **kwargs)  # type: ignore[assignment]
+        else:
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    try:
+        yield
+    except BaseException:
+        pending = [task for task in made if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending and not loop.is_closed():
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        raise
+    finally:
+        loop.set_task_factory(previous)
+        for task in made:
+            if task.done() and not task.cancelled():
+                task.exception()  # read: asyncio no longer reports it as never retrieved
 
 
 def _unreplied(nb: Any, replied: set[int]) -> int | None:

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     from casebook.serve.limits import Limits
     from casebook.serve.server import DEFAULT_HOST, DEFAULT_PORT, run
 
-    parser = argparse.ArgumentParser(prog="python -m casebook.serve")
+    parser = argparse.ArgumentParser(prog="python -m casebook.serve", allow_abbrev=False)
     parser.add_argument("--db", metavar="URL", default=None)
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)

@@ -189,6 +189,9 @@ class DashboardHandler(BaseHandler):
             user = await state.identity.identify(self)
         except NoCredentials:
             self._throttle(state.address_limiter, self.request.remote_ip or "?")
+            ended = state.identity.ended_reason(self)
+            if ended is not None:  # an open page whose link has ended since: say so
+                raise Refusal(403, _REFUSED[ended]) from None
             raise web.HTTPError(401) from None
         except AccessRefused as refused:
             await self._refuse(refused)
@@ -215,7 +218,7 @@ class DashboardHandler(BaseHandler):
             )
         log.info("refused a %s link %s", refused.reason, refused.link_id or "(unknown)")
         if self.get_cookie(state.identity.cookie_name):
-            state.identity.clear_session(self)
+            state.identity.clear_session(self, refused.reason)
         raise Refusal(403, _REFUSED[refused.reason])
 
     async def _open(self, user: PatientUser) -> None:

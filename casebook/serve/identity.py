@@ -24,9 +24,20 @@ from traitlets import Any, Bool, Unicode
 from casebook.errors import CasebookError
 from casebook.serve.tokens import AccessRefused, Grant, check_session, check_token, open_session
 
-__all__ = ["COOKIE_NAME", "NoCredentials", "PatientIdentityProvider", "PatientUser"]
+__all__ = [
+    "COOKIE_NAME",
+    "ENDED_COOKIE_NAME",
+    "NoCredentials",
+    "PatientIdentityProvider",
+    "PatientUser",
+]
 
 COOKIE_NAME = "casebook_session"
+ENDED_COOKIE_NAME = "casebook_link_ended"
+"""Set when a session is refused because its link was revoked or expired: the cookie holds
+only that word, so a reload of the open page still says why, in plain words."""
+_ENDED_REASONS = ("revoked", "expired")
+_ENDED_SECONDS = 30 * 24 * 3600
 
 
 class NoCredentials(CasebookError):
@@ -104,7 +115,10 @@ class PatientIdentityProvider(IdentityProvider):
         now = datetime.now(UTC)
         link = Grant(user.patient_id, user.link_id, user.token_hash, user.expires_at)
         session = await asyncio.to_thread(open_session, self.store, link, now=now)
-        seconds = max(0, int((user.expires_at - now).total_seconds()))
+        # The cookie outlives the link by a while: a reload after expiry then says
+        # "expired" (the store refuses the session) instead of asking for a link.
+        seconds = max(0, int((user.expires_at - now).total_seconds())) + _ENDED_SECONDS
+        handler.clear_cookie(ENDED_COOKIE_NAME, path="/", httponly=True, samesite="Strict")
         secure = self.secure_cookies or handler.request.protocol == "https"
         handler.set_cookie(
             self.cookie_name,
@@ -116,5 +130,22 @@ class PatientIdentityProvider(IdentityProvider):
             secure=secure,
         )
 
-    def clear_session(self, handler: web.RequestHandler) -> None:
+    def clear_session(self, handler: web.RequestHandler, reason: str = "") -> None:
+        """Drop the session cookie; with `reason` (revoked, expired) remember it, so the
+        next reload of the open page says why rather than asking for a link."""
         handler.clear_cookie(self.cookie_name, path="/", httponly=True, samesite="Strict")
+        if reason in _ENDED_REASONS:
+            handler.set_cookie(
+                ENDED_COOKIE_NAME,
+                reason,
+                path="/",
+                httponly=True,
+                samesite="Strict",
+                max_age=_ENDED_SECONDS,
+                secure=self.secure_cookies or handler.request.protocol == "https",
+            )
+
+    def ended_reason(self, handler: web.RequestHandler) -> str | None:
+        """Why this browser's last session ended (revoked, expired), if it was refused."""
+        reason = handler.get_cookie(ENDED_COOKIE_NAME)
+        return reason if reason in _ENDED_REASONS else None

@@ -51,8 +51,11 @@ CULL_SETTINGS: dict[str, object] = {
 
 @dataclass(frozen=True)
 class Limits:
-    views_per_minute: float = 12.0  # steady rate per link
-    burst: int = 8  # requests a link may make back to back (opening a link makes two)
+    # Per link, far above a person's pace: opening the link again makes two requests, a
+    # reload one, and a page served from the render cache costs no kernel. A person
+    # reloading or re-opening their page a few times a minute is never told to wait.
+    views_per_minute: float = 30.0  # steady rate per link
+    burst: int = 20  # requests a link may make back to back
     concurrent_kernels: int = 4  # kernels rendering at once, whole server
     max_waiting: int = 32  # views queued for a kernel before 503
     bad_credentials_per_minute: float = 30.0  # per client address

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import re
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "PUBLIC_URL_ENV",
     "base_url",
     "build_app",
+    "check_port_free",
     "link_base",
     "public_url",
     "run",
@@ -79,6 +81,29 @@ def public_url(given: str | None = None) -> str:
 def link_base(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, public: str | None = None) -> str:
     """Where links point: the public URL (given or configured), else `http://HOST:PORT`."""
     return public_url(public) or base_url(host, port)
+
+
+def check_port_free(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """InputError naming the port if something already listens on HOST:PORT. Checked
+    before any work (a demo build, a server start), binding as the server will
+    (SO_REUSEADDR, every address of the host), so a port the server could take passes."""
+    base_url(host, port)  # validates the host and port
+    try:
+        addresses = socket.getaddrinfo(
+            host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror:
+        raise InputError(f"--host: {host!r} is not an address of this machine") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise InputError(
+                    f"port {port} on {host} is in use ({exc.strerror or exc}): stop what "
+                    "listens there or choose another with --port"
+                ) from None
 
 
 def build_app(
@@ -149,6 +174,7 @@ def run(
 
     The "dashboards at" line (and `on_ready(base)`, base being where links point) comes
     once the server accepts connections, not before: a link printed then opens at once."""
+    check_port_free(host, port)  # before the 10 s of start-up, not after
     app = build_app(
         database_url,
         host=host,

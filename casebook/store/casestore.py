@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
@@ -42,6 +43,25 @@ __all__ = ["CaseStore"]
 R = TypeVar("R", bound=Record)
 
 
+def _not_migrated(url: str, revision: str | None) -> str:
+    what = "has no casebook schema" if revision is None else f"is at schema {revision}"
+    return (
+        f"the store at {redact_url(url)} {what}; run `casebook init` "
+        "(with the same --db) to create or migrate it"
+    )
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist (SQLite would create it)."""
+    parsed = sa.engine.make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return False
+    if path.startswith("file:") or "uri" in parsed.query or "mode" in parsed.query:
+        return False
+    return not Path(path).exists()
+
+
 class CaseStore:
     """Open a store by URL (`None`: `$CASEBOOK_DB`, else `sqlite:///casebook.db`).
 
@@ -60,6 +80,8 @@ class CaseStore:
         self.url = resolve_url(url)
         self.actor = actor or os.environ.get("CASEBOOK_USER") or _login()
         self.catalog = catalog or default_catalog()
+        if not create and _missing_sqlite_file(self.url):  # opening it would create it empty
+            raise StoreError(_not_migrated(self.url, None))
         self.engine = create_store_engine(self.url)
         try:
             if create:
@@ -72,11 +94,7 @@ class CaseStore:
             ) from None
         if revision != head_revision():
             self.engine.dispose()
-            what = "has no casebook schema" if revision is None else f"is at schema {revision}"
-            raise StoreError(
-                f"the store at {redact_url(self.url)} {what}; run `casebook init` "
-                f"(with the same --db) to create or migrate it"
-            )
+            raise StoreError(_not_migrated(self.url, revision))
 
     def __repr__(self) -> str:
         return f"CaseStore({redact_url(self.url)!r})"

@@ -155,7 +155,7 @@ def test_symptom_progress_since_the_first_visit(alarm_page: d.Dashboard) -> None
     html = d.symptoms_section(alarm_page).html
     first = alarm_page.case.sorted_visits()[0].visit_date
     assert f"Since your first visit on {first.day} {first:%B %Y}" in html
-    counts = [int(n) for n in re.findall(r"(\d+) (?:better|about the same|worse)", _text(html))]
+    counts = [int(n) for n in re.findall(r"(\d+) (?:better|about the same|stronger)", _text(html))]
     rated = {r.symptom for r in alarm_page.case.symptoms}
     assert sum(counts[:3]) == len(rated)
     assert html.count("<li>") == len(rated)
@@ -182,7 +182,8 @@ def test_one_visit_only_explains_that_progress_comes_later(demo_cases) -> None:
 def test_questionnaires_say_what_the_score_means(alarm_page: d.Dashboard) -> None:
     html = d.questionnaires_section(alarm_page).html
     phq9 = alarm_page.catalog.instruments["phq9"]
-    assert "Depression symptoms (PHQ-9)" in html
+    assert "<h3>Depression symptoms</h3>" in html  # plain words
+    assert "PHQ-9" not in html
     assert any(escape(b.patient_text) in html for b in phq9.bands)
     assert "scores run from 0 to 27; lower is better" in html
     assert "Visit by visit:" in html

@@ -78,3 +78,21 @@ def test_the_plan_shows_the_patient_name_not_the_practitioner_name() -> None:
     referral = next(i for i in case.plan if i.template == "gastroenterology_referral")
     assert referral.patient_name and referral.patient_name in text
     assert referral.name not in text
+
+
+def test_questionnaires_have_plain_names_and_change_is_told_calmly() -> None:
+    """No "(PHQ-9)" or "(FAS)" on the demo's pages, and symptoms that grew are "stronger",
+    never "worse" in alarm red, even for a patient who reported thoughts of self-harm."""
+    acronyms = {inst.short_name for inst in CATALOG.instruments.values()}
+    for case in generate_cases(12, seed=1, catalog=CATALOG):
+        page = d.Dashboard(
+            case, CATALOG, red_flags(case, CATALOG.red_flags, CATALOG.instruments, CATALOG.tests)
+        )
+        html = "\n".join(section(page).html for section in SECTIONS)
+        text = _visible_text(html)
+        assert [a for a in acronyms if f"({a})" in text] == [], case.patient.id
+        assert not re.search(r"\bworse\b", text), case.patient.id
+        assert "cb-worse" not in html
+    css = d.STYLESHEET.read_text(encoding="utf-8")
+    rule = css[css.index(".cb-stronger") :].split("}", 1)[0]
+    assert "--bad" not in rule and "font-weight: 400" in rule

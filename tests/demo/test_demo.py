@@ -48,7 +48,7 @@ def test_build_demo_is_fresh_each_time(tmp_path: Path) -> None:
         store.save_patient(p.model_copy(update={"name": "Someone Else"}))
     (tmp_path / "casebook.db-wal").write_bytes(b"stale")  # a leftover of a crashed session
 
-    second = build_demo(tmp_path, patients=2)
+    second = build_demo(tmp_path, patients=2, force=True)
 
     assert second.patient_ids == first.patient_ids
     with CaseStore(second.url) as store:

@@ -4,6 +4,7 @@ each step in the audit log. Also the CLI's one-line refusals."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -48,8 +49,9 @@ def alarm_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def _shown(text: str) -> dict[str, str]:
-    """Rule key -> its first line in `show`/`flags`."""
-    return {rule: line for line in text.splitlines() for rule in RULES if f"] {rule}:" in line}
+    """Rule key -> its headline in `show`/`flags` (continued on lines indented by 4)."""
+    joined = re.sub(r"\n    (?=\S)", " ", text)
+    return {rule: line for line in joined.splitlines() for rule in RULES if f"] {rule}:" in line}
 
 
 def test_done_when_flags_from_results_are_acknowledged_and_resolved(

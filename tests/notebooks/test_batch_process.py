@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import os
 import signal
@@ -9,8 +11,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import nbformat
+import pytest
 from batch_helpers import TEMPLATES
 
 from casebook.notebooks import BatchOptions, run_batch
@@ -19,7 +23,9 @@ SLEEPY = TEMPLATES / "sleepy.ipynb"
 GATED = TEMPLATES / "gated.ipynb"
 
 
-def _start(batch_url: str, out: Path, template: Path = SLEEPY) -> subprocess.Popen[str]:
+def _start(
+    batch_url: str, out: Path, template: Path = SLEEPY, stderr: IO[str] | None = None
+) -> subprocess.Popen[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -38,7 +44,7 @@ def _start(batch_url: str, out: Path, template: Path = SLEEPY) -> subprocess.Pop
     return subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr or subprocess.DEVNULL,
         text=True,
         start_new_session=True,
         env=env,
@@ -88,7 +94,9 @@ def test_ctrl_c_reports_what_is_left_and_a_rerun_finishes(batch_url: str, tmp_pa
     """GATED builds demo-0001 at once and holds the others until out/.open exists, so the
     batch is still running when Ctrl-C arrives, however fast the machine is."""
     out = tmp_path / "nb"
-    proc = _start(batch_url, out, GATED)
+    said = tmp_path / "stderr.txt"
+    with said.open("w", encoding="utf-8") as stderr:
+        proc = _start(batch_url, out, GATED, stderr)
     try:
         _wait_for_first_build(proc, out, GATED)
         deadline = time.monotonic() + 180
@@ -104,5 +112,42 @@ def test_ctrl_c_reports_what_is_left_and_a_rerun_finishes(batch_url: str, tmp_pa
             proc.communicate()
     assert proc.returncode == 130, stdout
     assert "interrupted: run the same command again" in stdout
+    # The summary, and no traceback: every asyncio task nbclient left has its error read.
+    errors = said.read_text(encoding="utf-8")
+    assert "Traceback" not in errors and "never retrieved" not in errors, errors
     (out / ".open").touch()
     _check_valid_and_rerun(batch_url, out, GATED, "built demo-")
+
+
+def test_tasks_an_interrupt_leaves_never_print_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What Ctrl-C does to nbclient's loop: the run stops with tasks left pending; the
+    kernel's clean-up runs the loop again, they end in DeadKernelError that nobody awaits,
+    and asyncio would print "Task exception was never retrieved" for each."""
+    from jupyter_core.utils import ensure_event_loop
+    from nbclient.exceptions import DeadKernelError
+
+    from casebook.notebooks._run import _every_task_retrieved
+
+    loop = ensure_event_loop()
+    gate = loop.create_future()
+
+    async def cell(wait: bool) -> None:
+        if wait:
+            await gate
+        raise DeadKernelError("Kernel died")
+
+    async def stopped() -> None:
+        left = [asyncio.ensure_future(cell(wait)) for wait in (False, True, True)]
+        await asyncio.sleep(0)
+        assert left[0].done() and not left[1].done()  # one ended already, two are pending
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), _every_task_retrieved():
+        loop.run_until_complete(stopped())
+    if not gate.done():  # cancelled with the tasks that awaited it
+        gate.set_result(None)
+    loop.run_until_complete(asyncio.sleep(0.01))  # the kernel's clean-up
+    gc.collect()
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []

@@ -74,6 +74,14 @@ def _name(store_url: str, pid: str) -> str:
         return store.get_patient(pid).name
 
 
+def _reload_after(server: Server, refused):  # type: ignore[no-untyped-def]
+    """The page reloaded by a browser that kept the cookie the refusal `refused` set (its
+    session cookie was cleared)."""
+    kept = [c.split(";", 1)[0] for c in refused.cookies if c.startswith("casebook_link_ended=")]
+    assert kept, refused.cookies
+    return server.request("/dashboard", headers={"Cookie": kept[0]})
+
+
 def _check_headers(res, what: str) -> None:  # type: ignore[no-untyped-def]
     assert res.header("Content-Security-Policy") == CONTENT_SECURITY_POLICY, what
     assert res.header("Cache-Control") == "no-store", what
@@ -218,6 +226,8 @@ def test_expired_link_is_403_and_its_session_too(server: Server, serve_store) ->
     assert res.status == 403 and "expired" in res.body
     res = server.request("/dashboard", cookie=session)
     assert res.status == 403 and "expired" in res.body
+    again = _reload_after(server, res)
+    assert again.status == 403 and "This link has expired" in again.body
     assert any(
         c.startswith('casebook_session=""') or "Max-Age=0" in c or "expires=" in c
         for c in res.cookies
@@ -235,6 +245,9 @@ def test_revoke_ends_links_and_open_sessions_at_once(server: Server, serve_store
     for session in sessions:
         res = server.request("/dashboard", cookie=session)
         assert res.status == 403 and "no longer valid" in res.body
+    # Reloaded again, with the cookies the refusal left: it still says why, in plain words.
+    again = _reload_after(server, res)
+    assert again.status == 403 and "no longer valid" in again.body
     for token in (first, second):
         assert server.request(f"/dashboard?token={token}").status == 403
     fresh = server.token(a)  # a new link after a revoke works
@@ -256,7 +269,7 @@ def test_deleted_patient_link_is_refused(server: Server, serve_store) -> None:
 
 def test_a_flood_on_one_link_is_throttled(server: Server, serve_store) -> None:
     token = server.token(serve_store.patients[3])
-    codes = [server.request(f"/dashboard?token={token}").status for _ in range(12)]
+    codes = [server.request(f"/dashboard?token={token}").status for _ in range(30)]  # burst 20
     assert codes[0] == 200
     assert 429 in codes, codes
     first = codes.index(429)

@@ -120,3 +120,24 @@ def test_base_url() -> None:
     assert base_url("::1", 80) == "http://[::1]:80"
     with pytest.raises(ValueError, match=r"^port: "):
         base_url("127.0.0.1", 0)
+
+
+def test_a_person_reloading_their_page_is_never_throttled_but_junk_tokens_are() -> None:
+    """With the server's own limits: a patient opens their link, reloads four times in a
+    minute, opens the link from the email again twice; all is served. A client trying
+    unknown tokens is stopped within the minute."""
+    limits = Limits()
+    clock = Clock()
+    link = RateLimiter(limits.views_per_minute, limits.burst, clock=clock)
+    for second in (0, 0, 5, 9, 14, 20, 30, 30, 41, 41):  # open (2), 4 reloads, 2 opens (2)
+        clock.now = 1000.0 + second
+        link.take("link-1")
+    for _ in range(8):  # and a restless few seconds of reloads after that
+        clock.now += 1
+        link.take("link-1")
+    address = RateLimiter(
+        limits.bad_credentials_per_minute, int(limits.bad_credentials_per_minute), clock=clock
+    )
+    with pytest.raises(Throttled):
+        for _ in range(60):
+            address.take("203.0.113.9")

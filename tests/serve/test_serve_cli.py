@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -134,6 +135,27 @@ def test_serve_refuses_a_store_without_schema(tmp_path, capsys) -> None:
     empty = f"sqlite:///{tmp_path / 'none.db'}"
     assert main(["--db", empty, "serve", "--port", str(free_port())]) == 1
     assert "casebook init" in capsys.readouterr().err
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line_before_starting(
+    url: str, capsys, monkeypatch
+) -> None:
+    import casebook.serve.server as server
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server was built although its port is busy")
+
+    monkeypatch.setattr(server, "build_app", never)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["--db", url, "serve", "--port", str(port)]) == 1
+    said = capsys.readouterr().err
+    assert said == (
+        f"casebook serve: port {port} on 127.0.0.1 is in use (Address already in use): "
+        "stop what listens there or choose another with --port\n"
+    )
 
 
 @pytest.mark.slow

@@ -255,11 +255,14 @@ def field_for(
             if optional
             else [("no", False), ("yes", True)]
         )
+        # Wide enough for "not asked" in the selected button's bold type (90px clipped it
+        # to "not ask…"): about 9px a character and the button's padding.
+        longest = max(len(text) for text, _ in choices)
         widget = look.make(
             W.ToggleButtons,
             **common,
             layout={"width": "auto"},
-            style=style | {"button_width": "90px"},
+            style=style | {"button_width": f"{max(90, 9 * longest + 30)}px"},
         )
         return _choice(name, label, widget, choices, False, look)
     if annotation is date:

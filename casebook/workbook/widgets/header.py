@@ -122,6 +122,7 @@ class FlagSteps:
         self.message = look.make(W.HTML)
         self.flag.observe(lambda _change: self._enable(), names="value")
         self._states: dict[str, str] = {}
+        self._titles: dict[str, str] = {}
         self.widget = W.VBox(
             [  # its own layout: it is hidden when no flag can take a step
                 look.make(W.HTML, value="<b>Next step for a red flag</b>"),
@@ -136,6 +137,7 @@ class FlagSteps:
     def show(self, statuses: Sequence[FlagStatus]) -> None:
         """Offer the flags that can still take a step (not resolved), open ones first."""
         self._states = {s.flag.key: s.state for s in statuses}
+        self._titles = {s.flag.key: s.flag.label for s in statuses}
         options = [
             (f"{s.flag.label} [{s.headline()}; {s.state}]", s.flag.key)
             for s in statuses
@@ -171,7 +173,8 @@ class FlagSteps:
             self.message.value = notice("error", esc(str(exc)))
             return
         self.note.value = self.referred_to.value = self.outcome.value = ""
-        self.message.value = notice("ok", f"{esc(rule)}: {esc(review.state)}.")
+        title = self._titles.get(rule, rule)  # the flag as the practitioner sees it
+        self.message.value = notice("ok", f"{esc(title)}: {esc(review.state)}.")
         self.session.last_saved = LastSaved(review.at, review.actor)
         self.session.reload()
 

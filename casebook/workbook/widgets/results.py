@@ -36,6 +36,12 @@ FLAG_WORDS = {
 }
 
 
+def _picker_label(name: str, group: str) -> str:
+    """ "Ferritin (blood)"; a name that already ends with its group keeps it once
+    ("Giardia antigen or PCR (stool)", never "... (stool) (stool)")."""
+    return name if name.endswith(f"({group})") else f"{name} ({group})"
+
+
 class ResultForm:
     """One result: for an open order (which becomes 'resulted') or for any catalog test."""
 
@@ -50,7 +56,7 @@ class ResultForm:
         self.test = W.Dropdown(  # its own layout: hidden while an order is chosen
             description="Test",
             style=look.style(W.Dropdown, **label),
-            options=[(f"{t.name} ({t.group})", t.key) for t in self.tests.values()],
+            options=[(_picker_label(t.name, t.group), t.key) for t in self.tests.values()],
             layout=W.Layout(width="570px"),
         )
         self.fields = Fields(

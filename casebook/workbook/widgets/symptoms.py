@@ -114,6 +114,18 @@ class SymptomsForm:
     def _changed(self, _: object) -> None:
         if not self._loading:
             self.bar.mark_dirty()
+            self._count_unrated()
+
+    def _count_unrated(self) -> None:
+        """How many symptoms have no button selected yet, as the form stands (not as saved):
+        the count goes down while ratings are entered."""
+        missing = sum(row.severity.value is None for row in self.rows.values())
+        self.note.value = (
+            f'<span style="color:#8a5a00">{missing} of {len(self.rows)} symptoms not rated '
+            "at this visit yet (no button selected).</span>"
+            if self.pin.visit and missing
+            else ""
+        )
 
     def ratings(self) -> dict[str, SymptomRating]:
         """The saved ratings of the visit shown, by symptom."""
@@ -126,13 +138,7 @@ class SymptomsForm:
         with self._loading:
             for key, row in self.rows.items():
                 row.show(saved.get(key))
-        missing = len(self.rows) - len(saved.keys() & self.rows.keys())
-        self.note.value = (
-            f'<span style="color:#8a5a00">{missing} of {len(self.rows)} symptoms not rated '
-            "at this visit yet (no button selected).</span>"
-            if self.pin.visit and missing
-            else ""
-        )
+        self._count_unrated()
         self.chart.refresh()
 
     def _collect(self) -> list[Change]:

@@ -150,6 +150,9 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
         "tester",
     )
     assert steps.note.value == ""
+    message = steps.message.get_state()["value"]
+    assert "Raised CRP (10 mg/L or more): acknowledged." in message  # its title, not its key
+    assert "crp_raised" not in message
     assert "ACKNOWLEDGED" in header.flags.value and "⚠" not in header.flags.value
     assert steps.buttons["acknowledged"].disabled and not steps.buttons["resolved"].disabled
 

@@ -138,3 +138,10 @@ def test_a_qualitative_result_is_flagged_abnormal(
     form.bar.save_button.click()
     assert sqlite_store.load_case(session.patient_id).results[0].flag == "A"
     assert "Giardia" in " ".join(f.label for f in session.red_flags())
+
+
+def test_the_test_picker_names_each_group_once(session: CaseSession) -> None:
+    labels = dict((key, label) for label, key in ResultForm(session).test.options)
+    assert labels["giardia_antigen"] == "Giardia antigen or PCR (stool)"
+    assert labels["calprotectin"].endswith(f"({session.catalog.tests['calprotectin'].group})")
+    assert not [label for label in labels.values() if label.count("(stool)") > 1]

@@ -17,6 +17,14 @@ def test_the_eleven_symptoms_start_unrated(with_visit: Callable[..., CaseSession
     assert all(r.severity.get_state()["index"] is None for r in form.rows.values())
     assert "11 of 11 symptoms not rated" in form.note.value
     assert "No symptoms rated yet" in form.chart.widget.value
+    # The count follows the buttons as ratings are entered, before any save.
+    form.rows["bloating"].severity.value = 2
+    assert "10 of 11 symptoms not rated" in form.note.get_state()["value"]
+    for row in form.rows.values():
+        row.severity.value = 1
+    assert form.note.get_state()["value"] == ""
+    form.rows["fatigue"].severity.value = None
+    assert "1 of 11 symptoms not rated" in form.note.get_state()["value"]
 
 
 def test_rating_and_saving_writes_only_rated_symptoms(
