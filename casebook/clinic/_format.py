@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from casebook.interop.csv_write import frame_to_csv
+
 __all__ = ["format_table", "to_csv", "to_json"]
 
 _FOOTNOTE_COLUMNS = ("mid_source",)  # long citations: listed under the table, not in it
@@ -58,8 +60,9 @@ def format_table(df: pd.DataFrame) -> str:
 
 
 def to_csv(df: pd.DataFrame) -> str:
-    """CSV with a header row, dates as YYYY-MM-DD and empty cells for missing values."""
-    return str(df.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"))
+    """CSV with a header row, dates as YYYY-MM-DD and empty cells for missing values, through
+    casebook's one writer (`casebook.interop.csv_write`): no text cell can run as a formula."""
+    return frame_to_csv(df)
 
 
 def to_json(df: pd.DataFrame) -> str:
