@@ -56,6 +56,8 @@ def format_table(df: pd.DataFrame) -> str:
         lines += ["", "Caveats:"] + [f"  - {c}" for c in caveats]
     if df.attrs.get("deidentified"):
         lines += ["", f"De-identified: {df.attrs['deidentified']}"]
+    if df.attrs.get("suppressed"):
+        lines += [f"Suppressed: {df.attrs['suppressed']} row(s) too few patients share"]
     return "\n".join(lines) + "\n"
 
 

@@ -144,7 +144,8 @@ def store_outcomes(
 ) -> pd.DataFrame:
     """Outcomes per patient (no names), or per plan category / protocol template.
 
-    `deidentified=True` pseudonymises ids and shifts dates per patient (`deidentify`)."""
+    `deidentified=True` pseudonymises ids, shuffles the rows and keeps only rows shared by
+    at least `min_patients` patients (`deidentify`)."""
     if by not in ("patient", "category", "template"):
         raise ClinicError(f"by: must be 'patient', 'category' or 'template' (got {by!r})")
     f = clinic_filter or ClinicFilter()
@@ -163,4 +164,4 @@ def store_outcomes(
             min_patients=min_patients,
             plan=frames.plan[frames.plan["patient_id"].isin(kept["patient_id"])],
         )
-    return deidentify(out) if deidentified else out
+    return deidentify(out, min_group=min_patients) if deidentified else out
