@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +22,7 @@ from casebook.clinic import (
     worklist_section,
 )
 from casebook.errors import UnreadableRecordError
+from casebook.notebooks import BatchOptions, run_batch
 from casebook.store import CaseStore, import_cases, tables
 from tests.clinic.cases import TODAY, V, days, make_case
 
@@ -114,3 +117,32 @@ def test_the_cli_lists_the_patient_and_exits_0(
     assert main(["--db", db_url, "show", "bad-1"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "caution_confirmations" in err and BAD_VALUE not in err
+
+
+def test_the_batch_builds_everyone_else_and_names_the_reason(
+    sqlite_store: CaseStore, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The clinic notebook and the other patients' notebooks are built; the patient's own
+    notebooks fail with the reason, and no stored value is in the report."""
+    import_cases(
+        sqlite_store,
+        [
+            make_case("ok-1", [V(80, 20), V(10, 12)], name="Pat 1", plan=PLAN, results=CRP),
+            make_case("bad-1", [V(80, 20), V(10, 30)], name="Sam Doe", plan=PLAN),
+        ],
+    )
+    _break_a_plan_item(sqlite_store, "bad-1")
+    report = run_batch(BatchOptions(sqlite_url, out=tmp_path, workers=1), progress=False)
+    status = {f"{o.patient_id}/{o.notebook}": o.status for o in report.outcomes}
+    assert status == {
+        "(clinic)/clinic.ipynb": "built",
+        "ok-1/case.ipynb": "built",
+        "ok-1/dashboard.ipynb": "built",
+        "bad-1/case.ipynb": "failed",
+        "bad-1/dashboard.ipynb": "failed",
+    }, report.summary_text()
+    text = report.summary_text()
+    assert "UnreadableRecordError" in text and "caution_confirmations" in text
+    assert BAD_VALUE not in text and BAD_VALUE not in json.dumps(report.to_dict())
+    clinic = (tmp_path / "clinic.ipynb").read_text(encoding="utf-8")
+    assert "record-unreadable" in clinic or "Record cannot be read" in clinic
