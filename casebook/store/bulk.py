@@ -246,7 +246,8 @@ def write_case(tx: Transaction, case: Case, *, replace: bool = False) -> str:
         now = {r.id: r for r in getattr(current, ent.collection)}
         for rec in getattr(case, ent.collection):
             old = now.get(rec.id)
-            save_record(tx, rec.model_copy(update={"version": old.version if old else 0}))
+            version = old.version if old else 0
+            save_record(tx, rec.model_copy(update={"version": version}), prepared=True)
     for ent in reversed(ENTITIES):  # deletions, children first
         keep = {r.id for r in getattr(case, ent.collection)}
         for rec in read_case(tx.conn, case.patient.id).model_dump()[ent.collection]:
