@@ -71,6 +71,26 @@ def test_the_bulk_read_lists_the_patient_and_serves_everyone_else(
     assert store.load_case("ok-1").patient.name == "Pat 1"
 
 
+def test_text_that_is_not_json_is_one_unreadable_patient_too(sqlite_store: CaseStore) -> None:
+    """SQLite keeps JSON as text: an outside edit can leave text that is not JSON at all."""
+    import_cases(
+        sqlite_store,
+        [make_case(pid, [V(80, 20)], name=pid.title(), plan=PLAN) for pid in ("a-1", "b-1")],
+    )
+    p = tables.plan_items
+    with sqlite_store.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE plan_items SET caution_confirmations = :bad WHERE patient_id = 'b-1'"),
+            {"bad": '[{"key": "' + BAD_VALUE},
+        )
+        assert conn.execute(sa.select(sa.func.count()).select_from(p)).scalar_one() == 2
+    loaded = sqlite_store.load_cases()
+    assert [c.patient.id for c in loaded] == ["a-1"]
+    [bad] = loaded.unreadable
+    assert bad.patient_id == "b-1" and "caution_confirmations" in bad.reason
+    assert BAD_VALUE not in bad.reason
+
+
 def test_worklist_and_outcomes_list_the_patient_as_needing_attention(
     broken: tuple[CaseStore, str],
 ) -> None:
