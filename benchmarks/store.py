@@ -3,6 +3,7 @@ rows, and validated CSV import of 100,000 result rows against a raw
 `pandas.read_csv` + `DataFrame.to_sql` of the same rows.
 
     python benchmarks/store.py [--patients 10000] [--rows 100000] [--rounds 5] [--db URL]
+                               [--plan-items 2000,8000,32000]
 
 Both sides are measured in the same run on the same database (SQLite in a temporary
 folder by default; pass --db postgresql+psycopg://... for PostgreSQL, which must be
@@ -10,6 +11,11 @@ an empty database or schema). Each side is warmed once untimed, then the sides a
 (which goes first flips every round) and the medians over the rounds are compared; each
 import round gets its own file of new rows, so every round really inserts. Aims: a case
 loads in under 20 ms; the validated, audited import stays within 2x of the raw insert.
+
+Last, one whole case per size in `--plan-items` is imported (`import_case`, as `casebook
+import case` does): the time per plan item should stay roughly constant as the plan grows
+(every caution check works from one index per case), so the last line prints the ratio of
+the largest size's time per item to the smallest's (aim: < 2x; quadratic would be ~16x).
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import sqlalchemy as sa
 from casebook.catalog import default_catalog
 from casebook.demo.synthetic import generate_case
 from casebook.interop import import_results_csv
-from casebook.store import CaseStore, import_cases
+from casebook.models import Case, CautionConfirmation, PlanItem
+from casebook.store import CaseStore, import_case, import_cases
 
 TESTS = [
     "crp",
@@ -95,6 +102,52 @@ def _results_csv(path: Path, ids: list[str], rows: int, today: date, shift: int 
                 written += 1
 
 
+def _big_case(index: int, items: int, today: date) -> Case:
+    """A synthetic case with `items` plan items cycling through every protocol template and
+    status, each confirming its template's cautions (so every check runs and passes)."""
+    catalog = default_catalog()
+    case = generate_case(index, seed=23, today=today, catalog=catalog)
+    templates = list(catalog.protocols)
+    statuses = ("active", "proposed", "stopped", "completed")
+    plan = []
+    for k in range(items):
+        tpl = templates[k % len(templates)]
+        confirmations = [
+            CautionConfirmation(key=c.key, reason="discussed", on=today) for c in tpl.cautions
+        ]
+        plan.append(
+            PlanItem(
+                id=f"{index:08x}{k:024x}",
+                patient_id=case.patient.id,
+                category=tpl.category,
+                name=f"{tpl.name} {k}",
+                template=tpl.key,
+                status=statuses[k % len(statuses)],
+                caution_confirmations=confirmations,
+            )
+        )
+    return case.model_copy(update={"plan": plan})
+
+
+def _plan_scaling(store: CaseStore, sizes: list[int], today: date) -> None:
+    """Import one case per size, print seconds and microseconds per plan item."""
+    import_case(store, _big_case(90_000_000, 200, today))  # warm: catalog, statements
+    per_item = []
+    for n, size in enumerate(sizes):
+        case = _big_case(90_000_001 + n, size, today)
+        took = _timed(lambda case=case: import_case(store, case))
+        per_item.append(took / size)
+        print(
+            f"import one case of {size:,} plan items: {took:.2f} s, {took / size * 1e6:.0f} us/item"
+        )
+    if len(per_item) > 1:
+        print(
+            f"time per plan item, {sizes[-1]:,} against {sizes[0]:,} items: "
+            f"{per_item[-1] / per_item[0]:.2f}x (aim: < 2x; linear is 1x, quadratic "
+            f"{sizes[-1] / sizes[0]:.0f}x)"
+        )
+
+
 def _raw_load(engine: sa.Engine, pid: str) -> int:
     """The floor for a case load: every live row of the patient's tables, no validation."""
     names = [
@@ -150,6 +203,11 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=300, help="cases to time loading")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per side")
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
+    parser.add_argument(
+        "--plan-items",
+        default="2000,8000,32000",
+        help="plan-item counts of the whole-case imports, comma-separated ('' skips them)",
+    )
     args = parser.parse_args()
     today = date.today()
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,6 +274,9 @@ def main() -> None:
         print(f"re-import of the same file: {again} in {time.perf_counter() - t:.2f} s")
         with store.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE raw_results_bench"))
+        sizes = [int(x) for x in args.plan_items.split(",") if x.strip()]
+        if sizes:
+            _plan_scaling(store, sorted(sizes), today)
         store.close()
 
 

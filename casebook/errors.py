@@ -17,6 +17,7 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "StoreError",
+    "UnreadableRecordError",
 ]
 
 
@@ -36,6 +37,12 @@ class InputError(CasebookError, ValueError):
 class StoreError(CasebookError, RuntimeError):
     """The store cannot be opened or used (missing, not migrated, bad URL), or refuses a
     write (a duplicate, a reference to a record that does not exist)."""
+
+
+class UnreadableRecordError(StoreError):
+    """A stored record of a patient no longer validates (edited outside casebook, or left
+    by an older version); the message names the record's kind, id and field, never a
+    stored value."""
 
 
 class NotFoundError(CasebookError, KeyError):

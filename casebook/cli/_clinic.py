@@ -95,6 +95,8 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
             clinic_filter=_filter(args),
             deidentified=args.deidentify,
         )
+    if args.format == "csv" and df.attrs.get("left_out"):  # a CSV has no room for caveats
+        print(f"casebook outcomes: {df.attrs['left_out']}", file=sys.stderr)
     sys.stdout.write(_render(df, args.format))
     return 0
 

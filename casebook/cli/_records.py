@@ -61,7 +61,13 @@ def cmd_patients(args: argparse.Namespace) -> int:
     from casebook.cli._report import patients_text
 
     with open_store(args) as store:
-        print(patients_text(store.patients()))
+        patients = store.patients()
+    if args.format == "csv":
+        from casebook.interop.csv_io import patients_to_csv
+
+        sys.stdout.write(patients_to_csv(patients))
+    else:
+        print(patients_text(patients))
     return 0
 
 
@@ -135,7 +141,13 @@ def register(add: AddCommand) -> None:
         action="store_true",
         help="case/fhir: overwrite an existing different case (it stays in the audit log)",
     )
-    add("patients", cmd_patients, "list the patients")
+    p = add("patients", cmd_patients, "list the patients")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv"),
+        default="table",
+        help="table, or csv in the columns `import patients` reads (default: table)",
+    )
     p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
     p.add_argument("patient", help="the patient's id")
     p = add("audit", cmd_audit, "show the audit log of one patient, or check the whole log")

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from casebook.format import text_table, wrapped
+from casebook.interop.csv_write import frame_to_csv
 
 __all__ = ["format_table", "to_csv", "to_json"]
 
@@ -50,12 +51,15 @@ def format_table(df: pd.DataFrame) -> str:
         lines += ["", "Caveats:"] + [line for c in caveats for line in wrapped(c, "    ", "  - ")]
     if df.attrs.get("deidentified"):
         lines += ["", f"De-identified: {df.attrs['deidentified']}"]
+    if df.attrs.get("suppressed"):
+        lines += [f"Suppressed: {df.attrs['suppressed']} row(s) too few patients share"]
     return "\n".join(lines) + "\n"
 
 
 def to_csv(df: pd.DataFrame) -> str:
-    """CSV with a header row, dates as YYYY-MM-DD and empty cells for missing values."""
-    return str(df.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"))
+    """CSV with a header row, dates as YYYY-MM-DD and empty cells for missing values, through
+    casebook's one writer (`casebook.interop.csv_write`): no text cell can run as a formula."""
+    return frame_to_csv(df)
 
 
 def to_json(df: pd.DataFrame) -> str:

@@ -95,7 +95,9 @@ def _narrowed(store: CaseStore, frames: ClinicFrames, f: ClinicFilter) -> Clinic
     if f.practitioner is None:
         return frames
     ids = store.patients_changed_by(f.practitioner)
-    if set(frames.patients["patient_id"]) <= ids:
+    if set(frames.patients["patient_id"]) <= ids and all(
+        u.patient_id in ids for u in frames.unreadable
+    ):
         return frames
     keep = {
         name: getattr(frames, name)
@@ -106,6 +108,7 @@ def _narrowed(store: CaseStore, frames: ClinicFrames, f: ClinicFilter) -> Clinic
             name: df[df["patient_id"].isin(ids)].reset_index(drop=True) for name, df in keep.items()
         },
         cases=tuple(c for c in frames.cases if c.patient.id in ids),
+        unreadable=tuple(u for u in frames.unreadable if u.patient_id in ids),
     )
 
 
@@ -144,7 +147,8 @@ def store_outcomes(
 ) -> pd.DataFrame:
     """Outcomes per patient (no names), or per plan category / protocol template.
 
-    `deidentified=True` pseudonymises ids and shifts dates per patient (`deidentify`)."""
+    `deidentified=True` pseudonymises ids, shuffles the rows and keeps only rows shared by
+    at least `min_patients` patients (`deidentify`)."""
     if by not in ("patient", "category", "template"):
         raise ClinicError(f"by: must be 'patient', 'category' or 'template' (got {by!r})")
     f = clinic_filter or ClinicFilter()
@@ -163,4 +167,18 @@ def store_outcomes(
             min_patients=min_patients,
             plan=frames.plan[frames.plan["patient_id"].isin(kept["patient_id"])],
         )
-    return deidentify(out) if deidentified else out
+    if deidentified:
+        out = deidentify(out, min_group=min_patients)
+    left_out = frames.unreadable  # the practitioner's only, once narrowed
+    if left_out:
+        named = (
+            ""
+            if deidentified
+            else ": " + "; ".join(f"{u.patient_id} ({u.reason})" for u in left_out)
+        )
+        out.attrs["left_out"] = (
+            f"{len(left_out)} patient(s) left out because a stored record cannot be read "
+            f"(the worklist lists them){named}"
+        )
+        out.attrs["caveats"] = [*out.attrs.get("caveats", []), out.attrs["left_out"]]
+    return out

@@ -26,6 +26,7 @@ __all__ = ["FLAG_STATES", "KINDS", "URGENCIES", "WORKLIST_COLUMNS", "worklist"]
 URGENCIES: tuple[Urgency, ...] = tuple(Urgency)  # the ranking, most urgent first
 KINDS: tuple[str, ...] = (
     "red-flag",
+    "record-unreadable",
     "result-to-review",
     "test-overdue",
     "worsening",
@@ -235,6 +236,28 @@ def _no_visit_rows(frames: ClinicFrames, today: pd.Timestamp, interval: int) -> 
     )
 
 
+def _unreadable_rows(frames: ClinicFrames) -> pd.DataFrame:
+    """One row per patient whose stored record does not validate: they are left out of
+    every other row, so their flags and results go unseen until the record is fixed."""
+    ids = pd.Series([u.patient_id for u in frames.unreadable], dtype=object)
+    detail = pd.Series(
+        [
+            f"Record cannot be read ({u.reason}); this patient's flags and results are not "
+            "shown until it is fixed"
+            for u in frames.unreadable
+        ],
+        dtype=object,
+    )
+    return _part(
+        "record-unreadable",
+        pd.DataFrame({"patient_id": ids}),
+        Urgency.URGENT,
+        detail,
+        pd.Series(pd.NaT, index=ids.index, dtype="datetime64[ns]"),
+        pd.Series("", index=ids.index, dtype=object),
+    )
+
+
 def _worsening_rows(
     frames: ClinicFrames, catalog: Catalog, today: pd.Timestamp, min_change: float
 ) -> pd.DataFrame:
@@ -340,6 +363,8 @@ def worklist(
 
     - red-flag: red flags (computed now, or `flags` by patient id) whose state in
       `flag_states[(patient_id, rule_key)]` is open (absent = open);
+    - record-unreadable (urgent): a patient the store's bulk read left out because a stored
+      record of theirs does not validate, with the reason (record kind, id and field);
     - result-to-review: results not marked reviewed in the store and not in
       `reviewed_results` (result ids), flagged ones first;
     - test-overdue: ordered or collected more than `overdue_days` ago and not resulted;
@@ -362,6 +387,7 @@ def worklist(
     now = pd.Timestamp(today)
     parts = [
         _flag_rows(frames, catalog, today, flags, flag_states or {}),
+        _unreadable_rows(frames),
         _result_rows(frames, now, reviewed_results or ()),
         _overdue_rows(frames, catalog, now, overdue_days),
         _worsening_rows(frames, catalog, now, min_worsening),
@@ -378,7 +404,8 @@ def worklist(
     rows["patient_id"] = rows["patient_id"].astype(str)
     rows["ref"] = rows["ref"].astype(str)
     names = frames.patients.set_index(frames.patients["patient_id"].astype(str))["name"]
-    rows["name"] = rows["patient_id"].map(names)
+    unreadable = pd.Series({u.patient_id: u.name for u in frames.unreadable}, dtype=object)
+    rows["name"] = rows["patient_id"].map(pd.concat([names.astype(object), unreadable]))
     # plain text in the frame (the stored spelling), whatever the parts held
     rows["urgency"] = rows["urgency"].map({u: u.value for u in URGENCIES})
     rows["_u"] = rows["urgency"].map({u: u.rank for u in URGENCIES})

@@ -302,7 +302,7 @@ def outcomes_html(session: ClinicSession) -> str:
             rows=rows,
             charts=charts,
             sources=sources,
-            caveats=list(CAVEATS),
+            caveats=[*CAVEATS, *([groups.attrs["left_out"]] if "left_out" in groups.attrs else [])],
         )
     )
 

@@ -28,9 +28,11 @@ from casebook.models import (
 )
 
 __all__ = [
+    "CautionIndex",
     "CautionMatch",
     "active_cautions",
     "case_cautions",
+    "caution_index",
     "current_medications",
     "protocol_warning",
     "safety_facts",
@@ -111,28 +113,52 @@ def _reasons(
     return tuple(dict.fromkeys(found))
 
 
-def _template(catalog: Catalog, key: str | None) -> ProtocolTemplate | None:
-    return next((t for t in catalog.protocols if t.key == key), None) if key else None
+@dataclass(frozen=True)
+class CautionIndex:
+    """What every caution check on one case needs, worked out once: the answered safety
+    facts, the current medicines on `on`, and the catalog's templates by key. Matching reads
+    the patient and the history, never the plan, so one index serves every plan item of the
+    case and a large plan is checked in time proportional to its size."""
+
+    case: Case
+    on: date
+    facts: dict[str, bool]
+    meds: list[Medication]
+    templates: dict[str, ProtocolTemplate]
+
+
+def caution_index(case: Case, catalog: Catalog, on: date | None = None) -> CautionIndex:
+    """The `CautionIndex` of `case` on `on` (default today)."""
+    on = on or date.today()
+    templates = {t.key: t for t in catalog.protocols}
+    return CautionIndex(case, on, safety_facts(case), current_medications(case, on), templates)
 
 
 def active_cautions(
-    case: Case, catalog: Catalog, item: PlanItem | ProtocolTemplate, on: date | None = None
+    case: Case,
+    catalog: Catalog,
+    item: PlanItem | ProtocolTemplate,
+    on: date | None = None,
+    *,
+    index: CautionIndex | None = None,
 ) -> list[CautionMatch]:
     """The cautions of `item`'s template (or of the template itself) that match the patient
-    on `on` (default today), each with its confirmation on the item if there is one."""
-    on = on or date.today()
+    on `on` (default today), each with its confirmation on the item if there is one.
+
+    `index` (from `caution_index` of the same case and day) saves working it out again."""
+    index = index or caution_index(case, catalog, on)
     template: ProtocolTemplate | None
     plan_item: PlanItem | None
     if isinstance(item, ProtocolTemplate):
         template, plan_item = item, None
     else:
-        template, plan_item = _template(catalog, item.template), item
+        key = item.template
+        template, plan_item = (index.templates.get(key) if key else None), item
     if template is None:
         return []
-    facts, meds = safety_facts(case), current_medications(case, on)
     out = []
     for caution in template.cautions:
-        reasons = _reasons(caution, case, facts, meds, on)
+        reasons = _reasons(caution, index.case, index.facts, index.meds, index.on)
         if reasons:
             out.append(
                 CautionMatch(
@@ -147,22 +173,28 @@ def active_cautions(
 
 
 def unconfirmed_cautions(
-    case: Case, catalog: Catalog, item: PlanItem, on: date | None = None
+    case: Case,
+    catalog: Catalog,
+    item: PlanItem,
+    on: date | None = None,
+    *,
+    index: CautionIndex | None = None,
 ) -> list[CautionMatch]:
     """Matching cautions of an active or proposed item that lack a confirmation with a reason
     (stopped and completed items are history: never checked)."""
     if item.status not in ("active", "proposed"):
         return []
-    return [m for m in active_cautions(case, catalog, item, on) if not m.confirmed]
+    return [m for m in active_cautions(case, catalog, item, on, index=index) if not m.confirmed]
 
 
 def case_cautions(case: Case, catalog: Catalog, on: date | None = None) -> list[CautionMatch]:
     """Matching cautions of every active or proposed plan item."""
+    index = caution_index(case, catalog, on)
     return [
         m
         for item in sorted(case.plan, key=lambda i: (i.category, i.name, i.id))
         if item.status in ("active", "proposed")
-        for m in active_cautions(case, catalog, item, on)
+        for m in active_cautions(case, catalog, item, on, index=index)
     ]
 
 

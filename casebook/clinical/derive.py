@@ -8,7 +8,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from casebook.catalog import Catalog, LabTest
 from casebook.clinical.scoring import qualitative_flag, result_flag, score_instrument
@@ -23,6 +23,9 @@ from casebook.models import (
     TestOrder,
     TestResult,
 )
+
+if TYPE_CHECKING:
+    from casebook.clinical.cautions import CautionIndex
 
 __all__ = [
     "RecordError",
@@ -191,20 +194,23 @@ def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> Te
     return record.model_copy(update=fields)
 
 
-def check_cautions(item: PlanItem, catalog: Catalog, case: Case) -> PlanItem:
+def check_cautions(
+    item: PlanItem, catalog: Catalog, case: Case, index: CautionIndex | None = None
+) -> PlanItem:
     """Refuse an active or proposed plan item whose template's cautions match the patient
     without a confirmation (with a reason) for each; stopped and completed items pass.
 
     Applies to every save and to whole-case imports alike: an imported active or proposed
-    item must carry its confirmations, so a caution is never silently accepted."""
-    from casebook.clinical.cautions import unconfirmed_cautions
+    item must carry its confirmations, so a caution is never silently accepted. Matching
+    reads the patient and the history, not the plan, so the item is judged against `case`
+    as given (which may hold its older version); `index` (`caution_index(case, catalog)`,
+    built once for a whole case) keeps checking every item of a large plan linear."""
+    from casebook.clinical.cautions import caution_index, unconfirmed_cautions
 
-    if item.template is not None and item.template not in {t.key for t in catalog.protocols}:
+    index = index or caution_index(case, catalog)
+    if item.template is not None and item.template not in index.templates:
         raise RecordError("plan item", "template", f"unknown protocol template {item.template!r}")
-    # the item as it will be, in the record as it is (the case may hold its older version)
-    others = [i for i in case.plan if i.id != item.id]
-    current = case.model_copy(update={"plan": [*others, item]})
-    missing = unconfirmed_cautions(current, catalog, item)
+    missing = unconfirmed_cautions(case, catalog, item, index=index)
     if missing:
         first = missing[0]
         more = f" (and {', '.join(m.key for m in missing[1:])})" if missing[1:] else ""
@@ -217,13 +223,21 @@ def check_cautions(item: PlanItem, catalog: Catalog, case: Case) -> PlanItem:
     return item
 
 
-def prepare(record: Record, catalog: Catalog, patient: Patient, case: Case | None = None) -> Record:
+def prepare(
+    record: Record,
+    catalog: Catalog,
+    patient: Patient,
+    case: Case | None = None,
+    *,
+    cautions: CautionIndex | None = None,
+) -> Record:
     """The record as it should be stored, or RecordError naming the bad field.
 
     A plan item is checked against its template's cautions when the `case` it belongs to is
-    given (the store always gives it)."""
+    given (the store always gives it); `cautions`, the case's `caution_index`, lets a bulk
+    import work it out once for every item."""
     if isinstance(record, PlanItem):
-        return record if case is None else check_cautions(record, catalog, case)
+        return record if case is None else check_cautions(record, catalog, case, cautions)
     if isinstance(record, InstrumentResponse):
         return _instrument(record, catalog)
     if isinstance(record, SymptomRating):

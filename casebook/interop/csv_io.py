@@ -11,8 +11,11 @@ and row by row only where that finds a problem, to name every bad line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from casebook.interop._csv_fields import check_patient_id, parse_date
 from casebook.interop._csv_read import (
@@ -23,11 +26,12 @@ from casebook.interop._csv_read import (
     read_rows,
 )
 from casebook.interop._csv_results import RESULT_COLUMNS, validated
+from casebook.interop.csv_write import frame_to_csv, unescape_cell
 from casebook.models import Patient, TestResult
 from casebook.store import cycle_collector_paused
 
 if TYPE_CHECKING:
-    from casebook.store import CaseStore, ImportSummary
+    from casebook.store import CaseStore, ImportSummary, PatientSummary
 
 __all__ = [
     "MAX_ERRORS_SHOWN",
@@ -37,6 +41,7 @@ __all__ = [
     "RowError",
     "import_patients_csv",
     "import_results_csv",
+    "patients_to_csv",
     "read_patients_csv",
     "read_results_csv",
     "validate_results_csv",
@@ -58,7 +63,8 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
             continue
         if not any(row):
             continue  # a blank line
-        raw_id, name, raw_birth, raw_sex = row
+        # every column is text: undo the writer's formula escaping (`csv_write`)
+        raw_id, name, raw_birth, raw_sex = (unescape_cell(v) for v in row)
         before = len(errors)
         pid = check_patient_id(raw_id, line, errors)
         if pid is not None and pid in seen:
@@ -81,6 +87,13 @@ def read_patients_csv(path: str | Path) -> list[Patient]:
     if errors:
         raise CsvImportError(str(path), errors)
     return patients
+
+
+def patients_to_csv(patients: Sequence[Patient | PatientSummary]) -> str:
+    """The patient list in the columns `read_patients_csv` reads (`PATIENT_COLUMNS`), through
+    the one spreadsheet-safe writer: `import patients` of it changes nothing."""
+    rows = [(p.id, p.name, p.birth_date.isoformat(), p.sex) for p in patients]
+    return frame_to_csv(pd.DataFrame(rows, columns=list(PATIENT_COLUMNS)))
 
 
 def validate_results_csv(path: str | Path, store: CaseStore) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from casebook.catalog import Catalog, default_catalog
 from casebook.clinical.scoring import ScoringError, burden_by_visit, read_result, score_instrument
 from casebook.format import number
 from casebook.models import Case, InstrumentResponse
+from casebook.store.reads import LoadedCases, UnreadableCase
 
 __all__ = [
     "ClinicFrames",
@@ -198,7 +199,9 @@ _FEW: dict[str, tuple[str, ...]] = {
 class ClinicFrames:
     """Tidy frames of many cases, one row per visit / score / plan item / order / result.
 
-    `cases` keeps the records themselves for the rules that need a whole case (red flags).
+    `cases` keeps the records themselves for the rules that need a whole case (red flags);
+    `unreadable` the patients a bulk read left out because a stored record of theirs does
+    not validate (the worklist lists each as needing attention).
     """
 
     patients: pd.DataFrame  # patient_id, name
@@ -209,6 +212,7 @@ class ClinicFrames:
     results: pd.DataFrame  # patient_id, result_id, test, test_name, collected_on, shown, flag,
     #                        reviewed (marked reviewed in the store)
     cases: tuple[Case, ...] = ()
+    unreadable: tuple[UnreadableCase, ...] = ()
 
     def __post_init__(self) -> None:
         # Ids as categoricals sharing their categories across the frames, once: every
@@ -253,7 +257,9 @@ def _score(response: InstrumentResponse, catalog: Catalog) -> int | None:
 
 
 def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
-    """Build the clinic frames from loaded cases (one Python pass; the rest is pandas)."""
+    """Build the clinic frames from loaded cases (one Python pass; the rest is pandas); the
+    patients a store's `load_cases` could not read come along as `unreadable`."""
+    unreadable = cases.unreadable if isinstance(cases, LoadedCases) else ()
     kept = tuple(cases)
     patients, visits, scores, plan, orders, results = [], [], [], [], [], []
     for case in kept:
@@ -352,6 +358,7 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
             ("collected_on",),
         ),
         cases=kept,
+        unreadable=unreadable,
     )
 
 

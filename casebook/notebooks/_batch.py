@@ -231,10 +231,10 @@ def _plan_one(
 ) -> Job | Outcome:
     html = out.with_suffix(".html") if options.html else None
     digest = input_hash(inputs)
+    for stale in stale_temp_files(out):  # a killed run's leftovers, built or skipped
+        stale.unlink(missing_ok=True)
     if not options.force and is_current(out, digest, html):
         return Outcome(pid, out.name, "skipped", str(out), html=_s(html))
-    for stale in stale_temp_files(out):
-        stale.unlink(missing_ok=True)
     return Job(
         patient_id=pid,
         template=str(template.resolve()),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from casebook._lazy import lazy_exports
-from casebook.errors import ConflictError, NotFoundError, StoreError
+from casebook.errors import ConflictError, NotFoundError, StoreError, UnreadableRecordError
 
 if TYPE_CHECKING:
     from casebook.store._bulk import cycle_collector_paused
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from casebook.store.casestore import CaseStore
     from casebook.store.engine import DEFAULT_URL, redact_url, resolve_url
     from casebook.store.patients import PatientSummary
+    from casebook.store.reads import LoadedCases, UnreadableCase
     from casebook.store.result_import import ResultColumns, import_results
     from casebook.store.transaction import Transaction
 
@@ -42,6 +43,8 @@ _LAZY = {
     "resolve_url": "engine",
     "AuditEntry": "audit_log",
     "PatientSummary": "patients",
+    "LoadedCases": "reads",
+    "UnreadableCase": "reads",
     "Transaction": "transaction",
 }
 
@@ -51,11 +54,14 @@ __all__ = [
     "CaseStore",
     "ConflictError",
     "ImportSummary",
+    "LoadedCases",
     "NotFoundError",
     "PatientSummary",
     "ResultColumns",
     "StoreError",
     "Transaction",
+    "UnreadableCase",
+    "UnreadableRecordError",
     "cycle_collector_paused",
     "import_case",
     "import_cases",

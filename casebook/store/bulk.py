@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from casebook.clinical.cautions import caution_index
 from casebook.clinical.derive import prepare
 from casebook.errors import StoreError
 from casebook.models import Case, Patient
@@ -150,13 +151,17 @@ def _content(case: Case) -> dict[str, Any]:
 
 
 def _prepared(catalog: Catalog, case: Case) -> Case:
-    """The case with derived fields as the store computes them, every version >= 1."""
+    """The case with derived fields as the store computes them, every version >= 1.
+
+    The caution index is built once for the case, so the checks stay linear in its size."""
+    index = caution_index(case, catalog)
     return case.model_copy(
         update={
             ent.collection: [
                 r if r.version else r.model_copy(update={"version": 1})
                 for r in (
-                    prepare(x, catalog, case.patient, case) for x in getattr(case, ent.collection)
+                    prepare(x, catalog, case.patient, case, cautions=index)
+                    for x in getattr(case, ent.collection)
                 )
             ]
             for ent in ENTITIES
@@ -241,7 +246,8 @@ def write_case(tx: Transaction, case: Case, *, replace: bool = False) -> str:
         now = {r.id: r for r in getattr(current, ent.collection)}
         for rec in getattr(case, ent.collection):
             old = now.get(rec.id)
-            save_record(tx, rec.model_copy(update={"version": old.version if old else 0}))
+            version = old.version if old else 0
+            save_record(tx, rec.model_copy(update={"version": version}), prepared=True)
     for ent in reversed(ENTITIES):  # deletions, children first
         keep = {r.id for r in getattr(case, ent.collection)}
         for rec in read_case(tx.conn, case.patient.id).model_dump()[ent.collection]:

@@ -166,8 +166,9 @@ class CaseStore:
         with self.read() as conn:
             return reads.read_case(conn, patient_id)
 
-    def load_cases(self, patient_ids: Iterable[str] | None = None) -> list[Case]:
-        """Many cases at once (all live patients by default), ordered by patient id."""
+    def load_cases(self, patient_ids: Iterable[str] | None = None) -> reads.LoadedCases:
+        """Many cases at once (all live patients by default), ordered by patient id; a
+        patient whose stored record does not validate is listed in `.unreadable` instead."""
         with self.read() as conn:
             return reads.load_cases(conn, patient_ids)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -84,11 +85,34 @@ def advisory_lock(conn: sa.Connection, key: int) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
+class _NotJson:
+    """What a JSON column of a SQLite store reads as when its text is not JSON (PostgreSQL
+    refuses such text on write): a value no model accepts, so that record fails validation
+    and the bulk read reports that one patient (`reads.load_cases`) instead of failing."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not JSON>"
+
+
+_NOT_JSON = _NotJson()
+
+
+def _json_or_marker(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _NOT_JSON
+
+
 def create_store_engine(url: str | None = None) -> sa.Engine:
     resolved = resolve_url(url)
     parsed = make_url(resolved)
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(resolved, connect_args={"timeout": 60})
+        engine = sa.create_engine(
+            resolved, connect_args={"timeout": 60}, json_deserializer=_json_or_marker
+        )
         _sqlite_setup(engine)
     else:
         engine = sa.create_engine(resolved, pool_pre_ping=True)

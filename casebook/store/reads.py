@@ -1,20 +1,62 @@
 """Reading cases: one case (`read_case`, also inside a write), many at once for the
-clinic view and the batch (`load_cases`), and the stamp a patient's page depends on."""
+clinic view and the batch (`load_cases`), and the stamp a patient's page depends on.
+
+A stored row that no longer validates (edited outside casebook, or left by an older
+version) never stops a bulk read: `load_cases` leaves that patient out and lists them in
+`LoadedCases.unreadable` with the reason (the record's kind, id and field; never a stored
+value), so everyone else is still served. `read_case` of that patient raises
+`UnreadableRecordError` with the same reason."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 
-from casebook.errors import NotFoundError
+from casebook.errors import NotFoundError, UnreadableRecordError
 from casebook.models import Case, Record
 from casebook.store import tables
-from casebook.store.records import ENTITIES, chunked, patient_from_row
+from casebook.store.records import ENTITIES, Entity, chunked, patient_from_row
 
-__all__ = ["load_cases", "page_stamp", "read_case"]
+__all__ = ["LoadedCases", "UnreadableCase", "load_cases", "page_stamp", "read_case"]
+
+
+@dataclass(frozen=True)
+class UnreadableCase:
+    """A patient left out of a bulk read: their id, their name when the patient row itself
+    reads ("" otherwise), and why (record kind, id and field)."""
+
+    patient_id: str
+    name: str
+    reason: str
+
+
+class LoadedCases(list[Case]):
+    """The cases a bulk read could validate, in patient-id order, and `unreadable`: the
+    patients it left out, each with the reason."""
+
+    def __init__(self, cases: Iterable[Case], unreadable: Iterable[UnreadableCase] = ()) -> None:
+        super().__init__(cases)
+        self.unreadable: tuple[UnreadableCase, ...] = tuple(unreadable)
+
+
+def _reason(kind: str, row: Any, exc: ValidationError) -> str:
+    """Which record and field failed, and how (pydantic's error type): no input value."""
+    err = exc.errors()[0]
+    field = ".".join(str(part) for part in err["loc"]) or "record"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{kind} {getattr(row, 'id', '?')}: {field}: {err['type'].replace('_', ' ')}{more}"
+
+
+def _record(ent: Entity, row: Any) -> Record:
+    try:
+        return ent.from_row(row)
+    except ValidationError as exc:
+        raise UnreadableRecordError(_reason(ent.kind, row, exc)) from None
 
 
 def read_case(conn: sa.Connection, patient_id: str) -> Case:
@@ -31,20 +73,31 @@ def read_case(conn: sa.Connection, patient_id: str) -> Case:
             .where(t.c.patient_id == patient_id, t.c.deleted_at.is_(None))
             .order_by(*(t.c[c] for c in ent.order_by))
         ).all()
-        parts[ent.collection] = [ent.from_row(r) for r in rows]
+        try:
+            parts[ent.collection] = [_record(ent, r) for r in rows]
+        except UnreadableRecordError as exc:
+            raise UnreadableRecordError(f"patient {patient_id!r}: {exc}") from None
     # Every part was validated row by row; the whole was validated when saved.
-    return Case.model_construct(patient=patient_from_row(row), **cast("dict[str, Any]", parts))
+    try:
+        patient = patient_from_row(row)
+    except ValidationError as exc:
+        raise UnreadableRecordError(
+            f"patient {patient_id!r}: {_reason('patient', row, exc)}"
+        ) from None
+    return Case.model_construct(patient=patient, **cast("dict[str, Any]", parts))
 
 
-def load_cases(conn: sa.Connection, patient_ids: Iterable[str] | None = None) -> list[Case]:
+def load_cases(conn: sa.Connection, patient_ids: Iterable[str] | None = None) -> LoadedCases:
     """Many cases at once (all live patients by default), ordered by patient id: one
     query per table (per 500 ids when `patient_ids` is given), not one per patient.
-    Ids that are not live patients are left out."""
+    Ids that are not live patients are left out; a patient with a record that does not
+    validate is left out too and listed in `unreadable` (the first reason found)."""
     p = tables.patients
     wanted = None if patient_ids is None else sorted(set(patient_ids))
     chunks: list[Sequence[str] | None] = [None] if wanted is None else list(chunked(wanted))
     heads: list[Any] = []
     parts: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    broken: dict[str, str] = {}
     for chunk in chunks:
         query = sa.select(p).where(p.c.deleted_at.is_(None))
         heads += conn.execute(query if chunk is None else query.where(p.c.id.in_(chunk))).all()
@@ -59,18 +112,24 @@ def load_cases(conn: sa.Connection, patient_ids: Iterable[str] | None = None) ->
                 query = query.where(t.c.patient_id.in_(chunk))
             by_patient = parts[ent.collection]
             for r in conn.execute(query):
-                by_patient[r.patient_id].append(ent.from_row(r))
+                try:
+                    by_patient[r.patient_id].append(ent.from_row(r))
+                except ValidationError as exc:
+                    broken.setdefault(r.patient_id, _reason(ent.kind, r, exc))
     heads.sort(key=lambda r: r.id)
-    return [
-        Case.model_construct(
-            patient=patient_from_row(h),
-            **cast(
-                "dict[str, Any]",
-                {ent.collection: parts[ent.collection].get(h.id, []) for ent in ENTITIES},
-            ),
-        )
-        for h in heads
-    ]
+    cases, unreadable = [], []
+    for h in heads:
+        try:
+            patient = patient_from_row(h)
+        except ValidationError as exc:
+            unreadable.append(UnreadableCase(h.id, "", _reason("patient", h, exc)))
+            continue
+        if h.id in broken:
+            unreadable.append(UnreadableCase(h.id, patient.name, broken[h.id]))
+            continue
+        collections = {ent.collection: parts[ent.collection].get(h.id, []) for ent in ENTITIES}
+        cases.append(Case.model_construct(patient=patient, **cast("dict[str, Any]", collections)))
+    return LoadedCases(cases, unreadable)
 
 
 def page_stamp(conn: sa.Connection, patient_id: str) -> tuple[int, int, str]:

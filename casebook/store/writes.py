@@ -28,13 +28,18 @@ __all__ = [
 R = TypeVar("R", bound=Record)
 
 
-def save_record(tx: Transaction, record: R) -> R:
+def save_record(tx: Transaction, record: R, *, prepared: bool = False) -> R:
     """Insert (version 0) or update (version as read) one record; returns it as saved.
-    ConflictError if it moved on since it was read; nothing changed: no write, no audit."""
+    ConflictError if it moved on since it was read; nothing changed: no write, no audit.
+
+    `prepared`: the caller has already run `prepare` on it against the whole case it
+    belongs to (a whole-case import does, once per case), so the case is not read again
+    for every plan item."""
     ent = entity_for(record)
     patient = tx.lock_patient(record.patient_id)
-    case = read_case(tx.conn, patient.id) if isinstance(record, PlanItem) else None
-    record = cast(R, prepare(record, tx.catalog, patient, case))  # prepare keeps the type
+    if not prepared:
+        case = read_case(tx.conn, patient.id) if isinstance(record, PlanItem) else None
+        record = cast(R, prepare(record, tx.catalog, patient, case))  # keeps the type
     t = ent.table
     if record.version == 0:
         new = record.model_copy(update={"version": 1})

@@ -258,6 +258,65 @@ def test_a_whole_case_import_is_checked_too(sqlite_store: CaseStore) -> None:
         import_case(sqlite_store, case)
 
 
+def test_a_large_case_import_works_the_safety_facts_out_once(
+    sqlite_store: CaseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linear imports: every plan item is checked against one index of the case, not a
+    plan rebuilt per item; the one unconfirmed item among many is still refused."""
+    from casebook.clinical import cautions
+    from casebook.store import import_case
+
+    calls: list[int] = []
+    real = cautions.safety_facts
+
+    def counted(case: Case) -> dict[str, bool]:
+        calls.append(len(case.plan))
+        return real(case)
+
+    monkeypatch.setattr(cautions, "safety_facts", counted)
+    reason = CautionConfirmation(key="pregnancy", reason="Obstetrician agreed", on=TODAY)
+    fine = [_item("glutamine_trial", caution_confirmations=[reason]) for _ in range(300)]
+    unconfirmed = _item("glutamine_trial")
+    case = _case(SafetyFacts(pregnant=True), plan=(*fine, unconfirmed))
+    with pytest.raises(RecordError, match="pregnancy"):
+        import_case(sqlite_store, case)
+    assert sqlite_store.patients() == []  # nothing half-written
+    calls.clear()
+    assert import_case(sqlite_store, case.model_copy(update={"plan": fine})) == "created"
+    assert calls == [300]  # once for the whole case
+    assert len(sqlite_store.load_case(PID).plan) == 300
+
+
+def test_replacing_a_case_checks_cautions_once_not_per_item(
+    sqlite_store: CaseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`import case --replace` saves record by record: each plan item was checked by reading
+    the whole case again (quadratic); the case is checked once, up front, and still refused
+    with an unconfirmed caution."""
+    from casebook.store import import_case, writes
+
+    reason = CautionConfirmation(key="pregnancy", reason="Obstetrician agreed", on=TODAY)
+    fine = [_item("glutamine_trial", caution_confirmations=[reason]) for _ in range(40)]
+    case = _case(SafetyFacts(pregnant=True), plan=tuple(fine))
+    assert import_case(sqlite_store, case) == "created"
+    stored = sqlite_store.load_case(PID)
+    renamed = [p.model_copy(update={"name": p.name + " (renamed)"}) for p in stored.plan]
+    reads: list[str] = []
+    real = writes.read_case
+    monkeypatch.setattr(writes, "read_case", lambda conn, pid: reads.append(pid) or real(conn, pid))
+    with pytest.raises(RecordError, match="pregnancy"):
+        import_case(
+            sqlite_store,
+            stored.model_copy(update={"plan": [*renamed, _item("glutamine_trial")]}),
+            replace=True,
+        )
+    assert [p.name for p in sqlite_store.load_case(PID).plan] == [p.name for p in stored.plan]
+    replaced = stored.model_copy(update={"plan": renamed})
+    assert import_case(sqlite_store, replaced, replace=True) == "replaced"
+    assert reads == []  # no per-item re-read of the case
+    assert all(p.name.endswith("(renamed)") for p in sqlite_store.load_case(PID).plan)
+
+
 # --- the plan form and `casebook show` ---------------------------------------------------
 def test_the_plan_form_shows_the_caution_before_it_can_be_saved(sqlite_store: CaseStore) -> None:
     _stored_patient(sqlite_store, SafetyFacts(pregnant=True))

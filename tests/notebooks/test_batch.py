@@ -113,6 +113,8 @@ def test_changed_record_or_template_rebuilds_only_what_changed(
         batch_url, out=out, templates=[template], patients=["demo-0001", "demo-0003"], workers=1
     )
     assert run_batch(options).counts["built"] == 2
+    truncated = out / "demo-0001" / ".case.ipynb.k1x2.tmp"  # a killed run's leftover
+    truncated.write_text('{"cells": [', encoding="utf-8")
     with CaseStore(batch_url, actor="tester") as store:
         case = store.load_case("demo-0003")
         store.save_patient(case.patient.model_copy(update={"name": "Renamed Person"}))
@@ -120,6 +122,7 @@ def test_changed_record_or_template_rebuilds_only_what_changed(
         "demo-0001": "skipped",
         "demo-0003": "built",
     }
+    assert not truncated.exists()  # cleaned up beside a skipped notebook too
     nb = nbformat.read(template, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("print('new cell')"))
     nbformat.write(nb, template)
