@@ -203,7 +203,7 @@ def _every_task_retrieved() -> Iterator[None]:
 
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         if previous is not None:
-            task: asyncio.Task[Any] = previous(loop, coro, **kwargs)  # type: ignore[assignment]
+            task: asyncio.Task[Any] = previous(loop, coro, **kwargs)  # type: ignore[assignment]  # typeshed: a Future
         else:
             task = asyncio.Task(coro, loop=loop, **kwargs)
         made.append(task)
