@@ -27,6 +27,20 @@ widgets, the case read from the store. Then it times a no-op re-run of (c) (noth
 changed: every notebook skipped), and prints the load average before and after: the
 machine may be shared, so compare the ratios of one run. Aim: (c) at least 12x (a), a
 no-op re-run under 2 s.
+
+Measured (2 shared cores, `--patients 6 --rounds 2`, load average 4.5-5.4 during the run):
+(a) 14.7 s a notebook, (b) 7.5x, (c) 7.1x, no-op re-run 0.12 s; the cells of a notebook
+under (a) took 7.9 s of its 14.7. (Before: 6.4x on 12 notebooks at load 11.) Where a
+batch notebook's time goes now (process CPU, the case notebook's sections run in-process
+after the fork server's imports): the store and ~437 widgets ~0.11 s, building its 5
+charts ~0.1-0.15 s, drawing them ~0.35 s (vl-convert: Vega-Lite to Vega to SVG, in the
+chart service, one engine thread per process); against ~2 s of batch wall time a notebook,
+the rest is the kernel's start, its messages and the batch's side of the run, under
+contention. Building a chart is no longer a large part (Altair's per-object validation
+and deep copies are skipped: `casebook.charts.style.built_quietly`, `inline`), but three
+alternated `casebook batch` runs before and after that change on the same store (13
+notebooks) gave no measurable gain: 11.8-16.5 s before, 13.0-16.6 s after, each pair
+within the machine's noise.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from casebook.charts.style import (
     Audience,
     Style,
     axis,
+    built_quietly,
     empty_chart,
     inline,
     style_for,
@@ -138,6 +139,7 @@ def _date_axis(
     )
 
 
+@built_quietly
 def plan_timeline(
     case: Case,
     catalog: Catalog | None = None,

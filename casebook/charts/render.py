@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import altair as alt
+from altair.utils.schemapi import debug_mode
 
 from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.charts.style import ChartError
@@ -82,13 +83,15 @@ CHART_CSS = """\
 
 
 def _spec(chart: alt.TopLevelMixin | Mapping[str, Any]) -> dict[str, Any]:
-    """The Vega-Lite dict. Not validated against the schema here (about 20 ms a chart): the
-    builders' specs are validated in the tests, and vl-convert reports any invalid spec."""
+    """The Vega-Lite dict. Not validated against the schema here (about 20 ms a chart), nor
+    each object Altair makes on the way (debug mode off): the builders' specs are validated
+    in the tests, and vl-convert reports any invalid spec."""
     if isinstance(chart, Mapping):
         return dict(chart)
     if not isinstance(chart, alt.TopLevelMixin):
         raise TypeError(f"expected an Altair chart or a Vega-Lite dict, got {type(chart).__name__}")
-    return chart.to_dict(validate=False)
+    with debug_mode(False):
+        return chart.to_dict(validate=False)
 
 
 def _title(spec: Mapping[str, Any]) -> str:

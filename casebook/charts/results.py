@@ -9,6 +9,7 @@ from casebook.charts.style import (
     FLAG_STYLES,
     Audience,
     axis,
+    built_quietly,
     empty_chart,
     inline,
     padded_domain,
@@ -38,6 +39,7 @@ def reference_range(
     return result_range(latest, test, sex) if latest else test.range_for(sex)
 
 
+@built_quietly
 def analyte_chart(
     case: Case,
     catalog: Catalog,
@@ -79,7 +81,7 @@ def analyte_chart(
     low, high = reference_range(results, lab, case.patient.sex)
     values = [float(r.value) for r in results if r.value is not None]
     bounds = [b for b in (low, high) if b is not None]
-    top = max(*values, *bounds) * 1.15 or 1.0
+    top = max([*values, *bounds]) * 1.15 or 1.0  # one value and no range: a list
     bottom = min(0.0, *values)
     scale = alt.Scale(domain=[bottom, top], nice=True, zero=bottom == 0)
     unit = lab.unit or (results[-1].unit if results else "")

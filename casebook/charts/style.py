@@ -7,14 +7,16 @@ caller may still layer or concatenate the charts the builders return.
 
 from __future__ import annotations
 
+import functools
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import altair as alt
+from altair.utils.schemapi import debug_mode
 
 from casebook.clinical.vocabulary import RESULT_FLAG_WORDS
 from casebook.errors import CasebookError
@@ -28,6 +30,7 @@ __all__ = [
     "ChartError",
     "Style",
     "axis",
+    "built_quietly",
     "date_label",
     "empty_chart",
     "inline",
@@ -201,14 +204,44 @@ def date_label(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def built_quietly(builder: Callable[_P, _R]) -> Callable[_P, _R]:
+    """`builder` with Altair's debug mode off while it runs: Altair otherwise validates every
+    axis, scale and encoding against the schema as it is made, as much time as building the
+    chart (measured). The builders' whole specs are validated by their tests
+    (`chart.to_dict()`), and vl-convert rejects an invalid spec when it draws."""
+
+    @functools.wraps(builder)
+    def build(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with debug_mode(False):
+            return builder(*args, **kwargs)
+
+    return build
+
+
+class _SharedData(alt.InlineData):
+    """Inline data that Altair shares instead of copying: every `encode`, `mark_*`,
+    `properties` and `LayerChart` deep-copies its charts, data included, value by value (half
+    the time of building a layered chart, measured). No builder changes values once made, so
+    one copy serves every layer; the spec is the same as `alt.InlineData`'s."""
+
+    def __deepcopy__(self, memo: object = None) -> _SharedData:
+        return self
+
+
 def inline(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> alt.InlineData:
     """Inline data holding exactly `columns` of `rows` (what the marks draw, nothing else).
 
     Plain values rather than a DataFrame: Altair hashes a DataFrame through its text repr,
-    which made building a chart several times slower."""
-    return alt.InlineData(values=[{c: row[c] for c in columns} for row in rows])
+    which made building a chart several times slower. Shared, not copied, by the charts
+    built from it (see `_SharedData`): do not change its values."""
+    return _SharedData(values=[{c: row[c] for c in columns} for row in rows])
 
 
+@built_quietly
 def empty_chart(
     message: str, *, title_text: str = "", audience: str = "practitioner", width: int | None = None
 ) -> alt.Chart:

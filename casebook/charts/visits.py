@@ -18,6 +18,7 @@ from casebook.charts.style import (
     Audience,
     Style,
     axis,
+    built_quietly,
     date_label,
     empty_chart,
     inline,
@@ -83,6 +84,7 @@ def _visit_axis(visits: list[Visit], style: Style, step: float) -> tuple[dict[st
     )
 
 
+@built_quietly
 def symptom_chart(
     case: Case, catalog: Catalog, *, audience: Audience = "practitioner", width: int | None = None
 ) -> alt.LayerChart | alt.Chart:
@@ -197,6 +199,7 @@ def symptom_chart(
     )
 
 
+@built_quietly
 def burden_chart(
     case: Case, *, audience: Audience = "practitioner", width: int | None = None
 ) -> alt.LayerChart | alt.Chart:
@@ -302,6 +305,7 @@ def _band_axis(rows: list[dict[str, Any]], style: Style) -> alt.Axis:
     )
 
 
+@built_quietly
 def instrument_chart(
     case: Case,
     catalog: Catalog,

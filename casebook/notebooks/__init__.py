@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         run_batch,
         select_patients,
     )
+    from casebook.notebooks._html import WIDGET_VIEW
     from casebook.notebooks._jobs import CLINIC, Kernels, Outcome
     from casebook.notebooks._kernel import kernel_settings
     from casebook.notebooks._new import prepare_case_notebook
@@ -110,6 +111,7 @@ _LAZY = {
     "parse_day": "_parameters",
     "relative_folder": "_parameters",
     "CLINIC_TEMPLATE": "_templates",
+    "WIDGET_VIEW": "_html",
 }
 
 
@@ -121,6 +123,7 @@ __all__ = [
     "CLINIC_TEMPLATE",
     "DEFAULT_TEMPLATES",
     "TEMPLATES_DIR",
+    "WIDGET_VIEW",
     "BatchInputError",
     "BatchOptions",
     "BatchReport",

@@ -50,12 +50,11 @@ class WidgetSection:
     forms: dict[str, Any] = field(default_factory=dict)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        from casebook.workbook.widgets import static_html
+        from casebook.workbook.widgets import widget_bundle
 
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        # Where no widget manager runs (the batch's HTML archive), this is what shows.
-        bundle["text/html"] = f'<div class="casebook-static">{static_html(self.widget)}</div>'
-        return bundle
+        # The widget's view, and where no widget manager runs (the batch's HTML archive)
+        # its static HTML.
+        return widget_bundle(self.widget)
 
     def __getitem__(self, name: str) -> Any:
         return self.forms[name]

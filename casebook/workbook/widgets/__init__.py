@@ -26,6 +26,7 @@ __all__ = [
     "SymptomsForm",
     "VisitsForm",
     "static_html",
+    "widget_bundle",
 ]
 
 _HOMES = {
@@ -43,6 +44,7 @@ _HOMES = {
     "SymptomsForm": "symptoms",
     "VisitsForm": "visits",
     "static_html": "_static",
+    "widget_bundle": "_static",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets
 
 from casebook import workbook
-from casebook.workbook.widgets._static import static_html
+from casebook.workbook.widgets._static import static_html, widget_bundle
 
 
 def test_values_are_escaped_and_buttons_and_hidden_widgets_left_out() -> None:
@@ -35,3 +35,26 @@ def test_every_section_offers_html_beside_its_widgets(demo_session) -> None:  # 
         assert bundle["text/html"].startswith('<div class="casebook-static">')
     header_html = workbook.header(demo_session)._repr_mimebundle_()["text/html"]
     assert name in header_html
+
+
+def test_a_sections_bundle_is_what_ipywidgets_gives_plus_its_html(demo_session) -> None:  # type: ignore[no-untyped-def]
+    sections = (
+        workbook.header,
+        workbook.visits_section,
+        workbook.history_section,
+        workbook.symptoms_section,
+        workbook.instruments_section,
+        workbook.tests_section,
+        workbook.plan_section,
+        workbook.notes_section,
+    )
+    for section in sections:
+        shown = section(demo_session)
+        bundle = shown._repr_mimebundle_()
+        stock = shown.widget._repr_mimebundle_()  # the whole tree's repr, cut at 110
+        assert {k: v for k, v in bundle.items() if k != "text/html"} == stock, section.__name__
+    small = ipywidgets.HBox([ipywidgets.Label("a")])
+    assert widget_bundle(small)["text/plain"] == small._repr_mimebundle_()["text/plain"]
+    assert widget_bundle(small)["text/plain"] == repr(small)  # short: not cut
+    one = ipywidgets.VBox([ipywidgets.HTML("x" * 200)])
+    assert widget_bundle(one)["text/plain"] == one._repr_mimebundle_()["text/plain"]
