@@ -1,6 +1,6 @@
 """Notes and letters <-> FHIR: Communication and DocumentReference.
 
-Private to `casebook.interop.fhir`: plain functions that the exporter calls.
+Private to `casebook.interop.fhir`: plain functions that the exporter and the importer call.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import hashlib
 from typing import Any
 
 from casebook.interop import fhir_common as c
+from casebook.interop._fhir_read import BadField, BundleRefs
 from casebook.models import LetterRecord, Note
 
-__all__ = ["letter_resource", "note_resource"]
+__all__ = ["letter_resource", "letter_row", "note_resource", "note_row"]
 
 _Json = dict[str, Any]
 
@@ -77,3 +78,57 @@ def letter_resource(x: LetterRecord, subject: _Json) -> _Json:
 def _sha1_base64(data: bytes) -> str:
     """FHIR's `Attachment.hash`: SHA-1 of the data, base64 (an integrity check, not security)."""
     return base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()
+
+
+def note_row(refs: BundleRefs, res: Any) -> tuple[str, _Json]:
+    refs.subject(res.subject)
+    labels = {
+        x.code
+        for x in (res.meta.security if res.meta else None) or ()
+        if x.system == c.CONFIDENTIALITY
+    }
+    text = "\n\n".join(p.contentString for p in res.payload or () if p.contentString)
+    return "notes", {
+        **refs.base(res),
+        "written_on": c.as_date(res.sent),
+        "text": text,
+        # Anything not explicitly normal stays with the practitioner.
+        "visibility": "shared" if labels and labels <= {"N", "L", "U"} else "practitioner",
+        "author": res.sender.display or "" if res.sender else "",
+        "visit_id": refs.visit_of(res),
+    }
+
+
+def letter_row(refs: BundleRefs, res: Any) -> tuple[str, _Json]:
+    """A DocumentReference with its one PDF, checked against its hash when it has one."""
+    refs.subject(res.subject)
+    kinds = [
+        x.code for x in (res.type.coding if res.type else None) or () if x.system == c.LETTER_KIND
+    ]
+    if len(res.content or ()) != 1 or res.content[0].attachment.data is None:
+        raise BadField("content", "a casebook letter has exactly one attachment, with its data")
+    attachment = res.content[0].attachment
+    if str(attachment.contentType) != "application/pdf":
+        raise BadField("content[0].attachment.contentType", "expected application/pdf")
+    pdf = attachment.data
+    pdf = pdf if isinstance(pdf, bytes) else base64.b64decode(pdf)
+    if attachment.hash is not None:
+        given = (
+            attachment.hash
+            if isinstance(attachment.hash, bytes)
+            else base64.b64decode(attachment.hash)
+        )
+        if given != hashlib.sha1(pdf, usedforsecurity=False).digest():
+            raise BadField("content[0].attachment.hash", "does not match the attached data")
+    return "letters", {
+        **refs.base(res),
+        "kind": kinds[0] if kinds else "",
+        "recipient": c.ext_value(res, "recipient", "valueString", ""),
+        "letter_date": c.ext_value(res, "letter-date", "valueDate"),
+        "title": res.description or "",
+        "content_hash": c.ext_value(res, "content-hash", "valueString", ""),
+        "record_version": c.ext_value(res, "record-version", "valueUnsignedInt", 0),
+        "pdf": pdf,
+        "created_by": res.author[0].display or "" if res.author else "",
+        "created_at": res.date,
+    }

@@ -1,6 +1,6 @@
 """Orders and results <-> FHIR: ServiceRequest, laboratory Observation, DiagnosticReport.
 
-Private to `casebook.interop.fhir`: plain functions that the exporter calls.
+Private to `casebook.interop.fhir`: plain functions that the exporter and the importer call.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from datetime import date
 from typing import Any
 
 from casebook.catalog import Catalog
-from casebook.clinical.vocabulary import RESULT_FLAG_WORDS
+from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, RESULT_FLAGS
 from casebook.interop import fhir_common as c
+from casebook.interop._fhir_read import BadField, BundleRefs
 from casebook.models import TestOrder, TestResult
 
-__all__ = ["order_resource", "report_resources", "result_resource"]
+__all__ = ["order_resource", "order_row", "report_resources", "result_resource", "result_row"]
 
 _Json = dict[str, Any]
 
@@ -111,3 +112,68 @@ def report_resources(results: Sequence[TestResult], patient_id: str, subject: _J
             )
         )
     return out
+
+
+_ORDER_STATUS = {"active": "ordered", "completed": "resulted", "revoked": "cancelled"}
+
+
+def _test_key(catalog: Catalog, concept: Any, field: str = "code") -> str:
+    key = c.coding_code(concept, c.TEST)
+    if key is not None:
+        if key not in catalog.tests:
+            raise BadField(field, f"unknown test {key!r} (not in the catalog)")
+        return key
+    loinc = c.coding_code(concept, c.LOINC)
+    for test in catalog.tests.values():
+        if loinc is not None and test.loinc == loinc:
+            return test.key
+    raise BadField(field, f"unknown test (no {c.TEST} code, LOINC {loinc!r} not in the catalog)")
+
+
+def result_row(refs: BundleRefs, res: Any) -> tuple[str, _Json]:
+    """A laboratory Observation (its subject already checked)."""
+    key = _test_key(refs.catalog, res.code)
+    q, ranges = res.valueQuantity, res.referenceRange[0] if res.referenceRange else None
+    if q is not None and q.value is None:
+        raise BadField("valueQuantity.value", "missing")
+    orders = [
+        refs.target(r, "ServiceRequest", f"basedOn[{k}].reference")
+        for k, r in enumerate(res.basedOn or ())
+    ]
+    flag = next(
+        (
+            code
+            for x in res.interpretation or ()
+            if (code := c.coding_code(x, c.V3_INTERPRETATION)) in RESULT_FLAGS
+        ),
+        None,
+    )
+    return "results", {
+        **refs.base(res),
+        "test": key,
+        "collected_on": c.as_date(res.effectiveDateTime),
+        "value": None if q is None else float(q.value),
+        "value_text": res.valueString or c.ext_value(res, "value-text", "valueString"),
+        "unit": (q.unit or "") if q is not None else c.ext_value(res, "unit", "valueString", ""),
+        "ref_low": float(ranges.low.value) if ranges and ranges.low else None,
+        "ref_high": float(ranges.high.value) if ranges and ranges.high else None,
+        "flag": flag,
+        "order_id": orders[0] if orders else None,
+    }
+
+
+def order_row(refs: BundleRefs, res: Any) -> tuple[str, _Json]:
+    refs.subject(res.subject)
+    status = c.ext_value(res, "order-status", "valueCode") or _ORDER_STATUS.get(
+        str(res.status), "ordered"
+    )
+    return "orders", {
+        **refs.base(res),
+        "test": _test_key(refs.catalog, res.code),
+        "status": status,
+        "ordered_on": c.as_date(res.authoredOn),
+        "collected_on": c.ext_value(res, "collected-on", "valueDate"),
+        "resulted_on": c.ext_value(res, "resulted-on", "valueDate"),
+        "visit_id": refs.visit_of(res),
+        "reason": c.text_of(res.reasonCode[0]) if res.reasonCode else "",
+    }

@@ -1,19 +1,21 @@
 """The plan and red flags <-> FHIR: CarePlan, Goal, the plan's MedicationStatements, Flag.
 
-Private to `casebook.interop.fhir`: plain functions that the exporter calls.
+Private to `casebook.interop.fhir`: plain functions that the exporter and the importer call.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from casebook.catalog import Catalog
 from casebook.clinical.flag_lifecycle import case_flag_statuses
 from casebook.interop import fhir_common as c
+from casebook.interop._fhir_read import BadField, BundleRefs, rid
 from casebook.models import Case, PlanItem
 
-__all__ = ["flag_resources", "plan_resources"]
+__all__ = ["careplan_rows", "flag_resources", "plan_resources"]
 
 _Json = dict[str, Any]
 
@@ -141,3 +143,54 @@ def flag_resources(case: Case, catalog: Catalog, subject: _Json) -> list[_Json]:
             )
         )
     return out
+
+
+_PLAN_STATUS = {v: k for k, v in c.PLAN_STATUS.items()}
+
+
+def careplan_rows(refs: BundleRefs, res: Any) -> list[_Json]:
+    """The plan items of a CarePlan, one per activity (each with its detail inline)."""
+    refs.subject(res.subject)
+    items = []
+    for k, act in enumerate(res.activity or ()):
+        at = f"activity[{k}]"
+        d = act.detail
+        if d is None:
+            raise BadField(f"{at}.detail", "missing (casebook keeps plan items inline)")
+        category = c.coding_code(d.code, c.PLAN_CATEGORY)
+        if category is None:
+            raise BadField(f"{at}.detail.code", f"needs a {c.PLAN_CATEGORY} coding")
+        template = next(
+            (
+                str(x).removeprefix(c.PROTOCOL)
+                for x in d.instantiatesCanonical or ()
+                if str(x).startswith(c.PROTOCOL)
+            ),
+            None,
+        )
+        period = d.scheduledPeriod
+        items.append(
+            {
+                "id": rid(act.id, f"{at}.id"),
+                "patient_id": refs.pid,
+                "version": c.ext_value(d, "version", "valueUnsignedInt", 0),
+                "category": category,
+                "name": c.text_of(d.code),
+                "dose": c.ext_value(d, "dose", "valueString", ""),
+                "frequency": c.ext_value(d, "frequency", "valueString", ""),
+                "start": c.as_date(period.start if period else None),
+                "end": c.as_date(period.end if period else None),
+                "instructions": d.description or "",
+                "rationale": c.text_of(d.reasonCode[0]) if d.reasonCode else "",
+                "status": _PLAN_STATUS.get(str(d.status), "proposed"),
+                "template": template,
+                "source": c.ext_value(d, "source", "valueString", ""),
+                "patient_name": c.ext_value(d, "patient-name", "valueString", ""),
+                "caution_confirmations": [
+                    json.loads(x.valueString)
+                    for x in d.extension or ()
+                    if x.url == c.EXT + "caution-confirmation"
+                ],
+            }
+        )
+    return items

@@ -1,6 +1,6 @@
 """Visits <-> FHIR: Encounter, symptom Observation, QuestionnaireResponse and its total.
 
-Private to `casebook.interop.fhir`: plain functions that the exporter calls.
+Private to `casebook.interop.fhir`: plain functions that the exporter and the importer call.
 """
 
 from __future__ import annotations
@@ -10,9 +10,17 @@ from typing import Any
 
 from casebook.catalog import Catalog
 from casebook.interop import fhir_common as c
-from casebook.models import InstrumentResponse, SymptomRating, Visit
+from casebook.interop._fhir_read import BadField, BundleRefs
+from casebook.models import AlarmScreen, InstrumentResponse, SymptomRating, Visit
 
-__all__ = ["encounter_resource", "instrument_resources", "symptom_resource"]
+__all__ = [
+    "encounter_resource",
+    "encounter_row",
+    "instrument_resources",
+    "questionnaire_row",
+    "symptom_resource",
+    "symptom_row",
+]
 
 _Json = dict[str, Any]
 
@@ -121,3 +129,66 @@ def instrument_resources(
         )
     )
     return out
+
+
+def encounter_row(refs: BundleRefs, res: Any) -> tuple[str, _Json]:
+    refs.subject(res.subject)
+    kind = next((k for t in res.type or () if (k := c.coding_code(t, c.VISIT_KIND))), "follow-up")
+    when = c.as_date(res.period.start if res.period else None)
+    if when is None:
+        raise BadField("period.start", "missing (the visit date)")
+    screen: dict[str, Any] = {}
+    for item in getattr(c.find_ext(res, "alarm-screen"), "extension", None) or ():
+        if item.url not in AlarmScreen.model_fields:
+            raise BadField("extension.alarm-screen", f"unknown screen question {item.url!r}")
+        screen[item.url] = item.valueDate if item.valueDate is not None else item.valueBoolean
+    return "visits", {
+        **refs.base(res),
+        "kind": kind,
+        "visit_date": when,
+        "screen": screen,
+        "summary": c.ext_value(res, "summary", "valueString", ""),
+    }
+
+
+def symptom_row(refs: BundleRefs, res: Any, key: str) -> tuple[str, _Json]:
+    """A survey Observation coded `key` in urn:casebook:symptom (its subject already checked)."""
+    freq = next(
+        (
+            c.coding_code(x.valueCodeableConcept, c.FREQUENCY)
+            for x in res.component or ()
+            if c.coding_code(x.code, c.SYMPTOM_ATTRIBUTE) == "frequency"
+        ),
+        None,
+    )
+    return "symptoms", {
+        **refs.base(res),
+        "visit_id": refs.visit_of(res, True),
+        "symptom": key,
+        "severity": res.valueInteger,
+        "frequency": freq or "never",
+    }
+
+
+def questionnaire_row(refs: BundleRefs, res: Any) -> tuple[str, _Json]:
+    refs.subject(res.subject)
+    canonical = str(res.questionnaire or "")
+    key = canonical.removeprefix(c.INSTRUMENT)
+    if not canonical.startswith(c.INSTRUMENT) or key not in refs.catalog.instruments:
+        raise BadField(
+            "questionnaire",
+            f"unknown instrument {canonical!r} (expected "
+            f"{c.INSTRUMENT}<key> of a catalog instrument)",
+        )
+    answers: dict[str, int] = {}
+    for k, item in enumerate(res.item or ()):
+        values = [a.valueInteger for a in item.answer or ()]
+        if len(values) != 1 or values[0] is None:
+            raise BadField(f"item[{k}].answer", "needs exactly one valueInteger")
+        answers[str(item.linkId)] = int(values[0])
+    return "instruments", {
+        **refs.base(res),
+        "visit_id": refs.visit_of(res, True),
+        "instrument": key,
+        "answers": answers,
+    }
