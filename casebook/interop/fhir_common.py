@@ -51,13 +51,17 @@ __all__ = [
     "ext",
     "ext_value",
     "find_ext",
+    "meta",
     "note",
     "notes_text",
+    "observation_category",
     "period",
     "quantity",
     "record_uuid",
+    "resource",
     "text_of",
     "urn",
+    "visit_ref",
 ]
 
 CASEBOOK = "urn:casebook"
@@ -142,6 +146,31 @@ def derived_uuid(kind: str, key: str) -> str:
 
 def urn(resource_id: str) -> str:
     return f"urn:uuid:{resource_id}"
+
+
+def resource(resource_type: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A resource as a dict, as the export builds it: its type and id, then `body`."""
+    return {"resourceType": resource_type, "id": rid, **body}
+
+
+def meta(version: int, security: str | None = None) -> dict[str, Any]:
+    """`{"meta": ...}` with the record's version and confidentiality label, else nothing."""
+    out: dict[str, Any] = {}
+    if version:
+        out["versionId"] = str(version)
+    if security:
+        out["security"] = [{"system": CONFIDENTIALITY, "code": security}]
+    return {"meta": out} if out else {}
+
+
+def visit_ref(visit_id: str | None) -> dict[str, Any]:
+    """`{"encounter": ...}` pointing at the visit's Encounter, else nothing."""
+    return {"encounter": {"reference": urn(record_uuid(visit_id))}} if visit_id else {}
+
+
+def observation_category(code: str) -> list[dict[str, Any]]:
+    """An Observation's `category` (survey, laboratory...)."""
+    return [cc(OBSERVATION_CATEGORY, code)]
 
 
 def cc(
