@@ -118,7 +118,8 @@ class PatientIdentityProvider(IdentityProvider):
         # The cookie outlives the link by a while: a reload after expiry then says
         # "expired" (the store refuses the session) instead of asking for a link.
         seconds = max(0, int((user.expires_at - now).total_seconds())) + _ENDED_SECONDS
-        handler.clear_cookie(ENDED_COOKIE_NAME, path="/", httponly=True, samesite="Strict")
+        if handler.get_cookie(ENDED_COOKIE_NAME):  # a new link after an ended one
+            handler.clear_cookie(ENDED_COOKIE_NAME, path="/", httponly=True, samesite="Strict")
         secure = self.secure_cookies or handler.request.protocol == "https"
         handler.set_cookie(
             self.cookie_name,
