@@ -109,8 +109,10 @@ class BaseHandler(web.RequestHandler):
 
     def data_received(self, chunk: bytes) -> None:
         self._body_bytes += len(chunk)  # a chunked body announces no length
-        if self._body_bytes > MAX_BODY_BYTES:
-            raise Refusal(413)
+        if self._body_bytes > MAX_BODY_BYTES and not self._finished:
+            # Answered here (raising would close the connection with no answer); Tornado
+            # reads no more of the body and closes the connection once 413 is sent.
+            self.send_error(413)
 
     def compute_etag(self) -> None:
         return None  # nothing is cached (Cache-Control: no-store)
@@ -152,11 +154,16 @@ def _page(title: str, body: str, head: str = "") -> str:
 
 
 class NotFoundHandler(BaseHandler):
-    """Every path that is not in `authz.ROUTES`, whatever the method."""
+    """Every path that is not in `authz.ROUTES`, whatever the method.
 
-    def prepare(self) -> None:
-        super().prepare()
+    The 404 is raised by the method, not by `prepare`: a streamed request answered during
+    `prepare` is answered before its (empty) body is read, and Tornado then closes the
+    connection, so a client's next request on that kept-alive connection met a reset."""
+
+    def _not_found(self, *_args: str) -> None:
         raise web.HTTPError(404)
+
+    get = head = post = put = patch = delete = options = _not_found
 
 
 class StylesheetHandler(BaseHandler):

@@ -14,6 +14,7 @@ patient is shown.
 from __future__ import annotations
 
 import asyncio
+import typing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -119,31 +120,28 @@ class PatientIdentityProvider(IdentityProvider):
         # "expired" (the store refuses the session) instead of asking for a link.
         seconds = max(0, int((user.expires_at - now).total_seconds())) + _ENDED_SECONDS
         if handler.get_cookie(ENDED_COOKIE_NAME):  # a new link after an ended one
-            handler.clear_cookie(ENDED_COOKIE_NAME, path="/", httponly=True, samesite="Strict")
-        secure = self.secure_cookies or handler.request.protocol == "https"
+            handler.clear_cookie(ENDED_COOKIE_NAME, **self._cookie_options(handler))
         handler.set_cookie(
-            self.cookie_name,
-            session,
-            path="/",
-            httponly=True,
-            samesite="Strict",
-            max_age=seconds,
-            secure=secure,
+            self.cookie_name, session, max_age=seconds, **self._cookie_options(handler)
         )
+
+    def _cookie_options(self, handler: web.RequestHandler) -> dict[str, typing.Any]:
+        """Every cookie this server sets or clears: host-only, script-proof, same-site, and
+        Secure under an https public URL (or an https request)."""
+        return {
+            "path": "/",
+            "httponly": True,
+            "samesite": "Strict",
+            "secure": self.secure_cookies or handler.request.protocol == "https",
+        }
 
     def clear_session(self, handler: web.RequestHandler, reason: str = "") -> None:
         """Drop the session cookie; with `reason` (revoked, expired) remember it, so the
         next reload of the open page says why rather than asking for a link."""
-        handler.clear_cookie(self.cookie_name, path="/", httponly=True, samesite="Strict")
+        handler.clear_cookie(self.cookie_name, **self._cookie_options(handler))
         if reason in _ENDED_REASONS:
             handler.set_cookie(
-                ENDED_COOKIE_NAME,
-                reason,
-                path="/",
-                httponly=True,
-                samesite="Strict",
-                max_age=_ENDED_SECONDS,
-                secure=self.secure_cookies or handler.request.protocol == "https",
+                ENDED_COOKIE_NAME, reason, max_age=_ENDED_SECONDS, **self._cookie_options(handler)
             )
 
     def ended_reason(self, handler: web.RequestHandler) -> str | None:

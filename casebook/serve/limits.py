@@ -26,6 +26,8 @@ from casebook.errors import InputError
 
 __all__ = [
     "CULL_SETTINGS",
+    "FLOAT_LIMITS",
+    "INT_LIMITS",
     "MAX_BODY_BYTES",
     "MAX_BUFFER_BYTES",
     "Busy",
@@ -49,6 +51,18 @@ CULL_SETTINGS: dict[str, object] = {
 """MappingKernelManager settings: a kernel that outlived its page is gone within ~75 s."""
 
 
+FLOAT_LIMITS = (
+    "views_per_minute",
+    "bad_credentials_per_minute",
+    "render_timeout",
+    "header_timeout",
+    "body_timeout",
+)
+"""The limits that are positive numbers (rates and seconds)."""
+INT_LIMITS = ("burst", "concurrent_kernels", "max_waiting", "max_connections")
+"""The limits that are whole numbers of at least 1."""
+
+
 @dataclass(frozen=True)
 class Limits:
     # Per link, far above a person's pace: opening the link again makes two requests, a
@@ -60,13 +74,18 @@ class Limits:
     max_waiting: int = 32  # views queued for a kernel before 503
     bad_credentials_per_minute: float = 30.0  # per client address
     render_timeout: float = 60.0  # seconds for one whole view
+    # Connections (`casebook.serve.connections`): a person's browser sends its headers at
+    # once and keeps an idle connection for seconds, not minutes.
+    header_timeout: float = 20.0  # seconds for a request's headers; also ends idle keep-alive
+    body_timeout: float = 20.0  # seconds for a request's body
+    max_connections: int = 256  # served at once; one more is answered 503
 
     def __post_init__(self) -> None:
-        for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
+        for name in FLOAT_LIMITS:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise InputError(f"{name}: must be a positive number (got {value!r})")
-        for name in ("burst", "concurrent_kernels", "max_waiting"):
+        for name in INT_LIMITS:
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise InputError(f"{name}: must be a whole number of at least 1 (got {value!r})")
