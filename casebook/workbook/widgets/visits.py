@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.clinical.scoring import change_since_baseline
-from casebook.models import AlarmScreen, Visit
+from casebook.models import LEGACY_SCREEN_QUESTIONS, AlarmScreen, Visit
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, field_for
 from casebook.workbook.widgets._html import FORM_CLASS, STYLE, table
@@ -30,10 +30,19 @@ SCREEN_LABELS = {
     "fever": "Fever",
     "night_sweats": "Night sweats",
     "progressive_pain": "Progressive pain",
-    "bowel_change_over_6_weeks": "Looser stools > 6 weeks",
-    "dysphagia_or_persistent_vomiting": "Dysphagia / persistent vomiting",
+    "bowel_habit_change": "Any change in bowel habit",
+    "dysphagia": "Difficulty swallowing (dysphagia)",
+    "upper_abdominal_pain": "Upper abdominal pain",
+    "reflux": "Reflux or heartburn",
+    "dyspepsia": "Indigestion (dyspepsia)",
+    "nausea_or_vomiting": "Nausea or vomiting",
+    "back_pain": "Back pain",
+    "jaundice": "Jaundice (yellow skin or eyes)",
+    "new_onset_diabetes": "New-onset diabetes",
     "symptom_onset": "GI symptoms began on",
 }
+"""The form's questions, in form order: the screen's questions and the onset date (an old
+visit's legacy answers are kept as they are, not asked again)."""
 
 
 def _delta(value: int | None, delta: int | None) -> str:
@@ -96,6 +105,7 @@ class VisitsForm:
             *(
                 field_for(AlarmScreen, n, look, label=SCREEN_LABELS[n], **wide)
                 for n in AlarmScreen.model_fields
+                if n not in LEGACY_SCREEN_QUESTIONS
             ),
             field_for(Visit, "summary", look, label="Summary", **wide),
         )
@@ -211,7 +221,8 @@ class VisitsForm:
         screen_names = set(AlarmScreen.model_fields)
 
         def make(values: dict[str, Any]) -> Visit:
-            screen = AlarmScreen(**{k: v for k, v in values.items() if k in screen_names})
+            asked = {k: v for k, v in values.items() if k in screen_names}
+            screen = AlarmScreen(**{**base.screen.model_dump(), **asked})
             return Visit.model_validate(
                 {
                     **base.model_dump(),
