@@ -133,12 +133,11 @@ class RedFlagRule(_Entry):
             raise ValueError(
                 "an 'age_with' rule needs fields, symptoms, any_fields, any_symptoms or requires"
             )
-        if self.under_age is not None and not (
-            self.fields or self.symptoms or self.any_fields or self.any_symptoms
-        ):
-            raise ValueError("under_age needs fields or symptoms to look for at a visit")
-        if self.under_age is not None and self.under_age <= (self.min_age or 0):
-            raise ValueError("under_age must be above min_age")
+        if self.kind == "age_with" and self.under_age is not None:
+            if not (self.fields or self.symptoms or self.any_fields or self.any_symptoms):
+                raise ValueError("under_age needs fields or symptoms to look for at a visit")
+            if self.under_age <= (self.min_age or 0):
+                raise ValueError("under_age must be above min_age")
         if self.key in self.requires or self.key in self.unless:
             raise ValueError(f"rule {self.key!r} cannot require or exclude itself")
         return self

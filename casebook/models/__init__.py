@@ -13,6 +13,7 @@ from __future__ import annotations
 from casebook.models._base import (
     LEGACY_SCREEN_QUESTIONS,
     PATIENT_ID_RE,
+    SCREEN_LABELS,
     SCREEN_QUESTIONS,
     SCREEN_RENAMED,
     AlarmScreen,
@@ -69,6 +70,7 @@ __all__ = [
     "PATIENT_ID_RE",
     "PLAN_CATEGORIES",
     "SAFETY_FACTS",
+    "SCREEN_LABELS",
     "SCREEN_QUESTIONS",
     "SCREEN_RENAMED",
     "AlarmScreen",

@@ -22,6 +22,7 @@ from casebook.ids import PATIENT_ID_RE
 __all__ = [
     "LEGACY_SCREEN_QUESTIONS",
     "PATIENT_ID_RE",
+    "SCREEN_LABELS",
     "SCREEN_QUESTIONS",
     "SCREEN_RENAMED",
     "AlarmScreen",
@@ -208,6 +209,30 @@ SCREEN_QUESTIONS: tuple[str, ...] = tuple(
     n for n in AlarmScreen.model_fields if n != "symptom_onset" and n not in LEGACY_SCREEN_QUESTIONS
 )
 """The yes/no questions the alarm screen asks, in form order."""
+
+SCREEN_LABELS: dict[str, str] = {
+    "unintentional_weight_loss": "Unintentional weight loss",
+    "gi_bleeding": "Rectal / other GI bleeding",
+    "melena": "Black, tarry stools (melena)",
+    "hematemesis": "Vomiting blood (hematemesis)",
+    "nocturnal_symptoms": "Wakes at night with symptoms",
+    "abdominal_or_rectal_mass": "Abdominal or rectal mass",
+    "fever": "Fever",
+    "night_sweats": "Night sweats",
+    "progressive_pain": "Progressive pain",
+    "bowel_habit_change": "Any change in bowel habit",
+    "dysphagia": "Difficulty swallowing (dysphagia)",
+    "upper_abdominal_pain": "Upper abdominal pain",
+    "reflux": "Reflux or heartburn",
+    "dyspepsia": "Indigestion (dyspepsia)",
+    "nausea_or_vomiting": "Nausea or vomiting",
+    "back_pain": "Back pain",
+    "jaundice": "Jaundice (yellow skin or eyes)",
+    "new_onset_diabetes": "New-onset diabetes",
+    "dysphagia_or_persistent_vomiting": "Dysphagia / persistent vomiting (older visits)",
+    "symptom_onset": "GI symptoms began on",
+}
+"""The practitioner's words for each screen answer (the workbook form, `casebook show`)."""
 
 
 class Visit(Record):

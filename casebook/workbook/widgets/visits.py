@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.clinical.scoring import change_since_baseline
-from casebook.models import LEGACY_SCREEN_QUESTIONS, AlarmScreen, Visit
+from casebook.models import LEGACY_SCREEN_QUESTIONS, SCREEN_LABELS, AlarmScreen, Visit
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, field_for
 from casebook.workbook.widgets._html import FORM_CLASS, STYLE, table
@@ -19,30 +19,6 @@ from casebook.workbook.widgets.letters import LetterButtons
 from casebook.workbook.widgets.session import CaseSession, Event
 
 __all__ = ["SCREEN_LABELS", "VisitsForm", "change_table"]
-
-SCREEN_LABELS = {
-    "unintentional_weight_loss": "Unintentional weight loss",
-    "gi_bleeding": "Rectal / other GI bleeding",
-    "melena": "Black, tarry stools (melena)",
-    "hematemesis": "Vomiting blood (hematemesis)",
-    "nocturnal_symptoms": "Wakes at night with symptoms",
-    "abdominal_or_rectal_mass": "Abdominal or rectal mass",
-    "fever": "Fever",
-    "night_sweats": "Night sweats",
-    "progressive_pain": "Progressive pain",
-    "bowel_habit_change": "Any change in bowel habit",
-    "dysphagia": "Difficulty swallowing (dysphagia)",
-    "upper_abdominal_pain": "Upper abdominal pain",
-    "reflux": "Reflux or heartburn",
-    "dyspepsia": "Indigestion (dyspepsia)",
-    "nausea_or_vomiting": "Nausea or vomiting",
-    "back_pain": "Back pain",
-    "jaundice": "Jaundice (yellow skin or eyes)",
-    "new_onset_diabetes": "New-onset diabetes",
-    "symptom_onset": "GI symptoms began on",
-}
-"""The form's questions, in form order: the screen's questions and the onset date (an old
-visit's legacy answers are kept as they are, not asked again)."""
 
 
 def _delta(value: int | None, delta: int | None) -> str:
