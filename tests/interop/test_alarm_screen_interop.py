@@ -4,7 +4,6 @@ written before the questions were renamed (issue 19 item 1)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from casebook.catalog import default_catalog
 from casebook.demo.synthetic import generate_case
@@ -41,13 +40,11 @@ def test_every_new_question_is_on_the_screen() -> None:
     assert set(NEW) <= set(SCREEN_QUESTIONS)
 
 
-def test_json_round_trip_keeps_every_answer(tmp_path: Path) -> None:
+def test_json_and_store_round_trip_keeps_every_answer(store: CaseStore) -> None:
     case = _with_screen(**dict.fromkeys(NEW, True), dysphagia_or_persistent_vomiting=True)
-    text = case_to_json(case)
-    assert case_from_json(text) == case
-    with CaseStore(f"sqlite:///{tmp_path / 's.db'}", create=True, actor="t") as store:
-        assert import_case(store, case) == "created"
-        loaded = store.load_case(case.patient.id)
+    assert case_from_json(case_to_json(case)) == case
+    assert import_case(store, case) == "created"
+    loaded = store.load_case(case.patient.id)
     first = loaded.sorted_visits()[0].screen
     assert all(getattr(first, k) is True for k in NEW)
     assert first.dysphagia_or_persistent_vomiting is True
