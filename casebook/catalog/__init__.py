@@ -335,7 +335,9 @@ def _check_rule(
         for name in _RULE_PARAMS
         if name not in _RULE_ALLOWED[rule.kind] and getattr(rule, name) not in (None, ())
     ]
-    screen_names = {"screen": (rule.field,), "age_with": rule.fields}.get(rule.kind, ())
+    screen_names = {"screen": (rule.field,), "age_with": rule.fields + rule.any_fields}.get(
+        rule.kind, ()
+    )
     for name in screen_names:
         if name not in _SCREEN_FIELDS:
             out.append(
@@ -408,8 +410,9 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
             if key not in rule_keys
         )
         problems.extend(
-            f"{entry.where}: symptoms: unknown symptom {key!r}"
-            for key in rule.symptoms
+            f"{entry.where}: {name}: unknown symptom {key!r}"
+            for name in ("symptoms", "any_symptoms")
+            for key in getattr(rule, name)
             if key not in symptom_keys
         )
     _raise_if(problems)

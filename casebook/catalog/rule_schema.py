@@ -22,7 +22,9 @@ RuleKind = Literal[
 RULE_PARAMS: dict[str, frozenset[str]] = {
     "screen": frozenset({"field"}),
     "onset_age": frozenset({"min_age"}),
-    "age_with": frozenset({"min_age", "fields", "symptoms"}),
+    "age_with": frozenset(
+        {"min_age", "under_age", "fields", "symptoms", "any_fields", "any_symptoms"}
+    ),
     "lab": frozenset({"test", "tests", "below", "above", "at_least", "below_female", "below_male"}),
     "lab_flag": frozenset({"test", "tests", "flags"}),
     "family_history": frozenset({"conditions", "relatives"}),
@@ -46,10 +48,13 @@ class RedFlagRule(_Entry):
       screen           field: an AlarmScreen field that is True
       onset_age        min_age: symptom onset at or after this age; when no onset was
                        recorded, the age at the intake visit
-      age_with         min_age, fields, symptoms: at a visit where the patient is at least
-                       min_age, every AlarmScreen field in `fields` is yes and every symptom
-                       in `symptoms` is rated above 0 (NICE NG12 age combinations); with only
-                       `requires`, the age on the date of the required flags' evidence
+      age_with         min_age, under_age, fields, symptoms, any_fields, any_symptoms: at a
+                       visit where the patient is at least min_age (and younger than
+                       under_age, when given), every AlarmScreen field in `fields` is yes,
+                       every symptom in `symptoms` is rated above 0, and, when any_fields or
+                       any_symptoms are given, at least one of them is yes or rated above 0
+                       (NICE NG12 age combinations); with only `requires`, the age on the
+                       date of the required flags' evidence
       lab              test or tests, below / at_least / above: a result outside a threshold
                        (sex-specific via below_female / below_male)
       lab_flag         test or tests, flags: a result carrying one of these flags ("A", "H"),
@@ -71,7 +76,10 @@ class RedFlagRule(_Entry):
     field: str | None = None
     fields: tuple[str, ...] = ()
     symptoms: tuple[str, ...] = ()
+    any_fields: tuple[str, ...] = ()
+    any_symptoms: tuple[str, ...] = ()
     min_age: int | None = Field(None, ge=0, le=120)
+    under_age: int | None = Field(None, ge=1, le=130)
     test: str | None = None
     tests: tuple[str, ...] = ()
     below: float | None = None
@@ -119,8 +127,17 @@ class RedFlagRule(_Entry):
             raise ValueError(
                 "a 'lab' rule needs below, above, at_least, below_female or below_male"
             )
-        if self.kind == "age_with" and not (self.fields or self.symptoms or self.requires):
-            raise ValueError("an 'age_with' rule needs fields, symptoms or requires")
+        if self.kind == "age_with" and not (
+            self.fields or self.symptoms or self.any_fields or self.any_symptoms or self.requires
+        ):
+            raise ValueError(
+                "an 'age_with' rule needs fields, symptoms, any_fields, any_symptoms or requires"
+            )
+        if self.kind == "age_with" and self.under_age is not None:
+            if not (self.fields or self.symptoms or self.any_fields or self.any_symptoms):
+                raise ValueError("under_age needs fields or symptoms to look for at a visit")
+            if self.under_age <= (self.min_age or 0):
+                raise ValueError("under_age must be above min_age")
         if self.key in self.requires or self.key in self.unless:
             raise ValueError(f"rule {self.key!r} cannot require or exclude itself")
         return self

@@ -135,12 +135,39 @@ def _rated(rec: _Record, visit: Visit, symptom: str) -> bool:
     )
 
 
+def _words(name: str) -> str:
+    return _FIELD_WORDS.get(name, name.replace("_", " "))
+
+
+# Screen fields and symptoms as a reason names them.
+_FIELD_WORDS = {"gi_bleeding": "rectal or other GI bleeding"}
+
+
+def _found_at(rule: RedFlagRule, rec: _Record, visit: Visit) -> list[str] | None:
+    """What the rule's combination finds at this visit, or None when it is not met: every
+    one of `fields` and `symptoms`, and (when given) at least one of `any_fields` and
+    `any_symptoms`."""
+    if not all(getattr(visit.screen, f) is True for f in rule.fields):
+        return None
+    if not all(_rated(rec, visit, s) for s in rule.symptoms):
+        return None
+    found = [*rule.fields, *rule.symptoms]
+    if rule.any_fields or rule.any_symptoms:
+        some = [f for f in rule.any_fields if getattr(visit.screen, f) is True]
+        some += [s for s in rule.any_symptoms if _rated(rec, visit, s)]
+        if not some:
+            return None
+        found += [n for n in some if n not in found]
+    return [_words(n) for n in found]
+
+
 def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
     """NICE NG12 age combinations: an age, with screen answers, symptoms or other flags."""
     min_age = rule.min_age or 0
     patient = rec.case.patient
     also = [lower_first(n.label) for n in needs]
-    if not (rule.fields or rule.symptoms):  # only other flags: age on their latest evidence
+    if not (rule.fields or rule.symptoms or rule.any_fields or rule.any_symptoms):
+        # only other flags: age on their latest evidence
         dates = [n.on for n in needs if n.on is not None]
         when = max(dates) if dates else (rec.today or date.today())
         age = patient.age_on(when)
@@ -149,14 +176,14 @@ def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedF
         return _flag(rule, f"Age {age} on {when}, with {' and '.join(also)}", None, when)
     for visit in reversed(rec.visits):
         age = patient.age_on(visit.visit_date)
-        if age < min_age:
+        if age < min_age or (rule.under_age is not None and age >= rule.under_age):
             continue
-        if all(getattr(visit.screen, f) is True for f in rule.fields) and all(
-            _rated(rec, visit, s) for s in rule.symptoms
-        ):
-            found = [f.replace("_", " ") for f in rule.fields]
-            found += [s.replace("_", " ") for s in rule.symptoms] + also
-            reason = f"Age {age} at the visit on {visit.visit_date}, with {' and '.join(found)}"
+        found = _found_at(rule, rec, visit)
+        if found is not None:
+            reason = (
+                f"Age {age} at the visit on {visit.visit_date}, with "
+                f"{' and '.join([*found, *also])}"
+            )
             return _flag(rule, reason, visit.id, visit.visit_date)
     return None
 

@@ -25,9 +25,15 @@ def test_red_flags_computed_and_closed_states_dropped() -> None:
     case = make_case("rf", [V(20, 5, screen=AlarmScreen(gi_bleeding=True, fever=True))])
     df = worklist([case], CAT, today=TODAY)
     flags = df[df["kind"] == "red-flag"]
-    assert set(flags["ref"]) == {"gi_bleeding", "fever"}
+    # bleeding with abdominal pain rated, under 50: NICE NG12 1.3.1 (FIT) as well
+    fit = "ng12_fit_under_50_bleeding"
+    assert set(flags["ref"]) == {"gi_bleeding", "fever", fit}
     assert set(flags["urgency"]) == {"urgent"} and set(flags["since"]) == {pd.Timestamp(days(20))}
-    states = {("rf", "gi_bleeding"): "acknowledged", ("rf", "fever"): "open"}
+    states = {
+        ("rf", "gi_bleeding"): "acknowledged",
+        ("rf", "fever"): "open",
+        ("rf", fit): "referred",
+    }
     left = worklist([case], CAT, today=TODAY, flag_states=states)
     assert list(left.loc[left["kind"] == "red-flag", "ref"]) == ["fever"]
     for state in ("referred", "resolved"):
@@ -35,7 +41,7 @@ def test_red_flags_computed_and_closed_states_dropped() -> None:
             [case],
             CAT,
             today=TODAY,
-            flag_states={("rf", "fever"): state, ("rf", "gi_bleeding"): state},
+            flag_states={("rf", "fever"): state, ("rf", "gi_bleeding"): state, ("rf", fit): state},
         )
         assert "red-flag" not in set(gone["kind"])
 

@@ -12,7 +12,7 @@ from casebook.clinical.flag_lifecycle import REVIEW_STEPS, FlagStatus, flag_stat
 from casebook.clinical.red_flags import RedFlag
 from casebook.clinical.vocabulary import Urgency
 from casebook.errors import CasebookError
-from casebook.models import AlarmScreen
+from casebook.models import SCREEN_QUESTIONS
 from casebook.workbook.widgets._html import badge, esc, notice
 from casebook.workbook.widgets.letters import LetterButtons
 from casebook.workbook.widgets.session import CaseSession, Event, LastSaved
@@ -25,7 +25,7 @@ _COLOURS = {
     Urgency.SOON: "#8a5a00",
     Urgency.ROUTINE: "#8a5a00",
 }
-_SCREEN_QUESTIONS = tuple(n for n in AlarmScreen.model_fields if n != "symptom_onset")
+_SCREEN_QUESTIONS = SCREEN_QUESTIONS
 
 
 _STATE_BADGE = {

@@ -74,7 +74,7 @@ def test_unsaved_sections_and_unasked_screen_are_visible(session: CaseSession) -
         ]
     )
     header = Header(session)
-    assert "9 of 11 questions not asked" in header.flags.value
+    assert "16 of 18 questions not asked" in header.flags.value
     session.set_unsaved("Symptoms", True)
     assert "Unsaved changes in: Symptoms" in header.saved.value
     session.set_unsaved("Symptoms", False)
