@@ -241,9 +241,12 @@ def has_iron_deficiency(
         test = tests.get(result.test)
         if anaemic and value < FERRITIN_WITH_ANAEMIA:
             return LabFinding(result, f"is below {number(FERRITIN_WITH_ANAEMIA)} with anemia")
-        low = read_result(result, test, sex).low
+        reading = read_result(result, test, sex)
+        low = reading.low
         if not anaemic and low is not None and value < low:
             return LabFinding(result, f"is below the lower limit {number(low)}")
+        if not anaemic and reading.flag == "L":
+            return LabFinding(result, "is flagged low by the lab")
         if value <= FERRITIN_WITH_INFLAMMATION:
             crp = _raised_crp(case, tests, result.collected_on, today)
             if crp is not None:

@@ -226,6 +226,17 @@ def test_iron_deficiency_anaemia_with_inflammation(
     assert "iron_deficiency_without_anemia" not in flags
 
 
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [({"ref_low": 40.0}, True), ({"flag": "L"}, True), ({}, False), ({"ref_low": 35.0}, False)],
+)
+def test_ferritin_below_the_labs_own_limit_without_anaemia(
+    kw: dict[str, object], expected: bool
+) -> None:
+    flags = _flags(_case([_r("ferritin", 38.0, **kw), _r("hemoglobin", 13.0)]))
+    assert ("iron_deficiency_without_anemia" in flags) is expected
+
+
 @pytest.mark.parametrize(("days", "expected"), [(30, True), (31, False), (-30, True)])
 def test_the_crp_must_be_near_the_ferritin(days: int, expected: bool) -> None:
     results = [_r("ferritin", 80.0), _r("crp", 15.0, DAY + timedelta(days=days))]
