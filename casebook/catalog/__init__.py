@@ -33,7 +33,13 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from casebook.catalog.rule_schema import FIRST_DEGREE, RULE_PARAMS, RedFlagRule, RuleKind
+from casebook.catalog.rule_schema import (
+    FIRST_DEGREE,
+    LAB_KINDS,
+    RULE_PARAMS,
+    RedFlagRule,
+    RuleKind,
+)
 from casebook.catalog.schema import (
     AnswerOption,
     Band,
@@ -53,6 +59,7 @@ from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory
 __all__ = [
     "ENV_VAR",
     "FIRST_DEGREE",
+    "LAB_KINDS",
     "RULE_PARAMS",
     "AnswerOption",
     "Band",
@@ -344,13 +351,13 @@ def _check_rule(
                 f"{where}: field: {name!r} is not a yes/no field of AlarmScreen "
                 f"(known: {', '.join(sorted(_SCREEN_FIELDS))})"
             )
-    for key in rule.test_keys if rule.kind in ("lab", "lab_flag") else ():
+    for key in rule.test_keys if rule.kind in LAB_KINDS else ():
         test = tests.get(key) or next((t for t in tests.values() if t.loinc == key), None)
         if test is None:
             out.append(f"{where}: test: unknown test {key!r}")
-        elif rule.kind == "lab" and test.kind != "numeric":
+        elif rule.kind != "lab_flag" and test.kind != "numeric":
             out.append(
-                f"{where}: test: a 'lab' rule needs a numeric test; {key!r} is "
+                f"{where}: test: a {rule.kind!r} rule needs a numeric test; {key!r} is "
                 "qualitative (use a 'lab_flag' rule)"
             )
     bad_conditions = [c for c in rule.conditions if c not in _FAMILY_CONDITIONS]

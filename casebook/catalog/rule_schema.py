@@ -11,13 +11,24 @@ from casebook.catalog._entry import KEY as _KEY
 from casebook.catalog._entry import Entry as _Entry
 from casebook.clinical.vocabulary import RED_FLAG_URGENCIES, ResultFlag, Urgency
 
-__all__ = ["FIRST_DEGREE", "RULE_PARAMS", "RedFlagRule", "RuleKind"]
+__all__ = ["FIRST_DEGREE", "LAB_KINDS", "RULE_PARAMS", "RedFlagRule", "RuleKind"]
 
 
 FIRST_DEGREE: tuple[Literal["parent", "sibling", "child"], ...] = ("parent", "sibling", "child")
 RuleKind = Literal[
-    "screen", "onset_age", "age_with", "lab", "lab_flag", "family_history", "instrument_alert"
+    "screen",
+    "onset_age",
+    "age_with",
+    "lab",
+    "lab_flag",
+    "anemia",
+    "iron_deficiency",
+    "lab_needs_limit",
+    "family_history",
+    "instrument_alert",
 ]
+LAB_KINDS: tuple[str, ...] = ("lab", "lab_flag", "anemia", "iron_deficiency", "lab_needs_limit")
+"""The kinds of rule that read results (their `test` / `tests` name catalog tests)."""
 # The parameters each kind of rule takes (besides `requires` and `unless`, which any takes).
 RULE_PARAMS: dict[str, frozenset[str]] = {
     "screen": frozenset({"field"}),
@@ -27,6 +38,9 @@ RULE_PARAMS: dict[str, frozenset[str]] = {
     ),
     "lab": frozenset({"test", "tests", "below", "above", "at_least", "below_female", "below_male"}),
     "lab_flag": frozenset({"test", "tests", "flags"}),
+    "anemia": frozenset({"test"}),
+    "iron_deficiency": frozenset({"test", "anemic"}),
+    "lab_needs_limit": frozenset({"test", "tests"}),
     "family_history": frozenset({"conditions", "relatives"}),
     "instrument_alert": frozenset({"instrument"}),
 }
@@ -36,6 +50,9 @@ _NEEDED: dict[str, tuple[str, ...]] = {
     "age_with": ("min_age",),
     "lab": ("test|tests",),
     "lab_flag": ("test|tests", "flags"),
+    "anemia": ("test",),
+    "iron_deficiency": ("test", "anemic"),
+    "lab_needs_limit": ("test|tests",),
     "family_history": ("conditions",),
     "instrument_alert": ("instrument",),
 }
@@ -59,6 +76,14 @@ class RedFlagRule(_Entry):
                        (sex-specific via below_female / below_male)
       lab_flag         test or tests, flags: a result carrying one of these flags ("A", "H"),
                        judged by `clinical.scoring.read_result` (the result's own range first)
+      anemia           test: haemoglobin below the lab's lower limit, the catalog's default
+                       for the sex only without one, pregnancy thresholds when pregnant
+                       (`clinical.labs.has_anaemia`)
+      iron_deficiency  test, anemic: ferritin read with anaemia (anemic = true: below 45) or
+                       without (below the lab's lower limit); up to 100 with a raised CRP
+                       either way (`clinical.labs.has_iron_deficiency`)
+      lab_needs_limit  test or tests: a numeric result with neither the lab's upper limit
+                       nor its flag, which cannot be read (`clinical.labs`)
       family_history   conditions, relatives: a relative of these degrees (first-degree by
                        default) with any of these conditions
       instrument_alert instrument: an alert of that instrument fired
@@ -93,6 +118,7 @@ class RedFlagRule(_Entry):
         FIRST_DEGREE
     )
     instrument: str | None = None
+    anemic: bool | None = None
     requires: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
 

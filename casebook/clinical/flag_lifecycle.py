@@ -12,6 +12,9 @@ review steps the practitioners recorded (`FlagReview`, appended by `CaseStore.re
   acknowledged: a PHQ-9 item 9 answer from last year must not keep a case "same day" for
   ever, and must never silently disappear either. `shown_urgency` is that rule, and every
   view shows a flag's urgency through it (or through `FlagStatus.urgency`, which it sets).
+- A lab flag whose test has a newer result in range (`RedFlag.superseded`) is shown as
+  routine with "a newer result is in range", and stays until a practitioner resolves it:
+  an abnormal result from years ago neither fires for ever nor disappears unseen.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class FlagStatus:
     def headline(self) -> str:
         """E.g. 'urgent — answered on 2025-01-02, review' for an aged same-day flag."""
         words = self.urgency.label
+        if self.flag.superseded:
+            return f"{words} — a newer result is in range"
         return f"{words} — {self.age_note}" if self.aged else words
 
     def summary(self) -> str:
@@ -116,7 +121,10 @@ def _aged(flag: RedFlag, today: date) -> bool:
 
 def shown_urgency(flag: RedFlag, today: date) -> Urgency:
     """The urgency every view shows for `flag` on `today`: the rule's, except that a
-    same-day flag on evidence older than SAME_DAY_MAX_AGE_DAYS days is urgent."""
+    same-day flag on evidence older than SAME_DAY_MAX_AGE_DAYS days is urgent, and a lab
+    flag with a newer result in range is routine."""
+    if flag.superseded:
+        return Urgency.ROUTINE
     return Urgency.URGENT if _aged(flag, today) else Urgency(flag.urgency)
 
 

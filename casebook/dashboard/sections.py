@@ -33,6 +33,7 @@ from typing import Any
 from markupsafe import Markup
 
 from casebook.catalog import Catalog
+from casebook.catalog.schema import LabTest
 from casebook.charts.remote import CHART_SOCKET_ENV
 from casebook.clinical.flag_lifecycle import flag_statuses
 from casebook.clinical.red_flags import RedFlag, red_flags
@@ -284,7 +285,15 @@ def questionnaires_section(page: Dashboard) -> Section:
     return _section("questionnaires", blocks=blocks)
 
 
-def _range_text(low: float | None, high: float | None, unit: str) -> str:
+_LAB_LIMIT_WORDS = (
+    "This test is read against the testing lab's own limit, which we do not have yet. "
+    "Your practitioner will check it with the lab before using the result."
+)
+
+
+def _range_text(low: float | None, high: float | None, unit: str, test: LabTest | None) -> str:
+    if low is None and high is None and test is not None and test.needs_lab_range:
+        return _LAB_LIMIT_WORDS
     if low is not None and high is not None:
         return f"Usual range: {number(low)} to {number(high)} {unit}"
     if high is not None:
@@ -329,7 +338,9 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
         "verdict": _DISCUSS_WORDS if discuss else words if judged else "",
         "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
         "range_text": (
-            _range_text(reading.low, reading.high, last.unit) if last.value is not None else ""
+            _range_text(reading.low, reading.high, last.unit, test)
+            if last.value is not None
+            else ""
         ),
         "test": test,
         "evidence_words": EVIDENCE_PATIENT_WORDS[test.evidence] if test else "",

@@ -40,6 +40,9 @@ _PANEL = [
     ("vitamin_d", 28.0, 9.0),
     ("albumin", 4.3, 0.3),
 ]
+# The limits a lab prints with tests that have no default range (celiac serology is read
+# against the assay's own upper limit: `LabTest.needs_lab_range`).
+_LAB_UPPER = {"ttg_iga": 15.0}
 
 
 class Gen:
@@ -197,6 +200,7 @@ def orders_and_results(
                 collected_on=collected,
                 value=value,
                 unit=test.unit,
+                ref_high=_LAB_UPPER.get(key),
                 order_id=order.id,
             )
         )

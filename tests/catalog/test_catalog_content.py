@@ -121,7 +121,9 @@ def test_instrument_details(cat: Catalog) -> None:
     assert [(b.min, b.max) for b in fas.bands] == [(10, 21), (22, 34), (35, 50)]
     for free_for_clinical in (pss, fas):
         assert free_for_clinical.loinc_total is None
-    assert "ild care foundation" in fas.licence and "© FAS: ild care foundation" in fas.licence
+    # the foundation's own attribution, word for word (ildcare.nl, conditions of use)
+    attribution = "© FAS (Fatigue Assessment Scale): ild care foundation (www.ildcare.nl)"
+    assert fas.licence.startswith(attribution)
     assert "fee" in fas.licence and "Tilburg" not in fas.licence
     assert "non-commercial" in pss.licence and "Mind Garden" in pss.licence
     assert "confirm" in pss.licence
@@ -250,13 +252,20 @@ def test_red_flags(cat: Catalog) -> None:
     assert read == screen_fields  # every question asked is read by a rule, and no more
     assert [r.min_age for r in rules if r.kind == "onset_age"] == [50]
     by_key = {r.key: r for r in rules}
-    assert (by_key["anemia"].below_female, by_key["anemia"].below_male) == (12, 13)
+    assert (by_key["anemia"].kind, by_key["anemia"].test) == ("anemia", "hemoglobin")
     ida = by_key["iron_deficiency_anemia"]
-    assert ida.below == 45 and ida.requires == ("anemia",) and ida.urgency == "urgent"
+    assert (ida.kind, ida.anemic) == ("iron_deficiency", True)
+    assert ida.requires == ("anemia",) and ida.urgency == "urgent"
     assert by_key["iron_deficiency_without_anemia"].unless == ("anemia",)
+    assert by_key["iron_deficiency_without_anemia"].anemic is False
     assert by_key["iron_deficiency_without_anemia"].urgency == "routine"
     assert by_key["low_albumin"].below == 3.5
-    assert by_key["calprotectin_positive"].above == 50
+    calprotectin = by_key["calprotectin_positive"]
+    assert calprotectin.above == 50 and calprotectin.urgency == "routine"  # DG11: refer, not 2WW
+    assert "does not rule out colorectal cancer" in calprotectin.action
+    assert "DG11" in calprotectin.source
+    assert by_key["celiac_serology_without_limit"].kind == "lab_needs_limit"
+    assert by_key["stool_pathogen_positive"].test_keys == ("stool_pathogen_pcr", "c_difficile")
     assert by_key["crp_raised"].test_keys == ("crp", "hs_crp")
     assert by_key["celiac_serology_positive"].test_keys == ("ttg_iga", "ttg_igg", "dgp_igg")
     assert by_key["parasite_positive"].test_keys == ("giardia_antigen", "ova_parasites")

@@ -287,3 +287,32 @@ def test_synthetic_worklist_covers_every_kind() -> None:
     ranks = df["urgency"].map(lambda u: Urgency(u).rank)
     assert ranks.is_monotonic_increasing
     assert df.iloc[0]["kind"] == "red-flag"
+
+
+def test_lab_flags_on_the_worklist_unreadable_celiac_and_superseded_anaemia() -> None:
+    """Issue 19: a celiac result without the lab's upper limit is listed for review (never
+    silence); an old low hemoglobin with a newer one in range is routine and says so."""
+    case = make_case(
+        "lb",
+        [V(400, 5)],
+        results=[
+            {"test": "ttg_iga", "collected_on": days(20), "value": 25.0, "unit": "U/mL"},
+            {"test": "hemoglobin", "collected_on": days(300), "value": 10.0, "unit": "g/dL"},
+            {"test": "hemoglobin", "collected_on": days(10), "value": 13.0, "unit": "g/dL"},
+        ],
+    )
+    flags = worklist([case], CAT, today=TODAY).query("kind == 'red-flag'").set_index("ref")
+    celiac = flags.loc["celiac_serology_without_limit"]
+    assert celiac["urgency"] == "routine" and "cannot be read" in celiac["detail"]
+    anemia = flags.loc["anemia"]
+    assert anemia["urgency"] == "routine"
+    assert f"a newer result is in range: Hemoglobin 13 g/dL on {days(10)}" in anemia["detail"]
+    with_limit = make_case(
+        "lc",
+        [V(400, 5)],
+        results=[
+            {"test": "ttg_iga", "collected_on": days(20), "value": 5.0, "unit": "U/mL"},
+        ],
+    )
+    with_limit.results[0].ref_high = 20.0
+    assert "red-flag" not in set(worklist([with_limit], CAT, today=TODAY)["kind"])

@@ -62,8 +62,8 @@ def test_every_section_is_in_the_pdf(
         # reason: every red flag with its evidence and source
         "Reason for referral",
         *[f.label for f in flags],
-        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (female)",
-        "Source: WHO. Haemoglobin concentrations",
+        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (the catalog's default, female)",
+        "Source: Snook J et al. BSG guidelines",
         # history
         "Relevant history",
         "Celiac disease (suspected)",

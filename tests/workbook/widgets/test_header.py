@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from casebook.clinical.flag_lifecycle import SAME_DAY_MAX_AGE_DAYS, flag_statuses
 from casebook.models import AlarmScreen, InstrumentResponse, TestResult, Visit
+from casebook.workbook.widgets._html import esc
 from casebook.workbook.widgets.header import Header, flag_panel
 from casebook.workbook.widgets.session import CaseSession
 
@@ -30,7 +31,7 @@ def test_every_flag_shows_label_reason_action_and_source(demo_session: CaseSessi
     assert f"{len(flags)} red flag" in value
     for flag in flags:
         for text in (flag.label, flag.action):
-            assert text.replace("&", "&amp;") in value
+            assert esc(text) in value  # escaped like every text in the header
     assert "Unintentional weight loss" in value and "Source:" in value
 
 
