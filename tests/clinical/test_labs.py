@@ -93,12 +93,14 @@ def test_the_reason_says_where_the_limit_comes_from() -> None:
 
 def test_a_62_year_old_just_under_the_labs_limit_with_normal_ferritin() -> None:
     """The issue's example: anaemia raised (urgent), no iron-deficiency anaemia, and the NG12
-    60-and-over iron-deficiency rule does not fire on a normal ferritin."""
+    iron-deficiency rule does not fire on a normal ferritin, and NG12's 60-and-over anaemia
+    rule does."""
     case = _case([_r("hemoglobin", 13.4, ref_low=13.5), _r("ferritin", 80.0)], sex="male", age=62)
     flags = _flags(case)
     assert flags["anemia"].urgency == "urgent"
     assert "iron_deficiency_anemia" not in flags
-    assert "ng12_60_iron_deficiency_anemia" not in flags
+    assert "ng12_fit_iron_deficiency_anemia" not in flags
+    assert "ng12_fit_60_anemia" in flags  # NG12 1.3.1: 60 and over with anaemia, FIT first
 
 
 # --- pregnancy ---------------------------------------------------------------------------
@@ -222,7 +224,7 @@ def test_iron_deficiency_anaemia_with_inflammation(
     flags = _flags(_case(results, age=64))
     assert "anemia" in flags
     assert ("iron_deficiency_anemia" in flags) is expected
-    assert ("ng12_60_iron_deficiency_anemia" in flags) is expected  # ng12 reads the same rule
+    assert ("ng12_fit_iron_deficiency_anemia" in flags) is expected  # ng12 reads the same rule
     assert "iron_deficiency_without_anemia" not in flags
 
 
@@ -257,7 +259,7 @@ def test_an_old_low_hemoglobin_with_a_newer_normal_one_is_superseded() -> None:
     assert anemia.superseded in anemia.reason
     # what requires anaemia is superseded with it; the low ferritin is now read without it
     assert flags["iron_deficiency_anemia"].superseded == anemia.superseded
-    assert flags["ng12_60_iron_deficiency_anemia"].superseded == anemia.superseded
+    assert flags["ng12_fit_iron_deficiency_anemia"].superseded == anemia.superseded
     assert "iron_deficiency_without_anemia" in flags
     statuses = {s.flag.key: s for s in flag_statuses(flags.values(), (), today=DAY)}
     shown = statuses["anemia"]
