@@ -30,11 +30,16 @@ def main(argv: list[str] | None = None) -> int:
         "--no-shared-charts", action="store_true", help="each kernel starts its own chart engine"
     )
     defaults = Limits()
-    for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
+    for name in (
+        "views_per_minute",
+        "session_views_per_minute",
+        "bad_credentials_per_minute",
+        "render_timeout",
+    ):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name)
         )
-    for name in ("burst", "concurrent_kernels", "max_waiting"):
+    for name in ("burst", "session_burst", "concurrent_kernels", "max_waiting"):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name)
         )
