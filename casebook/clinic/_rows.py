@@ -38,7 +38,7 @@ def whole_text(s: pd.Series) -> pd.Series:
 
 
 def part(
-    kind: str,
+    kind: str | pd.Series,
     df: pd.DataFrame,
     urgency: str | pd.Series,
     detail: pd.Series,

@@ -1,7 +1,10 @@
 """The practitioner's worklist: one row per thing to do across all patients, most urgent first.
 
 Pure: red-flag states and reviewed results are passed in (the store keeps them). Every
-`detail` is built from the one patient's own record and never names another patient.
+`detail` is built from the one patient's own record and never names another patient. A red
+flag and the results it cites are one item: the result's own rows (to review, re-test due)
+are folded into the flag's while it is open. The kinds, their order and words are
+`_kinds.KIND_TABLE`; `_todo` folds the items by patient.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from casebook.catalog import Catalog
+from casebook.clinic._kinds import KINDS, kind_of
 from casebook.clinic._rows import (
     PART,
     day_text,
@@ -21,35 +25,28 @@ from casebook.clinic._rows import (
     retest_rows,
     worsening_rows,
 )
-from casebook.clinical.flag_lifecycle import flag_statuses
+from casebook.clinical.flag_lifecycle import FlagStatus, flag_statuses
 from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.vocabulary import Urgency
 from casebook.errors import ClinicError
 from casebook.interop.frames import ClinicFrames, as_frames
 from casebook.models import Case
 
-__all__ = ["FLAG_STATES", "KINDS", "URGENCIES", "WORKLIST_COLUMNS", "worklist"]
+__all__ = ["FLAG_STATES", "URGENCIES", "WORKLIST_COLUMNS", "worklist"]
 
 URGENCIES: tuple[Urgency, ...] = tuple(Urgency)  # the ranking, most urgent first
-KINDS: tuple[str, ...] = (
-    "red-flag",
-    "record-unreadable",
-    "result-to-review",
-    "test-overdue",
-    "worsening",
-    "follow-up-due",
-)
 FLAG_STATES: tuple[str, ...] = ("open", "acknowledged", "referred", "resolved")
 WORKLIST_COLUMNS = ["patient_id", "name", "kind", "urgency", "detail", "since", "ref"]
 
 
-def _flag_rows(
+def _raised(
     frames: ClinicFrames,
     catalog: Catalog,
     today: date,
     flags: Mapping[str, Sequence[RedFlag]] | None,
     states: Mapping[tuple[str, str], str],
-) -> pd.DataFrame:
+) -> list[tuple[str, FlagStatus]]:
+    """(patient id, status) of every open red flag."""
     for (pid, key), state in states.items():
         if state not in FLAG_STATES:
             raise ClinicError(
@@ -65,6 +62,15 @@ def _flag_rows(
             )
             for c in frames.cases
         }
+    return [
+        (pid, s)
+        for pid, found in flags.items()
+        for s in flag_statuses(found, (), today=today)
+        if states.get((pid, s.flag.key), "open") == "open"
+    ]
+
+
+def _flag_rows(raised: Sequence[tuple[str, FlagStatus]]) -> pd.DataFrame:
     # the lifecycle's urgency (an old same-day answer is urgent, to review), as every view
     rows = [
         (
@@ -75,13 +81,35 @@ def _flag_rows(
             s.flag.on,
             s.flag.key,
         )
-        for pid, found in flags.items()
-        for s in flag_statuses(found, (), today=today)
-        if states.get((pid, s.flag.key), "open") == "open"
+        for pid, s in raised
     ]
     df = pd.DataFrame.from_records(rows, columns=PART)
     df["since"] = pd.to_datetime(df["since"]).astype("datetime64[ns]")
     return df
+
+
+_FOLDED = ("result-to-review", "result-in-range", "follow-up-due")  # rows about one result
+
+
+def _fold_into_flags(rows: pd.DataFrame, raised: Sequence[tuple[str, FlagStatus]]) -> pd.DataFrame:
+    """A red flag and its own result are one item: rows about a result an open flag cites
+    (to review, re-test due) leave the list and the flag's detail says what they were."""
+    cites = {(pid, rid): s.flag.key for pid, s in raised for rid in s.flag.results}
+    if not cites:
+        return rows
+    key = pd.Series(list(zip(rows["patient_id"], rows["ref"], strict=True)), index=rows.index)
+    folded = rows["kind"].isin(_FOLDED) & key.isin(list(cites))
+    if not folded.any():
+        return rows
+    also: dict[tuple[str, str], list[str]] = {}
+    for k, kind in zip(key[folded], rows.loc[folded, "kind"], strict=True):
+        label = kind_of(kind).label.lower()
+        if label not in also.setdefault((k[0], cites[k]), []):
+            also[(k[0], cites[k])].append(label)
+    extra = key.map({k: " · also: " + ", ".join(v) for k, v in also.items()})
+    extra = extra.where(rows["kind"] == "red-flag").fillna("")
+    out = rows.assign(detail=rows["detail"] + extra)
+    return out[~folded]
 
 
 def _result_rows(
@@ -96,8 +124,9 @@ def _result_rows(
     shown_flag = (" (" + flag + ")").fillna("")
     detail = r["test_name"] + " " + r["shown"] + shown_flag + " on " + day_text(r["collected_on"])
     urgency = np.where(flag.notna(), Urgency.SOON, Urgency.ROUTINE)
+    kind = np.where(flag.notna(), "result-to-review", "result-in-range")
     return part(
-        "result-to-review",
+        pd.Series(kind, index=r.index, dtype=object),
         r,
         pd.Series(urgency, index=r.index),
         detail,
@@ -210,11 +239,13 @@ def worklist(
     since, ref (the rule key, result, order, plan item or visit the row is about).
 
     - red-flag: red flags (computed now, or `flags` by patient id) whose state in
-      `flag_states[(patient_id, rule_key)]` is open (absent = open);
+      `flag_states[(patient_id, rule_key)]` is open (absent = open); the rows about a
+      result the flag cites are folded into it (" · also: result out of range");
     - record-unreadable (urgent): a patient the store's bulk read left out because a stored
       record of theirs does not validate, with the reason (record kind, id and field);
-    - result-to-review: results not marked reviewed in the store and not in
-      `reviewed_results` (result ids), flagged ones first;
+    - result-to-review (soon) / result-in-range (routine, not a decision: signed off in
+      bulk): results outside / inside their range, not marked reviewed in the store and
+      not in `reviewed_results` (result ids);
     - test-overdue: ordered or collected more than `overdue_days` ago and not resulted;
     - follow-up-due: active plan items ending within `due_within_days` (or ended), flagged
       results not repeated for `retest_days`, and no visit for `visit_interval_days` while
@@ -233,8 +264,9 @@ def worklist(
         raise ClinicError(f"today: must be a date (got {type(today).__name__})")
     frames = as_frames(source, catalog)
     now = pd.Timestamp(today)
+    raised = _raised(frames, catalog, today, flags, flag_states or {})
     parts = [
-        _flag_rows(frames, catalog, today, flags, flag_states or {}),
+        _flag_rows(raised),
         _unreadable_rows(frames),
         _result_rows(frames, now, reviewed_results or ()),
         _overdue_rows(frames, catalog, now, overdue_days),
@@ -251,6 +283,7 @@ def worklist(
     rows["since"] = pd.to_datetime(rows["since"]).astype("datetime64[ns]")
     rows["patient_id"] = rows["patient_id"].astype(str)
     rows["ref"] = rows["ref"].astype(str)
+    rows = _fold_into_flags(rows, raised)
     names = frames.patients.set_index(frames.patients["patient_id"].astype(str))["name"]
     unreadable = pd.Series({u.patient_id: u.name for u in frames.unreadable}, dtype=object)
     rows["name"] = rows["patient_id"].map(pd.concat([names.astype(object), unreadable]))
