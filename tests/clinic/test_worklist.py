@@ -62,12 +62,12 @@ def test_results_to_review_flagged_first_until_reviewed() -> None:
         ],
     )
     df = worklist([case], CAT, today=TODAY)
-    rows = df[df["kind"] == "result-to-review"]
+    rows = df[df["kind"].isin(("result-to-review", "result-in-range"))]
     assert list(rows["urgency"]) == ["soon", "routine"]  # the future albumin is not there
     assert rows.iloc[0]["detail"] == f"{CAT.tests['crp'].name} 7 mg/L (high) on {days(10)}"
     reviewed = {case.results[1].id}
     left = worklist([case], CAT, today=TODAY, reviewed_results=reviewed)
-    assert list(left.loc[left["kind"] == "result-to-review", "ref"]) == [case.results[0].id]
+    assert list(left.loc[left["kind"] == "result-in-range", "ref"]) == [case.results[0].id]
 
 
 def test_tests_overdue_after_the_configured_days() -> None:
@@ -217,7 +217,7 @@ def test_ordering_most_urgent_first_and_details_stay_per_patient() -> None:
         ("urgent", "red-flag"),
         ("soon", "result-to-review"),
         ("soon", "worsening"),
-        ("routine", "result-to-review"),
+        ("routine", "result-in-range"),
     ]
     for pid, other in (("a", "b"), ("b", "a")):
         text = " ".join(df.loc[df["patient_id"] == pid, "detail"])
@@ -280,6 +280,7 @@ def test_synthetic_worklist_covers_every_kind() -> None:
     assert set(df["kind"]) == {
         "red-flag",
         "result-to-review",
+        "result-in-range",
         "test-overdue",
         "follow-up-due",
         "worsening",
