@@ -166,8 +166,8 @@ def flag_context(statuses: Sequence[FlagStatus]) -> dict[str, object]:
                 "label": s.flag.label,
                 "evidence": s.flag.reason,
                 "on": day(s.flag.on) if s.flag.on else "",
-                "urgency": s.headline().capitalize(),
-                "state": s.summary(),
+                "urgency": s.urgency.label.capitalize(),
+                "state": s.summary() + (f" ({s.age_note})" if s.aged else ""),
                 "source": s.flag.source,
                 "action": s.flag.action,
             }
