@@ -25,9 +25,14 @@ from datetime import date
 
 from casebook.catalog import Catalog
 from casebook.clinical.red_flags import RedFlag, red_flags
-from casebook.clinical.vocabulary import Urgency
+from casebook.clinical.vocabulary import (
+    RESULT_DISCUSS_WORDS,
+    RESULT_REVIEWED_WORDS,
+    Urgency,
+    dated_patient_text,
+)
 from casebook.errors import InputError
-from casebook.models import Case, FlagReview
+from casebook.models import Case, FlagReview, PlanItem
 
 __all__ = [
     "REVIEW_STEPS",
@@ -36,7 +41,9 @@ __all__ = [
     "FlagStatus",
     "case_flag_statuses",
     "check_step",
+    "cited_result_words",
     "flag_statuses",
+    "patient_plan_item",
     "shown_urgency",
 ]
 
@@ -155,6 +162,36 @@ def case_flag_statuses(
     today = today or date.today()
     flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=today)
     return flag_statuses(flags, case.flag_reviews, today=today)
+
+
+def cited_result_words(result_id: str, statuses: Iterable[FlagStatus]) -> str | None:
+    """What a patient reads about a result a raised red flag cites, in place of "within the
+    usual range": a talk while any citing flag is not resolved, that it was looked at once
+    every citing flag is resolved; None when no flag cites it."""
+    citing = [s for s in statuses if result_id in s.flag.results]
+    if not citing:
+        return None
+    if all(s.state == "resolved" for s in citing):
+        return RESULT_REVIEWED_WORDS
+    return RESULT_DISCUSS_WORDS
+
+
+def patient_plan_item(
+    item: PlanItem, statuses: Iterable[FlagStatus], *, today: date | None
+) -> PlanItem:
+    """The plan item as a patient reads it on `today` (None: a letter read later): its
+    patient title as its name, and no "today" in its words after the day it started; a
+    sentence that promised a talk "today" becomes the request to get in touch while a red
+    flag still needs contact, and is left out once none does (`dated_patient_text`)."""
+    contact = any(s.needs_contact for s in statuses)
+
+    def words(text: str, *, title: bool = False) -> str:
+        return dated_patient_text(
+            text, written_on=item.start, today=today, needs_contact=contact, title=title
+        )
+
+    name, instructions = words(item.patient_title, title=True), words(item.instructions)
+    return item.model_copy(update={"name": name, "patient_name": "", "instructions": instructions})
 
 
 def check_step(

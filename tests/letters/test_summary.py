@@ -42,7 +42,7 @@ def test_every_section_is_in_the_pdf(
     expected = [
         "Example Digestive Health Clinic",
         f"Dear {case.patient.name},",
-        "What we found today",
+        "What we found at your visit",
         label,
         "at your first visit",
         "Your questionnaires",
