@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "_flags",
     "_clinic",
     "_letters",
+    "_users",
     "_hub",
 )
 

@@ -12,8 +12,10 @@ from casebook.clinical.scoring import burden_by_visit, read_result
 from casebook.format import number, range_text, text_table, wrapped
 from casebook.models import Case
 from casebook.store import AuditEntry, PatientSummary
+from casebook.store.audit_key import Checkpoint
+from casebook.store.audit_verify import Verdict
 
-__all__ = ["audit_text", "case_text", "flag_lines", "patients_text"]
+__all__ = ["audit_text", "case_text", "flag_lines", "patients_text", "verdict_line"]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -178,4 +180,18 @@ def audit_text(entries: Sequence[AuditEntry]) -> str:
             )
             for e in entries
         ],
+    )
+
+
+def verdict_line(verdict: Verdict, made: Checkpoint | None = None) -> str:
+    """One line for `casebook audit --verify` (or `--checkpoint`, `made` the new one)."""
+    line = f"audit log intact: {verdict.rows} row(s), head {verdict.head}"
+    if made is not None:
+        return f"{line}; checkpoint signed: {made.rows} row(s) up to id {made.upto_id}"
+    point = verdict.checkpoint
+    if point is None:
+        return f"{line}; no checkpoint yet (casebook audit --checkpoint)"
+    return (
+        f"{line}; last checkpoint {point.at} covers {point.rows} row(s), "
+        f"{verdict.after_checkpoint} after it"
     )
