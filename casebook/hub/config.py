@@ -18,6 +18,7 @@ What it sets, and why:
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -80,7 +81,10 @@ def configure(c: Any, folder: str | Path) -> None:
     c.Authenticator.delete_invalid_users = True  # a disabled login's hub account goes too
 
     c.Spawner.default_url = "/lab"
-    c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "VIRTUAL_ENV"]
+    if settings.spawner == "simple" and os.geteuid() == 0:
+        # every server runs as the hub's own user; as root, Jupyter refuses without this
+        c.Spawner.args = ["--ServerApp.allow_root=True"]
+    c.Spawner.env_keep = ["PATH", "PYTHONPATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "VIRTUAL_ENV"]
 
     def hand_over_login(spawner: Any) -> None:
         from tornado import web

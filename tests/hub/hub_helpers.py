@@ -48,14 +48,25 @@ class Hub:
                 raw = res.read()
                 return res.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as err:
-            return err.code, err.read().decode(errors="replace")
+            with err:
+                return err.code, err.read().decode(errors="replace")
 
-    def get(self, path: str) -> tuple[int, str]:
+    def get(self, path: str, cookie: str = "") -> tuple[int, str, str]:
+        """GET through the hub's proxy: status, body, and the session cookie it set."""
+        req = urllib.request.Request(self.url + path)
+        if cookie:
+            req.add_header("Cookie", cookie)
         try:
-            with urllib.request.urlopen(self.url + path, timeout=120) as res:
-                return res.status, res.read().decode()
+            with urllib.request.urlopen(req, timeout=120) as res:
+                set_cookies = res.headers.get_all("Set-Cookie") or []
+                session = next(
+                    (c.split(";", 1)[0] for c in set_cookies if c.startswith("casebook_session=")),
+                    "",
+                )
+                return res.status, res.read().decode(), session
         except urllib.error.HTTPError as err:
-            return err.code, err.read().decode(errors="replace")
+            with err:
+                return err.code, err.read().decode(errors="replace"), ""
 
     def sign_in(self, user: str) -> str:
         """A token of `user`'s own (as their browser session would hold)."""
@@ -113,7 +124,7 @@ async def _run_in_kernel(base: str, user: str, token: str, code: str) -> str:
     prefix = f"{base}/user/{user}/api/kernels"
     kernel = await asyncio.to_thread(_post_json, prefix, auth, {"name": "python3"})
     ws_url = prefix.replace("http", "ws", 1) + f"/{kernel['id']}/channels"
-    conn = await websocket_connect(HTTPRequest(ws_url, headers=auth), connect_timeout=120)
+    conn = await websocket_connect(HTTPRequest(ws_url, headers=auth, connect_timeout=120))
     msg_id = uuid.uuid4().hex
     conn.write_message(
         json.dumps(

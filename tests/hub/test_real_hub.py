@@ -148,7 +148,7 @@ def test_a_clinic_on_a_real_hub(clinic_hub) -> None:  # type: ignore[no-untyped-
     notes = [e for e in clinic.owner.audit_log(patient.id) if e.entity == "note"]
     by_text = {e.after["text"]: e.actor for e in notes if isinstance(e.after, dict)}
     assert by_text == {"entry one": alice, "entry two": bob}, by_text
-    assert clinic.owner.verify_audit_log().ok
+    assert clinic.owner.verify_audit_log().intact
 
     # The front desk cannot read results: one line, no traceback.
     out = hub.run(frank, SHOW.format(patient=patient.id))
@@ -165,8 +165,9 @@ def test_a_clinic_on_a_real_hub(clinic_hub) -> None:  # type: ignore[no-untyped-
     out = hub.run(frank, GRANT.format(patient=patient.id))
     match = re.search(r"http://127\.0\.0\.1:\d+(/dashboard\?token=[\w-]+)", out)
     assert match, out
-    status, page = hub.get(match.group(1))
+    status, _page, session = hub.get(match.group(1))  # the link opens a session
+    assert status == 200 and session, _page[-2000:]
+    status, page, _ = hub.get("/dashboard", cookie=session)  # the page, by its cookie
     assert status == 200, page[-2000:]
-    assert patient.name.split()[0] in page and other.name not in page
-    status, _ = hub.get("/dashboard?token=not-a-real-token")
-    assert status == 403
+    assert patient.name.split()[0] in page and other.name.split()[0] not in page
+    assert hub.get("/dashboard?token=not-a-real-token")[0] == 403
