@@ -33,7 +33,13 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from casebook.catalog.rule_schema import FIRST_DEGREE, RULE_PARAMS, RedFlagRule, RuleKind
+from casebook.catalog.rule_schema import (
+    FIRST_DEGREE,
+    LAB_KINDS,
+    RULE_PARAMS,
+    RedFlagRule,
+    RuleKind,
+)
 from casebook.catalog.schema import (
     AnswerOption,
     Band,
@@ -53,6 +59,7 @@ from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory
 __all__ = [
     "ENV_VAR",
     "FIRST_DEGREE",
+    "LAB_KINDS",
     "RULE_PARAMS",
     "AnswerOption",
     "Band",
@@ -335,20 +342,22 @@ def _check_rule(
         for name in _RULE_PARAMS
         if name not in _RULE_ALLOWED[rule.kind] and getattr(rule, name) not in (None, ())
     ]
-    screen_names = {"screen": (rule.field,), "age_with": rule.fields}.get(rule.kind, ())
+    screen_names = {"screen": (rule.field,), "age_with": rule.fields + rule.any_fields}.get(
+        rule.kind, ()
+    )
     for name in screen_names:
         if name not in _SCREEN_FIELDS:
             out.append(
                 f"{where}: field: {name!r} is not a yes/no field of AlarmScreen "
                 f"(known: {', '.join(sorted(_SCREEN_FIELDS))})"
             )
-    for key in rule.test_keys if rule.kind in ("lab", "lab_flag") else ():
+    for key in rule.test_keys if rule.kind in LAB_KINDS else ():
         test = tests.get(key) or next((t for t in tests.values() if t.loinc == key), None)
         if test is None:
             out.append(f"{where}: test: unknown test {key!r}")
-        elif rule.kind == "lab" and test.kind != "numeric":
+        elif rule.kind != "lab_flag" and test.kind != "numeric":
             out.append(
-                f"{where}: test: a 'lab' rule needs a numeric test; {key!r} is "
+                f"{where}: test: a {rule.kind!r} rule needs a numeric test; {key!r} is "
                 "qualitative (use a 'lab_flag' rule)"
             )
     bad_conditions = [c for c in rule.conditions if c not in _FAMILY_CONDITIONS]
@@ -408,8 +417,9 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
             if key not in rule_keys
         )
         problems.extend(
-            f"{entry.where}: symptoms: unknown symptom {key!r}"
-            for key in rule.symptoms
+            f"{entry.where}: {name}: unknown symptom {key!r}"
+            for name in ("symptoms", "any_symptoms")
+            for key in getattr(rule, name)
             if key not in symptom_keys
         )
     _raise_if(problems)

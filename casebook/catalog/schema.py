@@ -187,6 +187,10 @@ class LabTest(_Entry):
     ref_low: float | None = None
     ref_high: float | None = None
     ranges: dict[Literal["female", "male"], SexRange] = Field(default_factory=dict)
+    needs_lab_range: bool = Field(
+        False,
+        description="Read only against the testing lab's own limits (assays differ): no default",
+    )
     abnormal_values: tuple[str, ...] = ()
     normal_values: tuple[str, ...] = Field((), validate_default=True)
     evidence: Evidence

@@ -10,12 +10,19 @@ from casebook.clinical.cautions import case_cautions, protocol_warning
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.clinical.scoring import burden_by_visit, read_result
 from casebook.format import number, range_text, text_table, wrapped
-from casebook.models import Case
+from casebook.models import LEGACY_SCREEN_QUESTIONS, SCREEN_LABELS, SCREEN_QUESTIONS, Case
 from casebook.store import AuditEntry, PatientSummary
 from casebook.store.audit_key import Checkpoint
 from casebook.store.audit_verify import Verdict
 
-__all__ = ["audit_text", "case_text", "flag_lines", "patients_text", "verdict_line"]
+__all__ = [
+    "audit_text",
+    "case_text",
+    "flag_lines",
+    "patients_text",
+    "screen_lines",
+    "verdict_line",
+]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -59,6 +66,26 @@ def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
     return out
 
 
+def screen_lines(case: Case) -> list[str]:
+    """The alarm screen of the latest visit: what was answered yes, and what was not asked."""
+    visits = case.sorted_visits()
+    if not visits:
+        return []
+    visit = visits[-1]
+    screen = visit.screen
+    asked = (*SCREEN_QUESTIONS, *sorted(LEGACY_SCREEN_QUESTIONS))
+    yes = [SCREEN_LABELS[n] for n in asked if getattr(screen, n) is True]
+    unasked = [SCREEN_LABELS[n] for n in SCREEN_QUESTIONS if getattr(screen, n) is None]
+    out = wrapped(
+        f"yes: {'; '.join(yes) if yes else 'none'}",
+        "    ",
+        f"alarm screen of the visit of {visit.visit_date}: ",
+    )
+    if unasked:
+        out += wrapped(f"not asked: {'; '.join(unasked)}", "    ", "  ")
+    return out
+
+
 def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str:
     p = case.patient
     today = today or date.today()
@@ -74,6 +101,8 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     if warning:
         out.append(f"  WARNING: {warning}")
     out.append("")
+    screen = screen_lines(case)
+    out += [*screen, ""] if screen else []
     cautions = case_cautions(case, catalog, today)
     out.append("CAUTIONS of the plan that match this patient:" if cautions else "cautions: none")
     names = {i.id: i.name for i in case.plan}

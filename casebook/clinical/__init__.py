@@ -1,5 +1,6 @@
 """The pure clinical rules, one module for each: what a record scores and which band it
-falls in (`scoring`), the red-flag rules (`red_flags`), where a raised flag stands and the
+falls in (`scoring`), lab-aware readings: anaemia, iron deficiency, celiac serology
+(`labs`), the red-flag rules (`red_flags`), where a raised flag stands and the
 urgency it shows (`flag_lifecycle`), plan cautions matched against the patient
 (`cautions`), the validate-and-derive step before a save (`derive`), and the words of the
 domain, one spelling each (`vocabulary`).
@@ -13,7 +14,15 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-__all__ = ["cautions", "derive", "flag_lifecycle", "red_flags", "scoring", "vocabulary"]
+__all__ = [
+    "cautions",
+    "derive",
+    "flag_lifecycle",
+    "labs",
+    "red_flags",
+    "scoring",
+    "vocabulary",
+]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -156,6 +156,9 @@ class SafetyFacts(_Model):
     category: Literal["safety"] = "safety"
     recorded_on: date | None = None
     pregnant: Tri = None
+    due_date: date | None = Field(
+        None, description="Expected date of delivery, when pregnant (dates the trimester)"
+    )
     breastfeeding: Tri = None
     immunosuppressed: Tri = Field(None, description="Immunosuppressed or immunocompromised")
     eating_disorder_history: Tri = None
@@ -175,7 +178,7 @@ class SafetyFacts(_Model):
 
 
 SAFETY_FACTS: tuple[str, ...] = tuple(
-    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on")
+    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on", "due_date")
 )
 """The safety fact keys a protocol caution can match."""
 

@@ -227,6 +227,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                 identity=self.identity_provider,
                 view=view,
                 link_limiter=RateLimiter(limits.views_per_minute, limits.burst),
+                session_limiter=RateLimiter(limits.session_views_per_minute, limits.session_burst),
                 address_limiter=RateLimiter(
                     limits.bad_credentials_per_minute,
                     max(1, int(limits.bad_credentials_per_minute)),

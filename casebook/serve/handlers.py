@@ -9,8 +9,8 @@ is 404; every answer carries the security headers.
 
 Bodies are streamed, not buffered: a request announcing (or sending) more than
 `limits.MAX_BODY_BYTES` is refused with 413 as soon as its headers are in. A link's rate
-limit applies only once its token (or session) was found in the store; anything else is
-counted against the client address.
+limit (opening it) and a session's (reloading the page it opened) apply only once the token
+or session was found in the store; anything else is counted against the client address.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class ServeState:
     identity: PatientIdentityProvider
     view: ViewContext
     link_limiter: RateLimiter
+    session_limiter: RateLimiter
     address_limiter: RateLimiter
     gate: ViewGate
     render_timeout: float
@@ -203,8 +204,13 @@ class DashboardHandler(BaseHandler):
         except AccessRefused as refused:
             await self._refuse(refused)
             return
-        # Only a link found in the store has a bucket: junk cannot evict or refill it.
-        self._throttle(state.link_limiter, user.link_id)
+        # Only a link or session found in the store has a bucket: junk cannot evict or
+        # refill it. Opening the link counts against the link; reloading the page it opened
+        # against that session, whose limit is far above a person's pace.
+        if user.via == "link":
+            self._throttle(state.link_limiter, user.link_id)
+        else:
+            self._throttle(state.session_limiter, user.session_key)
         if user.via == "link":
             await self._open(user)
         else:

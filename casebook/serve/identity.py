@@ -23,7 +23,14 @@ from tornado import web
 from traitlets import Any, Bool, Unicode
 
 from casebook.errors import CasebookError
-from casebook.serve.tokens import AccessRefused, Grant, check_session, check_token, open_session
+from casebook.serve.tokens import (
+    AccessRefused,
+    Grant,
+    check_session,
+    check_token,
+    hash_token,
+    open_session,
+)
 
 __all__ = [
     "COOKIE_NAME",
@@ -52,6 +59,7 @@ class PatientUser(User):
     patient_id: str = ""
     link_id: str = ""
     via: str = ""  # "link" (token in the URL) or "session" (the cookie)
+    session_key: str = field(default="", repr=False)  # the stored hash of the session id
     expires_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     token_hash: str = field(default="", repr=False)
 
@@ -103,6 +111,7 @@ class PatientIdentityProvider(IdentityProvider):
             via=via,
             expires_at=grant.expires_at,
             token_hash=grant.token_hash,
+            session_key=hash_token(secret) if via == "session" else "",
         )
 
     async def get_user(self, handler: web.RequestHandler) -> PatientUser | None:

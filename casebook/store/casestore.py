@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from casebook.catalog import Catalog, default_catalog
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.errors import StoreError
 from casebook.models import Case, FlagReview, LetterRecord, Patient, Record, TestResult
-from casebook.store import access, flags, reads, roles, writes
+from casebook.store import access, flags, reads, roles, signoff, writes
 from casebook.store import audit_log as audit_rows
 from casebook.store import letters as letter_rows
 from casebook.store import patients as patient_rows
@@ -240,6 +240,15 @@ class CaseStore:
         result of this patient raises NotFoundError and nothing is written."""
         with self.transaction() as tx:
             return writes.mark_results_reviewed(tx, patient_id, result_ids)
+
+    def sign_off_results(
+        self, seen: Mapping[str, Mapping[str, int]]
+    ) -> dict[str, list[TestResult]]:
+        """Sign off in bulk, in one transaction (each result one audit entry, action
+        "sign-off"): patient id -> {result id: version shown}; a result changed since,
+        already reviewed or deleted is left. The results marked, by patient."""
+        with self.transaction() as tx:
+            return signoff.sign_off_results(tx, seen)
 
     # --- red flags (the lifecycle's rules: casebook.clinical.flag_lifecycle) -------------
     def review_flag(
