@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "_clinic",
     "_letters",
     "_users",
+    "_hub",
 )
 
 
