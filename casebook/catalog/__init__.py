@@ -1,4 +1,5 @@
-"""The catalog: symptoms, instruments, lab tests, protocol templates and red-flag rules.
+"""The catalog: symptoms, instruments, lab tests, protocol templates, red-flag rules and
+substances.
 
 The shipped data lives in `casebook/catalog/data/` (TOML, read with `tomllib` through
 `importlib.resources`). A clinic adds its own entries without code by pointing
@@ -11,6 +12,7 @@ the data folder:
     <extra_dir>/tests.toml               [[test]] entries
     <extra_dir>/protocols.toml           [[protocol]] entries
     <extra_dir>/red_flags.toml           [[rule]] entries
+    <extra_dir>/substances.toml          [[substance]] entries
 
 A clinic file may add new keys; it may not replace a shipped one. Keys are unique across
 the whole catalog, so `Catalog.sources[key]` names the one file an entry came from.
@@ -47,6 +49,7 @@ from casebook.catalog.schema import (
     SexRange,
     Symptom,
 )
+from casebook.catalog.substance_schema import Substance, normalise_name, unknown_substances
 from casebook.errors import CasebookError
 from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory
 
@@ -68,10 +71,12 @@ __all__ = [
     "RedFlagRule",
     "RuleKind",
     "SexRange",
+    "Substance",
     "Symptom",
     "UnknownEntryError",
     "default_catalog",
     "load_catalog",
+    "normalise_name",
 ]
 
 ENV_VAR = "CASEBOOK_CATALOG_DIR"
@@ -82,6 +87,7 @@ _LIST_FILES: tuple[tuple[str, str, str, type[BaseModel]], ...] = (
     ("tests", "test", "test", LabTest),
     ("protocols", "protocol", "protocol", ProtocolTemplate),
     ("red_flags", "rule", "rule", RedFlagRule),
+    ("substances", "substance", "substance", Substance),
 )
 _RULE_ALLOWED = RULE_PARAMS
 _RULE_PARAMS = tuple(sorted(frozenset().union(*RULE_PARAMS.values()) - {"relatives"}))
@@ -121,16 +127,17 @@ class Catalog:
     protocols: tuple[ProtocolTemplate, ...]
     red_flags: tuple[RedFlagRule, ...]
     sources: Mapping[str, str] = field(default_factory=dict)
+    substances: Mapping[str, Substance] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("instruments", "tests", "sources"):
+        for name in ("instruments", "tests", "sources", "substances"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def __repr__(self) -> str:
         return (
             f"Catalog({len(self.symptoms)} symptoms, {len(self.instruments)} instruments, "
             f"{len(self.tests)} tests, {len(self.protocols)} protocols, "
-            f"{len(self.red_flags)} red-flag rules)"
+            f"{len(self.red_flags)} red-flag rules, {len(self.substances)} substances)"
         )
 
     def symptom(self, key: str) -> Symptom:
@@ -398,6 +405,10 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
     instruments = {e.model.key: e.model for e in of(Instrument)}
     rule_keys = {e.model.key for e in of(RedFlagRule)}
     symptom_keys = {e.model.key for e in of(Symptom)}
+    substances = {e.model.key: e.model for e in of(Substance)}
+    problems.extend(
+        unknown_substances([(e.where, e.model) for e in of(ProtocolTemplate)], substances)
+    )
     for entry in of(RedFlagRule):
         problems.extend(_check_rule(entry, tests, instruments))
         rule: RedFlagRule = entry.model
@@ -421,6 +432,7 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
         protocols=tuple(e.model for e in of(ProtocolTemplate)),
         red_flags=tuple(e.model for e in of(RedFlagRule)),
         sources={e.model.key: e.file for e in entries},
+        substances=substances,
     )
 
 

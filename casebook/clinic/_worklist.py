@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from casebook.catalog import Catalog
+from casebook.clinic._cautions import caution_rows
 from casebook.clinic._outcomes import outcome_measures
 from casebook.clinical.flag_lifecycle import flag_statuses
 from casebook.clinical.red_flags import RedFlag, red_flags
@@ -27,6 +28,7 @@ URGENCIES: tuple[Urgency, ...] = tuple(Urgency)  # the ranking, most urgent firs
 KINDS: tuple[str, ...] = (
     "red-flag",
     "record-unreadable",
+    "caution-review",
     "result-to-review",
     "test-overdue",
     "worsening",
@@ -365,6 +367,8 @@ def worklist(
       `flag_states[(patient_id, rule_key)]` is open (absent = open);
     - record-unreadable (urgent): a patient the store's bulk read left out because a stored
       record of theirs does not validate, with the reason (record kind, id and field);
+    - caution-review: plan items in force with a caution not validly confirmed (a safety
+      fact, medicine, allergy or age recorded after the item, or an imported item);
     - result-to-review: results not marked reviewed in the store and not in
       `reviewed_results` (result ids), flagged ones first;
     - test-overdue: ordered or collected more than `overdue_days` ago and not resulted;
@@ -388,6 +392,7 @@ def worklist(
     parts = [
         _flag_rows(frames, catalog, today, flags, flag_states or {}),
         _unreadable_rows(frames),
+        caution_rows(frames, catalog, today),
         _result_rows(frames, now, reviewed_results or ()),
         _overdue_rows(frames, catalog, now, overdue_days),
         _worsening_rows(frames, catalog, now, min_worsening),

@@ -9,7 +9,7 @@ import functools
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog, ProtocolTemplate, default_catalog
-from casebook.clinical.cautions import protocol_warning, unconfirmed_cautions
+from casebook.clinical.cautions import CautionMatch, protocol_warning, unconfirmed_cautions
 from casebook.clinical.flag_lifecycle import shown_urgency
 from casebook.clinical.red_flags import red_flags
 from casebook.clinical.vocabulary import Urgency
@@ -219,41 +219,48 @@ def generate_case(
 
 
 def _follow_rules(g: Gen, case: Case) -> Case:
-    """The demo follows casebook's own rules: a referral whenever an urgent or same-day flag
-    is open beside a gut protocol, and every matching caution confirmed with a reason."""
+    """The demo follows casebook's own rules: a matching referral whenever an urgent or
+    same-day flag is open beside a gut protocol, and every matching caution confirmed on its
+    own, with a reason (and who advised, for a contraindication)."""
     cat, pid, plan = g.catalog, case.patient.id, list(case.plan)
     if protocol_warning(case, cat) is not None:
         flags = red_flags(case, cat.red_flags, cat.instruments, cat.tests)
-        key = (
-            "same_day_mental_health_review"
-            if any(shown_urgency(f, g.today) == Urgency.SAME_DAY for f in flags)
-            else "gastroenterology_referral"
-        )
-        plan.append(_item(g, pid, _template(cat, key), case.sorted_visits()[-1].visit_date))
-        case = case.model_copy(update={"plan": plan})
+        keys = ["gastroenterology_referral"]
+        if any(shown_urgency(f, g.today) == Urgency.SAME_DAY for f in flags):
+            keys.insert(0, "same_day_mental_health_review")
+        for key in keys:
+            if protocol_warning(case, cat) is None:
+                break
+            plan.append(_item(g, pid, _template(cat, key), case.sorted_visits()[-1].visit_date))
+            case = case.model_copy(update={"plan": plan})
     confirmed = []
     for item in case.plan:
         missing = unconfirmed_cautions(case, cat, item, g.today)
         if missing:
+            redo = {m.key for m in missing}
             item = item.model_copy(
                 update={
                     "caution_confirmations": [
-                        *item.caution_confirmations,
-                        *(
-                            CautionConfirmation(
-                                key=m.key,
-                                by="demo practitioner",
-                                on=item.start or g.today,
-                                reason="Discussed with the patient; timing and "
-                                "monitoring agreed (synthetic demo).",
-                            )
-                            for m in missing
-                        ),
+                        *(c for c in item.caution_confirmations if c.key not in redo),
+                        *(_confirm(m, item.start or g.today) for m in missing),
                     ]
                 }
             )
         confirmed.append(item)
     return case.model_copy(update={"plan": confirmed})
+
+
+def _confirm(match: CautionMatch, on: date) -> CautionConfirmation:
+    """A demo confirmation of one caution, worded for it (synthetic)."""
+    contra = match.caution.kind == "contraindication"
+    return CautionConfirmation(
+        key=match.key,
+        by="demo practitioner",
+        advised_by="demo specialist (synthetic)" if contra else "",
+        on=on,
+        reason=f"Synthetic demo: {'; '.join(match.reasons)} weighed for {match.key}; "
+        "specialist agreed the benefit outweighs the risk, with review at each visit.",
+    )
 
 
 def _template(catalog: Catalog, key: str) -> ProtocolTemplate:

@@ -32,6 +32,7 @@ from casebook.models._case import (
 from casebook.models._history import (
     HISTORY_CATEGORIES,
     SAFETY_FACTS,
+    Allergy,
     DietHistory,
     EnvironmentalExposure,
     FamilyHistory,
@@ -66,6 +67,7 @@ __all__ = [
     "PLAN_CATEGORIES",
     "SAFETY_FACTS",
     "AlarmScreen",
+    "Allergy",
     "Case",
     "CautionConfirmation",
     "DietHistory",

@@ -21,6 +21,7 @@ from casebook.workbook.widgets._base import Change, OneRecord, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for
 from casebook.workbook.widgets._html import badge, esc, evidence_badge, notice, pretty, shown
 from casebook.workbook.widgets._views import ChartView, Fold, records_key
+from casebook.workbook.widgets.confirm import CautionConfirmations
 from casebook.workbook.widgets.session import CaseSession
 
 __all__ = ["EDITABLE", "PlanForm", "cautions_html", "template_html"]
@@ -36,6 +37,7 @@ EDITABLE = (
     "instructions",
     "rationale",
     "status",
+    "no_substance_reason",
 )
 _STATUS_COLOURS = {
     "proposed": "#666",
@@ -65,11 +67,16 @@ def cautions_html(matches: list[CautionMatch]) -> str:
         return ""
     rows = []
     for m in matches:
+        advised = (
+            f" (advised by {esc(m.confirmation.advised_by)})"
+            if m.confirmation is not None and m.confirmation.advised_by
+            else ""
+        )
         state = (
-            f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')} on "
+            f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')}{advised} on "
             f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
             if m.confirmation is not None and m.confirmed
-            else "<br><b>Needs a reason to go ahead.</b>"
+            else f"<br><b>Needs its own reason to go ahead ({esc(m.problem or '')}).</b>"
         )
         rows.append(
             f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
@@ -132,14 +139,7 @@ class PlanForm:
         self.title = look.make(W.HTML)
         self.cautions_info = look.make(W.HTML)
         self.flag_warning = look.make(W.HTML)
-        self.caution_reason = look.make(
-            W.Textarea,
-            description="Reason to go ahead",
-            rows=2,
-            placeholder="Why this plan item is right despite the cautions above",
-            style=label,
-            layout={"width": "570px", "display": "none"},
-        )
+        self.confirm = CautionConfirmations(look, lambda: self.bar.mark_dirty())
         self.bar = SaveBar(
             session,
             "Plan",
@@ -151,9 +151,6 @@ class PlanForm:
         self.one = OneRecord(session, self.bar, PlanItem, self._open, "plan item")
         self.fields.on_change(self.bar.mark_dirty)
         self.fields.on_change(self._show_cautions)
-        self.caution_reason.observe(  # typing a reason is an edit; clearing it on open is not
-            lambda change: self.bar.mark_dirty() if change["new"].strip() else None, "value"
-        )
         self.fields["category"].widget.observe(lambda _: self._templates(), "value")
         self.template.observe(lambda _: self._show_template(), "value")
         self.use_template.on_click(lambda _: self.apply_template())
@@ -169,7 +166,7 @@ class PlanForm:
                 *(self.fields[n].row for n in EDITABLE[1:]),
                 self.flag_warning,
                 self.cautions_info,
-                self.caution_reason,
+                self.confirm.widget,
                 self.bar.widget,
             ],
         )
@@ -265,7 +262,7 @@ class PlanForm:
             if item is None
             else f"<b>Editing:</b> {esc(item.name)}"
         )
-        self.caution_reason.value = ""
+        self.confirm.clear()
         self._templates()
         self._show_cautions()
 
@@ -316,26 +313,29 @@ class PlanForm:
 
     # --- cautions and red-flag warning -------------------------------------------------
     def matches(self) -> list[CautionMatch]:
-        """The cautions of the item being edited (its template) that match the patient."""
+        """The cautions of the item being edited (its template's and its substances', the
+        typed name matched against the substance catalog) that match the patient."""
         base = self.one.record
         tpl = self._template
         if tpl is None and base is not None and base.template is not None:
             tpl = next((t for t in self.session.catalog.protocols if t.key == base.template), None)
-        if tpl is None:
-            return []
-        found = active_cautions(self.session.case, self.session.catalog, tpl)
-        if base is None:
-            return found
-        return [
-            CautionMatch(m.template, m.caution, m.reasons, base.id, base.confirmation(m.key))
-            for m in found
-        ]
+        values: dict[str, Any] = {
+            "patient_id": self.session.patient_id,
+            "id": base.id if base is not None else "",
+            "category": self.fields["category"].peek() or PLAN_CATEGORIES[0],
+            "name": self.fields["name"].peek() or "",
+            "status": "proposed",
+            "template": tpl.key if tpl is not None else None,
+            "substances": list(base.substances) if base is not None else [],
+            "caution_confirmations": list(base.caution_confirmations) if base else [],
+        }
+        draft = PlanItem.model_construct(**values)
+        return active_cautions(self.session.case, self.session.catalog, draft)
 
     def _show_cautions(self) -> None:
         matches = self.matches()
         self.cautions_info.value = cautions_html(matches)
-        open_ = [m for m in matches if not m.confirmed]
-        self.caution_reason.layout.display = "" if open_ else "none"
+        self.confirm.show(matches)
         category = self.fields["category"].peek()
         warning = (
             protocol_warning(self.session.case, self.session.catalog, category or None)
@@ -345,23 +345,16 @@ class PlanForm:
         self.flag_warning.value = notice("error", esc(warning)) if warning else ""
 
     def _confirmations(self, keep: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """The item's confirmations plus, when a reason is typed, one for each matching
-        caution still open (the store refuses the save while any is open)."""
+        """The item's confirmations, each open caution's typed one replacing an older one of
+        the same key (the store refuses the save while any caution is open)."""
+        typed = self.confirm.confirmations(self.session.store.actor, date.today())
+        redo = {c.key for c in typed}
         confirmed = [
-            CautionConfirmation.model_validate(c) for c in keep.get("caution_confirmations", [])
+            CautionConfirmation.model_validate(c)
+            for c in keep.get("caution_confirmations", [])
+            if c["key"] not in redo
         ]
-        reason = self.caution_reason.value.strip()
-        if not reason or values.get("status") not in ("active", "proposed"):
-            return {"caution_confirmations": confirmed}
-        have = {c.key for c in confirmed}
-        confirmed += [
-            CautionConfirmation(
-                key=m.key, reason=reason, by=self.session.store.actor, on=date.today()
-            )
-            for m in self.matches()
-            if not m.confirmed and m.key not in have
-        ]
-        return {"caution_confirmations": confirmed}
+        return {"caution_confirmations": confirmed + typed}
 
     def _collect(self) -> list[Change]:
         base, tpl = self.one.record, self._template
