@@ -12,7 +12,6 @@ from casebook.catalog import Catalog, ProtocolTemplate, default_catalog
 from casebook.clinical.cautions import CautionMatch, protocol_warning, unconfirmed_cautions
 from casebook.clinical.flag_lifecycle import shown_urgency
 from casebook.clinical.red_flags import red_flags
-from casebook.clinical.vocabulary import Urgency
 from casebook.demo._records import Gen, history_entries, orders_and_results
 from casebook.models import (
     AlarmScreen,
@@ -225,14 +224,15 @@ def _follow_rules(g: Gen, case: Case) -> Case:
     cat, pid, plan = g.catalog, case.patient.id, list(case.plan)
     if protocol_warning(case, cat) is not None:
         flags = red_flags(case, cat.red_flags, cat.instruments, cat.tests)
-        keys = ["gastroenterology_referral"]
-        if any(shown_urgency(f, g.today) == Urgency.SAME_DAY for f in flags):
-            keys.insert(0, "same_day_mental_health_review")
-        for key in keys:
-            if protocol_warning(case, cat) is None:
-                break
+        alerts = {r.key for r in cat.red_flags if r.kind == "instrument_alert"}
+        keys = {
+            "same_day_mental_health_review" if f.key in alerts else "gastroenterology_referral"
+            for f in flags
+            if shown_urgency(f, g.today).needs_contact
+        }
+        for key in sorted(keys):
             plan.append(_item(g, pid, _template(cat, key), case.sorted_visits()[-1].visit_date))
-            case = case.model_copy(update={"plan": plan})
+        case = case.model_copy(update={"plan": plan})
     confirmed = []
     for item in case.plan:
         missing = unconfirmed_cautions(case, cat, item, g.today)
