@@ -325,3 +325,33 @@ def test_the_substance_list_and_reason_travel_in_fhir_and_allergies_as_allergyin
         "hives",
         "moderate",
     )
+
+
+def test_the_workbook_says_which_items_a_saved_fact_put_up_for_review(
+    sqlite_store: CaseStore,
+) -> None:
+    from casebook.workbook.widgets.history import HistoryForm
+    from casebook.workbook.widgets.plan import PlanForm
+    from casebook.workbook.widgets.session import CaseSession
+
+    sqlite_store.add_patient(
+        Patient(id=PID, name="Test Patient", birth_date=date(1990, 1, 1), sex="female")
+    )
+    sqlite_store.save(_typed("Berberine 500 mg"))
+    session = CaseSession(sqlite_store, PID)
+    form = HistoryForm(session)
+    assert form.review.get_state()["value"] == ""
+    form.new_category.value = "safety"
+    form.new_button.click()
+    form._fields("safety")["pregnant"].value = True
+    form.bar.save_button.click()
+    shown = form.review.get_state()["value"]
+    assert "listed for review" in shown and "Berberine 500 mg" in shown
+    assert "berberine.pregnancy" in shown
+    # the plan editor shows the caution of a typed name as it is typed
+    plan = PlanForm(session)
+    plan.new()
+    plan.fields["category"].value = "herbal"
+    plan.fields["name"].value = "Goldenseal capsules"
+    assert "berberine.pregnancy" in plan.cautions_info.get_state()["value"]
+    assert "berberine.pregnancy" in plan.confirm.rows
