@@ -21,6 +21,7 @@ __all__ = [
     "allergy_reasons",
     "item_substances",
     "match_substances",
+    "parse_substances",
     "recorded_allergies",
 ]
 
@@ -52,6 +53,21 @@ def match_substances(text: str, catalog: Catalog) -> tuple[str, ...]:
         )
     ]
     return tuple(dict.fromkeys(key for _, _, key in sorted(kept)))
+
+
+def parse_substances(text: str, catalog: Catalog) -> tuple[list[str], list[str]]:
+    """(keys, unknown) of a comma-separated list typed by a practitioner: each part is a
+    substance key or a name matched like a typed item's; parts matching none are unknown."""
+    keys: list[str] = []
+    unknown: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        found = (part,) if part in catalog.substances else match_substances(part, catalog)
+        keys += found
+        if not found:
+            unknown.append(part)
+    return list(dict.fromkeys(keys)), unknown
 
 
 def item_substances(

@@ -355,3 +355,32 @@ def test_the_workbook_says_which_items_a_saved_fact_put_up_for_review(
     plan.fields["name"].value = "Goldenseal capsules"
     assert "berberine.pregnancy" in plan.cautions_info.get_state()["value"]
     assert "berberine.pregnancy" in plan.confirm.rows
+
+
+def test_the_plan_editor_lists_substances_a_name_does_not_show(sqlite_store: CaseStore) -> None:
+    from casebook.workbook.widgets.plan import PlanForm
+    from casebook.workbook.widgets.session import CaseSession
+
+    sqlite_store.add_patient(
+        Patient(id=PID, name="Test Patient", birth_date=date(1990, 1, 1), sex="female")
+    )
+    sqlite_store.save(HistoryEntry(patient_id=PID, data=SafetyFacts(hypertension=True)))
+    form = PlanForm(CaseSession(sqlite_store, PID))
+    form.new()
+    form.fields["category"].value = "herbal"
+    form.fields["name"].value = "Gut formula X"
+    assert form.cautions_info.get_state()["value"] == ""
+    form.bar.save_button.click()
+    assert "no_substance_reason" in form.bar.message.get_state()["value"]
+    form.substances.value = "licorice root, unobtainium"
+    assert "unobtainium" in form.substances_info.get_state()["value"]
+    assert "licorice.blood_pressure_potassium" in form.confirm.rows
+    reason, advised = form.confirm.rows["licorice.blood_pressure_potassium"]
+    reason.value = "GP monitors blood pressure weekly and agreed a four week course"
+    assert advised is not None
+    advised.value = "Dr C, GP"
+    form.bar.save_button.click()
+    (item,) = sqlite_store.load_case(PID).plan
+    assert item.substances == ["licorice"]
+    form.edit(item)
+    assert form.substances.value == "licorice" and not form.bar.dirty

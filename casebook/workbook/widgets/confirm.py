@@ -12,9 +12,39 @@ import ipywidgets as W
 from casebook.clinical.cautions import CautionMatch
 from casebook.models import CautionConfirmation
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Look
-from casebook.workbook.widgets._html import esc
+from casebook.workbook.widgets._html import esc, notice
 
-__all__ = ["CautionConfirmations"]
+__all__ = ["CautionConfirmations", "cautions_html"]
+
+
+def cautions_html(matches: list[CautionMatch]) -> str:
+    """The matching cautions, each with why it matches, its source and its confirmation."""
+    if not matches:
+        return ""
+    rows = []
+    for m in matches:
+        advised = (
+            f" (advised by {esc(m.confirmation.advised_by)})"
+            if m.confirmation is not None and m.confirmation.advised_by
+            else ""
+        )
+        state = (
+            f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')}{advised} on "
+            f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
+            if m.confirmation is not None and m.confirmed
+            else f"<br><b>Needs its own reason to go ahead ({esc(m.problem or '')}).</b>"
+        )
+        rows.append(
+            f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
+            f"({esc('; '.join(m.reasons))}). {esc(m.caution.text)}"
+            f'<br><span style="color:#555;font-size:0.9em">Source: '
+            f"{esc(m.caution.source)}</span>{state}</li>"
+        )
+    kind = "info" if all(m.confirmed for m in matches) else "error"
+    return notice(
+        kind,
+        f'<b>Cautions that match this patient</b><ul style="margin:2px 0">{"".join(rows)}</ul>',
+    )
 
 
 class CautionConfirmations:

@@ -16,12 +16,13 @@ import ipywidgets as W
 
 from casebook.catalog import ProtocolTemplate
 from casebook.clinical.cautions import CautionMatch, active_cautions, protocol_warning
+from casebook.clinical.substances import parse_substances
 from casebook.models import PLAN_CATEGORIES, CautionConfirmation, PlanItem
 from casebook.workbook.widgets._base import Change, OneRecord, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for
 from casebook.workbook.widgets._html import badge, esc, evidence_badge, notice, pretty, shown
 from casebook.workbook.widgets._views import ChartView, Fold, records_key
-from casebook.workbook.widgets.confirm import CautionConfirmations
+from casebook.workbook.widgets.confirm import CautionConfirmations, cautions_html
 from casebook.workbook.widgets.session import CaseSession
 
 __all__ = ["EDITABLE", "PlanForm", "cautions_html", "template_html"]
@@ -61,36 +62,6 @@ def template_html(template: ProtocolTemplate) -> str:
     )
 
 
-def cautions_html(matches: list[CautionMatch]) -> str:
-    """The matching cautions, each with why it matches, its source and its confirmation."""
-    if not matches:
-        return ""
-    rows = []
-    for m in matches:
-        advised = (
-            f" (advised by {esc(m.confirmation.advised_by)})"
-            if m.confirmation is not None and m.confirmation.advised_by
-            else ""
-        )
-        state = (
-            f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')}{advised} on "
-            f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
-            if m.confirmation is not None and m.confirmed
-            else f"<br><b>Needs its own reason to go ahead ({esc(m.problem or '')}).</b>"
-        )
-        rows.append(
-            f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
-            f"({esc('; '.join(m.reasons))}). {esc(m.caution.text)}"
-            f'<br><span style="color:#555;font-size:0.9em">Source: '
-            f"{esc(m.caution.source)}</span>{state}</li>"
-        )
-    kind = "info" if all(m.confirmed for m in matches) else "error"
-    return notice(
-        kind,
-        f'<b>Cautions that match this patient</b><ul style="margin:2px 0">{"".join(rows)}</ul>',
-    )
-
-
 def _summary(item: PlanItem) -> str:
     dosing = ", ".join(x for x in (item.dose, item.frequency) if x)
     span = f"{shown(item.start)} → {item.end.isoformat() if item.end else 'ongoing'}"
@@ -108,6 +79,7 @@ class PlanForm:
     def __init__(self, session: CaseSession) -> None:
         self.session = session
         self._template: ProtocolTemplate | None = None
+        self._loading = False
         look = session.look
         label = {"description_width": LABEL_WIDTH}
         self.listing = look.make(W.HTML)
@@ -140,6 +112,15 @@ class PlanForm:
         self.cautions_info = look.make(W.HTML)
         self.flag_warning = look.make(W.HTML)
         self.confirm = CautionConfirmations(look, lambda: self.bar.mark_dirty())
+        self.substances = look.make(
+            W.Text,
+            description="Contains",
+            placeholder="Substances, comma-separated (e.g. berberine, licorice root)",
+            style=label,
+            layout={"width": "570px"},
+        )
+        self.substances_info = look.make(W.HTML)
+        self.substances.observe(lambda _: self._substances_changed(), "value")
         self.bar = SaveBar(
             session,
             "Plan",
@@ -164,6 +145,8 @@ class PlanForm:
                 look.row([self.template, self.use_template]),
                 self.template_info,
                 *(self.fields[n].row for n in EDITABLE[1:]),
+                self.substances,
+                self.substances_info,
                 self.flag_warning,
                 self.cautions_info,
                 self.confirm.widget,
@@ -263,6 +246,9 @@ class PlanForm:
             else f"<b>Editing:</b> {esc(item.name)}"
         )
         self.confirm.clear()
+        self._loading = True
+        self.substances.value = ", ".join(item.substances) if item is not None else ""
+        self._loading = False
         self._templates()
         self._show_cautions()
 
@@ -326,11 +312,25 @@ class PlanForm:
             "name": self.fields["name"].peek() or "",
             "status": "proposed",
             "template": tpl.key if tpl is not None else None,
-            "substances": list(base.substances) if base is not None else [],
+            "substances": self._substance_keys()[0],
             "caution_confirmations": list(base.caution_confirmations) if base else [],
         }
         draft = PlanItem.model_construct(**values)
         return active_cautions(self.session.case, self.session.catalog, draft)
+
+    def _substance_keys(self) -> tuple[list[str], list[str]]:
+        return parse_substances(self.substances.value, self.session.catalog)
+
+    def _substances_changed(self) -> None:
+        unknown = self._substance_keys()[1]
+        self.substances_info.value = (
+            notice("warning", "Not in the substance catalog: " + esc(", ".join(unknown)))
+            if unknown
+            else ""
+        )
+        if not self._loading:
+            self.bar.mark_dirty()
+        self._show_cautions()
 
     def _show_cautions(self) -> None:
         matches = self.matches()
@@ -367,7 +367,10 @@ class PlanForm:
             )
             if tpl is not None:
                 keep |= {"template": tpl.key, "source": tpl.source}
-            return PlanItem.model_validate(keep | values | self._confirmations(keep, values))
+            listed = {"substances": self._substance_keys()[0]}
+            return PlanItem.model_validate(
+                keep | values | listed | self._confirmations(keep, values)
+            )
 
         item = self.fields.build(make, whole="end")
         if item == base:
