@@ -384,3 +384,19 @@ def test_the_plan_editor_lists_substances_a_name_does_not_show(sqlite_store: Cas
     assert item.substances == ["licorice"]
     form.edit(item)
     assert form.substances.value == "licorice" and not form.bar.dirty
+
+
+def test_a_medicine_or_a_birthday_can_put_an_item_up_for_review() -> None:
+    item = _typed("Berberine 500 mg")
+    adult = _case(plan=(item,))
+    assert items_for_review(adult, CATALOG, TODAY) == []
+    on_tacrolimus = _case(
+        Medication(drug_class="immunosuppressant", name="tacrolimus"), plan=(item,)
+    )
+    ((_, missing),) = items_for_review(on_tacrolimus, CATALOG, TODAY)
+    assert [m.key for m in missing] == ["berberine.cyp_pgp"]
+    child = adult.model_copy(
+        update={"patient": adult.patient.model_copy(update={"birth_date": date(2010, 1, 1)})}
+    )
+    ((_, missing),) = items_for_review(child, CATALOG, TODAY)
+    assert [m.key for m in missing] == ["berberine.child"]
