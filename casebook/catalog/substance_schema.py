@@ -8,6 +8,7 @@ contraindication is overridden only with a reason that says why and who advised 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -28,6 +29,7 @@ _CAUTION_LISTS: dict[str, Literal["contraindication", "interaction", "population
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_name(text: str) -> str:
     """`text` as names are compared: lower case, apostrophes dropped, every other run of
     non-letters one space ("St. John's wort" -> "st johns wort")."""

@@ -13,6 +13,7 @@ The rule, one place:
 
 from __future__ import annotations
 
+import functools
 import re
 
 from casebook.models import CautionConfirmation
@@ -66,8 +67,9 @@ TOKENS = frozenset(
 _WORD = re.compile(r"[^\W\d_]{2,}|\d+", re.UNICODE)
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold())
+@functools.lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.casefold()))
 
 
 def reason_problem(text: str, min_words: int = LIGHT_WORDS) -> str | None:

@@ -34,25 +34,34 @@ def _spans(text: str, name: str) -> Iterable[tuple[int, int]]:
         yield m.start(), m.end()
 
 
+# One compiled alternation per catalog (names longest first), kept with the catalog it was
+# made from so an id reused by a new catalog is never mistaken for it.
+_MATCHERS: dict[int, tuple[Catalog, re.Pattern[str], dict[str, str]]] = {}
+
+
+def _matcher(catalog: Catalog) -> tuple[re.Pattern[str], dict[str, str]]:
+    found = _MATCHERS.get(id(catalog))
+    if found is not None and found[0] is catalog:
+        return found[1], found[2]
+    owner = {name: sub.key for sub in catalog.substances.values() for name in sub.match_names}
+    names = sorted(owner, key=lambda n: (-len(n), n))
+    alternation = "|".join(re.escape(n) for n in names) or r"(?!x)x"
+    pattern = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
+    if len(_MATCHERS) > 8:
+        _MATCHERS.clear()
+    _MATCHERS[id(catalog)] = (catalog, pattern, owner)
+    return pattern, owner
+
+
 def match_substances(text: str, catalog: Catalog) -> tuple[str, ...]:
-    """Keys of the substances named in `text`, in the order they first appear."""
+    """Keys of the substances named in `text`, in the order they first appear. The scan
+    goes left to right taking the longest name at each place, so a name inside a longer
+    one ("licorice" in "dgl licorice") is not matched on its own."""
     norm = normalise_name(text)
     if not norm:
         return ()
-    found: list[tuple[int, int, str]] = [
-        (start, end, sub.key)
-        for sub in catalog.substances.values()
-        for name in sub.match_names
-        for start, end in _spans(norm, name)
-    ]
-    kept = [
-        (start, end, key)
-        for start, end, key in found
-        if not any(
-            k != key and s <= start and end <= e and (e - s) > (end - start) for s, e, k in found
-        )
-    ]
-    return tuple(dict.fromkeys(key for _, _, key in sorted(kept)))
+    pattern, owner = _matcher(catalog)
+    return tuple(dict.fromkeys(owner[m.group(0)] for m in pattern.finditer(norm)))
 
 
 def parse_substances(text: str, catalog: Catalog) -> tuple[list[str], list[str]]:
