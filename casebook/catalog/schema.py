@@ -328,8 +328,12 @@ class ProtocolTemplate(_Entry):
     rationale: str = Field(min_length=1)
     evidence: Evidence
     source: str = Field(min_length=1)
+    substances: tuple[str, ...] = Field(
+        (), description="Keys of the substances it contains (their cautions apply too)"
+    )
     cautions: tuple[Caution, ...] = Field(
-        description="Required: contraindications, interactions and populations, each sourced"
+        description="Required: the template's own contraindications, interactions and "
+        "populations, each sourced (empty when its substances carry them)"
     )
     no_cautions_reason: str = Field(
         "",
@@ -343,9 +347,11 @@ class ProtocolTemplate(_Entry):
         cautions = info.data.get("cautions")
         if cautions is None:
             return value  # already reported on `cautions`
-        if not cautions and not value.strip():
+        substances = info.data.get("substances", ())
+        if not cautions and not substances and not value.strip():
             raise ValueError(
-                "an empty cautions list needs no_cautions_reason saying why nothing applies"
+                "an empty cautions list needs substances or no_cautions_reason saying why "
+                "nothing applies"
             )
         if cautions and value.strip():
             raise ValueError("no_cautions_reason is only for an empty cautions list")

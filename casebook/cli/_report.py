@@ -9,6 +9,7 @@ from casebook.catalog import Catalog
 from casebook.clinical.cautions import case_cautions, protocol_warning
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.clinical.scoring import burden_by_visit, read_result
+from casebook.clinical.substances import recorded_allergies
 from casebook.format import number, range_text, text_table, wrapped
 from casebook.models import LEGACY_SCREEN_QUESTIONS, SCREEN_LABELS, SCREEN_QUESTIONS, Case
 from casebook.store import AuditEntry, PatientSummary
@@ -107,16 +108,27 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     out.append("CAUTIONS of the plan that match this patient:" if cautions else "cautions: none")
     names = {i.id: i.name for i in case.plan}
     for m in cautions:
+        advised = (
+            f", advised by {m.confirmation.advised_by}"
+            if m.confirmation is not None and m.confirmation.advised_by
+            else ""
+        )
         state = (
-            f"confirmed by {m.confirmation.by or 'unknown'} on {m.confirmation.on}: "
+            f"confirmed by {m.confirmation.by or 'unknown'}{advised} on {m.confirmation.on}: "
             f"{m.confirmation.reason}"
             if m.confirmation is not None and m.confirmed
-            else "NOT CONFIRMED"
+            else f"NOT CONFIRMED: {m.problem}; listed for review"
         )
         out.append(
             f"  - {names.get(m.plan_item_id or '', m.template)}: {m.line()} "
             f"[source: {m.caution.source}] ({state})"
         )
+    allergies = recorded_allergies(case)
+    out.append(
+        "allergies: " + "; ".join(f"{what} ({how})" for what, how in allergies)
+        if allergies
+        else "allergies: none recorded"
+    )
     out.append("")
     burdens = burden_by_visit(case)
     scores = {(r.visit_id, r.instrument): r for r in case.instruments}

@@ -33,6 +33,7 @@ class Kind:
 KIND_TABLE: tuple[Kind, ...] = (
     Kind("red-flag", "Red flag", "red flag", "red flags"),
     Kind("record-unreadable", "Record cannot be read", "unreadable record", "unreadable records"),
+    Kind("caution-review", "Caution to review", "caution to review", "cautions to review"),
     Kind("result-to-review", "Result out of range", "result out of range", "results out of range"),
     Kind("test-overdue", "Test overdue", "overdue test", "overdue tests"),
     Kind("worsening", "Worsening", "worse score", "worse scores"),

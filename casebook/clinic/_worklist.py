@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from casebook.catalog import Catalog
+from casebook.clinic._cautions import caution_rows
 from casebook.clinic._kinds import KINDS, kind_of
 from casebook.clinic._rows import (
     PART,
@@ -243,6 +244,8 @@ def worklist(
       result the flag cites are folded into it (" · also: result out of range");
     - record-unreadable (urgent): a patient the store's bulk read left out because a stored
       record of theirs does not validate, with the reason (record kind, id and field);
+    - caution-review: plan items in force with a caution not validly confirmed (a safety
+      fact, medicine, allergy or age recorded after the item, or an imported item);
     - result-to-review (soon) / result-in-range (routine, not a decision: signed off in
       bulk): results outside / inside their range, not marked reviewed in the store and
       not in `reviewed_results` (result ids);
@@ -268,6 +271,7 @@ def worklist(
     parts = [
         _flag_rows(raised),
         _unreadable_rows(frames),
+        caution_rows(frames, catalog, today),
         _result_rows(frames, now, reviewed_results or ()),
         _overdue_rows(frames, catalog, now, overdue_days),
         worsening_rows(frames, catalog, now, min_worsening),

@@ -2,8 +2,10 @@
 falls in (`scoring`), lab-aware readings: anaemia, iron deficiency, celiac serology
 (`labs`), the red-flag rules (`red_flags`), where a raised flag stands and the
 urgency it shows (`flag_lifecycle`), plan cautions matched against the patient
-(`cautions`), the validate-and-derive step before a save (`derive`), and the words of the
-domain, one spelling each (`vocabulary`).
+(`cautions`), which substances an item contains (`substances`), what a caution
+confirmation must say (`overrides`), what must be true before a protocol starts
+(`preconditions`), the validate-and-derive step before a save (`derive`), and the words of
+the domain, one spelling each (`vocabulary`).
 
 Importing the package imports none of them: `casebook.clinical.vocabulary` sits below the
 catalog and the models (they use its words), while the other modules read them. A module
@@ -19,8 +21,11 @@ __all__ = [
     "derive",
     "flag_lifecycle",
     "labs",
+    "overrides",
+    "preconditions",
     "red_flags",
     "scoring",
+    "substances",
     "vocabulary",
 ]
 

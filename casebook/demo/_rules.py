@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _DEMO_PRACTITIONER = "demo practitioner"
+_DEMO_SPECIALIST = "demo gastroenterologist (synthetic)"
 
 
 def template(catalog: Catalog, key: str) -> ProtocolTemplate:
@@ -161,16 +162,25 @@ def _confirmed(case: Case, catalog: Catalog, day: date, rng: random.Random) -> l
         shown = next((i for i in known.plan if i.id == item.id), None)
         missing = unconfirmed_cautions(known, catalog, shown, day) if shown else []
         if missing:
-            extra = [
-                CautionConfirmation(
-                    key=m.key,
-                    by=_DEMO_PRACTITIONER,
-                    on=day,
-                    reason=confirmation_reason(m, item, rng),
+            used = {c.reason for c in item.caution_confirmations}
+            extra = []
+            for m in missing:
+                if item.confirmation(m.key) is not None:
+                    continue
+                reason = confirmation_reason(m, item, rng)
+                if reason in used:  # each caution is confirmed on its own, in its own words
+                    reason = f"{reason[:-1]} (for {m.key.replace('.', ' and ')})."
+                used.add(reason)
+                contra = m.caution.kind == "contraindication"
+                extra.append(
+                    CautionConfirmation(
+                        key=m.key,
+                        by=_DEMO_PRACTITIONER,
+                        advised_by=_DEMO_SPECIALIST if contra else "",
+                        on=day,
+                        reason=reason,
+                    )
                 )
-                for m in missing
-                if item.confirmation(m.key) is None
-            ]
             item = item.model_copy(
                 update={"caution_confirmations": [*item.caution_confirmations, *extra]}
             )

@@ -21,7 +21,13 @@ from casebook.letters._referral_facts import (
 )
 from casebook.letters._render import Letter, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
-from casebook.models import Case, FamilyHistory, Infection, InflammatoryCondition
+from casebook.models import (
+    Case,
+    FamilyHistory,
+    Infection,
+    InflammatoryCondition,
+    PlanItem,
+)
 
 __all__ = ["referral_letter"]
 
@@ -177,6 +183,7 @@ def referral_letter(
             "dose": item.dose,
             "frequency": item.frequency,
             "when": _span(item.start, item.end),
+            "overrides": _overrides(case, catalog, item, on),
         }
         for item in sorted(case.plan, key=lambda i: (i.start or date.max, i.name))
         if item.status == "active" and item.category in _SUPPLEMENT_CATEGORIES
@@ -219,3 +226,15 @@ def referral_letter(
 
 def _range_text(low: float | None, high: float | None) -> str:
     return range_text(low, high)
+
+
+def _overrides(case: Case, catalog: Catalog, item: PlanItem, on: date) -> list[str]:
+    """Each contraindication of `item` that was overridden: what, why and who advised."""
+    from casebook.clinical.cautions import active_cautions
+
+    return [
+        f"Contraindication overridden ({m.caution.text.split(':')[0]}): "
+        f"{m.confirmation.reason} (advised by {m.confirmation.advised_by or 'not recorded'})"
+        for m in active_cautions(case, catalog, item, on)
+        if m.caution.kind == "contraindication" and m.confirmation is not None
+    ]

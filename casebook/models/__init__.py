@@ -36,6 +36,7 @@ from casebook.models._case import (
 from casebook.models._history import (
     HISTORY_CATEGORIES,
     SAFETY_FACTS,
+    Allergy,
     DietHistory,
     EnvironmentalExposure,
     FamilyHistory,
@@ -74,6 +75,7 @@ __all__ = [
     "SCREEN_QUESTIONS",
     "SCREEN_RENAMED",
     "AlarmScreen",
+    "Allergy",
     "Case",
     "CautionConfirmation",
     "DietHistory",

@@ -159,6 +159,9 @@ plan_items = _child(
     # migration 0003: the patient-facing name and the confirmed cautions of the item
     sa.Column("patient_name", sa.String(200), nullable=False, server_default=""),
     sa.Column("caution_confirmations", JSON, nullable=False, server_default="[]"),
+    # migration 0008: the catalog substances it contains, or why none is listed
+    sa.Column("substances", JSON, nullable=False, server_default="[]"),
+    sa.Column("no_substance_reason", sa.String(200), nullable=False, server_default=""),
 )
 
 notes = _child(

@@ -95,6 +95,7 @@ def test_plan_leaves_out_suggestions_and_folds_finished_items(demo_cases) -> Non
         PlanItem(
             patient_id=case.patient.id,
             category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
             name="Only suggested",
             status="proposed",
             instructions="x",
@@ -102,6 +103,7 @@ def test_plan_leaves_out_suggestions_and_folds_finished_items(demo_cases) -> Non
         PlanItem(
             patient_id=case.patient.id,
             category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
             name="All done",
             status="completed",
             start=today - timedelta(days=90),
@@ -272,6 +274,7 @@ def test_every_free_text_field_is_escaped() -> None:
         PlanItem(
             patient_id=pid,
             category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
             name=f"P {e}",
             dose=e,
             frequency=e,

@@ -245,3 +245,29 @@ def test_the_pdf_never_reaches_the_network(letter: Letter) -> None:
         assert to_pdf(hostile).startswith(b"%PDF")
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody connected
+
+
+def test_an_overridden_contraindication_shows_beside_the_supplement(
+    alarm_case: Case, catalog: Catalog, settings: ClinicSettings
+) -> None:
+    from casebook.models import CautionConfirmation, HistoryEntry, SafetyFacts
+
+    pid = alarm_case.patient.id
+    boulardii = next(i for i in alarm_case.plan if i.name == "Saccharomyces boulardii")
+    override = CautionConfirmation(
+        key="saccharomyces_boulardii.immunocompromised",
+        reason="Transplant team reviewed and agreed a short supervised course",
+        advised_by="Dr T, transplant physician",
+        on=TODAY,
+    )
+    plan = [
+        i.model_copy(update={"caution_confirmations": [override]}) if i is boulardii else i
+        for i in alarm_case.plan
+    ]
+    fact = HistoryEntry(patient_id=pid, data=SafetyFacts(recorded_on=TODAY, immunosuppressed=True))
+    case = alarm_case.model_copy(update={"plan": plan, "history": [*alarm_case.history, fact]})
+    html = referral_letter(case, catalog, settings, to=TO, on=TODAY).html
+    assert "Contraindication overridden" in html
+    assert "Dr T, transplant physician" in html
+    plain = referral_letter(alarm_case, catalog, settings, to=TO, on=TODAY).html
+    assert "Contraindication overridden" not in plain
