@@ -21,7 +21,15 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # Each module adds its commands with `register(add)`; a new command group is one line here.
-_COMMAND_MODULES = ("_records", "_notebooks", "_serve", "_flags", "_clinic", "_letters")
+_COMMAND_MODULES = (
+    "_records",
+    "_notebooks",
+    "_serve",
+    "_flags",
+    "_clinic",
+    "_letters",
+    "_checkins",
+)
 
 
 class _Parser(argparse.ArgumentParser):
