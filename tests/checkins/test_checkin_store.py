@@ -167,3 +167,17 @@ def test_due_sends_one_per_patient_with_a_visit_coming(store: CaseStore) -> None
     rows = due_checkins(store, TODAY + timedelta(days=7), ["phq9"])
     assert [r.patient_id for r in rows] == ["p1"]
     assert due_checkins(store, TODAY + timedelta(days=7), ["phq9"]) == []  # one is open
+
+
+def test_a_submitted_checkin_tops_the_worklist_until_reviewed(store: CaseStore) -> None:
+    from casebook.clinic import store_worklist
+
+    _patient(store)
+    _, checkin = send_checkin(store, "p1", ["phq9"])
+    fields = [*_fields(store, ["phq9"], "0")[:-1], ("phq9.9", "2")]
+    done = submit(store, "l", checkin, fields, now=datetime.now(UTC))
+    rows = store_worklist(store)
+    assert list(rows["kind"][:2]) == ["red-flag", "check-in-to-review"]
+    assert rows["urgency"][0] == "same_day" and rows["ref"][1] == checkin.id
+    mark_reviewed(store, done.checkin.id, "p1")
+    assert "check-in-to-review" not in set(store_worklist(store)["kind"])
