@@ -93,8 +93,31 @@ def _review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    import json
+
+    from casebook.errors import NotFoundError
+    from casebook.interop.fhir_checkins import checkin_to_bundle
+
+    if not args.target:
+        raise InputError("export: name the check-in id")
+    with open_store(args) as store:
+        checkin = store.checkin(args.target)
+        if checkin is None:
+            raise NotFoundError(f"no check-in {args.target!r} in the store")
+        print(json.dumps(checkin_to_bundle(checkin, store.catalog), indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_checkin(args: argparse.Namespace) -> int:
-    actions = {"send": _send, "due": _due, "list": _list, "accept": _review, "review": _review}
+    actions = {
+        "send": _send,
+        "due": _due,
+        "list": _list,
+        "accept": _review,
+        "review": _review,
+        "export": _export,
+    }
     return actions[args.action](args)
 
 
@@ -102,10 +125,11 @@ def register(add: AddCommand) -> None:
     p = add("checkin", cmd_checkin, "send patient check-ins, list, accept or review them")
     p.add_argument(
         "action",
-        choices=("send", "due", "list", "accept", "review"),
+        choices=("send", "due", "list", "accept", "review", "export"),
         help="send PATIENT prints a link; due sends one to every patient with a visit "
         "coming; list shows those to review (or one patient's); accept CHECKIN --visit "
-        "VISIT moves its answers onto a visit; review CHECKIN marks it reviewed",
+        "VISIT moves its answers onto a visit; review CHECKIN marks it reviewed; export "
+        "CHECKIN prints it as a FHIR Bundle (Questionnaire + QuestionnaireResponse)",
     )
     p.add_argument("target", nargs="?", help="the patient id (send, list) or check-in id")
     p.add_argument(
