@@ -28,7 +28,7 @@ from casebook.store import tables
 from casebook.store.reads import read_case
 from casebook.store.records import aware
 from casebook.store.transaction import Transaction
-from casebook.store.writes import delete_record, save_record
+from casebook.store.writes import delete_record, insert_records, save_record
 
 __all__ = [
     "CHECKIN_STATES",
@@ -260,9 +260,7 @@ def submit_checkin(
         submitted_at=now,
         visit_id=visit.id,
     )
-    save_record(tx, visit)
-    for record in records:
-        save_record(tx, record)
+    insert_records(tx, [visit, *records])
     tx.audit(
         patient_id,
         "checkin",
