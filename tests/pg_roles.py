@@ -27,10 +27,18 @@ class Clinic:
 
     def user(self, role: Role, prefix: str = "u") -> str:
         """A new login of `role` (unique name); its URL."""
-        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        name = self.user_name(prefix)
         add_user(self.owner, name, role)
-        self.made.append(name)
         return self.url_of(name)
+
+    def user_url(self, role: str) -> str:
+        return self.user(Role(role))
+
+    def user_name(self, prefix: str) -> str:
+        """A unique login name, dropped after the test (made here or by the CLI)."""
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.made.append(name)
+        return name
 
     def url_of(self, name: str) -> str:
         return make_url(self.url).set(username=name).render_as_string(hide_password=False)
@@ -38,7 +46,8 @@ class Clinic:
     def drop_roles(self) -> None:
         with self.owner.engine.begin() as conn:
             groups = list(conn.execute(sa.text("SELECT role_name FROM db_roles")).scalars())
-            for name in [*self.made, *groups]:
+            present = set(conn.execute(sa.text("SELECT rolname FROM pg_roles")).scalars())
+            for name in [n for n in [*self.made, *groups] if n in present]:
                 quoted = conn.execute(sa.text("SELECT quote_ident(:n)"), {"n": name}).scalar()
                 conn.exec_driver_sql(f"DROP OWNED BY {quoted} CASCADE")
                 conn.exec_driver_sql(f"DROP ROLE {quoted}")

@@ -82,8 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         "--actor",
         metavar="NAME",
         default=argparse.SUPPRESS,
-        help="who is making changes, for the audit log "
-        "(default: $CASEBOOK_USER, else the login name)",
+        help="who is making changes, for the audit log (default: $CASEBOOK_USER, else the "
+        "login name); SQLite is single-practitioner: on PostgreSQL with users the database "
+        "records the connection's login instead",
     )
     parser = _Parser(
         prog="casebook",

@@ -145,6 +145,8 @@ class CaseStore:
     def role(self) -> Role | None:
         """The kind of user the database knows this login as (`casebook.store.roles`);
         None on SQLite (one practitioner) and for the owner of the tables."""
+        if self.engine.dialect.name != "postgresql":
+            return None
         with self.read() as conn:
             return roles.my_role(conn)
 

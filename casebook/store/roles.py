@@ -273,7 +273,10 @@ def my_role(conn: sa.Connection) -> Role | None:
     return None
 
 
-_DENIED = re.compile(r"permission denied for (?:table|relation) (\w+)")
+_DENIED = re.compile(r"permission denied for (?:table|relation|function) (\w+)")
+_NOUNS = {name: access.noun for name, access in ACCESS.items()} | {
+    "casebook_audit_checkpoint": "audit checkpoints"
+}
 
 
 @contextmanager
@@ -295,6 +298,6 @@ def denied(exc: BaseException, *, writing: bool) -> RoleError | None:
     if getattr(orig, "sqlstate", None) != "42501":
         return None
     found = _DENIED.search(str(orig))
-    noun = ACCESS[found.group(1)].noun if found and found.group(1) in ACCESS else "this"
+    noun = _NOUNS.get(found.group(1), "this") if found else "this"
     verb = "change" if writing else "read"
     return RoleError(f"your role cannot {verb} {noun}")

@@ -134,6 +134,9 @@ def test_triggers_dropped_and_tail_deleted_show_against_the_checkpoint(
     store.save(Note(patient_id="p1", written_on=date(2026, 1, 1), text="after"))
     verdict = store.verify_audit_log()
     assert verdict.intact and verdict.after_checkpoint == 1  # honest data keeps passing
+    code, said = _verify(db_url, capsys)
+    assert code == 0 and said.startswith("audit log intact: 4 row(s), head ")
+    assert said.endswith(" covers 3 row(s), 1 after it\n")
     ids = [r.id for r in _log(store)]
     with store.engine.begin() as conn:
         _drop_guards(conn)

@@ -12,7 +12,7 @@ from casebook.errors import RoleError
 from casebook.models import Note, Patient, TestResult
 from casebook.store import CaseStore
 from casebook.store.role_kinds import Role
-from casebook.store.roles import ACCESS
+from casebook.store.roles import ACCESS, TableAccess
 from casebook.store.tables import metadata
 from tests.pg_roles import Clinic, clinic
 
@@ -75,6 +75,8 @@ def test_a_reviewer_reads_and_never_writes(clinic: Clinic) -> None:
         assert (reviewer.role(), reviewer.can_write()) == (Role.REVIEWER, False)
         assert reviewer.load_case("p1").patient.id == "p1"
         assert reviewer.verify_audit_log().intact
+        with pytest.raises(RoleError, match=r"^your role cannot change audit checkpoints$"):
+            reviewer.checkpoint_audit_log()
         with pytest.raises(RoleError, match=r"^your role cannot change patients$"):
             reviewer.save(Note(patient_id="p1", written_on=date(2026, 1, 1), text="x"))
         with pytest.raises(RoleError, match=r"^your role cannot change patients$"):
@@ -103,3 +105,20 @@ def test_everyday_logins_cannot_touch_the_key_triggers_or_rows(clinic: Clinic) -
             conn.exec_driver_sql(attack)
     engine.dispose()
     assert clinic.owner.verify_audit_log().intact
+
+
+def test_a_new_table_is_one_access_entry(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the check-ins tables will do: one entry in ACCESS, granted at `casebook init`."""
+    desk = sa.create_engine(clinic.user(Role.FRONT_DESK))
+    with clinic.owner.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE checkins_probe (id integer PRIMARY KEY)")
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), desk.connect() as c:
+        c.exec_driver_sql("SELECT * FROM checkins_probe")
+    monkeypatch.setitem(
+        ACCESS, "checkins_probe", TableAccess("check-ins", {Role.FRONT_DESK: "write"})
+    )
+    CaseStore(clinic.url, create=True).close()  # casebook init by the owner
+    with desk.begin() as c:
+        c.exec_driver_sql("INSERT INTO checkins_probe VALUES (1)")
+        assert c.exec_driver_sql("SELECT count(*) FROM checkins_probe").scalar() == 1
+    desk.dispose()
