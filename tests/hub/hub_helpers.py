@@ -211,6 +211,13 @@ async def _run_in_kernel(base: str, user: str, token: str, code: str) -> str:
         elif kind == "status" and content["execution_state"] == "idle":
             break
     conn.close()
+    # Wait for the close handshake, so that no socket outlives the event loop (a
+    # ResourceWarning at the end of the session otherwise).
+    try:
+        while await asyncio.wait_for(conn.read_message(), 60) is not None:
+            pass
+    except TimeoutError:
+        pass
     return "".join(out)
 
 

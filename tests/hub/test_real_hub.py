@@ -43,6 +43,13 @@ print("EXIT", r.returncode)
 print(r.stderr)
 """
 
+WORKBOOK = """
+from casebook.workbook.sections import open_case
+session = open_case({patient!r}, "")  # the server's own login, as the workbook opens it
+print("READ-ONLY:", session.read_only)
+session.close()
+"""
+
 GRANT = """
 import subprocess, sys
 r = subprocess.run([sys.executable, "-m", "casebook.cli", "access", "grant", {patient!r}],
@@ -125,7 +132,10 @@ def test_a_clinic_on_a_real_hub(clinic_hub) -> None:  # type: ignore[no-untyped-
     assert "EXIT 1" in out and "your role cannot read results" in out, out
     assert "Traceback" not in out
 
-    # The reviewer reads but cannot save.
+    # The reviewer reads but cannot save, and the workbook opened by them says so.
+    out = hub.run(rita, WORKBOOK.format(patient=patient.id))
+    assert "READ-ONLY: Read-only: your role (reviewer) reads the record" in out, out
+    assert "READ-ONLY: None" in hub.run(alice, WORKBOOK.format(patient=patient.id))
     out = hub.run(rita, SAVE.format(claimed=rita, patient=patient.id, text="entry three"))
     assert "SAVED" not in out, out
     assert not [e for e in clinic.owner.audit_log(patient.id) if e.actor == rita]
