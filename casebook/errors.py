@@ -8,6 +8,7 @@ callers already rely on it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
@@ -62,13 +63,22 @@ class NotFoundError(CasebookError, KeyError):
 class ConflictError(CasebookError, RuntimeError):
     """A save or delete was based on a version that someone else has replaced.
 
-    `current` is the record as it is now (None if deleted) and `by` who changed it last,
-    so a form can offer the newer record."""
+    `current` is the record as it is now (None if deleted), `by` who changed it last and
+    `at` when (as the audit log has them), so a form can offer the newer record and say
+    whose edit it would overwrite."""
 
     def __init__(
-        self, kind: str, record_id: str, expected: int, current: Any, by: str | None
+        self,
+        kind: str,
+        record_id: str,
+        expected: int,
+        current: Any,
+        by: str | None,
+        at: datetime | None = None,
     ) -> None:
         who = f" by {by}" if by else ""
+        if at is not None:
+            who += f" at {at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
         state = (
             "deleted" if current is None else f"now at version {getattr(current, 'version', '?')}"
         )
@@ -77,7 +87,7 @@ class ConflictError(CasebookError, RuntimeError):
             f"(you had version {expected}, it is {state}); reload and apply your edit again"
         )
         self.kind, self.record_id, self.expected = kind, record_id, expected
-        self.current, self.by = current, by
+        self.current, self.by, self.at = current, by, at
 
 
 class ClinicError(CasebookError, ValueError):

@@ -64,12 +64,18 @@ def _init(args: argparse.Namespace, folder: Path) -> int:
 
 
 def _start(folder: Path) -> int:
+    from casebook.hub.config import proxy_command
     from casebook.hub.settings import CONFIG_FILE, load_settings
 
     load_settings(folder)
     hub = shutil.which("jupyterhub")
     if hub is None:
         raise InputError("jupyterhub is not installed: pip install 'casebook[hub]'")
+    if proxy_command(folder) is None:
+        raise InputError(
+            "configurable-http-proxy is not installed: npm install -g "
+            f"configurable-http-proxy (or npm install --prefix {folder} configurable-http-proxy)"
+        )
     sys.stdout.flush()
     os.execv(hub, [hub, "-f", str(folder / CONFIG_FILE)])  # noqa: S606  # becomes the hub
 
@@ -103,9 +109,21 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--dashboard-port", type=int, default=8866, help="patient dashboards' port")
     p.add_argument("--admin", action="append", metavar="NAME", help="a hub admin (repeatable)")
+    _db_option(p)
     p = actions.add_parser("add-user", help="give a person a database login the hub hands over")
     p.add_argument("folder", help="the hub's folder")
     p.add_argument("name", help="their sign-in name (lower-case letters, digits, _)")
     p.add_argument("--role", required=True, choices=_ROLES, help="what the database lets them do")
+    _db_option(p)
     p = actions.add_parser("start", help="run JupyterHub with this folder's config")
     p.add_argument("folder", help="the hub's folder")
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    # `casebook hub init FOLDER --db URL`, as the README writes it (also before `hub`)
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="the PostgreSQL store's owner or admin URL (default: $CASEBOOK_DB)",
+    )

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from casebook.store import tables
 from casebook.store.records import aware
 
-__all__ = ["AuditEntry", "audit_entries", "last_actor", "patients_changed_by"]
+__all__ = ["AuditEntry", "audit_entries", "last_change", "patients_changed_by"]
 
 
 class AuditEntry(BaseModel):
@@ -38,13 +38,17 @@ def audit_entries(conn: sa.Connection, patient_id: str) -> list[AuditEntry]:
     return [AuditEntry(**{**r._mapping, "at": aware(r.at)}) for r in rows]
 
 
-def last_actor(conn: sa.Connection, patient_id: str, entity_id: str | None = None) -> str | None:
-    """Who last changed the patient's case (or one record of it), for a conflict message."""
+def last_change(
+    conn: sa.Connection, patient_id: str, entity_id: str
+) -> tuple[str | None, datetime | None]:
+    """Who last changed one record of the patient's case, and when, for a conflict message
+    ((None, None) if the log has no entry for it)."""
     a = tables.audit_log
-    query = sa.select(a.c.actor).where(a.c.patient_id == patient_id)
-    if entity_id is not None:
-        query = query.where(a.c.entity_id == entity_id)
-    return conn.execute(query.order_by(a.c.id.desc()).limit(1)).scalar()
+    query = sa.select(a.c.actor, a.c.at).where(
+        a.c.patient_id == patient_id, a.c.entity_id == entity_id
+    )
+    row = conn.execute(query.order_by(a.c.id.desc()).limit(1)).first()
+    return (None, None) if row is None else (row.actor, aware(row.at))
 
 
 def patients_changed_by(conn: sa.Connection, actor: str) -> set[str]:

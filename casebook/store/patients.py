@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from casebook.errors import ConflictError, NotFoundError, StoreError
 from casebook.models import Patient
 from casebook.store import tables
-from casebook.store.audit_log import last_actor
+from casebook.store.audit_log import last_change
 from casebook.store.records import any_of, aware, chunked, patient_from_row, patient_to_row
 from casebook.store.transaction import Transaction
 
@@ -60,9 +60,8 @@ def _locked_at(tx: Transaction, patient_id: str, version: int) -> Patient:
     """The live patient, locked; ConflictError if it is no longer at `version`."""
     current = tx.lock_patient(patient_id)
     if current.version != version:
-        raise ConflictError(
-            "patient", patient_id, version, current, last_actor(tx.conn, patient_id)
-        )
+        by, at = last_change(tx.conn, patient_id, patient_id)
+        raise ConflictError("patient", patient_id, version, current, by, at)
     return current
 
 

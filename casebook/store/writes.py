@@ -13,7 +13,7 @@ from casebook.clinical.derive import prepare
 from casebook.errors import ConflictError, NotFoundError, StoreError
 from casebook.models import Note, PlanItem, Record, TestOrder, TestResult, Visit
 from casebook.store.audit_chain import AuditEntryTuple
-from casebook.store.audit_log import last_actor
+from casebook.store.audit_log import last_change
 from casebook.store.reads import read_case
 from casebook.store.records import ENTITIES, Entity, entity_for
 from casebook.store.transaction import Transaction
@@ -112,8 +112,8 @@ def _current(tx: Transaction, ent: Entity, record: Record) -> Record:
         raise NotFoundError(f"no {ent.kind} {record.id!r} for patient {record.patient_id!r}")
     current = None if row.deleted_at is not None else ent.from_row(row)
     if current is None or current.version != record.version:
-        by = last_actor(tx.conn, record.patient_id, record.id)
-        raise ConflictError(ent.kind, record.id, record.version, current, by)
+        by, at = last_change(tx.conn, record.patient_id, record.id)
+        raise ConflictError(ent.kind, record.id, record.version, current, by, at)
     return current
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import socket
 import subprocess
 import time
 import urllib.error
@@ -92,6 +94,18 @@ class Hub:
         """Run `code` in a fresh kernel of `user`'s server; its stdout and errors."""
         return asyncio.run(_run_in_kernel(self.url, user, self.tokens[user], code))
 
+    def stop_server(self, user: str) -> None:
+        """Stop `user`'s server and wait until the hub says it is gone."""
+        status, body = self.api("DELETE", f"/hub/api/users/{user}/server")
+        assert status in (202, 204), (status, body)
+        deadline = time.monotonic() + STARTUP_S
+        while time.monotonic() < deadline:
+            status, info = self.api("GET", f"/hub/api/users/{user}")
+            if status == 200 and not (info or {}).get("servers"):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{user}'s server did not stop:\n{self.log()[-3000:]}")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -100,6 +114,42 @@ class Hub:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_hub(jupyterhub: str, proxy: str, folder: Path, port: int, log_path: Path) -> Hub:
+    """Run JupyterHub with the clinic config in `folder` (from `casebook hub init`), plus a
+    test-only service whose token may make tokens for the users; wait until it answers."""
+    admin_token = uuid.uuid4().hex
+    with open(folder / "jupyterhub_config.py", "a", encoding="utf-8") as config:
+        config.write(
+            "\nc.JupyterHub.services.append("
+            f"{{'name': 'tester', 'api_token': {admin_token!r}}})\n"
+            "c.JupyterHub.load_roles = [{'name': 'tester', 'services': ['tester'], "
+            "'scopes': ['admin:users', 'admin:servers', 'tokens', 'list:users', "
+            "'read:users']}]\n"
+            "c.Spawner.start_timeout = 600\nc.Spawner.http_timeout = 600\n"
+            # the hub's own ports, free ones: other hubs may run on this machine
+            f"c.JupyterHub.hub_port = {free_port()}\n"
+            f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{free_port()}'\n"
+        )
+    env = {**os.environ, "PATH": f"{Path(proxy).parent}{os.pathsep}{os.environ['PATH']}"}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [jupyterhub, "-f", str(folder / "jupyterhub_config.py")],
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    hub = Hub(f"http://127.0.0.1:{port}", proc, log_path, admin_token)
+    wait_for_hub(hub)
+    return hub
 
 
 def wait_for_hub(hub: Hub) -> None:
@@ -161,6 +211,13 @@ async def _run_in_kernel(base: str, user: str, token: str, code: str) -> str:
         elif kind == "status" and content["execution_state"] == "idle":
             break
     conn.close()
+    # Wait for the close handshake, so that no socket outlives the event loop (a
+    # ResourceWarning at the end of the session otherwise).
+    try:
+        while await asyncio.wait_for(conn.read_message(), 60) is not None:
+            pass
+    except TimeoutError:
+        pass
     return "".join(out)
 
 

@@ -9,20 +9,16 @@ proxy serves one patient per link."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-from hub_helpers import Hub, proxy_binary, wait_for_hub
+from hub_helpers import Hub, free_port, proxy_binary, start_hub
 
 from casebook.demo.synthetic import generate_cases
 from casebook.hub import HubSettings
-from casebook.hub.settings import CONFIG_FILE
 from casebook.hub.setup import add_hub_user, init_hub
 from casebook.store import import_cases
 
@@ -47,18 +43,19 @@ print("EXIT", r.returncode)
 print(r.stderr)
 """
 
+WORKBOOK = """
+from casebook.workbook.sections import open_case
+session = open_case({patient!r}, "")  # the server's own login, as the workbook opens it
+print("READ-ONLY:", session.read_only)
+session.close()
+"""
+
 GRANT = """
 import subprocess, sys
 r = subprocess.run([sys.executable, "-m", "casebook.cli", "access", "grant", {patient!r}],
                    capture_output=True, text=True)
 print(r.stdout, r.stderr)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -83,14 +80,14 @@ def clinic_hub(pg_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
             "frank": f"frank_{suffix}",
             "rita": f"rita_{suffix}",
         }
-        port = _free_port()
+        port = free_port()
         folder = tmp_path / "hub"
         settings = HubSettings(
             port=port,
             public_url=f"http://127.0.0.1:{port}",
             authenticator="dummy",
             spawner="simple",
-            dashboard_port=_free_port(),
+            dashboard_port=free_port(),
             dashboard_login=f"dash_{suffix}",
         )
         init_hub(folder, settings, admin_url=pg_url)
@@ -100,27 +97,7 @@ def clinic_hub(pg_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         for who, role in roles.items():
             add_hub_user(folder, pg_url, users[who], role)
             clinic.made.append(users[who])
-        admin_token = uuid.uuid4().hex
-        with open(folder / CONFIG_FILE, "a", encoding="utf-8") as config:
-            config.write(  # a test-only service that may make tokens for the users
-                "\nc.JupyterHub.services.append("
-                f"{{'name': 'tester', 'api_token': {admin_token!r}}})\n"
-                "c.JupyterHub.load_roles = [{'name': 'tester', 'services': ['tester'], "
-                "'scopes': ['admin:users', 'tokens', 'list:users', 'read:users']}]\n"
-                "c.Spawner.start_timeout = 600\nc.Spawner.http_timeout = 600\n"
-            )
-        log_path = tmp_path / "hub.log"
-        env = {**os.environ, "PATH": f"{Path(proxy).parent}{os.pathsep}{os.environ['PATH']}"}
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [jupyterhub, "-f", str(folder / CONFIG_FILE)],
-                cwd=folder,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        hub = Hub(f"http://127.0.0.1:{port}", proc, log_path, admin_token)
-        wait_for_hub(hub)
+        hub = start_hub(jupyterhub, proxy, folder, port, tmp_path / "hub.log")
         yield hub, users, [c.patient for c in cases], clinic
     finally:
         if hub is not None:
@@ -155,7 +132,10 @@ def test_a_clinic_on_a_real_hub(clinic_hub) -> None:  # type: ignore[no-untyped-
     assert "EXIT 1" in out and "your role cannot read results" in out, out
     assert "Traceback" not in out
 
-    # The reviewer reads but cannot save.
+    # The reviewer reads but cannot save, and the workbook opened by them says so.
+    out = hub.run(rita, WORKBOOK.format(patient=patient.id))
+    assert "READ-ONLY: Read-only: your role (reviewer) reads the record" in out, out
+    assert "READ-ONLY: None" in hub.run(alice, WORKBOOK.format(patient=patient.id))
     out = hub.run(rita, SAVE.format(claimed=rita, patient=patient.id, text="entry three"))
     assert "SAVED" not in out, out
     assert not [e for e in clinic.owner.audit_log(patient.id) if e.actor == rita]

@@ -4,7 +4,7 @@ the patient. Every test runs on SQLite and on PostgreSQL (see `db_url` in confte
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -130,3 +130,11 @@ def test_store_errors_are_casebook_errors_exported_by_the_store() -> None:
         "dr-other",
     )
     assert "changed by dr-other" in str(conflict) and "it is deleted" in str(conflict)
+
+
+def test_a_conflict_says_when_in_utc() -> None:
+    at = datetime(2026, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1)))
+    conflict = errors.ConflictError("note", "n-1", 1, None, "dr-other", at)
+    assert conflict.at == at
+    assert "changed by dr-other at 2026-01-02 03:04:05 UTC since you loaded it" in str(conflict)
+    assert " at " not in str(errors.ConflictError("note", "n-1", 1, None, "dr-other"))
