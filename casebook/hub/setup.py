@@ -51,11 +51,9 @@ def add_hub_user(folder: Path, admin_url: str, name: str, role: str) -> str:
 
 
 def _add_login(folder: Path, admin_url: str, name: str, role: str) -> str:
-    import sqlalchemy as sa
-
     from casebook.store import CaseStore
     from casebook.store.role_kinds import Role
-    from casebook.store.users import add_user
+    from casebook.store.users import add_user, login_url
 
     try:
         kind = Role(role)
@@ -64,6 +62,5 @@ def _add_login(folder: Path, admin_url: str, name: str, role: str) -> str:
         raise InputError(f"--role: one of {choices} (got {role!r})") from None
     with CaseStore(admin_url, actor=name) as store:
         password = add_user(store, name, kind)
-    url = sa.make_url(admin_url).set(username=name, password=password)
-    write_credential(folder, name, url.render_as_string(hide_password=False))
-    return url.render_as_string(hide_password=True)
+    write_credential(folder, name, login_url(admin_url, name, password))
+    return login_url(admin_url, name, None)

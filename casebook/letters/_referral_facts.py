@@ -138,8 +138,13 @@ def medications(case: Case, on: date) -> list[dict[str, str]]:
 # criteria for a suspected cancer pathway referral", "Refer on the suspected colorectal
 # cancer pathway", "urgent direct-access endoscopy"): read from the catalog, never by rule
 # key. A conditional clause ("at 60 or over this meets ...") is not a pathway met.
-_PATHWAY = re.compile(r"^(?:meets\b.*\bcriteria\b|refer\b.*\bpathway\b|.*\bdirect-access\b)", re.I)
-_CLAUSE = re.compile(r"(?<=[.:;])\s+")
+_PATHWAY = re.compile(
+    r"^(?:meets\b.*\b(?:criteria|NG12)\b|refer\b.*\bpathway\b|.*\bdirect-access\b)", re.I
+)
+_CLAUSE = re.compile(r"(?<=[.;])\s+")  # "Meets NICE NG12 1.3.1: offer FIT first" stays whole
+# "Meets NICE NG12 1.3.1 when unexplained: offer FIT first" and "... at any adult age: ..."
+# meet the same recommendation by the same pathway: said once, without the qualifier.
+_QUALIFIED = re.compile(r"^(meets nice ng12 [\d.]+)\b[^:]*:\s*", re.I)
 
 
 def _pathways(statuses: Sequence[FlagStatus]) -> list[str]:
@@ -147,6 +152,7 @@ def _pathways(statuses: Sequence[FlagStatus]) -> list[str]:
     for status in statuses:
         for clause in _CLAUSE.split(status.flag.action):
             clause = _first_upper(clause.strip().rstrip(".:;"))
+            clause = _QUALIFIED.sub(lambda m: f"{m.group(1)}: ", clause)
             if _PATHWAY.search(clause) and clause not in found:
                 found.append(clause)
     # "... referral" and "... referral when unexplained": the shorter says it

@@ -15,7 +15,7 @@ from casebook.store import roles
 from casebook.store.casestore import CaseStore
 from casebook.store.roles import Role, User
 
-__all__ = ["add_user", "disable_user", "list_users"]
+__all__ = ["add_user", "disable_user", "list_users", "login_url"]
 
 
 @contextmanager
@@ -45,3 +45,10 @@ def disable_user(store: CaseStore, name: str) -> None:
     """Stop `name` from logging in; their entries stay in the audit log."""
     with _admin(store) as conn:
         roles.disable_user(conn, name)
+
+
+def login_url(store_url: str, name: str, password: str | None) -> str:
+    """The URL of the same store for the login `name`: with its password (for whoever hands
+    it over), or with the password shown as `***` when `password` is None (to print)."""
+    url = sa.make_url(store_url).set(username=name, password=password or "")
+    return url.render_as_string(hide_password=password is None)

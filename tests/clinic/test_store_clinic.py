@@ -17,7 +17,9 @@ from casebook.store import CaseStore, NotFoundError, import_cases, import_result
 from tests.clinic.cases import TODAY, V, days, make_case
 
 RESULTS = [
-    {"test": "ferritin", "collected_on": days(20), "value": 80.0, "unit": "ng/mL"},
+    # a ferritin over 100: with the raised CRP, 100 or less would be iron deficiency (a flag
+    # that folds both results into it: BSG 2021)
+    {"test": "ferritin", "collected_on": days(20), "value": 180.0, "unit": "ng/mL"},
     {"test": "crp", "collected_on": days(10), "value": 7.0, "unit": "mg/L"},
 ]
 
@@ -98,12 +100,12 @@ def test_a_changed_value_is_a_new_result_to_review(filled: CaseStore) -> None:
                 test="ferritin",
                 unit="ng/mL",
                 collected_on=ferritin.collected_on,
-                value=81.0,
+                value=181.0,
             )
         ],
     )
     again = next(r for r in filled.load_case("cl-1").results if r.test == "ferritin")
-    assert (again.value, again.reviewed_at) == (81.0, None)
+    assert (again.value, again.reviewed_at) == (181.0, None)
     assert _to_review(filled) == {crp.id, ferritin.id}
 
 

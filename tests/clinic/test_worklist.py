@@ -56,7 +56,9 @@ def test_results_to_review_flagged_first_until_reviewed() -> None:
         "rr",
         [V(30, 5)],
         results=[
-            {"test": "ferritin", "collected_on": days(20), "value": 80.0, "unit": "ng/mL"},
+            # a ferritin over 100: with the raised CRP, 100 or less would be iron deficiency (a flag
+            # that folds both results into it: BSG 2021)
+            {"test": "ferritin", "collected_on": days(20), "value": 180.0, "unit": "ng/mL"},
             {"test": "crp", "collected_on": days(10), "value": 7.0, "unit": "mg/L", "flag": "H"},
             {"test": "albumin", "collected_on": days(-3), "value": 4.0, "unit": "g/dL"},
         ],
