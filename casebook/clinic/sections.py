@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import pandas as pd
 from markupsafe import Markup
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     import altair as alt
     import ipywidgets as W
 
+    from casebook.notebooks import LabHtml
     from casebook.store import CaseStore
 
 __all__ = [
@@ -155,11 +155,15 @@ class ClinicSession:
             self._cache[name] = df
         return self._cache[name]
 
-    def case_link(self, patient_id: str) -> str:
-        """The case workbook of a patient, relative to the clinic notebook."""
-        return "/".join(
-            quote(part) for part in (*self.notebooks_dir.parts, patient_id, "case.ipynb")
-        )
+    def patient_link(self, patient_id: str, name: str) -> Markup:
+        """The link (HTML) that opens a patient's case workbook inside JupyterLab, or
+        brings it to the front when it is open: shown through `LabHtml`, never through an
+        ipywidgets HTML value (whose links reload JupyterLab)."""
+        from casebook.notebooks import case_notebook_name, lab_link
+
+        folder = "/".join((*self.notebooks_dir.parts, patient_id))
+        href = f"{folder}/{case_notebook_name(patient_id, name)}"
+        return lab_link(href, name or patient_id, title=f"Open the case workbook of {patient_id}")
 
     def export(self) -> list[Path]:
         """Every current table as CSV in `export_dir` (written whole, then renamed)."""
@@ -207,7 +211,7 @@ def worklist_html(session: ClinicSession) -> str:
             "colour": _COLOURS[Urgency(r.urgency)],
             "patient_id": r.patient_id,
             "name": r.name if isinstance(r.name, str) else "",
-            "href": session.case_link(r.patient_id),
+            "link": session.patient_link(r.patient_id, r.name if isinstance(r.name, str) else ""),
             "kind": r.kind,
             "detail": r.detail,
             "since": s,
@@ -229,13 +233,17 @@ def _html(value: str) -> W.HTML:
     return W.HTML(value=value)
 
 
-def worklist_section(session: ClinicSession) -> W.HTML:
-    """The worklist, most urgent first; each patient links to their case workbook. Running
-    the cell again reads the store again, so an acknowledged flag leaves the list."""
+def worklist_section(session: ClinicSession) -> LabHtml:
+    """The worklist, most urgent first; each patient's name opens their case workbook
+    inside JupyterLab (a notebook output, `LabHtml`: no reload, an open one comes to the
+    front). Running the cell again reads the store again, so an acknowledged flag leaves
+    the list."""
+    from casebook.notebooks import LabHtml
+
     if session._drawn:
         session.reload()
     session._drawn = True
-    out = _html(worklist_html(session))
+    out = LabHtml(worklist_html(session))
     session.observe(lambda: setattr(out, "value", worklist_html(session)))
     return out
 
@@ -376,7 +384,8 @@ def clinic_notebook(
     **filters: str,
 ) -> Path:
     """Write `out_dir/clinic.ipynb` from the clinic template and return its path; the case
-    workbooks are expected at `out_dir/<patient>/case.ipynb` (as `casebook batch` puts them)."""
+    workbooks are expected at `out_dir/<patient>/<Name>-<patient>.ipynb` (as `casebook
+    batch` puts them)."""
     from casebook.notebooks import clinic_parameters, run_notebook, template_path
 
     out = Path(out_dir).resolve() / TEMPLATE

@@ -68,9 +68,9 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             assert kind == "red-flag"
             assert demo.flags.get(pid)
 
-            # the row's link opens the patient's case workbook in JupyterLab
+            # the row's link opens the patient's case workbook (named after them) in JupyterLab
             page.locator(".casebook-clinic-worklist tbody tr").first.get_by_role("link").click()
-            page.locator(".lm-TabBar-tab", has_text="case.ipynb").first.wait_for()
+            page.locator(".lm-TabBar-tab", has_text=f"-{pid}.ipynb").first.wait_for()
 
             # acknowledged in the store (as the case workbook's button does), the worklist
             # cell run again no longer lists it
