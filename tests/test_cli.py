@@ -187,6 +187,8 @@ def test_demo_creates_a_store_and_prints_next_steps(
     assert f"  export CASEBOOK_DB='{url}'\n" in out  # quoted: the path has a space
     assert "  casebook show demo-0001 " in out
     assert "Next:" in out
+    (workbook,) = (target / "notebooks" / "demo-0001").glob("*-demo-0001.ipynb")
+    assert f"  then open demo-0001/{workbook.name} and choose Run" in out
     with CaseStore(url) as store:
         assert [p.id for p in store.patients()] == ["demo-0001", "demo-0002", "demo-0003"]
 

@@ -7,6 +7,7 @@ letter's link opens the PDF inside the same JupyterLab. Screenshots go to test-a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,12 +52,12 @@ _BANNER_IN_VIEW = f"""() => {{
 
 
 def _tabs(page, title: str) -> int:  # type: ignore[no-untyped-def]
-    return int(page.locator(".jp-main-dock-panel .lm-TabBar-tab", has_text=title).count())
+    return int(page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=title).count())
 
 
 def _current_tab(page) -> str:  # type: ignore[no-untyped-def]
     return str(
-        page.locator(".jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+        page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
         .first.inner_text()
         .strip()
     )
@@ -99,11 +100,11 @@ def test_three_patients_from_the_worklist_in_one_jupyterlab(
             for pid in chosen:
                 patient = patients[pid]
                 title = case_notebook_name(pid, patient.name)
-                page.locator(".jp-main-dock-panel .lm-TabBar-tab", has_text="clinic.ipynb").click()
+                page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="clinic.ipynb").click()
                 link = page.locator(f'.casebook-clinic-worklist a[title$=" {pid}"]').first
                 link.scroll_into_view_if_needed()
                 link.click()
-                page.locator(".jp-main-dock-panel .lm-TabBar-tab", has_text=title).wait_for()
+                page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=title).wait_for()
                 assert page.evaluate(_MARKED), "opening a patient reloaded JupyterLab"
                 assert _current_tab(page) == title
                 run_all_cells(page)
@@ -125,11 +126,11 @@ def test_three_patients_from_the_worklist_in_one_jupyterlab(
             assert [_tabs(page, t) for t in titles] == [1, 1, 1]
 
             # the first patient again, from the worklist: their tab comes to the front
-            page.locator(".jp-main-dock-panel .lm-TabBar-tab", has_text="clinic.ipynb").click()
+            page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="clinic.ipynb").click()
             page.locator(f'.casebook-clinic-worklist a[title$=" {chosen[0]}"]').first.click()
             page.wait_for_function(
                 """(title) => [...document.querySelectorAll(
-                    '.jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel')]
+                    '#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel')]
                     .some(e => e.textContent.trim() === title)""",
                 arg=titles[0],
             )
@@ -138,6 +139,19 @@ def test_three_patients_from_the_worklist_in_one_jupyterlab(
             # its live widgets are still there: the session was not dropped
             assert page.locator(f"{SHOWN} .casebook-banner").is_visible()
             page.screenshot(path=str(ARTIFACTS / "right-patient-three-tabs.png"))
+
+            # a referral letter (the worklist's first row is a red flag) opens in a tab of
+            # the same JupyterLab, not in a second workspace
+            assert demo.flags.get(chosen[0])
+            page.locator(SHOWN).get_by_role("button", name="Referral letter").click()
+            letter = page.locator(f"{SHOWN} a", has_text=re.compile(r"^referral-.*\.pdf$"))
+            letter.wait_for()
+            name = letter.inner_text().strip()
+            letter.click()
+            page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=name).wait_for()
+            assert page.evaluate(_MARKED), "opening the letter reloaded JupyterLab"
+            assert len(browser.contexts[0].pages) == 1  # no second browser tab
+            assert [_tabs(page, t) for t in titles] == [1, 1, 1]
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "right-patient-failure.png"))
             raise
