@@ -39,7 +39,8 @@ _MARKED = "() => window.__casebookNoReload === 'still here'"
 # The notebook's scroll area and the banner's place in it, on the notebook on show.
 _SCROLL_TO_END = f"""() => {{
   const outer = document.querySelector('{SHOWN} .jp-WindowedPanel-outer');
-  outer.scrollTo(0, outer.scrollHeight);
+  const cells = document.querySelectorAll('{SHOWN} .jp-CodeCell');
+  cells[cells.length - 1].scrollIntoView();  // the notes, at the end of the workbook
   return outer.scrollTop;
 }}"""
 _BANNER_IN_VIEW = f"""() => {{
