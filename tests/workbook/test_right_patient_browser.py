@@ -114,9 +114,11 @@ def test_three_patients_from_the_worklist_in_one_jupyterlab(
                 text = banner.inner_text()
                 for part in (patient.name, f"born {patient.birth_date.isoformat()}", pid):
                     assert part in text, (part, text)
-                # the first output of the notebook is the banner (the cells above hide code)
+                # the notebook's first line is the banner: the cells above it show neither
+                # their code nor its placeholder, and have no output
                 first = page.locator(f"{SHOWN} .jp-OutputArea-output").first
                 assert patient.name in first.inner_text()
+                assert page.locator(f"{SHOWN} .jp-InputPlaceholder:visible").count() == 0
                 # deep in the workbook, the banner is still at the top of the notebook
                 assert page.evaluate(_SCROLL_TO_END) > 500
                 page.wait_for_function(_BANNER_IN_VIEW, timeout=30_000)
