@@ -84,7 +84,7 @@ def by_hand_worklist(
     res = res[res["collected_on"] <= today]
     key = pd.MultiIndex.from_frame(res[["patient_id", "test", "collected_on"]])
     res = res[~key.isin(reviewed)].assign(
-        kind="result-to-review",
+        kind=res["flag"].notna().map({True: "result-to-review", False: "result-in-range"}),
         since=res["collected_on"],
         urgency=res["flag"].notna().map({True: 2, False: 3}),
     )

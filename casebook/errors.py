@@ -16,6 +16,7 @@ __all__ = [
     "ConflictError",
     "InputError",
     "NotFoundError",
+    "RoleError",
     "StoreError",
     "UnreadableRecordError",
 ]
@@ -41,6 +42,11 @@ class InputError(CasebookError, ValueError):
 class StoreError(CasebookError, RuntimeError):
     """The store cannot be opened or used (missing, not migrated, bad URL), or refuses a
     write (a duplicate, a reference to a record that does not exist)."""
+
+
+class RoleError(StoreError):
+    """The database refused what the connection's role may not do ("your role cannot read
+    results, notes or plans"), or a user or role command was refused; one line."""
 
 
 class UnreadableRecordError(StoreError):

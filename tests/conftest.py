@@ -45,9 +45,11 @@ def close_widgets() -> Iterator[None]:
 @pytest.fixture(scope="session", autouse=True)
 def _own_jupyter_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """`casebook init`, `new` and `demo` install the `casebook` kernelspec into the user's
-    Jupyter data folder: in the tests that is a folder of the session, never the home."""
+    Jupyter data folder: in the tests that is a folder of the session, never the home.
+    So do SQLite stores' audit keys (`casebook.store.audit_key`)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_DATA_DIR", str(tmp_path_factory.mktemp("jupyter-data")))
+        mp.setenv("CASEBOOK_AUDIT_KEYS", str(tmp_path_factory.mktemp("audit-keys")))
         yield
 
 

@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "casebook.checkins": 5,
     "casebook.serve": 5,
     "casebook.demo": 5,
+    "casebook.hub": 5,
     "casebook.cli": 6,
 }
 

@@ -22,7 +22,7 @@ def _name(requirement: str) -> str:
 def test_environment_yml_matches_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_name(r) for r in project["dependencies"]}
-    for extra in ("dask", "test"):
+    for extra in ("dask", "hub", "test"):
         wanted |= {_name(r) for r in project["optional-dependencies"][extra]}
     conda: set[str] = set()
     text = (ROOT / "environment.yml").read_text()
@@ -40,7 +40,7 @@ def test_environment_yml_matches_pyproject() -> None:
 def test_console_script_and_extras_are_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["casebook"] == "casebook.cli:main"
-    assert {"test", "dask"} <= set(project["optional-dependencies"])
+    assert {"test", "dask", "hub"} <= set(project["optional-dependencies"])
 
 
 def _modules() -> list[str]:

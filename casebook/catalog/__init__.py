@@ -1,4 +1,5 @@
-"""The catalog: symptoms, instruments, lab tests, protocol templates and red-flag rules.
+"""The catalog: symptoms, instruments, lab tests, protocol templates, red-flag rules and
+substances.
 
 The shipped data lives in `casebook/catalog/data/` (TOML, read with `tomllib` through
 `importlib.resources`). A clinic adds its own entries without code by pointing
@@ -11,6 +12,7 @@ the data folder:
     <extra_dir>/tests.toml               [[test]] entries
     <extra_dir>/protocols.toml           [[protocol]] entries
     <extra_dir>/red_flags.toml           [[rule]] entries
+    <extra_dir>/substances.toml          [[substance]] entries
 
 A clinic file may add new keys; it may not replace a shipped one. Keys are unique across
 the whole catalog, so `Catalog.sources[key]` names the one file an entry came from.
@@ -29,11 +31,18 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, get_args, get_origin
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from casebook.catalog.rule_schema import FIRST_DEGREE, RULE_PARAMS, RedFlagRule, RuleKind
+from casebook.catalog._rule_check import check_rule
+from casebook.catalog.rule_schema import (
+    FIRST_DEGREE,
+    LAB_KINDS,
+    RULE_PARAMS,
+    RedFlagRule,
+    RuleKind,
+)
 from casebook.catalog.schema import (
     AnswerOption,
     Band,
@@ -47,12 +56,14 @@ from casebook.catalog.schema import (
     SexRange,
     Symptom,
 )
+from casebook.catalog.substance_schema import Substance, normalise_name, unknown_substances
 from casebook.errors import CasebookError
-from casebook.models import PLAN_CATEGORIES, AlarmScreen, FamilyHistory
+from casebook.models import PLAN_CATEGORIES
 
 __all__ = [
     "ENV_VAR",
     "FIRST_DEGREE",
+    "LAB_KINDS",
     "RULE_PARAMS",
     "AnswerOption",
     "Band",
@@ -68,10 +79,12 @@ __all__ = [
     "RedFlagRule",
     "RuleKind",
     "SexRange",
+    "Substance",
     "Symptom",
     "UnknownEntryError",
     "default_catalog",
     "load_catalog",
+    "normalise_name",
 ]
 
 ENV_VAR = "CASEBOOK_CATALOG_DIR"
@@ -82,9 +95,8 @@ _LIST_FILES: tuple[tuple[str, str, str, type[BaseModel]], ...] = (
     ("tests", "test", "test", LabTest),
     ("protocols", "protocol", "protocol", ProtocolTemplate),
     ("red_flags", "rule", "rule", RedFlagRule),
+    ("substances", "substance", "substance", Substance),
 )
-_RULE_ALLOWED = RULE_PARAMS
-_RULE_PARAMS = tuple(sorted(frozenset().union(*RULE_PARAMS.values()) - {"relatives"}))
 
 
 class CatalogError(CasebookError, ValueError):
@@ -98,19 +110,6 @@ class UnknownEntryError(CasebookError, KeyError):
         return str(self.args[0]) if self.args else "unknown catalog entry"
 
 
-def _literal_values(annotation: Any) -> tuple[Any, ...]:
-    """All the values of the `Literal[...]` types inside an annotation (through unions)."""
-    if get_origin(annotation) is Literal:
-        return get_args(annotation)
-    return tuple(v for arg in get_args(annotation) for v in _literal_values(arg))
-
-
-_SCREEN_FIELDS = frozenset(
-    name for name, info in AlarmScreen.model_fields.items() if bool in get_args(info.annotation)
-)
-_FAMILY_CONDITIONS = frozenset(_literal_values(FamilyHistory.model_fields["condition"].annotation))
-
-
 @dataclass(frozen=True, repr=False)
 class Catalog:
     """The validated catalog. Mappings are read-only; order is file order."""
@@ -121,16 +120,17 @@ class Catalog:
     protocols: tuple[ProtocolTemplate, ...]
     red_flags: tuple[RedFlagRule, ...]
     sources: Mapping[str, str] = field(default_factory=dict)
+    substances: Mapping[str, Substance] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("instruments", "tests", "sources"):
+        for name in ("instruments", "tests", "sources", "substances"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def __repr__(self) -> str:
         return (
             f"Catalog({len(self.symptoms)} symptoms, {len(self.instruments)} instruments, "
             f"{len(self.tests)} tests, {len(self.protocols)} protocols, "
-            f"{len(self.red_flags)} red-flag rules)"
+            f"{len(self.red_flags)} red-flag rules, {len(self.substances)} substances)"
         )
 
     def symptom(self, key: str) -> Symptom:
@@ -323,52 +323,6 @@ def _check_loincs(tests: list[_Entry], problems: list[str]) -> None:
         seen.setdefault(code, entry)
 
 
-def _check_rule(
-    entry: _Entry, tests: Mapping[str, LabTest], instruments: Mapping[str, Instrument]
-) -> list[str]:
-    """Cross-check one red-flag rule against the rest of the catalog and the case model."""
-    rule: RedFlagRule = entry.model
-    where = entry.where
-    out = [
-        f"{where}: {name}: not a parameter of a {rule.kind!r} rule "
-        f"(it takes {', '.join(sorted(_RULE_ALLOWED[rule.kind]))})"
-        for name in _RULE_PARAMS
-        if name not in _RULE_ALLOWED[rule.kind] and getattr(rule, name) not in (None, ())
-    ]
-    screen_names = {"screen": (rule.field,), "age_with": rule.fields}.get(rule.kind, ())
-    for name in screen_names:
-        if name not in _SCREEN_FIELDS:
-            out.append(
-                f"{where}: field: {name!r} is not a yes/no field of AlarmScreen "
-                f"(known: {', '.join(sorted(_SCREEN_FIELDS))})"
-            )
-    for key in rule.test_keys if rule.kind in ("lab", "lab_flag") else ():
-        test = tests.get(key) or next((t for t in tests.values() if t.loinc == key), None)
-        if test is None:
-            out.append(f"{where}: test: unknown test {key!r}")
-        elif rule.kind == "lab" and test.kind != "numeric":
-            out.append(
-                f"{where}: test: a 'lab' rule needs a numeric test; {key!r} is "
-                "qualitative (use a 'lab_flag' rule)"
-            )
-    bad_conditions = [c for c in rule.conditions if c not in _FAMILY_CONDITIONS]
-    if bad_conditions:
-        out.append(
-            f"{where}: conditions: {bad_conditions} are not family-history conditions "
-            f"(known: {', '.join(sorted(_FAMILY_CONDITIONS))})"
-        )
-    if rule.kind == "instrument_alert":
-        instrument = instruments.get(rule.instrument or "")
-        if instrument is None:
-            out.append(f"{where}: instrument: unknown instrument {rule.instrument!r}")
-        elif not instrument.alerts:
-            out.append(
-                f"{where}: instrument: {rule.instrument!r} defines no alerts, so this "
-                "rule can never fire"
-            )
-    return out
-
-
 def _raise_if(problems: list[str]) -> None:
     if problems:
         head = "" if len(problems) == 1 else f"{len(problems)} problems in the catalog:\n"
@@ -398,8 +352,12 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
     instruments = {e.model.key: e.model for e in of(Instrument)}
     rule_keys = {e.model.key for e in of(RedFlagRule)}
     symptom_keys = {e.model.key for e in of(Symptom)}
+    substances = {e.model.key: e.model for e in of(Substance)}
+    problems.extend(
+        unknown_substances([(e.where, e.model) for e in of(ProtocolTemplate)], substances)
+    )
     for entry in of(RedFlagRule):
-        problems.extend(_check_rule(entry, tests, instruments))
+        problems.extend(check_rule(entry.model, entry.where, tests, instruments))
         rule: RedFlagRule = entry.model
         problems.extend(
             f"{entry.where}: {name}: unknown rule {key!r}"
@@ -408,8 +366,9 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
             if key not in rule_keys
         )
         problems.extend(
-            f"{entry.where}: symptoms: unknown symptom {key!r}"
-            for key in rule.symptoms
+            f"{entry.where}: {name}: unknown symptom {key!r}"
+            for name in ("symptoms", "any_symptoms")
+            for key in getattr(rule, name)
             if key not in symptom_keys
         )
     _raise_if(problems)
@@ -421,6 +380,7 @@ def load_catalog(extra_dir: str | os.PathLike[str] | None = None) -> Catalog:
         protocols=tuple(e.model for e in of(ProtocolTemplate)),
         red_flags=tuple(e.model for e in of(RedFlagRule)),
         sources={e.model.key: e.file for e in entries},
+        substances=substances,
     )
 
 

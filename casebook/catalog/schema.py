@@ -187,6 +187,10 @@ class LabTest(_Entry):
     ref_low: float | None = None
     ref_high: float | None = None
     ranges: dict[Literal["female", "male"], SexRange] = Field(default_factory=dict)
+    needs_lab_range: bool = Field(
+        False,
+        description="Read only against the testing lab's own limits (assays differ): no default",
+    )
     abnormal_values: tuple[str, ...] = ()
     normal_values: tuple[str, ...] = Field((), validate_default=True)
     evidence: Evidence
@@ -324,8 +328,12 @@ class ProtocolTemplate(_Entry):
     rationale: str = Field(min_length=1)
     evidence: Evidence
     source: str = Field(min_length=1)
+    substances: tuple[str, ...] = Field(
+        (), description="Keys of the substances it contains (their cautions apply too)"
+    )
     cautions: tuple[Caution, ...] = Field(
-        description="Required: contraindications, interactions and populations, each sourced"
+        description="Required: the template's own contraindications, interactions and "
+        "populations, each sourced (empty when its substances carry them)"
     )
     no_cautions_reason: str = Field(
         "",
@@ -339,9 +347,11 @@ class ProtocolTemplate(_Entry):
         cautions = info.data.get("cautions")
         if cautions is None:
             return value  # already reported on `cautions`
-        if not cautions and not value.strip():
+        substances = info.data.get("substances", ())
+        if not cautions and not substances and not value.strip():
             raise ValueError(
-                "an empty cautions list needs no_cautions_reason saying why nothing applies"
+                "an empty cautions list needs substances or no_cautions_reason saying why "
+                "nothing applies"
             )
         if cautions and value.strip():
             raise ValueError("no_cautions_reason is only for an empty cautions list")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from casebook.cli._common import AddCommand, open_store
 from casebook.errors import InputError
+from casebook.format import wrapped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,18 +68,68 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_worklist(args: argparse.Namespace) -> int:
-    from casebook.clinic import store_worklist
+    from casebook.clinic import (
+        by_patient,
+        check_kinds,
+        format_todo,
+        load_clinic_frames,
+        shown_items,
+        sign_off_in_range,
+        store_worklist,
+    )
 
     if args.overdue_days < 0:
         raise InputError("--overdue-days: must be 0 or more")
+    today = _day("--today", args.today)
+    kinds = check_kinds(args.kind or None)
     with open_store(args) as store:
+        frames = load_clinic_frames(store, _filter(args))
+        if args.sign_off_in_range:
+            done = sign_off_in_range(
+                store,
+                patient_id=args.patient,
+                today=today,
+                clinic_filter=_filter(args),
+                frames=frames,
+            )
+            n = sum(done.values())
+            if not n:
+                print("No in-range results to sign off")
+                return 0
+            print(
+                f"Signed off {n} in-range result{'s' if n != 1 else ''} of {len(done)} "
+                f"patient{'s' if len(done) != 1 else ''} (each one audit entry)"
+            )
+            return 0
         df = store_worklist(
             store,
             clinic_filter=_filter(args),
             overdue_days=args.overdue_days,
-            today=_day("--today", args.today),
+            today=today,
+            frames=frames,
         )
-    sys.stdout.write(_render(df, args.format))
+    if args.patient is not None:
+        if args.patient not in set(df["patient_id"]):
+            print(f"{args.patient}: nothing on the worklist")
+            return 0
+        df = df[df["patient_id"] == args.patient].reset_index(drop=True)
+    shown = shown_items(df, kinds=kinds, everything=args.all)
+    if args.format != "table":
+        sys.stdout.write(_render(shown, args.format))
+        return 0
+    unfold = args.unfold or args.patient is not None
+    sys.stdout.write(format_todo(by_patient(shown), shown, unfold=unfold))
+    waiting = int((df["kind"] == "result-in-range").sum()) - int(
+        (shown["kind"] == "result-in-range").sum()
+    )
+    if waiting:
+        where = f" --patient {args.patient}" if args.patient else ""
+        note = (
+            f"{waiting} in-range result{'s' if waiting != 1 else ''} to sign off, not listed: "
+            f"`casebook worklist --sign-off-in-range{where}` signs them off in one step, "
+            "--all lists them."
+        )
+        print("\n" + "\n".join(wrapped(note, "")))
     return 0
 
 
@@ -144,8 +195,32 @@ def register(add: AddCommand) -> None:
         "--result", action="append", default=[], metavar="ID", help="this result id (repeatable)"
     )
     which.add_argument("--all", action="store_true", help="every result not yet reviewed")
-    p = add("worklist", cmd_worklist, "what needs action across patients, most urgent first")
+    p = add(
+        "worklist",
+        cmd_worklist,
+        "the to-do list across patients: one line a patient, most urgent first",
+    )
     _filters(p)
+    p.add_argument(
+        "--kind",
+        action="append",
+        metavar="KIND",
+        help="only items of KIND (repeatable), e.g. red-flag, result-to-review, test-overdue, "
+        "result-in-range (an unknown kind names them all)",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="also what needs no decision (in-range results to sign off)",
+    )
+    p.add_argument("--patient", metavar="ID", help="only this patient, each item listed")
+    p.add_argument("--unfold", action="store_true", help="list each patient's items")
+    p.add_argument(
+        "--sign-off-in-range",
+        action="store_true",
+        help="mark every in-range result on the list reviewed, in one audited step "
+        "(with --patient: that patient's)",
+    )
     p.add_argument(
         "--overdue-days",
         type=int,

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # Each module adds its commands with `register(add)`; a new command group is one line here.
-_COMMAND_MODULES = ("_records", "_notebooks", "_serve", "_flags", "_clinic", "_letters")
+_COMMAND_MODULES = (
+    "_records",
+    "_notebooks",
+    "_serve",
+    "_flags",
+    "_clinic",
+    "_letters",
+    "_users",
+    "_hub",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,8 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         "--actor",
         metavar="NAME",
         default=argparse.SUPPRESS,
-        help="who is making changes, for the audit log "
-        "(default: $CASEBOOK_USER, else the login name)",
+        help="who is making changes, for the audit log (default: $CASEBOOK_USER, else the "
+        "login name); SQLite is single-practitioner: on PostgreSQL with users the database "
+        "records the connection's login instead",
     )
     parser = _Parser(
         prog="casebook",

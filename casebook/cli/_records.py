@@ -80,19 +80,26 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from casebook.cli._report import audit_text
+    from casebook.cli._report import audit_text, verdict_line
 
-    if args.verify == (args.patient is not None):
-        raise InputError("give a PATIENT to show, or --verify to check the whole log")
+    checks = args.verify or args.checkpoint
+    if checks == (args.patient is not None) or (args.verify and args.checkpoint):
+        raise InputError(
+            "give a PATIENT to show, --verify to check the whole log, "
+            "or --checkpoint to check it and sign how it stands"
+        )
     with open_store(args) as store:
-        if args.verify:
-            verdict = store.verify_audit_log()
+        if checks:
+            if args.checkpoint:
+                verdict, made = store.checkpoint_audit_log()
+            else:
+                verdict, made = store.verify_audit_log(), None
             if not verdict.intact:
                 raise AuditBroken(
                     f"audit log broken at row {verdict.broken_id}: {verdict.problem} "
                     f"({verdict.rows} row(s) before it are intact)"
                 )
-            print(f"audit log intact: {verdict.rows} row(s), head {verdict.head}")
+            print(verdict_line(verdict, made))
             return 0
         store.get_patient(args.patient)
         print(audit_text(store.audit_log(args.patient)))
@@ -151,11 +158,18 @@ def register(add: AddCommand) -> None:
     p = add("show", cmd_show, "show one case: visits, scores, results, plan and red flags")
     p.add_argument("patient", help="the patient's id")
     p = add("audit", cmd_audit, "show the audit log of one patient, or check the whole log")
-    p.add_argument("patient", nargs="?", help="the patient's id (default: check the whole log)")
+    p.add_argument("patient", nargs="?", help="the patient's id")
     p.add_argument(
         "--verify",
         action="store_true",
-        help="check the hash chain of the whole audit log; exit 1 at the first broken link",
+        help="check every row's hash and seal and every checkpoint; exit 1 at the first "
+        "broken link",
+    )
+    p.add_argument(
+        "--checkpoint",
+        action="store_true",
+        help="check the log as --verify does, then sign how it stands with the store's key "
+        "(rows removed before a checkpoint show; SQLite keeps it beside the key too)",
     )
     p = add("export", cmd_export, "write one whole case to standard output")
     p.add_argument("patient", help="the patient's id")

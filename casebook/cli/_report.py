@@ -9,11 +9,21 @@ from casebook.catalog import Catalog
 from casebook.clinical.cautions import case_cautions, protocol_warning
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.clinical.scoring import burden_by_visit, read_result
+from casebook.clinical.substances import recorded_allergies
 from casebook.format import number, range_text, text_table, wrapped
-from casebook.models import Case
+from casebook.models import LEGACY_SCREEN_QUESTIONS, SCREEN_LABELS, SCREEN_QUESTIONS, Case
 from casebook.store import AuditEntry, PatientSummary
+from casebook.store.audit_key import Checkpoint
+from casebook.store.audit_verify import Verdict
 
-__all__ = ["audit_text", "case_text", "flag_lines", "patients_text"]
+__all__ = [
+    "audit_text",
+    "case_text",
+    "flag_lines",
+    "patients_text",
+    "screen_lines",
+    "verdict_line",
+]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -57,6 +67,26 @@ def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
     return out
 
 
+def screen_lines(case: Case) -> list[str]:
+    """The alarm screen of the latest visit: what was answered yes, and what was not asked."""
+    visits = case.sorted_visits()
+    if not visits:
+        return []
+    visit = visits[-1]
+    screen = visit.screen
+    asked = (*SCREEN_QUESTIONS, *sorted(LEGACY_SCREEN_QUESTIONS))
+    yes = [SCREEN_LABELS[n] for n in asked if getattr(screen, n) is True]
+    unasked = [SCREEN_LABELS[n] for n in SCREEN_QUESTIONS if getattr(screen, n) is None]
+    out = wrapped(
+        f"yes: {'; '.join(yes) if yes else 'none'}",
+        "    ",
+        f"alarm screen of the visit of {visit.visit_date}: ",
+    )
+    if unasked:
+        out += wrapped(f"not asked: {'; '.join(unasked)}", "    ", "  ")
+    return out
+
+
 def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str:
     p = case.patient
     today = today or date.today()
@@ -72,20 +102,33 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     if warning:
         out.append(f"  WARNING: {warning}")
     out.append("")
+    screen = screen_lines(case)
+    out += [*screen, ""] if screen else []
     cautions = case_cautions(case, catalog, today)
     out.append("CAUTIONS of the plan that match this patient:" if cautions else "cautions: none")
     names = {i.id: i.name for i in case.plan}
     for m in cautions:
+        advised = (
+            f", advised by {m.confirmation.advised_by}"
+            if m.confirmation is not None and m.confirmation.advised_by
+            else ""
+        )
         state = (
-            f"confirmed by {m.confirmation.by or 'unknown'} on {m.confirmation.on}: "
+            f"confirmed by {m.confirmation.by or 'unknown'}{advised} on {m.confirmation.on}: "
             f"{m.confirmation.reason}"
             if m.confirmation is not None and m.confirmed
-            else "NOT CONFIRMED"
+            else f"NOT CONFIRMED: {m.problem}; listed for review"
         )
         out.append(
             f"  - {names.get(m.plan_item_id or '', m.template)}: {m.line()} "
             f"[source: {m.caution.source}] ({state})"
         )
+    allergies = recorded_allergies(case)
+    out.append(
+        "allergies: " + "; ".join(f"{what} ({how})" for what, how in allergies)
+        if allergies
+        else "allergies: none recorded"
+    )
     out.append("")
     burdens = burden_by_visit(case)
     scores = {(r.visit_id, r.instrument): r for r in case.instruments}
@@ -178,4 +221,18 @@ def audit_text(entries: Sequence[AuditEntry]) -> str:
             )
             for e in entries
         ],
+    )
+
+
+def verdict_line(verdict: Verdict, made: Checkpoint | None = None) -> str:
+    """One line for `casebook audit --verify` (or `--checkpoint`, `made` the new one)."""
+    line = f"audit log intact: {verdict.rows} row(s), head {verdict.head}"
+    if made is not None:
+        return f"{line}; checkpoint signed: {made.rows} row(s) up to id {made.upto_id}"
+    point = verdict.checkpoint
+    if point is None:
+        return f"{line}; no checkpoint yet (casebook audit --checkpoint)"
+    return (
+        f"{line}; last checkpoint {point.at} covers {point.rows} row(s), "
+        f"{verdict.after_checkpoint} after it"
     )

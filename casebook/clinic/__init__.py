@@ -12,6 +12,11 @@ Pure functions over loaded cases (or the frames built from them) and the catalog
 From the store (one bulk read; reviewed results and red-flag states as stored):
 
     store_worklist(store, clinic_filter=ClinicFilter(practitioner="dr-a"))
+    sign_off_in_range(store, patient_id=None)      # every in-range result, one audited step
+
+The worklist as a to-do list (the default view: what needs a decision, one row a patient):
+
+    by_patient(shown_items(items, kinds=None, everything=False))
     store_outcomes(store, by="template", deidentified=True)
 
 The clinic notebook (`templates/clinic.ipynb`, written by `clinic_notebook`) calls
@@ -22,7 +27,8 @@ Outcome frames carry their caveats in `df.attrs["caveats"]`; the formatters prin
 """
 
 from casebook.clinic._deid import DEIDENTIFICATION_NOTE, deidentify
-from casebook.clinic._format import format_table, to_csv, to_json
+from casebook.clinic._format import format_table, format_todo, to_csv, to_json
+from casebook.clinic._kinds import KIND_TABLE, KINDS, Kind, check_kinds
 from casebook.clinic._mids import Mid, load_mids
 from casebook.clinic._outcomes import (
     CAVEATS,
@@ -34,13 +40,14 @@ from casebook.clinic._outcomes import (
 from casebook.clinic._store import (
     ClinicFilter,
     load_clinic_frames,
+    sign_off_in_range,
     store_outcomes,
     store_worklist,
     stored_flag_states,
 )
+from casebook.clinic._todo import PATIENT_COLUMNS, by_patient, shown_items
 from casebook.clinic._worklist import (
     FLAG_STATES,
-    KINDS,
     URGENCIES,
     WORKLIST_COLUMNS,
     worklist,
@@ -62,20 +69,26 @@ __all__ = [
     "DEIDENTIFICATION_NOTE",
     "FLAG_STATES",
     "KINDS",
+    "KIND_TABLE",
     "NO_PLAN",
+    "PATIENT_COLUMNS",
     "URGENCIES",
     "WORKLIST_COLUMNS",
     "ClinicError",
     "ClinicFilter",
     "ClinicFrames",
     "ClinicSession",
+    "Kind",
     "Mid",
+    "by_patient",
+    "check_kinds",
     "clinic_frames",
     "clinic_notebook",
     "deidentify",
     "export_section",
     "filters_section",
     "format_table",
+    "format_todo",
     "load_clinic_frames",
     "load_mids",
     "open_clinic",
@@ -83,6 +96,8 @@ __all__ = [
     "outcomes_by_group",
     "outcomes_by_patient",
     "outcomes_section",
+    "shown_items",
+    "sign_off_in_range",
     "store_outcomes",
     "store_worklist",
     "stored_flag_states",

@@ -7,10 +7,11 @@ from typing import Any
 
 import pandas as pd
 
+from casebook.clinical.vocabulary import Urgency
 from casebook.format import text_table, wrapped
 from casebook.interop.csv_write import frame_to_csv
 
-__all__ = ["format_table", "to_csv", "to_json"]
+__all__ = ["format_table", "format_todo", "to_csv", "to_json"]
 
 _FOOTNOTE_COLUMNS = ("mid_source",)  # long citations: listed under the table, not in it
 
@@ -67,6 +68,31 @@ def _whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
             if not present.empty and bool((present % 1 == 0).all()):
                 out[col] = values.astype("Int64")
     return out
+
+
+def format_todo(patients: pd.DataFrame, items: pd.DataFrame, *, unfold: bool = False) -> str:
+    """The worklist as a to-do list in the terminal: a line a patient (most urgent first:
+    urgency, name and id, how many items since when), their counts by kind under it, and,
+    `unfold`ed, each item of `items` under its patient. Within 100 columns."""
+    from casebook.clinic._kinds import kind_of
+
+    if patients.empty:
+        return "Nothing to act on.\n"
+    lines: list[str] = []
+    pad = " " * 10
+    for p in patients.itertuples(index=False):
+        label = Urgency(p.urgency).label
+        who = f"{p.name} ({p.patient_id})" if isinstance(p.name, str) else str(p.patient_id)
+        since = "" if pd.isna(p.since) else f", since {p.since:%Y-%m-%d}"
+        n = f"{p.items} item{'s' if p.items != 1 else ''}{since}"
+        lines += ["", *wrapped(f"{label:<9} {who}: {n}", pad, "")]
+        lines += wrapped(str(p.todo), pad)
+        if unfold:
+            for it in items[items["patient_id"] == p.patient_id].itertuples(index=False):
+                kind = kind_of(str(it.kind)).label
+                said = f"[{Urgency(it.urgency).label}] {kind}: {it.detail}"
+                lines += wrapped(said, pad + "    ", pad + "  - ")
+    return "\n".join(lines[1:]) + "\n"
 
 
 def to_csv(df: pd.DataFrame) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from casebook.clinic._deid import deidentify
 from casebook.clinic._outcomes import outcomes_by_group, outcomes_by_patient
+from casebook.clinic._todo import sign_off_choice
 from casebook.clinic._worklist import worklist
 from casebook.errors import ClinicError
 from casebook.interop.frames import ClinicFrames, clinic_frames
@@ -27,6 +28,7 @@ __all__ = [
     "ClinicFilter",
     "OutcomesBy",
     "load_clinic_frames",
+    "sign_off_in_range",
     "store_outcomes",
     "store_worklist",
     "stored_flag_states",
@@ -134,6 +136,25 @@ def store_worklist(
     out = rows[f.in_range(rows["since"])].reset_index(drop=True)
     out.attrs.update(rows.attrs)
     return out
+
+
+def sign_off_in_range(
+    store: CaseStore,
+    *,
+    patient_id: str | None = None,
+    today: date | None = None,
+    clinic_filter: ClinicFilter | None = None,
+    frames: ClinicFrames | None = None,
+) -> dict[str, int]:
+    """Sign off every in-range result on the worklist (the filter's, or one patient's) in
+    one audited transaction; patient id -> how many were signed off. A result stored again
+    since the list was read is left on it."""
+    frames = frames if frames is not None else load_clinic_frames(store, clinic_filter)
+    items = store_worklist(store, today=today, clinic_filter=clinic_filter, frames=frames)
+    chosen = sign_off_choice(items, frames, patient_id=patient_id)
+    if not chosen:
+        return {}
+    return {pid: len(done) for pid, done in store.sign_off_results(chosen).items()}
 
 
 def store_outcomes(

@@ -12,38 +12,29 @@ static SVG (casebook.charts.render), offline, and draw group figures only (no id
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from markupsafe import Markup
 
-from casebook.clinic._format import to_csv
 from casebook.clinic._outcomes import CAVEATS
+from casebook.clinic._session import EXPORTS, ClinicSession
 from casebook.clinic._store import (
     ClinicFilter,
-    OutcomesBy,
-    load_clinic_frames,
-    store_outcomes,
-    store_worklist,
 )
-from casebook.clinical.vocabulary import Urgency
+from casebook.clinic._worklist_view import worklist_html, worklist_section
 from casebook.errors import ClinicError
-from casebook.interop.frames import ClinicFrames
 from casebook.templating import environment
 
 if TYPE_CHECKING:
     import altair as alt
     import ipywidgets as W
 
-    from casebook.notebooks import LabHtml
-    from casebook.store import CaseStore
 
 __all__ = [
     "EXPORTS",
-    "MAX_ROWS",
     "TEMPLATE",
     "ClinicSession",
     "clinic_notebook",
@@ -58,19 +49,6 @@ __all__ = [
 ]
 
 TEMPLATE = "clinic.ipynb"
-MAX_ROWS = 200  # rows drawn in the notebook; the CSV export has them all
-EXPORTS = {
-    "worklist": "clinic-worklist.csv",
-    "patients": "clinic-outcomes-patients.csv",
-    "template": "clinic-outcomes-templates.csv",
-    "category": "clinic-outcomes-categories.csv",
-}
-_COLOURS = {
-    Urgency.SAME_DAY: "#b00020",
-    Urgency.URGENT: "#c2410c",
-    Urgency.SOON: "#8a5a00",
-    Urgency.ROUTINE: "#4b5563",
-}
 
 
 def _day(name: str, text: str | date | None) -> date | None:
@@ -80,99 +58,6 @@ def _day(name: str, text: str | date | None) -> date | None:
         return parse_day(name, text)
     except ParameterError as exc:
         raise ClinicError(str(exc)) from None
-
-
-def _notebooks_dir(value: str) -> PurePosixPath:
-    from casebook.notebooks import ParameterError, relative_folder
-
-    try:
-        return relative_folder("notebooks_dir", value)
-    except ParameterError as exc:
-        raise ClinicError(str(exc)) from None
-
-
-class ClinicSession:
-    """The clinic as the notebook sees it: the store, the frames (read once), the filter,
-    and the sections to tell when the filter changes."""
-
-    def __init__(
-        self,
-        store: CaseStore,
-        clinic_filter: ClinicFilter,
-        *,
-        notebooks_dir: str = ".",
-        export_dir: Path | None = None,
-        today: date | None = None,
-    ) -> None:
-        self.store = store
-        self.filter = clinic_filter
-        self.notebooks_dir = _notebooks_dir(notebooks_dir)
-        self.export_dir = Path.cwd() if export_dir is None else Path(export_dir)
-        self.today = today or date.today()
-        self.frames: ClinicFrames = load_clinic_frames(store)
-        self._observers: list[Callable[[], None]] = []
-        self._cache: dict[str, pd.DataFrame] = {}
-        self._drawn = False  # the worklist cell has run on these frames
-
-    def reload(self) -> None:
-        """Read the store again (a flag acknowledged, results reviewed since) and redraw."""
-        self.frames = load_clinic_frames(self.store)
-        self._cache.clear()
-        for callback in list(self._observers):
-            callback()
-
-    def __repr__(self) -> str:
-        return f"ClinicSession({self.store!r})"
-
-    def observe(self, callback: Callable[[], None]) -> None:
-        self._observers.append(callback)
-
-    def set_filter(self, clinic_filter: ClinicFilter) -> None:
-        if clinic_filter != self.filter:
-            self.filter = clinic_filter
-            self._cache.clear()
-            for callback in list(self._observers):
-                callback()
-
-    def table(self, name: str) -> pd.DataFrame:
-        """'worklist', or the outcomes by 'patients', 'template' or 'category'."""
-        if name not in self._cache:
-            if name == "worklist":
-                df = store_worklist(
-                    self.store, today=self.today, clinic_filter=self.filter, frames=self.frames
-                )
-            else:
-                by: OutcomesBy = (
-                    "patient"
-                    if name == "patients"
-                    else "template"
-                    if name == "template"
-                    else "category"
-                )
-                df = store_outcomes(
-                    self.store, by=by, clinic_filter=self.filter, frames=self.frames
-                )
-            self._cache[name] = df
-        return self._cache[name]
-
-    def patient_link(self, patient_id: str, name: str) -> Markup:
-        """The link (HTML) that opens a patient's case workbook inside JupyterLab, or
-        brings it to the front when it is open: shown through `LabHtml`, never through an
-        ipywidgets HTML value (whose links reload JupyterLab)."""
-        from casebook.notebooks import case_notebook_name, lab_link
-
-        folder = "/".join((*self.notebooks_dir.parts, patient_id))
-        href = f"{folder}/{case_notebook_name(patient_id, name)}"
-        return lab_link(href, name or patient_id, title=f"Open the case workbook of {patient_id}")
-
-    def export(self) -> list[Path]:
-        """Every current table as CSV in `export_dir` (written whole, then renamed)."""
-        from casebook.notebooks import write_atomic
-
-        return [
-            write_atomic(self.export_dir / file, to_csv(self.table(name)))
-            for name, file in EXPORTS.items()
-        ]
 
 
 def open_clinic(
@@ -201,51 +86,10 @@ def open_clinic(
 
 
 # --- sections ---------------------------------------------------------------------------
-def worklist_html(session: ClinicSession) -> str:
-    df = session.table("worklist")
-    shown = df.head(MAX_ROWS)
-    since = shown["since"].dt.strftime("%Y-%m-%d").fillna("")
-    rows = [
-        {
-            "urgency": Urgency(r.urgency).label,
-            "colour": _COLOURS[Urgency(r.urgency)],
-            "patient_id": r.patient_id,
-            "name": r.name if isinstance(r.name, str) else "",
-            "link": session.patient_link(r.patient_id, r.name if isinstance(r.name, str) else ""),
-            "kind": r.kind,
-            "detail": r.detail,
-            "since": s,
-        }
-        for r, s in zip(shown.itertuples(index=False), since, strict=True)
-    ]
-    f = session.filter
-    filtered = bool(f.practitioner or f.date_from or f.date_to)
-    return (
-        environment("casebook.clinic")
-        .get_template("worklist.html.j2")
-        .render(rows=rows, more=max(0, len(df) - MAX_ROWS), filtered=filtered)
-    )
+def _html(value: str, sentence: str) -> W.HTML:
+    from casebook.clinic._widgets import SectionHTML
 
-
-def _html(value: str) -> W.HTML:
-    import ipywidgets as W
-
-    return W.HTML(value=value)
-
-
-def worklist_section(session: ClinicSession) -> LabHtml:
-    """The worklist, most urgent first; each patient's name opens their case workbook
-    inside JupyterLab (a notebook output, `LabHtml`: no reload, an open one comes to the
-    front). Running the cell again reads the store again, so an acknowledged flag leaves
-    the list."""
-    from casebook.notebooks import LabHtml
-
-    if session._drawn:
-        session.reload()
-    session._drawn = True
-    out = LabHtml(worklist_html(session))
-    session.observe(lambda: setattr(out, "value", worklist_html(session)))
-    return out
+    return SectionHTML(value, sentence=sentence)
 
 
 def outcome_chart(groups: pd.DataFrame, measure: str = "burden") -> alt.Chart | None:
@@ -270,30 +114,57 @@ def outcome_chart(groups: pd.DataFrame, measure: str = "burden") -> alt.Chart | 
     return chart
 
 
-_OUTCOME_COLUMNS = [
-    "group_name",
-    "measure_name",
-    "n_patients",
-    "n_followed_up",
-    "n_lost_to_follow_up",
-    "median_change",
-    "q1_change",
-    "q3_change",
-    "mid",
-    "improved_share",
-    "note",
-]
+# The table's columns: (header a person reads, how a row's cell is written).
+_OUTCOME_HEADERS = (
+    "Protocol template",
+    "Measure",
+    "Patients",
+    "Followed up",
+    "Lost to follow-up",
+    "Median change (IQR)",
+    "MID",
+    "Improved by the MID or more",
+    "Note",
+)
+_NUMERIC = frozenset(range(2, 8))  # right-aligned, never wrapped
+
+
+def _median_iqr(median: Any, q1: Any, q3: Any) -> str:
+    from casebook.clinic._format import _cell
+
+    if median is None:
+        return "-"
+    return f"{_cell(median)} ({_cell(q1)} to {_cell(q3)})"
+
+
+def _outcome_rows(groups: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table's rows: a template's name on its first row only, numbers as people write
+    them (a share as a percentage, the IQR beside its median)."""
+    from casebook.clinic._format import _cell, _plain
+
+    rows, last = [], None
+    for r in _plain(groups).itertuples(index=False):
+        share = r.improved_share
+        cells = [
+            "" if r.group_name == last else _cell(r.group_name),
+            _cell(r.measure_name),
+            _cell(r.n_patients),
+            _cell(r.n_followed_up),
+            _cell(r.n_lost_to_follow_up),
+            _median_iqr(r.median_change, r.q1_change, r.q3_change),
+            _cell(r.mid),
+            "-" if share is None else f"{round(100 * float(share))}%",
+            _cell(r.note) if r.note else "",
+        ]
+        rows.append({"first": r.group_name != last, "cells": cells})
+        last = r.group_name
+    return rows
 
 
 def outcomes_html(session: ClinicSession) -> str:
-
     from casebook.charts import chart_html
-    from casebook.clinic._format import _cell, _plain
 
     groups = session.table("template")
-    rows = [
-        [_cell(v) for v in row] for row in _plain(groups[_OUTCOME_COLUMNS]).itertuples(index=False)
-    ]
     import altair as alt
 
     drawn = [
@@ -306,8 +177,9 @@ def outcomes_html(session: ClinicSession) -> str:
         environment("casebook.clinic")
         .get_template("outcomes.html.j2")
         .render(
-            columns=_OUTCOME_COLUMNS,
-            rows=rows,
+            headers=_OUTCOME_HEADERS,
+            numeric=_NUMERIC,
+            rows=_outcome_rows(groups),
             charts=charts,
             sources=sources,
             caveats=[*CAVEATS, *([groups.attrs["left_out"]] if "left_out" in groups.attrs else [])],
@@ -315,9 +187,18 @@ def outcomes_html(session: ClinicSession) -> str:
     )
 
 
+_OUTCOMES_SENTENCE = (
+    "Outcomes by protocol template: run this notebook (Run ▸ Run All Cells) to see them."
+)
+_FILTERS_SENTENCE = (
+    "Filters by date range and practitioner: run this notebook (Run ▸ Run All Cells) to use them."
+)
+_EXPORT_SENTENCE = "Export to CSV: run this notebook (Run ▸ Run All Cells) to use it."
+
+
 def outcomes_section(session: ClinicSession) -> W.HTML:
     """Outcomes by protocol template: the table, charts of median change, the caveats."""
-    out = _html(outcomes_html(session))
+    out = _html(outcomes_html(session), _OUTCOMES_SENTENCE)
     session.observe(lambda: setattr(out, "value", outcomes_html(session)))
     return out
 
@@ -346,7 +227,11 @@ def filters_section(session: ClinicSession) -> W.VBox:
         status.value = ""
 
     apply.on_click(on_apply)
-    return W.VBox([W.HBox([start, end, who]), W.HBox([apply, status])])
+    from casebook.clinic._widgets import SectionBox
+
+    return SectionBox(
+        [W.HBox([start, end, who]), W.HBox([apply, status])], sentence=_FILTERS_SENTENCE
+    )
 
 
 # Markup.format escapes what it is given: a message or a file name prints as text.
@@ -354,7 +239,7 @@ _ERROR = Markup('<span style="color:#b00020">{}</span>')
 _WRITTEN = Markup('<span style="color:#555">Written: {}</span>')
 
 
-def export_section(session: ClinicSession) -> W.HBox:
+def export_section(session: ClinicSession) -> W.VBox:
     """A button that writes the current tables as CSV next to the notebook. The worklist
     carries names (the practitioner needs them); the outcome files carry none."""
     import ipywidgets as W
@@ -371,7 +256,9 @@ def export_section(session: ClinicSession) -> W.HBox:
         status.value = _WRITTEN.format(", ".join(p.name for p in paths))
 
     button.on_click(on_click)
-    return W.HBox([button, status])
+    from casebook.clinic._widgets import SectionBox
+
+    return SectionBox([button, status], sentence=_EXPORT_SENTENCE)  # the status under it
 
 
 # --- the notebook -----------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """The pure clinical rules, one module for each: what a record scores and which band it
-falls in (`scoring`), the red-flag rules (`red_flags`), where a raised flag stands and the
+falls in (`scoring`), lab-aware readings: anaemia, iron deficiency, celiac serology
+(`labs`), the red-flag rules (`red_flags`), where a raised flag stands and the
 urgency it shows (`flag_lifecycle`), plan cautions matched against the patient
-(`cautions`), the validate-and-derive step before a save (`derive`), and the words of the
-domain, one spelling each (`vocabulary`).
+(`cautions`), which substances an item contains (`substances`), what a caution
+confirmation must say (`overrides`), what must be true before a protocol starts
+(`preconditions`), the validate-and-derive step before a save (`derive`), and the words of
+the domain, one spelling each (`vocabulary`).
 
 Importing the package imports none of them: `casebook.clinical.vocabulary` sits below the
 catalog and the models (they use its words), while the other modules read them. A module
@@ -13,7 +16,18 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-__all__ = ["cautions", "derive", "flag_lifecycle", "red_flags", "scoring", "vocabulary"]
+__all__ = [
+    "cautions",
+    "derive",
+    "flag_lifecycle",
+    "labs",
+    "overrides",
+    "preconditions",
+    "red_flags",
+    "scoring",
+    "substances",
+    "vocabulary",
+]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -194,22 +194,83 @@ def prepare_result(record: TestResult, catalog: Catalog, patient: Patient) -> Te
     return record.model_copy(update=fields)
 
 
-def check_cautions(
-    item: PlanItem, catalog: Catalog, case: Case, index: CautionIndex | None = None
-) -> PlanItem:
-    """Refuse an active or proposed plan item whose template's cautions match the patient
-    without a confirmation (with a reason) for each; stopped and completed items pass.
+def _declared(item: PlanItem, catalog: Catalog) -> PlanItem:
+    """`item` with the substances its name matches added, or RecordError: an unknown
+    substance key, or a typed supplement item that names none and gives no reason."""
+    from casebook.clinical.overrides import reason_problem
+    from casebook.clinical.substances import SUBSTANCE_CATEGORIES, match_substances
 
-    Applies to every save and to whole-case imports alike: an imported active or proposed
-    item must carry its confirmations, so a caution is never silently accepted. Matching
-    reads the patient and the history, not the plan, so the item is judged against `case`
-    as given (which may hold its older version); `index` (`caution_index(case, catalog)`,
-    built once for a whole case) keeps checking every item of a large plan linear."""
-    from casebook.clinical.cautions import caution_index, unconfirmed_cautions
+    unknown = [k for k in item.substances if k not in catalog.substances]
+    if unknown:
+        raise RecordError("plan item", "substances", f"unknown substance {unknown[0]!r}")
+    keys = list(dict.fromkeys([*item.substances, *match_substances(item.name, catalog)]))
+    if keys != item.substances:
+        item = item.model_copy(update={"substances": keys})
+    if item.template is None and not keys and item.category in SUBSTANCE_CATEGORIES:
+        if not item.no_substance_reason.strip():
+            raise RecordError(
+                "plan item",
+                "substances",
+                f"{item.name!r} matches no catalog substance: name its substances, or give "
+                "no_substance_reason saying why none is listed",
+            )
+        problem = reason_problem(item.no_substance_reason)
+        if problem:
+            raise RecordError("plan item", "no_substance_reason", problem)
+    return item
+
+
+def check_cautions(
+    item: PlanItem,
+    catalog: Catalog,
+    case: Case,
+    index: CautionIndex | None = None,
+    *,
+    review: bool = False,
+) -> PlanItem:
+    """Refuse a plan item in force (`cautions.in_force`: active, proposed, or completed
+    since the last visit) whose cautions match the patient without a confirmation for each
+    that passes `casebook.clinical.overrides` (a contraindication: a reason that says why and
+    who advised; each caution its own reason); stopped items pass. A gluten-free trial with
+    positive celiac serology is refused until a gastroenterology referral is in the plan.
+
+    `review=True` (whole-case imports: a case's own export always imports back) keeps an
+    unconfirmed caution and lets the item be listed for review (`cautions.items_for_review`)
+    instead of refusing it. Matching reads the patient and the history, not the plan, so the
+    item is judged against `case` as given; `index` (`caution_index(case, catalog)`, built
+    once for a whole case) keeps checking every item of a large plan linear."""
+    from casebook.clinical.cautions import caution_index, in_force, unconfirmed_cautions
+    from casebook.clinical.overrides import duplicate_reason
+    from casebook.clinical.preconditions import is_gluten_free_trial, referral_kind
 
     index = index or caution_index(case, catalog)
     if item.template is not None and item.template not in index.templates:
         raise RecordError("plan item", "template", f"unknown protocol template {item.template!r}")
+    if review or not in_force(item, case):
+        return item
+    item = _declared(item, catalog)
+    repeated = duplicate_reason(item.caution_confirmations)
+    if repeated:
+        raise RecordError(
+            "plan item",
+            "caution_confirmations",
+            f"{item.name!r}: the confirmation of {repeated!r} repeats another's reason; "
+            "confirm each caution on its own",
+        )
+    if (
+        is_gluten_free_trial(item)
+        and index.celiac == "positive"
+        and not any(
+            referral_kind(i) == "gi" and i.status in ("active", "proposed", "completed")
+            for i in case.plan
+        )
+    ):
+        raise RecordError(
+            "plan item",
+            "status",
+            f"{item.name!r}: celiac serology is positive; refer to gastroenterology (biopsy "
+            "while still eating gluten) before any gluten-free trial",
+        )
     missing = unconfirmed_cautions(case, catalog, item, index=index)
     if missing:
         first = missing[0]
@@ -217,8 +278,8 @@ def check_cautions(
         raise RecordError(
             "plan item",
             "caution_confirmations",
-            f"{item.name!r}: caution {first.key!r}{more} matches the patient "
-            f"({'; '.join(first.reasons)}); confirm it with a reason before saving",
+            f"{item.name!r}: {first.caution.kind} {first.key!r}{more} matches the patient "
+            f"({'; '.join(first.reasons)}); {first.problem}",
         )
     return item
 
@@ -230,14 +291,18 @@ def prepare(
     case: Case | None = None,
     *,
     cautions: CautionIndex | None = None,
+    review: bool = False,
 ) -> Record:
     """The record as it should be stored, or RecordError naming the bad field.
 
     A plan item is checked against its template's cautions when the `case` it belongs to is
     given (the store always gives it); `cautions`, the case's `caution_index`, lets a bulk
-    import work it out once for every item."""
+    import work it out once for every item; `review` (whole-case imports) lists an
+    unconfirmed caution for review instead of refusing the item."""
     if isinstance(record, PlanItem):
-        return record if case is None else check_cautions(record, catalog, case, cautions)
+        if case is None:
+            return record
+        return check_cautions(record, catalog, case, cautions, review=review)
     if isinstance(record, InstrumentResponse):
         return _instrument(record, catalog)
     if isinstance(record, SymptomRating):

@@ -12,6 +12,9 @@ review steps the practitioners recorded (`FlagReview`, appended by `CaseStore.re
   acknowledged: a PHQ-9 item 9 answer from last year must not keep a case "same day" for
   ever, and must never silently disappear either. `shown_urgency` is that rule, and every
   view shows a flag's urgency through it (or through `FlagStatus.urgency`, which it sets).
+- A lab flag whose test has a newer result in range (`RedFlag.superseded`) is shown as
+  routine with "a newer result is in range", and stays until a practitioner resolves it:
+  an abnormal result from years ago neither fires for ever nor disappears unseen.
 """
 
 from __future__ import annotations
@@ -22,9 +25,14 @@ from datetime import date
 
 from casebook.catalog import Catalog
 from casebook.clinical.red_flags import RedFlag, red_flags
-from casebook.clinical.vocabulary import Urgency
+from casebook.clinical.vocabulary import (
+    RESULT_DISCUSS_WORDS,
+    RESULT_REVIEWED_WORDS,
+    Urgency,
+    dated_patient_text,
+)
 from casebook.errors import InputError
-from casebook.models import Case, FlagReview
+from casebook.models import Case, FlagReview, PlanItem
 
 __all__ = [
     "REVIEW_STEPS",
@@ -33,7 +41,9 @@ __all__ = [
     "FlagStatus",
     "case_flag_statuses",
     "check_step",
+    "cited_result_words",
     "flag_statuses",
+    "patient_plan_item",
     "shown_urgency",
 ]
 
@@ -82,6 +92,8 @@ class FlagStatus:
     def headline(self) -> str:
         """E.g. 'urgent — answered on 2025-01-02, review' for an aged same-day flag."""
         words = self.urgency.label
+        if self.flag.superseded:
+            return f"{words} — a newer result is in range"
         return f"{words} — {self.age_note}" if self.aged else words
 
     def summary(self) -> str:
@@ -116,7 +128,10 @@ def _aged(flag: RedFlag, today: date) -> bool:
 
 def shown_urgency(flag: RedFlag, today: date) -> Urgency:
     """The urgency every view shows for `flag` on `today`: the rule's, except that a
-    same-day flag on evidence older than SAME_DAY_MAX_AGE_DAYS days is urgent."""
+    same-day flag on evidence older than SAME_DAY_MAX_AGE_DAYS days is urgent, and a lab
+    flag with a newer result in range is routine."""
+    if flag.superseded:
+        return Urgency.ROUTINE
     return Urgency.URGENT if _aged(flag, today) else Urgency(flag.urgency)
 
 
@@ -147,6 +162,36 @@ def case_flag_statuses(
     today = today or date.today()
     flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=today)
     return flag_statuses(flags, case.flag_reviews, today=today)
+
+
+def cited_result_words(result_id: str, statuses: Iterable[FlagStatus]) -> str | None:
+    """What a patient reads about a result a raised red flag cites, in place of "within the
+    usual range": a talk while any citing flag is not resolved, that it was looked at once
+    every citing flag is resolved; None when no flag cites it."""
+    citing = [s for s in statuses if result_id in s.flag.results]
+    if not citing:
+        return None
+    if all(s.state == "resolved" for s in citing):
+        return RESULT_REVIEWED_WORDS
+    return RESULT_DISCUSS_WORDS
+
+
+def patient_plan_item(
+    item: PlanItem, statuses: Iterable[FlagStatus], *, today: date | None
+) -> PlanItem:
+    """The plan item as a patient reads it on `today` (None: a letter read later): its
+    patient title as its name, and no "today" in its words after the day it started; a
+    sentence that promised a talk "today" becomes the request to get in touch while a red
+    flag still needs contact, and is left out once none does (`dated_patient_text`)."""
+    contact = any(s.needs_contact for s in statuses)
+
+    def words(text: str, *, title: bool = False) -> str:
+        return dated_patient_text(
+            text, written_on=item.start, today=today, needs_contact=contact, title=title
+        )
+
+    name, instructions = words(item.patient_title, title=True), words(item.instructions)
+    return item.model_copy(update={"name": name, "patient_name": "", "instructions": instructions})
 
 
 def check_step(

@@ -16,6 +16,14 @@ from types import MappingProxyType
 
 from casebook.catalog.rule_schema import RedFlagRule
 from casebook.catalog.schema import Instrument, LabTest
+from casebook.clinical.labs import (
+    LabFinding,
+    has_anaemia,
+    has_iron_deficiency,
+    latest_finding,
+    shown,
+    unreadable_without_limit,
+)
 from casebook.clinical.scoring import ScoringError, instrument_alerts, read_result
 from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, Urgency
 from casebook.format import lower_first, number
@@ -35,6 +43,7 @@ class RedFlag:
     visit_id: str | None
     on: date | None
     results: tuple[str, ...] = ()  # ids of the results it cites
+    superseded: str = ""  # "a newer result is in range: ..." (`clinical.labs`), else ""
 
 
 # --- red flags ------------------------------------------------------------------------
@@ -135,12 +144,39 @@ def _rated(rec: _Record, visit: Visit, symptom: str) -> bool:
     )
 
 
+def _words(name: str) -> str:
+    return _FIELD_WORDS.get(name, name.replace("_", " "))
+
+
+# Screen fields and symptoms as a reason names them.
+_FIELD_WORDS = {"gi_bleeding": "rectal or other GI bleeding"}
+
+
+def _found_at(rule: RedFlagRule, rec: _Record, visit: Visit) -> list[str] | None:
+    """What the rule's combination finds at this visit, or None when it is not met: every
+    one of `fields` and `symptoms`, and (when given) at least one of `any_fields` and
+    `any_symptoms`."""
+    if not all(getattr(visit.screen, f) is True for f in rule.fields):
+        return None
+    if not all(_rated(rec, visit, s) for s in rule.symptoms):
+        return None
+    found = [*rule.fields, *rule.symptoms]
+    if rule.any_fields or rule.any_symptoms:
+        some = [f for f in rule.any_fields if getattr(visit.screen, f) is True]
+        some += [s for s in rule.any_symptoms if _rated(rec, visit, s)]
+        if not some:
+            return None
+        found += [n for n in some if n not in found]
+    return [_words(n) for n in found]
+
+
 def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
     """NICE NG12 age combinations: an age, with screen answers, symptoms or other flags."""
     min_age = rule.min_age or 0
     patient = rec.case.patient
     also = [lower_first(n.label) for n in needs]
-    if not (rule.fields or rule.symptoms):  # only other flags: age on their latest evidence
+    if not (rule.fields or rule.symptoms or rule.any_fields or rule.any_symptoms):
+        # only other flags: age on their latest evidence
         dates = [n.on for n in needs if n.on is not None]
         when = max(dates) if dates else (rec.today or date.today())
         age = patient.age_on(when)
@@ -149,22 +185,16 @@ def _age_with(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedF
         return _flag(rule, f"Age {age} on {when}, with {' and '.join(also)}", None, when)
     for visit in reversed(rec.visits):
         age = patient.age_on(visit.visit_date)
-        if age < min_age:
+        if age < min_age or (rule.under_age is not None and age >= rule.under_age):
             continue
-        if all(getattr(visit.screen, f) is True for f in rule.fields) and all(
-            _rated(rec, visit, s) for s in rule.symptoms
-        ):
-            found = [f.replace("_", " ") for f in rule.fields]
-            found += [s.replace("_", " ") for s in rule.symptoms] + also
-            reason = f"Age {age} at the visit on {visit.visit_date}, with {' and '.join(found)}"
+        found = _found_at(rule, rec, visit)
+        if found is not None:
+            reason = (
+                f"Age {age} at the visit on {visit.visit_date}, with "
+                f"{' and '.join([*found, *also])}"
+            )
             return _flag(rule, reason, visit.id, visit.visit_date)
     return None
-
-
-def _shown(result: TestResult, test: LabTest | None) -> str:
-    if result.value is None:
-        return repr(result.value_text)
-    return f"{number(result.value)} {result.unit or (test.unit if test else '')}".strip()
 
 
 def _threshold(rule: RedFlagRule, result: TestResult, sex: str) -> str | None:
@@ -182,34 +212,75 @@ def _threshold(rule: RedFlagRule, result: TestResult, sex: str) -> str | None:
     return None
 
 
+def _found(
+    rule: RedFlagRule, found: LabFinding | None, tests: Mapping[str, LabTest | None]
+) -> RedFlag | None:
+    """The flag of a lab finding: its reason, the results it cites, and whether a newer
+    result of the same test is in range (`superseded`)."""
+    if found is None:
+        return None
+    result = found.result
+    reason = f"{shown(result, tests.get(result.test))} {found.why}"
+    newer = found.superseded_by
+    superseded = ""
+    if newer is not None:
+        superseded = f"a newer result is in range: {shown(newer, tests.get(newer.test))}"
+        reason += f"; {superseded}"
+    cited = (result.id, *(r.id for r in found.also))
+    return replace(_flag(rule, reason, None, result.collected_on, cited), superseded=superseded)
+
+
 def _lab(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
     sex = rec.case.patient.sex
     tests = _lab_tests(rule, rec.tests)
-    results = sorted(
-        (
-            r
-            for r in rec.case.results
-            if r.test in tests and (rec.today is None or r.collected_on <= rec.today)
-        ),
-        key=lambda r: r.collected_on,
-    )
-    for result in reversed(results):  # most recent evidence first
+
+    def comparable(result: TestResult) -> bool:
         test = tests[result.test]
-        name = test.name if test else result.test
-        evidence = f"{name} {_shown(result, test)} on {result.collected_on}"
+        return rule.kind == "lab_flag" or not (
+            test is not None and result.unit and not test.accepts_unit(result.unit)
+        )  # a value in another unit cannot be compared with the threshold
+
+    def fires(result: TestResult) -> LabFinding | None:
+        test = tests[result.test]
         if rule.kind == "lab_flag":
             flag = read_result(result, test, sex).flag
             if flag is None or flag not in rule.flags:
-                continue
-            why = f"is flagged {flag} ({RESULT_FLAG_WORDS[flag]})"
-        else:
-            if test is not None and result.unit and not test.accepts_unit(result.unit):
-                continue  # a value in another unit cannot be compared with the threshold
-            why = _threshold(rule, result, sex) or ""
-            if not why:
-                continue
-        return _flag(rule, f"{evidence} {why}", None, result.collected_on, (result.id,))
-    return None
+                return None
+            return LabFinding(result, f"is flagged {flag} ({RESULT_FLAG_WORDS[flag]})")
+        why = _threshold(rule, result, sex)
+        return LabFinding(result, why) if why else None
+
+    results = [
+        r
+        for r in rec.case.results
+        if r.test in tests and (rec.today is None or r.collected_on <= rec.today) and comparable(r)
+    ]
+    return _found(rule, latest_finding(results, fires), tests)
+
+
+def _test_key(rule: RedFlagRule, rec: _Record) -> str:
+    """The catalog key of the rule's (first) test, which may be named by LOINC code."""
+    name = rule.test_keys[0]
+    test = rec.tests.get(name) or next((t for t in rec.tests.values() if t.loinc == name), None)
+    return test.key if test is not None else name
+
+
+def _anemia(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
+    key = _test_key(rule, rec)
+    return _found(rule, has_anaemia(rec.case, rec.tests, today=rec.today, key=key), rec.tests)
+
+
+def _iron_deficiency(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
+    found = has_iron_deficiency(
+        rec.case, rec.tests, anaemic=bool(rule.anemic), today=rec.today, key=_test_key(rule, rec)
+    )
+    return _found(rule, found, rec.tests)
+
+
+def _needs_limit(rule: RedFlagRule, rec: _Record, needs: Sequence[RedFlag]) -> RedFlag | None:
+    keys = list(_lab_tests(rule, rec.tests))
+    found = unreadable_without_limit(rec.case, rec.tests, keys, today=rec.today)
+    return _found(rule, found, rec.tests)
 
 
 # Written as clinicians write them: IBD keeps its capitals.
@@ -258,6 +329,9 @@ _RULE_KINDS: Mapping[str, _Kind] = MappingProxyType(
         "age_with": _age_with,
         "lab": _lab,
         "lab_flag": _lab,
+        "anemia": _anemia,
+        "iron_deficiency": _iron_deficiency,
+        "lab_needs_limit": _needs_limit,
         "family_history": _family_history,
         "instrument_alert": _instrument_alert,
     }
@@ -302,11 +376,17 @@ def red_flags(
     rec = _Record(case, visits, instruments, tests or {}, today)
     fired: dict[str, RedFlag] = {}
     for rule in _in_order(list(rules)):
-        if any(k not in fired for k in rule.requires) or any(k in fired for k in rule.unless):
+        # a flag whose newer result is in range does not rule out another (`unless`)
+        current = {k for k, f in fired.items() if not f.superseded}
+        if any(k not in fired for k in rule.requires) or any(k in current for k in rule.unless):
             continue
         needs = [fired[k] for k in rule.requires]
         flag = _RULE_KINDS[rule.kind](rule, rec, needs)
         if flag is not None:
             cited = tuple(dict.fromkeys((*flag.results, *(i for n in needs for i in n.results))))
-            fired[rule.key] = replace(flag, results=cited)
+            flag = replace(flag, results=cited)
+            gone = next((n.superseded for n in needs if n.superseded), "")
+            if gone and not flag.superseded:  # what it requires is in range now
+                flag = replace(flag, reason=f"{flag.reason}; {gone}", superseded=gone)
+            fired[rule.key] = flag
     return sorted(fired.values(), key=lambda f: (Urgency(f.urgency).rank, f.key))

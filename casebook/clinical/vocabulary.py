@@ -9,7 +9,9 @@ the patient dashboard) shows them from here rather than spelling them again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import date
 from enum import StrEnum
 from typing import Literal, get_args
 
@@ -19,14 +21,18 @@ __all__ = [
     "GET_IN_TOUCH",
     "GET_IN_TOUCH_WHY",
     "RED_FLAG_URGENCIES",
+    "RESULT_DISCUSS_WORDS",
     "RESULT_FLAGS",
     "RESULT_FLAG_PATIENT_WORDS",
     "RESULT_FLAG_WORDS",
+    "RESULT_REVIEWED_WORDS",
     "SEVERITY_PATIENT_WORDS",
     "SEVERITY_WORDS",
     "Evidence",
     "ResultFlag",
     "Urgency",
+    "dated_patient_text",
+    "drug_class_words",
     "result_patient_words",
     "severity_words",
 ]
@@ -79,6 +85,44 @@ GET_IN_TOUCH_WHY = (
     "to do."
 )
 
+# A time word is true only on the day the text was written: "today" read a week later is a
+# promise of a call at a time that has passed.
+_TIME_WORDS = re.compile(r"\s*\b(?:today|tonight|this (?:morning|afternoon|evening))\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_NOTHING_LEFT = "Your practitioner can tell you more about this."
+
+
+def dated_patient_text(
+    text: str,
+    *,
+    written_on: date | None,
+    today: date | None,
+    needs_contact: bool,
+    title: bool = False,
+) -> str:
+    """Patient text as it may be read on `today`: unchanged on the day it was written
+    (`written_on`); after that day (or when either date is unknown) nothing in it says
+    "today". A `title` loses the time word; in instructions each sentence with one is
+    replaced by the request to get in touch while a red flag still needs contact
+    (`needs_contact`, from the flag lifecycle), and is left out once it does not."""
+    if not _TIME_WORDS.search(text) or (written_on is not None and written_on == today):
+        return text
+    if title:
+        return _TIME_WORDS.sub("", text).strip()
+    kept: list[str] = []
+    for sentence in _SENTENCE.split(text.strip()):
+        if not _TIME_WORDS.search(sentence):
+            kept.append(sentence)
+        elif needs_contact and f"{GET_IN_TOUCH}." not in kept:
+            kept.append(f"{GET_IN_TOUCH}.")
+    return " ".join(kept) if kept else _NOTHING_LEFT
+
+
+RESULT_DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
+"""A result an open (or acknowledged, or referred) red flag cites: never the usual range."""
+RESULT_REVIEWED_WORDS = "your practitioner has looked at this result"
+"""A result only resolved red flags cite: not current, and still never the usual range."""
+
 ResultFlag = Literal["H", "L", "A"]
 """A result's flag: above its range, below it, or an abnormal qualitative value."""
 RESULT_FLAGS: tuple[ResultFlag, ...] = get_args(ResultFlag)
@@ -123,3 +167,23 @@ def severity_words(*, patient: bool) -> tuple[str, ...]:
     """How a symptom's severity (0 to 4) is said: the patient's words, or the
     practitioner's ("strong" where a practitioner reads "marked")."""
     return SEVERITY_PATIENT_WORDS if patient else SEVERITY_WORDS
+
+
+# Written as clinicians write them: initialisms in capitals, the rest in words.
+_DRUG_CLASS_INITIALISMS = frozenset(
+    {"ace", "arb", "cyp", "dmard", "h2", "maoi", "nsaid", "pgp", "ppi", "snri", "ssri", "tca"}
+)
+_DRUG_CLASS_WORDS: Mapping[str, str] = {
+    "cyp_pgp_substrate": "Narrow-margin CYP3A4, CYP2D6 or P-gp substrate",
+    "h2_blocker": "H2-receptor antagonist",
+}
+
+
+def drug_class_words(key: str) -> str:
+    """A medicine class key as a clinician writes it: 'proton_pump_inhibitor' ->
+    'Proton pump inhibitor', 'nsaid' -> 'NSAID', 'ssri' -> 'SSRI'."""
+    if key in _DRUG_CLASS_WORDS:
+        return _DRUG_CLASS_WORDS[key]
+    words = [w.upper() if w in _DRUG_CLASS_INITIALISMS else w for w in key.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]

@@ -33,8 +33,14 @@ from typing import Any
 from markupsafe import Markup
 
 from casebook.catalog import Catalog
+from casebook.catalog.schema import LabTest
 from casebook.charts.remote import CHART_SOCKET_ENV
-from casebook.clinical.flag_lifecycle import flag_statuses
+from casebook.clinical.flag_lifecycle import (
+    FlagStatus,
+    cited_result_words,
+    flag_statuses,
+    patient_plan_item,
+)
 from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.scoring import ScoringError, read_result, score_instrument
 from casebook.clinical.vocabulary import (
@@ -64,8 +70,6 @@ __all__ = [
     "upcoming_tests_section",
 ]
 
-# A result that raised a red flag is never "within the usual range" on the patient's page.
-_DISCUSS_WORDS = "your practitioner would like to talk this result through with you"
 CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
 
 
@@ -99,6 +103,16 @@ class Dashboard:
     catalog: Catalog
     flags: list[RedFlag] = field(default_factory=list)
     today: date = field(default_factory=date.today)
+
+    @property
+    def statuses(self) -> list[FlagStatus]:
+        """The flags with where they stand today (clinical.flag_lifecycle)."""
+        return flag_statuses(self.flags, self.case.flag_reviews, today=self.today)
+
+    @property
+    def needs_contact(self) -> bool:
+        """Is an urgent or same-day flag open and not acknowledged yet?"""
+        return any(s.needs_contact for s in self.statuses)
 
 
 def load_dashboard(patient_id: str, database_url: str) -> Dashboard:
@@ -150,8 +164,7 @@ def attention(page: Dashboard) -> Section:
     """A kind request to get in touch while an urgent or same-day red flag is open and not
     acknowledged yet (clinical.flag_lifecycle); nothing else, and never a promise of a call-back
     at a given time (the clinic may not be able to keep it)."""
-    statuses = flag_statuses(page.flags, page.case.flag_reviews, today=page.today)
-    words = next((s.urgency.patient_words for s in statuses if s.needs_contact), "")
+    words = next((s.urgency.patient_words for s in page.statuses if s.needs_contact), "")
     if not words:
         return Section("attention", "")
     return _section("attention", words=words, why=GET_IN_TOUCH_WHY)
@@ -167,7 +180,7 @@ def _plan_item(item: PlanItem, today: date) -> dict[str, Any]:
         facts.append(("Since" if item.start <= today else "Starts", day(item.start)))
     if item.end:
         facts.append(("Until", day(item.end)))
-    return {"name": item.patient_title, "facts": facts, "instructions": item.instructions}
+    return {"name": item.name, "facts": facts, "instructions": item.instructions}
 
 
 def plan_section(page: Dashboard) -> Section:
@@ -176,8 +189,9 @@ def plan_section(page: Dashboard) -> Section:
     from casebook.charts import CATEGORY_LABELS, plan_timeline
 
     # the patient sees each item's patient-facing name, never the practitioner's wording
+    statuses = page.statuses
     items = sorted(
-        (i.model_copy(update={"name": i.patient_title}) for i in page.case.plan),
+        (patient_plan_item(i, statuses, today=page.today) for i in page.case.plan),
         key=lambda i: (i.start or date.max, i.name),
     )
     active = [i for i in items if i.status == "active"]
@@ -284,7 +298,15 @@ def questionnaires_section(page: Dashboard) -> Section:
     return _section("questionnaires", blocks=blocks)
 
 
-def _range_text(low: float | None, high: float | None, unit: str) -> str:
+_LAB_LIMIT_WORDS = (
+    "This test is read against the testing lab's own limit, which we do not have yet. "
+    "Your practitioner will check it with the lab before using the result."
+)
+
+
+def _range_text(low: float | None, high: float | None, unit: str, test: LabTest | None) -> str:
+    if low is None and high is None and test is not None and test.needs_lab_range:
+        return _LAB_LIMIT_WORDS
     if low is not None and high is not None:
         return f"Usual range: {number(low)} to {number(high)} {unit}"
     if high is not None:
@@ -312,7 +334,7 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
         shown = last.value_text or ""
         words = result_patient_words(flag, numeric=False)
     judged = flag is not None or last.value is None or reading.has_range
-    discuss = any(last.id in f.results for f in page.flags)
+    discuss = cited_result_words(last.id, page.statuses)
     numeric = [r for r in results if r.value is not None]
     chart = (
         _chart(
@@ -326,10 +348,12 @@ def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[
         "name": _test_name(page, key),
         "shown": shown,
         "on": last.collected_on,
-        "verdict": _DISCUSS_WORDS if discuss else words if judged else "",
+        "verdict": discuss or (words if judged else ""),
         "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
         "range_text": (
-            _range_text(reading.low, reading.high, last.unit) if last.value is not None else ""
+            _range_text(reading.low, reading.high, last.unit, test)
+            if last.value is not None
+            else ""
         ),
         "test": test,
         "evidence_words": EVIDENCE_PATIENT_WORDS[test.evidence] if test else "",

@@ -27,7 +27,7 @@ from casebook.models import (
     Visit,
 )
 
-__all__ = ["Gen", "history_entries", "orders_and_results"]
+__all__ = ["PLAUSIBLE", "Gen", "history_entries", "orders_and_results"]
 
 # (test, typical value, spread) for numeric tests ordered at intake
 _PANEL = [
@@ -40,6 +40,27 @@ _PANEL = [
     ("vitamin_d", 28.0, 9.0),
     ("albumin", 4.3, 0.3),
 ]
+# The limits a lab prints with tests that have no default range (celiac serology is read
+# against the assay's own upper limit: `LabTest.needs_lab_range`).
+_LAB_UPPER = {"ttg_iga": 15.0}
+# Where the demo's values stay: inside what adults' results plausibly are, in the catalog's
+# units (a ferritin of 0.1 ng/mL or a vitamin D of 0.1 ng/mL is not a result a lab prints).
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "hemoglobin": (8.0, 18.5),  # g/dL
+    "ferritin": (8.0, 400.0),  # ng/mL
+    "crp": (0.2, 40.0),  # mg/L
+    "calprotectin": (5.0, 600.0),  # ug/g
+    "ttg_iga": (0.5, 100.0),  # U/mL
+    "total_iga": (70.0, 400.0),  # mg/dL
+    "vitamin_d": (6.0, 80.0),  # ng/mL
+    "albumin": (3.0, 5.2),  # g/dL
+    "zonulin": (10.0, 150.0),  # ng/mL
+}
+
+
+def _plausible(key: str, value: float) -> float:
+    low, high = PLAUSIBLE[key]
+    return round(min(high, max(low, value)), 1)
 
 
 class Gen:
@@ -172,7 +193,7 @@ def orders_and_results(
     for key, mean, spread in panel:
         test = g.catalog.tests[key]
         collected = g.day(intake.visit_date, 3, 10)
-        value = max(0.1, round(rng.gauss(mean, spread), 1))
+        value = _plausible(key, rng.gauss(mean, spread))
         if g.index == 0 and key == "hemoglobin":
             value = 10.4 if patient.sex == "female" else 11.2
         order = TestOrder(
@@ -197,6 +218,7 @@ def orders_and_results(
                 collected_on=collected,
                 value=value,
                 unit=test.unit,
+                ref_high=_LAB_UPPER.get(key),
                 order_id=order.id,
             )
         )
@@ -225,7 +247,7 @@ def orders_and_results(
                     test=key,
                     collected_on=collected,
                     order_id=order.id,
-                    value=max(1.0, round(rng.gauss(mean + 6, spread), 1)),
+                    value=_plausible(key, rng.gauss(mean + 6, spread)),
                     unit=g.catalog.tests[key].unit,
                 )
             )

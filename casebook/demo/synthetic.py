@@ -9,15 +9,12 @@ import functools
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog, ProtocolTemplate, default_catalog
-from casebook.clinical.cautions import protocol_warning, unconfirmed_cautions
-from casebook.clinical.flag_lifecycle import shown_urgency
-from casebook.clinical.red_flags import red_flags
-from casebook.clinical.vocabulary import Urgency
+from casebook.clinical.cautions import active_cautions
 from casebook.demo._records import Gen, history_entries, orders_and_results
+from casebook.demo._rules import follow_rules, plan_item, template
 from casebook.models import (
     AlarmScreen,
     Case,
-    CautionConfirmation,
     InstrumentResponse,
     Note,
     Patient,
@@ -137,8 +134,15 @@ def generate_case(
             night_sweats=False,
             abdominal_or_rectal_mass=False,
             progressive_pain=False,
-            bowel_change_over_6_weeks=rng.random() < 0.1,
-            dysphagia_or_persistent_vomiting=False,
+            bowel_habit_change=rng.random() < 0.1,
+            dysphagia=False,
+            upper_abdominal_pain=False,
+            reflux=False,
+            dyspepsia=False,
+            nausea_or_vomiting=False,
+            back_pain=False,
+            jaundice=False,
+            new_onset_diabetes=False,
             melena=False,
             hematemesis=False,
             symptom_onset=onset if i == 0 else None,
@@ -204,90 +208,34 @@ def generate_case(
                 )
             )
     orders, results = orders_and_results(g, patient, visits)
+    history = history_entries(g, patient, intake)
     case = Case(
         patient=patient,
         visits=visits,
-        history=history_entries(g, patient, intake),
+        history=history,
         symptoms=symptoms,
         instruments=instruments,
         orders=orders,
         results=results,
-        plan=_plan(g, pid, visits, results),
+        plan=_plan(g, Case(patient=patient, history=history), visits, results),
         notes=_notes(g, pid, visits),
     )
-    return _follow_rules(g, case)
-
-
-def _follow_rules(g: Gen, case: Case) -> Case:
-    """The demo follows casebook's own rules: a referral whenever an urgent or same-day flag
-    is open beside a gut protocol, and every matching caution confirmed with a reason."""
-    cat, pid, plan = g.catalog, case.patient.id, list(case.plan)
-    if protocol_warning(case, cat) is not None:
-        flags = red_flags(case, cat.red_flags, cat.instruments, cat.tests)
-        key = (
-            "same_day_mental_health_review"
-            if any(shown_urgency(f, g.today) == Urgency.SAME_DAY for f in flags)
-            else "gastroenterology_referral"
-        )
-        plan.append(_item(g, pid, _template(cat, key), case.sorted_visits()[-1].visit_date))
-        case = case.model_copy(update={"plan": plan})
-    confirmed = []
-    for item in case.plan:
-        missing = unconfirmed_cautions(case, cat, item, g.today)
-        if missing:
-            item = item.model_copy(
-                update={
-                    "caution_confirmations": [
-                        *item.caution_confirmations,
-                        *(
-                            CautionConfirmation(
-                                key=m.key,
-                                by="demo practitioner",
-                                on=item.start or g.today,
-                                reason="Discussed with the patient; timing and "
-                                "monitoring agreed (synthetic demo).",
-                            )
-                            for m in missing
-                        ),
-                    ]
-                }
-            )
-        confirmed.append(item)
-    return case.model_copy(update={"plan": confirmed})
-
-
-def _template(catalog: Catalog, key: str) -> ProtocolTemplate:
-    return next(t for t in catalog.protocols if t.key == key)
-
-
-def _item(g: Gen, pid: str, tpl: ProtocolTemplate, start: date) -> PlanItem:
-    end = start + timedelta(days=tpl.duration_days) if tpl.duration_days else None
-    status = "active" if end is None or end >= g.today else "completed"
-    return PlanItem(
-        id=g.uid(),
-        patient_id=pid,
-        version=1,
-        category=tpl.category,
-        name=tpl.name,
-        patient_name=tpl.patient_name,
-        dose=tpl.dose,
-        frequency=tpl.frequency,
-        start=start,
-        end=end,
-        instructions=tpl.instructions,
-        rationale=tpl.rationale,
-        status=status,
-        template=tpl.key,
-        source=tpl.source,
-    )
+    return follow_rules(case, g.catalog, g.today, g.rng, g.uid)
 
 
 def _distance(target: float, value: int) -> float:
     return abs(value - target)
 
 
-def _allowed(tpl: ProtocolTemplate, results: list[TestResult], start: date) -> bool:
-    """Templates whose own precondition the demo case meets by `start`."""
+def _allowed(
+    tpl: ProtocolTemplate, known: Case, results: list[TestResult], start: date, catalog: Catalog
+) -> bool:
+    """Templates whose own precondition the demo case meets by `start`, and none of whose
+    contraindications matches the patient (the demo never overrides one)."""
+    if any(
+        m.caution.kind == "contraindication" for m in active_cautions(known, catalog, tpl, start)
+    ):
+        return False
     before = [r for r in results if r.collected_on <= start]
     if tpl.key == "vitamin_d_repletion":  # only when measured low (below 20 ng/mL)
         vit_d = sorted((r for r in before if r.test == "vitamin_d"), key=lambda r: r.collected_on)
@@ -299,8 +247,8 @@ def _allowed(tpl: ProtocolTemplate, results: list[TestResult], start: date) -> b
     return True
 
 
-def _plan(g: Gen, pid: str, visits: list[Visit], results: list[TestResult]) -> list[PlanItem]:
-    rng = g.rng
+def _plan(g: Gen, known: Case, visits: list[Visit], results: list[TestResult]) -> list[PlanItem]:
+    rng, pid = g.rng, known.patient.id
     items = []
     for i, category in enumerate(
         (
@@ -311,12 +259,16 @@ def _plan(g: Gen, pid: str, visits: list[Visit], results: list[TestResult]) -> l
         )
     ):
         start = visits[0].visit_date if i < 2 or len(visits) == 1 else visits[1].visit_date
-        options = [t for t in g.catalog.protocols_for(category) if _allowed(t, results, start)]
+        options = [
+            t
+            for t in g.catalog.protocols_for(category)
+            if _allowed(t, known, results, start, g.catalog)
+        ]
         if options:
-            items.append(_item(g, pid, rng.choice(options), start))
+            items.append(plan_item(pid, g.uid(), rng.choice(options), start, g.today))
     if g.index == 0:
-        tpl = _template(g.catalog, "gastroenterology_referral")
-        items.append(_item(g, pid, tpl, visits[0].visit_date))
+        tpl = template(g.catalog, "gastroenterology_referral")
+        items.append(plan_item(pid, g.uid(), tpl, visits[0].visit_date, g.today))
     return items
 
 

@@ -81,9 +81,11 @@ def _activity(i: PlanItem, goal_ref: _Json) -> _Json:
             ("frequency", i.frequency),
             ("source", i.source),
             ("patient-name", i.patient_name),
+            ("no-substance-reason", i.no_substance_reason),
         )
         if value
     ]
+    extensions += [c.ext("substance", valueCode=key) for key in i.substances]
     extensions += [
         c.ext("caution-confirmation", valueString=x.model_dump_json())
         for x in i.caution_confirmations
@@ -186,6 +188,10 @@ def careplan_rows(refs: BundleRefs, res: Any) -> list[_Json]:
                 "template": template,
                 "source": c.ext_value(d, "source", "valueString", ""),
                 "patient_name": c.ext_value(d, "patient-name", "valueString", ""),
+                "no_substance_reason": c.ext_value(d, "no-substance-reason", "valueString", ""),
+                "substances": [
+                    x.valueCode for x in d.extension or () if x.url == c.EXT + "substance"
+                ],
                 "caution_confirmations": [
                     json.loads(x.valueString)
                     for x in d.extension or ()

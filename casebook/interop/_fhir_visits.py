@@ -11,7 +11,13 @@ from typing import Any
 from casebook.catalog import Catalog
 from casebook.interop import fhir_common as c
 from casebook.interop._fhir_read import BadField, BundleRefs
-from casebook.models import AlarmScreen, InstrumentResponse, SymptomRating, Visit
+from casebook.models import (
+    SCREEN_RENAMED,
+    AlarmScreen,
+    InstrumentResponse,
+    SymptomRating,
+    Visit,
+)
 
 __all__ = [
     "encounter_resource",
@@ -139,7 +145,7 @@ def encounter_row(refs: BundleRefs, res: Any) -> tuple[str, _Json]:
         raise BadField("period.start", "missing (the visit date)")
     screen: dict[str, Any] = {}
     for item in getattr(c.find_ext(res, "alarm-screen"), "extension", None) or ():
-        if item.url not in AlarmScreen.model_fields:
+        if item.url not in AlarmScreen.model_fields and item.url not in SCREEN_RENAMED:
             raise BadField("extension.alarm-screen", f"unknown screen question {item.url!r}")
         screen[item.url] = item.valueDate if item.valueDate is not None else item.valueBoolean
     return "visits", {

@@ -1,7 +1,8 @@
 """History entries <-> FHIR resources, both ways (private to `casebook.interop.fhir`).
 
 inflammatory condition, infection -> Condition; medication -> MedicationStatement;
-food sensitivity -> AllergyIntolerance; family history -> FamilyMemberHistory;
+food sensitivity -> AllergyIntolerance (category food); allergy to a medicine or supplement ->
+AllergyIntolerance (category medication); family history -> FamilyMemberHistory;
 diet, stress, environmental exposure -> Observation (social-history, one component per
 field). `HistoryEntry.notes` travels as the resource's `note`.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from casebook.errors import CasebookError
 from casebook.interop import fhir_common as c
 from casebook.models import (
+    Allergy,
     FamilyHistory,
     FoodSensitivity,
     HistoryData,
@@ -106,6 +108,19 @@ def history_resource(d: HistoryData, subject: dict[str, Any]) -> tuple[str, dict
             "patient": subject,
             "reaction": [{"manifestation": [{"text": "not recorded"}], "severity": d.severity}],
         }
+    if isinstance(d, Allergy):
+        reaction: dict[str, Any] = {"manifestation": [{"text": d.reaction or "not recorded"}]}
+        if d.severity != "unknown":
+            reaction["severity"] = d.severity
+        return "AllergyIntolerance", {
+            "clinicalStatus": c.cc(c.HL7 + "allergyintolerance-clinical", "active"),
+            "type": "allergy",
+            "category": ["medication"],
+            "code": {"text": d.substance},
+            "patient": subject,
+            "recordedDate": d.recorded_on,
+            "reaction": [reaction],
+        }
     if isinstance(d, FamilyHistory):
         condition: dict[str, Any] = {"code": c.cc(c.FAMILY_CONDITION, d.condition)}
         if d.age_at_onset is not None:
@@ -188,6 +203,16 @@ def history_data(res: Any) -> dict[str, Any]:
             "dose": (res.dosage[0].text or "") if res.dosage else "",
             "start": c.as_date(span.start if span else None),
             "end": c.as_date(span.end if span else None),
+        }
+    if rtype == "AllergyIntolerance" and "food" not in (res.category or ["food"]):
+        first = res.reaction[0] if res.reaction else None
+        text = first.manifestation[0].text if first and first.manifestation else ""
+        return {
+            "category": "allergy",
+            "substance": c.text_of(res.code),
+            "reaction": "" if text == "not recorded" else (text or ""),
+            "severity": (first.severity if first else None) or "unknown",
+            "recorded_on": c.as_date(res.recordedDate),
         }
     if rtype == "AllergyIntolerance":
         reaction = c.ext_value(res, "reaction-kind", "valueCode") or (

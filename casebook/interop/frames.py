@@ -210,7 +210,7 @@ class ClinicFrames:
     plan: pd.DataFrame  # patient_id, item_id, category, name, start, end, status, template
     orders: pd.DataFrame  # patient_id, order_id, test, status, ordered_on, resulted
     results: pd.DataFrame  # patient_id, result_id, test, test_name, collected_on, shown, flag,
-    #                        reviewed (marked reviewed in the store)
+    #                        reviewed (marked reviewed in the store), version (as stored)
     cases: tuple[Case, ...] = ()
     unreadable: tuple[UnreadableCase, ...] = ()
 
@@ -317,6 +317,7 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
                     shown,
                     read_result(r, test, sex).flag,
                     r.reviewed_at is not None,
+                    r.version,
                 )
             )
     visit_frame = _frame(
@@ -354,6 +355,7 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
                 "shown",
                 "flag",
                 "reviewed",
+                "version",
             ],
             ("collected_on",),
         ),

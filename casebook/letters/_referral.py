@@ -6,15 +6,28 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
-from casebook.clinical.flag_lifecycle import shown_urgency
+from casebook.clinical.flag_lifecycle import flag_statuses
 from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.vocabulary import RESULT_FLAG_WORDS
 from casebook.format import day, range_text
 from casebook.format import number as num
 from casebook.letters._record import latest_results, latest_scores
+from casebook.letters._referral_facts import (
+    allergies,
+    flag_context,
+    medications,
+    presenting_complaint,
+    safety_rows,
+)
 from casebook.letters._render import Letter, render_letter
 from casebook.letters._settings import ClinicSettings, LetterError
-from casebook.models import Case, FamilyHistory, Infection, InflammatoryCondition, Medication
+from casebook.models import (
+    Case,
+    FamilyHistory,
+    Infection,
+    InflammatoryCondition,
+    PlanItem,
+)
 
 __all__ = ["referral_letter"]
 
@@ -72,8 +85,8 @@ def _chosen_notes(case: Case, ids: Iterable[str]) -> list[dict[str, str]]:
     return chosen
 
 
-def _history(case: Case, on: date) -> dict[str, list[dict[str, str]]]:
-    conditions, infections, family, medications = [], [], [], []
+def _history(case: Case) -> dict[str, list[dict[str, str]]]:
+    conditions, infections, family = [], [], []
     for entry in case.history:
         data = entry.data
         if isinstance(data, InflammatoryCondition):
@@ -102,25 +115,7 @@ def _history(case: Case, on: date) -> dict[str, list[dict[str, str]]]:
                     "detail": data.detail,
                 }
             )
-        elif (
-            isinstance(data, Medication)
-            and (data.start is None or data.start <= on)
-            and (data.end is None or data.end >= on)
-        ):
-            medications.append(
-                {
-                    "name": data.name,
-                    "kind": _words(data.drug_class),
-                    "dose": data.dose,
-                    "when": _span(data.start, None),
-                }
-            )
-    return {
-        "conditions": conditions,
-        "infections": infections,
-        "family": family,
-        "medications": medications,
-    }
+    return {"conditions": conditions, "infections": infections, "family": family}
 
 
 def referral_letter(
@@ -152,6 +147,10 @@ def referral_letter(
     chosen = _chosen_flags(raised, flags, catalog)
     if not chosen and not typed:
         raise LetterError("reason: no red flag is raised in this record; type a reason")
+    reviews = [r for r in case.flag_reviews if r.at.date() <= on]  # as of the letter's date
+    context_flags = flag_context(flag_statuses(chosen, reviews, today=on))
+    if flags is None and not context_flags["flags"] and not typed:
+        raise LetterError("reason: every red flag raised in this record is resolved; type a reason")
     patient = case.patient
     visits = [v for v in case.sorted_visits() if v.visit_date <= on]
     results = [
@@ -184,6 +183,7 @@ def referral_letter(
             "dose": item.dose,
             "frequency": item.frequency,
             "when": _span(item.start, item.end),
+            "overrides": _overrides(case, catalog, item, on),
         }
         for item in sorted(case.plan, key=lambda i: (i.start or date.max, i.name))
         if item.status == "active" and item.category in _SUPPLEMENT_CATEGORIES
@@ -199,17 +199,12 @@ def referral_letter(
             "since": day(visits[0].visit_date) if visits else "",
         },
         "reason": typed,
-        "flags": [
-            {
-                "label": f.label,
-                "evidence": f.reason,
-                "on": day(f.on) if f.on else "",
-                "urgency": shown_urgency(f, on).label.capitalize(),
-                "source": f.source,
-            }
-            for f in chosen
-        ],
-        "history": _history(case, on),
+        **context_flags,
+        "complaint": presenting_complaint(case, catalog, visits),
+        "allergies": allergies(case),
+        "safety": safety_rows(case),
+        "medications": medications(case, on),
+        "history": _history(case),
         "supplements": supplements,
         "results": results,
         "recent_days": _RECENT_DAYS,
@@ -231,3 +226,15 @@ def referral_letter(
 
 def _range_text(low: float | None, high: float | None) -> str:
     return range_text(low, high)
+
+
+def _overrides(case: Case, catalog: Catalog, item: PlanItem, on: date) -> list[str]:
+    """Each contraindication of `item` that was overridden: what, why and who advised."""
+    from casebook.clinical.cautions import active_cautions
+
+    return [
+        f"Contraindication overridden ({m.caution.text.split(':')[0]}): "
+        f"{m.confirmation.reason} (advised by {m.confirmation.advised_by or 'not recorded'})"
+        for m in active_cautions(case, catalog, item, on)
+        if m.caution.kind == "contraindication" and m.confirmation is not None
+    ]

@@ -6,7 +6,9 @@ patient text, results as "within / above / below the usual range", tests by thei
 names and notes. Nothing written for the practitioner appears: no red-flag rule, reason or
 threshold, no rationale, no practitioner-only note. When the record raises an urgent red
 flag, the summary asks the patient kindly to get in touch, as the dashboard does, and says
-nothing of why; it never promises a call back at a set time.
+nothing of why; it never promises a call back at a set time, and no plan item's words
+say "today" (`flag_lifecycle.patient_plan_item`): the summary is read after its day. A
+result a red flag cites is never "within the usual range" (`cited_result_words`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog
-from casebook.clinical.flag_lifecycle import flag_statuses
+from casebook.clinical.flag_lifecycle import (
+    FlagStatus,
+    cited_result_words,
+    flag_statuses,
+    patient_plan_item,
+)
 from casebook.clinical.red_flags import red_flags
 from casebook.clinical.vocabulary import (
     GET_IN_TOUCH,
@@ -73,7 +80,9 @@ def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[
     return lines
 
 
-def _results(case: Case, catalog: Catalog, since: date | None, until: date) -> list[dict[str, str]]:
+def _results(
+    case: Case, catalog: Catalog, since: date | None, until: date, statuses: list[FlagStatus]
+) -> list[dict[str, str]]:
     rows = []
     for fact in latest_results(case, catalog, since=since, until=until):
         name = fact.test.patient_name if fact.test else fact.test_key.replace("_", " ")
@@ -84,6 +93,8 @@ def _results(case: Case, catalog: Catalog, since: date | None, until: date) -> l
         else:
             shown = fact.result.value_text or ""
             words = result_patient_words(fact.flag, numeric=False)
+        # a result a red flag cites is never "within the usual range"
+        words = cited_result_words(fact.result.id, statuses) or words
         rows.append(
             {
                 "name": name,
@@ -107,14 +118,17 @@ def after_visit_summary(
     earlier = [v for v in visits if v.visit_date < on]
     later = [v for v in visits if v.visit_date > on]
     labels = CATEGORY_LABELS["patient"]
+    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=on)
+    statuses = flag_statuses(flags, case.flag_reviews, today=on)
+    # read later than the day it is dated: no plan item's words say "today" (today=None)
     active = sorted(
-        (i for i in case.plan if i.status == "active"),
+        (patient_plan_item(i, statuses, today=None) for i in case.plan if i.status == "active"),
         key=lambda i: (PLAN_CATEGORIES.index(i.category), i.start or date.max, i.name),
     )
     plan = [
         {
             "group": labels.get(item.category, item.category),
-            "name": item.patient_title,
+            "name": item.name,
             "dose": item.dose,
             "frequency": item.frequency,
             "since": (("Since " if item.start <= on else "Starts ") + day(item.start))
@@ -151,7 +165,6 @@ def after_visit_summary(
         }
         for s in latest_scores(case, catalog, visit_id=visit.id)
     ]
-    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=on)
     notes = [
         {"on": day(n.written_on), "author": n.author, "text": n.text}
         for n in sorted(case.notes, key=lambda n: (n.written_on, n.id))
@@ -165,16 +178,18 @@ def after_visit_summary(
         "symptoms": _symptoms(case, catalog, visit, visits[0]),
         "scores": scores,
         "results": _results(
-            case, catalog, earlier[-1].visit_date + timedelta(days=1) if earlier else None, on
+            case,
+            catalog,
+            earlier[-1].visit_date + timedelta(days=1) if earlier else None,
+            on,
+            statuses,
         ),
         "plan": plan,
         "tests": tests,
         "next_visit": day(later[0].visit_date) if later else "",
         # as on the patient's dashboard: while an urgent or same-day flag is open and not
         # acknowledged yet (the lifecycle's urgency, so an old same-day answer counts as urgent)
-        "attention": any(
-            s.needs_contact for s in flag_statuses(flags, case.flag_reviews, today=on)
-        ),
+        "attention": any(s.needs_contact for s in statuses),
         "get_in_touch": GET_IN_TOUCH,
         "get_in_touch_why": GET_IN_TOUCH_WHY,
         "notes": notes,

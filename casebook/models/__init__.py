@@ -11,7 +11,11 @@ rejects can never reach the store.
 from __future__ import annotations
 
 from casebook.models._base import (
+    LEGACY_SCREEN_QUESTIONS,
     PATIENT_ID_RE,
+    SCREEN_LABELS,
+    SCREEN_QUESTIONS,
+    SCREEN_RENAMED,
     AlarmScreen,
     Name,
     Patient,
@@ -32,6 +36,7 @@ from casebook.models._case import (
 from casebook.models._history import (
     HISTORY_CATEGORIES,
     SAFETY_FACTS,
+    Allergy,
     DietHistory,
     EnvironmentalExposure,
     FamilyHistory,
@@ -62,10 +67,15 @@ from casebook.models._records import (
 
 __all__ = [
     "HISTORY_CATEGORIES",
+    "LEGACY_SCREEN_QUESTIONS",
     "PATIENT_ID_RE",
     "PLAN_CATEGORIES",
     "SAFETY_FACTS",
+    "SCREEN_LABELS",
+    "SCREEN_QUESTIONS",
+    "SCREEN_RENAMED",
     "AlarmScreen",
+    "Allergy",
     "Case",
     "CautionConfirmation",
     "DietHistory",

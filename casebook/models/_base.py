@@ -14,12 +14,17 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from casebook.ids import PATIENT_ID_RE
 
 __all__ = [
+    "LEGACY_SCREEN_QUESTIONS",
     "PATIENT_ID_RE",
+    "SCREEN_LABELS",
+    "SCREEN_QUESTIONS",
+    "SCREEN_RENAMED",
     "AlarmScreen",
     "Name",
     "Patient",
@@ -138,8 +143,32 @@ class Patient(_Model):
 Tri = bool | None  # None = not asked yet
 
 
+# A question asked under an older name: the value is read under the new one. Looser or
+# more frequent stools for over 6 weeks is one change in bowel habit, so yes stays yes; a
+# no did not ask about harder or less frequent stools, so it reads as not asked.
+SCREEN_RENAMED: dict[str, str] = {"bowel_change_over_6_weeks": "bowel_habit_change"}
+
+
 class AlarmScreen(_Model):
-    """The red-flag screen asked at a visit. None means 'not asked'."""
+    """The red-flag screen asked at a visit. None means 'not asked'.
+
+    Yes/no findings of the visit that red-flag rules read (NICE NG12 among them). What the
+    clinic's symptom inventory rates (abdominal pain, diarrhoea, constipation) is read from
+    the ratings; the screen asks what the inventory does not.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not SCREEN_RENAMED.keys() & data.keys():
+            return data
+        data = dict(data)
+        for old, new in SCREEN_RENAMED.items():
+            if old in data:
+                value = data.pop(old)
+                if value is True and data.get(new) is None:
+                    data[new] = True
+        return data
 
     unintentional_weight_loss: Tri = None
     gi_bleeding: Tri = Field(
@@ -152,11 +181,58 @@ class AlarmScreen(_Model):
     fever: Tri = None
     night_sweats: Tri = None
     progressive_pain: Tri = None
-    bowel_change_over_6_weeks: Tri = Field(
-        None, description="Looser or more frequent stools for more than 6 weeks"
+    bowel_habit_change: Tri = Field(
+        None, description="Any change in bowel habit: looser, harder, more or less frequent"
     )
-    dysphagia_or_persistent_vomiting: Tri = None
+    dysphagia: Tri = Field(None, description="Difficulty swallowing")
+    upper_abdominal_pain: Tri = Field(None, description="Pain or discomfort in the upper abdomen")
+    reflux: Tri = Field(None, description="Heartburn or acid coming back up")
+    dyspepsia: Tri = Field(None, description="Indigestion")
+    nausea_or_vomiting: Tri = None
+    back_pain: Tri = None
+    jaundice: Tri = Field(None, description="Yellow skin or whites of the eyes")
+    new_onset_diabetes: Tri = Field(
+        None, description="Diabetes diagnosed recently (new-onset), asked at the visit"
+    )
+    dysphagia_or_persistent_vomiting: Tri = Field(
+        None,
+        description="Asked as one question before dysphagia and nausea or vomiting were asked "
+        "apart; kept for old visits, no longer on the form",
+    )
     symptom_onset: date | None = Field(None, description="When the GI symptoms began")
+
+
+LEGACY_SCREEN_QUESTIONS = frozenset({"dysphagia_or_persistent_vomiting"})
+"""Screen answers old visits may hold that the form no longer asks."""
+
+SCREEN_QUESTIONS: tuple[str, ...] = tuple(
+    n for n in AlarmScreen.model_fields if n != "symptom_onset" and n not in LEGACY_SCREEN_QUESTIONS
+)
+"""The yes/no questions the alarm screen asks, in form order."""
+
+SCREEN_LABELS: dict[str, str] = {
+    "unintentional_weight_loss": "Unintentional weight loss",
+    "gi_bleeding": "Rectal / other GI bleeding",
+    "melena": "Black, tarry stools (melena)",
+    "hematemesis": "Vomiting blood (hematemesis)",
+    "nocturnal_symptoms": "Wakes at night with symptoms",
+    "abdominal_or_rectal_mass": "Abdominal or rectal mass",
+    "fever": "Fever",
+    "night_sweats": "Night sweats",
+    "progressive_pain": "Progressive pain",
+    "bowel_habit_change": "Any change in bowel habit",
+    "dysphagia": "Difficulty swallowing (dysphagia)",
+    "upper_abdominal_pain": "Upper abdominal pain",
+    "reflux": "Reflux or heartburn",
+    "dyspepsia": "Indigestion (dyspepsia)",
+    "nausea_or_vomiting": "Nausea or vomiting",
+    "back_pain": "Back pain",
+    "jaundice": "Jaundice (yellow skin or eyes)",
+    "new_onset_diabetes": "New-onset diabetes",
+    "dysphagia_or_persistent_vomiting": "Dysphagia / persistent vomiting (older visits)",
+    "symptom_onset": "GI symptoms began on",
+}
+"""The practitioner's words for each screen answer (the workbook form, `casebook show`)."""
 
 
 class Visit(Record):

@@ -24,6 +24,7 @@ from casebook.models._base import (
 __all__ = [
     "HISTORY_CATEGORIES",
     "SAFETY_FACTS",
+    "Allergy",
     "DietHistory",
     "EnvironmentalExposure",
     "FamilyHistory",
@@ -69,11 +70,19 @@ class Medication(_Model):
         "antibiotic",
         "chemotherapy",
         "steroid",
+        "systemic_corticosteroid",
         "nsaid",
         "proton_pump_inhibitor",
         "h2_blocker",
         "antacid",
         "anticoagulant",
+        "antiplatelet",
+        "ssri",
+        "oral_contraceptive",
+        "thyroid_hormone",
+        "digoxin",
+        "antiepileptic",
+        "hiv_medicine",
         "diabetes_medicine",
         "immunosuppressant",
         "cyp_pgp_substrate",
@@ -83,7 +92,11 @@ class Medication(_Model):
         "other",
     ] = Field(
         description="cyp_pgp_substrate: a narrow-margin CYP3A4, CYP2D6 or P-gp "
-        "substrate such as ciclosporin, tacrolimus or digoxin"
+        "substrate such as ciclosporin or tacrolimus; steroid: a steroid not taken "
+        "systemically (inhaled, topical); systemic_corticosteroid: prednisolone, "
+        "hydrocortisone or dexamethasone by mouth or injection; ssri: an SSRI or another "
+        "serotonergic antidepressant (SNRI, tricyclic, MAOI); digoxin: digoxin or another "
+        "cardiac glycoside"
     )
     name: Name
     dose: ShortText = ""
@@ -141,6 +154,18 @@ class FoodSensitivity(_Model):
     confirmed_by: Literal["self_report", "elimination_challenge", "clinical_test"] = "self_report"
 
 
+class Allergy(_Model):
+    """An allergy or adverse reaction to a medicine, supplement or other substance (food
+    reactions are `FoodSensitivity`). A plan item whose substances match `substance` (by
+    name or synonym) raises an allergy contraindication."""
+
+    category: Literal["allergy"] = "allergy"
+    substance: Name = Field(description="What the patient reacted to, e.g. 'penicillin'")
+    reaction: ShortText = Field("", description="What happened, e.g. 'hives', 'anaphylaxis'")
+    severity: Literal["mild", "moderate", "severe", "unknown"] = "unknown"
+    recorded_on: date | None = None
+
+
 class FamilyHistory(_Model):
     category: Literal["family_history"] = "family_history"
     relative: Literal["parent", "sibling", "child", "grandparent", "other"]
@@ -156,6 +181,9 @@ class SafetyFacts(_Model):
     category: Literal["safety"] = "safety"
     recorded_on: date | None = None
     pregnant: Tri = None
+    due_date: date | None = Field(
+        None, description="Expected date of delivery, when pregnant (dates the trimester)"
+    )
     breastfeeding: Tri = None
     immunosuppressed: Tri = Field(None, description="Immunosuppressed or immunocompromised")
     eating_disorder_history: Tri = None
@@ -172,10 +200,19 @@ class SafetyFacts(_Model):
         None, description="High calcium, or sarcoidosis or another granulomatous disease"
     )
     reflux: Tri = Field(None, description="Heartburn or reflux (GERD)")
+    heart_valve_disease: Tri = Field(
+        None, description="Heart-valve disease or a replaced valve (probiotic endocarditis risk)"
+    )
+    jejunal_feeding: Tri = Field(None, description="Fed through a jejunal tube")
+    severe_acute_pancreatitis: Tri = Field(None, description="Severe acute pancreatitis now")
+    thyroid_disease: Tri = Field(None, description="A thyroid disorder (over- or underactive)")
+    gallbladder_disease: Tri = Field(
+        None, description="Gallstones, bile-duct blockage or another gallbladder disease"
+    )
 
 
 SAFETY_FACTS: tuple[str, ...] = tuple(
-    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on")
+    n for n in SafetyFacts.model_fields if n not in ("category", "recorded_on", "due_date")
 )
 """The safety fact keys a protocol caution can match."""
 
@@ -188,6 +225,7 @@ HistoryData = Annotated[
     | StressHistory
     | EnvironmentalExposure
     | FoodSensitivity
+    | Allergy
     | FamilyHistory
     | SafetyFacts,
     Field(discriminator="category"),

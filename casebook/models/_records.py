@@ -127,12 +127,21 @@ PlanCategory = Literal[
 PLAN_CATEGORIES: tuple[str, ...] = get_args(PlanCategory)
 
 
-class CautionConfirmation(_Model):
-    """A practitioner going ahead despite a caution of the item's template, and why."""
+_CAUTION_KEY = r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$"
 
-    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+class CautionConfirmation(_Model):
+    """A practitioner going ahead despite one caution of the item, and why.
+
+    `key` is the caution's key: a template's own caution (`pregnancy`) or a substance's
+    (`berberine.pregnancy`). `by` is who confirmed it; `advised_by` who advised going ahead
+    (a contraindication needs one, and a reason that says why: see
+    `casebook.clinical.overrides`)."""
+
+    key: Annotated[str, StringConstraints(pattern=_CAUTION_KEY)]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     by: ShortText = ""
+    advised_by: ShortText = Field("", description="Who advised going ahead (a specialist, ...)")
     on: date
 
 
@@ -151,8 +160,16 @@ class PlanItem(Record):
     status: Literal["proposed", "active", "stopped", "completed"] = "proposed"
     template: str | None = Field(None, description="Protocol template key it came from")
     source: ShortText = ""
+    substances: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = Field(
+        default_factory=list,
+        description="Catalog substance keys it contains (besides its template's); a typed "
+        "name is matched against names and synonyms and the matches added",
+    )
+    no_substance_reason: ShortText = Field(
+        "", description="Why no catalog substance is listed for a typed supplement item"
+    )
     caution_confirmations: list[CautionConfirmation] = Field(
-        default_factory=list, description="Cautions of the template confirmed, with a reason"
+        default_factory=list, description="Cautions confirmed one by one, each with a reason"
     )
 
     @model_validator(mode="after")

@@ -10,7 +10,7 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from casebook.serve.limits import Limits
+    from casebook.serve.limits import FLOAT_LIMITS, INT_LIMITS, Limits
     from casebook.serve.server import DEFAULT_HOST, DEFAULT_PORT, run
 
     parser = argparse.ArgumentParser(prog="python -m casebook.serve", allow_abbrev=False)
@@ -30,11 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-shared-charts", action="store_true", help="each kernel starts its own chart engine"
     )
     defaults = Limits()
-    for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
+    for name in FLOAT_LIMITS:
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name)
         )
-    for name in ("burst", "concurrent_kernels", "max_waiting"):
+    for name in INT_LIMITS:
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name)
         )

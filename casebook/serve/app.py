@@ -38,6 +38,7 @@ from voila.app import Voila
 from casebook.errors import InputError
 from casebook.serve.authz import PatientAuthorizer
 from casebook.serve.cache import RenderCache, live_patients, template_digest
+from casebook.serve.connections import BoundedHTTPServer, server_options
 from casebook.serve.handlers import (
     DashboardHandler,
     NotFoundHandler,
@@ -48,8 +49,6 @@ from casebook.serve.handlers import (
 from casebook.serve.identity import PatientIdentityProvider
 from casebook.serve.limits import (
     CULL_SETTINGS,
-    MAX_BODY_BYTES,
-    MAX_BUFFER_BYTES,
     Limits,
     RateLimiter,
     ViewGate,
@@ -95,13 +94,16 @@ def log_request(handler: web.RequestHandler) -> None:
 
 
 class _Application(tornado.web.Application):
-    """The tornado application whose HTTP server reads no large body and buffers little."""
+    """The tornado application whose HTTP server bounds connections in number and time,
+    reads no large body and buffers little (`casebook.serve.connections`)."""
 
     def listen(self, port: int, address: str | None = None, **kwargs: Any) -> Any:
-        kwargs.setdefault("xheaders", bool(self.settings.get("casebook_trust_proxy")))
-        kwargs.setdefault("max_body_size", MAX_BODY_BYTES)
-        kwargs.setdefault("max_buffer_size", MAX_BUFFER_BYTES)
-        server = super().listen(port, address, **kwargs)
+        options = server_options(
+            self.settings.get("casebook_limits") or Limits(),
+            xheaders=bool(self.settings.get("casebook_trust_proxy")),
+        )
+        server = BoundedHTTPServer(self, **{**options, **kwargs})
+        server.listen(port, address or "")
         ready = self.settings.get("casebook_on_ready")
         if ready is not None:  # runs once the loop starts: the socket already listens
             IOLoop.current().add_callback(ready)
@@ -225,6 +227,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                 identity=self.identity_provider,
                 view=view,
                 link_limiter=RateLimiter(limits.views_per_minute, limits.burst),
+                session_limiter=RateLimiter(limits.session_views_per_minute, limits.session_burst),
                 address_limiter=RateLimiter(
                     limits.bad_credentials_per_minute,
                     max(1, int(limits.bad_credentials_per_minute)),
@@ -237,6 +240,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                 ),
             ),
             casebook_trust_proxy=self.trust_proxy,
+            casebook_limits=limits,
             default_handler_class=NotFoundHandler,
             log_function=log_request,
             xsrf_cookies=False,

@@ -9,8 +9,8 @@ is 404; every answer carries the security headers.
 
 Bodies are streamed, not buffered: a request announcing (or sending) more than
 `limits.MAX_BODY_BYTES` is refused with 413 as soon as its headers are in. A link's rate
-limit applies only once its token (or session) was found in the store; anything else is
-counted against the client address.
+limit (opening it) and a session's (reloading the page it opened) apply only once the token
+or session was found in the store; anything else is counted against the client address.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class ServeState:
     identity: PatientIdentityProvider
     view: ViewContext
     link_limiter: RateLimiter
+    session_limiter: RateLimiter
     address_limiter: RateLimiter
     gate: ViewGate
     render_timeout: float
@@ -109,8 +110,10 @@ class BaseHandler(web.RequestHandler):
 
     def data_received(self, chunk: bytes) -> None:
         self._body_bytes += len(chunk)  # a chunked body announces no length
-        if self._body_bytes > MAX_BODY_BYTES:
-            raise Refusal(413)
+        if self._body_bytes > MAX_BODY_BYTES and not self._finished:
+            # Answered here (raising would close the connection with no answer); Tornado
+            # reads no more of the body and closes the connection once 413 is sent.
+            self.send_error(413)
 
     def compute_etag(self) -> None:
         return None  # nothing is cached (Cache-Control: no-store)
@@ -152,11 +155,16 @@ def _page(title: str, body: str, head: str = "") -> str:
 
 
 class NotFoundHandler(BaseHandler):
-    """Every path that is not in `authz.ROUTES`, whatever the method."""
+    """Every path that is not in `authz.ROUTES`, whatever the method.
 
-    def prepare(self) -> None:
-        super().prepare()
+    The 404 is raised by the method, not by `prepare`: a streamed request answered during
+    `prepare` is answered before its (empty) body is read, and Tornado then closes the
+    connection, so a client's next request on that kept-alive connection met a reset."""
+
+    def _not_found(self, *_args: str) -> None:
         raise web.HTTPError(404)
+
+    get = head = post = put = patch = delete = options = _not_found
 
 
 class StylesheetHandler(BaseHandler):
@@ -196,8 +204,13 @@ class DashboardHandler(BaseHandler):
         except AccessRefused as refused:
             await self._refuse(refused)
             return
-        # Only a link found in the store has a bucket: junk cannot evict or refill it.
-        self._throttle(state.link_limiter, user.link_id)
+        # Only a link or session found in the store has a bucket: junk cannot evict or
+        # refill it. Opening the link counts against the link; reloading the page it opened
+        # against that session, whose limit is far above a person's pace.
+        if user.via == "link":
+            self._throttle(state.link_limiter, user.link_id)
+        else:
+            self._throttle(state.session_limiter, user.session_key)
         if user.via == "link":
             await self._open(user)
         else:

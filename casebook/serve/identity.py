@@ -14,6 +14,7 @@ patient is shown.
 from __future__ import annotations
 
 import asyncio
+import typing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,7 +23,14 @@ from tornado import web
 from traitlets import Any, Bool, Unicode
 
 from casebook.errors import CasebookError
-from casebook.serve.tokens import AccessRefused, Grant, check_session, check_token, open_session
+from casebook.serve.tokens import (
+    AccessRefused,
+    Grant,
+    check_session,
+    check_token,
+    hash_token,
+    open_session,
+)
 
 __all__ = [
     "COOKIE_NAME",
@@ -51,6 +59,7 @@ class PatientUser(User):
     patient_id: str = ""
     link_id: str = ""
     via: str = ""  # "link" (token in the URL) or "session" (the cookie)
+    session_key: str = field(default="", repr=False)  # the stored hash of the session id
     expires_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     token_hash: str = field(default="", repr=False)
 
@@ -102,6 +111,7 @@ class PatientIdentityProvider(IdentityProvider):
             via=via,
             expires_at=grant.expires_at,
             token_hash=grant.token_hash,
+            session_key=hash_token(secret) if via == "session" else "",
         )
 
     async def get_user(self, handler: web.RequestHandler) -> PatientUser | None:
@@ -119,31 +129,28 @@ class PatientIdentityProvider(IdentityProvider):
         # "expired" (the store refuses the session) instead of asking for a link.
         seconds = max(0, int((user.expires_at - now).total_seconds())) + _ENDED_SECONDS
         if handler.get_cookie(ENDED_COOKIE_NAME):  # a new link after an ended one
-            handler.clear_cookie(ENDED_COOKIE_NAME, path="/", httponly=True, samesite="Strict")
-        secure = self.secure_cookies or handler.request.protocol == "https"
+            handler.clear_cookie(ENDED_COOKIE_NAME, **self._cookie_options(handler))
         handler.set_cookie(
-            self.cookie_name,
-            session,
-            path="/",
-            httponly=True,
-            samesite="Strict",
-            max_age=seconds,
-            secure=secure,
+            self.cookie_name, session, max_age=seconds, **self._cookie_options(handler)
         )
+
+    def _cookie_options(self, handler: web.RequestHandler) -> dict[str, typing.Any]:
+        """Every cookie this server sets or clears: host-only, script-proof, same-site, and
+        Secure under an https public URL (or an https request)."""
+        return {
+            "path": "/",
+            "httponly": True,
+            "samesite": "Strict",
+            "secure": self.secure_cookies or handler.request.protocol == "https",
+        }
 
     def clear_session(self, handler: web.RequestHandler, reason: str = "") -> None:
         """Drop the session cookie; with `reason` (revoked, expired) remember it, so the
         next reload of the open page says why rather than asking for a link."""
-        handler.clear_cookie(self.cookie_name, path="/", httponly=True, samesite="Strict")
+        handler.clear_cookie(self.cookie_name, **self._cookie_options(handler))
         if reason in _ENDED_REASONS:
             handler.set_cookie(
-                ENDED_COOKIE_NAME,
-                reason,
-                path="/",
-                httponly=True,
-                samesite="Strict",
-                max_age=_ENDED_SECONDS,
-                secure=self.secure_cookies or handler.request.protocol == "https",
+                ENDED_COOKIE_NAME, reason, max_age=_ENDED_SECONDS, **self._cookie_options(handler)
             )
 
     def ended_reason(self, handler: web.RequestHandler) -> str | None:

@@ -1,15 +1,17 @@
-"""Bounded resources: views per link per minute, renders at once, and kernel culling.
+"""Bounded resources: views per link and per session a minute, renders at once, culling.
 
 A view costs a kernel process for about a second, so the server caps two things: how often
-one link (or one client address presenting bad credentials) may ask (a token bucket: HTTP
-429 with Retry-After when it is empty), and how many kernels run at once on the whole server
+one link is opened, one session (the cookie an opened link set) views its page, and one
+client address presenting bad credentials asks (a token bucket each: HTTP 429 with
+Retry-After when it is empty), and how many kernels run at once on the whole server
 (further views wait their turn; when too many wait, HTTP 503). Kernels are shut down
 right after their page is rendered; the culler is a safety net for any that escape.
 
-Buckets are kept only for links that exist in the store: a request with an unknown token is
-counted against its client address, so junk tokens can neither fill the link limiter nor
-evict (and so refill) a real link's bucket. Every route is GET-only and reads no body: a
-request body beyond `MAX_BODY_BYTES` is refused (413) before it is read.
+Buckets are kept only for links and sessions that exist in the store: a request with an
+unknown token or session is counted against its client address (strictly), so junk tokens
+can neither fill the link or session limiters nor evict (and so refill) a real bucket.
+Every route is GET-only and reads no body: a request body beyond `MAX_BODY_BYTES` is
+refused (413) before it is read.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from casebook.errors import InputError
 
 __all__ = [
     "CULL_SETTINGS",
+    "FLOAT_LIMITS",
+    "INT_LIMITS",
     "MAX_BODY_BYTES",
     "MAX_BUFFER_BYTES",
     "Busy",
@@ -49,24 +53,46 @@ CULL_SETTINGS: dict[str, object] = {
 """MappingKernelManager settings: a kernel that outlived its page is gone within ~75 s."""
 
 
+FLOAT_LIMITS = (
+    "views_per_minute",
+    "session_views_per_minute",
+    "bad_credentials_per_minute",
+    "render_timeout",
+    "header_timeout",
+    "body_timeout",
+)
+"""The limits that are positive numbers (rates and seconds)."""
+INT_LIMITS = ("burst", "session_burst", "concurrent_kernels", "max_waiting", "max_connections")
+"""The limits that are whole numbers of at least 1."""
+
+
 @dataclass(frozen=True)
 class Limits:
-    # Per link, far above a person's pace: opening the link again makes two requests, a
-    # reload one, and a page served from the render cache costs no kernel. A person
-    # reloading or re-opening their page a few times a minute is never told to wait.
-    views_per_minute: float = 30.0  # steady rate per link
-    burst: int = 20  # requests a link may make back to back
+    # Per link: opening it (the token in the URL) makes two requests and a new session, so
+    # re-opening the link from the email a few times a minute is never told to wait.
+    views_per_minute: float = 30.0  # steady rate per link, for opening it
+    burst: int = 20  # link opens back to back
+    # Per session (the cookie a link opened): far above a person's pace, since a reload
+    # costs one request and a page served from the render cache costs no kernel. A person
+    # reloading their own page, even a restless minute of it, is never told to wait.
+    session_views_per_minute: float = 120.0  # steady rate per session
+    session_burst: int = 60  # reloads of one session back to back
     concurrent_kernels: int = 4  # kernels rendering at once, whole server
     max_waiting: int = 32  # views queued for a kernel before 503
     bad_credentials_per_minute: float = 30.0  # per client address
     render_timeout: float = 60.0  # seconds for one whole view
+    # Connections (`casebook.serve.connections`): a person's browser sends its headers at
+    # once and keeps an idle connection for seconds, not minutes.
+    header_timeout: float = 20.0  # seconds for a request's headers; also ends idle keep-alive
+    body_timeout: float = 20.0  # seconds for a request's body
+    max_connections: int = 256  # served at once; one more is answered 503
 
     def __post_init__(self) -> None:
-        for name in ("views_per_minute", "bad_credentials_per_minute", "render_timeout"):
+        for name in FLOAT_LIMITS:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise InputError(f"{name}: must be a positive number (got {value!r})")
-        for name in ("burst", "concurrent_kernels", "max_waiting"):
+        for name in INT_LIMITS:
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise InputError(f"{name}: must be a whole number of at least 1 (got {value!r})")

@@ -1,6 +1,6 @@
 """The store: tables, migrations, and the `CaseStore` API over one `Transaction`.
 
-The errors it raises (`StoreError`, `ConflictError`, `NotFoundError`)
+The errors it raises (`StoreError`, `ConflictError`, `NotFoundError`, `RoleError`)
 live in `casebook.errors` and are exported here too.
 
 Names load on first use (PEP 562), so a module that only peeks at a SQLite file
@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from casebook._lazy import lazy_exports
-from casebook.errors import ConflictError, NotFoundError, StoreError, UnreadableRecordError
+from casebook.errors import (
+    ConflictError,
+    NotFoundError,
+    RoleError,
+    StoreError,
+    UnreadableRecordError,
+)
 
 if TYPE_CHECKING:
     from casebook.store._bulk import cycle_collector_paused
@@ -58,6 +64,7 @@ __all__ = [
     "NotFoundError",
     "PatientSummary",
     "ResultColumns",
+    "RoleError",
     "StoreError",
     "Transaction",
     "UnreadableCase",

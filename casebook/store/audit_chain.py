@@ -9,9 +9,10 @@ Appends are serialized so that two writers never chain onto the same predecessor
 already runs one write transaction at a time, and on PostgreSQL the writer holds a
 transaction-level advisory lock from its first audit row until it commits.
 
-The chain makes a changed, removed or inserted row visible (`verify`); it cannot stop an
-attacker who rewrites every later row as well. Keep the head hash that `casebook audit
---verify` prints somewhere else to anchor it.
+The plain chain shows a changed, removed or inserted row, but anyone can recompute it. What
+only the key's holder can write is each row's seal (`casebook.store.audit_key`), and the
+signed checkpoints that show rows removed from before them; `casebook.store.audit_verify`
+checks all three.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from casebook.store import tables
+from casebook.store.audit_key import read_key, seal
 from casebook.store.engine import AUDIT_CHAIN_LOCK, advisory_lock
 
 __all__ = [
@@ -34,14 +35,11 @@ __all__ = [
     "GENESIS",
     "AuditEntryTuple",
     "PlainRows",
-    "Verdict",
     "append",
     "chain_hash",
-    "chained",
     "last_hash",
     "lock_chain",
     "plain_rows",
-    "verify",
 ]
 
 GENESIS = "0" * 64
@@ -161,22 +159,22 @@ def lock_chain(conn: sa.Connection) -> None:
 
 def last_hash(conn: sa.Connection) -> str:
     """The hash of the newest audit row, or GENESIS for an empty log. Call after lock_chain."""
+    return _last(conn)[1]
+
+
+def _last(conn: sa.Connection) -> tuple[int, str, str]:
+    """(id, hash, seal) of the newest audit row; (0, GENESIS, GENESIS) for an empty log."""
     a = tables.audit_log
-    found = conn.execute(sa.select(a.c.chain).order_by(a.c.id.desc()).limit(1)).scalar()
-    return found or GENESIS
-
-
-def chained(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`rows` (audit rows without id, in the order they will be inserted), each with its
-    `chain` set; locks the chain for the rest of the transaction."""
-    return [{**row, "chain": chain} for row, _, chain in _chained(conn, rows)]
+    found = conn.execute(sa.select(a.c.id, a.c.chain, a.c.mac).order_by(a.c.id.desc()).limit(1))
+    row = found.first()
+    if row is None:
+        return 0, GENESIS, GENESIS
+    return int(row.id), row.chain or GENESIS, row.mac or GENESIS
 
 
 def _chained(
-    conn: sa.Connection, rows: Iterable[dict[str, Any]]
+    previous: str, rows: Iterable[dict[str, Any]]
 ) -> list[tuple[dict[str, Any], dict[str, str], str]]:
-    lock_chain(conn)
-    previous = last_hash(conn)
     out = []
     known: dict[Any, str] = {}
     for row in rows:
@@ -190,10 +188,11 @@ AuditEntryTuple = tuple[str | None, str, str | None, str, Any, Any]
 """(patient_id, entity, entity_id, action, before, after) of one audit row to write."""
 
 _WRITTEN = (*FIELDS, "chain")
+_SEALED = (*_WRITTEN, "id", "mac")  # SQLite: the store seals each row (audit_key)
 
 
-def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Audit rows (values in `_WRITTEN` order; before and after as the JSON text that was
+def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]], columns: Sequence[str]) -> None:
+    """Audit rows (values in `columns` order; before and after as the JSON text that was
     hashed, not serialized again) straight to the driver: a bulk import writes 10,000."""
     a = tables.audit_log
     quote = conn.dialect.identifier_preparer.quote
@@ -202,18 +201,20 @@ def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
         f"CAST({mark} AS {a.c[name].type.compile(dialect=conn.dialect)})"
         if name in ("before", "after") and conn.dialect.name == "postgresql"
         else mark
-        for name in _WRITTEN
+        for name in columns
     ]
     # identifiers quoted by the dialect, values bound as parameters: no injection
     sql = (
-        f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, _WRITTEN))}) "  # noqa: S608
+        f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, columns))}) "  # noqa: S608
         f"VALUES ({', '.join(marks)})"
     )
     conn.exec_driver_sql(sql, rows)
 
 
 def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) -> None:
-    """Write audit rows, in order, chained onto the log, in the caller's transaction."""
+    """Write audit rows, in order, chained onto the log, in the caller's transaction.
+    SQLite: each row is sealed here with the key from its file; PostgreSQL: the owner's
+    trigger seals it and names the actor from the login (`casebook.store.audit_key`)."""
     if not entries:
         return
     now = datetime.now(UTC)
@@ -233,68 +234,28 @@ def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) 
     # the time as SQLAlchemy's DateTime stores it (text on SQLite)
     to_db = tables.audit_log.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     at = now if to_db is None else to_db(now)
-    _insert(
-        conn,
-        [
-            (
-                at,
-                row["actor"],
-                row["patient_id"],
-                row["entity"],
-                row["entity_id"],
-                row["action"],
-                texts["before"],
-                texts["after"],
-                chain,
-            )
-            for row, texts, chain in _chained(conn, rows)
-        ],
-    )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What `verify` found: `rows` checked, `head` the last good hash, and the first broken
-    link (`broken_id` and `problem`) if any."""
-
-    rows: int
-    head: str
-    broken_id: int | None = None
-    problem: str = ""
-
-    @property
-    def intact(self) -> bool:
-        return self.broken_id is None
-
-
-def _rows(conn: sa.Connection, chunk: int = 2000) -> Iterator[Any]:
-    a = tables.audit_log
-    after = None
-    while True:
-        query = sa.select(a).order_by(a.c.id).limit(chunk)
-        if after is not None:
-            query = query.where(a.c.id > after)
-        rows = conn.execute(query).all()
-        yield from rows
-        if len(rows) < chunk:
-            return
-        after = rows[-1].id
-
-
-def verify(conn: sa.Connection) -> Verdict:
-    """Walk the whole log in id order and report the first row whose hash is wrong."""
-    previous, count = GENESIS, 0
-    for row in _rows(conn):
-        if row.chain is None:
-            return Verdict(count, previous, row.id, "it has no hash (written around the store)")
-        expected = chain_hash(previous, row._mapping)
-        if row.chain != expected:
-            return Verdict(
-                count,
-                previous,
-                row.id,
-                "its hash does not match its fields and the row before it (this row was "
-                "changed or forged, or a row before it was removed or inserted)",
-            )
-        previous, count = row.chain, count + 1
-    return Verdict(count, previous)
+    lock_chain(conn)
+    last_id, previous, last_seal = _last(conn)
+    values = [
+        (
+            at,
+            row["actor"],
+            row["patient_id"],
+            row["entity"],
+            row["entity_id"],
+            row["action"],
+            texts["before"],
+            texts["after"],
+            chain,
+        )
+        for row, texts, chain in _chained(previous, rows)
+    ]
+    if conn.dialect.name == "postgresql":
+        _insert(conn, values, _WRITTEN)
+        return
+    key = read_key(conn)
+    sealed = []
+    for n, value in enumerate(values, start=last_id + 1):
+        last_seal = seal(key, last_seal, n, value[-1])
+        sealed.append((*value, n, last_seal))
+    _insert(conn, sealed, _SEALED)

@@ -153,14 +153,17 @@ def _content(case: Case) -> dict[str, Any]:
 def _prepared(catalog: Catalog, case: Case) -> Case:
     """The case with derived fields as the store computes them, every version >= 1.
 
-    The caution index is built once for the case, so the checks stay linear in its size."""
+    The caution index is built once for the case, so the checks stay linear in its size.
+    A whole case is imported in review mode: a plan item whose caution is not confirmed is
+    kept and listed for review (`clinical.cautions.items_for_review`), never refused, so a
+    case's own export always imports back."""
     index = caution_index(case, catalog)
     return case.model_copy(
         update={
             ent.collection: [
                 r if r.version else r.model_copy(update={"version": 1})
                 for r in (
-                    prepare(x, catalog, case.patient, case, cautions=index)
+                    prepare(x, catalog, case.patient, case, cautions=index, review=True)
                     for x in getattr(case, ent.collection)
                 )
             ]

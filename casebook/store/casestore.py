@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -26,16 +26,18 @@ from casebook.catalog import Catalog, default_catalog
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.errors import StoreError
 from casebook.models import Case, FlagReview, LetterRecord, Patient, Record, TestResult
-from casebook.store import access, flags, reads, writes
+from casebook.store import access, flags, reads, roles, signoff, writes
 from casebook.store import audit_log as audit_rows
 from casebook.store import letters as letter_rows
 from casebook.store import patients as patient_rows
 from casebook.store.access import StoredLink
-from casebook.store.audit_chain import Verdict, verify
+from casebook.store.audit_key import Checkpoint
 from casebook.store.audit_log import AuditEntry
+from casebook.store.audit_verify import Verdict, checkpoint, keep_outside, verify
 from casebook.store.engine import create_store_engine, redact_url, resolve_url
 from casebook.store.migrate import current_revision, head_revision, upgrade
 from casebook.store.patients import PatientSummary
+from casebook.store.roles import Role
 from casebook.store.transaction import Transaction, read_connection, write_transaction
 
 __all__ = ["CaseStore"]
@@ -95,6 +97,19 @@ class CaseStore:
         if revision != head_revision():
             self.engine.dispose()
             raise StoreError(_not_migrated(self.url, revision))
+        self.actor = self._actor_as_recorded(self.actor)
+        if create and self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                roles.apply_grants(conn)  # to tables a migration added
+
+    def _actor_as_recorded(self, claimed: str) -> str:
+        """PostgreSQL names the actor from the connection's login (`session_user`) unless
+        the owner of the tables connects; SQLite (one practitioner) takes `claimed`."""
+        if self.engine.dialect.name != "postgresql":
+            return claimed
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(sa.func.casebook_audit_actor(claimed))).scalar_one()
+        return str(found)
 
     def __repr__(self) -> str:
         return f"CaseStore({redact_url(self.url)!r})"
@@ -112,15 +127,32 @@ class CaseStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction as this store's actor, for several writes at once: all
-        of it commits when the block ends, or none of it if the block raises."""
-        with write_transaction(self.engine, self.actor, self.catalog) as tx:
+        of it commits when the block ends, or none of it if the block raises. What the
+        login's role may not change raises RoleError in one line."""
+        with (
+            roles.refusals_named(writing=True),
+            write_transaction(self.engine, self.actor, self.catalog) as tx,
+        ):
             yield tx
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read connection that sees one snapshot of the store."""
-        with read_connection(self.engine) as conn:
+        """A read connection that sees one snapshot of the store; what the login's role
+        may not read raises RoleError ("your role cannot read results, notes or plans")."""
+        with roles.refusals_named(writing=False), read_connection(self.engine) as conn:
             yield conn
+
+    def role(self) -> Role | None:
+        """The kind of user the database knows this login as (`casebook.store.roles`);
+        None on SQLite (one practitioner) and for the owner of the tables."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        with self.read() as conn:
+            return roles.my_role(conn)
+
+    def can_write(self) -> bool:
+        """Whether this login may change the clinical record (a reviewer may not)."""
+        return self.role() not in (Role.REVIEWER, Role.ADMIN)
 
     # --- patients ---------------------------------------------------------------------
     def add_patient(self, patient: Patient) -> Patient:
@@ -210,6 +242,15 @@ class CaseStore:
         result of this patient raises NotFoundError and nothing is written."""
         with self.transaction() as tx:
             return writes.mark_results_reviewed(tx, patient_id, result_ids)
+
+    def sign_off_results(
+        self, seen: Mapping[str, Mapping[str, int]]
+    ) -> dict[str, list[TestResult]]:
+        """Sign off in bulk, in one transaction (each result one audit entry, action
+        "sign-off"): patient id -> {result id: version shown}; a result changed since,
+        already reviewed or deleted is left. The results marked, by patient."""
+        with self.transaction() as tx:
+            return signoff.sign_off_results(tx, seen)
 
     # --- red flags (the lifecycle's rules: casebook.clinical.flag_lifecycle) -------------
     def review_flag(
@@ -322,9 +363,22 @@ class CaseStore:
             return audit_rows.patients_changed_by(conn, actor)
 
     def verify_audit_log(self) -> Verdict:
-        """Check the whole audit log's hash chain; the first broken link, if any."""
+        """Check the whole audit log: each row's hash and seal, and every checkpoint; the
+        first thing that does not hold, if any (`casebook.store.audit_verify`)."""
         with self.read() as conn:
             return verify(conn)
+
+    def checkpoint_audit_log(self) -> tuple[Verdict, Checkpoint | None]:
+        """Sign how the audit log stands now, if it verifies: (the verdict, the new
+        checkpoint, or None when the log is broken and nothing was signed)."""
+        with self.transaction() as tx:
+            verdict = verify(tx.conn)
+            if not verdict.intact:
+                return verdict, None
+            made = checkpoint(tx.conn, self.actor)
+        with self.read() as conn:
+            keep_outside(conn, made)
+        return verdict, made
 
 
 def _login() -> str:

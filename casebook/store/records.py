@@ -108,7 +108,7 @@ ENTITIES: tuple[Entity, ...] = (
         PlanItem,
         tables.plan_items,
         "plan",
-        ("caution_confirmations",),
+        ("caution_confirmations", "substances"),
         (),
         ("category", "start", "id"),
     ),

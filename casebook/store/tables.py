@@ -14,7 +14,10 @@ __all__ = [
     "Stamp",
     "access_sessions",
     "access_tokens",
+    "audit_checkpoints",
+    "audit_keys",
     "audit_log",
+    "db_roles",
     "flag_reviews",
     "history_entries",
     "instrument_responses",
@@ -156,6 +159,9 @@ plan_items = _child(
     # migration 0003: the patient-facing name and the confirmed cautions of the item
     sa.Column("patient_name", sa.String(200), nullable=False, server_default=""),
     sa.Column("caution_confirmations", JSON, nullable=False, server_default="[]"),
+    # migration 0008: the catalog substances it contains, or why none is listed
+    sa.Column("substances", JSON, nullable=False, server_default="[]"),
+    sa.Column("no_substance_reason", sa.String(200), nullable=False, server_default=""),
 )
 
 notes = _child(
@@ -192,15 +198,21 @@ letters = _child(
     sa.Column("created_at", Stamp, nullable=True),
 )
 
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column(
+
+def _serial_id() -> sa.Column[int]:
+    """A BIGSERIAL id (an INTEGER rowid on SQLite), in insertion order."""
+    return sa.Column(
         "id",
         sa.BigInteger().with_variant(sa.Integer, "sqlite"),
         primary_key=True,
         autoincrement=True,
-    ),
+    )
+
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _serial_id(),
     sa.Column("at", Stamp, nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("patient_id", sa.String(64), nullable=True, index=True),
@@ -211,6 +223,40 @@ audit_log = sa.Table(
     sa.Column("after", JSON, nullable=True),
     # sha256 of the previous row's chain and this row's fields (casebook.store.audit_chain).
     sa.Column("chain", sa.String(64), nullable=True),
+    # HMAC of the previous row's seal, this id and chain, with the store's key (0011;
+    # casebook.store.audit_key): only the key's holder can write a row that verifies.
+    sa.Column("mac", sa.String(64), nullable=True),
+)
+
+# The store's id (names a SQLite store's key file) and, on PostgreSQL, the key itself as
+# HMAC's padded keys; only the owner of the tables may read it there (0011).
+audit_keys = sa.Table(
+    "audit_keys",
+    metadata,
+    sa.Column("store_id", sa.String(36), primary_key=True),
+    sa.Column("ipad", sa.LargeBinary, nullable=True),
+    sa.Column("opad", sa.LargeBinary, nullable=True),
+)
+
+# Signed statements of how the audit log stood (casebook audit --checkpoint); append-only.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    _serial_id(),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("upto_id", sa.BigInteger, nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("head", sa.String(64), nullable=False),
+    sa.Column("sig", sa.String(64), nullable=False),
+)
+
+# PostgreSQL: the group role of each kind of user of this store (casebook.store.roles).
+db_roles = sa.Table(
+    "db_roles",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("role_name", sa.String(63), nullable=False),
 )
 
 access_tokens = sa.Table(

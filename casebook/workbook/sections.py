@@ -117,7 +117,13 @@ def header(session: CaseSession) -> WidgetSection:
     from casebook.workbook.widgets.header import Header
 
     form = Header(session)
-    return _section(session, ("", form), forms={"header": form})
+    section = _section(session, ("", form), forms={"header": form})
+    from casebook.workbook.widgets import read_only_notice
+
+    banner = read_only_notice(session)
+    if banner is not None:  # a reviewer's: say so above everything
+        section.widget = session.look.column([banner, section.widget])
+    return section
 
 
 def visits_section(session: CaseSession) -> WidgetSection:

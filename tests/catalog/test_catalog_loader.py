@@ -271,6 +271,18 @@ source = "X"
         ('kind = "lab"\ntest = "giardia_antigen"\nabove = 1', "needs a numeric test"),
         ('kind = "screen"\nfield = "fever"\ntest = "crp"', "test: not a parameter"),
         ('kind = "lab"\ntest = "crp"', "needs below, above"),
+        # NG12 combinations: any-of lists, and an upper age bound
+        (
+            'kind = "age_with"\nmin_age = 40\nany_fields = ["headache"]',
+            "field: 'headache' is not a yes/no field",
+        ),
+        (
+            'kind = "age_with"\nmin_age = 40\nany_symptoms = ["hiccups"]',
+            "any_symptoms: unknown symptom 'hiccups'",
+        ),
+        ('kind = "age_with"\nmin_age = 50\nunder_age = 50\nfields = ["fever"]', "above min_age"),
+        ('kind = "age_with"\nmin_age = 18\nunder_age = 50\nrequires = ["anemia"]', "under_age"),
+        ('kind = "screen"\nfield = "fever"\nunder_age = 50', "under_age: not a parameter"),
     ],
 )
 def test_bad_rules(tmp_path: Path, params: str, expected: str) -> None:

@@ -250,9 +250,9 @@ def test_running_the_worklist_cell_again_reads_the_store_again(
     import_cases(clinic_store, [flagged])
     session = ClinicSession(clinic_store, ClinicFilter(), export_dir=tmp_path, today=TODAY)
     first = worklist_section(session)
-    assert "nb-rf" in first.value and "red-flag" in first.value
+    assert "nb-rf" in first.value and "Red flag" in first.value
     clinic_store.review_flag("nb-rf", "fever", "acknowledged")
     assert "red-flag" in session.table("worklist")["kind"].tolist()  # read before the ack
     again = worklist_section(session)  # the cell run again, same session: the flag is gone
-    assert "nb-rf" not in again.value and "red-flag" not in again.value
+    assert "nb-rf" not in again.value and "Red flag" not in again.value
     assert "nb-rf" not in first.value  # the earlier output is redrawn too

@@ -47,7 +47,7 @@ def filled(store: CaseStore) -> CaseStore:
 
 def _to_review(store: CaseStore) -> set[str]:
     df = store_worklist(store, today=TODAY)
-    return set(df.loc[df["kind"] == "result-to-review", "ref"])
+    return set(df.loc[df["kind"].isin(("result-to-review", "result-in-range")), "ref"])
 
 
 def test_marking_results_reviewed_is_audited_and_takes_them_off_the_worklist(
@@ -169,18 +169,25 @@ def test_cli_review_worklist_and_outcomes(cli_db: str, capsys: pytest.CaptureFix
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {"patient_id", "kind", "urgency", "detail", "since"} <= set(rows[0])
-    assert sum(r["kind"] == "result-to-review" for r in rows) == 2
+    assert sum(r["kind"] == "result-to-review" for r in rows) == 1  # the CRP, out of range
+    assert not any(r["kind"] == "result-in-range" for r in rows)  # no decision: not listed
+    code, out, _ = _run(
+        capsys, "--db", cli_db, "worklist", "--all", "--format", "csv", "--today", TODAY.isoformat()
+    )
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert sum(r["kind"] == "result-in-range" for r in rows) == 1
     assert {r["kind"] for r in rows} <= {
         "red-flag",
         "result-to-review",
+        "result-in-range",
         "test-overdue",
         "follow-up-due",
         "worsening",
     }
     code, out, _ = _run(capsys, "--db", cli_db, "--actor", "dr-a", "review", "cl-1", "--all")
     assert (code, out) == (0, "cl-1: 2 results marked reviewed\n")
-    code, out, _ = _run(capsys, "--db", cli_db, "worklist", "--format", "json")
-    assert all(r["kind"] != "result-to-review" for r in json.loads(out)["rows"])
+    code, out, _ = _run(capsys, "--db", cli_db, "worklist", "--all", "--format", "json")
+    assert all(not r["kind"].startswith("result-") for r in json.loads(out)["rows"])
     code, out, err = _run(capsys, "--db", cli_db, "review", "cl-1", "--result", "nope")
     assert code == 1 and err == "casebook review: no result 'nope' for patient 'cl-1'\n"
 
@@ -213,12 +220,12 @@ def test_cli_review_worklist_and_outcomes(cli_db: str, capsys: pytest.CaptureFix
     assert code == 0 and "Ann <i>One</i>" in out
 
 
-def test_worklist_with_no_patients_prints_an_empty_table(
+def test_worklist_with_no_patients_says_nothing_to_act_on(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     CaseStore(sqlite_url, create=True).close()
     code, out, _ = _run(capsys, "--db", sqlite_url, "worklist")
-    assert (code, out) == (0, "(nothing to show)\n")
+    assert (code, out) == (0, "Nothing to act on.\n")
     assert date.today()  # the real today is used without --today
 
 

@@ -25,9 +25,15 @@ def test_red_flags_computed_and_closed_states_dropped() -> None:
     case = make_case("rf", [V(20, 5, screen=AlarmScreen(gi_bleeding=True, fever=True))])
     df = worklist([case], CAT, today=TODAY)
     flags = df[df["kind"] == "red-flag"]
-    assert set(flags["ref"]) == {"gi_bleeding", "fever"}
+    # bleeding with abdominal pain rated, under 50: NICE NG12 1.3.1 (FIT) as well
+    fit = "ng12_fit_under_50_bleeding"
+    assert set(flags["ref"]) == {"gi_bleeding", "fever", fit}
     assert set(flags["urgency"]) == {"urgent"} and set(flags["since"]) == {pd.Timestamp(days(20))}
-    states = {("rf", "gi_bleeding"): "acknowledged", ("rf", "fever"): "open"}
+    states = {
+        ("rf", "gi_bleeding"): "acknowledged",
+        ("rf", "fever"): "open",
+        ("rf", fit): "referred",
+    }
     left = worklist([case], CAT, today=TODAY, flag_states=states)
     assert list(left.loc[left["kind"] == "red-flag", "ref"]) == ["fever"]
     for state in ("referred", "resolved"):
@@ -35,7 +41,7 @@ def test_red_flags_computed_and_closed_states_dropped() -> None:
             [case],
             CAT,
             today=TODAY,
-            flag_states={("rf", "fever"): state, ("rf", "gi_bleeding"): state},
+            flag_states={("rf", "fever"): state, ("rf", "gi_bleeding"): state, ("rf", fit): state},
         )
         assert "red-flag" not in set(gone["kind"])
 
@@ -56,12 +62,12 @@ def test_results_to_review_flagged_first_until_reviewed() -> None:
         ],
     )
     df = worklist([case], CAT, today=TODAY)
-    rows = df[df["kind"] == "result-to-review"]
+    rows = df[df["kind"].isin(("result-to-review", "result-in-range"))]
     assert list(rows["urgency"]) == ["soon", "routine"]  # the future albumin is not there
     assert rows.iloc[0]["detail"] == f"{CAT.tests['crp'].name} 7 mg/L (high) on {days(10)}"
     reviewed = {case.results[1].id}
     left = worklist([case], CAT, today=TODAY, reviewed_results=reviewed)
-    assert list(left.loc[left["kind"] == "result-to-review", "ref"]) == [case.results[0].id]
+    assert list(left.loc[left["kind"] == "result-in-range", "ref"]) == [case.results[0].id]
 
 
 def test_tests_overdue_after_the_configured_days() -> None:
@@ -211,7 +217,7 @@ def test_ordering_most_urgent_first_and_details_stay_per_patient() -> None:
         ("urgent", "red-flag"),
         ("soon", "result-to-review"),
         ("soon", "worsening"),
-        ("routine", "result-to-review"),
+        ("routine", "result-in-range"),
     ]
     for pid, other in (("a", "b"), ("b", "a")):
         text = " ".join(df.loc[df["patient_id"] == pid, "detail"])
@@ -274,6 +280,7 @@ def test_synthetic_worklist_covers_every_kind() -> None:
     assert set(df["kind"]) == {
         "red-flag",
         "result-to-review",
+        "result-in-range",
         "test-overdue",
         "follow-up-due",
         "worsening",
@@ -281,3 +288,32 @@ def test_synthetic_worklist_covers_every_kind() -> None:
     ranks = df["urgency"].map(lambda u: Urgency(u).rank)
     assert ranks.is_monotonic_increasing
     assert df.iloc[0]["kind"] == "red-flag"
+
+
+def test_lab_flags_on_the_worklist_unreadable_celiac_and_superseded_anaemia() -> None:
+    """Issue 19: a celiac result without the lab's upper limit is listed for review (never
+    silence); an old low hemoglobin with a newer one in range is routine and says so."""
+    case = make_case(
+        "lb",
+        [V(400, 5)],
+        results=[
+            {"test": "ttg_iga", "collected_on": days(20), "value": 25.0, "unit": "U/mL"},
+            {"test": "hemoglobin", "collected_on": days(300), "value": 10.0, "unit": "g/dL"},
+            {"test": "hemoglobin", "collected_on": days(10), "value": 13.0, "unit": "g/dL"},
+        ],
+    )
+    flags = worklist([case], CAT, today=TODAY).query("kind == 'red-flag'").set_index("ref")
+    celiac = flags.loc["celiac_serology_without_limit"]
+    assert celiac["urgency"] == "routine" and "cannot be read" in celiac["detail"]
+    anemia = flags.loc["anemia"]
+    assert anemia["urgency"] == "routine"
+    assert f"a newer result is in range: Hemoglobin 13 g/dL on {days(10)}" in anemia["detail"]
+    with_limit = make_case(
+        "lc",
+        [V(400, 5)],
+        results=[
+            {"test": "ttg_iga", "collected_on": days(20), "value": 5.0, "unit": "U/mL"},
+        ],
+    )
+    with_limit.results[0].ref_high = 20.0
+    assert "red-flag" not in set(worklist([with_limit], CAT, today=TODAY)["kind"])

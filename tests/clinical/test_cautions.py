@@ -74,9 +74,15 @@ def _keys(case: Case, key: str) -> set[str]:
 
 # --- matching on both sides --------------------------------------------------------------
 def test_berberine_pregnancy_matches_only_when_recorded_pregnant() -> None:
-    assert "pregnancy" in _keys(_case(SafetyFacts(pregnant=True)), "herbal_antimicrobial_sibo")
-    assert "pregnancy" in _keys(_case(SafetyFacts(breastfeeding=True)), "herbal_antimicrobial_sibo")
-    assert "pregnancy" not in _keys(_case(SafetyFacts(pregnant=False)), "herbal_antimicrobial_sibo")
+    assert "berberine.pregnancy" in _keys(
+        _case(SafetyFacts(pregnant=True)), "herbal_antimicrobial_sibo"
+    )
+    assert "berberine.pregnancy" in _keys(
+        _case(SafetyFacts(breastfeeding=True)), "herbal_antimicrobial_sibo"
+    )
+    assert "berberine.pregnancy" not in _keys(
+        _case(SafetyFacts(pregnant=False)), "herbal_antimicrobial_sibo"
+    )
     assert _keys(_case(), "herbal_antimicrobial_sibo") == set()  # nothing asked: no match
 
 
@@ -86,7 +92,7 @@ def test_a_later_safety_entry_overrides_an_earlier_one() -> None:
         SafetyFacts(recorded_on=date(2024, 5, 1), pregnant=False, reflux=True),
     )
     assert safety_facts(case) == {"pregnant": False, "reflux": True}
-    assert "pregnancy" not in _keys(case, "herbal_antimicrobial_sibo")
+    assert "berberine.pregnancy" not in _keys(case, "herbal_antimicrobial_sibo")
 
 
 def test_berberine_with_diabetes_medicine_only_while_it_is_taken() -> None:
@@ -98,23 +104,35 @@ def test_berberine_with_diabetes_medicine_only_while_it_is_taken() -> None:
         end=date(2021, 1, 1),
     )
     other = Medication(drug_class="nsaid", name="ibuprofen")
-    assert "diabetes" in _keys(_case(current), "herbal_antimicrobial_sibo")
-    assert "diabetes" not in _keys(_case(stopped), "herbal_antimicrobial_sibo")
-    assert "diabetes" not in _keys(_case(other), "herbal_antimicrobial_sibo")
+    assert "berberine.diabetes" in _keys(_case(current), "herbal_antimicrobial_sibo")
+    assert "berberine.diabetes" not in _keys(_case(stopped), "herbal_antimicrobial_sibo")
+    assert "berberine.diabetes" not in _keys(_case(other), "herbal_antimicrobial_sibo")
     ciclosporin = Medication(drug_class="immunosuppressant", name="ciclosporin")
-    assert "cyp_pgp" in _keys(_case(ciclosporin), "herbal_antimicrobial_sibo")
+    assert "berberine.cyp_pgp" in _keys(_case(ciclosporin), "herbal_antimicrobial_sibo")
 
 
 def test_probiotics_immunocompromise_and_central_lines() -> None:
+    p = "probiotic_unspecified."
     assert _keys(_case(SafetyFacts(immunosuppressed=True)), "probiotic_trial") == {
-        "immunocompromised"
+        p + "immunocompromised"
     }
     assert _keys(_case(SafetyFacts(central_line_or_critical_illness=True)), "probiotic_trial") == {
-        "central_line_critical"
+        p + "central_line_critical"
     }
     assert _keys(
         _case(Medication(drug_class="chemotherapy", name="capecitabine")), "probiotic_trial"
-    ) == {"immunocompromised"}
+    ) == {p + "immunocompromised"}
+    steroid = Medication(drug_class="systemic_corticosteroid", name="prednisolone")
+    assert _keys(_case(steroid), "probiotic_trial") == {p + "immunocompromised"}
+    inhaled = Medication(drug_class="steroid", name="budesonide inhaler")
+    assert _keys(_case(inhaled), "probiotic_trial") == set()
+    for fact, key in (
+        ("heart_valve_disease", "heart_valve"),
+        ("jejunal_feeding", "jejunal_feeding"),
+        ("severe_acute_pancreatitis", "severe_pancreatitis"),
+    ):
+        assert _keys(_case(SafetyFacts(**{fact: True})), "probiotic_trial") == {p + key}
+        assert _keys(_case(SafetyFacts(**{fact: False})), "probiotic_trial") == set()
     assert _keys(_case(SafetyFacts(immunosuppressed=False)), "probiotic_trial") == set()
 
 
@@ -137,11 +155,11 @@ def test_elimination_diets_children_and_eating_disorders() -> None:
 
 def test_peppermint_with_acid_suppression_psyllium_with_any_medicine() -> None:
     ppi = Medication(drug_class="proton_pump_inhibitor", name="omeprazole")
-    assert "acid_suppressants" in _keys(_case(ppi), "peppermint_oil")
-    assert "acid_suppressants" not in _keys(_case(), "peppermint_oil")
-    assert _keys(_case(ppi), "soluble_fibre_psyllium") == {"medicine_spacing"}
+    assert "peppermint.acid_suppressants" in _keys(_case(ppi), "peppermint_oil")
+    assert "peppermint.acid_suppressants" not in _keys(_case(), "peppermint_oil")
+    assert _keys(_case(ppi), "soluble_fibre_psyllium") == {"psyllium.medicine_spacing"}
     assert _keys(_case(), "soluble_fibre_psyllium") == set()
-    assert "hypercalcemia" in _keys(
+    assert "vitamin_d3.hypercalcemia" in _keys(
         _case(SafetyFacts(hypercalcemia_or_granulomatous_disease=True)), "vitamin_d_repletion"
     )
 
@@ -149,8 +167,13 @@ def test_peppermint_with_acid_suppression_psyllium_with_any_medicine() -> None:
 def test_every_template_carries_sourced_cautions_or_says_why_not() -> None:
     for tpl in CATALOG.protocols:
         assert tpl.patient_name
-        assert tpl.cautions or tpl.no_cautions_reason, tpl.key
-        for caution in tpl.cautions:
+        assert tpl.cautions or tpl.substances or tpl.no_cautions_reason, tpl.key
+        cautions = [
+            *tpl.cautions,
+            *(c for k in tpl.substances for c in CATALOG.substances[k].cautions),
+        ]
+        assert cautions or tpl.no_cautions_reason, tpl.key
+        for caution in cautions:
             assert caution.source and "notes" not in caution.source.lower()
     assert any(t.key == "supervised_elimination_reintroduction" for t in CATALOG.protocols)
 
@@ -174,7 +197,7 @@ def test_the_loader_refuses_a_template_without_cautions(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"clinic_tea.*cautions: Field required"):
         load_catalog(tmp_path)
     (tmp_path / "protocols.toml").write_text(_TEMPLATE + "cautions = []\n", encoding="utf-8")
-    with pytest.raises(CatalogError, match="needs no_cautions_reason"):
+    with pytest.raises(CatalogError, match="needs substances or no_cautions_reason"):
         load_catalog(tmp_path)
     (tmp_path / "protocols.toml").write_text(
         _TEMPLATE + 'cautions = []\nno_cautions_reason = "Nothing applies."\n', encoding="utf-8"
@@ -211,32 +234,64 @@ def _stored_patient(store: CaseStore, *facts: SafetyFacts) -> None:
 def test_a_berberine_course_for_a_pregnant_patient_needs_a_confirmation(store: CaseStore) -> None:
     _stored_patient(store, SafetyFacts(pregnant=True))
     item = _item("herbal_antimicrobial_sibo")
-    with pytest.raises(RecordError, match=r"caution 'pregnancy'.*recorded as pregnant"):
+    with pytest.raises(RecordError, match=r"'berberine.pregnancy'.*recorded as pregnant"):
         store.save(item)
-    blank = item.model_copy(
-        update={
-            "caution_confirmations": [
-                CautionConfirmation.model_construct(key="pregnancy", reason="  ", by="", on=TODAY)
-            ]
-        }
-    )
-    with pytest.raises(RecordError, match="pregnancy"):
-        store.save(blank)
+
+    def confirmed(reason: str, advised_by: str = "") -> PlanItem:
+        c = CautionConfirmation.model_construct(
+            key="berberine.pregnancy", reason=reason, by="dr a", advised_by=advised_by, on=TODAY
+        )
+        return item.model_copy(update={"caution_confirmations": [c]})
+
+    for token in ("  ", ".", "ok", "N/A", "agreed"):
+        with pytest.raises(RecordError, match="token"):
+            store.save(confirmed(token, "Dr B"))
+    with pytest.raises(RecordError, match="at least 5 words"):
+        store.save(confirmed("Obstetrician agreed after review", "Dr B"))
+    reason = "Obstetrician reviewed the risk and agreed a two-week course"
+    with pytest.raises(RecordError, match="advised_by"):
+        store.save(confirmed(reason))
     assert store.load_case(PID).plan == []
-    confirmed = item.model_copy(
-        update={
-            "caution_confirmations": [
-                CautionConfirmation(
-                    key="pregnancy", reason="Obstetrician agreed after review", by="dr a", on=TODAY
-                )
-            ]
-        }
-    )
-    saved = store.save(confirmed)
+    saved = store.save(confirmed(reason, "Dr B, obstetrician"))
     assert store.load_case(PID).plan == [saved]
     (row,) = [e for e in store.audit_log(PID) if e.entity == "plan"]
     assert row.action == "create"
-    assert row.after["caution_confirmations"][0]["reason"] == "Obstetrician agreed after review"
+    assert row.after["caution_confirmations"][0]["reason"] == reason
+    assert row.after["caution_confirmations"][0]["advised_by"] == "Dr B, obstetrician"
+    assert row.after["substances"] == []  # from the template, not copied onto the item
+
+
+def test_an_interaction_needs_two_words_and_each_caution_its_own_reason(
+    store: CaseStore,
+) -> None:
+    store.add_patient(
+        Patient(id=PID, name="Test Patient", birth_date=date(1990, 1, 1), sex="female")
+    )
+    for med in (
+        Medication(drug_class="diabetes_medicine", name="metformin"),
+        Medication(drug_class="immunosuppressant", name="tacrolimus"),
+    ):
+        store.save(HistoryEntry(patient_id=PID, data=med))
+    item = _item("herbal_antimicrobial_sibo")
+
+    def with_reasons(*pairs: tuple[str, str]) -> PlanItem:
+        cs = [CautionConfirmation(key=k, reason=r, by="dr a", on=TODAY) for k, r in pairs]
+        return item.model_copy(update={"caution_confirmations": cs})
+
+    with pytest.raises(RecordError, match="at least 2 words"):
+        store.save(
+            with_reasons(("berberine.diabetes", "monitored"), ("berberine.cyp_pgp", "Level weekly"))
+        )
+    same = "Levels checked with the prescriber"
+    with pytest.raises(RecordError, match="repeats another's reason"):
+        store.save(with_reasons(("berberine.diabetes", same), ("berberine.cyp_pgp", same)))
+    saved = store.save(
+        with_reasons(
+            ("berberine.diabetes", "Glucose diary agreed"),
+            ("berberine.cyp_pgp", "Tacrolimus level in a week"),
+        )
+    )
+    assert len(saved.caution_confirmations) == 2
 
 
 def test_a_stopped_item_and_a_patient_without_the_fact_save_freely(store: CaseStore) -> None:
@@ -250,19 +305,31 @@ def test_a_stopped_item_and_a_patient_without_the_fact_save_freely(store: CaseSt
         store.save(stopped.model_copy(update={"status": "active", "end": None}))
 
 
-def test_a_whole_case_import_is_checked_too(sqlite_store: CaseStore) -> None:
+def test_a_whole_case_import_lists_an_unconfirmed_item_for_review(
+    sqlite_store: CaseStore, tmp_path: Path
+) -> None:
+    """A case's own export always imports back: an unconfirmed caution is kept, and the item
+    is listed for review (never silently accepted, never a backup that cannot be restored)."""
+    from casebook.clinical.cautions import items_for_review
+    from casebook.interop import case_from_json, case_to_json
     from casebook.store import import_case
 
-    case = _case(SafetyFacts(pregnant=True), plan=(_item("herbal_antimicrobial_sibo"),))
-    with pytest.raises(RecordError, match="pregnancy"):
-        import_case(sqlite_store, case)
+    case = _case(SafetyFacts(pregnant=True), plan=(_item("herbal_antimicrobial_sibo", "active"),))
+    assert import_case(sqlite_store, case) == "created"
+    stored = sqlite_store.load_case(PID)
+    ((_, missing),) = items_for_review(stored, CATALOG, TODAY)
+    assert [m.key for m in missing] == ["berberine.pregnancy"]
+    text = case_to_json(stored)
+    other = CaseStore(f"sqlite:///{tmp_path / 'restored.db'}", create=True, actor="t")
+    assert import_case(other, case_from_json(text)) == "created"
+    assert other.load_case(PID).plan == stored.plan
+    other.close()
 
 
 def test_a_large_case_import_works_the_safety_facts_out_once(
     sqlite_store: CaseStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Linear imports: every plan item is checked against one index of the case, not a
-    plan rebuilt per item; the one unconfirmed item among many is still refused."""
+    """Linear imports: every plan item is checked against one index of the case."""
     from casebook.clinical import cautions
     from casebook.store import import_case
 
@@ -274,28 +341,27 @@ def test_a_large_case_import_works_the_safety_facts_out_once(
         return real(case)
 
     monkeypatch.setattr(cautions, "safety_facts", counted)
-    reason = CautionConfirmation(key="pregnancy", reason="Obstetrician agreed", on=TODAY)
+    reason = CautionConfirmation(
+        key="l_glutamine.pregnancy", reason="Obstetrician agreed", on=TODAY
+    )
     fine = [_item("glutamine_trial", caution_confirmations=[reason]) for _ in range(300)]
-    unconfirmed = _item("glutamine_trial")
-    case = _case(SafetyFacts(pregnant=True), plan=(*fine, unconfirmed))
-    with pytest.raises(RecordError, match="pregnancy"):
-        import_case(sqlite_store, case)
-    assert sqlite_store.patients() == []  # nothing half-written
-    calls.clear()
-    assert import_case(sqlite_store, case.model_copy(update={"plan": fine})) == "created"
-    assert calls == [300]  # once for the whole case
-    assert len(sqlite_store.load_case(PID).plan) == 300
+    case = _case(SafetyFacts(pregnant=True), plan=(*fine, _item("glutamine_trial")))
+    assert import_case(sqlite_store, case) == "created"
+    assert calls == [301]  # once for the whole case
+    stored = sqlite_store.load_case(PID)
+    assert len(stored.plan) == 301
+    assert len(cautions.items_for_review(stored, CATALOG, TODAY)) == 1
 
 
 def test_replacing_a_case_checks_cautions_once_not_per_item(
     sqlite_store: CaseStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`import case --replace` saves record by record: each plan item was checked by reading
-    the whole case again (quadratic); the case is checked once, up front, and still refused
-    with an unconfirmed caution."""
+    """`import case --replace` saves record by record without re-reading the case per item."""
     from casebook.store import import_case, writes
 
-    reason = CautionConfirmation(key="pregnancy", reason="Obstetrician agreed", on=TODAY)
+    reason = CautionConfirmation(
+        key="l_glutamine.pregnancy", reason="Obstetrician agreed", on=TODAY
+    )
     fine = [_item("glutamine_trial", caution_confirmations=[reason]) for _ in range(40)]
     case = _case(SafetyFacts(pregnant=True), plan=tuple(fine))
     assert import_case(sqlite_store, case) == "created"
@@ -304,13 +370,6 @@ def test_replacing_a_case_checks_cautions_once_not_per_item(
     reads: list[str] = []
     real = writes.read_case
     monkeypatch.setattr(writes, "read_case", lambda conn, pid: reads.append(pid) or real(conn, pid))
-    with pytest.raises(RecordError, match="pregnancy"):
-        import_case(
-            sqlite_store,
-            stored.model_copy(update={"plan": [*renamed, _item("glutamine_trial")]}),
-            replace=True,
-        )
-    assert [p.name for p in sqlite_store.load_case(PID).plan] == [p.name for p in stored.plan]
     replaced = stored.model_copy(update={"plan": renamed})
     assert import_case(sqlite_store, replaced, replace=True) == "replaced"
     assert reads == []  # no per-item re-read of the case
@@ -327,22 +386,54 @@ def test_the_plan_form_shows_the_caution_before_it_can_be_saved(sqlite_store: Ca
     form.template.value = "herbal_antimicrobial_sibo"
     form.use_template.click()
     shown = form.cautions_info.get_state()["value"]
-    assert "pregnancy" in shown and "recorded as pregnant" in shown and "NCCIH" in shown
-    assert "Needs a reason" in shown
-    assert form.caution_reason.layout.display == ""
+    assert "berberine.pregnancy" in shown and "recorded as pregnant" in shown
+    assert "NCCIH" in shown and "Needs its own reason" in shown
+    reason, advised = form.confirm.rows["berberine.pregnancy"]
+    assert advised is not None  # a contraindication asks who advised
     form.bar.save_button.click()
     assert sqlite_store.load_case(PID).plan == []
     assert "pregnancy" in form.bar.message.get_state()["value"]
-    form.caution_reason.value = "Obstetrician agreed"
+    reason.value = "Obstetrician reviewed the risk and agreed a short course"
+    form.bar.save_button.click()
+    assert sqlite_store.load_case(PID).plan == []  # no one named as advising
+    assert "advised_by" in form.bar.message.get_state()["value"]
+    advised.value = "Dr B, obstetrician"
     form.bar.save_button.click()
     (item,) = sqlite_store.load_case(PID).plan
-    assert [(c.key, c.reason, c.by) for c in item.caution_confirmations] == [
-        ("pregnancy", "Obstetrician agreed", sqlite_store.actor)
+    assert [(c.key, c.advised_by, c.by) for c in item.caution_confirmations] == [
+        ("berberine.pregnancy", "Dr B, obstetrician", sqlite_store.actor)
     ]
     assert item.patient_name == _template("herbal_antimicrobial_sibo").patient_name
     form.edit(item)
     assert "Confirmed by" in form.cautions_info.get_state()["value"]
-    assert form.caution_reason.layout.display == "none"
+    assert "advised by Dr B" in form.cautions_info.get_state()["value"]
+    assert form.confirm.rows == {}
+
+
+def test_a_typed_item_is_matched_against_the_substance_catalog(sqlite_store: CaseStore) -> None:
+    _stored_patient(sqlite_store, SafetyFacts(pregnant=True))
+    typed = PlanItem(patient_id=PID, category="herbal", name="Berberine 500 mg", status="active")
+    with pytest.raises(RecordError, match=r"'berberine.pregnancy'.*recorded as pregnant"):
+        sqlite_store.save(typed)
+    unknown = typed.model_copy(update={"name": "Oregano oil capsules"})
+    with pytest.raises(RecordError, match=r"plan item substances: .*no_substance_reason"):
+        sqlite_store.save(unknown)
+    with pytest.raises(RecordError, match="token"):
+        sqlite_store.save(unknown.model_copy(update={"no_substance_reason": "n/a"}))
+    saved = sqlite_store.save(
+        unknown.model_copy(update={"no_substance_reason": "Oregano oil is not in the catalog"})
+    )
+    assert saved.substances == []
+    ok = CautionConfirmation(key="fish_oil.pregnancy", reason="Obstetric team agreed", on=TODAY)
+    fish = PlanItem(
+        patient_id=PID,
+        category="nutritional_support",
+        name="Fish oil 2 g",
+        caution_confirmations=[ok],
+    )
+    assert sqlite_store.save(fish).substances == ["fish_oil"]  # the match is kept on the item
+    with pytest.raises(RecordError, match="unknown substance 'unicorn'"):
+        sqlite_store.save(fish.model_copy(update={"substances": ["unicorn"]}))
 
 
 def _urgent_visit() -> Visit:
@@ -354,13 +445,23 @@ def _urgent_visit() -> Visit:
 def test_a_gut_protocol_beside_an_open_urgent_flag_warns() -> None:
     running = _case(visits=(_urgent_visit(),), plan=(_item("peppermint_oil", "active"),))
     warning = protocol_warning(running, CATALOG)
-    assert warning is not None and "no referral" in warning
+    assert warning is not None and "no matching referral" in warning
     assert protocol_warning(running, CATALOG, "referral") is None
     referred = _case(
         visits=(_urgent_visit(),),
         plan=(_item("peppermint_oil", "active"), _item("gastroenterology_referral", "active")),
     )
     assert protocol_warning(referred, CATALOG) is None
+    dietitian = _case(
+        visits=(_urgent_visit(),),
+        plan=(_item("peppermint_oil", "active"), _item("dietitian_referral", "active")),
+    )
+    assert protocol_warning(dietitian, CATALOG) is not None  # not the flag's action
+    typed = PlanItem(
+        patient_id=PID, category="referral", name="Suspected cancer pathway referral (2WW)"
+    )
+    typed_case = _case(visits=(_urgent_visit(),), plan=(_item("peppermint_oil", "active"), typed))
+    assert protocol_warning(typed_case, CATALOG) is None
     calm = _case(
         visits=(
             Visit(
@@ -384,7 +485,7 @@ def test_the_plan_form_warns_when_a_gut_protocol_would_start_beside_a_flag(
     sqlite_store.save(_urgent_visit())
     form = PlanForm(CaseSession(sqlite_store, PID))
     form.fields["category"].value = "herbal"
-    assert "no referral" in form.flag_warning.get_state()["value"]
+    assert "no matching referral" in form.flag_warning.get_state()["value"]
     form.fields["category"].value = "referral"
     assert form.flag_warning.get_state()["value"] == ""
 
@@ -393,13 +494,17 @@ def test_casebook_show_lists_active_cautions_with_their_state() -> None:
     ppi = Medication(drug_class="proton_pump_inhibitor", name="omeprazole")
     item = _item("peppermint_oil", "active")
     text = case_text(_case(ppi, plan=(item,)), CATALOG, today=TODAY)
-    assert "CAUTIONS" in text and "acid_suppressants" in text and "NOT CONFIRMED" in text
+    assert "CAUTIONS" in text and "peppermint.acid_suppressants" in text
+    assert "NOT CONFIRMED" in text
     assert "EMA HMPC" in text
     confirmed = item.model_copy(
         update={
             "caution_confirmations": [
                 CautionConfirmation(
-                    key="acid_suppressants", reason="Taken 2 h apart", by="dr a", on=TODAY
+                    key="peppermint.acid_suppressants",
+                    reason="Taken 2 h apart",
+                    by="dr a",
+                    on=TODAY,
                 )
             ]
         }

@@ -167,38 +167,7 @@ def test_calprotectin_above_50(value: float, fires: bool) -> None:
     assert ("calprotectin_positive" in flags) is fires
 
 
-# --- NICE NG12 age combinations -------------------------------------------------------
-
-
-@pytest.mark.parametrize(("age", "pain", "fires"), [(40, 2, True), (39, 2, False), (40, 0, False)])
-def test_ng12_40_weight_loss_and_abdominal_pain(age: int, pain: int, fires: bool) -> None:
-    flags = _flags(_case(age=age, pain=pain, screen={"unintentional_weight_loss": True}))
-    assert ("ng12_40_weight_loss_pain" in flags) is fires
-    assert "unintentional_weight_loss" in flags
-
-
-@pytest.mark.parametrize(("age", "fires"), [(50, True), (49, False)])
-def test_ng12_50_rectal_bleeding(age: int, fires: bool) -> None:
-    flags = _flags(_case(age=age, screen={"gi_bleeding": True}))
-    assert ("ng12_50_rectal_bleeding" in flags) is fires
-
-
-@pytest.mark.parametrize(("age", "fires"), [(60, True), (59, False)])
-def test_ng12_60_change_in_bowel_habit(age: int, fires: bool) -> None:
-    flags = _flags(_case(age=age, screen={"bowel_change_over_6_weeks": True}))
-    assert ("ng12_60_bowel_change" in flags) is fires
-
-
-@pytest.mark.parametrize(("age", "fires"), [(60, True), (59, False)])
-def test_ng12_60_iron_deficiency_anemia(age: int, fires: bool) -> None:
-    results = [_result("hemoglobin", 11.0), _result("ferritin", 20.0)]
-    flags = _flags(_case(age=age, results=results))
-    assert "iron_deficiency_anemia" in flags
-    assert ("ng12_60_iron_deficiency_anemia" in flags) is fires
-    if fires:  # the other flag's label runs on in the reason with its capitals kept
-        assert "with iron-deficiency anemia (ferritin below 45 ng/mL with anemia)" in (
-            flags["ng12_60_iron_deficiency_anemia"].reason
-        )
+# --- age (NICE NG12 combinations: tests/clinical/test_red_flags_ng12.py) -------------
 
 
 @pytest.mark.parametrize(("age", "fires"), [(50, True), (49, False)])
@@ -235,7 +204,7 @@ def test_old_alarm_screens_load_without_the_new_fields() -> None:
 @pytest.mark.parametrize(
     ("ferritin", "hb", "expected"),
     [
-        (44.9, 11.9, {"anemia", "iron_deficiency_anemia"}),
+        (44.9, 11.9, {"anemia", "iron_deficiency_anemia", "ng12_fit_iron_deficiency_anemia"}),
         (45.0, 11.9, {"anemia"}),
         (29.9, 12.0, {"iron_deficiency_without_anemia"}),
         (30.0, 12.0, set()),

@@ -797,7 +797,11 @@ def test_lab_rule_reason_example_and_most_recent_evidence() -> None:
         ]
     )
     flag = only(red_flags(case, [HB_RULE], {}, HB))
-    assert flag.reason == "Hemoglobin 10.9 g/dL on 2026-03-02 is below 12 (female)"
+    assert flag.reason == (
+        "Hemoglobin 10.9 g/dL on 2026-03-02 is below 12 (female); "
+        "a newer result is in range: Hemoglobin 12.8 g/dL on 2026-04-01"
+    )
+    assert flag.superseded == "a newer result is in range: Hemoglobin 12.8 g/dL on 2026-04-01"
     assert (flag.key, flag.on, flag.visit_id) == ("anemia", date(2026, 3, 2), None)
 
 

@@ -95,6 +95,7 @@ def test_plan_leaves_out_suggestions_and_folds_finished_items(demo_cases) -> Non
         PlanItem(
             patient_id=case.patient.id,
             category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
             name="Only suggested",
             status="proposed",
             instructions="x",
@@ -102,6 +103,7 @@ def test_plan_leaves_out_suggestions_and_folds_finished_items(demo_cases) -> Non
         PlanItem(
             patient_id=case.patient.id,
             category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
             name="All done",
             status="completed",
             start=today - timedelta(days=90),
@@ -218,17 +220,39 @@ def test_results_with_range_and_evidence_note(demo_cases) -> None:
 def test_a_result_without_a_range_gets_no_verdict(demo_cases) -> None:
     case = demo_cases[2]
     pid = case.patient.id
-    ttg = TestResult(
+    siga = TestResult(
         patient_id=pid,
+        test="secretory_iga",
+        value=3.0,
+        unit="mg/dL",
+        collected_on=case.sorted_visits()[0].visit_date,
+    )
+    page = _page(case.model_copy(update={"results": [siga]}))
+    html = d.results_section(page).html
+    assert "No usual range is given" in html
+    assert "usual range</span>" not in html and "cb-flag" not in html
+
+
+def test_a_celiac_result_without_the_labs_limit_in_plain_words(demo_cases) -> None:
+    """Issue 19: not "no usual range is given" for a test read only against the lab's limit;
+    the result raises a review flag, so the page asks to talk it through."""
+    case = demo_cases[2]
+    ttg = TestResult(
+        patient_id=case.patient.id,
         test="ttg_iga",
         value=3.0,
         unit="U/mL",
         collected_on=case.sorted_visits()[0].visit_date,
     )
     page = _page(case.model_copy(update={"results": [ttg]}))
+    assert "celiac_serology_without_limit" in {f.key for f in page.flags}
     html = d.results_section(page).html
-    assert "No usual range is given" in html
-    assert "usual range</span>" not in html and "cb-flag" not in html
+    assert "No usual range is given" not in html
+    assert "read against the testing lab&#39;s own limit" in html
+    assert "would like to talk this result through with you" in html
+    with_limit = ttg.model_copy(update={"ref_high": 20.0})
+    html = d.results_section(_page(case.model_copy(update={"results": [with_limit]}))).html
+    assert "Usual range: up to 20 U/mL" in html
 
 
 def test_upcoming_tests_are_the_open_orders(alarm_page: d.Dashboard) -> None:
@@ -250,6 +274,7 @@ def test_every_free_text_field_is_escaped() -> None:
         PlanItem(
             patient_id=pid,
             category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
             name=f"P {e}",
             dose=e,
             frequency=e,

@@ -139,3 +139,36 @@ def test_acknowledging_twice_is_refused(alarm_db: str, capsys: pytest.CaptureFix
         "casebook flag: rule 'crp_raised': it is acknowledged; it can be "
         "acknowledged only when open\n"
     )
+
+
+def test_done_when_lab_limits_reach_show(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19: a 62-year-old with hemoglobin just under the lab's limit and a normal
+    ferritin is flagged with the BSG source; a celiac result imported without the lab's
+    upper limit is stored and listed for review, never silent."""
+    url = f"sqlite:///{tmp_path / 'casebook.db'}"
+    born = date.today().replace(year=date.today().year - 62) - timedelta(days=30)
+    (tmp_path / "patients.csv").write_text(
+        f"patient_id,name,birth_date,sex\nlb-01,Lab Test,{born},male\n", encoding="utf-8"
+    )
+    (tmp_path / "results.csv").write_text(
+        "patient_id,collected_on,test,value,unit,ref_low,ref_high\n"
+        f"lb-01,{DAY},hemoglobin,13.4,g/dL,13.5,17.5\n"  # just under the lab's own limit
+        f"lb-01,{DAY},ferritin,80,ng/mL,,\n"
+        f"lb-01,{DAY},ttg_iga,12,U/mL,,\n",  # no upper limit from the lab
+        encoding="utf-8",
+    )
+    for argv in (
+        ("init",),
+        ("import", "patients", str(tmp_path / "patients.csv")),
+        ("import", "results", str(tmp_path / "results.csv")),
+    ):
+        assert _run(capsys, "--db", url, *argv)[0] == 0
+    code, out, _ = _run(capsys, "--db", url, "show", "lb-01")
+    joined = re.sub(r"\n\s+(?=\S)", " ", out)
+    assert code == 0
+    assert "] anemia:" in joined and "is below 13.5 (the lab's lower limit)" in joined
+    assert "source: Snook J et al. BSG guidelines" in joined
+    assert "iron_deficiency_anemia" not in joined  # the ferritin is normal
+    assert "] celiac_serology_without_limit:" in joined and "cannot be read" in joined

@@ -30,6 +30,7 @@ from casebook.models import (
     Note,
     Patient,
     PlanItem,
+    SafetyFacts,
     TestResult,
 )
 from casebook.store import CaseStore, import_case
@@ -336,6 +337,8 @@ def _edge_case() -> Case:
             notes="biopsy normal",
         ),
         hist(FoodSensitivity(food="dairy", reaction="sensitivity", severity="moderate")),
+        # a pregnancy dated by its due date (the anaemia thresholds read it): issue 19
+        hist(SafetyFacts(recorded_on=date(2024, 4, 1), pregnant=True, due_date=date(2024, 11, 2))),
         hist(
             FoodSensitivity(
                 food="peanuts", reaction="allergy", severity="severe", confirmed_by="clinical_test"

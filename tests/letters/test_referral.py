@@ -62,8 +62,8 @@ def test_every_section_is_in_the_pdf(
         # reason: every red flag with its evidence and source
         "Reason for referral",
         *[f.label for f in flags],
-        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (female)",
-        "Source: WHO. Haemoglobin concentrations",
+        "Hemoglobin 10.4 g/dL on 2024-09-19 is below 12 (the catalog's default, female)",
+        "Source: Snook J et al. BSG guidelines",
         # history
         "Relevant history",
         "Celiac disease (suspected)",
@@ -176,8 +176,9 @@ def test_only_the_chosen_flags_are_the_reason(
     letter = referral_letter(
         alarm_case, catalog, settings, to="Dr X", on=TODAY, flags=["anemia"], reason="Typed reason."
     )
-    assert "Anemia (low hemoglobin)" in letter.html
-    assert "Unintentional weight loss" not in letter.html
+    reason = letter.html.split('id="h-complaint"')[0]  # the alarm screen lists it later
+    assert "Anemia (low hemoglobin)" in reason
+    assert "Unintentional weight loss" not in reason
     assert "Typed reason." in letter.html
 
 
@@ -244,3 +245,29 @@ def test_the_pdf_never_reaches_the_network(letter: Letter) -> None:
         assert to_pdf(hostile).startswith(b"%PDF")
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody connected
+
+
+def test_an_overridden_contraindication_shows_beside_the_supplement(
+    alarm_case: Case, catalog: Catalog, settings: ClinicSettings
+) -> None:
+    from casebook.models import CautionConfirmation, HistoryEntry, SafetyFacts
+
+    pid = alarm_case.patient.id
+    boulardii = next(i for i in alarm_case.plan if i.name == "Saccharomyces boulardii")
+    override = CautionConfirmation(
+        key="saccharomyces_boulardii.immunocompromised",
+        reason="Transplant team reviewed and agreed a short supervised course",
+        advised_by="Dr T, transplant physician",
+        on=TODAY,
+    )
+    plan = [
+        i.model_copy(update={"caution_confirmations": [override]}) if i is boulardii else i
+        for i in alarm_case.plan
+    ]
+    fact = HistoryEntry(patient_id=pid, data=SafetyFacts(recorded_on=TODAY, immunosuppressed=True))
+    case = alarm_case.model_copy(update={"plan": plan, "history": [*alarm_case.history, fact]})
+    html = referral_letter(case, catalog, settings, to=TO, on=TODAY).html
+    assert "Contraindication overridden" in html
+    assert "Dr T, transplant physician" in html
+    plain = referral_letter(alarm_case, catalog, settings, to=TO, on=TODAY).html
+    assert "Contraindication overridden" not in plain

@@ -228,6 +228,7 @@ def add_payload_patient(store: CaseStore, pid: str = "xss-0001") -> str:
             PlanItem(
                 patient_id=pid,
                 category="herbal",
+                no_substance_reason="Synthetic test item, no catalog substance",
                 name=f"Item {i} {payload}",
                 dose=payload[:200],
                 frequency=payload[:200],

@@ -242,3 +242,13 @@ def test_revocation_drops_the_page_and_every_view_is_still_authorized(
     assert refused.status == 403 and '<footer class="cb-footer">' not in refused.body
     timing, _ = _view(server, _session(server, pid))  # a new link renders afresh
     assert timing == RENDER_TIMING
+
+
+@pytest.mark.slow
+def test_a_person_reloading_one_session_is_never_throttled(server: Server, serve_store) -> None:
+    """Thirty reloads of one opened page: more than a link may be opened back to back (20),
+    all served, because a reload counts against its own session, not against the link."""
+    session = _session(server, serve_store.patients[0])
+    codes = [server.request("/dashboard", cookie=session).status for _ in range(30)]
+    assert codes == [200] * 30
+    assert server.request("/dashboard", cookie="z" * 43).status == 403  # unknown: no bucket

@@ -37,6 +37,22 @@ def test_an_https_public_url_makes_the_session_cookie_secure(proxied: Server, se
     assert "dashboards at https://clinic.example.org/dashboard" in proxied.log()
 
 
+def test_every_cookie_of_a_refused_session_is_secure(proxied: Server, serve_store) -> None:
+    from casebook.serve.tokens import revoke
+    from casebook.store import CaseStore
+
+    patient = serve_store.patients[3]
+    session = proxied.open(proxied.token(patient))
+    with CaseStore(serve_store.url, actor="test") as store:
+        assert revoke(store, patient) >= 1
+    refused = proxied.request("/dashboard", cookie=session)
+    assert refused.status == 403
+    names = {c.split("=", 1)[0] for c in refused.cookies}
+    assert names == {"casebook_session", "casebook_link_ended"}, refused.cookies
+    for cookie in refused.cookies:  # the cleared session and the "link ended" note
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
 def test_a_trusted_proxy_names_the_client(proxied: Server) -> None:
     one, two = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
     codes = [proxied.request("/dashboard?token=" + "x" * 43, headers=one).status for _ in range(3)]

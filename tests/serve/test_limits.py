@@ -66,6 +66,8 @@ def test_buckets_are_bounded() -> None:
         ("views_per_minute", 0),
         ("burst", 0),
         ("burst", 1.5),
+        ("session_views_per_minute", 0),
+        ("session_burst", 0),
         ("concurrent_kernels", 0),
         ("max_waiting", -1),
         ("render_timeout", float("inf")),
@@ -123,21 +125,56 @@ def test_base_url() -> None:
 
 
 def test_a_person_reloading_their_page_is_never_throttled_but_junk_tokens_are() -> None:
-    """With the server's own limits: a patient opens their link, reloads four times in a
-    minute, opens the link from the email again twice; all is served. A client trying
-    unknown tokens is stopped within the minute."""
+    """With the server's own limits: a patient opens their link (one request on the link,
+    one on the session it opens), reloads four times in a minute, opens the link from the
+    email again twice; all is served. A client trying unknown tokens is stopped within the
+    minute."""
     limits = Limits()
     clock = Clock()
     link = RateLimiter(limits.views_per_minute, limits.burst, clock=clock)
-    for second in (0, 0, 5, 9, 14, 20, 30, 30, 41, 41):  # open (2), 4 reloads, 2 opens (2)
+    session = RateLimiter(limits.session_views_per_minute, limits.session_burst, clock=clock)
+    for second, key in (
+        (0, "open"),
+        (5, "s1"),
+        (9, "s1"),
+        (14, "s1"),
+        (20, "s1"),
+        (30, "open"),
+        (41, "open"),
+    ):
         clock.now = 1000.0 + second
-        link.take("link-1")
+        if key == "open":
+            link.take("link-1")
+            session.take(f"s{second}")  # the redirect to the page: a new session
+        else:
+            session.take(key)
     for _ in range(8):  # and a restless few seconds of reloads after that
         clock.now += 1
-        link.take("link-1")
+        session.take("s41")
     address = RateLimiter(
         limits.bad_credentials_per_minute, int(limits.bad_credentials_per_minute), clock=clock
     )
     with pytest.raises(Throttled):
         for _ in range(60):
             address.take("203.0.113.9")
+
+
+def test_one_session_reloads_far_beyond_a_links_burst_but_a_flood_is_throttled() -> None:
+    """A minute of reloading once a second (60 views, three times a link's burst) is served;
+    a script hammering one session is stopped: the limit is per session, not unlimited."""
+    limits = Limits()
+    assert limits.session_burst >= 3 * limits.burst
+    clock = Clock()
+    session = RateLimiter(limits.session_views_per_minute, limits.session_burst, clock=clock)
+    link = RateLimiter(limits.views_per_minute, limits.burst, clock=clock)
+    for _ in range(60):
+        clock.now += 1
+        session.take("s1")
+    with pytest.raises(Throttled):  # the same pace on the link is refused
+        for _ in range(60):
+            clock.now += 1
+            link.take("link-1")
+    session.take("s2")  # another session of the same link has its own bucket
+    with pytest.raises(Throttled):
+        for _ in range(limits.session_burst + 1):  # all at once
+            session.take("s1")

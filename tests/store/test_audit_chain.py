@@ -140,7 +140,7 @@ def test_audit_needs_a_patient_or_verify(
     assert main(["--db", sqlite_url, "init"]) == 0
     capsys.readouterr()
     assert main(["--db", sqlite_url, "audit"]) == 1
-    assert "give a PATIENT to show, or --verify" in capsys.readouterr().err
+    assert "give a PATIENT to show, --verify to check" in capsys.readouterr().err
 
 
 def test_migration_backfills_the_chain_of_existing_rows(db_url: str) -> None:

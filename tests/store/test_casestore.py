@@ -46,7 +46,14 @@ def test_save_inserts_then_updates_with_versions_and_audit(store: CaseStore) -> 
     _patient(store)
     visit = _visit(store)
     assert visit.version == 1
-    item = store.save(PlanItem(patient_id="p-001", category="herbal", name="Peppermint oil"))
+    item = store.save(
+        PlanItem(
+            patient_id="p-001",
+            category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
+            name="Peppermint oil",
+        )
+    )
     assert item.version == 1
     edited = store.save(item.model_copy(update={"dose": "0.2 ml"}))
     assert edited.version == 2
@@ -66,7 +73,14 @@ def test_save_inserts_then_updates_with_versions_and_audit(store: CaseStore) -> 
 
 def test_a_stale_save_is_a_conflict_and_neither_edit_is_lost(store: CaseStore) -> None:
     _patient(store)
-    item = store.save(PlanItem(patient_id="p-001", category="herbal", name="Peppermint oil"))
+    item = store.save(
+        PlanItem(
+            patient_id="p-001",
+            category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
+            name="Peppermint oil",
+        )
+    )
     mine = store.save(item.model_copy(update={"dose": "first"}))
     with pytest.raises(ConflictError) as err:
         store.save(item.model_copy(update={"dose": "second"}))
@@ -79,7 +93,14 @@ def test_a_stale_save_is_a_conflict_and_neither_edit_is_lost(store: CaseStore) -
 
 def test_saving_an_unchanged_record_writes_nothing(store: CaseStore) -> None:
     _patient(store)
-    item = store.save(PlanItem(patient_id="p-001", category="herbal", name="Peppermint oil"))
+    item = store.save(
+        PlanItem(
+            patient_id="p-001",
+            category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
+            name="Peppermint oil",
+        )
+    )
     before = (store.get_patient("p-001").record_version, len(store.audit_log("p-001")))
     assert store.save(item) == item
     assert (store.get_patient("p-001").record_version, len(store.audit_log("p-001"))) == before
@@ -213,10 +234,25 @@ def test_unknown_patient_and_record(store: CaseStore) -> None:
     with pytest.raises(NotFoundError, match="no patient 'nobody'"):
         store.load_case("nobody")
     with pytest.raises(NotFoundError):
-        store.save(PlanItem(patient_id="nobody", category="herbal", name="x"))
+        store.save(
+            PlanItem(
+                patient_id="nobody",
+                category="herbal",
+                no_substance_reason="Synthetic test item, no catalog substance",
+                name="x",
+            )
+        )
     _patient(store)
     with pytest.raises(NotFoundError):
-        store.save(PlanItem(patient_id="p-001", category="herbal", name="x", version=3))
+        store.save(
+            PlanItem(
+                patient_id="p-001",
+                category="herbal",
+                no_substance_reason="Synthetic test item, no catalog substance",
+                name="x",
+                version=3,
+            )
+        )
 
 
 def test_patient_edits_are_version_checked(store: CaseStore) -> None:
@@ -246,7 +282,14 @@ def test_changed_since_lists_recently_changed_cases(store: CaseStore) -> None:
     _patient(store, "b")
     assert {p.id for p in store.patients(changed_since=cutoff)} >= {"b"}
     later = max(p.updated_at for p in store.patients())
-    store.save(PlanItem(patient_id="a", category="herbal", name="x"))
+    store.save(
+        PlanItem(
+            patient_id="a",
+            category="herbal",
+            no_substance_reason="Synthetic test item, no catalog substance",
+            name="x",
+        )
+    )
     assert "a" in {p.id for p in store.patients(changed_since=later)}
 
 

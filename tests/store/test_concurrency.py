@@ -32,7 +32,12 @@ def test_concurrent_read_modify_write_loses_nothing(db_url: str) -> None:
                         store.save(current.model_copy(update={"text": f"{current.text} w{n}.{i}"}))
                         # An unrelated record in the same case, saved at the same time.
                         store.save(
-                            PlanItem(patient_id="shared", category="herbal", name=f"item w{n}.{i}")
+                            PlanItem(
+                                patient_id="shared",
+                                category="herbal",
+                                no_substance_reason="Synthetic test item, no catalog substance",
+                                name=f"item w{n}.{i}",
+                            )
                         )
                         break
                     except ConflictError:

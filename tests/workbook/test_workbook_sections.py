@@ -10,7 +10,7 @@ import ipywidgets as W
 import pytest
 
 from casebook import workbook
-from casebook.models import Patient
+from casebook.models import SCREEN_QUESTIONS, Patient
 from casebook.store import CaseStore, NotFoundError, StoreError
 
 SECTIONS = (
@@ -65,17 +65,7 @@ def test_intake_to_follow_up_with_a_plan(sqlite_url: str, sqlite_store: CaseStor
     # intake: visit, alarm screen, history, symptoms, PHQ-9, an order, a plan item
     visits.new_date.value = intake_day
     visits.start_button.click()
-    for name in (
-        "unintentional_weight_loss",
-        "gi_bleeding",
-        "nocturnal_symptoms",
-        "abdominal_or_rectal_mass",
-        "fever",
-        "night_sweats",
-        "progressive_pain",
-        "bowel_change_over_6_weeks",
-        "dysphagia_or_persistent_vomiting",
-    ):
+    for name in SCREEN_QUESTIONS:
         visits.fields[name].value = False
     visits.bar.save_button.click()
     history.new("diet")

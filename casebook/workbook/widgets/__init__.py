@@ -25,6 +25,7 @@ __all__ = [
     "ResultsView",
     "SymptomsForm",
     "VisitsForm",
+    "read_only_notice",
     "static_html",
     "widget_bundle",
 ]
@@ -43,6 +44,7 @@ _HOMES = {
     "ResultsView": "results",
     "SymptomsForm": "symptoms",
     "VisitsForm": "visits",
+    "read_only_notice": "_views",
     "static_html": "_static",
     "widget_bundle": "_static",
 }

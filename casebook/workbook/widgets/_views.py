@@ -15,7 +15,14 @@ from casebook.workbook.widgets._fields import Look
 from casebook.workbook.widgets._html import esc, notice
 from casebook.workbook.widgets.session import CaseSession, Event
 
-__all__ = ["ChartView", "Fold", "VisitPin", "records_key"]
+__all__ = ["ChartView", "Fold", "VisitPin", "read_only_notice", "records_key"]
+
+
+def read_only_notice(session: CaseSession) -> W.HTML | None:
+    """The notice a read-only workbook (a reviewer's) shows at the top, or None."""
+    if not session.read_only:
+        return None
+    return session.look.make(W.HTML, value=notice("info", esc(session.read_only)))
 
 
 def records_key(records: Iterable[Record]) -> tuple[tuple[str, int], ...]:

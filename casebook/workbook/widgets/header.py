@@ -1,6 +1,10 @@
 """The header: the red flags, in a red panel that cannot be missed, the patient's visits,
 when the case was last saved and which sections hold unsaved edits. Who the patient is
-stands above it, in the banner that stays in view (`banner.py`)."""
+stands above it, in the banner that stays in view (`banner.py`).
+
+The panel summarises the flags in a few lines (each urgency on one line, its flags' labels
+after it) and unfolds on demand to every flag's reason, action and source, so that eight
+flags do not push the first form a screen and a half down."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from casebook.clinical.flag_lifecycle import REVIEW_STEPS, FlagStatus, flag_stat
 from casebook.clinical.red_flags import RedFlag
 from casebook.clinical.vocabulary import Urgency
 from casebook.errors import CasebookError
-from casebook.models import AlarmScreen
+from casebook.models import SCREEN_QUESTIONS
 from casebook.workbook.widgets._html import badge, esc, notice
 from casebook.workbook.widgets.letters import LetterButtons
 from casebook.workbook.widgets.session import CaseSession, Event, LastSaved
@@ -25,7 +29,7 @@ _COLOURS = {
     Urgency.SOON: "#8a5a00",
     Urgency.ROUTINE: "#8a5a00",
 }
-_SCREEN_QUESTIONS = tuple(n for n in AlarmScreen.model_fields if n != "symptom_onset")
+_SCREEN_QUESTIONS = SCREEN_QUESTIONS
 
 
 _STATE_BADGE = {
@@ -34,6 +38,7 @@ _STATE_BADGE = {
     "resolved": ("RESOLVED", "#555"),
 }
 _STEP_BUTTONS = (("acknowledged", "Acknowledge"), ("referred", "Refer"), ("resolved", "Resolve"))
+_UNFOLD = {False: "Show each flag's reason, action and source", True: "Summarise the flags"}
 
 
 def _flag_html(status: FlagStatus, *, unsaved: bool) -> str:
@@ -54,10 +59,41 @@ def _flag_html(status: FlagStatus, *, unsaved: bool) -> str:
     )
 
 
-def flag_panel(saved: Sequence[FlagStatus], pending: Sequence[RedFlag]) -> str:
+def _flag_marks(status: FlagStatus, *, unsaved: bool) -> str:
+    """What a summarised flag carries beside its label: not saved yet, aged, its state."""
+    marks = ["not saved yet"] if unsaved else []
+    if status.age_note:
+        marks.append(status.age_note)
+    if status.state != "open":
+        marks.append(status.state)
+    elif status.reopened:
+        marks.append("open again: newer evidence")
+    return f" ({esc('; '.join(marks))})" if marks else ""
+
+
+def _summary_html(rows: Sequence[tuple[FlagStatus, bool]]) -> str:
+    """One line an urgency, most urgent first: its badge, then its flags' labels."""
+    lines = []
+    for urgency in Urgency:
+        mine = [(s, u) for s, u in rows if s.urgency == urgency]
+        if mine:
+            labels = " · ".join(
+                f"<b>{esc(s.flag.label)}</b>{_flag_marks(s, unsaved=u)}" for s, u in mine
+            )
+            lines.append(
+                f'<div style="margin:3px 0">{badge(urgency.label.upper(), _COLOURS[urgency])} '
+                f"{labels}</div>"
+            )
+    return "".join(lines)
+
+
+def flag_panel(
+    saved: Sequence[FlagStatus], pending: Sequence[RedFlag], *, unfold: bool = True
+) -> str:
     """The red panel (HTML): open flags first, most urgent first, each with its label,
     reason, action and source; then the acknowledged and referred ones; resolved ones last,
-    one line each. `pending` flags come from answers typed but not saved yet (marked so)."""
+    one line each. `pending` flags come from answers typed but not saved yet (marked so).
+    Not `unfold`ed, each group is summarised: a line an urgency with its flags' labels."""
     if not saved and not pending:
         return ""
     drafts = flag_statuses(pending, [])
@@ -75,17 +111,28 @@ def flag_panel(saved: Sequence[FlagStatus], pending: Sequence[RedFlag]) -> str:
             'margin:6px 0;border-radius:4px">'
             f'<div style="color:#b00020;font-size:1.15em;font-weight:bold">⚠ {count} red '
             f"flag{'s' if count != 1 else ''}: refer, do not treat as a gut protocol</div>"
-            '<ul style="margin:4px 0;padding-left:20px">'
-            + "".join(_flag_html(s, unsaved=u) for s, u in open_)
-            + "</ul></div>"
+            + (
+                '<ul style="margin:4px 0;padding-left:20px">'
+                + "".join(_flag_html(s, unsaved=u) for s, u in open_)
+                + "</ul>"
+                if unfold
+                else _summary_html(open_)
+            )
+            + "</div>"
         )
     if review:
         parts.append(
             '<div style="border:2px solid #8a5a00;background:#fff4e5;padding:6px 12px;'
             'margin:6px 0;border-radius:4px"><b>Red flags in hand (acknowledged or referred):'
-            '</b><ul style="margin:4px 0;padding-left:20px">'
-            + "".join(_flag_html(s, unsaved=False) for s in review)
-            + "</ul></div>"
+            "</b>"
+            + (
+                '<ul style="margin:4px 0;padding-left:20px">'
+                + "".join(_flag_html(s, unsaved=False) for s in review)
+                + "</ul>"
+                if unfold
+                else _summary_html([(s, False) for s in review])
+            )
+            + "</div>"
         )
     if done:
         parts.append(
@@ -186,11 +233,17 @@ class Header:
         self.session = session
         look = session.look
         self.visits, self.saved, self.flags = (look.make(W.HTML) for _ in range(3))
+        self.unfolded = False  # the flags summarised; the button unfolds them
+        self.unfold = W.Button(  # its own layout: it is hidden when there is nothing to unfold
+            description=_UNFOLD[False], icon="chevron-down", layout=W.Layout(width="auto")
+        )
+        self.unfold.on_click(lambda _b: self.toggle_flags())
         self.steps = FlagSteps(session)
         self.letters = LetterButtons(session, ("referral",))  # next to the red flags
         self.widget = look.column(
             [
                 self.flags,
+                self.unfold,
                 self.steps.widget,
                 self.letters.widget,
                 self.visits,
@@ -230,10 +283,20 @@ class Header:
             )
         self.saved.value = text
 
+    def toggle_flags(self) -> None:
+        """Unfold the summarised flags to their reasons, actions and sources, or fold them."""
+        self.unfolded = not self.unfolded
+        self.unfold.description = _UNFOLD[self.unfolded]
+        self.unfold.icon = "chevron-up" if self.unfolded else "chevron-down"
+        self._show_flags()
+
     def _show_flags(self) -> None:
         statuses = self.statuses()
         pending = self.session.pending_flags()
-        panel = flag_panel(statuses, pending) or notice("ok", "No red flags in the recorded data.")
+        panel = flag_panel(statuses, pending, unfold=self.unfolded)
+        foldable = bool(pending) or any(s.state != "resolved" for s in statuses)
+        self.unfold.layout.display = "" if foldable else "none"
+        panel = panel or notice("ok", "No red flags in the recorded data.")
         self.steps.show(statuses)
         self.flags.value = panel + self._screen_note()
 

@@ -12,14 +12,16 @@ from typing import Any
 import ipywidgets as W
 from pydantic import BaseModel
 
-from casebook.models import HistoryEntry
+from casebook.catalog import Catalog
+from casebook.clinical.cautions import items_for_review
+from casebook.models import Case, HistoryEntry
 from casebook.workbook.widgets._base import Change, OneRecord, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for
-from casebook.workbook.widgets._html import esc, pretty, shown
+from casebook.workbook.widgets._html import esc, notice, pretty, shown
 from casebook.workbook.widgets._views import Fold
 from casebook.workbook.widgets.session import CaseSession
 
-__all__ = ["CATEGORY_TITLES", "HISTORY_MODELS", "HistoryForm", "entry_summary"]
+__all__ = ["CATEGORY_TITLES", "HISTORY_MODELS", "HistoryForm", "entry_summary", "review_html"]
 
 HISTORY_MODELS: dict[str, type[BaseModel]] = {
     typing.get_args(m.model_fields["category"].annotation)[0]: m
@@ -34,6 +36,7 @@ CATEGORY_TITLES = {
     "stress": "Stress",
     "environmental_exposure": "Environmental exposures",
     "food_sensitivity": "Food sensitivities and allergies",
+    "allergy": "Allergies to medicines and supplements",
     "family_history": "Family history",
 }
 
@@ -55,6 +58,29 @@ def entry_summary(entry: HistoryEntry) -> str:
     return " · ".join(parts) or "(empty)"
 
 
+def review_html(case: Case, catalog: Catalog) -> str:
+    """Which plan items a saved safety fact, medicine, allergy or birth date put up for
+    review: the entry is saved (the record stays true), the item is listed on the worklist
+    until each caution is confirmed or the item stopped."""
+    found = items_for_review(case, catalog)
+    if not found:
+        return ""
+    rows = "".join(
+        f"<li><b>{esc(item.name)}</b> ({esc(item.status)}): "
+        + "; ".join(
+            f"{esc(m.caution.kind)} {esc(m.key)} ({esc(', '.join(m.reasons))})" for m in missing
+        )
+        + "</li>"
+        for item, missing in found
+    )
+    return notice(
+        "error",
+        "<b>Saved, and listed for review:</b> a caution now applies to a plan item in force. "
+        "Confirm each caution in the plan (its own reason; who advised, for a "
+        f'contraindication) or stop the item.<ul style="margin:2px 0">{rows}</ul>',
+    )
+
+
 def _sort_key(entry: HistoryEntry) -> tuple[Any, ...]:
     data = entry.data
     when = getattr(data, "start", None) or getattr(data, "onset", None)
@@ -70,6 +96,7 @@ class HistoryForm:
         self._editors: dict[str, Fields] = {}
         look = session.look
         self.listing = look.make(W.HTML)
+        self.review = look.make(W.HTML)
         self.entry = look.make(
             W.Dropdown,
             description="Entry",
@@ -109,6 +136,7 @@ class HistoryForm:
         self.fold = Fold(look, [self.title, self.editor, self.bar.widget])
         self.widget = look.column(
             [
+                self.review,
                 self.listing,
                 look.row([self.entry, self.edit_button, self.delete_button]),
                 self.actions.widget,
@@ -139,6 +167,7 @@ class HistoryForm:
             )
             options += [(f"{heading}: {entry_summary(e)}"[:120], e.id) for e in entries]
         self.listing.value = "".join(parts)
+        self.review.value = review_html(self.session.case, self.session.catalog)
         keep = self.entry.value if self.entry.value in {v for _, v in options} else None
         self.entry.options = options
         self.entry.value = keep if keep is not None else (options[0][1] if options else None)

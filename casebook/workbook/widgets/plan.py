@@ -16,11 +16,13 @@ import ipywidgets as W
 
 from casebook.catalog import ProtocolTemplate
 from casebook.clinical.cautions import CautionMatch, active_cautions, protocol_warning
+from casebook.clinical.substances import parse_substances
 from casebook.models import PLAN_CATEGORIES, CautionConfirmation, PlanItem
 from casebook.workbook.widgets._base import Change, OneRecord, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, defaults, field_for
 from casebook.workbook.widgets._html import badge, esc, evidence_badge, notice, pretty, shown
 from casebook.workbook.widgets._views import ChartView, Fold, records_key
+from casebook.workbook.widgets.confirm import CautionConfirmations, cautions_html
 from casebook.workbook.widgets.session import CaseSession
 
 __all__ = ["EDITABLE", "PlanForm", "cautions_html", "template_html"]
@@ -36,6 +38,7 @@ EDITABLE = (
     "instructions",
     "rationale",
     "status",
+    "no_substance_reason",
 )
 _STATUS_COLOURS = {
     "proposed": "#666",
@@ -59,31 +62,6 @@ def template_html(template: ProtocolTemplate) -> str:
     )
 
 
-def cautions_html(matches: list[CautionMatch]) -> str:
-    """The matching cautions, each with why it matches, its source and its confirmation."""
-    if not matches:
-        return ""
-    rows = []
-    for m in matches:
-        state = (
-            f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')} on "
-            f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
-            if m.confirmation is not None and m.confirmed
-            else "<br><b>Needs a reason to go ahead.</b>"
-        )
-        rows.append(
-            f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
-            f"({esc('; '.join(m.reasons))}). {esc(m.caution.text)}"
-            f'<br><span style="color:#555;font-size:0.9em">Source: '
-            f"{esc(m.caution.source)}</span>{state}</li>"
-        )
-    kind = "info" if all(m.confirmed for m in matches) else "error"
-    return notice(
-        kind,
-        f'<b>Cautions that match this patient</b><ul style="margin:2px 0">{"".join(rows)}</ul>',
-    )
-
-
 def _summary(item: PlanItem) -> str:
     dosing = ", ".join(x for x in (item.dose, item.frequency) if x)
     span = f"{shown(item.start)} → {item.end.isoformat() if item.end else 'ongoing'}"
@@ -101,6 +79,7 @@ class PlanForm:
     def __init__(self, session: CaseSession) -> None:
         self.session = session
         self._template: ProtocolTemplate | None = None
+        self._loading = False
         look = session.look
         label = {"description_width": LABEL_WIDTH}
         self.listing = look.make(W.HTML)
@@ -132,14 +111,16 @@ class PlanForm:
         self.title = look.make(W.HTML)
         self.cautions_info = look.make(W.HTML)
         self.flag_warning = look.make(W.HTML)
-        self.caution_reason = look.make(
-            W.Textarea,
-            description="Reason to go ahead",
-            rows=2,
-            placeholder="Why this plan item is right despite the cautions above",
+        self.confirm = CautionConfirmations(look, lambda: self.bar.mark_dirty())
+        self.substances = look.make(
+            W.Text,
+            description="Contains",
+            placeholder="Substances, comma-separated (e.g. berberine, licorice root)",
             style=label,
-            layout={"width": "570px", "display": "none"},
+            layout={"width": "570px"},
         )
+        self.substances_info = look.make(W.HTML)
+        self.substances.observe(lambda _: self._substances_changed(), "value")
         self.bar = SaveBar(
             session,
             "Plan",
@@ -151,9 +132,6 @@ class PlanForm:
         self.one = OneRecord(session, self.bar, PlanItem, self._open, "plan item")
         self.fields.on_change(self.bar.mark_dirty)
         self.fields.on_change(self._show_cautions)
-        self.caution_reason.observe(  # typing a reason is an edit; clearing it on open is not
-            lambda change: self.bar.mark_dirty() if change["new"].strip() else None, "value"
-        )
         self.fields["category"].widget.observe(lambda _: self._templates(), "value")
         self.template.observe(lambda _: self._show_template(), "value")
         self.use_template.on_click(lambda _: self.apply_template())
@@ -167,9 +145,11 @@ class PlanForm:
                 look.row([self.template, self.use_template]),
                 self.template_info,
                 *(self.fields[n].row for n in EDITABLE[1:]),
+                self.substances,
+                self.substances_info,
                 self.flag_warning,
                 self.cautions_info,
-                self.caution_reason,
+                self.confirm.widget,
                 self.bar.widget,
             ],
         )
@@ -265,7 +245,10 @@ class PlanForm:
             if item is None
             else f"<b>Editing:</b> {esc(item.name)}"
         )
-        self.caution_reason.value = ""
+        self.confirm.clear()
+        self._loading = True
+        self.substances.value = ", ".join(item.substances) if item is not None else ""
+        self._loading = False
         self._templates()
         self._show_cautions()
 
@@ -316,26 +299,43 @@ class PlanForm:
 
     # --- cautions and red-flag warning -------------------------------------------------
     def matches(self) -> list[CautionMatch]:
-        """The cautions of the item being edited (its template) that match the patient."""
+        """The cautions of the item being edited (its template's and its substances', the
+        typed name matched against the substance catalog) that match the patient."""
         base = self.one.record
         tpl = self._template
         if tpl is None and base is not None and base.template is not None:
             tpl = next((t for t in self.session.catalog.protocols if t.key == base.template), None)
-        if tpl is None:
-            return []
-        found = active_cautions(self.session.case, self.session.catalog, tpl)
-        if base is None:
-            return found
-        return [
-            CautionMatch(m.template, m.caution, m.reasons, base.id, base.confirmation(m.key))
-            for m in found
-        ]
+        values: dict[str, Any] = {
+            "patient_id": self.session.patient_id,
+            "id": base.id if base is not None else "",
+            "category": self.fields["category"].peek() or PLAN_CATEGORIES[0],
+            "name": self.fields["name"].peek() or "",
+            "status": "proposed",
+            "template": tpl.key if tpl is not None else None,
+            "substances": self._substance_keys()[0],
+            "caution_confirmations": list(base.caution_confirmations) if base else [],
+        }
+        draft = PlanItem.model_construct(**values)
+        return active_cautions(self.session.case, self.session.catalog, draft)
+
+    def _substance_keys(self) -> tuple[list[str], list[str]]:
+        return parse_substances(self.substances.value, self.session.catalog)
+
+    def _substances_changed(self) -> None:
+        unknown = self._substance_keys()[1]
+        self.substances_info.value = (
+            notice("warning", "Not in the substance catalog: " + esc(", ".join(unknown)))
+            if unknown
+            else ""
+        )
+        if not self._loading:
+            self.bar.mark_dirty()
+        self._show_cautions()
 
     def _show_cautions(self) -> None:
         matches = self.matches()
         self.cautions_info.value = cautions_html(matches)
-        open_ = [m for m in matches if not m.confirmed]
-        self.caution_reason.layout.display = "" if open_ else "none"
+        self.confirm.show(matches)
         category = self.fields["category"].peek()
         warning = (
             protocol_warning(self.session.case, self.session.catalog, category or None)
@@ -345,23 +345,16 @@ class PlanForm:
         self.flag_warning.value = notice("error", esc(warning)) if warning else ""
 
     def _confirmations(self, keep: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """The item's confirmations plus, when a reason is typed, one for each matching
-        caution still open (the store refuses the save while any is open)."""
+        """The item's confirmations, each open caution's typed one replacing an older one of
+        the same key (the store refuses the save while any caution is open)."""
+        typed = self.confirm.confirmations(self.session.store.actor, date.today())
+        redo = {c.key for c in typed}
         confirmed = [
-            CautionConfirmation.model_validate(c) for c in keep.get("caution_confirmations", [])
+            CautionConfirmation.model_validate(c)
+            for c in keep.get("caution_confirmations", [])
+            if c["key"] not in redo
         ]
-        reason = self.caution_reason.value.strip()
-        if not reason or values.get("status") not in ("active", "proposed"):
-            return {"caution_confirmations": confirmed}
-        have = {c.key for c in confirmed}
-        confirmed += [
-            CautionConfirmation(
-                key=m.key, reason=reason, by=self.session.store.actor, on=date.today()
-            )
-            for m in self.matches()
-            if not m.confirmed and m.key not in have
-        ]
-        return {"caution_confirmations": confirmed}
+        return {"caution_confirmations": confirmed + typed}
 
     def _collect(self) -> list[Change]:
         base, tpl = self.one.record, self._template
@@ -374,7 +367,10 @@ class PlanForm:
             )
             if tpl is not None:
                 keep |= {"template": tpl.key, "source": tpl.source}
-            return PlanItem.model_validate(keep | values | self._confirmations(keep, values))
+            listed = {"substances": self._substance_keys()[0]}
+            return PlanItem.model_validate(
+                keep | values | listed | self._confirmations(keep, values)
+            )
 
         item = self.fields.build(make, whole="end")
         if item == base:

@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 
 from casebook.catalog import Catalog
 from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.errors import RoleError
 from casebook.models import Case, Record, Visit
 from casebook.store import CaseStore
 from casebook.store.records import ENTITIES, entity_for
@@ -48,6 +49,13 @@ def with_records(case: Case, records: Iterable[Record]) -> Case:
     return Case.model_construct(patient=case.patient, **cast("dict[str, Any]", parts))
 
 
+def _read_only(store: CaseStore) -> str | None:
+    """Why this workbook cannot save (the database's role says so), or None."""
+    if store.can_write():
+        return None
+    return f"Read-only: your role ({store.role()}) reads the record and never writes."
+
+
 @dataclass(frozen=True)
 class LastSaved:
     at: datetime
@@ -79,6 +87,7 @@ class CaseSession:
         self._unsaved: list[str] = []
         self._flags: tuple[int, list[RedFlag]] | None = None
         self.look = Look()  # layouts and styles shared by every form of this notebook
+        self.read_only: str | None = _read_only(store)
 
     def __repr__(self) -> str:
         return f"CaseSession({self.patient_id!r}, {self.store!r})"
@@ -132,6 +141,8 @@ class CaseSession:
         Raises ConflictError (someone saved a newer version), RecordError or StoreError
         (a value the catalog or the database refuses); then nothing was written.
         """
+        if self.read_only:
+            raise RoleError(self.read_only)
         saved = self.store.save_many(records, deletes=deletes)
         self.last_saved = LastSaved(datetime.now(UTC), self.store.actor)
         self.reload()

@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as W
 
 from casebook.clinical.scoring import change_since_baseline
-from casebook.models import AlarmScreen, Visit
+from casebook.models import LEGACY_SCREEN_QUESTIONS, SCREEN_LABELS, AlarmScreen, Visit
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, field_for
 from casebook.workbook.widgets._html import FORM_CLASS, STYLE, table
@@ -19,21 +19,6 @@ from casebook.workbook.widgets.letters import LetterButtons
 from casebook.workbook.widgets.session import CaseSession, Event
 
 __all__ = ["SCREEN_LABELS", "VisitsForm", "change_table"]
-
-SCREEN_LABELS = {
-    "unintentional_weight_loss": "Unintentional weight loss",
-    "gi_bleeding": "Rectal / other GI bleeding",
-    "melena": "Black, tarry stools (melena)",
-    "hematemesis": "Vomiting blood (hematemesis)",
-    "nocturnal_symptoms": "Wakes at night with symptoms",
-    "abdominal_or_rectal_mass": "Abdominal or rectal mass",
-    "fever": "Fever",
-    "night_sweats": "Night sweats",
-    "progressive_pain": "Progressive pain",
-    "bowel_change_over_6_weeks": "Looser stools > 6 weeks",
-    "dysphagia_or_persistent_vomiting": "Dysphagia / persistent vomiting",
-    "symptom_onset": "GI symptoms began on",
-}
 
 
 def _delta(value: int | None, delta: int | None) -> str:
@@ -96,6 +81,7 @@ class VisitsForm:
             *(
                 field_for(AlarmScreen, n, look, label=SCREEN_LABELS[n], **wide)
                 for n in AlarmScreen.model_fields
+                if n not in LEGACY_SCREEN_QUESTIONS
             ),
             field_for(Visit, "summary", look, label="Summary", **wide),
         )
@@ -211,7 +197,8 @@ class VisitsForm:
         screen_names = set(AlarmScreen.model_fields)
 
         def make(values: dict[str, Any]) -> Visit:
-            screen = AlarmScreen(**{k: v for k, v in values.items() if k in screen_names})
+            asked = {k: v for k, v in values.items() if k in screen_names}
+            screen = AlarmScreen(**{**base.screen.model_dump(), **asked})
             return Visit.model_validate(
                 {
                     **base.model_dump(),

@@ -114,6 +114,7 @@ def edited_elsewhere(session: CaseSession, other_store: CaseStore) -> tuple[Plan
             PlanItem(
                 patient_id=session.patient_id,
                 category="herbal",
+                no_substance_reason="Synthetic test item, no catalog substance",
                 name="Peppermint oil",
                 dose="0.2 mL",
             )

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from casebook.clinical.flag_lifecycle import SAME_DAY_MAX_AGE_DAYS, flag_statuses
 from casebook.models import AlarmScreen, InstrumentResponse, TestResult, Visit
-from casebook.workbook.widgets._html import STYLE
+from casebook.workbook.widgets._html import STYLE, esc
 from casebook.workbook.widgets.banner import BANNER_CLASS, PatientBanner, banner_html
 from casebook.workbook.widgets.header import Header, flag_panel
 from casebook.workbook.widgets.session import CaseSession
@@ -31,6 +31,7 @@ def test_the_banner_says_who_escaped_and_the_header_lists_visits(session: CaseSe
 
 def test_every_flag_shows_label_reason_action_and_source(demo_session: CaseSession) -> None:
     header = Header(demo_session)
+    header.unfold.click()
     value = header.flags.get_state()["value"]
     flags = demo_session.red_flags()
     assert flags, "the first demo case has alarm features"
@@ -38,8 +39,39 @@ def test_every_flag_shows_label_reason_action_and_source(demo_session: CaseSessi
     assert f"{len(flags)} red flag" in value
     for flag in flags:
         for text in (flag.label, flag.action):
-            assert text.replace("&", "&amp;") in value
+            assert esc(text) in value  # escaped like every text in the header
     assert "Unintentional weight loss" in value and "Source:" in value
+
+
+def test_many_flags_are_summarised_in_a_few_lines_and_unfold_on_demand(
+    demo_session: CaseSession,
+) -> None:
+    """The first demo patient has 8 flags: a line an urgency, every label on it, until the
+    button unfolds each flag's reason, action and source; it folds them again."""
+    header = Header(demo_session)
+    flags = demo_session.red_flags()
+    assert len(flags) >= 5
+    value = header.flags.value
+    assert f"{len(flags)} red flags: refer" in value
+    for flag in flags:
+        assert f"<b>{flag.label.replace('&', '&amp;')}</b>" in value
+    assert "Action:" not in value and "Source:" not in value and "<li" not in value
+    lines = value.count('<div style="margin:3px 0">')
+    assert lines == len({f.urgency for f in flags}) <= 4
+    assert header.unfold.layout.display != "none"
+    assert header.unfold.description == "Show each flag's reason, action and source"
+    header.unfold.click()
+    value = header.flags.value
+    assert value.count("<li") == len(flags) and value.count("Action:") == len(flags)
+    header.unfold.click()
+    assert "Action:" not in header.flags.value
+
+
+def test_the_unfold_button_is_hidden_without_flags(session: CaseSession) -> None:
+    header = Header(session)
+    assert "No red flags" in header.flags.value or "No visit yet" in header.flags.value
+    assert header.unfold.layout.display == "none"
+    assert header.visits.layout.display != "none"  # its own layout, not a shared one
 
 
 def test_phq9_item_9_is_a_same_day_flag_at_once(session: CaseSession) -> None:
@@ -63,7 +95,9 @@ def test_phq9_item_9_is_a_same_day_flag_at_once(session: CaseSession) -> None:
     session.set_pending("Instruments", [draft])
     value = header.flags.value
     assert "SAME DAY" in value and "PHQ-9 item 9" in value
-    assert "from answers not saved yet" in value
+    assert "(not saved yet)" in value  # summarised
+    header.unfold.click()
+    assert "from answers not saved yet" in header.flags.value
     session.save([draft])
     session.set_pending("Instruments", [])
     value = header.flags.value
@@ -82,7 +116,7 @@ def test_unsaved_sections_and_unasked_screen_are_visible(session: CaseSession) -
         ]
     )
     header = Header(session)
-    assert "9 of 11 questions not asked" in header.flags.value
+    assert "16 of 18 questions not asked" in header.flags.value
     session.set_unsaved("Symptoms", True)
     assert "Unsaved changes in: Symptoms" in header.saved.value
     session.set_unsaved("Symptoms", False)
@@ -161,7 +195,7 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
     message = steps.message.get_state()["value"]
     assert "Raised CRP (10 mg/L or more): acknowledged." in message  # its title, not its key
     assert "crp_raised" not in message
-    assert "ACKNOWLEDGED" in header.flags.value and "⚠" not in header.flags.value
+    assert "(acknowledged)" in header.flags.value and "⚠" not in header.flags.value
     assert steps.buttons["acknowledged"].disabled and not steps.buttons["resolved"].disabled
 
     steps.referred_to.value = "GI clinic"
@@ -187,5 +221,8 @@ def test_header_buttons_take_each_step_through_the_store(session: CaseSession) -
             )
         ]
     )
-    assert "OPEN AGAIN" in header.flags.value and "1 red flag: refer" in header.flags.value
+    assert "(open again: newer evidence)" in header.flags.value
+    assert "1 red flag: refer" in header.flags.value
+    header.unfold.click()
+    assert "OPEN AGAIN" in header.flags.value
     assert steps.flag.value == "crp_raised" and not steps.buttons["acknowledged"].disabled

@@ -34,6 +34,7 @@ TYPED: dict[str, dict[str, Any]] = {
     "food_sensitivity": {"food": "peanuts", "reaction": "allergy", "severity": "severe"},
     "family_history": {"relative": "parent", "condition": "ibd", "age_at_onset": "52"},
     "safety": {"recorded_on": date(2024, 3, 1), "pregnant": True, "liver_disease": False},
+    "allergy": {"substance": "penicillin", "reaction": "hives", "severity": "moderate"},
 }
 
 

@@ -113,7 +113,15 @@ def test_a_quick_action_leaves_an_edit_in_progress_alone(
     session: CaseSession, sqlite_store: CaseStore
 ) -> None:
     a, b = session.save(
-        [PlanItem(patient_id=session.patient_id, category="herbal", name=n) for n in ("A", "B")]
+        [
+            PlanItem(
+                patient_id=session.patient_id,
+                category="herbal",
+                no_substance_reason="Synthetic test item, no catalog substance",
+                name=n,
+            )
+            for n in ("A", "B")
+        ]
     )
     form = PlanForm(session)
     form.edit(a)

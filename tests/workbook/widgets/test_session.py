@@ -17,7 +17,12 @@ def test_save_writes_one_transaction_reloads_and_notifies(
     events: list[str] = []
     session.observe(events.append)
     visit = Visit(patient_id=session.patient_id, kind="intake", visit_date=date(2024, 1, 10))
-    item = PlanItem(patient_id=session.patient_id, category="herbal", name="Peppermint oil")
+    item = PlanItem(
+        patient_id=session.patient_id,
+        category="herbal",
+        no_substance_reason="Synthetic test item, no catalog substance",
+        name="Peppermint oil",
+    )
     saved = session.save([visit, item])
     assert [r.version for r in saved] == [1, 1]
     assert events == ["case"]
@@ -33,7 +38,14 @@ def test_a_refused_save_writes_nothing(
     session: CaseSession, sqlite_store: CaseStore, other_store: CaseStore
 ) -> None:
     first = session.save(
-        [PlanItem(patient_id=session.patient_id, category="herbal", name="Ginger")]
+        [
+            PlanItem(
+                patient_id=session.patient_id,
+                category="herbal",
+                no_substance_reason="Synthetic test item, no catalog substance",
+                name="Ginger",
+            )
+        ]
     )[0]
     other_store.save(first.model_copy(update={"dose": "1 g"}))  # bob saves a newer version
     new = PlanItem(patient_id=session.patient_id, category="referral", name="GP review")
@@ -90,7 +102,12 @@ def test_unsaved_sections_are_tracked_in_order(session: CaseSession) -> None:
 def test_with_records_replaces_by_id_and_appends(demo_session: CaseSession) -> None:
     case = demo_session.case
     item = case.plan[0].model_copy(update={"name": "Renamed"})
-    extra = PlanItem(patient_id=case.patient.id, category="herbal", name="New")
+    extra = PlanItem(
+        patient_id=case.patient.id,
+        category="herbal",
+        no_substance_reason="Synthetic test item, no catalog substance",
+        name="New",
+    )
     merged = with_records(case, [item, extra])
     assert [p.name for p in merged.plan][:1] == ["Renamed"]
     assert merged.plan[-1].name == "New"
@@ -106,7 +123,16 @@ def test_last_saved_counts_saves_not_dashboard_visits(
 ) -> None:
     from casebook.serve.tokens import grant
 
-    session.save([PlanItem(patient_id=session.patient_id, category="herbal", name="Ginger")])
+    session.save(
+        [
+            PlanItem(
+                patient_id=session.patient_id,
+                category="herbal",
+                no_substance_reason="Synthetic test item, no catalog substance",
+                name="Ginger",
+            )
+        ]
+    )
     saved = sqlite_store.audit_log(session.patient_id)[-1]
     serving = CaseStore(sqlite_store.url, actor="casebook serve")
     grant(serving, session.patient_id, 1)

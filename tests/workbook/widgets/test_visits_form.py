@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from casebook.models import SCREEN_QUESTIONS, AlarmScreen, Visit
 from casebook.store import CaseStore
 from casebook.workbook.widgets.header import Header
 from casebook.workbook.widgets.session import CaseSession
@@ -60,3 +61,49 @@ def test_change_since_baseline(demo_session: CaseSession) -> None:
     assert "(+" in table or "(-" in table  # a change from the baseline is shown
     assert "◀ selected" in change_table(demo_session)
     assert "<svg" in form.chart.widget.value
+
+
+def test_the_form_asks_the_ng12_questions_and_they_raise_their_rules(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
+    header = Header(session)
+    form = VisitsForm(session)
+    assert set(SCREEN_QUESTIONS) <= {f.name for f in form.fields}
+    assert "dysphagia_or_persistent_vomiting" not in {
+        f.name for f in form.fields
+    }  # old visits only
+    form.start_visit(date(2024, 1, 10))
+    for name in ("dysphagia", "reflux", "jaundice", "bowel_habit_change"):
+        form.fields[name].value = True
+    form.fields["back_pain"].value = False
+    form.bar.save_button.click()
+    screen = sqlite_store.load_case(session.patient_id).visits[0].screen
+    assert (screen.dysphagia, screen.reflux, screen.jaundice, screen.back_pain) == (
+        True,
+        True,
+        True,
+        False,
+    )
+    assert screen.bowel_habit_change is True and screen.new_onset_diabetes is None
+    assert "Difficulty swallowing (dysphagia)" in header.flags.value
+    assert "Change in bowel habit" in header.flags.value
+
+
+def test_saving_an_old_visit_keeps_its_legacy_answer(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
+    session.save(
+        [
+            Visit(
+                patient_id=session.patient_id,
+                kind="intake",
+                visit_date=date(2024, 1, 10),
+                screen=AlarmScreen(dysphagia_or_persistent_vomiting=True),
+            )
+        ]
+    )
+    form = VisitsForm(session)
+    form.fields["fever"].value = False
+    form.bar.save_button.click()
+    screen = sqlite_store.load_case(session.patient_id).visits[0].screen
+    assert screen.fever is False and screen.dysphagia_or_persistent_vomiting is True
