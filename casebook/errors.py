@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "CasebookError",
+    "CheckinClosed",
     "ClinicError",
     "ConflictError",
     "InputError",
@@ -85,3 +86,12 @@ class ConflictError(CasebookError, RuntimeError):
 
 class ClinicError(CasebookError, ValueError):
     """A clinic-view parameter or input that cannot be used; the message names it."""
+
+
+class CheckinClosed(CasebookError, RuntimeError):
+    """A check-in that can no longer take answers: already submitted (a replayed or
+    doubled submission), expired, or its link revoked. `.reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"check-in {reason}")
+        self.reason = reason

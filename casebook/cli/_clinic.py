@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from typing import TYPE_CHECKING
 
-from casebook.cli._common import AddCommand, open_store
+from casebook.cli._common import AddCommand, day_arg, open_store
 from casebook.errors import InputError
 from casebook.format import wrapped
 
@@ -40,22 +39,13 @@ def _render(df: pd.DataFrame, fmt: str) -> str:
     return format_table(shown)
 
 
-def _day(name: str, text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _filter(args: argparse.Namespace) -> ClinicFilter:
     from casebook.clinic import ClinicFilter
 
     return ClinicFilter(
         practitioner=args.practitioner,
-        date_from=_day("--from", args.date_from),
-        date_to=_day("--to", args.date_to),
+        date_from=day_arg("--from", args.date_from),
+        date_to=day_arg("--to", args.date_to),
     )
 
 
@@ -80,7 +70,7 @@ def cmd_worklist(args: argparse.Namespace) -> int:
 
     if args.overdue_days < 0:
         raise InputError("--overdue-days: must be 0 or more")
-    today = _day("--today", args.today)
+    today = day_arg("--today", args.today)
     kinds = check_kinds(args.kind or None)
     with open_store(args) as store:
         frames = load_clinic_frames(store, _filter(args))

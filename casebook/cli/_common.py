@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,7 +14,7 @@ from casebook.errors import InputError
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only for commands that use it
     from casebook.store import CaseStore
 
-__all__ = ["AddCommand", "ensure_kernel", "open_store", "read_input"]
+__all__ = ["AddCommand", "day_arg", "ensure_kernel", "open_store", "read_input"]
 
 
 class AddCommand(Protocol):
@@ -29,6 +30,16 @@ def open_store(args: argparse.Namespace, *, create: bool = False) -> CaseStore:
     from casebook.store import CaseStore
 
     return CaseStore(args.db, actor=args.actor, create=create)
+
+
+def day_arg(name: str, text: str | None) -> date | None:
+    """The date an option gave as YYYY-MM-DD (None if not given); InputError naming it."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def read_input(path: str) -> str:

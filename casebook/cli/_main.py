@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "_letters",
     "_users",
     "_hub",
+    "_checkins",
 )
 
 

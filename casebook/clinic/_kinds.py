@@ -35,6 +35,7 @@ KIND_TABLE: tuple[Kind, ...] = (
     Kind("record-unreadable", "Record cannot be read", "unreadable record", "unreadable records"),
     Kind("caution-review", "Caution to review", "caution to review", "cautions to review"),
     Kind("result-to-review", "Result out of range", "result out of range", "results out of range"),
+    Kind("check-in-to-review", "Check-in to review", "check-in to review", "check-ins to review"),
     Kind("test-overdue", "Test overdue", "overdue test", "overdue tests"),
     Kind("worsening", "Worsening", "worse score", "worse scores"),
     Kind("follow-up-due", "Follow-up due", "follow-up due", "follow-ups due"),

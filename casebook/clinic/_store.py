@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ClinicFilter",
     "OutcomesBy",
+    "checkins_to_review",
     "load_clinic_frames",
     "sign_off_in_range",
     "store_outcomes",
@@ -52,6 +53,26 @@ def stored_flag_states(store: CaseStore) -> Mapping[tuple[str, str], str]:
         for case in store.load_cases(sorted(reviews))
         for status in case_flag_statuses(case, store.catalog)
     }
+
+
+def checkins_to_review(store: CaseStore, patient_ids: set[str]) -> pd.DataFrame:
+    """Worklist rows of the submitted check-ins of `patient_ids` (kind check-in-to-review)."""
+    from casebook.clinical.vocabulary import Urgency
+
+    found = [c for c in store.checkins(status="submitted") if c.patient_id in patient_ids]
+    return pd.DataFrame(
+        {
+            "patient_id": [c.patient_id for c in found],
+            "kind": "check-in-to-review",
+            "urgency": Urgency.SOON,
+            "detail": [f"Check-in sent by the patient ({', '.join(c.instruments)})" for c in found],
+            "since": [
+                pd.Timestamp(c.submitted_at or c.created_at).tz_localize(None) for c in found
+            ],
+            "ref": [c.id for c in found],
+        },
+        columns=["patient_id", "kind", "urgency", "detail", "since", "ref"],
+    )
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,7 @@ def store_worklist(
         today=today or date.today(),
         flag_states=stored_flag_states(store),
         overdue_days=overdue_days,
+        checkins=checkins_to_review(store, set(frames.patients["patient_id"].astype(str))),
     )
     out = rows[f.in_range(rows["since"])].reset_index(drop=True)
     out.attrs.update(rows.attrs)

@@ -235,6 +235,7 @@ def worklist(
     retest_days: int = 90,
     visit_interval_days: int = 60,
     min_worsening: float = 1,
+    checkins: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Everything to act on, most urgent first: patient_id, name, kind, urgency, detail,
     since, ref (the rule key, result, order, plan item or visit the row is about).
@@ -249,6 +250,8 @@ def worklist(
     - result-to-review (soon) / result-in-range (routine, not a decision: signed off in
       bulk): results outside / inside their range, not marked reviewed in the store and
       not in `reviewed_results` (result ids);
+    - check-in-to-review: `checkins` rows (patient_id, kind, urgency, detail, since, ref)
+      of check-ins the patients submitted and no practitioner accepted or reviewed yet;
     - test-overdue: ordered or collected more than `overdue_days` ago and not resulted;
     - follow-up-due: active plan items ending within `due_within_days` (or ended), flagged
       results not repeated for `retest_days`, and no visit for `visit_interval_days` while
@@ -278,6 +281,7 @@ def worklist(
         _plan_rows(frames, now, due_within_days),
         retest_rows(frames, catalog, now, retest_days),
         _no_visit_rows(frames, now, visit_interval_days),
+        pd.DataFrame(columns=PART) if checkins is None else checkins[PART],
     ]
     rows = (
         pd.concat([p for p in parts if len(p)], ignore_index=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -55,6 +55,7 @@ from casebook.templating import environment
 
 __all__ = [
     "CHART_SOCKET",
+    "CHECKIN_PATH",
     "SUMMARY_PATH",
     "Dashboard",
     "Section",
@@ -103,6 +104,7 @@ class Dashboard:
     catalog: Catalog
     flags: list[RedFlag] = field(default_factory=list)
     today: date = field(default_factory=date.today)
+    checkin_ready: bool = False  # a check-in waits for the patient's answers
 
     @property
     def statuses(self) -> list[FlagStatus]:
@@ -125,8 +127,11 @@ def load_dashboard(patient_id: str, database_url: str) -> Dashboard:
     with CaseStore(database_url or None, actor="casebook dashboard") as store:
         case = store.load_case(patient_id)
         catalog = store.catalog
+        now = datetime.now(UTC)
+        waiting = store.checkins(patient_id, status="sent")
     flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
-    return Dashboard(case, catalog, flags)
+    ready = any(c.closed_reason(now) is None for c in waiting)
+    return Dashboard(case, catalog, flags, checkin_ready=ready)
 
 
 def _chart(chart: Any, description: str) -> Markup:
@@ -142,14 +147,17 @@ def _chart(chart: Any, description: str) -> Markup:
 
 
 # --- the sections ------------------------------------------------------------------------
+CHECKIN_PATH = "/checkin"
+"""Where the dashboard server opens the session patient's waiting check-in."""
 SUMMARY_PATH = "/dashboard/summary.pdf"
 """Where the dashboard server gives the session's patient their latest after-visit summary."""
 
 
 def header(page: Dashboard) -> Section:
-    """The patient's name, the last visit, and the link to their latest after-visit summary
-    when one was made (the server finds it from the session: the link names no letter)."""
-    visits = page.case.sorted_visits()
+    """The patient's name, the last visit, the link to their latest after-visit summary
+    when one was made (the server finds it from the session: the link names no letter),
+    and "a check-in is ready" with its link while one waits for their answers."""
+    visits = [v for v in page.case.sorted_visits() if v.kind != "check-in"]
     summaries = [x.letter_date for x in page.case.letters if x.kind == "after_visit_summary"]
     return _section(
         "header",
@@ -157,6 +165,8 @@ def header(page: Dashboard) -> Section:
         last_visit=visits[-1].visit_date if visits else None,
         summary_on=max(summaries, default=None),
         summary_href=SUMMARY_PATH,
+        checkin_ready=page.checkin_ready,
+        checkin_href=CHECKIN_PATH,
     )
 
 

@@ -236,7 +236,9 @@ SCREEN_LABELS: dict[str, str] = {
 
 
 class Visit(Record):
-    kind: Literal["intake", "follow-up"] = "follow-up"
+    kind: Literal["intake", "follow-up", "check-in"] = Field(
+        "follow-up", description="check-in: answers the patient sent through their link"
+    )
     visit_date: date
     screen: AlarmScreen = Field(default_factory=AlarmScreen)
     summary: Text = ""

@@ -38,6 +38,11 @@ from voila.app import Voila
 from casebook.errors import InputError
 from casebook.serve.authz import PatientAuthorizer
 from casebook.serve.cache import RenderCache, live_patients, template_digest
+from casebook.serve.checkin_handlers import (
+    CheckinFormHandler,
+    CheckinStartHandler,
+    checkin_state,
+)
 from casebook.serve.connections import BoundedHTTPServer, server_options
 from casebook.serve.handlers import (
     DashboardHandler,
@@ -239,6 +244,7 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
                     template=template_digest(self._template),
                 ),
             ),
+            casebook_checkins=checkin_state(store),
             casebook_trust_proxy=self.trust_proxy,
             casebook_limits=limits,
             default_handler_class=NotFoundHandler,
@@ -256,6 +262,8 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
             (r"/dashboard", DashboardHandler),
             (r"/dashboard/summary\.pdf", SummaryHandler),
             (r"/static/dashboard\.css", StylesheetHandler),
+            (r"/checkin", CheckinStartHandler),
+            (r"/checkin/([0-9a-f]{32})", CheckinFormHandler),
         ]
 
     def start_fork_server(self) -> None:

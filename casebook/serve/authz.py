@@ -26,6 +26,8 @@ ROUTES = MappingProxyType(
         "/dashboard": "the dashboard of the link's patient: GET/HEAD, ?token= or the cookie",
         "/dashboard/summary.pdf": "the session patient's latest after-visit summary (PDF)",
         "/static/dashboard.css": "the page's stylesheet (no patient data)",
+        "/checkin": "opens a check-in link's session (?token=), then its open check-in",
+        "/checkin/<id>": "the session patient's check-in: GET the form, POST (CSRF) answers",
     }
 )
 """Every path the server answers; anything else is 404."""

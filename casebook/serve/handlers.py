@@ -245,15 +245,21 @@ class DashboardHandler(BaseHandler):
             {"via": "link"},
         )
         await self.state.identity.open_session(self, user)
+        landing, what = self._landing()
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Refresh", f"0; url={LINK_PATH}")  # as the meta element, sooner
+        self.set_header("Refresh", f"0; url={landing}")  # as the meta element, sooner
         self.finish(
             _page(
-                "Opening your dashboard",
-                f'<p><a href="{LINK_PATH}">Open your dashboard</a></p>',
-                head=f'<meta http-equiv="refresh" content="0; url={LINK_PATH}">',
+                f"Opening your {what}",
+                f'<p><a href="{landing}">Open your {what}</a></p>',
+                head=f'<meta http-equiv="refresh" content="0; url={landing}">',
             )
         )
+
+    def _landing(self) -> tuple[str, str]:
+        """Where the browser goes once its link opened a session (a path of this server,
+        never from the query), and what it is called."""
+        return LINK_PATH, "dashboard"
 
     async def _view(self, user: PatientUser) -> None:
         state = self.state

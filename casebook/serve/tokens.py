@@ -42,6 +42,7 @@ __all__ = [
     "Grant",
     "Reason",
     "check_base_url",
+    "check_days",
     "check_session",
     "check_token",
     "grant",
@@ -94,7 +95,8 @@ def _link_id(token_hash: str) -> str:
     return token_hash[:12]
 
 
-def _check_days(days: object) -> int:
+def check_days(days: object) -> int:
+    """`days` if it is a whole number of days a link may last; InputError otherwise."""
     if type(days) is not int or not 1 <= days <= MAX_DAYS:
         raise InputError(f"days: a link lasts 1 to {MAX_DAYS} whole days (got {days!r})")
     return days
@@ -104,7 +106,7 @@ def issue_token(
     store: CaseStore, patient_id: str, *, days: int = 30, now: datetime | None = None
 ) -> tuple[str, Grant]:
     """A fresh token for a live patient, valid for `days`; (token, grant). Audited."""
-    days = _check_days(days)
+    days = check_days(days)
     now = now or _now()
     token = secrets.token_urlsafe(32)
     digest = hash_token(token)

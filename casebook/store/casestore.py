@@ -28,12 +28,14 @@ from casebook.errors import StoreError
 from casebook.models import Case, FlagReview, LetterRecord, Patient, Record, TestResult
 from casebook.store import access, flags, reads, roles, signoff, writes
 from casebook.store import audit_log as audit_rows
+from casebook.store import checkins as checkin_rows
 from casebook.store import letters as letter_rows
 from casebook.store import patients as patient_rows
 from casebook.store.access import StoredLink
 from casebook.store.audit_key import Checkpoint
 from casebook.store.audit_log import AuditEntry
 from casebook.store.audit_verify import Verdict, checkpoint, keep_outside, verify
+from casebook.store.checkins import StoredCheckin
 from casebook.store.engine import create_store_engine, redact_url, resolve_url
 from casebook.store.migrate import current_revision, head_revision, upgrade
 from casebook.store.patients import PatientSummary
@@ -350,6 +352,30 @@ class CaseStore:
         """The live patients among `patient_ids` holding a link live at `now`."""
         with self.read() as conn:
             return access.live_link_patients(conn, patient_ids, now=now)
+
+    # --- check-ins: `casebook.checkins` writes them through `store.checkins` in a
+    # `transaction()` (a practitioner) or a `link_transaction()` (the patient's link) ------
+    @contextmanager
+    def link_transaction(self, link_id: str) -> Iterator[Transaction]:
+        """A write transaction whose actor is the patient link `link_id` (the server found
+        it in the store), never a practitioner: what a patient sends is audited as theirs."""
+        with write_transaction(self.engine, f"patient link {link_id}", self.catalog) as tx:
+            yield tx
+
+    def checkin(self, checkin_id: str) -> StoredCheckin | None:
+        """The check-in of this id, or None."""
+        with self.read() as conn:
+            return checkin_rows.get_checkin(conn, checkin_id)
+
+    def checkins(
+        self, patient_id: str | None = None, *, status: str | None = None
+    ) -> list[StoredCheckin]:
+        """One patient's check-ins, or every patient's in `status`, oldest first."""
+        with self.read() as conn:
+            if patient_id is not None:
+                found = checkin_rows.patient_checkins(conn, patient_id)
+                return [c for c in found if status is None or c.status == status]
+            return checkin_rows.checkins_with_status(conn, status or "submitted")
 
     # --- audit ------------------------------------------------------------------------
     def audit_log(self, patient_id: str) -> list[AuditEntry]:

@@ -85,6 +85,9 @@ ACCESS: dict[str, TableAccess] = {
     "letters": TableAccess(_RECORD, _CLINICAL),
     "access_tokens": TableAccess("access links", _DESK),
     "access_sessions": TableAccess("access links", _DESK),
+    # the front desk sends check-ins and sees their state; the answers a patient submits
+    # become a visit (a clinical table) written by the dashboard's own login
+    "checkins": TableAccess("check-ins", _DESK),
     "audit_log": TableAccess(
         "the audit log",
         {Role.PRACTITIONER: "append", Role.FRONT_DESK: "append-blind", Role.REVIEWER: "read"},

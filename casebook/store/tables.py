@@ -17,6 +17,7 @@ __all__ = [
     "audit_checkpoints",
     "audit_keys",
     "audit_log",
+    "checkins",
     "db_roles",
     "flag_reviews",
     "history_entries",
@@ -284,6 +285,36 @@ access_sessions = sa.Table(
     ),
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("expires_at", Stamp, nullable=False),
+)
+
+checkins = sa.Table(  # what a patient fills in through a link (store.checkins); 0009
+    "checkins",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "patient_id", sa.String(64), sa.ForeignKey("patients.id"), nullable=False, index=True
+    ),
+    sa.Column(
+        "token_hash",
+        sa.String(64),
+        sa.ForeignKey("access_tokens.token_hash"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("instruments", JSON, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=True),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("answers", JSON, nullable=False),
+    sa.Column("free_text", sa.Text, nullable=False),
+    sa.Column("saved_at", Stamp, nullable=True),
+    sa.Column("submitted_at", Stamp, nullable=True),
+    sa.Column("visit_id", sa.String(32), nullable=True),
+    sa.Column("accepted_into", sa.String(32), nullable=True),
+    sa.Column("reviewed_by", sa.String(200), nullable=True),
+    sa.Column("reviewed_at", Stamp, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
 )
 
 CHILD_TABLES: dict[str, sa.Table] = {

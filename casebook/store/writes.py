@@ -4,7 +4,7 @@ marking results reviewed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TypeVar, cast
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from casebook.clinical.derive import prepare
 from casebook.errors import ConflictError, NotFoundError, StoreError
 from casebook.models import Note, PlanItem, Record, TestOrder, TestResult, Visit
+from casebook.store.audit_chain import AuditEntryTuple
 from casebook.store.audit_log import last_actor
 from casebook.store.reads import read_case
 from casebook.store.records import ENTITIES, Entity, entity_for
@@ -19,6 +20,7 @@ from casebook.store.transaction import Transaction
 
 __all__ = [
     "delete_record",
+    "insert_records",
     "integrity_message",
     "mark_results_reviewed",
     "review_cleared",
@@ -69,6 +71,36 @@ def save_record(tx: Transaction, record: R, *, prepared: bool = False) -> R:
         raise ConflictError(ent.kind, record.id, record.version, None, None)
     tx.bump_version(new.patient_id)
     tx.audit(new.patient_id, ent.kind, new.id, "update", ent.to_json(current), ent.to_json(new))
+    return new
+
+
+def insert_records(tx: Transaction, records: Sequence[Record]) -> list[Record]:
+    """Insert new records (version 0) of one patient at once, as `save_record` would one by
+    one (derived fields, the same checks) but with one lock, one statement per table, one
+    version bump and one audit append: a check-in's answers. Not for plan items (they are
+    checked against the whole case: use `save_record`)."""
+    if not records:
+        return []
+    patient_id = records[0].patient_id
+    if any(
+        r.patient_id != patient_id or r.version != 0 or isinstance(r, PlanItem) for r in records
+    ):
+        raise StoreError("insert_records: new records of one patient, no plan items")
+    patient = tx.lock_patient(patient_id)
+    new = [prepare(r, tx.catalog, patient, None).model_copy(update={"version": 1}) for r in records]
+    audit: list[AuditEntryTuple] = []
+    for ent in ENTITIES:  # parents (visits) first
+        rows = [r for r in new if type(r) is ent.model]
+        if not rows:
+            continue
+        try:
+            with tx.conn.begin_nested():
+                tx.conn.execute(ent.table.insert(), [ent.to_row(r) for r in rows])
+        except sa.exc.IntegrityError as exc:
+            raise StoreError(integrity_message(ent.kind, rows[0], exc)) from None
+        audit += [(patient_id, ent.kind, r.id, "create", None, ent.to_json(r)) for r in rows]
+    tx.bump_version(patient_id)
+    tx.audit_many(audit)
     return new
 
 

@@ -110,7 +110,7 @@ def test_instrument_details(cat: Catalog) -> None:
     assert [(a.item, a.min_value) for a in phq9.alerts] == [("9", 1)]
     assert (phq9.loinc_panel, phq9.loinc_total) == ("44249-1", "44261-6")
     gad7 = cat.instrument("gad7")
-    assert gad7.loinc_total == "70274-6" and gad7.loinc_panel is None
+    assert (gad7.loinc_panel, gad7.loinc_total) == ("69737-5", "70274-6")
     assert [(b.min, b.max) for b in gad7.bands] == [(0, 4), (5, 9), (10, 14), (15, 21)]
     pss = cat.instrument("pss10")
     assert {i.id for i in pss.items if i.reverse} == {"4", "5", "7", "8"}

@@ -139,8 +139,17 @@ def test_the_app_is_locked_down_in_process(serve_store) -> None:
             r"/dashboard",
             r"/dashboard/summary\.pdf",
             r"/static/dashboard\.css",
+            r"/checkin",
+            r"/checkin/([0-9a-f]{32})",
         }
-        assert set(ROUTES) == {"/", "/dashboard", "/dashboard/summary.pdf", "/static/dashboard.css"}
+        assert set(ROUTES) == {
+            "/",
+            "/dashboard",
+            "/dashboard/summary.pdf",
+            "/static/dashboard.css",
+            "/checkin",
+            "/checkin/<id>",
+        }
         conf = app.voila_configuration
         assert (conf.allow_template_override, conf.allow_theme_override) == ("NO", "NO")
         assert not conf.preheat_kernel and not conf.progressive_rendering

@@ -13,6 +13,7 @@ from casebook._lazy import lazy_exports
 
 __all__ = [
     "CaseSession",
+    "CheckinPanel",
     "Fold",
     "Header",
     "HistoryForm",
@@ -32,6 +33,7 @@ __all__ = [
 
 _HOMES = {
     "CaseSession": "session",
+    "CheckinPanel": "checkins",
     "Fold": "_views",
     "Header": "header",
     "HistoryForm": "history",

@@ -15,6 +15,7 @@ from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, field_for
 from casebook.workbook.widgets._html import FORM_CLASS, STYLE, table
 from casebook.workbook.widgets._views import ChartView, VisitPin, records_key
+from casebook.workbook.widgets.checkins import CheckinPanel
 from casebook.workbook.widgets.letters import LetterButtons
 from casebook.workbook.widgets.session import CaseSession, Event
 
@@ -99,6 +100,7 @@ class VisitsForm:
         )
         self.changes = look.make(W.HTML)
         self.letters = LetterButtons(session, ("after_visit_summary",))
+        self.checkins = CheckinPanel(session)
         self.chart = ChartView(
             session,
             self._chart,
@@ -113,6 +115,7 @@ class VisitsForm:
                 *self.fields.rows,
                 self.bar.widget,
                 self.letters.widget,
+                self.checkins.widget,
                 look.make(
                     W.HTML,
                     value=STYLE + "<b>Change since baseline</b> (difference from "

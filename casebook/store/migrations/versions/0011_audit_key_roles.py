@@ -24,7 +24,7 @@ from alembic import op
 from casebook.store.audit_key import create_key, pads, seal
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

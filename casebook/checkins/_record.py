@@ -1,0 +1,126 @@
+"""A check-in through its life: answers saved or submitted by the patient's link, the
+same-day flags a submission raises, and a practitioner's accept or review.
+
+A submission is checked (every question answered, every answer an offered one), turned into
+records (`_form.checkin_records`), and written with its claim in one transaction as the
+patient link. The red flags are then the rule engine's own (`clinical.red_flags`) over the
+case as stored: the flags citing the new check-in visit are what the patient is told
+about at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from casebook.checkins._form import checkin_records, parse_answers
+from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.vocabulary import Urgency
+from casebook.store import CaseStore
+from casebook.store import checkins as rows
+from casebook.store.checkins import StoredCheckin
+
+__all__ = [
+    "Submitted",
+    "accept",
+    "checkins_to_review",
+    "mark_reviewed",
+    "save_draft",
+    "submit",
+    "upcoming_visits",
+]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    checkin: StoredCheckin
+    flags: tuple[RedFlag, ...]  # same-day or urgent flags citing this check-in's answers
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.flags)
+
+
+def save_draft(
+    store: CaseStore,
+    link_id: str,
+    checkin: StoredCheckin,
+    fields: Sequence[tuple[str, str]],
+    *,
+    now: datetime,
+) -> StoredCheckin:
+    """Keep the answers so far (blanks allowed), as the patient link."""
+    draft = parse_answers(store.catalog, checkin.instruments, fields, complete=False)
+    with store.link_transaction(link_id) as tx:
+        return rows.save_draft(
+            tx, checkin.id, checkin.patient_id, draft.answers, draft.free_text, now=now
+        )
+
+
+def submit(
+    store: CaseStore,
+    link_id: str,
+    checkin: StoredCheckin,
+    fields: Sequence[tuple[str, str]],
+    *,
+    now: datetime,
+) -> Submitted:
+    """Record a complete check-in as the patient link, and the flags it raises now."""
+    draft = parse_answers(store.catalog, checkin.instruments, fields, complete=True)
+    visit, records = checkin_records(
+        checkin.patient_id, draft.answers, on=now.date(), checkin_id=checkin.id
+    )
+    with store.link_transaction(link_id) as tx:
+        saved = rows.submit_checkin(
+            tx,
+            checkin.id,
+            checkin.patient_id,
+            draft.answers,
+            draft.free_text,
+            records,
+            visit,
+            now=now,
+        )
+    case = store.load_case(checkin.patient_id)
+    catalog = store.catalog
+    raised = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
+    pressing = (Urgency.SAME_DAY, Urgency.URGENT)
+    return Submitted(
+        saved, tuple(f for f in raised if f.visit_id == visit.id and f.urgency in pressing)
+    )
+
+
+def accept(
+    store: CaseStore, checkin_id: str, patient_id: str, visit_id: str
+) -> tuple[StoredCheckin, list[str]]:
+    """Move a submitted check-in's answers onto a visit (never over what it holds); the
+    check-in and what stayed apart because the visit already held it."""
+    with store.transaction() as tx:
+        return rows.accept_checkin(tx, checkin_id, patient_id, visit_id)
+
+
+def mark_reviewed(store: CaseStore, checkin_id: str, patient_id: str) -> StoredCheckin:
+    """Mark a submitted check-in reviewed; its answers stay on their check-in visit."""
+    with store.transaction() as tx:
+        return rows.mark_checkin_reviewed(tx, checkin_id, patient_id)
+
+
+def checkins_to_review(store: CaseStore) -> list[StoredCheckin]:
+    """Every live patient's submitted check-ins, oldest first."""
+    return store.checkins(status="submitted")
+
+
+def upcoming_visits(store: CaseStore, visit_before: date, *, today: date) -> list[tuple[str, date]]:
+    """(patient id, visit date) of each live patient's next visit from `today` up to and
+    including `visit_before`, by date then id."""
+    coming: dict[str, date] = {}
+    for case in store.load_cases():
+        dates = [
+            v.visit_date
+            for v in case.visits
+            if v.kind != "check-in" and today <= v.visit_date <= visit_before
+        ]
+        if dates:
+            coming[case.patient.id] = min(dates)
+    return sorted(coming.items(), key=lambda kv: (kv[1], kv[0]))

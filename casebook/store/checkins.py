@@ -1,0 +1,336 @@
+"""The store's side of patient check-ins: what a patient fills in through their link.
+
+A check-in is sent with a patient link (`access_tokens`) and lives until its expiry. While
+it is `sent` the patient may save answers and come back (a draft: nothing enters the case);
+submitting it records the answers in the case at once, on a visit of kind `check-in` dated
+the day they were sent, written and audited as the patient link (the transaction's actor),
+never as a practitioner, so the red-flag rules, trends and the patient's page see them.
+A check-in is answered once: the submission and its records are one transaction that
+first claims the check-in, so a replayed or doubled submission writes nothing.
+
+A practitioner then accepts it into a visit (each answer moves onto that visit unless the
+visit already holds that instrument or symptom: what a practitioner entered is never
+overwritten) or marks it reviewed (the check-in visit stays as its own data point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from casebook.errors import CheckinClosed, NotFoundError, StoreError
+from casebook.models import InstrumentResponse, Record, SymptomRating, Visit, new_id
+from casebook.store import tables
+from casebook.store.reads import read_case
+from casebook.store.records import aware
+from casebook.store.transaction import Transaction
+from casebook.store.writes import delete_record, insert_records, save_record
+
+__all__ = [
+    "CHECKIN_STATES",
+    "StoredCheckin",
+    "accept_checkin",
+    "add_checkin",
+    "checkins_with_status",
+    "get_checkin",
+    "mark_checkin_reviewed",
+    "patient_checkins",
+    "save_draft",
+    "submit_checkin",
+]
+
+CHECKIN_STATES = ("sent", "submitted", "accepted", "reviewed")
+"""sent (open for answers), submitted (to review), accepted (into a visit), reviewed."""
+
+
+@dataclass(frozen=True)
+class StoredCheckin:
+    """One check-in as stored. `link_ended`: its link was revoked or the patient deleted."""
+
+    id: str
+    patient_id: str
+    token_hash: str
+    instruments: tuple[str, ...]
+    due_on: date | None
+    created_at: datetime
+    expires_at: datetime
+    status: str
+    answers: dict[str, dict[str, Any]]
+    free_text: str
+    saved_at: datetime | None
+    submitted_at: datetime | None
+    visit_id: str | None
+    accepted_into: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    version: int
+    link_ended: bool
+
+    def closed_reason(self, now: datetime) -> str | None:
+        """Why it takes no answers at `now` (submitted, revoked, expired), or None."""
+        if self.status != "sent":
+            return "already submitted"
+        if self.link_ended:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return None
+
+
+def _query() -> sa.Select[Any]:
+    c, tokens, patients = tables.checkins, tables.access_tokens, tables.patients
+    ended = sa.or_(tokens.c.revoked_at.is_not(None), patients.c.deleted_at.is_not(None))
+    return (
+        sa.select(c, ended.label("link_ended"))
+        .join(tokens, tokens.c.token_hash == c.c.token_hash)
+        .join(patients, patients.c.id == c.c.patient_id)
+    )
+
+
+def _stamp(value: datetime | None) -> datetime | None:
+    return None if value is None else aware(value)
+
+
+def _from_row(row: Any) -> StoredCheckin:
+    return StoredCheckin(
+        id=row.id,
+        patient_id=row.patient_id,
+        token_hash=row.token_hash,
+        instruments=tuple(row.instruments),
+        due_on=row.due_on,
+        created_at=aware(row.created_at),
+        expires_at=aware(row.expires_at),
+        status=row.status,
+        answers=dict(row.answers),
+        free_text=row.free_text,
+        saved_at=_stamp(row.saved_at),
+        submitted_at=_stamp(row.submitted_at),
+        visit_id=row.visit_id,
+        accepted_into=row.accepted_into,
+        reviewed_by=row.reviewed_by,
+        reviewed_at=_stamp(row.reviewed_at),
+        version=row.version,
+        link_ended=bool(row.link_ended),
+    )
+
+
+def get_checkin(conn: sa.Connection, checkin_id: str) -> StoredCheckin | None:
+    """The check-in of this id, or None."""
+    row = conn.execute(_query().where(tables.checkins.c.id == checkin_id)).first()
+    return None if row is None else _from_row(row)
+
+
+def patient_checkins(conn: sa.Connection, patient_id: str) -> list[StoredCheckin]:
+    """The patient's check-ins, oldest first."""
+    c = tables.checkins
+    rows = conn.execute(
+        _query().where(c.c.patient_id == patient_id).order_by(c.c.created_at, c.c.id)
+    )
+    return [_from_row(r) for r in rows]
+
+
+def checkins_with_status(conn: sa.Connection, status: str) -> list[StoredCheckin]:
+    """Every live patient's check-ins in `status` (e.g. submitted: to review), oldest first."""
+    c = tables.checkins
+    query = (
+        _query()
+        .where(c.c.status == status, tables.patients.c.deleted_at.is_(None))
+        .order_by(c.c.submitted_at, c.c.id)
+    )
+    return [_from_row(r) for r in conn.execute(query)]
+
+
+def add_checkin(
+    tx: Transaction,
+    patient_id: str,
+    token_hash: str,
+    instruments: Sequence[str],
+    *,
+    due_on: date | None,
+    created_at: datetime,
+    expires_at: datetime,
+) -> StoredCheckin:
+    """Store a new check-in of a live patient, sent with the link `token_hash`. Audited;
+    the record version moves on, so the patient's page shows it is ready."""
+    tx.lock_patient(patient_id)
+    checkin_id = new_id()
+    tx.conn.execute(
+        tables.checkins.insert(),
+        {
+            "id": checkin_id,
+            "patient_id": patient_id,
+            "token_hash": token_hash,
+            "instruments": list(instruments),
+            "due_on": due_on,
+            "created_at": created_at,
+            "expires_at": expires_at,
+            "status": "sent",
+            "answers": {},
+            "free_text": "",
+            "version": 1,
+        },
+    )
+    tx.bump_version(patient_id)
+    tx.audit(
+        patient_id,
+        "checkin",
+        checkin_id,
+        "send",
+        None,
+        {"instruments": list(instruments), "expires_at": expires_at.isoformat()},
+    )
+    return _reread(tx, checkin_id)
+
+
+def _open(tx: Transaction, checkin_id: str, patient_id: str, now: datetime) -> StoredCheckin:
+    """The check-in, locked through its patient, if it still takes answers; NotFoundError
+    when it is not this patient's, CheckinClosed when it takes none."""
+    try:
+        tx.lock_patient(patient_id)
+    except NotFoundError:
+        raise CheckinClosed("revoked") from None
+    found = get_checkin(tx.conn, checkin_id)
+    if found is None or found.patient_id != patient_id:
+        raise NotFoundError(f"no check-in {checkin_id!r} for this link")
+    reason = found.closed_reason(now)
+    if reason is not None:
+        raise CheckinClosed(reason)
+    return found
+
+
+def _update(tx: Transaction, found: StoredCheckin, **values: Any) -> StoredCheckin:
+    c = tables.checkins
+    tx.conn.execute(
+        sa.update(c)
+        .where(c.c.id == found.id, c.c.version == found.version)
+        .values(version=found.version + 1, **values)
+    )
+    return _reread(tx, found.id)
+
+
+def _reread(tx: Transaction, checkin_id: str) -> StoredCheckin:
+    found = get_checkin(tx.conn, checkin_id)
+    if found is None:  # pragma: no cover - written in this very transaction
+        raise StoreError(f"check-in {checkin_id!r} vanished while it was written")
+    return found
+
+
+def save_draft(
+    tx: Transaction,
+    checkin_id: str,
+    patient_id: str,
+    answers: dict[str, dict[str, Any]],
+    free_text: str,
+    *,
+    now: datetime,
+) -> StoredCheckin:
+    """Keep answers so far (nothing enters the case). Audited as the transaction's actor."""
+    found = _open(tx, checkin_id, patient_id, now)
+    saved = _update(tx, found, answers=answers, free_text=free_text, saved_at=now)
+    tx.audit(patient_id, "checkin", checkin_id, "draft", None, {"answers": answers})
+    return saved
+
+
+def submit_checkin(
+    tx: Transaction,
+    checkin_id: str,
+    patient_id: str,
+    answers: dict[str, dict[str, Any]],
+    free_text: str,
+    records: Sequence[InstrumentResponse | SymptomRating],
+    visit: Visit,
+    *,
+    now: datetime,
+) -> StoredCheckin:
+    """Claim the check-in and record `visit` (kind check-in) and `records` on it, all in
+    this transaction: CheckinClosed (and nothing written) if it was already submitted,
+    expired or revoked. Audited as the transaction's actor (the patient link)."""
+    found = _open(tx, checkin_id, patient_id, now)
+    submitted = _update(
+        tx,
+        found,
+        status="submitted",
+        answers=answers,
+        free_text=free_text,
+        saved_at=now,
+        submitted_at=now,
+        visit_id=visit.id,
+    )
+    insert_records(tx, [visit, *records])
+    tx.audit(
+        patient_id,
+        "checkin",
+        checkin_id,
+        "submit",
+        None,
+        {"answers": answers, "free_text": free_text, "visit": visit.id},
+    )
+    return submitted
+
+
+def _reviewable(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
+    tx.lock_patient(patient_id)
+    found = get_checkin(tx.conn, checkin_id)
+    if found is None or found.patient_id != patient_id:
+        raise NotFoundError(f"no check-in {checkin_id!r} for patient {patient_id!r}")
+    if found.status != "submitted":
+        raise CheckinClosed(f"is {found.status}, not waiting for review")
+    return found
+
+
+def accept_checkin(
+    tx: Transaction, checkin_id: str, patient_id: str, visit_id: str
+) -> tuple[StoredCheckin, list[str]]:
+    """Move a submitted check-in's answers onto the patient's visit `visit_id`, except an
+    instrument or symptom that visit already holds (kept on the check-in visit: nothing a
+    practitioner entered is overwritten); the check-in visit goes when it is left empty.
+    Returns the check-in and what was kept apart. Audited as the store's actor."""
+    found = _reviewable(tx, checkin_id, patient_id)
+    case = read_case(tx.conn, patient_id)
+    target = next((v for v in case.visits if v.id == visit_id), None)
+    if target is None or target.kind == "check-in":
+        raise NotFoundError(f"visit_id: {visit_id!r} is not a visit of patient {patient_id!r}")
+    moved: list[Record] = []
+    kept: list[str] = []
+    have = {r.instrument for r in case.instruments if r.visit_id == visit_id}
+    for response in (r for r in case.instruments if r.visit_id == found.visit_id):
+        if response.instrument in have:
+            kept.append(response.instrument)
+        else:
+            moved.append(response)
+    rated = {r.symptom for r in case.symptoms if r.visit_id == visit_id}
+    for rating in (r for r in case.symptoms if r.visit_id == found.visit_id):
+        if rating.symptom in rated:
+            kept.append(rating.symptom)
+        else:
+            moved.append(rating)
+    for record in moved:
+        delete_record(tx, record)
+        save_record(
+            tx, record.model_copy(update={"id": new_id(), "version": 0, "visit_id": visit_id})
+        )
+    checkin_visit = next((v for v in case.visits if v.id == found.visit_id), None)
+    if checkin_visit is not None and not kept:
+        delete_record(tx, checkin_visit)
+    accepted = _update(
+        tx,
+        found,
+        status="accepted",
+        accepted_into=visit_id,
+        reviewed_by=tx.actor,
+        reviewed_at=tx.now(),
+    )
+    tx.audit(patient_id, "checkin", checkin_id, "accept", None, {"visit": visit_id, "kept": kept})
+    return accepted, kept
+
+
+def mark_checkin_reviewed(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
+    """Mark a submitted check-in reviewed, its answers staying on their check-in visit."""
+    found = _reviewable(tx, checkin_id, patient_id)
+    reviewed = _update(tx, found, status="reviewed", reviewed_by=tx.actor, reviewed_at=tx.now())
+    tx.audit(patient_id, "checkin", checkin_id, "review", None, {"status": "reviewed"})
+    return reviewed

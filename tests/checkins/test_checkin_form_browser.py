@@ -1,0 +1,118 @@
+"""The check-in form in Chromium at phone width (390 px) and at 200% zoom: nothing wider
+than the screen, answered by keyboard alone, under the server's policy (no script needed),
+and no serious or critical axe-core finding (axe as in tests/dashboard: `.cache/axe` or
+`$CASEBOOK_AXE_JS`). Screenshots go to test-artifacts/checkins/."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from casebook.catalog import default_catalog
+from casebook.checkins import Draft, form_page, form_sections, safety_page
+from casebook.serve.checkin_handlers import CHECKIN_POLICY
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/lib/chromium/chromium"
+AXE_JS = Path(
+    os.environ.get("CASEBOOK_AXE_JS")
+    or ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+)
+SHOTS = ROOT / "test-artifacts" / "checkins"
+PHONE = {"viewport": {"width": 390, "height": 844}}
+ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
+INSTRUMENTS = ["phq9", "gad7", "symptoms", "bristol"]
+
+
+def _form() -> str:
+    sections = form_sections(default_catalog(), INSTRUMENTS)
+    draft = Draft({"phq9": {"1": 2}}, "Typed <b>as is</b>")
+    return form_page(sections, draft, action="/checkin/" + "0" * 32, xsrf="x", phone="000 111")
+
+
+PAGES = {"form": _form, "safety": lambda: safety_page(clinic="Test Clinic", phone="000 111")}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def _open(browser: Any, html: str, *, policy: bool = True, **context: Any) -> Any:
+    ctx = browser.new_context(bypass_csp=not policy, **context)
+    ctx.route(
+        "http://casebook.test/",
+        lambda r: r.fulfill(
+            body=html, content_type="text/html", headers={"Content-Security-Policy": CHECKIN_POLICY}
+        ),
+    )
+    page = ctx.new_page()
+    page.goto("http://casebook.test/")
+    page.wait_for_selector("main")
+    return page
+
+
+@pytest.mark.parametrize("name, context", [("390", PHONE), ("zoom-200", ZOOM_200)])
+@pytest.mark.parametrize("which", list(PAGES))
+def test_nothing_is_wider_than_the_screen(
+    browser: Any, which: str, name: str, context: dict[str, Any]
+) -> None:
+    page = _open(browser, PAGES[which](), **context)
+    styled = page.eval_on_selector("main", "e => getComputedStyle(e).maxWidth")
+    assert styled != "none"  # the inline stylesheet passed the policy
+    wide = page.evaluate("""() => [...document.querySelectorAll('main *')]
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map(e => e.tagName + '.' + e.className)""")
+    assert wide == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"checkin-{which}-{name}.png"), full_page=True)
+    page.context.close()
+
+
+def test_answered_by_keyboard_alone(browser: Any) -> None:
+    page = _open(browser, _form(), **PHONE)
+    assert page.is_checked("#phq9-1-2")  # the saved draft
+    page.keyboard.press("Tab")  # the first radio group
+    assert page.evaluate("document.activeElement.name") == "phq9.1"
+    page.keyboard.press("ArrowDown")
+    assert page.is_checked("#phq9-1-3")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert page.evaluate("document.activeElement.name") == "phq9.2"
+    assert page.is_checked("#phq9-2-0")
+    assert page.input_value("#free_text") == "Typed <b>as is</b>"
+    page.context.close()
+
+
+@pytest.mark.parametrize("which", list(PAGES))
+def test_axe_finds_nothing_serious(browser: Any, which: str) -> None:
+    if not AXE_JS.is_file():
+        pytest.skip(
+            f"axe-core is not installed ({AXE_JS}): `npm install --prefix .cache/axe "
+            "axe-core` (as .ci/run does), or set CASEBOOK_AXE_JS"
+        )
+    page = _open(browser, PAGES[which](), policy=False, **PHONE)
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
+                                       help: v.help}));
+    }""")
+    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+    page.context.close()
