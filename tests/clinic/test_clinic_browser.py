@@ -105,12 +105,6 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
                 e.action == "sign-off" for e in store.audit_log(pid)
             )  # each result one audit entry
 
-            # the row's name opens the patient's case workbook (named after them) inside the
-            # running JupyterLab: the table is a notebook output, so JupyterLab's link
-            # handler opens it in a tab, without a reload
-            page.locator(f'{ROW}[data-patient="{pid}"] summary a').click()
-            page.locator(".lm-TabBar-tab", has_text=f"-{pid}.ipynb").first.wait_for()
-
             # acknowledged in the store (as the case workbook's button does), the worklist
             # cell run again no longer lists them
             for rule in [r for (p, r) in _open_flags(store) if p == pid]:
@@ -120,6 +114,13 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             page.locator(ROW).first.wait_for()
             row = page.locator(f'{ROW}[data-patient="{pid}"]')
             assert row.count() == 0 or "red flag" not in row.inner_text()
+
+            # a name opens the patient's case workbook (named after them) inside the running
+            # JupyterLab: the table is a notebook output, so JupyterLab's link handler opens
+            # it in a tab, without a reload (last: a reload would restore both notebooks)
+            opened = page.locator(ROW).first.get_attribute("data-patient")
+            page.locator(ROW).first.locator("summary a").click()
+            page.locator(".lm-TabBar-tab", has_text=f"-{opened}.ipynb").first.wait_for()
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "clinic-failure.png"))
             raise
