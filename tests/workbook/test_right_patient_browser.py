@@ -85,10 +85,10 @@ def test_three_patients_from_the_worklist_in_one_jupyterlab(
         try:
             foreign = open_and_run(page, base, token, "notebooks/clinic.ipynb")
             page.evaluate(_MARK)
-            rows = page.locator(".casebook-clinic-worklist tbody tr")
+            rows = page.locator(".casebook-clinic-worklist .casebook-worklist-patient")
             rows.first.wait_for()
             page.keyboard.press("Control+b")  # fold the file browser: room for the tabs
-            links = page.locator(".casebook-clinic-worklist tbody tr a")
+            links = page.locator(".casebook-clinic-worklist summary a")  # a row a patient
             shown_ids: list[str] = []
             for i in range(links.count()):
                 pid = links.nth(i).get_attribute("title", timeout=5_000) or ""
