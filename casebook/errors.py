@@ -31,6 +31,10 @@ class CasebookError(Exception):
     the line or record it came from.
     """
 
+    def _render_traceback_(self) -> list[str]:
+        """In a notebook (IPython asks for this), one line in place of a traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class InputError(CasebookError, ValueError):
     """A value given on the command line, in configuration or in a file is not usable;

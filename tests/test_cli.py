@@ -187,6 +187,8 @@ def test_demo_creates_a_store_and_prints_next_steps(
     assert f"  export CASEBOOK_DB='{url}'\n" in out  # quoted: the path has a space
     assert "  casebook show demo-0001 " in out
     assert "Next:" in out
+    (workbook,) = (target / "notebooks" / "demo-0001").glob("*-demo-0001.ipynb")
+    assert f"  then open demo-0001/{workbook.name} and choose Run" in out
     with CaseStore(url) as store:
         assert [p.id for p in store.patients()] == ["demo-0001", "demo-0002", "demo-0003"]
 
@@ -194,8 +196,9 @@ def test_demo_creates_a_store_and_prints_next_steps(
     assert "RED FLAGS" in capsys.readouterr().out
     # Every demo patient's case and dashboard notebooks, built through the batch path.
     for pid in ("demo-0001", "demo-0002", "demo-0003"):
-        for name in ("case.ipynb", "dashboard.ipynb"):
-            nb = nbformat.read(target / "notebooks" / pid / name, as_version=4)
+        (workbook,) = (target / "notebooks" / pid).glob(f"*-{pid}.ipynb")  # named after them
+        for path in (workbook, target / "notebooks" / pid / "dashboard.ipynb"):
+            nb = nbformat.read(path, as_version=4)
             nbformat.validate(nb)
             assert nb.metadata.papermill.parameters["patient_id"] == pid
     assert (target / "notebooks" / "clinic.ipynb").is_file()  # once per batch
@@ -388,13 +391,14 @@ def test_new_refuses_to_overwrite_a_case_notebook_without_force(
     out = tmp_path / "nb"
     assert main(["--db", ready, "new", "p2", "--out", str(out)]) == 0
     path = Path(capsys.readouterr().out.strip())
-    assert path == out / "p2" / "case.ipynb"
+    assert path.parent == out / "p2" and path.name.endswith("-p2.ipynb")
     path.write_text(path.read_text(encoding="utf-8").replace("}", "} ", 1), encoding="utf-8")
     worked_on = path.read_bytes()  # the practitioner's edits
     assert main(["--db", ready, "new", "p2", "--out", str(out)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.count("\n") == 1 and str(path) in captured.err
+    assert captured.err.count("\n") == 1 and str(path.parent) in captured.err
+    assert path.name not in captured.err  # the file name carries the patient's name
     assert "--force" in captured.err
     assert path.read_bytes() == worked_on
     assert main(["--db", ready, "new", "p2", "--out", str(out), "--force"]) == 0

@@ -116,13 +116,22 @@ def test_demo_and_new_run_from_an_empty_folder(
         p.relative_to(demo / "notebooks").as_posix() for p in (demo / "notebooks").glob("*/*.ipynb")
     )
     assert len(built) == 4, built
-    assert {name.split("/")[1] for name in built} == {"case.ipynb", "dashboard.ipynb"}
+    # each patient: the case workbook named after them, and the dashboard
+    assert (
+        sorted(name.split("/")[1] for name in built if name.endswith("/dashboard.ipynb"))
+        == ["dashboard.ipynb"] * 2
+    )
+    assert all(
+        name.endswith(f"-{name.split('/')[0]}.ipynb")
+        for name in built
+        if not name.endswith("/dashboard.ipynb")
+    )
     assert (demo / "notebooks" / "clinic.ipynb").is_file()  # the clinic view, once
 
     url = f"sqlite:///{demo / 'casebook.db'}"
     pid = built[0].split("/")[0]
     out = _run([casebook, "--db", url, "new", pid, "--execute"], tmp_path, env)
     path = Path(out.strip().splitlines()[-1])
-    assert path == tmp_path / "notebooks" / pid / "case.ipynb"
+    assert path.parent == tmp_path / "notebooks" / pid and path.name.endswith(f"-{pid}.ipynb")
     nb = nbformat.read(path, as_version=4)
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")

@@ -97,7 +97,12 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def register(add: AddCommand) -> None:
-    p = add("new", cmd_new, "write DIR/PATIENT/case.ipynb, the practitioner's case workbook")
+    p = add(
+        "new",
+        cmd_new,
+        "write DIR/PATIENT/NAME-PATIENT.ipynb, the practitioner's case workbook (named "
+        "after the patient)",
+    )
     p.add_argument("patient", help="the patient's id")
     p.add_argument("--execute", action="store_true", help="also run it now, outputs saved")
     p.add_argument(

@@ -57,6 +57,19 @@ def format_table(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns that hold whole numbers only (scores, their changes: floats because a
+    patient may have none) as integers, so a score of 26 is written `26`, not `26.0`."""
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_float_dtype(values):
+            present = values.dropna()
+            if not present.empty and bool((present % 1 == 0).all()):
+                out[col] = values.astype("Int64")
+    return out
+
+
 def format_todo(patients: pd.DataFrame, items: pd.DataFrame, *, unfold: bool = False) -> str:
     """The worklist as a to-do list in the terminal: a line a patient (most urgent first:
     urgency, name and id, how many items since when), their counts by kind under it, and,
@@ -83,9 +96,10 @@ def format_todo(patients: pd.DataFrame, items: pd.DataFrame, *, unfold: bool = F
 
 
 def to_csv(df: pd.DataFrame) -> str:
-    """CSV with a header row, dates as YYYY-MM-DD and empty cells for missing values, through
-    casebook's one writer (`casebook.interop.csv_write`): no text cell can run as a formula."""
-    return frame_to_csv(df)
+    """CSV with a header row, dates as YYYY-MM-DD, whole numbers without a decimal point
+    and empty cells for missing values, through casebook's one writer
+    (`casebook.interop.csv_write`): no text cell can run as a formula."""
+    return frame_to_csv(_whole_numbers(df))
 
 
 def to_json(df: pd.DataFrame) -> str:

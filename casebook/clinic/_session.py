@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import pandas as pd
+from markupsafe import Markup
 
 from casebook.clinic._format import to_csv
 from casebook.clinic._store import (
@@ -108,11 +108,15 @@ class ClinicSession:
             self._cache[name] = df
         return self._cache[name]
 
-    def case_link(self, patient_id: str) -> str:
-        """The case workbook of a patient, relative to the clinic notebook."""
-        return "/".join(
-            quote(part) for part in (*self.notebooks_dir.parts, patient_id, "case.ipynb")
-        )
+    def patient_link(self, patient_id: str, name: str) -> Markup:
+        """The link (HTML) that opens a patient's case workbook inside JupyterLab, or
+        brings it to the front when it is open: shown through `LabHtml`, never through an
+        ipywidgets HTML value (whose links reload JupyterLab)."""
+        from casebook.notebooks import case_notebook_name, lab_link
+
+        folder = "/".join((*self.notebooks_dir.parts, patient_id))
+        href = f"{folder}/{case_notebook_name(patient_id, name)}"
+        return lab_link(href, name or patient_id, title=f"Open the case workbook of {patient_id}")
 
     def export(self) -> list[Path]:
         """Every current table as CSV in `export_dir` (written whole, then renamed)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from casebook.notebooks import WIDGET_VIEW
+from casebook.notebooks import WIDGET_VIEW, LabHtml
 
 __all__ = ["SectionBox", "SectionHTML", "sentence_bundle"]
 
@@ -28,10 +28,11 @@ def sentence_bundle(widget: W.Widget, sentence: str) -> dict[str, Any]:
 
 
 class SectionBox(W.VBox):  # type: ignore[misc]  # ipywidgets is untyped
-    """A section's VBox; `.value` is its main HTML child's value (the drawn table)."""
+    """A section's VBox; `.value` is its main HTML's value (the drawn table: an HTML child,
+    or the `LabHtml` whose widget is a child)."""
 
     def __init__(
-        self, children: Sequence[W.Widget], *, sentence: str, html: W.HTML | None = None
+        self, children: Sequence[W.Widget], *, sentence: str, html: W.HTML | LabHtml | None = None
     ) -> None:
         super().__init__(list(children))
         self._sentence = sentence

@@ -80,7 +80,9 @@ def worklist_html(session: ClinicSession, show: str = DECISIONS) -> str:
                 "colour": COLOURS[Urgency(p.urgency)],
                 "patient_id": p.patient_id,
                 "name": p.name if isinstance(p.name, str) else "",
-                "href": session.case_link(str(p.patient_id)),
+                "link": session.patient_link(
+                    str(p.patient_id), p.name if isinstance(p.name, str) else ""
+                ),
                 "todo": p.todo,
                 "since": "" if p.since != p.since else f"{p.since:%Y-%m-%d}",
                 "items": [
@@ -117,11 +119,14 @@ def _sign_off_label(session: ClinicSession) -> tuple[str, int]:
 
 
 def worklist_section(session: ClinicSession) -> W.VBox:
-    """The worklist, folded by patient; each name opens the case workbook. Running the cell
-    again reads the store again, so an acknowledged flag leaves the list."""
+    """The worklist, folded by patient; each name opens the case workbook inside JupyterLab
+    (the table is a notebook output, `LabHtml`: no reload, an open workbook comes to the
+    front). Running the cell again reads the store again, so an acknowledged flag leaves
+    the list."""
     import ipywidgets as W
 
     from casebook.clinic._widgets import SectionBox
+    from casebook.notebooks import LabHtml
 
     if session._drawn:
         session.reload()
@@ -131,7 +136,7 @@ def worklist_section(session: ClinicSession) -> W.VBox:
     sign_off = W.Button(icon="check", tooltip="Mark every in-range result reviewed (audited)")
     sign_off.layout.width = "auto"
     status = W.HTML()
-    table = W.HTML()
+    table = LabHtml()  # never an ipywidgets HTML value: its links reload JupyterLab
 
     def redraw() -> None:
         table.value = worklist_html(session, show.value)
@@ -161,5 +166,5 @@ def worklist_section(session: ClinicSession) -> W.VBox:
     session.observe(redraw)
     redraw()
     return SectionBox(
-        [W.HBox([show, sign_off, status]), table], sentence=WORKLIST_SENTENCE, html=table
+        [W.HBox([show, sign_off, status]), table.widget], sentence=WORKLIST_SENTENCE, html=table
     )

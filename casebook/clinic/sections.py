@@ -271,7 +271,8 @@ def clinic_notebook(
     **filters: str,
 ) -> Path:
     """Write `out_dir/clinic.ipynb` from the clinic template and return its path; the case
-    workbooks are expected at `out_dir/<patient>/case.ipynb` (as `casebook batch` puts them)."""
+    workbooks are expected at `out_dir/<patient>/<Name>-<patient>.ipynb` (as `casebook
+    batch` puts them)."""
     from casebook.notebooks import clinic_parameters, run_notebook, template_path
 
     out = Path(out_dir).resolve() / TEMPLATE

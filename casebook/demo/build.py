@@ -158,9 +158,19 @@ def demo_text(result: DemoResult) -> str:
         ]
         if c["failed"]:
             lines += [line for line in report.summary_text().splitlines() if "FAILED" in line]
+        # the workbook is named after its patient (casebook.notebooks.case_notebook_name)
+        workbook = next(
+            (
+                f"{first}/{o.notebook}"
+                for o in report.outcomes
+                if o.patient_id == first and o.notebook.endswith(f"-{first}.ipynb")
+            ),
+            f"the workbook in {first}/",
+        )
         lines += [
             "Open the practitioner's workbook in JupyterLab:",
             f"  jupyter lab {nb}",
-            f"  then open {first}/case.ipynb and choose Run > Run All Cells",
+            f"  then open {workbook} and choose Run > Run All Cells",
+            "  (or open clinic.ipynb, run it, and open a patient from its worklist)",
         ]
     return "\n".join(lines) + "\n"

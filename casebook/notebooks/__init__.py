@@ -16,6 +16,8 @@ modules and this module is the API:
 - parameters (`_parameters`): checked names and values, each template's parameters
   (`case_parameters`, `clinic_parameters`), the password-free database URL a
   kernel connects with, output paths that cannot leave their folder;
+- links (`_links`): the case workbook's file name (named after the patient, so JupyterLab's
+  tab says whose it is) and links between notebooks that open inside JupyterLab;
 - run (`_run`): one papermill run, written atomically, failures naming the cell;
 - batch (`_batch` to select and plan, `_jobs` for one job and the batch's `Kernels`,
   `_exec` for the local and Dask executors, `_report` for the report and `_html` for the
@@ -43,6 +45,15 @@ if TYPE_CHECKING:
     from casebook.notebooks._html import WIDGET_VIEW
     from casebook.notebooks._jobs import CLINIC, Kernels, Outcome
     from casebook.notebooks._kernel import kernel_settings
+    from casebook.notebooks._links import (
+        CASE_TEMPLATE,
+        LabHtml,
+        adopt_previous,
+        case_notebook_name,
+        case_notebook_path,
+        lab_link,
+        notebook_name,
+    )
     from casebook.notebooks._new import prepare_case_notebook
     from casebook.notebooks._parameters import (
         ParameterError,
@@ -112,6 +123,13 @@ _LAZY = {
     "relative_folder": "_parameters",
     "CLINIC_TEMPLATE": "_templates",
     "WIDGET_VIEW": "_html",
+    "CASE_TEMPLATE": "_links",
+    "LabHtml": "_links",
+    "adopt_previous": "_links",
+    "case_notebook_name": "_links",
+    "case_notebook_path": "_links",
+    "lab_link": "_links",
+    "notebook_name": "_links",
 }
 
 
@@ -119,6 +137,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
+    "CASE_TEMPLATE",
     "CLINIC",
     "CLINIC_TEMPLATE",
     "DEFAULT_TEMPLATES",
@@ -128,18 +147,24 @@ __all__ = [
     "BatchOptions",
     "BatchReport",
     "Kernels",
+    "LabHtml",
     "NotebookFailed",
     "NotebookStalled",
     "Outcome",
     "ParameterError",
     "ParameterValue",
     "TemplateNotFound",
+    "adopt_previous",
+    "case_notebook_name",
+    "case_notebook_path",
     "case_parameters",
     "check_parameters",
     "clinic_parameters",
     "default_templates",
     "kernel_env",
     "kernel_settings",
+    "lab_link",
+    "notebook_name",
     "output_path",
     "parse_day",
     "parse_since",

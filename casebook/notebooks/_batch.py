@@ -13,10 +13,11 @@ report.write(Path("batch-report.json"))
 Which patients: all, or `patients` / `from_csv` (a `patient_id` column), narrowed by
 `since` (record changed since). Which notebooks: `templates`, by default the repository's
 `templates/case.ipynb` and `templates/dashboard.ipynb`, whichever exist, each at
-`out/<patient_id>/<template name>`, plus (with the default set only) the clinic notebook
-across all patients at `out/clinic.ipynb`; `.html` beside each with `html=True`. A notebook
-whose inputs are unchanged is skipped unless `force`, the clinic notebook too, so a
-re-run with nothing changed builds nothing.
+`out/<patient_id>/<template name>` (the case workbook named after the patient instead:
+`out/<patient_id>/<Name>-<patient_id>.ipynb`, see `_links`), plus (with the default set
+only) the clinic notebook across all patients at `out/clinic.ipynb`; `.html` beside each
+with `html=True`. A notebook whose inputs are unchanged is skipped unless `force`, the
+clinic notebook too, so a re-run with nothing changed builds nothing.
 
 The options flow one way: `run_batch` checks them and makes the batch's one `Kernels`,
 `plan_jobs`/`plan_clinic` turn them into `Job`s, an executor (`_exec.py`) runs each job
@@ -50,6 +51,7 @@ from casebook.notebooks._jobs import (
     job_inputs,
     stale_temp_files,
 )
+from casebook.notebooks._links import adopt_previous, notebook_name
 from casebook.notebooks._parameters import (
     ParameterError,
     ParameterValue,
@@ -185,17 +187,21 @@ def plan_jobs(
     selected: Sequence[tuple[str, int]],
     templates: Sequence[Path],
     options: BatchOptions,
+    names: Mapping[str, str],
 ) -> tuple[list[Job], list[Outcome]]:
     """The jobs to run, and the skipped outcomes of notebooks that are already current.
 
     `options` must be normalized (`run_batch` does it: a password-free URL, an absolute
-    `out`)."""
+    `out`); `names` are the patients' names by id (the case workbook is named after its
+    patient, `notebook_name`; a workbook under the patient's older name is renamed)."""
     digests = {t: _sha256(t) for t in templates}
     planned: list[Job | Outcome] = []
     for pid, record_version in selected:
         params: dict[str, ParameterValue] = dict(case_parameters(pid, options.database_url))
         for template in templates:
-            out = output_path(options.out, pid, Path(template).name)
+            name = notebook_name(Path(template).name, pid, names.get(pid, ""))
+            out = output_path(options.out, pid, name)
+            adopt_previous(out, pid)
             inputs = job_inputs(record_version, digests[template], params)
             planned.append(_plan_one(pid, Path(template), out, params, inputs, options))
     return _split(planned)
@@ -293,8 +299,10 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
         selected = select_patients(
             store, patients=options.patients, since=options.since, from_csv=options.from_csv
         )
-        versions = {s.id: s.record_version for s in store.patients()}
-    jobs, skipped = _plan(options, templates, selected, versions)
+        summaries = store.patients()
+    versions = {s.id: s.record_version for s in summaries}
+    names = {s.id: s.name for s in summaries}
+    jobs, skipped = _plan(options, templates, selected, versions, names)
     kernels = Kernels(mode=options.kernel, cell_timeout=options.cell_timeout, env=kernel_env(url))
     report = _report(redact_url(url), options, skipped)
     done: set[str] = set()
@@ -330,9 +338,10 @@ def _plan(
     templates: Sequence[Path],
     selected: Sequence[tuple[str, int]],
     versions: Mapping[str, int],
+    names: Mapping[str, str],
 ) -> tuple[list[Job], list[Outcome]]:
     """The selected patients' notebooks and, with the default set, the clinic notebook."""
-    jobs, skipped = plan_jobs(selected, templates, options)
+    jobs, skipped = plan_jobs(selected, templates, options, names)
     if options.templates is None:  # the default set: plus the clinic view, once per batch
         jobs, skipped = _split(
             [*jobs, *skipped, plan_clinic(versions, template_path(CLINIC_TEMPLATE), options)]
@@ -344,16 +353,16 @@ def _all_current(options: BatchOptions, templates: Sequence[Path]) -> BatchRepor
     """The all-skipped report when the store is a plain SQLite file and every planned
     notebook is current, read with `sqlite3` alone; None when unsure or when anything is
     to be built (the store path then reads the store, checks it, and says what is wrong)."""
-    from casebook.store.peek import fast_sqlite_url, patient_versions
+    from casebook.store.peek import fast_sqlite_url, patient_names, patient_versions
 
     target = None if options.since is not None else fast_sqlite_url(options.database_url)
     versions = None if target is None else patient_versions(target[1])
-    if target is None or versions is None:
+    names = None if target is None else patient_names(target[1])
+    if target is None or versions is None or names is None:
         return None
     options = _normalized(options, target[0])
-    jobs, skipped = _plan(
-        options, templates, _chosen(versions, _wanted(options.patients, options.from_csv)), versions
-    )
+    chosen = _chosen(versions, _wanted(options.patients, options.from_csv))
+    jobs, skipped = _plan(options, templates, chosen, versions, names)
     return None if jobs else _report(target[0], options, skipped)
 
 

@@ -20,9 +20,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from casebook.notebooks._links import adopt_previous, notebook_name
 from casebook.notebooks._parameters import check_parameters, output_path
-from casebook.notebooks._run import refuse_overwrite, write_atomic
-from casebook.store.peek import fast_sqlite_url, patient_exists
+from casebook.notebooks._run import hidden_parameters, refuse_overwrite, write_atomic
+from casebook.store.peek import fast_sqlite_url, patient_name
 
 __all__ = ["parameterize", "prepare_case_notebook"]
 
@@ -53,6 +54,8 @@ def parameterize(
         "outputs": [],
         "source": source,
     }
+    if hidden_parameters(nb["cells"]):
+        injected["metadata"]["jupyter"] = {"source_hidden": True}
     cells: list[dict[str, Any]] = []
     for cell in nb["cells"]:
         meta = cell.setdefault("metadata", {})
@@ -101,17 +104,20 @@ def prepare_case_notebook(
     *,
     force: bool = False,
 ) -> Path | None:
-    """Write `out_dir/<patient_id>/<template name>` parameterized, or None when the fast path
-    is not sure (the caller then takes the store and papermill path)."""
+    """Write `out_dir/<patient_id>/<notebook name>` parameterized (`notebook_name`: the case
+    workbook is named after the patient), or None when the fast path is not sure (the
+    caller then takes the store and papermill path)."""
     target = fast_sqlite_url(database_url)
     params = check_parameters({"patient_id": patient_id, "database_url": ""})  # id first
     if target is None:
         return None
     url, db = target
     params["database_url"] = url
-    output = output_path(Path(out_dir), patient_id, template.name)
-    if not patient_exists(db, patient_id):
+    name = patient_name(db, patient_id)
+    if name is None:
         return None
+    output = output_path(Path(out_dir), patient_id, notebook_name(template.name, patient_id, name))
+    adopt_previous(output, patient_id)
     refuse_overwrite(output, force=force)
     with open(template, encoding="utf-8") as fh:
         nb = json.load(fh)

@@ -218,9 +218,8 @@ def output_path(root: Path, patient_id: str | None, name: str) -> Path:
     path = base / name if patient_id is None else base / patient_id / name
     if not path.resolve().is_relative_to(base):
         whose = "name" if patient_id is None else "patient_id"
-        raise ParameterError(
-            whose, f"{path.relative_to(base)} resolves outside {base} (a symlink?)"
-        )
+        shown = path.relative_to(base) if patient_id is None else Path(patient_id)
+        raise ParameterError(whose, f"{shown} resolves outside {base} (a symlink?)")
     return path
 
 

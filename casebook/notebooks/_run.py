@@ -23,6 +23,7 @@ from casebook.notebooks._parameters import check_parameters, has_password
 __all__ = [
     "NotebookFailed",
     "NotebookStalled",
+    "hidden_parameters",
     "refuse_overwrite",
     "run_notebook",
     "write_atomic",
@@ -237,12 +238,16 @@ def _unreplied(nb: Any, replied: set[int]) -> int | None:
 def _scrub_metadata(nb: Any, template: Path, output: Path) -> None:
     """Papermill's metadata, with our paths and no environment or password in it; the
     injected cell gets a stable id (papermill draws a random one) so that the same inputs
-    give the same notebook."""
+    give the same notebook, and hides its source when the template's parameters cell does
+    (`hidden_parameters`)."""
     ids = {cell.get("id") for cell in nb.cells}
+    hidden = hidden_parameters(nb.cells)
     for cell in nb.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             if "injected-parameters" not in ids:
                 cell["id"] = "injected-parameters"
+            if hidden:
+                cell.metadata["jupyter"] = {"source_hidden": True}
             break
     meta = nb.metadata.setdefault("papermill", {})
     meta["input_path"] = str(template)
@@ -257,11 +262,23 @@ def _scrub_metadata(nb: Any, template: Path, output: Path) -> None:
         }
 
 
+def hidden_parameters(cells: Any) -> bool:
+    """Whether the template's parameters cell hides its source (`jupyter.source_hidden`):
+    then the injected cell hides its own, so that the notebook opens on what the cells
+    show (the case workbook: the patient), not on its parameters."""
+    metas = [cell.get("metadata") or {} for cell in cells]
+    return any(
+        "parameters" in meta.get("tags", []) and bool(meta.get("jupyter", {}).get("source_hidden"))
+        for meta in metas
+    )
+
+
 def refuse_overwrite(path: Path, *, force: bool) -> None:
     """An InputError when `path` exists and `force` is not given: a case notebook may hold
     practitioner work (its outputs, cells added by hand)."""
     if not force and path.exists():
+        # The folder, not the file: a case workbook's file name carries the patient's name.
         raise InputError(
-            f"{path}: a case notebook is already there (it may hold "
+            f"{path.parent}: this notebook of the patient is already there (it may hold "
             "practitioner work); --force overwrites it"
         )

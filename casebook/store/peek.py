@@ -1,5 +1,6 @@
-"""A read-only peek at a SQLite store without SQLAlchemy: whether it holds a patient, and
-every live patient's record version.
+"""A read-only peek at a SQLite store without SQLAlchemy: a patient's name (whether it holds
+the patient), and every live patient's record version and name (a case workbook is named
+after its patient).
 
 `casebook new` uses it to write a notebook in well under a second, and `casebook batch` to
 see that every notebook is current without opening the store; anything it cannot tell
@@ -12,7 +13,12 @@ import re
 import sqlite3
 from pathlib import Path
 
-__all__ = ["fast_sqlite_url", "patient_exists", "patient_versions"]
+__all__ = [
+    "fast_sqlite_url",
+    "patient_name",
+    "patient_names",
+    "patient_versions",
+]
 
 # Same default as `casebook.store.resolve_url` (a test keeps them in step).
 _DEFAULT_URL = "sqlite:///casebook.db"
@@ -48,12 +54,6 @@ def _rows(db: Path, query: str, args: tuple[str, ...] = ()) -> list[tuple[object
         conn.close()
 
 
-def patient_exists(db: Path, patient_id: str) -> bool:
-    """Whether the store file holds the (not deleted) patient; False when unsure."""
-    rows = _rows(db, "SELECT 1 FROM patients WHERE id = ? AND deleted_at IS NULL", (patient_id,))
-    return bool(rows)
-
-
 def patient_versions(db: Path) -> dict[str, int] | None:
     """Every live patient's id and record version (as `CaseStore.patients()` reports them);
     None when unsure."""
@@ -61,3 +61,15 @@ def patient_versions(db: Path) -> dict[str, int] | None:
     if rows is None:
         return None
     return {str(pid): int(str(version)) for pid, version in rows}
+
+
+def patient_name(db: Path, patient_id: str) -> str | None:
+    """The (not deleted) patient's name; None when unsure."""
+    rows = _rows(db, "SELECT name FROM patients WHERE id = ? AND deleted_at IS NULL", (patient_id,))
+    return str(rows[0][0]) if rows else None
+
+
+def patient_names(db: Path) -> dict[str, str] | None:
+    """Every live patient's id and name; None when unsure."""
+    rows = _rows(db, "SELECT id, name FROM patients WHERE deleted_at IS NULL")
+    return None if rows is None else {str(pid): str(name) for pid, name in rows}

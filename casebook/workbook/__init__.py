@@ -2,7 +2,8 @@
 
     sections.py   what `templates/case.ipynb` calls, one section per cell
     widgets/      the forms the sections are made of (ipywidgets)
-    static/       the forms' stylesheet, inlined in a <style> element
+    static/       the forms' stylesheet (and the banner's, which keeps its cell in view),
+                  inlined in a <style> element
 
 `from casebook import workbook; workbook.header(session)` is how a template cell reads.
 """
@@ -18,6 +19,7 @@ from casebook.workbook.sections import (
     instruments_section,
     notes_section,
     open_case,
+    patient_banner,
     plan_section,
     symptoms_section,
     tests_section,
@@ -34,6 +36,7 @@ __all__ = [
     "instruments_section",
     "notes_section",
     "open_case",
+    "patient_banner",
     "plan_section",
     "symptoms_section",
     "tests_section",

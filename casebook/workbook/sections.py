@@ -4,6 +4,7 @@ section, and the notebooks made from it.
 A template cell holds one call:
 
     session = workbook.open_case(patient_id, database_url)
+    workbook.patient_banner(session)
     workbook.header(session)
     workbook.symptoms_section(session)
 
@@ -17,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from casebook.errors import InputError
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -32,6 +35,7 @@ __all__ = [
     "instruments_section",
     "notes_section",
     "open_case",
+    "patient_banner",
     "plan_section",
     "symptoms_section",
     "tests_section",
@@ -61,8 +65,15 @@ class WidgetSection:
 
 
 def open_case(patient_id: str, database_url: str, *, actor: str | None = None) -> CaseSession:
-    """The session of one patient's case. Raises NotFoundError ('no patient ...') for an
-    unknown patient, StoreError for a store that is missing or needs `casebook init`."""
+    """The session of one patient's case. Raises InputError when no patient is given (a
+    template run by hand: its parameters name nobody), NotFoundError ('no patient ...') for
+    an unknown patient, StoreError for a store that is missing or needs `casebook init`.
+    In a notebook each is one line, not a traceback (`CasebookError._render_traceback_`)."""
+    if not patient_id:
+        raise InputError(
+            "patient_id: no patient given; make a patient's workbook with "
+            "`casebook new PATIENT` (or `casebook batch`) and open that one"
+        )
     from casebook.kernels.imports import defer_rfc3987_syntax
 
     defer_rfc3987_syntax()
@@ -91,8 +102,18 @@ def _section(session: CaseSession, *parts: tuple[str, Any], forms: dict[str, Any
     return WidgetSection(children[0] if len(children) == 1 else look.column(children), forms)
 
 
+def patient_banner(session: CaseSession) -> WidgetSection:
+    """Whose record this is: name, date of birth, age, sex and id. The workbook's first
+    output; in JupyterLab its cell stays at the top while the notebook scrolls."""
+    from casebook.workbook.widgets.banner import PatientBanner
+
+    banner = PatientBanner(session)
+    return _section(session, ("", banner), forms={"banner": banner})
+
+
 def header(session: CaseSession) -> WidgetSection:
-    """Patient, age, visits, last saved, unsaved sections, and the red flags."""
+    """The red flags, visits, last saved and unsaved sections (who the patient is: the
+    banner above)."""
     from casebook.workbook.widgets.header import Header
 
     form = Header(session)
@@ -192,11 +213,13 @@ def case_notebook(
     timeout: float = 120,
     force: bool = False,
 ) -> Path:
-    """Write `out_dir/<patient_id>/case.ipynb` from the case template and return its path.
+    """Write the case workbook `out_dir/<patient_id>/<Name>-<patient_id>.ipynb` (named after
+    the patient: JupyterLab's tab shows it) from the case template and return its path.
 
     The id and URL are checked before Papermill sees them (ParameterError), the patient must
     exist (NotFoundError 'no patient ...'), an existing notebook is kept unless `force`
-    (InputError naming its path), and a failed run leaves no file behind."""
+    (InputError naming its folder), and a failed run leaves no file behind. The patient's
+    workbook under an older name (or `case.ipynb`) is renamed first, never left beside it."""
     return write_case_notebooks(
         database_url, [patient_id], out_dir, execute=execute, timeout=timeout, force=force
     )[0]
@@ -214,10 +237,11 @@ def write_case_notebooks(
     """`case_notebook` for several patients of one store; the paths in the same order.
     Nothing is written when any of them exists already (unless `force`)."""
     from casebook.notebooks import (
+        adopt_previous,
+        case_notebook_path,
         case_parameters,
         kernel_env,
         kernel_settings,
-        output_path,
         refuse_overwrite,
         run_notebook,
         template_path,
@@ -225,16 +249,18 @@ def write_case_notebooks(
     from casebook.store import CaseStore, NotFoundError
 
     template = template_path(TEMPLATE)
-    jobs = []
-    for pid in patient_ids:
-        params = case_parameters(pid, database_url)
-        jobs.append((output_path(Path(out_dir), pid, TEMPLATE), params))
+    checked = [case_parameters(pid, database_url) for pid in patient_ids]
     with CaseStore(database_url) as store:
-        known = store.existing_patients([params["patient_id"] for _, params in jobs])
-    for _, params in jobs:
+        known = store.existing_patients([params["patient_id"] for params in checked])
+    for params in checked:
         if params["patient_id"] not in known:
             raise NotFoundError(f"no patient {params['patient_id']!r} in the store")
-    for path, _ in jobs:
+    jobs = []
+    for params in checked:
+        pid = params["patient_id"]
+        jobs.append((case_notebook_path(Path(out_dir), pid, known[pid].name), params))
+    for path, params in jobs:
+        adopt_previous(path, params["patient_id"])
         refuse_overwrite(path, force=force)
     # On IPC through casebook's kernel manager: no "running over TCP" warning for the user,
     # and a PostgreSQL password reaches the kernel's environment, never the notebook.

@@ -63,6 +63,8 @@ def _cases() -> list:
     return cases
 
 
+NB1 = "script-alert-1-script-nb-1.ipynb"  # nb-1's workbook: named after the patient
+
 pytestmark = pytest.mark.usefixtures("close_widgets")  # tests/conftest.py
 
 
@@ -80,7 +82,9 @@ def test_sections_escape_link_chart_and_export(clinic_store: CaseStore, tmp_path
     )
     html = worklist_section(session).value
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
-    assert 'href="cases/nb-1/case.ipynb"' in html
+    # the workbook is named after the patient (escaped to letters and digits in the file
+    # name); a plain relative link in a notebook output: JupyterLab opens it in place
+    assert f'<a href="cases/nb-1/{NB1}" title="Open the case workbook of nb-1">' in html
     outcomes = outcomes_section(session).value
     assert "<svg" in outcomes and "regression to the mean" in outcomes
     assert "Pat 2" not in outcomes and "nb-2" not in outcomes  # groups only
@@ -153,7 +157,7 @@ def test_clinic_notebook_executes_with_papermill(
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 4  # filters, worklist, outcomes, export
     state = json.dumps(nb["metadata"].get("widgets", {}))
-    assert "nb-1/case.ipynb" in state and "<svg" in state
+    assert f"nb-1/{NB1}" in state and "<svg" in state
 
 
 def _ran(report: BatchReport) -> dict[str, list[str]]:
@@ -176,9 +180,9 @@ def test_the_batch_plans_the_clinic_notebook_as_a_job(sqlite_url: str, tmp_path:
     assert _ran(first) == {
         "built": [
             "(clinic)/clinic.ipynb",
-            "nb-1/case.ipynb",
             "nb-1/dashboard.ipynb",
-            "nb-2/case.ipynb",
+            f"nb-1/{NB1}",
+            "nb-2/Pat-2-nb-2.ipynb",
             "nb-2/dashboard.ipynb",
         ],
         "skipped": [],
@@ -198,14 +202,22 @@ def test_the_batch_plans_the_clinic_notebook_as_a_job(sqlite_url: str, tmp_path:
     changed = run_batch(options, progress=False)
     assert _ran(changed)["built"] == [
         "(clinic)/clinic.ipynb",
-        "nb-2/case.ipynb",
+        "nb-2/Pat-Renamed-nb-2.ipynb",  # the workbook follows the patient's new name
         "nb-2/dashboard.ipynb",
     ]
-    assert _ran(changed)["skipped"] == ["nb-1/case.ipynb", "nb-1/dashboard.ipynb"]
+    assert _ran(changed)["skipped"] == ["nb-1/dashboard.ipynb", f"nb-1/{NB1}"]
     rewritten = {
-        p.relative_to(tmp_path).as_posix() for p, t in built_at.items() if p.stat().st_mtime_ns != t
+        p.relative_to(tmp_path).as_posix()
+        for p, t in built_at.items()
+        if not p.exists() or p.stat().st_mtime_ns != t
     }
-    assert rewritten == {"clinic.ipynb", "nb-2/case.ipynb", "nb-2/dashboard.ipynb"}
+    assert rewritten == {"clinic.ipynb", "nb-2/Pat-2-nb-2.ipynb", "nb-2/dashboard.ipynb"}
+    # renamed, not left beside: one workbook per patient, with its sidecar
+    assert sorted(p.name for p in (tmp_path / "nb-2").glob("*.ipynb")) == [
+        "Pat-Renamed-nb-2.ipynb",
+        "dashboard.ipynb",
+    ]
+    assert not (tmp_path / "nb-2" / ".Pat-2-nb-2.ipynb.inputs.json").exists()
 
 
 def test_the_clinic_job_reads_every_patient_and_the_day(tmp_path: Path) -> None:

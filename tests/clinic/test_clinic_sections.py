@@ -43,8 +43,12 @@ def session(sqlite_store: CaseStore, tmp_path: Path) -> ClinicSession:
 
 def test_the_worklist_is_folded_by_patient_and_signs_off_in_bulk(session: ClinicSession) -> None:
     section = worklist_section(session)
-    (show, button, status), table = section.children[0].children, section.children[1]
+    (show, button, status), table = section.children[0].children, section
     html = table.value
+    # the table is a notebook output (LabHtml), not an ipywidgets HTML value: JupyterLab
+    # opens its links in a tab, without a reload
+    assert section.children[1].outputs[0]["data"]["text/html"] == html
+    assert 'href="an-1/Ann-b-Anemia-b-an-1.ipynb"' in html
     assert html.count('class="casebook-worklist-patient"') == 1  # Bo has nothing to decide
     assert "Ann &lt;b&gt;Anemia&lt;/b&gt;" in html and "<b>Anemia" not in html
     assert "1 red flag" in html and "Not listed: 4 in-range results to sign off" in html

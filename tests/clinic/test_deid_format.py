@@ -145,3 +145,16 @@ def test_readme_states_what_deidentification_does_and_does_not_protect() -> None
 
     readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
     assert DEIDENTIFICATION_NOTE in readme
+
+
+def test_csv_writes_whole_scores_without_a_decimal_point() -> None:
+    df = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c"],
+            "baseline_burden": [26.0, None, 7.0],  # float only because b has none
+            "median_change": [-2.5, 1.0, 0.0],  # a true fraction stays one
+        }
+    )
+    rows = to_csv(df).splitlines()
+    assert rows[1:] == ["a,26,-2.5", "b,,1.0", "c,7,0.0"]
+    assert df["baseline_burden"].dtype == "float64"  # the frame itself is left alone

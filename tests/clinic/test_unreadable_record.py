@@ -156,9 +156,9 @@ def test_the_batch_builds_everyone_else_and_names_the_reason(
     status = {f"{o.patient_id}/{o.notebook}": o.status for o in report.outcomes}
     assert status == {
         "(clinic)/clinic.ipynb": "built",
-        "ok-1/case.ipynb": "built",
+        "ok-1/Pat-1-ok-1.ipynb": "built",
         "ok-1/dashboard.ipynb": "built",
-        "bad-1/case.ipynb": "failed",
+        "bad-1/Sam-Doe-bad-1.ipynb": "failed",
         "bad-1/dashboard.ipynb": "failed",
     }, report.summary_text()
     text = report.summary_text()

@@ -107,13 +107,13 @@ def test_changed_record_or_template_rebuilds_only_what_changed(
     batch_url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "nb"
-    template = tmp_path / "case.ipynb"
+    template = tmp_path / "custom.ipynb"
     template.write_bytes(FAILING.read_bytes())
     options = BatchOptions(
         batch_url, out=out, templates=[template], patients=["demo-0001", "demo-0003"], workers=1
     )
     assert run_batch(options).counts["built"] == 2
-    truncated = out / "demo-0001" / ".case.ipynb.k1x2.tmp"  # a killed run's leftover
+    truncated = out / "demo-0001" / ".custom.ipynb.k1x2.tmp"  # a killed run's leftover
     truncated.write_text('{"cells": [', encoding="utf-8")
     with CaseStore(batch_url, actor="tester") as store:
         case = store.load_case("demo-0003")
@@ -127,7 +127,7 @@ def test_changed_record_or_template_rebuilds_only_what_changed(
     nb.cells.append(nbformat.v4.new_code_cell("print('new cell')"))
     nbformat.write(nb, template)
     assert run_batch(options).counts == {"built": 2, "skipped": 0, "failed": 0}
-    recorded = json.loads(sidecar_path(out / "demo-0003" / "case.ipynb").read_text())
+    recorded = json.loads(sidecar_path(out / "demo-0003" / "custom.ipynb").read_text())
     assert recorded["inputs"]["record_version"] >= 2
     assert set(recorded["inputs"]) == {
         "record_version",
@@ -275,11 +275,11 @@ def test_no_password_reaches_a_job(tmp_path: Path) -> None:
     from casebook.notebooks import public_database_url
 
     options = replace(options, database_url=public_database_url(options.database_url))
-    jobs, skipped = plan_jobs([("demo-0001", 3)], [WIDGETS], options)
+    jobs, skipped = plan_jobs([("demo-0001", 3)], [WIDGETS], options, {"demo-0001": "A B"})
     assert not skipped and secret not in repr(jobs)
     assert jobs[0].parameters["database_url"] == "postgresql+psycopg://clinic@db/casebook"
     with pytest.raises(ParameterError):
-        plan_jobs([("../x", 1)], [WIDGETS], options)
+        plan_jobs([("../x", 1)], [WIDGETS], options, {})
 
 
 def test_bad_options_are_refused(batch_url: str, tmp_path: Path) -> None:

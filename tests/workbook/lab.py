@@ -44,6 +44,10 @@ LAB_SETTINGS = {
     },
     # every cell stays in the page, so the test can reach any section
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # a notebook in a tab behind another is marked hidden (`lm-mod-hidden`, what SHOWN
+    # reads); JupyterLab's default (`contentVisibility`) only styles it, so with two
+    # notebooks open SHOWN would match both
+    "@jupyterlab/application-extension/shell.jupyterlab-settings": {"hiddenMode": "display"},
 }
 
 
@@ -139,8 +143,10 @@ def running_lab(
 # behind it (hidden, but in the page), at a moment that depends on the machine's speed.
 SHOWN = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 # The prompts of the code cells of the notebook on show, as JupyterLab draws them: "[ ]:",
-# "[*]:" while queued or running, "[7]:" when done.
-_PROMPTS = f"""() => [...document.querySelectorAll('{SHOWN} .jp-CodeCell .jp-InputPrompt')]
+# "[*]:" while queued or running, "[7]:" when done. A cell whose source is hidden (the case
+# workbook's first cells) shows a placeholder instead, whose prompt never shows a count.
+_PROMPTS = f"""() => [...document.querySelectorAll(
+    '{SHOWN} .jp-CodeCell .jp-InputPrompt:not(.jp-Placeholder-prompt)')]
     .map(e => e.textContent.trim())"""
 # A cell is queued or running ([*]), or shows a new execution count: Run All has taken.
 _STARTED = f"""(before) => ({_PROMPTS})().some(

@@ -21,7 +21,8 @@ def no_papermill(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_new_writes_the_notebook_and_prints_its_path(
     demo_store,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    workbook_names,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -29,17 +30,21 @@ def test_new_writes_the_notebook_and_prints_its_path(
     pid = demo_store.patient_ids[1]
     assert main(["--db", demo_store.url, "new", pid]) == 0
     path = Path(capsys.readouterr().out.strip())
-    assert path == tmp_path / "notebooks" / pid / "case.ipynb"
+    # named after the patient: JupyterLab's tab says whose record it is
+    assert path == tmp_path / "notebooks" / pid / workbook_names[pid]
+    assert path.name.endswith(f"-{pid}.ipynb") and path.name != f"case-{pid}.ipynb"
     nb = nbformat.read(path, as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert f'patient_id = "{pid}"' in injected.source
+    assert injected.metadata["jupyter"] == {"source_hidden": True}  # as the parameters cell
     assert all(c.get("outputs", []) == [] for c in nb.cells if c.cell_type == "code")
 
 
 @pytest.mark.slow
 def test_new_with_out_and_execute(
     demo_store,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    workbook_names,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     pid = demo_store.patient_ids[0]
@@ -49,7 +54,7 @@ def test_new_with_out_and_execute(
     out, err = capfd.readouterr()
     assert err == ""  # no kernel warning (e.g. "running over TCP without encryption")
     path = Path(out.strip())
-    assert path == (tmp_path / "out" / pid / "case.ipynb").resolve()
+    assert path == (tmp_path / "out" / pid / workbook_names[pid]).resolve()
     nb = nbformat.read(path, as_version=4)
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
@@ -91,7 +96,7 @@ def test_new_writes_what_papermill_prepares(
     pid = demo_store.patient_ids[0]
     assert main(["--db", demo_store.url, "new", pid, "--out", str(tmp_path / "fast")]) == 0
     fast = Path(capsys.readouterr().out.strip())
-    slow = output_path(tmp_path / "slow", pid, "case.ipynb")
+    slow = output_path(tmp_path / "slow", pid, fast.name)
     run_notebook(
         template_path("case.ipynb"), slow, case_parameters(pid, demo_store.url), execute=False
     )
@@ -100,7 +105,9 @@ def test_new_writes_what_papermill_prepares(
     )
 
 
-def test_new_without_execute_imports_nothing_heavy(demo_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_new_without_execute_imports_nothing_heavy(
+    demo_store, workbook_names, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     import subprocess
     import sys
 
@@ -115,7 +122,8 @@ def test_new_without_execute_imports_nothing_heavy(demo_store, tmp_path: Path) -
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines()[-1] == "0 []"
-    assert (tmp_path / "notebooks" / demo_store.patient_ids[0] / "case.ipynb").is_file()
+    pid = demo_store.patient_ids[0]
+    assert (tmp_path / "notebooks" / pid / workbook_names[pid]).is_file()
 
 
 def test_the_fast_path_follows_the_store_url_rules(
@@ -141,3 +149,31 @@ def test_the_fast_path_follows_the_store_url_rules(
         "sqlite:///with space.db",
     ):
         assert fast_sqlite_url(other) is None
+
+
+def test_a_renamed_patient_keeps_one_workbook(
+    demo_store,
+    workbook_names,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A workbook under an older name (or `case.ipynb`, from an older casebook) is renamed
+    to the patient's current name, never left beside a second one; then kept unless
+    --force, the refusal naming the folder (the file name carries the patient's name)."""
+    pid = demo_store.patient_ids[2]
+    out = tmp_path / "nb"
+    assert main(["--db", demo_store.url, "new", pid, "--out", str(out)]) == 0
+    made = Path(capsys.readouterr().out.strip())
+    old = made.with_name("case.ipynb")
+    made.replace(old)
+    (out / pid / "notes.ipynb").write_text("{}")  # not a workbook of ours: left alone
+    assert main(["--db", demo_store.url, "new", pid, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert str(out.resolve() / pid) in err and workbook_names[pid] not in err
+    assert sorted(p.name for p in (out / pid).iterdir()) == sorted(
+        ["notes.ipynb", workbook_names[pid]]
+    )
+    assert main(["--db", demo_store.url, "new", pid, "--out", str(out), "--force"]) == 0
+    assert sorted(p.name for p in (out / pid).iterdir()) == sorted(
+        ["notes.ipynb", workbook_names[pid]]
+    )

@@ -44,7 +44,7 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
 
     base, token, root = lab
     pid = demo_store.patient_ids[0]
-    case_notebook(pid, demo_store.url, root / "notebooks")
+    workbook = case_notebook(pid, demo_store.url, root / "notebooks").relative_to(root)
     store = CaseStore(demo_store.url)
     case = store.load_case(pid)
     latest = case.sorted_visits()[-1]
@@ -58,7 +58,7 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            foreign = open_and_run(page, base, token, f"notebooks/{pid}/case.ipynb")
+            foreign = open_and_run(page, base, token, workbook.as_posix())
 
             symptom = page.locator(".casebook-symptom-bloating")
             symptom.wait_for()

@@ -114,7 +114,8 @@ def test_intake_to_follow_up_with_a_plan(sqlite_url: str, sqlite_store: CaseStor
 
 def test_write_case_notebooks_checks_before_papermill(
     demo_store,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    workbook_names,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import casebook.notebooks
@@ -135,7 +136,9 @@ def test_write_case_notebooks_checks_before_papermill(
         workbook.write_case_notebooks(demo_store.url, ["../up"], tmp_path)
     assert calls == []
     paths = workbook.write_case_notebooks(demo_store.url, demo_store.patient_ids, tmp_path)
-    assert paths == [tmp_path.resolve() / pid / "case.ipynb" for pid in demo_store.patient_ids]
+    assert paths == [
+        tmp_path.resolve() / pid / workbook_names[pid] for pid in demo_store.patient_ids
+    ]
     assert all(p.is_file() for p in paths) and len(calls) == 3
 
 

@@ -1,5 +1,6 @@
-"""The header: who the patient is, their visits, when the case was last saved, which
-sections hold unsaved edits, and the red flags, in a red panel that cannot be missed.
+"""The header: the red flags, in a red panel that cannot be missed, the patient's visits,
+when the case was last saved and which sections hold unsaved edits. Who the patient is
+stands above it, in the banner that stays in view (`banner.py`).
 
 The panel summarises the flags in a few lines (each urgency on one line, its flags' labels
 after it) and unfolds on demand to every flag's reason, action and source, so that eight
@@ -8,7 +9,6 @@ flags do not push the first form a screen and a half down."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 import ipywidgets as W
 
@@ -227,12 +227,12 @@ class FlagSteps:
 
 
 class Header:
-    """Patient, age, visits, last saved, unsaved sections and red flags; follows the session."""
+    """Red flags, visits, last saved and unsaved sections; follows the session."""
 
     def __init__(self, session: CaseSession) -> None:
         self.session = session
         look = session.look
-        self.patient, self.visits, self.saved, self.flags = (look.make(W.HTML) for _ in range(4))
+        self.visits, self.saved, self.flags = (look.make(W.HTML) for _ in range(3))
         self.unfolded = False  # the flags summarised; the button unfolds them
         self.unfold = W.Button(  # its own layout: it is hidden when there is nothing to unfold
             description=_UNFOLD[False], icon="chevron-down", layout=W.Layout(width="auto")
@@ -242,7 +242,6 @@ class Header:
         self.letters = LetterButtons(session, ("referral",))  # next to the red flags
         self.widget = look.column(
             [
-                self.patient,
                 self.flags,
                 self.unfold,
                 self.steps.widget,
@@ -263,12 +262,6 @@ class Header:
 
     def refresh(self) -> None:
         case = self.session.case
-        p = case.patient
-        self.patient.value = (
-            f'<div style="font-size:1.4em;font-weight:bold">{esc(p.name)}</div>'
-            f'<div style="color:#333">Patient {esc(p.id)} · {p.age_on(date.today())} years · '
-            f"{esc(p.sex)} · born {p.birth_date.isoformat()}</div>"
-        )
         parts = []
         for v in case.sorted_visits():
             text = f"{v.visit_date.isoformat()} {esc(v.kind)}"

@@ -1,7 +1,9 @@
 """Letter buttons: "Referral letter" (with its recipient) next to the open red flags, and
 "After-visit summary" in the visit section. A click makes the letter from the saved record,
 keeps it with the case (`CaseStore.save_letter`), writes the PDF beside the case notebook
-(`letters/<kind>-<date>.pdf` under the notebook's folder) and shows a link to it."""
+(`letters/<kind>-<date>.pdf` under the notebook's folder) and shows a link to it, which
+opens the PDF inside JupyterLab (a notebook output, `casebook.notebooks.LabHtml`: no second
+workspace, no reload)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,12 @@ import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 import ipywidgets as W
 
 from casebook.errors import CasebookError
 from casebook.letters import LetterKind
+from casebook.notebooks import LabHtml, lab_link
 from casebook.workbook.widgets._html import notice, text
 from casebook.workbook.widgets.session import CaseSession, Event
 
@@ -64,14 +66,14 @@ class LetterButtons:
         )
         self.referral_button.on_click(lambda _: self.make("referral"))
         self.summary_button.on_click(lambda _: self.make("after_visit_summary"))
-        self.output = look.make(W.HTML)
+        self.output = LabHtml()  # its link opens the PDF inside JupyterLab
         parts: list[W.Widget] = []
         if "referral" in kinds:
             self.referral_row = look.row([self.referral_button, self.recipient])
             parts.append(self.referral_row)
         if "after_visit_summary" in kinds:
             parts.append(self.summary_button)
-        self.widget = look.column([look.row(parts), self.output])
+        self.widget = look.column([look.row(parts), self.output.widget])
         self.kinds = tuple(kinds)
         session.observe(self._on_event)
         self._refresh()
@@ -119,10 +121,7 @@ class LetterButtons:
         except CasebookError as exc:
             self.output.value = notice("error", text(str(exc)))
             return None
-        href = quote(path.relative_to(self.folder).as_posix())
-        self.output.value = notice(
-            "ok",
-            f'Saved with the case: <a href="{text(href)}" target="_blank">{text(path.name)}</a>',
-        )
+        link = lab_link(path.relative_to(self.folder).as_posix(), path.name)
+        self.output.value = notice("ok", f"Saved with the case: {link}")
         session.reload()  # the case now lists the letter
         return path

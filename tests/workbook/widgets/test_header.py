@@ -7,16 +7,23 @@ from datetime import date, timedelta
 
 from casebook.clinical.flag_lifecycle import SAME_DAY_MAX_AGE_DAYS, flag_statuses
 from casebook.models import AlarmScreen, InstrumentResponse, TestResult, Visit
-from casebook.workbook.widgets._html import esc
+from casebook.workbook.widgets._html import STYLE, esc
+from casebook.workbook.widgets.banner import BANNER_CLASS, PatientBanner, banner_html
 from casebook.workbook.widgets.header import Header, flag_panel
 from casebook.workbook.widgets.session import CaseSession
 
 
-def test_patient_is_escaped_and_visits_listed(session: CaseSession) -> None:
-    header = Header(session)
-    state = header.patient.get_state()["value"]
+def test_the_banner_says_who_escaped_and_the_header_lists_visits(session: CaseSession) -> None:
+    banner = PatientBanner(session, today=date(2026, 3, 3))
+    state = banner.widget.get_state()["value"]
     assert "Ada &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in state and "<b>Bold" not in state
-    assert "p-001" in state and "female" in state and "born 1968-03-04" in state
+    assert "p-001" in state and "female" in state and "born 1968-03-04 (57 years)" in state
+    assert BANNER_CLASS in banner.widget._dom_classes and state.startswith("<style>")
+    assert banner.widget.get_state()["value"] == STYLE + banner_html(
+        session.case.patient, date(2026, 3, 3)
+    )
+    header = Header(session)
+    assert "Ada" not in header.widget.children[0].value  # who: the banner, said once
     assert "Visits (0)" in header.visits.value and "none yet" in header.visits.value
     assert "Last saved:</b> 2" in header.saved.value  # the patient's creation
     assert "No visit yet" in header.flags.value
@@ -64,7 +71,7 @@ def test_the_unfold_button_is_hidden_without_flags(session: CaseSession) -> None
     header = Header(session)
     assert "No red flags" in header.flags.value or "No visit yet" in header.flags.value
     assert header.unfold.layout.display == "none"
-    assert header.patient.layout.display != "none"  # its own layout, not a shared one
+    assert header.visits.layout.display != "none"  # its own layout, not a shared one
 
 
 def test_phq9_item_9_is_a_same_day_flag_at_once(session: CaseSession) -> None:

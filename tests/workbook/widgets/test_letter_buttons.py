@@ -30,7 +30,13 @@ def test_referral_button_writes_the_pdf_links_it_and_keeps_the_letter(
     kept = demo_session.store.latest_letter(demo_session.patient_id, "referral")
     assert kept is not None and kept.recipient == 'Dr <script>x</script> "Q"'
     assert written[0].read_bytes() == kept.pdf
-    assert f'<a href="letters/{written[0].name}" target="_blank">' in buttons.output.value
+    # A notebook output (not an ipywidgets HTML value) and no target: JupyterLab opens the
+    # PDF in a tab of the same workspace (rendermime's local-link handler), no reload.
+    link = f'<a href="letters/{written[0].name}">{written[0].name}</a>'
+    assert link in buttons.output.value and "target=" not in buttons.output.value
+    (shown,) = buttons.output.widget.outputs
+    assert shown["data"] == {"text/html": buttons.output.value}
+    assert buttons.output.widget in buttons.widget.children
     assert [x.id for x in demo_session.case.letters] == [kept.id]  # the session reloaded
 
 

@@ -29,16 +29,18 @@ def test_values_are_escaped_and_buttons_and_hidden_widgets_left_out() -> None:
 
 def test_every_section_offers_html_beside_its_widgets(demo_session) -> None:  # type: ignore[no-untyped-def]
     name = demo_session.case.patient.name
-    for section in (workbook.header, workbook.plan_section, workbook.symptoms_section):
+    sections = (workbook.patient_banner, workbook.header, workbook.plan_section)
+    for section in (*sections, workbook.symptoms_section):
         bundle = section(demo_session)._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert bundle["text/html"].startswith('<div class="casebook-static">')
-    header_html = workbook.header(demo_session)._repr_mimebundle_()["text/html"]
-    assert name in header_html
+    banner_html = workbook.patient_banner(demo_session)._repr_mimebundle_()["text/html"]
+    assert name in banner_html and demo_session.patient_id in banner_html
 
 
 def test_a_sections_bundle_is_what_ipywidgets_gives_plus_its_html(demo_session) -> None:  # type: ignore[no-untyped-def]
     sections = (
+        workbook.patient_banner,
         workbook.header,
         workbook.visits_section,
         workbook.history_section,
