@@ -28,19 +28,25 @@ changed: every notebook skipped), and prints the load average before and after: 
 machine may be shared, so compare the ratios of one run. Aim: (c) at least 12x (a), a
 no-op re-run under 2 s.
 
-Measured (2 shared cores, `--patients 6 --rounds 2`, load average 4.5-5.4 during the run):
-(a) 14.7 s a notebook, (b) 7.5x, (c) 7.1x, no-op re-run 0.12 s; the cells of a notebook
-under (a) took 7.9 s of its 14.7. (Before: 6.4x on 12 notebooks at load 11.) Where a
-batch notebook's time goes now (process CPU, the case notebook's sections run in-process
-after the fork server's imports): the store and ~437 widgets ~0.11 s, building its 5
-charts ~0.1-0.15 s, drawing them ~0.35 s (vl-convert: Vega-Lite to Vega to SVG, in the
-chart service, one engine thread per process); against ~2 s of batch wall time a notebook,
-the rest is the kernel's start, its messages and the batch's side of the run, under
-contention. Building a chart is no longer a large part (Altair's per-object validation
-and deep copies are skipped: `casebook.charts.style.built_quietly`, `inline`), but three
-alternated `casebook batch` runs before and after that change on the same store (13
-notebooks) gave no measurable gain: 11.8-16.5 s before, 13.0-16.6 s after, each pair
-within the machine's noise.
+Measured (2 shared cores, `--patients 6 --rounds 2`, load average 7.9-11.4 at the start
+and 3.0-7.5 at the end of the run, other engineers' work included): (a) 13.95 s a
+notebook, (b) 8.3x, (c) 10.8x, no-op re-run 0.15 s; the cells of a notebook under (a) took
+11.8 s of its 13.95. Short of the 12x aim. (Before: (b) 7.5x, (c) 7.1x at load 4.5-5.4;
+6.4x on 12 notebooks at load 11.)
+
+Where a batch's CPU goes (all its processes, measured as one cpuacct cgroup, 12 notebooks
+and the clinic's, `--workers 1`): 29.5-30.7 s before the last two changes, 27.0-27.3 s
+after. Of that, the kernels (fork server included) ~12-13 s, the batch process ~5-7 s
+(papermill, nbclient's ~400 messages a notebook, mostly widgets' comm_open, and
+~2.5 s of imports), the chart service ~7 s drawing 54 charts (~0.13 s of CPU each, in
+vl-convert's JavaScript engine; no chart is drawn twice). The two changes: the chart
+service no longer imports Altair and jsonschema (its start fell from ~4 s to ~0.7 s of
+CPU), and the fork server loads the catalog and compiles the dashboard's templates once
+before it forks (`module:function` entries of `DEFAULT_PRELOAD`) instead of in every
+kernel. What is left per notebook (sampled with py-spy, under load): ipykernel's own
+start-up in each forked kernel (IPKernelApp.initialize: shell, magics, history), SQLAlchemy compiling the case's
+queries afresh in each kernel's new engine, the charts, and papermill serialising the
+notebook once more than casebook writes it.
 """
 
 from __future__ import annotations

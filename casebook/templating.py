@@ -20,7 +20,7 @@ import jinja2.ext
 from casebook.errors import InputError
 from casebook.format import day
 
-__all__ = ["Whitespace", "environment"]
+__all__ = ["Whitespace", "compile_templates", "environment"]
 
 Whitespace = Literal["keep", "trim", "compact"]
 """How a template's own line breaks print: "keep" them, "trim" the line break after a
@@ -60,3 +60,14 @@ def environment(package: str, whitespace: Whitespace = "keep") -> jinja2.Environ
     )
     env.filters["day"] = day
     return env
+
+
+def compile_templates(package: str, whitespace: Whitespace = "keep") -> int:
+    """Compile every `.j2` template at the top of `package`'s templates folder now (they
+    stay in its environment's cache); the number compiled. The fork server does this once,
+    before it forks, so its kernels never compile one."""
+    env = environment(package, whitespace)
+    names = [n for n in env.list_templates() if n.endswith(".j2") and "/" not in n]
+    for name in names:
+        env.get_template(name)
+    return len(names)

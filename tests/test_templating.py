@@ -97,3 +97,19 @@ def test_only_templating_builds_a_jinja_environment() -> None:
             ):
                 builders.append(path.relative_to(PACKAGE).as_posix())
     assert builders == ["templating.py"]
+
+
+def test_compile_templates_fills_the_environments_cache_with_every_top_level_template() -> None:
+    from casebook.dashboard import warm_templates
+
+    environment.cache_clear()
+    try:
+        env = environment("casebook.dashboard", "compact")
+        assert len(env.cache or {}) == 0
+        count = warm_templates()
+        top = [n for n in env.list_templates() if n.endswith(".j2") and "/" not in n]
+        assert count == len(top) > 0
+        assert len(env.cache or {}) == count  # the Voilà page template is not among them
+        assert environment("casebook.dashboard", "compact") is env  # the one kept
+    finally:
+        environment.cache_clear()

@@ -17,9 +17,18 @@ import json
 import socket
 import struct
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-__all__ = ["CHART_SOCKET_ENV", "COUNT_REQUEST", "MAX_BYTES", "recv_exact", "render_remote"]
+__all__ = [
+    "CHART_SOCKET_ENV",
+    "COUNT_REQUEST",
+    "MAX_BYTES",
+    "RENDER_CONFIG",
+    "WARM_UP_SPEC",
+    "recv_exact",
+    "render_remote",
+]
 
 CHART_SOCKET_ENV = "CASEBOOK_CHART_SOCKET"
 """The environment variable that gives a kernel the shared chart service's socket."""
@@ -29,6 +38,38 @@ MAX_BYTES = 16 << 20
 
 COUNT_REQUEST: Mapping[str, str] = {"casebook-chartd": "renders"}
 """The request answered with how many charts the service has rendered."""
+
+# Applied at render time (not stored in the charts, so they stay composable); read-only.
+# Here, not in `render`, so that the chart service uses it without importing Altair.
+RENDER_CONFIG: Mapping[str, Any] = MappingProxyType(
+    {
+        "background": "white",
+        "font": "sans-serif",
+        "padding": 8,
+        # A chart's `width` is the width of the whole picture (axes, legend and padding inside),
+        # so a patient chart of width 340 fits a phone without scaling.
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "view": {"stroke": None},
+        "axis": {
+            "labelColor": "#333",
+            "titleColor": "#333",
+            "gridColor": "#e6e6e6",
+            "domainColor": "#888",
+            "tickColor": "#888",
+        },
+        "legend": {"labelColor": "#333", "titleColor": "#333"},
+        "title": {"color": "#222"},
+    }
+)
+
+WARM_UP_SPEC: Mapping[str, Any] = MappingProxyType(
+    {
+        "mark": "point",
+        "data": {"values": [{"x": 0}]},
+        "encoding": {"x": {"field": "x", "type": "quantitative"}},
+    }
+)
+"""A one-point chart drawn to start vl-convert's engine before the first real one."""
 
 
 def recv_exact(conn: socket.socket, size: int) -> bytes:

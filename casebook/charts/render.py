@@ -23,13 +23,12 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import altair as alt
 from altair.utils.schemapi import debug_mode
 
-from casebook.charts.remote import CHART_SOCKET_ENV
+from casebook.charts.remote import CHART_SOCKET_ENV, RENDER_CONFIG, WARM_UP_SPEC
 from casebook.charts.style import ChartError
 
 if TYPE_CHECKING:
@@ -53,27 +52,6 @@ CHART_CACHE_SIZE = 64
 """Charts kept per process, keyed by their whole spec (data included): a chart whose data
 did not change is not drawn again."""
 
-# Applied at render time (not stored in the charts, so they stay composable); read-only.
-RENDER_CONFIG: Mapping[str, Any] = MappingProxyType(
-    {
-        "background": "white",
-        "font": "sans-serif",
-        "padding": 8,
-        # A chart's `width` is the width of the whole picture (axes, legend and padding inside),
-        # so a patient chart of width 340 fits a phone without scaling.
-        "autosize": {"type": "fit-x", "contains": "padding"},
-        "view": {"stroke": None},
-        "axis": {
-            "labelColor": "#333",
-            "titleColor": "#333",
-            "gridColor": "#e6e6e6",
-            "domainColor": "#888",
-            "tickColor": "#888",
-        },
-        "legend": {"labelColor": "#333", "titleColor": "#333"},
-        "title": {"color": "#222"},
-    }
-)
 
 CHART_CSS = """\
 .casebook-chart { max-width: 100%; overflow-x: auto; }
@@ -167,13 +145,7 @@ def clear_chart_cache() -> None:
 
 @functools.cache
 def _warmed() -> bool:
-    _svg(
-        {
-            "mark": "point",
-            "data": {"values": [{"x": 0}]},
-            "encoding": {"x": {"field": "x", "type": "quantitative"}},
-        }
-    )
+    _svg(json.loads(json.dumps(dict(WARM_UP_SPEC))))
     return True
 
 

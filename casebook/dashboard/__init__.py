@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         results_section,
         symptoms_section,
         upcoming_tests_section,
+        warm_templates,
     )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "results_section",
     "symptoms_section",
     "upcoming_tests_section",
+    "warm_templates",
 ]
 
 _HERE = Path(__file__).resolve().parent

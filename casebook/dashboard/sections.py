@@ -51,7 +51,7 @@ from casebook.clinical.vocabulary import (
 )
 from casebook.format import day, number
 from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
-from casebook.templating import environment
+from casebook.templating import compile_templates, environment
 
 __all__ = [
     "CHART_SOCKET",
@@ -69,15 +69,22 @@ __all__ = [
     "results_section",
     "symptoms_section",
     "upcoming_tests_section",
+    "warm_templates",
 ]
 
+_PACKAGE = "casebook.dashboard"
 CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
 
 
 def _render(template_name: str, **context: Any) -> str:
     # every {{ value }} is escaped unless it is Markup from a template; the page is one line
-    template = environment("casebook.dashboard", "compact").get_template(f"{template_name}.html.j2")
+    template = environment(_PACKAGE, "compact").get_template(f"{template_name}.html.j2")
     return template.render(**context)
+
+
+def warm_templates() -> int:
+    """Compile the sections' templates now (the fork server does, before it forks)."""
+    return compile_templates(_PACKAGE, "compact")
 
 
 def _section(section: str, **context: Any) -> Section:

@@ -26,6 +26,8 @@ from typing import IO, Any
 from casebook.charts.remote import (
     COUNT_REQUEST,
     MAX_BYTES,
+    RENDER_CONFIG,
+    WARM_UP_SPEC,
     recv_exact,
     render_remote,
 )
@@ -89,14 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m casebook.kernels.chart_service SOCKET", file=sys.stderr)
         return 2
     ignore_interrupts()
-    import vl_convert
+    import vl_convert  # and not Altair (nor jsonschema's grammars): ~2-3 s of CPU at start
 
-    from casebook.charts import RENDER_CONFIG, warm_up
-
-    warm_up()
+    renderer = _Renderer(vl_convert.vegalite_to_svg, RENDER_CONFIG)
+    renderer.answer(json.loads(json.dumps(dict(WARM_UP_SPEC))))  # start the engine now
+    renderer.renders = 0  # the warm-up is no chart anyone asked for
     listener = listen(args[0])
     print(READY, flush=True)
-    renderer = _Renderer(vl_convert.vegalite_to_svg, RENDER_CONFIG)
     serve(listener, lambda conn: _serve_one(conn, renderer))
     return 0
 

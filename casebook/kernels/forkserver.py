@@ -3,7 +3,8 @@
 Run as `python -m casebook.kernels.forkserver SOCKET [MODULE ...]` by `ForkServer`
 (casebook/kernels/server.py), never by hand. The server
 
-- imports ipykernel and the preload modules, then refuses to serve if the process holds
+- imports ipykernel and the preload modules (calling the warm-up function an entry
+  `module:function` names), then refuses to serve if the process holds
   a second OS thread (forking a threaded process can deadlock the child); it never creates
   a zmq context, and `OPENBLAS_NUM_THREADS=1` keeps numpy's thread pool out;
 - listens on a Unix socket (in a 0700 folder made by its owner) for one JSON line per
@@ -12,7 +13,8 @@ Run as `python -m casebook.kernels.forkserver SOCKET [MODULE ...]` by `ForkServe
   ignores SIGINT (its owner stops it by closing its standard input, or by SIGTERM);
 - never runs patient code: it only imports libraries and forks. Each child starts a new
   session (its own process group), restores the default signal handlers, takes the
-  requested environment and working directory, reseeds numpy, starts an IPython kernel
+  requested environment and working directory (the catalog loaded ahead is dropped if
+  that environment names another clinic catalog folder), reseeds numpy, starts an IPython kernel
   on the connection file and registers the ipywidgets comm target; it answers the
   request itself once its sockets are bound.
 
@@ -89,16 +91,30 @@ def _read_line(conn: socket.socket) -> bytes:
 
 
 def _preload(modules: Sequence[str]) -> list[str]:
-    """Import `modules`; casebook modules that do not exist yet are skipped, not fatal."""
+    """Import `modules`; casebook modules that do not exist yet are skipped, not fatal.
+    An entry `module:function` also calls `function()` once imported: work every kernel
+    would otherwise repeat (the catalog, the dashboard's compiled templates), done once."""
     skipped = []
-    for name in modules:
+    for entry in modules:
+        name, _, warm = entry.partition(":")
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if not name.startswith("casebook.") or exc.name != name:
                 raise
-            skipped.append(name)
+            skipped.append(entry)
+            continue
+        if warm:
+            getattr(module, warm)()
     return skipped
+
+
+def _forget_stale(server_env: Mapping[str, str], env: Mapping[str, str]) -> None:
+    """Drop what the server loaded ahead that this kernel's environment changes: the
+    catalog, when the kernel names another clinic folder than the server did."""
+    catalog = sys.modules.get("casebook.catalog")
+    if catalog is not None and server_env.get(catalog.ENV_VAR) != env.get(catalog.ENV_VAR):
+        catalog.default_catalog.cache_clear()
 
 
 def _handle(listener: socket.socket, conn: socket.socket) -> None:
@@ -166,10 +182,12 @@ def _become_kernel(
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    server_env = dict(os.environ)
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in env.items()})
     os.environ.pop("JPY_PARENT_PID", None)
     os.chdir(cwd)
+    _forget_stale(server_env, os.environ)
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()  # every child would otherwise share one state
     from ipykernel.kernelapp import IPKernelApp

@@ -65,9 +65,13 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "casebook.workbook.widgets.notes",
     "casebook.workbook",
     "casebook.dashboard.sections",
+    # loaded and compiled once here, not in every kernel (the forked child keeps them)
+    "casebook.catalog:default_catalog",
+    "casebook.dashboard:warm_templates",
     "casebook.clinic",  # the batch's clinic notebook: ~0.65 s of imports per kernel otherwise
 )
-"""What every forked kernel finds already imported (casebook modules not present are skipped)."""
+"""What every forked kernel finds already imported (casebook modules not present are
+skipped); `module:function` also calls the function once, before any fork."""
 
 _SERVER_ENV = {
     "OPENBLAS_NUM_THREADS": "1",  # numpy must not start a thread pool before a fork

@@ -121,13 +121,15 @@ def test_dashboard_kernels_use_ipc_beside_their_connection_file(tmp_path: Path) 
 def test_every_casebook_module_the_fork_server_preloads_exists() -> None:
     # The fork server skips a missing module without a word (a kernel must still start), so
     # a module that moved would quietly stop being preloaded and every kernel get slower.
+    import importlib
     import importlib.util
 
     from casebook.kernels.server import DEFAULT_PRELOAD
 
-    missing = [
-        name
-        for name in DEFAULT_PRELOAD
-        if name.startswith("casebook") and importlib.util.find_spec(name) is None
-    ]
+    names = [entry.partition(":")[0] for entry in DEFAULT_PRELOAD]
+    missing = [n for n in names if n.startswith("casebook") and importlib.util.find_spec(n) is None]
     assert not missing, f"DEFAULT_PRELOAD names modules that do not exist: {missing}"
+    warms = [entry.split(":") for entry in DEFAULT_PRELOAD if ":" in entry]
+    assert warms  # the catalog and the dashboard's templates
+    for module, function in warms:
+        assert callable(getattr(importlib.import_module(module), function)), (module, function)
