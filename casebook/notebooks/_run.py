@@ -143,6 +143,9 @@ def run_notebook(
         papermill_kwargs["execution_timeout"] = timeout
         papermill_kwargs["on_cell_start"] = on_start
         papermill_kwargs["on_cell_executed"] = on_reply
+        # A print's text and its newline may reach the client as one stream message or two,
+        # depending on timing; merged, the same inputs always give the same notebook.
+        papermill_kwargs.setdefault("coalesce_streams", True)
     try:
         with _every_task_retrieved():
             nb = papermill.execute_notebook(
