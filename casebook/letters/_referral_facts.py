@@ -19,6 +19,7 @@ from casebook.format import day
 from casebook.models import (
     SAFETY_FACTS,
     AlarmScreen,
+    Allergy,
     Case,
     FoodSensitivity,
     Medication,
@@ -81,22 +82,30 @@ def presenting_complaint(
 
 @dataclass(frozen=True)
 class Allergies:
-    """Allergies as the record holds them. `medicines` is None while the record has no
-    place for a medicine allergy: the letter then says "not recorded", never "none"."""
+    """Allergies as the record holds them: food allergies (the food history) and allergies
+    to medicines, supplements or other substances (`Allergy` entries). An empty tuple is
+    "none recorded", never "none": the record does not say that none were asked about."""
 
     food: tuple[str, ...]
-    medicines: tuple[str, ...] | None
+    medicines: tuple[str, ...]
 
 
 def allergies(case: Case) -> Allergies:
     """The one accessor the letter reads allergies through: food allergies from the food
-    sensitivity history (reaction "allergy"); medicine allergies once the record holds them."""
+    sensitivity history (reaction "allergy"), and the record's allergies to medicines,
+    supplements and other substances with their reaction and severity."""
+    entries = [e.data for e in case.history]
     food = tuple(
         f"{d.food} ({d.severity}; {d.confirmed_by.replace('_', ' ')})"
-        for d in (e.data for e in case.history)
+        for d in entries
         if isinstance(d, FoodSensitivity) and d.reaction == "allergy"
     )
-    return Allergies(food, None)
+    substances = tuple(
+        f"{d.substance} ({'; '.join(x for x in (d.reaction, d.severity) if x)})"
+        for d in entries
+        if isinstance(d, Allergy)
+    )
+    return Allergies(food, substances)
 
 
 def _fact_label(name: str) -> str:

@@ -15,6 +15,7 @@ from casebook.clinical.red_flags import red_flags
 from casebook.clinical.vocabulary import SEVERITY_WORDS, drug_class_words
 from casebook.letters import ClinicSettings, LetterError, referral_letter, to_pdf
 from casebook.models import (
+    Allergy,
     Case,
     FlagReview,
     FoodSensitivity,
@@ -42,6 +43,7 @@ def case(alarm_case: Case) -> Case:
     pid = alarm_case.patient.id
     extra = [
         FoodSensitivity(food="peanuts", reaction="allergy", severity="severe"),
+        Allergy(substance="penicillin", reaction="hives and wheeze", severity="severe"),
         Medication(drug_class="nsaid", name="Ibuprofen", dose="400 mg as needed"),
         SafetyFacts(recorded_on=date(2025, 5, 1), hypertension=True),
     ]
@@ -78,9 +80,18 @@ def test_presenting_complaint_with_symptom_scores(text: str, case: Case, catalog
     assert "Patient Health Questionnaire-9 (PHQ-9)" in text and "minimal" in text
 
 
+def test_no_allergy_recorded_is_said_as_such(
+    case: Case, catalog: Catalog, settings: ClinicSettings
+) -> None:
+    bare = case.model_copy(update={"history": []})
+    html = referral_letter(bare, catalog, settings, to="Dr X", on=TODAY, reason="Typed.").html
+    assert "Food: none recorded." in html
+    assert "Medicines and other substances: none recorded." in html
+
+
 def test_allergies_and_safety_facts(text: str) -> None:
     assert "Food: peanuts (severe; self report)." in text
-    assert "Medicines: not recorded." in text  # the record has no place for them yet
+    assert "Medicines and other substances: penicillin (hives and wheeze; severe)." in text
     assert "Yes: Hypertension." in text
     assert "Pregnant" in text.split("No:")[1]
 
