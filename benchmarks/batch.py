@@ -44,9 +44,9 @@ service no longer imports Altair and jsonschema (its start fell from ~4 s to ~0.
 CPU), and the fork server loads the catalog and compiles the dashboard's templates once
 before it forks (`module:function` entries of `DEFAULT_PRELOAD`) instead of in every
 kernel. What is left per notebook (sampled with py-spy, under load): ipykernel's own
-start-up in each forked kernel (IPKernelApp.initialize: shell, magics, history), SQLAlchemy compiling the case's
-queries afresh in each kernel's new engine, the charts, and papermill serialising the
-notebook once more than casebook writes it.
+start-up in each forked kernel (IPKernelApp.initialize: shell, magics, history),
+SQLAlchemy compiling the case's queries afresh in each kernel's new engine, the charts,
+and papermill serialising the notebook once more than casebook writes it.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from casebook.notebooks._jobs import sidecar_path
 from casebook.notebooks._parameters import output_path
@@ -118,7 +118,7 @@ def lab_link(href: str, label: str, *, title: str = "") -> Markup:
     click opens the file inside JupyterLab, or brings it to the front when it is open."""
     parts = "/".join(quote(part) for part in href.split("/"))
     hint = Markup(' title="{}"').format(title) if title else Markup("")
-    return Markup('<a href="{}"{}>{}</a>').format(parts, hint, escape(label))
+    return Markup('<a href="{}"{}>{}</a>').format(parts, hint, label)  # format escapes
 
 
 class LabHtml:
