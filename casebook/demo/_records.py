@@ -43,6 +43,8 @@ _PANEL = [
 # The limits a lab prints with tests that have no default range (celiac serology is read
 # against the assay's own upper limit: `LabTest.needs_lab_range`).
 _LAB_UPPER = {"ttg_iga": 15.0}
+# (mean, spread) of the follow-up repeats, in the order they are drawn: vitamin D, ferritin
+_REPEAT = {key: (mean + 6, spread) for key, mean, spread in (_PANEL[6], _PANEL[1])}
 # Where the demo's values stay: inside what adults' results plausibly are, in the catalog's
 # units (a ferritin of 0.1 ng/mL or a vitamin D of 0.1 ng/mL is not a result a lab prints).
 PLAUSIBLE: dict[str, tuple[float, float]] = {
@@ -182,75 +184,69 @@ def history_entries(g: Gen, patient: Patient, intake: date) -> list[HistoryEntry
     return [HistoryEntry(id=g.uid(), patient_id=pid, version=1, data=d) for d in data]
 
 
+def _resulted(
+    g: Gen,
+    pid: str,
+    visit: Visit,
+    key: str,
+    collected: date,
+    value: float | None,
+    reason: str = "",
+) -> tuple[TestOrder, TestResult]:
+    """A test ordered at `visit` and resulted on `collected`: the order and its result.
+
+    The ids are drawn here, in this order; a `value` of None is drawn after them (the
+    follow-up repeats), so the same seed gives the same records as before."""
+    order_id, result_id = g.uid(), g.uid()
+    if value is None:
+        value = _plausible(key, g.rng.gauss(*_REPEAT[key]))
+    order = TestOrder(
+        id=order_id,
+        patient_id=pid,
+        version=1,
+        test=key,
+        status="resulted",
+        ordered_on=visit.visit_date,
+        collected_on=collected,
+        resulted_on=collected,
+        visit_id=visit.id,
+        reason=reason,
+    )
+    result = TestResult(
+        id=result_id,
+        patient_id=pid,
+        version=1,
+        test=key,
+        collected_on=collected,
+        value=value,
+        unit=g.catalog.tests[key].unit,
+        ref_high=_LAB_UPPER.get(key),
+        order_id=order_id,
+    )
+    return order, result
+
+
 def orders_and_results(
     g: Gen, patient: Patient, visits: list[Visit]
 ) -> tuple[list[TestOrder], list[TestResult]]:
     rng, pid = g.rng, patient.id
-    orders: list[TestOrder] = []
-    results: list[TestResult] = []
+    made: list[tuple[TestOrder, TestResult]] = []
     intake = visits[0]
     panel = list(_PANEL) + ([("zonulin", 60.0, 20.0)] if rng.random() < 0.3 else [])
     for key, mean, spread in panel:
-        test = g.catalog.tests[key]
         collected = g.day(intake.visit_date, 3, 10)
         value = _plausible(key, rng.gauss(mean, spread))
         if g.index == 0 and key == "hemoglobin":
             value = 10.4 if patient.sex == "female" else 11.2
-        order = TestOrder(
-            id=g.uid(),
-            patient_id=pid,
-            version=1,
-            test=key,
-            status="resulted",
-            ordered_on=intake.visit_date,
-            collected_on=collected,
-            resulted_on=collected,
-            visit_id=intake.id,
-            reason="baseline work-up",
-        )
-        orders.append(order)
-        results.append(
-            TestResult(
-                id=g.uid(),
-                patient_id=pid,
-                version=1,
-                test=key,
-                collected_on=collected,
-                value=value,
-                unit=test.unit,
-                ref_high=_LAB_UPPER.get(key),
-                order_id=order.id,
-            )
-        )
+        made.append(_resulted(g, pid, intake, key, collected, value, "baseline work-up"))
     for visit in visits[1:]:  # follow-up repeats of vitamin D and ferritin
-        for key, mean, spread in (_PANEL[6], _PANEL[1]):
+        for key in _REPEAT:
             collected = g.day(visit.visit_date, 1, 7)
-            if any(r.test == key and r.collected_on == collected for r in results):
+            if any(r.test == key and r.collected_on == collected for _, r in made):
                 continue
-            order = TestOrder(
-                id=g.uid(),
-                patient_id=pid,
-                version=1,
-                test=key,
-                status="resulted",
-                ordered_on=visit.visit_date,
-                collected_on=collected,
-                resulted_on=collected,
-                visit_id=visit.id,
-            )
-            orders.append(order)
-            results.append(
-                TestResult(
-                    id=g.uid(),
-                    patient_id=pid,
-                    version=1,
-                    test=key,
-                    collected_on=collected,
-                    order_id=order.id,
-                    value=_plausible(key, rng.gauss(mean + 6, spread)),
-                    unit=g.catalog.tests[key].unit,
-                )
-            )
+            made.append(_resulted(g, pid, visit, key, collected, None))
+    orders = [o for o, _ in made]
+    results = [r for _, r in made]
     orders.append(
         TestOrder(
             id=g.uid(),
