@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from casebook.catalog import Catalog
-from casebook.clinical.cautions import case_cautions, protocol_warning
+from casebook.clinical.cautions import case_cautions, confirmation_words, protocol_warning
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
 from casebook.clinical.scoring import burden_by_visit, read_result
 from casebook.clinical.substances import recorded_allergies
@@ -108,16 +108,12 @@ def case_text(case: Case, catalog: Catalog, *, today: date | None = None) -> str
     out.append("CAUTIONS of the plan that match this patient:" if cautions else "cautions: none")
     names = {i.id: i.name for i in case.plan}
     for m in cautions:
-        advised = (
-            f", advised by {m.confirmation.advised_by}"
-            if m.confirmation is not None and m.confirmation.advised_by
-            else ""
-        )
+        words = confirmation_words(m)
+        advised = f", advised by {words.advised_by}" if words.advised_by else ""
         state = (
-            f"confirmed by {m.confirmation.by or 'unknown'}{advised} on {m.confirmation.on}: "
-            f"{m.confirmation.reason}"
-            if m.confirmation is not None and m.confirmed
-            else f"NOT CONFIRMED: {m.problem}; listed for review"
+            f"NOT CONFIRMED: {words.problem}; listed for review"
+            if words.problem is not None
+            else f"confirmed by {words.by}{advised} on {words.on}: {words.reason}"
         )
         out.append(
             f"  - {names.get(m.plan_item_id or '', m.template)}: {m.line()} "

@@ -46,9 +46,11 @@ from casebook.models import (
 __all__ = [
     "CautionIndex",
     "CautionMatch",
+    "ConfirmationWords",
     "active_cautions",
     "case_cautions",
     "caution_index",
+    "confirmation_words",
     "current_medications",
     "in_force",
     "items_for_review",
@@ -110,6 +112,30 @@ class CautionMatch:
 
     def line(self) -> str:
         return f"{self.caution.kind} {self.key} ({'; '.join(self.reasons)}): {self.caution.text}"
+
+
+@dataclass(frozen=True)
+class ConfirmationWords:
+    """What a caution's confirmation says, in parts that each view (the workbook's caution
+    panel, `casebook show`) puts in its own sentence: who confirmed it ("unknown" when
+    nobody was recorded), who advised going ahead ("" when nobody), on which day and why;
+    or, when it does not confirm the caution, `problem` and nothing else."""
+
+    by: str = ""
+    advised_by: str = ""
+    on: str = ""
+    reason: str = ""
+    problem: str | None = None
+
+
+def confirmation_words(match: CautionMatch) -> ConfirmationWords:
+    """The parts of `match`'s confirmation sentence: the one shape every view shows."""
+    c = match.confirmation
+    if c is None or not match.confirmed:
+        return ConfirmationWords(problem=match.problem or "")
+    return ConfirmationWords(
+        by=c.by or "unknown", advised_by=c.advised_by, on=c.on.isoformat(), reason=c.reason
+    )
 
 
 def safety_facts(case: Case) -> dict[str, bool]:

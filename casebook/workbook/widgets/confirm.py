@@ -9,7 +9,7 @@ from datetime import date
 
 import ipywidgets as W
 
-from casebook.clinical.cautions import CautionMatch
+from casebook.clinical.cautions import CautionMatch, confirmation_words
 from casebook.models import CautionConfirmation
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Look
 from casebook.workbook.widgets._html import esc, notice
@@ -23,16 +23,13 @@ def cautions_html(matches: list[CautionMatch]) -> str:
         return ""
     rows = []
     for m in matches:
-        advised = (
-            f" (advised by {esc(m.confirmation.advised_by)})"
-            if m.confirmation is not None and m.confirmation.advised_by
-            else ""
-        )
+        words = confirmation_words(m)
+        advised = f" (advised by {esc(words.advised_by)})" if words.advised_by else ""
         state = (
-            f"<br><i>Confirmed by {esc(m.confirmation.by or 'unknown')}{advised} on "
-            f"{m.confirmation.on.isoformat()}: {esc(m.confirmation.reason)}</i>"
-            if m.confirmation is not None and m.confirmed
-            else f"<br><b>Needs its own reason to go ahead ({esc(m.problem or '')}).</b>"
+            f"<br><b>Needs its own reason to go ahead ({esc(words.problem)}).</b>"
+            if words.problem is not None
+            else f"<br><i>Confirmed by {esc(words.by)}{advised} on {words.on}: "
+            f"{esc(words.reason)}</i>"
         )
         rows.append(
             f"<li><b>{esc(m.caution.kind.capitalize())}: {esc(m.key)}</b> "
