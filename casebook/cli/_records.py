@@ -44,8 +44,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         elif args.kind == "results":
             summary = import_results_csv(store, args.file)
             print(f"results: {summary}")
-        elif args.kind == "case":
-            case = case_from_json(read_input(args.file), args.file)
+        elif args.kind in ("case", "csv"):
+            if args.kind == "csv":
+                from casebook.interop.case_csv import read_case_csv
+
+                case = read_case_csv(args.file)
+            else:
+                case = case_from_json(read_input(args.file), args.file)
             outcome = import_case(store, case, replace=args.replace)
             print(f"case {case.patient.id}: {outcome}")
         else:  # fhir
@@ -111,9 +116,15 @@ class AuditBroken(CasebookError):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if (args.format == "csv") != (args.out is not None):
+        raise InputError("--format csv writes a folder: give it with --out DIR (and only then)")
     with open_store(args) as store:
         case = store.load_case(args.patient)
-        if args.format == "json":
+        if args.format == "csv":
+            from casebook.interop.case_csv import write_case_csv
+
+            print(f"wrote case {case.patient.id} to {write_case_csv(case, args.out)}")
+        elif args.format == "json":
             from casebook.interop import case_to_json
 
             sys.stdout.write(case_to_json(case))
@@ -139,14 +150,15 @@ def register(add: AddCommand) -> None:
     p = add("import", cmd_import, "import patients, results, a case (JSON) or a FHIR bundle")
     p.add_argument(
         "kind",
-        choices=("patients", "results", "case", "fhir"),
-        help="what FILE holds: patients or results (CSV), a case (JSON) or a FHIR bundle",
+        choices=("patients", "results", "case", "csv", "fhir"),
+        help="what FILE holds: patients or results (CSV), a case (JSON), a case's folder "
+        "of CSV files (`export --format csv`) or a FHIR bundle",
     )
     p.add_argument("file", help="the file to import ('-' reads standard input for case/fhir)")
     p.add_argument(
         "--replace",
         action="store_true",
-        help="case/fhir: overwrite an existing different case (it stays in the audit log)",
+        help="case/csv/fhir: overwrite an existing different case (it stays in the audit log)",
     )
     p = add("patients", cmd_patients, "list the patients")
     p.add_argument(
@@ -175,7 +187,11 @@ def register(add: AddCommand) -> None:
     p.add_argument("patient", help="the patient's id")
     p.add_argument(
         "--format",
-        choices=("json", "fhir"),
+        choices=("json", "csv", "fhir"),
         default="json",
-        help="casebook's JSON, or a FHIR R4 bundle (default json)",
+        help="casebook's JSON, a folder of CSV files (with --out), or a FHIR R4 bundle "
+        "(default json)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="csv: the folder to write, new or empty (not stdout)"
     )

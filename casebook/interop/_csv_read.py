@@ -82,7 +82,9 @@ class Table:
 
 def open_table(path: Path, columns: tuple[str, ...]) -> Table:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # newline="": a line end inside a quoted cell stays as written (a note's "\r\n")
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            text = f.read()
     except FileNotFoundError:
         raise CsvImportError(str(path), [RowError(0, "file", "no such file")]) from None
     except UnicodeDecodeError as exc:
