@@ -1,7 +1,9 @@
-"""Getting cases in and out: CSV, the casebook JSON format, FHIR R4."""
+"""Getting cases in and out: CSV (patients, results, a whole case as a folder), the casebook
+JSON format, FHIR R4."""
 
 from __future__ import annotations
 
+from casebook.interop.case_csv import read_case_csv, write_case_csv
 from casebook.interop.case_json import CaseFileError, case_from_json, case_to_json
 from casebook.interop.csv_io import (
     CsvImportError,
@@ -20,6 +22,8 @@ __all__ = [
     "case_to_json",
     "import_patients_csv",
     "import_results_csv",
+    "read_case_csv",
     "read_patients_csv",
     "read_results_csv",
+    "write_case_csv",
 ]
