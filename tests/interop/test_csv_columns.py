@@ -214,3 +214,19 @@ def test_the_blank_check_knows_what_strip_removes() -> None:
     stripped = {c for c in map(chr, range(sys.maxunicode + 1)) if c.strip() == ""}
     assert {c for c in stripped if c.isascii()} - set("\r\n") == set(_SPACES)
     assert {c for c in stripped if _BLANK.fullmatch(c)} == stripped - set("\r\n")
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("quoted", [False, True])
+def test_any_line_end_reads_the_same_rows_both_ways(
+    lab_store: CaseStore, tmp_path: Path, end: str, quoted: bool
+) -> None:
+    """The file is read as written (newline=""): a line end inside a quoted cell stays
+    as it was, and LF, CRLF and CR files give the same rows by columns and by rows."""
+    body = HEADER + OK + "p2,2024-01-11,ferritin,40,ng/mL,,\n"
+    if quoted:
+        body = body.replace("p2,", '"p2",')
+    path = tmp_path / "results.csv"
+    path.write_bytes(body.replace("\n", end).encode())
+    assert _agree(lab_store, path) == (True, None)
+    assert [r["test"] for r in validate_results_csv(path, lab_store)] == ["crp", "ferritin"]
