@@ -16,22 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from casebook.interop.csv_write import unescape_cell
-from casebook.models import (
-    HISTORY_CATEGORIES,
-    CautionConfirmation,
-    FlagReview,
-    HistoryData,
-    HistoryEntry,
-    InstrumentResponse,
-    LetterRecord,
-    Note,
-    PlanItem,
-    Record,
-    SymptomRating,
-    TestOrder,
-    TestResult,
-    Visit,
-)
+from casebook.models import HISTORY_CATEGORIES, Case, CautionConfirmation, HistoryData, Record
 
 __all__ = [
     "ANSWERS_FILE",
@@ -85,26 +70,27 @@ class RecordFile:
         return fields_of(self.model, self.kept_apart, self.data)
 
 
-def _history_files() -> Iterator[RecordFile]:
+# Fields a row cannot hold flat, each in a file of its own (`case_csv`)
+_KEPT_APART = {"instruments": ("answers",), "plan": ("caution_confirmations",)}
+
+
+def _record_files() -> Iterator[RecordFile]:
+    """A file a collection of `Case` (so a new collection gets one), history a file a kind."""
     by_category = {
         m.model_fields["category"].default: m for m in get_args(get_args(HistoryData)[0])
     }
-    for category in HISTORY_CATEGORIES:
-        yield RecordFile(f"history_{category}.csv", "history", HistoryEntry, by_category[category])
+    for name, info in Case.model_fields.items():
+        if name == "patient":
+            continue
+        (model,) = get_args(info.annotation)  # list[<the record's model>]
+        if name == "history":
+            for category in HISTORY_CATEGORIES:
+                yield RecordFile(f"history_{category}.csv", name, model, by_category[category])
+        else:
+            yield RecordFile(f"{name}.csv", name, model, kept_apart=_KEPT_APART.get(name, ()))
 
 
-RECORD_FILES: tuple[RecordFile, ...] = (
-    RecordFile("visits.csv", "visits", Visit),
-    *_history_files(),
-    RecordFile("symptoms.csv", "symptoms", SymptomRating),
-    RecordFile("instruments.csv", "instruments", InstrumentResponse, kept_apart=("answers",)),
-    RecordFile("orders.csv", "orders", TestOrder),
-    RecordFile("results.csv", "results", TestResult),
-    RecordFile("plan.csv", "plan", PlanItem, kept_apart=("caution_confirmations",)),
-    RecordFile("notes.csv", "notes", Note),
-    RecordFile("flag_reviews.csv", "flag_reviews", FlagReview),
-    RecordFile("letters.csv", "letters", LetterRecord),
-)
+RECORD_FILES: tuple[RecordFile, ...] = tuple(_record_files())
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:

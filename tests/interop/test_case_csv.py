@@ -11,11 +11,13 @@ import io
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import get_origin
 
 import pytest
 
 from casebook.cli import main
 from casebook.interop import case_from_json, case_to_json
+from casebook.interop._case_csv_shape import RECORD_FILES
 from casebook.interop.case_csv import case_csv_files, read_case_csv, write_case_csv
 from casebook.interop.csv_io import CsvImportError
 from casebook.models import (
@@ -103,6 +105,15 @@ def _rich(case: Case) -> Case:
 @pytest.fixture(scope="module")
 def rich(demo_cases: list[Case], tmp_path_factory: pytest.TempPathFactory) -> Case:
     return _loaded(_rich(demo_cases[1]), tmp_path_factory.mktemp("rich"))
+
+
+def test_every_column_holds_one_value() -> None:
+    """A list or dict field added to a model would not fit a cell: it needs a file of its
+    own (as answers and confirmations have), or it would be written as its repr."""
+    for spec in RECORD_FILES:
+        for column, info in spec.columns().items():
+            many = get_origin(info.annotation) in (list, dict)
+            assert not many or column == "substances", f"{spec.name}: {column}"
 
 
 def test_every_demo_case_comes_back_equal_through_a_fresh_store(
