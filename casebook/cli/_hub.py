@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -64,11 +63,11 @@ def _init(args: argparse.Namespace, folder: Path) -> int:
 
 
 def _start(folder: Path) -> int:
-    from casebook.hub.config import proxy_command
+    from casebook.hub.config import installed_command, proxy_command
     from casebook.hub.settings import CONFIG_FILE, load_settings
 
     load_settings(folder)
-    hub = shutil.which("jupyterhub")
+    hub = installed_command("jupyterhub")
     if hub is None:
         raise InputError("jupyterhub is not installed: pip install 'casebook[hub]'")
     if proxy_command(folder) is None:

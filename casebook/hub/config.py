@@ -26,7 +26,7 @@ from typing import Any
 
 from casebook.hub.settings import HubSettings, load_settings, practitioners, read_credential
 
-__all__ = ["configure", "proxy_command", "spawn_environment"]
+__all__ = ["configure", "installed_command", "proxy_command", "spawn_environment"]
 
 _AUTHENTICATORS = {
     "pam": "jupyterhub.auth.PAMAuthenticator",
@@ -37,6 +37,15 @@ _SPAWNERS = {
     "local": "jupyterhub.spawner.LocalProcessSpawner",
     "simple": "jupyterhub.spawner.SimpleLocalProcessSpawner",
 }
+
+
+def installed_command(name: str) -> str | None:
+    """A command installed beside the running Python (a venv's `bin/`, used without
+    activating it, as the README's commands do), else on PATH; None if neither."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
 
 
 def proxy_command(folder: Path) -> list[str] | None:
@@ -81,6 +90,8 @@ def configure(c: Any, folder: str | Path) -> None:
     c.Authenticator.delete_invalid_users = True  # a disabled login's hub account goes too
 
     c.Spawner.default_url = "/lab"
+    # each server runs from the hub's own environment, activated or not
+    c.Spawner.cmd = [installed_command("jupyterhub-singleuser") or "jupyterhub-singleuser"]
     if settings.spawner == "simple" and os.geteuid() == 0:
         # every server runs as the hub's own user; as root, Jupyter refuses without this
         c.Spawner.args = ["--ServerApp.allow_root=True"]

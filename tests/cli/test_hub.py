@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,8 @@ def test_start_names_what_is_missing_in_one_line(
     init_hub(folder, HubSettings())
     bin_dir = tmp_path / "bin"
     monkeypatch.setenv("PATH", str(bin_dir))  # neither jupyterhub nor the proxy
+    # nor beside the running Python (a venv's bin/, found without activating it)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
     code, _, err = _run(capsys, "hub", "start", str(folder))
     assert code == 1 and _one_line(err)
     assert err.startswith("casebook hub: jupyterhub is not installed: pip install 'casebook[hub]'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,9 @@ def test_only_users_with_a_login_may_sign_in_and_each_server_gets_its_own(
     assert c.Authenticator.allowed_users == {"alice", "bob"}
     assert c.JupyterHub.authenticator_class == "jupyterhub.auth.DummyAuthenticator"
     assert c.Spawner.default_url == "/lab"
+    # each server starts from the hub's own environment, even when it is not activated
+    single_user = Path(sys.executable).parent / "jupyterhub-singleuser"
+    assert c.Spawner.cmd == [str(single_user)] and single_user.exists()
     settings = load_settings(folder)
     env = spawn_environment(folder, settings, "alice")
     assert env["CASEBOOK_DB"] == "postgresql+psycopg://alice:pw-a@db/clinic"

@@ -10,7 +10,6 @@ proxy serves one patient per link."""
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from pathlib import Path
 
@@ -62,7 +61,9 @@ print(r.stdout, r.stderr)
 def clinic_hub(pg_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     from pg_roles import Clinic
 
-    jupyterhub = shutil.which("jupyterhub")
+    from casebook.hub.config import installed_command
+
+    jupyterhub = installed_command("jupyterhub")
     if jupyterhub is None:
         pytest.skip("jupyterhub is not installed (pip install 'casebook[hub]')")
     proxy = proxy_binary()
