@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,18 @@ def build_demo_notebooks(result: DemoResult, *, workers: int | None = None) -> B
     return report
 
 
+def _activate_line() -> list[str]:
+    """`. .venv/bin/activate` when casebook runs from a venv that is not on PATH (the
+    README's commands call `.venv/bin/casebook` without activating it): the commands below
+    then find `casebook` and `jupyter`."""
+    bin_dir = Path(sys.executable).parent
+    activate = bin_dir / "activate"
+    found = shutil.which("casebook")
+    if not activate.exists() or (found is not None and Path(found).parent == bin_dir):
+        return []
+    return [f"  . {shlex.quote(str(activate))}   # puts casebook and jupyter on your PATH"]
+
+
 def demo_text(result: DemoResult) -> str:
     db = shlex.quote(result.url)
     first = result.patient_ids[0]
@@ -136,6 +149,7 @@ def demo_text(result: DemoResult) -> str:
         *flagged,
         "",
         "Next:",
+        *_activate_line(),
         f"  export CASEBOOK_DB={db}",
         "  casebook patients                       # the patient list",
         f"  casebook show {first}                   # one case, with its red flags",
