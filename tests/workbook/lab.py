@@ -199,15 +199,24 @@ def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def _answer_dialog(page) -> bool:  # type: ignore[no-untyped-def]
-    """Accept a dialog JupyterLab put over the notebook, as a practitioner would; True if
+    """Accept the dialogs JupyterLab puts over the notebook, as a practitioner would; True if
     there was one. Run All on a session whose kernel was not connected yet (a busy machine)
-    asks "Select Kernel", with the notebook's own kernel chosen."""
+    asks "Select Kernel", with the notebook's own kernel chosen. A click JupyterLab did not
+    take (the dialog still opening), or a dialog that follows the first, is answered again:
+    no wait here is a bound on how fast the machine is."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     dialog = page.locator(".jp-Dialog")
-    if not dialog.count():
-        return False
-    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
-    dialog.wait_for(state="detached")
-    return True
+    answered = False
+    for _ in range(20):
+        if not dialog.count():
+            return answered
+        title = dialog.locator(".jp-Dialog-header").all_inner_texts()
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+        answered = True
+        with contextlib.suppress(PlaywrightTimeout):
+            dialog.wait_for(state="detached", timeout=30_000)
+    raise LabError(f"JupyterLab kept showing a dialog: {title}")
 
 
 def open_and_run(page, base: str, token: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
