@@ -108,3 +108,13 @@ def test_visits_stored_before_the_later_ng12_questions_still_load(store: CaseSto
     first = loaded.sorted_visits()[0].screen
     assert first.dyspepsia is True
     assert all(getattr(first, n) is None for n in ADDED_LATER)
+
+
+def test_the_later_ng12_answers_travel_through_json_and_fhir() -> None:
+    case = _with_screen(**dict.fromkeys(ADDED_LATER, True), abdominal_or_rectal_mass=True)
+    assert case_from_json(case_to_json(case)) == case
+    back = bundle_from_json(bundle_to_json(case, CAT), "later.json")
+    assert back == canonical_case(case, CAT)
+    screens = [v.screen for v in back.sorted_visits()]
+    assert all(getattr(screens[0], k) is True for k in ADDED_LATER)
+    assert all(getattr(s, k) is False for s in screens[1:] for k in ADDED_LATER)
