@@ -26,7 +26,7 @@ def test_show_lists_the_screen_answers_and_the_endoscopy_flag_with_its_source() 
     text = case_text(case, default_catalog(), today=DAY)
     assert "ng12_endoscopy_55_weight_loss" in text
     flat = " ".join(text.split())
-    assert "urgent direct-access upper GI endoscopy" in flat and "NG12 section 1.2" in flat
+    assert "urgent direct-access upper GI endoscopy" in flat and "1.2.1" in flat
     assert "yes: Unintentional weight loss; Reflux or heartburn" in flat
     assert "not asked:" in flat and "Jaundice (yellow skin or eyes)" in flat
     assert "Fever" not in flat.split("not asked:")[1]
