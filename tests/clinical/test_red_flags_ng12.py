@@ -97,7 +97,7 @@ def test_the_2015_combinations_are_gone_and_every_ng12_rule_cites_its_recommenda
         rule = RULES[key]
         assert "NG12" in rule.source and "October 2023" in rule.source, key
         assert "1.2" in rule.source or "1.3" in rule.source, key
-        # only the section 1.2 numbers two sources agree on (see red_flags.toml)
+        # only the section 1.2 numbers the sources support (see red_flags.toml)
         cited = set(re.findall(r"\b1\.2\.\d+", rule.source + rule.action))
         assert cited <= {"1.2.1", "1.2.4", "1.2.7"}, key
 
