@@ -152,8 +152,9 @@ _PATHWAY = re.compile(
 )
 _CLAUSE = re.compile(r"(?<=[.;])\s+")  # "Meets NICE NG12 1.3.1: offer FIT first" stays whole
 # "Meets NICE NG12 1.3.1 when unexplained: offer FIT first" and "... at any adult age: ..."
-# meet the same recommendation by the same pathway: said once, without the qualifier.
-_QUALIFIED = re.compile(r"^(meets nice ng12 [\d.]+)\b[^:]*:\s*", re.I)
+# meet the same recommendation by the same pathway: said once, without the qualifier (a
+# section, "Meets NICE NG12 section 1.2 at any age: ...", likewise).
+_QUALIFIED = re.compile(r"^(meets nice ng12 (?:section )?[\d.]+)\b[^:]*:\s*", re.I)
 
 
 def _pathways(statuses: Sequence[FlagStatus]) -> list[str]:

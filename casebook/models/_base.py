@@ -149,6 +149,16 @@ Tri = bool | None  # None = not asked yet
 SCREEN_RENAMED: dict[str, str] = {"bowel_change_over_6_weeks": "bowel_habit_change"}
 
 
+def _with_abdominal_mass(data: dict[str, Any]) -> dict[str, Any]:
+    """An upper abdominal mass is an abdominal mass: asked once, recorded for both rules."""
+    if data.get("abdominal_or_rectal_mass") is False:
+        raise ValueError(
+            "upper_abdominal_mass is yes but abdominal_or_rectal_mass is no: an upper "
+            "abdominal mass is an abdominal mass"
+        )
+    return {**data, "abdominal_or_rectal_mass": True}
+
+
 class AlarmScreen(_Model):
     """The red-flag screen asked at a visit. None means 'not asked'.
 
@@ -160,6 +170,8 @@ class AlarmScreen(_Model):
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("upper_abdominal_mass") is True:
+            data = _with_abdominal_mass(data)
         if not isinstance(data, dict) or not SCREEN_RENAMED.keys() & data.keys():
             return data
         data = dict(data)
@@ -178,6 +190,14 @@ class AlarmScreen(_Model):
     hematemesis: Tri = Field(None, description="Vomiting blood: needs same-day assessment")
     nocturnal_symptoms: Tri = None
     abdominal_or_rectal_mass: Tri = None
+    upper_abdominal_mass: Tri = Field(
+        None,
+        description="The abdominal mass is in the upper abdomen (consistent with stomach, an "
+        "enlarged gall bladder or an enlarged liver); yes records the abdominal mass too",
+    )
+    anal_mass_or_ulceration: Tri = Field(
+        None, description="Unexplained anal mass or anal ulceration"
+    )
     fever: Tri = None
     night_sweats: Tri = None
     progressive_pain: Tri = None
@@ -188,6 +208,9 @@ class AlarmScreen(_Model):
     upper_abdominal_pain: Tri = Field(None, description="Pain or discomfort in the upper abdomen")
     reflux: Tri = Field(None, description="Heartburn or acid coming back up")
     dyspepsia: Tri = Field(None, description="Indigestion")
+    treatment_resistant_dyspepsia: Tri = Field(
+        None, description="Dyspepsia that has not responded to treatment (for example a PPI)"
+    )
     nausea_or_vomiting: Tri = None
     back_pain: Tri = None
     jaundice: Tri = Field(None, description="Yellow skin or whites of the eyes")
@@ -217,6 +240,8 @@ SCREEN_LABELS: dict[str, str] = {
     "hematemesis": "Vomiting blood (hematemesis)",
     "nocturnal_symptoms": "Wakes at night with symptoms",
     "abdominal_or_rectal_mass": "Abdominal or rectal mass",
+    "upper_abdominal_mass": "The mass is upper abdominal (stomach, gall bladder or liver)",
+    "anal_mass_or_ulceration": "Anal mass or anal ulceration",
     "fever": "Fever",
     "night_sweats": "Night sweats",
     "progressive_pain": "Progressive pain",
@@ -225,6 +250,7 @@ SCREEN_LABELS: dict[str, str] = {
     "upper_abdominal_pain": "Upper abdominal pain",
     "reflux": "Reflux or heartburn",
     "dyspepsia": "Indigestion (dyspepsia)",
+    "treatment_resistant_dyspepsia": "Dyspepsia not responding to treatment",
     "nausea_or_vomiting": "Nausea or vomiting",
     "back_pain": "Back pain",
     "jaundice": "Jaundice (yellow skin or eyes)",

@@ -280,6 +280,8 @@ def test_red_flags(cat: Catalog) -> None:
         "ng12_endoscopy_55_weight_loss": (55, None),
         "ng12_endoscopy_55_nausea_vomiting": (55, None),
         "ng12_endoscopy_55_upper_pain_anemia": (55, None),
+        "ng12_endoscopy_55_treatment_resistant_dyspepsia": (55, None),
+        "ng12_endoscopy_55_platelets": (55, None),
         "ng12_pancreatic_40_jaundice": (40, None),
         "ng12_pancreatic_60_weight_loss": (60, None),
     }

@@ -83,3 +83,38 @@ def test_a_screen_saved_before_the_new_questions_loads_with_them_not_asked() -> 
     screen = AlarmScreen.model_validate(old)
     assert screen.bowel_habit_change is True and screen.unintentional_weight_loss is True
     assert all(getattr(screen, k) is None for k in NEW if k != "bowel_habit_change")
+
+
+ADDED_LATER = ("treatment_resistant_dyspepsia", "upper_abdominal_mass", "anal_mass_or_ulceration")
+
+
+def test_visits_stored_before_the_later_ng12_questions_still_load(store: CaseStore) -> None:
+    case = _with_screen(dyspepsia=True)
+    assert import_case(store, case) == "created"
+    with store.engine.begin() as conn:  # rewrite the stored screens as an older version wrote them
+        rows = conn.exec_driver_sql("SELECT id, screen FROM visits").all()
+        for visit_id, screen in rows:
+            old = json.loads(screen) if isinstance(screen, str) else dict(screen)
+            assert set(ADDED_LATER) <= old.keys()
+            for name in ADDED_LATER:
+                old.pop(name)
+            conn.exec_driver_sql(
+                "UPDATE visits SET screen = %s WHERE id = %s"
+                if conn.dialect.name == "postgresql"
+                else "UPDATE visits SET screen = ? WHERE id = ?",
+                (json.dumps(old), visit_id),
+            )
+    loaded = store.load_case(case.patient.id)
+    first = loaded.sorted_visits()[0].screen
+    assert first.dyspepsia is True
+    assert all(getattr(first, n) is None for n in ADDED_LATER)
+
+
+def test_the_later_ng12_answers_travel_through_json_and_fhir() -> None:
+    case = _with_screen(**dict.fromkeys(ADDED_LATER, True), abdominal_or_rectal_mass=True)
+    assert case_from_json(case_to_json(case)) == case
+    back = bundle_from_json(bundle_to_json(case, CAT), "later.json")
+    assert back == canonical_case(case, CAT)
+    screens = [v.screen for v in back.sorted_visits()]
+    assert all(getattr(screens[0], k) is True for k in ADDED_LATER)
+    assert all(getattr(s, k) is False for s in screens[1:] for k in ADDED_LATER)
