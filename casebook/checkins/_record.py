@@ -19,7 +19,7 @@ from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.vocabulary import Urgency
 from casebook.store import CaseStore
 from casebook.store import checkins as rows
-from casebook.store.checkins import StoredCheckin
+from casebook.store.checkins import CheckinKey, StoredCheckin
 
 __all__ = [
     "Submitted",
@@ -45,44 +45,42 @@ class Submitted:
 def save_draft(
     store: CaseStore,
     link_id: str,
-    checkin: StoredCheckin,
+    checkin: StoredCheckin | CheckinKey,
     fields: Sequence[tuple[str, str]],
     *,
     now: datetime,
 ) -> StoredCheckin:
     """Keep the answers so far (blanks allowed), as the patient link."""
-    draft = parse_answers(store.catalog, checkin.instruments, fields, complete=False)
     with store.link_transaction(link_id) as tx:
-        return rows.save_draft(
-            tx, checkin.id, checkin.patient_id, draft.answers, draft.free_text, now=now
-        )
+        _, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        draft = parse_answers(store.catalog, found.instruments, fields, complete=False)
+        return rows.save_draft(tx, found, draft.answers, draft.free_text, now=now)
 
 
 def submit(
     store: CaseStore,
     link_id: str,
-    checkin: StoredCheckin,
+    checkin: StoredCheckin | CheckinKey,
     fields: Sequence[tuple[str, str]],
     *,
     now: datetime,
 ) -> Submitted:
-    """Record a complete check-in as the patient link, and the flags it raises now."""
-    draft = parse_answers(store.catalog, checkin.instruments, fields, complete=True)
-    visit, records = checkin_records(
-        checkin.patient_id, draft.answers, on=now.date(), checkin_id=checkin.id
-    )
+    """Record a complete check-in as the patient link, and the flags it raises now.
+
+    One transaction: the check-in is read under its patient's lock (its questions are the
+    stored ones), the answers checked (CheckinInputError, nothing written), claimed and
+    recorded, and the parts of the case the red-flag rules read are read back; the rules
+    then run on those once the transaction has committed, so every flag they report is
+    already in the store."""
     with store.link_transaction(link_id) as tx:
-        saved = rows.submit_checkin(
-            tx,
-            checkin.id,
-            checkin.patient_id,
-            draft.answers,
-            draft.free_text,
-            records,
-            visit,
-            now=now,
+        patient, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        draft = parse_answers(store.catalog, found.instruments, fields, complete=True)
+        visit, records = checkin_records(
+            found.patient_id, draft.answers, on=now.date(), checkin_id=found.id
         )
-    case = store.load_case(checkin.patient_id)
+        saved, case = rows.submit_checkin(
+            tx, found, patient, draft.answers, draft.free_text, records, visit, now=now
+        )
     catalog = store.catalog
     raised = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
     pressing = (Urgency.SAME_DAY, Urgency.URGENT)

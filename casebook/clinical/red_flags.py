@@ -29,7 +29,11 @@ from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, Urgency
 from casebook.format import lower_first, number
 from casebook.models import AlarmScreen, Case, FamilyHistory, TestResult, Visit
 
-__all__ = ["RedFlag", "red_flags"]
+__all__ = ["CASE_PARTS", "RedFlag", "red_flags"]
+
+CASE_PARTS = ("visits", "history", "symptoms", "instruments", "results")
+"""The parts of a case the rules read (beside the patient): a writer that must know the
+flags at once reads only these (`casebook.store.reads.read_case_parts`)."""
 
 
 @dataclass(frozen=True)
