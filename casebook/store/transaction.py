@@ -115,11 +115,16 @@ def write_transaction(engine: sa.Engine, actor: str, catalog: Catalog) -> Iterat
 
 
 @contextmanager
-def read_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+def read_connection(engine: sa.Engine, *, single: bool = False) -> Iterator[sa.Connection]:
     """A connection in a read transaction that sees one snapshot (REPEATABLE READ on
-    PostgreSQL; a deferred transaction in WAL mode on SQLite)."""
+    PostgreSQL; a deferred transaction in WAL mode on SQLite). `single`: the block runs
+    one statement, which sees one snapshot by itself, so on PostgreSQL it runs with no
+    BEGIN or COMMIT: two round trips fewer for a lookup every request makes."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
+            if single:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                return
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn
