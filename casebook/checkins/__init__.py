@@ -25,6 +25,7 @@ from casebook.checkins._form import (
     parse_answers,
     scores,
 )
+from casebook.checkins._import import import_bundle
 from casebook.checkins._pages import STYLE_HASH, form_page, message_page, safety_page
 from casebook.checkins._record import (
     Submitted,
@@ -52,6 +53,7 @@ __all__ = [
     "checkins_to_review",
     "form_page",
     "form_sections",
+    "import_bundle",
     "mark_reviewed",
     "message_page",
     "parse_answers",
