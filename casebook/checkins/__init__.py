@@ -12,6 +12,7 @@ as the workbook's entries. `casebook.serve` serves the form; `casebook checkin` 
 from __future__ import annotations
 
 from casebook.checkins._form import (
+    ALARMS,
     FREE_TEXT_MAX,
     SYMPTOMS,
     Answers,
@@ -38,6 +39,7 @@ from casebook.checkins._record import (
 )
 
 __all__ = [
+    "ALARMS",
     "FREE_TEXT_MAX",
     "STYLE_HASH",
     "SYMPTOMS",

@@ -81,14 +81,19 @@ def message_page(
     )
 
 
-def safety_page(*, clinic: str, phone: str) -> str:
+def safety_page(
+    *, clinic: str, phone: str, self_harm: bool = True, alarms: Sequence[str] = ()
+) -> str:
     """What a patient reads at once after an answer that raised a same-day flag: calm
-    words on what to do now, the clinic's phone when it is set, emergency services, and
-    no promise of a call at a given time."""
+    words on what to do now (about thoughts of self-harm, and about each alarm question
+    answered yes, given in the patient's words), the clinic's phone when it is set,
+    emergency services, and no promise of a call at a given time."""
     return _render(
         "safety.html.j2",
         title="Thank you",
         get_in_touch=GET_IN_TOUCH,
         clinic=clinic or "the clinic",
         phone=phone,
+        self_harm=self_harm,
+        alarms=alarms,
     )

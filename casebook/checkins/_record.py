@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from casebook.checkins._form import checkin_records, parse_answers
 from casebook.clinical.red_flags import RedFlag, red_flags
-from casebook.clinical.vocabulary import Urgency
+from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, Urgency
 from casebook.store import CaseStore
 from casebook.store import checkins as rows
 from casebook.store.checkins import CheckinKey, StoredCheckin
@@ -34,12 +34,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Submitted:
+    """A submitted check-in and what the patient is told at once: `flags`, the same-day or
+    urgent flags citing its answers; of the same-day ones, whether one is about self-harm
+    (an instrument's alert, PHQ-9 item 9) and the alarm questions answered yes (in the
+    patient's words)."""
+
     checkin: StoredCheckin
-    flags: tuple[RedFlag, ...]  # same-day or urgent flags citing this check-in's answers
+    flags: tuple[RedFlag, ...]
+    self_harm: bool = False
+    alarms: tuple[str, ...] = ()
 
     @property
     def urgent(self) -> bool:
         return bool(self.flags)
+
+    @property
+    def same_day(self) -> bool:
+        """A flag needs the patient seen today: they read what to do now."""
+        return any(f.urgency == Urgency.SAME_DAY for f in self.flags)
 
 
 def save_draft(
@@ -84,8 +96,18 @@ def submit(
     catalog = store.catalog
     raised = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
     pressing = (Urgency.SAME_DAY, Urgency.URGENT)
+    flags = tuple(f for f in raised if f.visit_id == visit.id and f.urgency in pressing)
+    rules = {r.key: r for r in catalog.red_flags}
+    today = [rules[f.key] for f in flags if f.urgency == Urgency.SAME_DAY and f.key in rules]
     return Submitted(
-        saved, tuple(f for f in raised if f.visit_id == visit.id and f.urgency in pressing)
+        saved,
+        flags,
+        self_harm=any(r.kind == "instrument_alert" for r in today),
+        alarms=tuple(
+            question
+            for r in today
+            if r.kind == "screen" and (question := SCREEN_PATIENT_QUESTIONS.get(r.field or ""))
+        ),
     )
 
 

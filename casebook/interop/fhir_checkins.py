@@ -10,7 +10,8 @@ draft, whose `author` and `source` are the patient (reported through their link)
 `checkin_from_bundle` gives the answers back as the form's (name, value) pairs, which
 `casebook.checkins.parse_answers` checks exactly as it checks a posted form. The symptom
 inventory is the Questionnaire `urn:casebook:instrument:symptoms` (a severity and a frequency
-per symptom); free text travels as the one item of `urn:casebook:instrument:checkin-note`.
+per symptom), the alarm screen `urn:casebook:instrument:alarms` (yes or no per question);
+free text travels as the one item of `urn:casebook:instrument:checkin-note`.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from pydantic import ValidationError
 
 from casebook.catalog import Catalog
 from casebook.catalog.schema import Instrument
-from casebook.clinical.vocabulary import severity_words
+from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, severity_words
 from casebook.errors import CasebookError
 from casebook.interop.fhir_common import INSTRUMENT, LOINC, PATIENT_ID, derived_uuid, urn
-from casebook.models import SymptomRating
+from casebook.models import SCREEN_QUESTIONS, SymptomRating
 from casebook.store.checkins import StoredCheckin
 
 __all__ = [
+    "ALARMS",
     "CHECKIN_ID",
     "NOTE",
     "SYMPTOMS",
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 SYMPTOMS = "symptoms"
+ALARMS = "alarms"
 CHECKIN_ID = "urn:casebook:checkin"
 """The identifier system of a response's check-in id."""
 NOTE = "checkin-note"
@@ -81,6 +84,11 @@ def _questionnaire(catalog: Catalog, key: str) -> dict[str, Any]:
             items.append(_choice(f"{s.key}.severity", s.patient_label, severity))
             items.append(_choice(f"{s.key}.frequency", f"How often: {s.patient_label}", frequency))
         body.update(title="Symptom inventory", item=items)
+        return body
+    if key == ALARMS:
+        yes_no = [("yes", "Yes"), ("no", "No")]
+        items = [_choice(n, SCREEN_PATIENT_QUESTIONS[n], yes_no) for n in SCREEN_QUESTIONS]
+        body.update(title="Alarm screen", item=items)
         return body
     ins: Instrument = catalog.instruments[key]
     options = [(str(o.value), o.label) for o in ins.options]
@@ -197,7 +205,7 @@ def _read(bundle: Any, catalog: Catalog, *, submitted: bool = False) -> BundledC
         if not url.startswith(INSTRUMENT):
             raise CheckinFhirError(f"{where}: questionnaire: not a casebook instrument")
         key = url[len(INSTRUMENT) :]
-        if key not in (*catalog.instruments, SYMPTOMS, NOTE):
+        if key not in (*catalog.instruments, SYMPTOMS, ALARMS, NOTE):
             raise CheckinFhirError(f"{where}: questionnaire: unknown instrument {key[:64]!r}")
         subject = res.subject.identifier if res.subject is not None else None
         if subject is None or subject.system != PATIENT_ID or not subject.value:

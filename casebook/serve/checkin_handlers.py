@@ -37,6 +37,7 @@ from casebook.checkins import (
     save_draft,
     submit,
 )
+from casebook.clinical.vocabulary import GET_IN_TOUCH_WHY
 from casebook.errors import CheckinClosed, NotFoundError
 from casebook.letters import load_clinic_settings
 from casebook.serve.checkin_links import CHECKIN_PATH
@@ -280,13 +281,17 @@ class CheckinFormHandler(CheckinStartHandler):
             raise web.HTTPError(404) from None
         log.info("check-in %s submitted through link %s", key.id, user.link_id)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        if done.urgent:
-            self.finish(safety_page(clinic=self.extra.clinic, phone=self.extra.phone))
+        if done.same_day:
+            page = safety_page(
+                clinic=self.extra.clinic,
+                phone=self.extra.phone,
+                self_harm=done.self_harm,
+                alarms=done.alarms,
+            )
+            self.finish(page)
             return
-        self._message(
-            "Thank you",
-            ["Your answers have been sent. Your practitioner will go through them with you."],
-        )
+        sent = "Your answers have been sent. Your practitioner will go through them with you."
+        self._message("Thank you", [sent, GET_IN_TOUCH_WHY] if done.urgent else [sent])
 
     def _redisplay(self, checkin: StoredCheckin, fields: list[tuple[str, str]]) -> Draft:
         """The posted answers when they can be read as a draft, else the saved ones."""

@@ -343,6 +343,8 @@ def accept_checkin(
             tx, record.model_copy(update={"id": new_id(), "version": 0, "visit_id": visit_id})
         )
     checkin_visit = next((v for v in case.visits if v.id == found.visit_id), None)
+    if checkin_visit is not None:  # alarm answers: onto the visit's screen, where unasked
+        kept += _merge_screen(tx, checkin_visit, target)
     if checkin_visit is not None and not kept:
         delete_record(tx, checkin_visit)
     accepted = _update(
@@ -355,6 +357,18 @@ def accept_checkin(
     )
     tx.audit(patient_id, "checkin", checkin_id, "accept", None, {"visit": visit_id, "kept": kept})
     return accepted, kept
+
+
+def _merge_screen(tx: Transaction, checkin_visit: Visit, target: Visit) -> list[str]:
+    """Put the check-in visit's alarm answers on `target`'s screen where it has none
+    (saved, audited); the questions it already answered, kept apart."""
+    answered = checkin_visit.screen.model_dump(exclude_none=True)
+    held = target.screen.model_dump(exclude_none=True)
+    merged = {name: value for name, value in answered.items() if name not in held}
+    if merged:
+        screen = target.screen.model_copy(update=merged)
+        save_record(tx, target.model_copy(update={"screen": screen}))
+    return [f"screen {name}" for name in answered if name in held]
 
 
 def mark_checkin_reviewed(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
