@@ -1,11 +1,12 @@
 """A check-in through its life: answers saved or submitted by the patient's link, the
 same-day flags a submission raises, and a practitioner's accept or review.
 
-A submission is checked (every question answered, every answer an offered one), turned into
-records (`_form.checkin_records`), and written with its claim in one transaction as the
-patient link. The red flags are then the rule engine's own (`clinical.red_flags`) over the
-case as stored: the flags citing the new check-in visit are what the patient is told
-about at once.
+A submission is one transaction as the patient link: the check-in read under its patient's
+lock, the answers checked (every question answered, every answer an offered one), turned
+into records (`_form.checkin_records`), written with its claim, and the parts of the case
+the rules read (`red_flags.CASE_PARTS`) read back. Once it has committed, the rule engine's
+own red flags (`clinical.red_flags`) run on those parts: the same-day or urgent flags
+citing the new check-in visit are what the patient is told about at once.
 """
 
 from __future__ import annotations
