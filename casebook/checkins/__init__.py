@@ -12,6 +12,7 @@ as the workbook's entries. `casebook.serve` serves the form; `casebook checkin` 
 from __future__ import annotations
 
 from casebook.checkins._form import (
+    ALARMS,
     FREE_TEXT_MAX,
     SYMPTOMS,
     Answers,
@@ -25,6 +26,7 @@ from casebook.checkins._form import (
     parse_answers,
     scores,
 )
+from casebook.checkins._import import import_bundle
 from casebook.checkins._pages import STYLE_HASH, form_page, message_page, safety_page
 from casebook.checkins._record import (
     Submitted,
@@ -37,6 +39,7 @@ from casebook.checkins._record import (
 )
 
 __all__ = [
+    "ALARMS",
     "FREE_TEXT_MAX",
     "STYLE_HASH",
     "SYMPTOMS",
@@ -52,6 +55,7 @@ __all__ = [
     "checkins_to_review",
     "form_page",
     "form_sections",
+    "import_bundle",
     "mark_reviewed",
     "message_page",
     "parse_answers",

@@ -20,11 +20,19 @@ from typing import Any, get_args
 
 from casebook.catalog import Catalog
 from casebook.clinical.scoring import score_instrument
-from casebook.clinical.vocabulary import severity_words
+from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, severity_words
 from casebook.errors import CasebookError
-from casebook.models import InstrumentResponse, SymptomRating, Visit, new_id
+from casebook.models import (
+    SCREEN_QUESTIONS,
+    AlarmScreen,
+    InstrumentResponse,
+    SymptomRating,
+    Visit,
+    new_id,
+)
 
 __all__ = [
+    "ALARMS",
     "FREE_TEXT_MAX",
     "SYMPTOMS",
     "Answers",
@@ -41,6 +49,10 @@ __all__ = [
 
 SYMPTOMS = "symptoms"
 """The instrument key that stands for the catalog's symptom inventory."""
+ALARMS = "alarms"
+"""The instrument key that stands for the alarm screen's yes/no questions (in the
+patient's words), recorded on the check-in visit's screen as the workbook records them."""
+_YES_NO = (("yes", "Yes"), ("no", "No"))
 FREE_TEXT_MAX = 2000
 """The most characters the "anything else" box keeps."""
 _FREQUENCIES: tuple[str, ...] = get_args(SymptomRating.model_fields["frequency"].annotation)
@@ -95,7 +107,7 @@ def check_instruments(catalog: Catalog, keys: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(k.strip() for k in keys if k.strip()))
     if not chosen:
         raise CheckinInputError("instruments: name at least one (e.g. phq9,gad7,symptoms)")
-    known = (*catalog.instruments, SYMPTOMS)
+    known = (*catalog.instruments, SYMPTOMS, ALARMS)
     for key in chosen:
         if key not in known:
             raise CheckinInputError(f"instruments: {key!r} is not one of {', '.join(known)}")
@@ -121,12 +133,29 @@ def _symptom_section(catalog: Catalog) -> Section:
     )
 
 
+def _alarm_section() -> Section:
+    questions = tuple(
+        Question(f"{ALARMS}.{name}", SCREEN_PATIENT_QUESTIONS[name], _YES_NO)
+        for name in SCREEN_QUESTIONS
+    )
+    return Section(
+        ALARMS,
+        "A few more questions",
+        "Over the past few weeks:",
+        "The clinic's own questions.",
+        questions,
+    )
+
+
 def form_sections(catalog: Catalog, instruments: Sequence[str]) -> list[Section]:
     """The sections of a check-in asking `instruments`, in that order."""
     sections = []
     for key in check_instruments(catalog, instruments):
         if key == SYMPTOMS:
             sections.append(_symptom_section(catalog))
+            continue
+        if key == ALARMS:
+            sections.append(_alarm_section())
             continue
         ins = catalog.instruments[key]
         options = tuple((str(o.value), o.label) for o in ins.options)
@@ -169,7 +198,8 @@ def parse_answers(
         if value not in {v for v, _ in question.options}:
             raise CheckinInputError(f"{name}: not one of the answers offered")
         key, _, item = name.partition(".")
-        answers[key][item] = value if item.endswith(".frequency") else int(value)
+        kept_as_text = key == ALARMS or item.endswith(".frequency")
+        answers[key][item] = value if kept_as_text else int(value)
     if complete:
         missing = [n for n in allowed if n not in seen or Draft(answers, "").answered(n) is None]
         if missing:
@@ -192,14 +222,18 @@ def checkin_records(
     patient_id: str, answers: Answers, *, on: date, checkin_id: str
 ) -> tuple[Visit, list[InstrumentResponse | SymptomRating]]:
     """The check-in visit (dated `on`) and the records of complete `answers` on it."""
+    screen = {name: given == "yes" for name, given in answers.get(ALARMS, {}).items()}
     visit = Visit(
         patient_id=patient_id,
         kind="check-in",
         visit_date=on,
+        screen=AlarmScreen(**screen),
         summary=f"Check-in {checkin_id}: answers reported by the patient through their link.",
     )
     records: list[InstrumentResponse | SymptomRating] = []
     for key, given in answers.items():
+        if key == ALARMS:
+            continue  # on the visit's screen
         if key != SYMPTOMS:
             records.append(
                 InstrumentResponse(

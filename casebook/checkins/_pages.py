@@ -8,13 +8,14 @@ fieldsets with legends, so the form works by keyboard alone, on a phone, and zoo
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Sequence
 from importlib.resources import files
 
 from markupsafe import Markup
 
-from casebook.checkins._form import FREE_TEXT_MAX, Draft, Section
+from casebook.checkins._form import FREE_TEXT_MAX, Draft, Question, Section
 from casebook.clinical.vocabulary import GET_IN_TOUCH
 from casebook.dashboard import STYLESHEET
 from casebook.templating import environment
@@ -33,8 +34,19 @@ _STYLE = Markup(f"<style>{_CSS}</style>")  # noqa: S704  # package file, no inpu
 
 def _render(name: str, **values: object) -> str:
     return (
-        environment("casebook.checkins", "trim").get_template(name).render(style=_STYLE, **values)
+        environment("casebook.checkins", "trim")
+        .get_template(name)
+        .render(style=_STYLE, question=_question, **values)
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _question(question: Question, chosen: str | None) -> Markup:
+    """One question's fieldset with the option `chosen` ticked, rendered (autoescaped) once
+    per question and answer: a form page is mostly these, and the catalog's wording does
+    not change while a server runs. Bounded: the catalog's questions times their options."""
+    html = environment("casebook.checkins", "trim").get_template("question.html.j2")
+    return Markup(html.render(q=question, chosen=chosen))  # noqa: S704  # autoescaped output
 
 
 def form_page(
@@ -69,14 +81,19 @@ def message_page(
     )
 
 
-def safety_page(*, clinic: str, phone: str) -> str:
+def safety_page(
+    *, clinic: str, phone: str, self_harm: bool = True, alarms: Sequence[str] = ()
+) -> str:
     """What a patient reads at once after an answer that raised a same-day flag: calm
-    words on what to do now, the clinic's phone when it is set, emergency services, and
-    no promise of a call at a given time."""
+    words on what to do now (about thoughts of self-harm, and about each alarm question
+    answered yes, given in the patient's words), the clinic's phone when it is set,
+    emergency services, and no promise of a call at a given time."""
     return _render(
         "safety.html.j2",
         title="Thank you",
         get_in_touch=GET_IN_TOUCH,
         clinic=clinic or "the clinic",
         phone=phone,
+        self_harm=self_harm,
+        alarms=alarms,
     )

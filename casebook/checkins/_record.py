@@ -1,11 +1,12 @@
 """A check-in through its life: answers saved or submitted by the patient's link, the
 same-day flags a submission raises, and a practitioner's accept or review.
 
-A submission is checked (every question answered, every answer an offered one), turned into
-records (`_form.checkin_records`), and written with its claim in one transaction as the
-patient link. The red flags are then the rule engine's own (`clinical.red_flags`) over the
-case as stored: the flags citing the new check-in visit are what the patient is told
-about at once.
+A submission is one transaction as the patient link: the check-in read under its patient's
+lock, the answers checked (every question answered, every answer an offered one), turned
+into records (`_form.checkin_records`), written with its claim, and the parts of the case
+the rules read (`red_flags.CASE_PARTS`) read back. Once it has committed, the rule engine's
+own red flags (`clinical.red_flags`) run on those parts: the same-day or urgent flags
+citing the new check-in visit are what the patient is told about at once.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from datetime import date, datetime
 
 from casebook.checkins._form import checkin_records, parse_answers
 from casebook.clinical.red_flags import RedFlag, red_flags
-from casebook.clinical.vocabulary import Urgency
+from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, Urgency
 from casebook.store import CaseStore
 from casebook.store import checkins as rows
-from casebook.store.checkins import StoredCheckin
+from casebook.store.checkins import CheckinKey, StoredCheckin
 
 __all__ = [
     "Submitted",
@@ -34,60 +35,80 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Submitted:
+    """A submitted check-in and what the patient is told at once: `flags`, the same-day or
+    urgent flags citing its answers; of the same-day ones, whether one is about self-harm
+    (an instrument's alert, PHQ-9 item 9) and the alarm questions answered yes (in the
+    patient's words)."""
+
     checkin: StoredCheckin
-    flags: tuple[RedFlag, ...]  # same-day or urgent flags citing this check-in's answers
+    flags: tuple[RedFlag, ...]
+    self_harm: bool = False
+    alarms: tuple[str, ...] = ()
 
     @property
     def urgent(self) -> bool:
         return bool(self.flags)
 
+    @property
+    def same_day(self) -> bool:
+        """A flag needs the patient seen today: they read what to do now."""
+        return any(f.urgency == Urgency.SAME_DAY for f in self.flags)
+
 
 def save_draft(
     store: CaseStore,
     link_id: str,
-    checkin: StoredCheckin,
+    checkin: StoredCheckin | CheckinKey,
     fields: Sequence[tuple[str, str]],
     *,
     now: datetime,
 ) -> StoredCheckin:
     """Keep the answers so far (blanks allowed), as the patient link."""
-    draft = parse_answers(store.catalog, checkin.instruments, fields, complete=False)
     with store.link_transaction(link_id) as tx:
-        return rows.save_draft(
-            tx, checkin.id, checkin.patient_id, draft.answers, draft.free_text, now=now
-        )
+        _, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        draft = parse_answers(store.catalog, found.instruments, fields, complete=False)
+        return rows.save_draft(tx, found, draft.answers, draft.free_text, now=now)
 
 
 def submit(
     store: CaseStore,
     link_id: str,
-    checkin: StoredCheckin,
+    checkin: StoredCheckin | CheckinKey,
     fields: Sequence[tuple[str, str]],
     *,
     now: datetime,
 ) -> Submitted:
-    """Record a complete check-in as the patient link, and the flags it raises now."""
-    draft = parse_answers(store.catalog, checkin.instruments, fields, complete=True)
-    visit, records = checkin_records(
-        checkin.patient_id, draft.answers, on=now.date(), checkin_id=checkin.id
-    )
+    """Record a complete check-in as the patient link, and the flags it raises now.
+
+    One transaction: the check-in is read under its patient's lock (its questions are the
+    stored ones), the answers checked (CheckinInputError, nothing written), claimed and
+    recorded, and the parts of the case the red-flag rules read are read back; the rules
+    then run on those once the transaction has committed, so every flag they report is
+    already in the store."""
     with store.link_transaction(link_id) as tx:
-        saved = rows.submit_checkin(
-            tx,
-            checkin.id,
-            checkin.patient_id,
-            draft.answers,
-            draft.free_text,
-            records,
-            visit,
-            now=now,
+        patient, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        draft = parse_answers(store.catalog, found.instruments, fields, complete=True)
+        visit, records = checkin_records(
+            found.patient_id, draft.answers, on=now.date(), checkin_id=found.id
         )
-    case = store.load_case(checkin.patient_id)
+        saved, case = rows.submit_checkin(
+            tx, found, patient, draft.answers, draft.free_text, records, visit, now=now
+        )
     catalog = store.catalog
     raised = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
     pressing = (Urgency.SAME_DAY, Urgency.URGENT)
+    flags = tuple(f for f in raised if f.visit_id == visit.id and f.urgency in pressing)
+    rules = {r.key: r for r in catalog.red_flags}
+    today = [rules[f.key] for f in flags if f.urgency == Urgency.SAME_DAY and f.key in rules]
     return Submitted(
-        saved, tuple(f for f in raised if f.visit_id == visit.id and f.urgency in pressing)
+        saved,
+        flags,
+        self_harm=any(r.kind == "instrument_alert" for r in today),
+        alarms=tuple(
+            question
+            for r in today
+            if r.kind == "screen" and (question := SCREEN_PATIENT_QUESTIONS.get(r.field or ""))
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""`casebook checkin`: send check-ins, list those to review, accept or mark them."""
+"""`casebook checkin`: send check-ins, list those to review, accept or mark them, export
+and import them as FHIR."""
 
 from __future__ import annotations
 
@@ -109,6 +110,34 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    import json
+
+    from casebook.checkins import import_bundle
+
+    if not args.target:
+        raise InputError("import: name the bundle file (casebook checkin import FILE)")
+    path = Path(args.target)
+    try:
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"import: no file {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"import: {path} cannot be read ({type(exc).__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"import: {path} is not JSON (line {exc.lineno})") from None
+    with open_store(args) as store:
+        checkin, new = import_bundle(store, bundle)
+    if not new:
+        print(f"check-in {checkin.id} is already in the store: nothing imported")
+        return 0
+    print(
+        f"imported check-in {checkin.id} for {checkin.patient_id} "
+        f"({', '.join(checkin.instruments)}): to review"
+    )
+    return 0
+
+
 def cmd_checkin(args: argparse.Namespace) -> int:
     actions = {
         "send": _send,
@@ -117,6 +146,7 @@ def cmd_checkin(args: argparse.Namespace) -> int:
         "accept": _review,
         "review": _review,
         "export": _export,
+        "import": _import,
     }
     return actions[args.action](args)
 
@@ -125,13 +155,17 @@ def register(add: AddCommand) -> None:
     p = add("checkin", cmd_checkin, "send patient check-ins, list, accept or review them")
     p.add_argument(
         "action",
-        choices=("send", "due", "list", "accept", "review", "export"),
+        choices=("send", "due", "list", "accept", "review", "export", "import"),
         help="send PATIENT prints a link; due sends one to every patient with a visit "
         "coming; list shows those to review (or one patient's); accept CHECKIN --visit "
         "VISIT moves its answers onto a visit; review CHECKIN marks it reviewed; export "
-        "CHECKIN prints it as a FHIR Bundle (Questionnaire + QuestionnaireResponse)",
+        "CHECKIN prints it as a FHIR Bundle (Questionnaire + QuestionnaireResponse); import "
+        "FILE stores a submitted check-in from such a bundle, to review (once: importing "
+        "it again writes nothing)",
     )
-    p.add_argument("target", nargs="?", help="the patient id (send, list) or check-in id")
+    p.add_argument(
+        "target", nargs="?", help="the patient id (send, list), check-in id, or FILE (import)"
+    )
     p.add_argument(
         "--instruments",
         default=_DEFAULT_INSTRUMENTS,

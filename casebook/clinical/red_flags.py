@@ -9,6 +9,7 @@ say which values the practitioner wants to discuss.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -29,7 +30,11 @@ from casebook.clinical.vocabulary import RESULT_FLAG_WORDS, Urgency
 from casebook.format import lower_first, number
 from casebook.models import AlarmScreen, Case, FamilyHistory, TestResult, Visit
 
-__all__ = ["RedFlag", "red_flags"]
+__all__ = ["CASE_PARTS", "RedFlag", "red_flags"]
+
+CASE_PARTS = ("visits", "history", "symptoms", "instruments", "results")
+"""The parts of a case the rules read (beside the patient): a writer that must know the
+flags at once reads only these (`casebook.store.reads.read_case_parts`)."""
 
 
 @dataclass(frozen=True)
@@ -340,22 +345,34 @@ _RULE_KINDS: Mapping[str, _Kind] = MappingProxyType(
 
 def _in_order(rules: Sequence[RedFlagRule]) -> list[RedFlagRule]:
     """The rules, each after every rule it requires or excludes (ScoringError on a cycle)."""
-    keys = {r.key for r in rules}
+    return [rules[i] for i in _order(tuple((r.key, r.requires, r.unless) for r in rules))]
+
+
+_Deps = tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+
+
+@functools.lru_cache(maxsize=16)
+def _order(deps: _Deps) -> tuple[int, ...]:
+    """The order of `_in_order` as indexes, worked out once per set of rules (a server
+    checks every check-in submission against the same catalog's rules)."""
+    keys = {key for key, _, _ in deps}
     done: set[str] = set()
-    ordered: list[RedFlagRule] = []
-    pending = list(rules)
+    ordered: list[int] = []
+    pending = list(range(len(deps)))
     while pending:
         ready = [
-            r for r in pending if all(k in done or k not in keys for k in (*r.requires, *r.unless))
+            i
+            for i in pending
+            if all(k in done or k not in keys for k in (*deps[i][1], *deps[i][2]))
         ]
         if not ready:
-            cycle = ", ".join(sorted(r.key for r in pending))
+            cycle = ", ".join(sorted(deps[i][0] for i in pending))
             raise ScoringError(f"rules {cycle} require or exclude each other in a cycle")
-        for rule in ready:
-            ordered.append(rule)
-            done.add(rule.key)
-            pending.remove(rule)
-    return ordered
+        for i in ready:
+            ordered.append(i)
+            done.add(deps[i][0])
+            pending.remove(i)
+    return tuple(ordered)
 
 
 def red_flags(

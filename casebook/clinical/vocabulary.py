@@ -26,6 +26,7 @@ __all__ = [
     "RESULT_FLAG_PATIENT_WORDS",
     "RESULT_FLAG_WORDS",
     "RESULT_REVIEWED_WORDS",
+    "SCREEN_PATIENT_QUESTIONS",
     "SEVERITY_PATIENT_WORDS",
     "SEVERITY_WORDS",
     "Evidence",
@@ -77,6 +78,30 @@ _RANK: Mapping[Urgency, int] = {u: i for i, u in enumerate(Urgency)}
 
 RED_FLAG_URGENCIES: tuple[Urgency, ...] = (Urgency.SAME_DAY, Urgency.URGENT, Urgency.ROUTINE)
 """The urgencies a red-flag rule may carry."""
+
+SCREEN_PATIENT_QUESTIONS: Mapping[str, str] = {
+    "unintentional_weight_loss": "Have you lost weight without trying to?",
+    "gi_bleeding": "Have you seen blood in your stools (poo) or when you wipe?",
+    "melena": "Have your stools (poo) been black and sticky, like tar?",
+    "hematemesis": "Have you been sick (vomited) blood, or what looks like coffee grounds?",
+    "nocturnal_symptoms": "Do your tummy or bowel symptoms wake you up at night?",
+    "abdominal_or_rectal_mass": "Have you felt a new lump in your tummy or your bottom?",
+    "fever": "Have you had a high temperature (fever)?",
+    "night_sweats": "Have you had sweats at night that soak your sheets or nightclothes?",
+    "progressive_pain": "Has your tummy pain been getting steadily worse?",
+    "bowel_habit_change": "Have your bowel habits changed (looser, harder, more or less often)?",
+    "dysphagia": "Do you have trouble swallowing, or does food feel stuck?",
+    "upper_abdominal_pain": "Have you had pain or discomfort in the upper part of your tummy?",
+    "reflux": "Have you had heartburn, or acid coming back up into your throat?",
+    "dyspepsia": "Have you had indigestion?",
+    "nausea_or_vomiting": "Have you felt sick (nauseous) or been sick?",
+    "back_pain": "Have you had back pain?",
+    "jaundice": "Have your skin or the whites of your eyes turned yellow?",
+    "new_onset_diabetes": "Have you been told in the last few months that you have diabetes?",
+}
+"""The alarm screen's yes/no questions (`models.SCREEN_QUESTIONS`) as a patient reads
+them in a check-in: plain, calm words, one question each (the practitioner's words are
+`models.SCREEN_LABELS`)."""
 
 GET_IN_TOUCH = "Please get in touch with your practitioner"
 GET_IN_TOUCH_WHY = (

@@ -37,6 +37,7 @@ from casebook.checkins import (
     save_draft,
     submit,
 )
+from casebook.clinical.vocabulary import GET_IN_TOUCH_WHY
 from casebook.errors import CheckinClosed, NotFoundError
 from casebook.letters import load_clinic_settings
 from casebook.serve.checkin_links import CHECKIN_PATH
@@ -46,7 +47,7 @@ from casebook.serve.identity import NoCredentials, PatientUser
 from casebook.serve.limits import RateLimiter, Throttled
 from casebook.serve.tokens import AccessRefused
 from casebook.store import CaseStore
-from casebook.store.checkins import StoredCheckin
+from casebook.store.checkins import CheckinKey, StoredCheckin
 
 __all__ = [
     "CHECKIN_POLICY",
@@ -246,27 +247,30 @@ class CheckinFormHandler(CheckinStartHandler):
         sent = next((v for k, v in fields if k == "_xsrf"), "")
         if not hmac.compare_digest(sent, xsrf_token(session, checkin_id)):
             raise Refusal(403, "This form has expired. Please open your link again.")
-        checkin = await self._checkin(user)
-        await self._answer(user, checkin, fields)
-
-    async def _answer(
-        self, user: PatientUser, checkin: StoredCheckin, fields: list[tuple[str, str]]
-    ) -> None:
-        store = self.state.identity.store
         actions = [v for k, v in fields if k == "action"]
         if actions not in (["save"], ["submit"]):
+            await self._checkin(user)  # another's, or closed: say that first
             raise Refusal(400, "The form could not be read. Please try again.")
+        await self._answer(user, CheckinKey(checkin_id, user.patient_id), actions[0], fields)
+
+    async def _answer(
+        self, user: PatientUser, key: CheckinKey, action: str, fields: list[tuple[str, str]]
+    ) -> None:
+        """Save or submit in one transaction that reads the check-in under its patient's
+        lock (it may not be this patient's, or be closed by now: 404, 409, 403)."""
+        store = self.state.identity.store
         now = datetime.now(UTC)
         try:
-            if actions == ["save"]:
-                await asyncio.to_thread(save_draft, store, user.link_id, checkin, fields, now=now)
+            if action == "save":
+                await asyncio.to_thread(save_draft, store, user.link_id, key, fields, now=now)
                 self._message(
                     "Your answers are saved",
                     ["You can come back with the same link to finish and send them."],
                 )
                 return
-            done = await asyncio.to_thread(submit, store, user.link_id, checkin, fields, now=now)
+            done = await asyncio.to_thread(submit, store, user.link_id, key, fields, now=now)
         except CheckinInputError as exc:
+            checkin = await self._checkin(user)
             self.set_status(400)
             self._form(checkin, self._redisplay(checkin, fields), str(exc))
             return
@@ -275,15 +279,19 @@ class CheckinFormHandler(CheckinStartHandler):
             raise
         except NotFoundError:
             raise web.HTTPError(404) from None
-        log.info("check-in %s submitted through link %s", checkin.id, user.link_id)
+        log.info("check-in %s submitted through link %s", key.id, user.link_id)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        if done.urgent:
-            self.finish(safety_page(clinic=self.extra.clinic, phone=self.extra.phone))
+        if done.same_day:
+            page = safety_page(
+                clinic=self.extra.clinic,
+                phone=self.extra.phone,
+                self_harm=done.self_harm,
+                alarms=done.alarms,
+            )
+            self.finish(page)
             return
-        self._message(
-            "Thank you",
-            ["Your answers have been sent. Your practitioner will go through them with you."],
-        )
+        sent = "Your answers have been sent. Your practitioner will go through them with you."
+        self._message("Thank you", [sent, GET_IN_TOUCH_WHY] if done.urgent else [sent])
 
     def _redisplay(self, checkin: StoredCheckin, fields: list[tuple[str, str]]) -> Draft:
         """The posted answers when they can be read as a draft, else the saved ones."""

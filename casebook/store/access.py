@@ -14,6 +14,7 @@ a link ends its sessions at once.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,15 +145,20 @@ def add_session(
 def find_session(conn: sa.Connection, session_hash: str) -> StoredLink | None:
     """The link behind the session of this hash (its expiry the earlier of the session's
     and the link's), or None."""
+    row = conn.execute(_session_query(), {"session_hash": session_hash}).first()
+    return None if row is None else _stored(row, row.session_expires_at)
+
+
+@functools.cache
+def _session_query() -> sa.Select[Any]:
+    """find_session's query (bound `session_hash`), built once: every request runs it."""
     sessions = tables.access_sessions
-    query = (
+    return (
         _link_query()
         .add_columns(sessions.c.expires_at.label("session_expires_at"))
         .join(sessions, sessions.c.token_hash == tables.access_tokens.c.token_hash)
-        .where(sessions.c.session_hash == session_hash)
+        .where(sessions.c.session_hash == sa.bindparam("session_hash"))
     )
-    row = conn.execute(query).first()
-    return None if row is None else _stored(row, row.session_expires_at)
 
 
 def record_link_use(

@@ -138,10 +138,14 @@ class CaseStore:
             yield tx
 
     @contextmanager
-    def read(self) -> Iterator[sa.Connection]:
-        """A read connection that sees one snapshot of the store; what the login's role
-        may not read raises RoleError ("your role cannot read results, notes or plans")."""
-        with roles.refusals_named(writing=False), read_connection(self.engine) as conn:
+    def read(self, *, single: bool = False) -> Iterator[sa.Connection]:
+        """A read connection that sees one snapshot of the store (`single`: for one
+        statement, see `read_connection`); what the login's role may not read raises
+        RoleError ("your role cannot read results, notes or plans")."""
+        with (
+            roles.refusals_named(writing=False),
+            read_connection(self.engine, single=single) as conn,
+        ):
             yield conn
 
     def role(self) -> Role | None:
@@ -324,7 +328,7 @@ class CaseStore:
 
     def find_link(self, token_hash: str) -> StoredLink | None:
         """The stored link of this token hash, or None."""
-        with self.read() as conn:
+        with self.read(single=True) as conn:
             return access.find_link(conn, token_hash)
 
     def add_session(
@@ -338,7 +342,7 @@ class CaseStore:
 
     def find_session(self, session_hash: str) -> StoredLink | None:
         """The link behind the session of this hash, or None."""
-        with self.read() as conn:
+        with self.read(single=True) as conn:
             return access.find_session(conn, session_hash)
 
     def record_link_use(
@@ -364,7 +368,7 @@ class CaseStore:
 
     def checkin(self, checkin_id: str) -> StoredCheckin | None:
         """The check-in of this id, or None."""
-        with self.read() as conn:
+        with self.read(single=True) as conn:
             return checkin_rows.get_checkin(conn, checkin_id)
 
     def checkins(

@@ -15,29 +15,41 @@ overwritten) or marks it reviewed (the check-in visit stays as its own data poin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from casebook.clinical.red_flags import CASE_PARTS
 from casebook.errors import CheckinClosed, NotFoundError, StoreError
-from casebook.models import InstrumentResponse, Record, SymptomRating, Visit, new_id
+from casebook.models import (
+    Case,
+    InstrumentResponse,
+    Patient,
+    Record,
+    SymptomRating,
+    Visit,
+    new_id,
+)
 from casebook.store import tables
-from casebook.store.reads import read_case
+from casebook.store.reads import read_case, read_case_parts
 from casebook.store.records import aware
 from casebook.store.transaction import Transaction
 from casebook.store.writes import delete_record, insert_records, save_record
 
 __all__ = [
     "CHECKIN_STATES",
+    "CheckinKey",
     "StoredCheckin",
     "accept_checkin",
     "add_checkin",
     "checkins_with_status",
     "get_checkin",
     "mark_checkin_reviewed",
+    "open_checkin",
     "patient_checkins",
     "save_draft",
     "submit_checkin",
@@ -81,6 +93,15 @@ class StoredCheckin:
         return None
 
 
+@dataclass(frozen=True)
+class CheckinKey:
+    """Which check-in, of which patient: what a writer needs before it reads the check-in
+    under the patient's lock (`open_checkin`). A `StoredCheckin` serves as well."""
+
+    id: str
+    patient_id: str
+
+
 def _query() -> sa.Select[Any]:
     c, tokens, patients = tables.checkins, tables.access_tokens, tables.patients
     ended = sa.or_(tokens.c.revoked_at.is_not(None), patients.c.deleted_at.is_not(None))
@@ -118,9 +139,14 @@ def _from_row(row: Any) -> StoredCheckin:
     )
 
 
+@functools.cache
+def _by_id() -> sa.Select[Any]:
+    return _query().where(tables.checkins.c.id == sa.bindparam("checkin_id"))
+
+
 def get_checkin(conn: sa.Connection, checkin_id: str) -> StoredCheckin | None:
     """The check-in of this id, or None."""
-    row = conn.execute(_query().where(tables.checkins.c.id == checkin_id)).first()
+    row = conn.execute(_by_id(), {"checkin_id": checkin_id}).first()
     return None if row is None else _from_row(row)
 
 
@@ -186,11 +212,14 @@ def add_checkin(
     return _reread(tx, checkin_id)
 
 
-def _open(tx: Transaction, checkin_id: str, patient_id: str, now: datetime) -> StoredCheckin:
-    """The check-in, locked through its patient, if it still takes answers; NotFoundError
-    when it is not this patient's, CheckinClosed when it takes none."""
+def open_checkin(
+    tx: Transaction, checkin_id: str, patient_id: str, now: datetime
+) -> tuple[Patient, StoredCheckin]:
+    """The patient (its row locked until the transaction ends) and the check-in, if it
+    still takes answers; NotFoundError when it is not this patient's, CheckinClosed when
+    it takes none. `save_draft` and `submit_checkin` take what this returned."""
     try:
-        tx.lock_patient(patient_id)
+        patient = tx.lock_patient(patient_id)
     except NotFoundError:
         raise CheckinClosed("revoked") from None
     found = get_checkin(tx.conn, checkin_id)
@@ -199,17 +228,21 @@ def _open(tx: Transaction, checkin_id: str, patient_id: str, now: datetime) -> S
     reason = found.closed_reason(now)
     if reason is not None:
         raise CheckinClosed(reason)
-    return found
+    return patient, found
 
 
 def _update(tx: Transaction, found: StoredCheckin, **values: Any) -> StoredCheckin:
+    """Write `values` over the check-in read as `found` (under its patient's lock, so it
+    cannot have moved on) and return it as now stored, without reading it again."""
     c = tables.checkins
-    tx.conn.execute(
+    changed = tx.conn.execute(
         sa.update(c)
         .where(c.c.id == found.id, c.c.version == found.version)
         .values(version=found.version + 1, **values)
-    )
-    return _reread(tx, found.id)
+    ).rowcount
+    if changed != 1:  # pragma: no cover - the patient lock makes this unreachable
+        raise StoreError(f"check-in {found.id!r} changed while it was written")
+    return replace(found, version=found.version + 1, **values)
 
 
 def _reread(tx: Transaction, checkin_id: str) -> StoredCheckin:
@@ -221,35 +254,35 @@ def _reread(tx: Transaction, checkin_id: str) -> StoredCheckin:
 
 def save_draft(
     tx: Transaction,
-    checkin_id: str,
-    patient_id: str,
+    found: StoredCheckin,
     answers: dict[str, dict[str, Any]],
     free_text: str,
     *,
     now: datetime,
 ) -> StoredCheckin:
-    """Keep answers so far (nothing enters the case). Audited as the transaction's actor."""
-    found = _open(tx, checkin_id, patient_id, now)
+    """Keep answers so far on the check-in `open_checkin` returned in this transaction
+    (nothing enters the case). Audited as the transaction's actor."""
     saved = _update(tx, found, answers=answers, free_text=free_text, saved_at=now)
-    tx.audit(patient_id, "checkin", checkin_id, "draft", None, {"answers": answers})
+    tx.audit(found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
     return saved
 
 
 def submit_checkin(
     tx: Transaction,
-    checkin_id: str,
-    patient_id: str,
+    found: StoredCheckin,
+    patient: Patient,
     answers: dict[str, dict[str, Any]],
     free_text: str,
     records: Sequence[InstrumentResponse | SymptomRating],
     visit: Visit,
     *,
     now: datetime,
-) -> StoredCheckin:
-    """Claim the check-in and record `visit` (kind check-in) and `records` on it, all in
-    this transaction: CheckinClosed (and nothing written) if it was already submitted,
-    expired or revoked. Audited as the transaction's actor (the patient link)."""
-    found = _open(tx, checkin_id, patient_id, now)
+) -> tuple[StoredCheckin, Case]:
+    """Claim the check-in `open_checkin` returned in this transaction, and record `visit`
+    (kind check-in) and `records` on it: one version bump and one audit append, as the
+    transaction's actor (the patient link). Returns the check-in and the parts of the case
+    the red-flag rules read (`red_flags.CASE_PARTS`) as they now stand, read under the
+    patient's lock before the audit chain is held, so the flags are known at once."""
     submitted = _update(
         tx,
         found,
@@ -260,16 +293,12 @@ def submit_checkin(
         submitted_at=now,
         visit_id=visit.id,
     )
-    insert_records(tx, [visit, *records])
-    tx.audit(
-        patient_id,
-        "checkin",
-        checkin_id,
-        "submit",
-        None,
-        {"answers": answers, "free_text": free_text, "visit": visit.id},
-    )
-    return submitted
+    _, audit = insert_records(tx, patient, [visit, *records])
+    case = read_case_parts(tx.conn, patient, CASE_PARTS)
+    tx.bump_version(patient.id)
+    submit = {"answers": answers, "free_text": free_text, "visit": visit.id}
+    tx.audit_many([*audit, (patient.id, "checkin", found.id, "submit", None, submit)])
+    return submitted, case
 
 
 def _reviewable(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
@@ -314,6 +343,8 @@ def accept_checkin(
             tx, record.model_copy(update={"id": new_id(), "version": 0, "visit_id": visit_id})
         )
     checkin_visit = next((v for v in case.visits if v.id == found.visit_id), None)
+    if checkin_visit is not None:  # alarm answers: onto the visit's screen, where unasked
+        kept += _merge_screen(tx, checkin_visit, target)
     if checkin_visit is not None and not kept:
         delete_record(tx, checkin_visit)
     accepted = _update(
@@ -326,6 +357,18 @@ def accept_checkin(
     )
     tx.audit(patient_id, "checkin", checkin_id, "accept", None, {"visit": visit_id, "kept": kept})
     return accepted, kept
+
+
+def _merge_screen(tx: Transaction, checkin_visit: Visit, target: Visit) -> list[str]:
+    """Put the check-in visit's alarm answers on `target`'s screen where it has none
+    (saved, audited); the questions it already answered, kept apart."""
+    answered = checkin_visit.screen.model_dump(exclude_none=True)
+    held = target.screen.model_dump(exclude_none=True)
+    merged = {name: value for name, value in answered.items() if name not in held}
+    if merged:
+        screen = target.screen.model_copy(update=merged)
+        save_record(tx, target.model_copy(update={"screen": screen}))
+    return [f"screen {name}" for name in answered if name in held]
 
 
 def mark_checkin_reviewed(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:

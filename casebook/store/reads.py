@@ -9,20 +9,28 @@ value), so everyone else is still served. `read_case` of that patient raises
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from casebook.errors import NotFoundError, UnreadableRecordError
-from casebook.models import Case, Record
+from casebook.errors import NotFoundError, StoreError, UnreadableRecordError
+from casebook.models import Case, Patient, Record
 from casebook.store import tables
 from casebook.store.records import ENTITIES, Entity, chunked, patient_from_row
 
-__all__ = ["LoadedCases", "UnreadableCase", "load_cases", "page_stamp", "read_case"]
+__all__ = [
+    "LoadedCases",
+    "UnreadableCase",
+    "load_cases",
+    "page_stamp",
+    "read_case",
+    "read_case_parts",
+]
 
 
 @dataclass(frozen=True)
@@ -65,18 +73,7 @@ def read_case(conn: sa.Connection, patient_id: str) -> Case:
     row = conn.execute(sa.select(p).where(p.c.id == patient_id, p.c.deleted_at.is_(None))).first()
     if row is None:
         raise NotFoundError(f"no patient {patient_id!r} in the store")
-    parts: dict[str, list[Record]] = {}
-    for ent in ENTITIES:
-        t = ent.table
-        rows = conn.execute(
-            sa.select(t)
-            .where(t.c.patient_id == patient_id, t.c.deleted_at.is_(None))
-            .order_by(*(t.c[c] for c in ent.order_by))
-        ).all()
-        try:
-            parts[ent.collection] = [_record(ent, r) for r in rows]
-        except UnreadableRecordError as exc:
-            raise UnreadableRecordError(f"patient {patient_id!r}: {exc}") from None
+    parts = _parts(conn, patient_id, ENTITIES)
     # Every part was validated row by row; the whole was validated when saved.
     try:
         patient = patient_from_row(row)
@@ -85,6 +82,46 @@ def read_case(conn: sa.Connection, patient_id: str) -> Case:
             f"patient {patient_id!r}: {_reason('patient', row, exc)}"
         ) from None
     return Case.model_construct(patient=patient, **cast("dict[str, Any]", parts))
+
+
+def read_case_parts(conn: sa.Connection, patient: Patient, collections: Collection[str]) -> Case:
+    """`patient`'s case with only `collections` read (e.g. what the red-flag rules look
+    at), the others left empty: for a writer that holds the patient's lock and has just
+    read the patient. A view of the whole case must use `read_case`."""
+    wanted = [ent for ent in ENTITIES if ent.collection in collections]
+    if len(wanted) != len(set(collections)):
+        known = ", ".join(ent.collection for ent in ENTITIES)
+        raise StoreError(f"collections: {sorted(collections)} are not all of {known}")
+    # every collection given: model_construct resolving a default costs a signature()
+    parts: dict[str, list[Record]] = {ent.collection: [] for ent in ENTITIES}
+    parts.update(_parts(conn, patient.id, wanted))
+    return Case.model_construct(patient=patient, **cast("dict[str, Any]", parts))
+
+
+@functools.cache
+def _live_records(ent: Entity) -> sa.Select[Any]:
+    """A patient's live records of `ent`, in order (bound `patient_id`): built once, as
+    SQLAlchemy would otherwise rebuild and re-key it on every read."""
+    t = ent.table
+    return (
+        sa.select(t)
+        .where(t.c.patient_id == sa.bindparam("patient_id"), t.c.deleted_at.is_(None))
+        .order_by(*(t.c[c] for c in ent.order_by))
+    )
+
+
+def _parts(
+    conn: sa.Connection, patient_id: str, entities: Iterable[Entity]
+) -> dict[str, list[Record]]:
+    """The patient's live records of each entity, one query each, every row validated."""
+    parts: dict[str, list[Record]] = {}
+    for ent in entities:
+        rows = conn.execute(_live_records(ent), {"patient_id": patient_id}).all()
+        try:
+            parts[ent.collection] = [_record(ent, r) for r in rows]
+        except UnreadableRecordError as exc:
+            raise UnreadableRecordError(f"patient {patient_id!r}: {exc}") from None
+    return parts
 
 
 def load_cases(conn: sa.Connection, patient_ids: Iterable[str] | None = None) -> LoadedCases:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from casebook.clinical.derive import prepare
 from casebook.errors import ConflictError, NotFoundError, StoreError
-from casebook.models import Note, PlanItem, Record, TestOrder, TestResult, Visit
+from casebook.models import Note, Patient, PlanItem, Record, TestOrder, TestResult, Visit
 from casebook.store.audit_chain import AuditEntryTuple
 from casebook.store.audit_log import last_change
 from casebook.store.reads import read_case
@@ -74,19 +74,22 @@ def save_record(tx: Transaction, record: R, *, prepared: bool = False) -> R:
     return new
 
 
-def insert_records(tx: Transaction, records: Sequence[Record]) -> list[Record]:
-    """Insert new records (version 0) of one patient at once, as `save_record` would one by
-    one (derived fields, the same checks) but with one lock, one statement per table, one
-    version bump and one audit append: a check-in's answers. Not for plan items (they are
-    checked against the whole case: use `save_record`)."""
+def insert_records(
+    tx: Transaction, patient: Patient, records: Sequence[Record]
+) -> tuple[list[Record], list[AuditEntryTuple]]:
+    """Insert new records (version 0) of `patient`, whose lock the caller holds, as
+    `save_record` would one by one (derived fields, the same checks) but with one
+    statement per table: a check-in's answers. Not for plan items (they are checked
+    against the whole case: use `save_record`). Returns the records as stored and their
+    audit entries; the caller bumps the version and writes the entries with its own, so
+    the transaction appends to the audit chain once. No savepoint: a refused insert
+    raises StoreError and the caller's transaction is rolled back whole."""
     if not records:
-        return []
-    patient_id = records[0].patient_id
+        return [], []
     if any(
-        r.patient_id != patient_id or r.version != 0 or isinstance(r, PlanItem) for r in records
+        r.patient_id != patient.id or r.version != 0 or isinstance(r, PlanItem) for r in records
     ):
         raise StoreError("insert_records: new records of one patient, no plan items")
-    patient = tx.lock_patient(patient_id)
     new = [prepare(r, tx.catalog, patient, None).model_copy(update={"version": 1}) for r in records]
     audit: list[AuditEntryTuple] = []
     for ent in ENTITIES:  # parents (visits) first
@@ -94,14 +97,11 @@ def insert_records(tx: Transaction, records: Sequence[Record]) -> list[Record]:
         if not rows:
             continue
         try:
-            with tx.conn.begin_nested():
-                tx.conn.execute(ent.table.insert(), [ent.to_row(r) for r in rows])
+            tx.conn.execute(ent.table.insert(), [ent.to_row(r) for r in rows])
         except sa.exc.IntegrityError as exc:
             raise StoreError(integrity_message(ent.kind, rows[0], exc)) from None
-        audit += [(patient_id, ent.kind, r.id, "create", None, ent.to_json(r)) for r in rows]
-    tx.bump_version(patient_id)
-    tx.audit_many(audit)
-    return new
+        audit += [(patient.id, ent.kind, r.id, "create", None, ent.to_json(r)) for r in rows]
+    return new, audit
 
 
 def _current(tx: Transaction, ent: Entity, record: Record) -> Record:

@@ -14,6 +14,7 @@ import pytest
 
 from casebook.catalog import default_catalog
 from casebook.checkins import Draft, form_page, form_sections, safety_page
+from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS
 from casebook.serve.checkin_handlers import CHECKIN_POLICY
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,7 +28,7 @@ AXE_JS = Path(
 SHOTS = ROOT / "test-artifacts" / "checkins"
 PHONE = {"viewport": {"width": 390, "height": 844}}
 ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
-INSTRUMENTS = ["phq9", "gad7", "symptoms", "bristol"]
+INSTRUMENTS = ["phq9", "gad7", "symptoms", "bristol", "alarms"]
 
 
 def _form() -> str:
@@ -36,7 +37,16 @@ def _form() -> str:
     return form_page(sections, draft, action="/checkin/" + "0" * 32, xsrf="x", phone="000 111")
 
 
-PAGES = {"form": _form, "safety": lambda: safety_page(clinic="Test Clinic", phone="000 111")}
+def _alarm_safety() -> str:
+    said_yes = [SCREEN_PATIENT_QUESTIONS["melena"], SCREEN_PATIENT_QUESTIONS["hematemesis"]]
+    return safety_page(clinic="Test Clinic", phone="000 111", self_harm=False, alarms=said_yes)
+
+
+PAGES = {
+    "form": _form,
+    "safety": lambda: safety_page(clinic="Test Clinic", phone="000 111"),
+    "alarm safety": _alarm_safety,
+}
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from casebook.checkins import (
     CheckinInputError,
@@ -68,6 +69,35 @@ def test_submit_once_as_the_patient_link(store: CaseStore) -> None:
     with pytest.raises(CheckinClosed, match="already submitted"):
         submit(store, "link-1", checkin, fields, now=now)
     assert len(store.load_case("p1").visits) == 1  # the replay wrote nothing
+
+
+def test_a_submission_is_one_transaction_and_one_audit_append(store: CaseStore) -> None:
+    """The claim, the records, the version bump and every audit row commit together, and
+    the audit chain is appended to (and, on PostgreSQL, locked) once."""
+    _patient(store)
+    _, checkin = send_checkin(store, "p1", ["phq9", "symptoms"])
+    seen: list[str] = []
+    commits: list[int] = []
+
+    def statement(conn: object, cursor: object, text: str, *_: object) -> None:
+        seen.append(" ".join(text.split()[:3]).lower())
+
+    sa.event.listen(store.engine, "before_cursor_execute", statement)
+    sa.event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    try:
+        submit(
+            store, "l", checkin, _fields(store, ["phq9", "symptoms"], "1"), now=datetime.now(UTC)
+        )
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", statement)
+    assert len(commits) == 1
+    assert [s for s in seen if s.startswith("insert into audit_log")] == ["insert into audit_log"]
+    assert sum("pg_advisory_xact_lock" in s for s in seen) <= 1
+    assert not any(s.startswith("savepoint") for s in seen)
+    actions = [e.action for e in store.audit_log("p1")]
+    # the patient, then the check-in visit, its PHQ-9 and each symptom, then the claim
+    assert actions[-1] == "submit"
+    assert actions.count("create") == 3 + len(store.catalog.symptoms)
 
 
 def test_item_9_at_zero_raises_no_flag(store: CaseStore) -> None:

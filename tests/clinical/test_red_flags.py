@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from casebook.catalog import default_catalog
-from casebook.clinical.red_flags import RedFlag, red_flags
+from casebook.clinical.red_flags import CASE_PARTS, RedFlag, red_flags
+from casebook.demo.synthetic import generate_case
 from casebook.models import (
     AlarmScreen,
     Case,
@@ -256,3 +257,22 @@ def test_family_history_reason_keeps_the_capitals_of_ibd() -> None:
     ]
     assert reasons and all("ibd" not in r for r in reasons)
     assert any("Family history of IBD" in r for r in reasons)
+
+
+def test_the_rules_read_only_the_case_parts_they_name() -> None:
+    """A writer that must know the flags at once reads only `CASE_PARTS` (the check-in
+    submission): the flags are the same as over the whole case."""
+    catalog = default_catalog()
+    args = (catalog.red_flags, catalog.instruments, catalog.tests)
+    fired = 0
+    for index in range(40):
+        case = generate_case(index, seed=3, catalog=catalog)
+        parts = case.model_copy(
+            update={
+                name: [] for name in type(case).model_fields if name not in (*CASE_PARTS, "patient")
+            }
+        )
+        whole = red_flags(case, *args)
+        assert red_flags(parts, *args) == whole
+        fired += len(whole)
+    assert fired  # the population raises flags, so the comparison means something

@@ -30,7 +30,7 @@ def ci_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("checkins")
     url = f"sqlite:///{folder / 'casebook.db'}"
     with CaseStore(url, create=True, actor="test") as store:
-        for pid in ("ci-1", "ci-2", "ci-3", "ci-4", "ci-5", "ci-6"):
+        for pid in ("ci-1", "ci-2", "ci-3", "ci-4", "ci-5", "ci-6", "ci-7"):
             store.add_patient(Patient(id=pid, name=f"Person {pid}", birth_date=date(1980, 1, 1)))
     (folder / "clinic.toml").write_text(
         'name = "Test Clinic"\nphone = "000 1111 2222"\npractitioner = "A. Tester"\n',
@@ -151,6 +151,21 @@ def test_an_answer_of_zero_thanks_without_alarm(ci_server: Server) -> None:
     opened = _open(ci_server, "ci-3", ["gad7", "bristol"])
     done = _post(ci_server, opened, _answers(["gad7", "bristol"], "0"))
     assert done.status == 200 and "emergency" not in done.body
+
+
+def test_a_same_day_alarm_answer_says_what_to_do_now(ci_server: Server) -> None:
+    opened = _open(ci_server, "ci-7", ["alarms"])
+    assert "black and sticky, like tar" in opened.page.body
+    answers = [(n, "yes" if n == "alarms.melena" else "no") for n, _ in _answers(["alarms"])]
+    done = _post(ci_server, opened, answers)
+    assert done.status == 200
+    assert "Have your stools (poo) been black and sticky, like tar?" in done.body
+    assert "000 1111 2222" in done.body and "emergency department" in done.body
+    assert "hurting yourself" not in done.body and "Samaritans" not in done.body
+    assert not re.search(r"(we|will) (call|phone|ring) you|within \d", done.body)
+    with CaseStore(ci_server.db_url, actor="test") as store:
+        flags = store.flag_statuses("ci-7")
+    assert [(f.flag.key, f.urgency) for f in flags] == [("melena", "same_day")]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from casebook.checkins import SYMPTOMS, accept, mark_reviewed
+from casebook.checkins import ALARMS, SYMPTOMS, accept, mark_reviewed
 from casebook.errors import CasebookError
 from casebook.workbook.widgets._html import esc
 from casebook.workbook.widgets.session import CaseSession, Event
@@ -28,7 +28,7 @@ class CheckinPanel:
     def __init__(self, session: CaseSession) -> None:
         self.session = session
         look = session.look
-        keys = (*session.catalog.instruments, SYMPTOMS)
+        keys = (*session.catalog.instruments, SYMPTOMS, ALARMS)
         self.instruments = look.make(
             W.SelectMultiple,
             options=keys,
