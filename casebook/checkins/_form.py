@@ -23,7 +23,7 @@ from casebook.clinical.scoring import score_instrument
 from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, severity_words
 from casebook.errors import CasebookError
 from casebook.models import (
-    SCREEN_QUESTIONS,
+    PATIENT_SCREEN_QUESTIONS,
     AlarmScreen,
     InstrumentResponse,
     SymptomRating,
@@ -136,7 +136,7 @@ def _symptom_section(catalog: Catalog) -> Section:
 def _alarm_section() -> Section:
     questions = tuple(
         Question(f"{ALARMS}.{name}", SCREEN_PATIENT_QUESTIONS[name], _YES_NO)
-        for name in SCREEN_QUESTIONS
+        for name in PATIENT_SCREEN_QUESTIONS
     )
     return Section(
         ALARMS,

@@ -86,6 +86,7 @@ SCREEN_PATIENT_QUESTIONS: Mapping[str, str] = {
     "hematemesis": "Have you been sick (vomited) blood, or what looks like coffee grounds?",
     "nocturnal_symptoms": "Do your tummy or bowel symptoms wake you up at night?",
     "abdominal_or_rectal_mass": "Have you felt a new lump in your tummy or your bottom?",
+    "anal_mass_or_ulceration": "Have you had a sore in or around your bottom that has not healed?",
     "fever": "Have you had a high temperature (fever)?",
     "night_sweats": "Have you had sweats at night that soak your sheets or nightclothes?",
     "progressive_pain": "Has your tummy pain been getting steadily worse?",
@@ -94,12 +95,14 @@ SCREEN_PATIENT_QUESTIONS: Mapping[str, str] = {
     "upper_abdominal_pain": "Have you had pain or discomfort in the upper part of your tummy?",
     "reflux": "Have you had heartburn, or acid coming back up into your throat?",
     "dyspepsia": "Have you had indigestion?",
+    "treatment_resistant_dyspepsia": "Has indigestion carried on even with medicine for it?",
     "nausea_or_vomiting": "Have you felt sick (nauseous) or been sick?",
     "back_pain": "Have you had back pain?",
     "jaundice": "Have your skin or the whites of your eyes turned yellow?",
     "new_onset_diabetes": "Have you been told in the last few months that you have diabetes?",
 }
-"""The alarm screen's yes/no questions (`models.SCREEN_QUESTIONS`) as a patient reads
+"""The alarm screen's yes/no questions (`models.PATIENT_SCREEN_QUESTIONS`: all but what
+only an examination finds) as a patient reads
 them in a check-in: plain, calm words, one question each (the practitioner's words are
 `models.SCREEN_LABELS`)."""
 

@@ -32,7 +32,7 @@ from casebook.catalog.schema import Instrument
 from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, severity_words
 from casebook.errors import CasebookError
 from casebook.interop.fhir_common import INSTRUMENT, LOINC, PATIENT_ID, derived_uuid, urn
-from casebook.models import SCREEN_QUESTIONS, SymptomRating
+from casebook.models import PATIENT_SCREEN_QUESTIONS, SymptomRating
 from casebook.store.checkins import StoredCheckin
 
 __all__ = [
@@ -87,7 +87,7 @@ def _questionnaire(catalog: Catalog, key: str) -> dict[str, Any]:
         return body
     if key == ALARMS:
         yes_no = [("yes", "Yes"), ("no", "No")]
-        items = [_choice(n, SCREEN_PATIENT_QUESTIONS[n], yes_no) for n in SCREEN_QUESTIONS]
+        items = [_choice(n, SCREEN_PATIENT_QUESTIONS[n], yes_no) for n in PATIENT_SCREEN_QUESTIONS]
         body.update(title="Alarm screen", item=items)
         return body
     ins: Instrument = catalog.instruments[key]

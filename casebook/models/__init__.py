@@ -11,8 +11,10 @@ rejects can never reach the store.
 from __future__ import annotations
 
 from casebook.models._base import (
+    EXAMINATION_FINDINGS,
     LEGACY_SCREEN_QUESTIONS,
     PATIENT_ID_RE,
+    PATIENT_SCREEN_QUESTIONS,
     SCREEN_LABELS,
     SCREEN_QUESTIONS,
     SCREEN_RENAMED,
@@ -66,9 +68,11 @@ from casebook.models._records import (
 )
 
 __all__ = [
+    "EXAMINATION_FINDINGS",
     "HISTORY_CATEGORIES",
     "LEGACY_SCREEN_QUESTIONS",
     "PATIENT_ID_RE",
+    "PATIENT_SCREEN_QUESTIONS",
     "PLAN_CATEGORIES",
     "SAFETY_FACTS",
     "SCREEN_LABELS",

@@ -20,8 +20,10 @@ from pydantic import (
 from casebook.ids import PATIENT_ID_RE
 
 __all__ = [
+    "EXAMINATION_FINDINGS",
     "LEGACY_SCREEN_QUESTIONS",
     "PATIENT_ID_RE",
+    "PATIENT_SCREEN_QUESTIONS",
     "SCREEN_LABELS",
     "SCREEN_QUESTIONS",
     "SCREEN_RENAMED",
@@ -232,6 +234,14 @@ SCREEN_QUESTIONS: tuple[str, ...] = tuple(
     n for n in AlarmScreen.model_fields if n != "symptom_onset" and n not in LEGACY_SCREEN_QUESTIONS
 )
 """The yes/no questions the alarm screen asks, in form order."""
+
+EXAMINATION_FINDINGS = frozenset({"upper_abdominal_mass"})
+"""Screen answers only an examination gives (where a mass lies): never asked of a patient."""
+
+PATIENT_SCREEN_QUESTIONS: tuple[str, ...] = tuple(
+    n for n in SCREEN_QUESTIONS if n not in EXAMINATION_FINDINGS
+)
+"""The screen's questions a patient answers in a check-in (`alarms`), in form order."""
 
 SCREEN_LABELS: dict[str, str] = {
     "unintentional_weight_loss": "Unintentional weight loss",

@@ -22,7 +22,15 @@ from casebook.checkins._pages import safety_page
 from casebook.clinic import store_worklist
 from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS
 from casebook.interop.fhir_checkins import checkin_to_bundle
-from casebook.models import SCREEN_LABELS, SCREEN_QUESTIONS, AlarmScreen, Patient, Visit
+from casebook.models import (
+    EXAMINATION_FINDINGS,
+    PATIENT_SCREEN_QUESTIONS,
+    SCREEN_LABELS,
+    SCREEN_QUESTIONS,
+    AlarmScreen,
+    Patient,
+    Visit,
+)
 from casebook.serve.checkin_links import send_checkin
 from casebook.store import CaseStore
 
@@ -33,16 +41,18 @@ def _patient(store: CaseStore, pid: str = "p1", born: date = date(1980, 1, 1)) -
 
 def _answers(yes: set[str]) -> list[tuple[str, str]]:
     """Every alarm question answered: yes for those in `yes`, no for the rest."""
-    return [(f"{ALARMS}.{n}", "yes" if n in yes else "no") for n in SCREEN_QUESTIONS]
+    return [(f"{ALARMS}.{n}", "yes" if n in yes else "no") for n in PATIENT_SCREEN_QUESTIONS]
 
 
 def test_every_screen_question_has_plain_words_for_the_patient() -> None:
-    assert set(SCREEN_PATIENT_QUESTIONS) == set(SCREEN_QUESTIONS)
+    # every question but what only an examination finds (where a mass lies)
+    assert set(SCREEN_PATIENT_QUESTIONS) == set(SCREEN_QUESTIONS) - EXAMINATION_FINDINGS
+    assert set(PATIENT_SCREEN_QUESTIONS) == set(SCREEN_PATIENT_QUESTIONS)
     for name, words in SCREEN_PATIENT_QUESTIONS.items():
         assert words.endswith("?") and words != SCREEN_LABELS[name]
         assert not {"melena", "hematemesis", "dysphagia", "dyspepsia"} & set(words.lower().split())
     (section,) = form_sections(default_catalog(), [ALARMS])
-    assert [q.name for q in section.questions] == [f"alarms.{n}" for n in SCREEN_QUESTIONS]
+    assert [q.name for q in section.questions] == [f"alarms.{n}" for n in PATIENT_SCREEN_QUESTIONS]
     assert all(q.options == (("yes", "Yes"), ("no", "No")) for q in section.questions)
     with pytest.raises(CheckinInputError, match=r"alarms\.melena: not one of the answers"):
         parse_answers(default_catalog(), [ALARMS], [("alarms.melena", "maybe")], complete=False)
