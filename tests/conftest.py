@@ -1,12 +1,15 @@
-"""Shared fixtures: a store on SQLite and (where configured) on PostgreSQL."""
+"""Shared fixtures: a store on SQLite and (where configured) on PostgreSQL; the session's
+JupyterLab for the browser tests."""
 
 from __future__ import annotations
 
 import functools
 import os
+import tempfile
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +18,9 @@ from sqlalchemy.engine import make_url
 from casebook.demo.synthetic import generate_cases
 from casebook.models import Case
 from casebook.store import CaseStore
+
+if TYPE_CHECKING:
+    from tests.workbook.lab import Lab
 
 PG_ENV = "CASEBOOK_TEST_DATABASE_URL"
 PG_SKIP = (
@@ -190,3 +196,31 @@ def sqlite_store(sqlite_url: str) -> Iterator[CaseStore]:
 def demo_cases() -> list[Case]:
     """Four seeded synthetic cases (patient 0 has alarm features)."""
     return generate_cases(4, seed=7)
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """One JupyterLab (tests/workbook/lab.py) for the browser tests of the session: (base
+    URL, token, root). Tests take `lab`, which gives each its own folder and clean state."""
+    from tests.workbook.lab import LabError, running_lab
+
+    root = tmp_path_factory.mktemp("lab")
+    try:
+        with running_lab(root) as (base, token):
+            yield base, token, root
+    except LabError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def lab(jupyterlab: tuple[str, str, Path]) -> Iterator[Lab]:
+    """The session's JupyterLab and a new folder of this test's own under its root. What the
+    test left running there (sessions, kernels, saved tabs) is closed afterwards."""
+    from tests.workbook.lab import Lab, reset_lab
+
+    base, token, root = jupyterlab
+    folder = Path(tempfile.mkdtemp(prefix="test-", dir=root))
+    try:
+        yield Lab(base, token, root, folder)
+    finally:
+        reset_lab(base, token)
