@@ -1,5 +1,5 @@
-"""Shared fixtures: a store on SQLite and (where configured) on PostgreSQL; the session's
-JupyterLab for the browser tests."""
+"""Shared fixtures (a store on SQLite and, where configured, on PostgreSQL; the session's
+JupyterLab for the browser tests) and how a run is ordered and spread over workers."""
 
 from __future__ import annotations
 
@@ -79,6 +79,56 @@ def _order(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_order)  # stable: each group keeps the order pytest collected it in
+
+
+# The README's command (`python -m pytest`, no paths: pytest takes `testpaths`) runs on two
+# workers (pytest-xdist), a file at a time each, so that a file's module fixtures are made
+# once; the files go out in the order above (no reordering by size): ruff and mypy start
+# first, the browser tests last. Most of the suite waits on something (a server or a kernel
+# starting, chromium, PostgreSQL, a subprocess), which the second worker overlaps. Given
+# paths (`python -m pytest tests/x.py -x`), `-n`, `--dist`, `-p no:xdist`, `--pdb` or
+# `--collect-only`, pytest runs as it was asked.
+WORKERS = 2
+# Files that share a session fixture too costly to make twice go to the same worker.
+_SAME_WORKER = {
+    # one JupyterLab (`jupyterlab` below) for the tests that drive it
+    "tests/clinic/test_clinic_browser.py": "jupyterlab",
+    "tests/workbook/test_right_patient_browser.py": "jupyterlab",
+    "tests/workbook/test_workbook_browser.py": "jupyterlab",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    option = config.option
+    if (
+        config.args_source is pytest.Config.ArgsSource.TESTPATHS
+        and config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker runs the share it is sent
+        and getattr(option, "numprocesses", None) is None
+        and getattr(option, "dist", "no") == "no"
+        and not option.usepdb
+        and not option.collectonly
+    ):
+        option.numprocesses = WORKERS
+        option.dist = "loadfile"
+        option.tx = ["popen"] * WORKERS
+        option.loadscopereorder = False  # keep the order above
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadfile`, where the files of `_SAME_WORKER` count as one."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return _SAME_WORKER.get(scope, scope)
+
+    return Scheduling(config, log)
 
 
 @functools.cache
