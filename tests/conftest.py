@@ -1,12 +1,15 @@
-"""Shared fixtures: a store on SQLite and (where configured) on PostgreSQL."""
+"""Shared fixtures (a store on SQLite and, where configured, on PostgreSQL; the session's
+JupyterLab for the browser tests) and how a run is ordered and spread over workers."""
 
 from __future__ import annotations
 
 import functools
 import os
+import tempfile
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +18,9 @@ from sqlalchemy.engine import make_url
 from casebook.demo.synthetic import generate_cases
 from casebook.models import Case
 from casebook.store import CaseStore
+
+if TYPE_CHECKING:
+    from tests.workbook.lab import Lab
 
 PG_ENV = "CASEBOOK_TEST_DATABASE_URL"
 PG_SKIP = (
@@ -73,6 +79,56 @@ def _order(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_order)  # stable: each group keeps the order pytest collected it in
+
+
+# The README's command (`python -m pytest`, no paths: pytest takes `testpaths`) runs on two
+# workers (pytest-xdist), a file at a time each, so that a file's module fixtures are made
+# once; the files go out in the order above (no reordering by size): ruff and mypy start
+# first, the browser tests last. Most of the suite waits on something (a server or a kernel
+# starting, chromium, PostgreSQL, a subprocess), which the second worker overlaps. Given
+# paths (`python -m pytest tests/x.py -x`), `-n`, `--dist`, `-p no:xdist`, `--pdb` or
+# `--collect-only`, pytest runs as it was asked.
+WORKERS = 2
+# Files that share a session fixture too costly to make twice go to the same worker.
+_SAME_WORKER = {
+    # one JupyterLab (`jupyterlab` below) for the tests that drive it
+    "tests/clinic/test_clinic_browser.py": "jupyterlab",
+    "tests/workbook/test_right_patient_browser.py": "jupyterlab",
+    "tests/workbook/test_workbook_browser.py": "jupyterlab",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    option = config.option
+    if (
+        config.args_source is pytest.Config.ArgsSource.TESTPATHS
+        and config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker runs the share it is sent
+        and getattr(option, "numprocesses", None) is None
+        and getattr(option, "dist", "no") == "no"
+        and not option.usepdb
+        and not option.collectonly
+    ):
+        option.numprocesses = WORKERS
+        option.dist = "loadfile"
+        option.tx = ["popen"] * WORKERS
+        option.loadscopereorder = False  # keep the order above
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadfile`, where the files of `_SAME_WORKER` count as one."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return _SAME_WORKER.get(scope, scope)
+
+    return Scheduling(config, log)
 
 
 @functools.cache
@@ -190,3 +246,31 @@ def sqlite_store(sqlite_url: str) -> Iterator[CaseStore]:
 def demo_cases() -> list[Case]:
     """Four seeded synthetic cases (patient 0 has alarm features)."""
     return generate_cases(4, seed=7)
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """One JupyterLab (tests/workbook/lab.py) for the browser tests of the session: (base
+    URL, token, root). Tests take `lab`, which gives each its own folder and clean state."""
+    from tests.workbook.lab import LabError, running_lab
+
+    root = tmp_path_factory.mktemp("lab")
+    try:
+        with running_lab(root) as (base, token):
+            yield base, token, root
+    except LabError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def lab(jupyterlab: tuple[str, str, Path]) -> Iterator[Lab]:
+    """The session's JupyterLab and a new folder of this test's own under its root. What the
+    test left running there (sessions, kernels, saved tabs) is closed afterwards."""
+    from tests.workbook.lab import Lab, reset_lab
+
+    base, token, root = jupyterlab
+    folder = Path(tempfile.mkdtemp(prefix="test-", dir=root))
+    try:
+        yield Lab(base, token, root, folder)
+    finally:
+        reset_lab(base, token)

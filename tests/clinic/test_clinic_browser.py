@@ -10,7 +10,6 @@ flag leaves the worklist when its cell runs again. Screenshots go to test-artifa
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -22,13 +21,11 @@ from tests.workbook.lab import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PAGE_TIMEOUT_MS,
+    Lab,
     open_and_run,
     run_all_cells,
 )
-from tests.workbook.test_workbook_browser import (
-    ARTIFACTS,
-    lab,  # noqa: F401  (the JupyterLab fixture)
-)
+from tests.workbook.test_workbook_browser import ARTIFACTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,10 +48,11 @@ def _in_range_left(store: CaseStore) -> int:
     return int((rows["kind"] == "result-in-range").sum())
 
 
-def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None:  # noqa: F811
+def test_the_clinic_notebook_in_jupyterlab(lab: Lab) -> None:
     from playwright.sync_api import sync_playwright
 
-    base, token, root = lab
+    base, token, root = lab.base, lab.token, lab.folder
+    clinic_page = f"{base}/lab/tree/{lab.path('notebooks/clinic.ipynb')}?token={token}"
     demo = build_demo(root / "demo", patients=12)
     store = CaseStore(demo.url, actor="dr-test")
     clinic_notebook(demo.url, root / "notebooks", execute=True)  # as batch and demo leave it
@@ -70,7 +68,7 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(PAGE_TIMEOUT_MS)
             # opened, not run: each section says what it is, in a sentence
-            page.goto(f"{base}/lab/tree/notebooks/clinic.ipynb?token={token}")
+            page.goto(clinic_page)
             page.get_by_text("to see what needs a decision").first.wait_for()
             page.keyboard.press("Control+b")  # fold the file browser: room for the table
             page.get_by_role("heading", name="Worklist", exact=True).scroll_into_view_if_needed()
@@ -78,7 +76,7 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             shown = page.locator(".jp-OutputArea-output").all_inner_texts()
             assert not [t for t in shown if "children=" in t or "HTML(value=" in t], shown
 
-            foreign = open_and_run(page, base, token, "notebooks/clinic.ipynb")
+            foreign = open_and_run(page, base, token, lab.path("notebooks/clinic.ipynb"))
             page.locator(ROW).first.wait_for()
             rows = page.locator(ROW)
             rows.last.scroll_into_view_if_needed()  # the whole list and its controls in view
@@ -109,7 +107,7 @@ def test_the_clinic_notebook_in_jupyterlab(lab: tuple[str, str, Path]) -> None: 
             # cell run again no longer lists them
             for rule in [r for (p, r) in _open_flags(store) if p == pid]:
                 store.review_flag(pid, rule, "acknowledged")
-            page.goto(f"{base}/lab/tree/notebooks/clinic.ipynb?token={token}")
+            page.goto(clinic_page)
             run_all_cells(page)  # once the kernel is idle
             page.locator(ROW).first.wait_for()
             row = page.locator(f'{ROW}[data-patient="{pid}"]')

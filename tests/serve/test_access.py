@@ -19,7 +19,8 @@ from casebook.store import tables as t
 
 pytestmark = pytest.mark.slow
 
-KERNEL = str(uuid.uuid4())
+KERNEL = str(uuid.uuid4())  # a new id each run; the test ids say <kernel> (xdist's workers
+# each collect the suite and must name the same tests)
 # Every route stock Voilà, jupyter_server or JupyterLab would offer. None exists here.
 CLOSED_PATHS = [
     "/tree",
@@ -157,7 +158,7 @@ def test_a_token_in_the_url_replaces_the_session(server: Server, serve_store) ->
     assert _name(serve_store.url, a) not in page.body
 
 
-@pytest.mark.parametrize("path", CLOSED_PATHS)
+@pytest.mark.parametrize("path", CLOSED_PATHS, ids=lambda p: p.replace(KERNEL, "<kernel>"))
 def test_every_other_route_is_404_with_or_without_a_session(
     server: Server, serve_store, path: str
 ) -> None:
@@ -190,7 +191,7 @@ def test_no_credentials_is_401(server: Server) -> None:
     "token",
     [
         "x" * 43,
-        secrets.token_urlsafe(32),
+        pytest.param(secrets.token_urlsafe(32), id="unknown-token"),  # new each run
         "short",
         "a" * 44,
         "../../etc/passwd",

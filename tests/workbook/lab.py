@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -139,6 +140,43 @@ def running_lab(
         log.close()
 
 
+@dataclass(frozen=True)
+class Lab:
+    """A JupyterLab that the browser tests of a session share (see tests/conftest.py), and
+    the folder of one test under its root: each test writes only there."""
+
+    base: str
+    token: str
+    root: Path  # the server's root folder
+    folder: Path  # this test's own folder under `root`
+
+    def path(self, file: Path | str) -> str:
+        """`file` (under `folder`, or relative to it) as a path under the server's root."""
+        return (self.folder / file).relative_to(self.root).as_posix()
+
+
+def _api(base: str, token: str, method: str, path: str) -> object:
+    request = urllib.request.Request(
+        f"{base}{path}", method=method, headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def reset_lab(base: str, token: str) -> None:
+    """Close what a test left in the server, so that the next test finds it as if new: its
+    sessions (each stops its kernel) and the saved workspaces (a page would reopen their
+    tabs). The test's browser is closed by then: no page saves a workspace again."""
+    sessions = _api(base, token, "GET", "/api/sessions")
+    for session in sessions if isinstance(sessions, list) else []:
+        _api(base, token, "DELETE", f"/api/sessions/{session['id']}")
+    spaces = _api(base, token, "GET", "/lab/api/workspaces")
+    ids = spaces.get("workspaces", {}).get("ids", []) if isinstance(spaces, dict) else []
+    for space in ids:
+        _api(base, token, "DELETE", f"/lab/api/workspaces/{space}")
+
+
 # The notebook on show: JupyterLab may restore other notebooks of the workspace in tabs
 # behind it (hidden, but in the page), at a moment that depends on the machine's speed.
 SHOWN = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -199,24 +237,25 @@ def run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def _answer_dialog(page) -> bool:  # type: ignore[no-untyped-def]
-    """Accept the dialogs JupyterLab puts over the notebook, as a practitioner would; True if
+    """Accept the dialog JupyterLab put over the notebook, as a practitioner would; True if
     there was one. Run All on a session whose kernel was not connected yet (a busy machine)
-    asks "Select Kernel", with the notebook's own kernel chosen. A click JupyterLab did not
-    take (the dialog still opening), or a dialog that follows the first, is answered again:
-    no wait here is a bound on how fast the machine is."""
+    asks "Select Kernel", with the notebook's own kernel chosen. On a busy machine the
+    dialog can still be there after the click (it asks again, or the click came before it
+    listened): then it is answered again. Each wait is for the page's answer to a click."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    dialog = page.locator(".jp-Dialog")
-    answered = False
-    for _ in range(20):
-        if not dialog.count():
-            return answered
-        title = dialog.locator(".jp-Dialog-header").all_inner_texts()
-        dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click()
-        answered = True
-        with contextlib.suppress(PlaywrightTimeout):
+    dialog = page.locator(".jp-Dialog").first
+    if not dialog.count():
+        return False
+    for _attempt in range(5):
+        with contextlib.suppress(PlaywrightTimeout):  # gone since: nothing to click
+            dialog.locator(".jp-Dialog-button.jp-mod-accept").click(timeout=30_000)
+        try:
             dialog.wait_for(state="detached", timeout=30_000)
-    raise LabError(f"JupyterLab kept showing a dialog: {title}")
+        except PlaywrightTimeout:
+            continue
+        return True
+    raise LabError("a dialog stayed over the notebook:\n" + dialog.inner_text())
 
 
 def open_and_run(page, base: str, token: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ letter's link opens the PDF inside the same JupyterLab. Screenshots go to test-a
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -17,11 +16,8 @@ from casebook.demo import build_demo
 from casebook.notebooks import case_notebook_name
 from casebook.store import CaseStore
 from casebook.workbook import case_notebook
-from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, SHOWN, open_and_run, run_all_cells
-from tests.workbook.test_workbook_browser import (
-    ARTIFACTS,
-    lab,  # noqa: F401  (the JupyterLab fixture)
-)
+from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, SHOWN, Lab, open_and_run, run_all_cells
+from tests.workbook.test_workbook_browser import ARTIFACTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -64,12 +60,10 @@ def _current_tab(page) -> str:  # type: ignore[no-untyped-def]
     )
 
 
-def test_three_patients_from_the_worklist_in_one_jupyterlab(
-    lab: tuple[str, str, Path],  # noqa: F811
-) -> None:
+def test_three_patients_from_the_worklist_in_one_jupyterlab(lab: Lab) -> None:
     from playwright.sync_api import sync_playwright
 
-    base, token, root = lab
+    base, token, root = lab.base, lab.token, lab.folder
     demo = build_demo(root / "demo", patients=4, summaries=False)
     store = CaseStore(demo.url)
     patients = {p.id: p for p in store.patients()}
@@ -83,7 +77,7 @@ def test_three_patients_from_the_worklist_in_one_jupyterlab(
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
-            foreign = open_and_run(page, base, token, "notebooks/clinic.ipynb")
+            foreign = open_and_run(page, base, token, lab.path("notebooks/clinic.ipynb"))
             page.evaluate(_MARK)
             rows = page.locator(".casebook-clinic-worklist .casebook-worklist-patient")
             rows.first.wait_for()

@@ -7,7 +7,6 @@ the test. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from casebook.demo import DemoResult
 from casebook.store import CaseStore
 from casebook.workbook import case_notebook
-from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, LabError, open_and_run, running_lab
+from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, Lab, open_and_run
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -29,22 +28,12 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
-    """JupyterLab on 127.0.0.1:<free port> over tmp_path; (base URL, token, root)."""
-    try:
-        with running_lab(tmp_path) as (base, token):
-            yield base, token, tmp_path
-    except LabError as exc:
-        pytest.fail(str(exc))
-
-
-def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: DemoResult) -> None:
+def test_the_workbook_in_jupyterlab(lab: Lab, demo_store: DemoResult) -> None:
     from playwright.sync_api import sync_playwright
 
-    base, token, root = lab
+    base, token = lab.base, lab.token
     pid = demo_store.patient_ids[0]
-    workbook = case_notebook(pid, demo_store.url, root / "notebooks").relative_to(root)
+    workbook = lab.path(case_notebook(pid, demo_store.url, lab.folder / "notebooks"))
     store = CaseStore(demo_store.url)
     case = store.load_case(pid)
     latest = case.sorted_visits()[-1]
@@ -58,7 +47,7 @@ def test_the_workbook_in_jupyterlab(lab: tuple[str, str, Path], demo_store: Demo
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            foreign = open_and_run(page, base, token, workbook.as_posix())
+            foreign = open_and_run(page, base, token, workbook)
 
             symptom = page.locator(".casebook-symptom-bloating")
             symptom.wait_for()
