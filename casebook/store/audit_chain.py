@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from casebook.store import tables
 from casebook.store.audit_key import read_key, seal
-from casebook.store.engine import AUDIT_CHAIN_LOCK, advisory_lock
+from casebook.store.engine import AUDIT_CHAIN_LOCK, NEW_PATIENTS_LOCK, advisory_lock
 
 __all__ = [
     "FIELDS",
@@ -153,8 +153,13 @@ def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
 
 
 def lock_chain(conn: sa.Connection) -> None:
-    """Hold the chain for this transaction (PostgreSQL; SQLite's write lock already does)."""
-    advisory_lock(conn, AUDIT_CHAIN_LOCK)
+    """Hold the chain for this transaction (PostgreSQL; SQLite's write lock already does).
+
+    The new-patients lock is taken first, in the same statement: a transaction that audits
+    and then creates a patient, beside one that creates a patient and then audits, would
+    otherwise each hold the lock the other waits for (a deadlock PostgreSQL ends by failing
+    one of them). Every transaction takes the two in this one order."""
+    advisory_lock(conn, NEW_PATIENTS_LOCK, AUDIT_CHAIN_LOCK)
 
 
 def last_hash(conn: sa.Connection) -> str:

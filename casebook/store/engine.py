@@ -78,11 +78,11 @@ AUDIT_CHAIN_LOCK = 0x63617365626F6F6B  # "casebook"
 NEW_PATIENTS_LOCK = AUDIT_CHAIN_LOCK + 1
 
 
-def advisory_lock(conn: sa.Connection, key: int) -> None:
-    """Hold `key` until this transaction ends (PostgreSQL). SQLite needs none: its write
-    transactions already run one at a time."""
+def advisory_lock(conn: sa.Connection, *keys: int) -> None:
+    """Hold each of `keys`, in that order, until this transaction ends (PostgreSQL), in one
+    round trip. SQLite needs none: its write transactions already run one at a time."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        conn.execute(sa.select(*(sa.func.pg_advisory_xact_lock(key) for key in keys)))
 
 
 class _NotJson:
