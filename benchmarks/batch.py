@@ -47,6 +47,17 @@ kernel. What is left per notebook (sampled with py-spy, under load): ipykernel's
 start-up in each forked kernel (IPKernelApp.initialize: shell, magics, history),
 SQLAlchemy compiling the case's queries afresh in each kernel's new engine, the charts,
 and papermill serialising the notebook once more than casebook writes it.
+
+Then (perf18): papermill's extra serialisation skipped, forked kernels given nbclient's
+in-memory history (they had been writing to the user's history file), the head migration
+read once in the fork server, pool workers forked instead of spawned. Measured per part
+(cpuacct cgroup, 12 notebooks, `--workers 1`, load 4-8): ~13.5-15 s of CPU in all, of it
+the chart service ~4.5 s (52 charts, ~75 ms each in vl-convert, none drawn twice), the
+kernels ~4.5 s, the fork server ~1.9 s (its imports), the batch process ~3.5 s; the changes
+save ~0.2 s (client side, measured) and ~0.6 s (one fewer worker import) of it, within the
+noise of a whole run. Same-condition runs of `--patients 6 --rounds 2`, main then this
+branch: (a) 10.5 / 11.8 s a notebook, (b) 8.6x / 5.8x, (c) 6.7x / 7.2x, no-op 0.23 / 0.19 s
+at load 4-8: on a machine this busy the ratios move more between runs than any change.
 """
 
 from __future__ import annotations

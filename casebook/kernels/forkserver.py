@@ -8,7 +8,9 @@ Run as `python -m casebook.kernels.forkserver SOCKET [MODULE ...]` by `ForkServe
   a second OS thread (forking a threaded process can deadlock the child); it never creates
   a zmq context, and `OPENBLAS_NUM_THREADS=1` keeps numpy's thread pool out;
 - listens on a Unix socket (in a 0700 folder made by its owner) for one JSON line per
-  request: `{"connection_file": ..., "cwd": ..., "env": {...}}`, answers `{"pid": N}`;
+  request: `{"connection_file": ..., "cwd": ..., "env": {...}, "argv": [...]}`, answers
+  `{"pid": N}` (`argv`, optional: the extra arguments a plain kernel's command line would
+  carry after the kernelspec's own, e.g. nbclient's `--HistoryManager.hist_file=:memory:`);
 - ignores SIGCHLD so the kernels it forks are reaped by the system as they exit, and
   ignores SIGINT (its owner stops it by closing its standard input, or by SIGTERM);
 - never runs patient code: it only imports libraries and forks. Each child starts a new
@@ -63,11 +65,23 @@ def thread_count() -> int:
 
 
 def request_fork(
-    socket_path: str, connection_file: str, cwd: str, env: Mapping[str, str], timeout: float = 30
+    socket_path: str,
+    connection_file: str,
+    cwd: str,
+    env: Mapping[str, str],
+    timeout: float = 30,
+    argv: Sequence[str] = (),
 ) -> int:
-    """Ask the server at `socket_path` for a kernel; returns its pid. Raises OSError."""
+    """Ask the server at `socket_path` for a kernel; returns its pid. Raises OSError.
+    `argv`: the kernel's extra command-line arguments (as a plain kernel would get them)."""
     payload = json.dumps(
-        {"connection_file": connection_file, "cwd": cwd, "env": dict(env), "owner": os.getpid()}
+        {
+            "connection_file": connection_file,
+            "cwd": cwd,
+            "env": dict(env),
+            "owner": os.getpid(),
+            "argv": list(argv),
+        }
     )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout)
@@ -123,10 +137,13 @@ def _handle(listener: socket.socket, conn: socket.socket) -> None:
         request = json.loads(_read_line(conn))
         cf, cwd, env = request["connection_file"], request["cwd"], request["env"]
         owner = request.get("owner", 0)
+        argv = request.get("argv", [])
         if not (isinstance(cf, str) and isinstance(cwd, str) and isinstance(env, dict)):
             raise ValueError("bad request")
         if not isinstance(owner, int) or isinstance(owner, bool):
             raise ValueError("bad owner")
+        if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+            raise ValueError("bad argv")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _reply(conn, {"error": f"{type(exc).__name__}: {exc}"})
         return
@@ -136,7 +153,7 @@ def _handle(listener: socket.socket, conn: socket.socket) -> None:
         code = 1
         try:
             listener.close()
-            _become_kernel(cf, cwd, env, server_pid, conn, owner)
+            _become_kernel(cf, cwd, env, server_pid, conn, owner, argv)
             code = 0
         except BaseException:  # noqa: BLE001 - the child must reach os._exit, whatever
             traceback.print_exc()
@@ -174,6 +191,7 @@ def _become_kernel(
     server_pid: int,
     conn: socket.socket,
     owner: int = 0,
+    argv: Sequence[str] = (),
 ) -> None:
     os.setsid()
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
@@ -192,9 +210,9 @@ def _become_kernel(
         sys.modules["numpy"].random.seed()  # every child would otherwise share one state
     from ipykernel.kernelapp import IPKernelApp
 
-    sys.argv = ["ipykernel_launcher", "-f", connection_file]
+    sys.argv = ["ipykernel_launcher", "-f", connection_file, *argv]
     app = IPKernelApp.instance()
-    app.initialize(["-f", connection_file, f"--IPKernelApp.parent_handle={server_pid}"])
+    app.initialize(["-f", connection_file, f"--IPKernelApp.parent_handle={server_pid}", *argv])
     if "ipywidgets" in sys.modules:
         # ipywidgets registers its comm target at import only when a kernel exists;
         # it was imported before this kernel did.

@@ -6,6 +6,8 @@ casebook/kernels/server.py); registered as the `casebook-forked` entry point of
 (ports, connection file, environment) is `LocalProvisioner`'s; only the launch and the
 process handling differ:
 
+- the kernel gets the arguments jupyter_client appended to the kernelspec's command
+  (`extra_arguments`), as a plain kernel would: nbclient's in-memory history among them;
 - the kernel is not our child: it is watched by pid (`os.kill(pid, 0)`); the fork server
   lets the system reap it;
 - each kernel leads its own process group, so interrupt and kill reach the processes it
@@ -151,7 +153,9 @@ class ForkedProvisioner(LocalProvisioner):
         if socket_path:
             try:
                 # off the event loop: the server's other requests go on while it forks
-                pid = await asyncio.to_thread(request_fork, socket_path, connection_file, cwd, env)
+                pid = await asyncio.to_thread(
+                    request_fork, socket_path, connection_file, cwd, env, argv=self._extra(cmd)
+                )
             except (OSError, ValueError) as exc:
                 self.log.warning("casebook: fork server unavailable (%s); plain kernel start", exc)
             else:
@@ -160,6 +164,13 @@ class ForkedProvisioner(LocalProvisioner):
                 self.cwd = cwd
                 return self.connection_info
         return await super().launch_kernel(cmd, **kwargs)
+
+    def _extra(self, cmd: list[str]) -> list[str]:
+        """The arguments jupyter_client appended to the kernelspec's argv (its
+        `extra_arguments`: nbclient's in-memory history, say): a forked kernel gets them as
+        a plain one would."""
+        spec = self.kernel_spec
+        return list(cmd[len(spec.argv) :]) if spec is not None else []
 
     async def cleanup(self, restart: bool = False) -> None:
         await super().cleanup(restart=restart)

@@ -67,6 +67,7 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "casebook.dashboard.sections",
     # loaded and compiled once here, not in every kernel (the forked child keeps them)
     "casebook.catalog:default_catalog",
+    "casebook.store.migrate:head_revision",  # every kernel opens a store
     "casebook.dashboard:warm_templates",
     "casebook.clinic",  # the batch's clinic notebook: ~0.65 s of imports per kernel otherwise
 )

@@ -48,12 +48,22 @@ def server() -> Iterator[ForkServer]:
         yield running
 
 
-def _run(kernel_name: str, jupyter_path: str, cwd: Path, code: str = PROBE) -> dict[str, Any]:
+def _run(
+    kernel_name: str,
+    jupyter_path: str,
+    cwd: Path,
+    code: str = PROBE,
+    extra_arguments: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Start a kernel, run `code`, kill the kernel; the JSON it printed, plus its pid state."""
 
     async def go() -> dict[str, Any]:
         km = kernel_manager_class(jupyter_path)(kernel_name=kernel_name)
-        await km.start_kernel(cwd=str(cwd), env={**os.environ, "CASEBOOK_PROBE": "yes"})
+        await km.start_kernel(
+            cwd=str(cwd),
+            env={**os.environ, "CASEBOOK_PROBE": "yes"},
+            extra_arguments=list(extra_arguments),
+        )
         kc = km.client()
         kc.start_channels()
         try:
@@ -98,6 +108,27 @@ def test_each_forked_kernel_is_a_fresh_complete_kernel(server: ForkServer, tmp_p
     assert first["pid"] != second["pid"]
     assert first["random"] != second["random"]  # numpy reseeded in each child
     assert server.alive  # killing kernels never reaches the server
+
+
+def test_a_forked_kernel_gets_the_extra_arguments_a_plain_one_would(
+    server: ForkServer, tmp_path: Path
+) -> None:
+    # nbclient asks every kernel for an in-memory history: no kernel of a batch writes
+    # its cells (the injected patient id among them) into the user's history file
+    code = (
+        "import json, os\nfrom IPython import get_ipython\n"
+        "hm = get_ipython().history_manager\n"
+        "print(json.dumps({'pid': os.getpid(), 'ppid': os.getppid(), "
+        "'hist_file': str(hm.hist_file), 'saving': hm.save_thread is not None}))"
+    )
+    args = ("--HistoryManager.hist_file=:memory:",)
+    probe = _run(KERNEL_NAME, server.jupyter_path, tmp_path, code, extra_arguments=args)
+    assert server.process is not None
+    assert (probe["ppid"], probe["hist_file"], probe["saving"]) == (
+        server.process.pid,
+        ":memory:",
+        False,
+    )
 
 
 def test_the_plain_kernel_is_the_fallback_when_the_server_is_gone(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from casebook.notebooks import (
     NotebookFailed,
     NotebookStalled,
     ParameterError,
+    _run,
     case_parameters,
     check_parameters,
     output_path,
@@ -249,6 +250,7 @@ def test_a_bad_parameter_stops_before_papermill(tmp_path: Path, monkeypatch) -> 
         raise AssertionError("papermill was called")
 
     monkeypatch.setattr(papermill, "execute_notebook", boom)
+    monkeypatch.setattr(_run, "_execute_notebook", boom)  # run_notebook's way into papermill
     out = tmp_path / "x" / "case.ipynb"
     for params in ({"x=1;import os": 1}, {"patient_id": "../x"}, {"database_url": PG_URL}):
         with pytest.raises(ParameterError):
