@@ -151,23 +151,3 @@ def test_tasks_an_interrupt_leaves_never_print_a_traceback(
     loop.run_until_complete(asyncio.sleep(0.01))  # the kernel's clean-up
     gc.collect()
     assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
-
-
-def test_pool_workers_fork_only_from_a_process_with_one_thread() -> None:
-    import threading
-
-    from casebook.notebooks._exec import _pool_context
-
-    code = "from casebook.notebooks._exec import _pool_context as c; print(c().get_start_method())"
-    alone = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert alone.stdout.strip() == "fork"  # the workers inherit warm_imports' imports
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait, daemon=True)
-    other.start()
-    try:
-        assert _pool_context().get_start_method() == "spawn"  # forking threads can deadlock
-    finally:
-        stop.set()
-        other.join()
