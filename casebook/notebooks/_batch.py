@@ -410,7 +410,5 @@ def _execute(
 def _progress_bar(total: int, progress: bool | None) -> Any:  # a tqdm bar: tqdm is untyped
     from tqdm import tqdm
 
-    # no monitor thread (it redraws an idle bar): one thread may fork (_exec._pool_context)
-    bar = type("BatchBar", (tqdm,), {"monitor_interval": 0})
     disable = (not sys.stderr.isatty()) if progress is None else not progress
-    return bar(total=total, unit="nb", file=sys.stderr, disable=disable, desc="casebook batch")
+    return tqdm(total=total, unit="nb", file=sys.stderr, disable=disable, desc="casebook batch")

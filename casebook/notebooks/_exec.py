@@ -87,24 +87,9 @@ def _ready(kernels: Kernels, helpers: Sequence[HelperProcess]) -> Kernels:
     return replace(kernels, fork_server=fork_server, env=env)
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """How the pool's workers start. Forked when this process holds one thread (the batch
-    command): it pays `warm_imports` once (~0.6 s of CPU) and every worker inherits them,
-    instead of each spawned worker importing them again. Spawned otherwise (a process
-    with threads, a Jupyter kernel say, must not fork: a child can deadlock)."""
-    from casebook.kernels.forkserver import thread_count
-
-    if "fork" in multiprocessing.get_all_start_methods() and thread_count() == 1:
-        warm_imports()
-        if thread_count() == 1:  # the imports started none
-            return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
 def run_local(jobs: Sequence[Job], kernels: Kernels, workers: int) -> Iterator[Outcome]:
-    """Run `jobs` here (`workers == 1`) or in a pool of `workers` processes (forked when
-    safe, see `_pool_context`); `kernels.env` is added to each kernel's environment (not
-    to any process's)."""
+    """Run `jobs` here (`workers == 1`) or in a pool of `workers` spawned processes;
+    `kernels.env` is added to each kernel's environment (not to any process's)."""
     if not jobs:
         return
     workers = max(1, min(workers, len(jobs)))
@@ -116,10 +101,12 @@ def run_local(jobs: Sequence[Job], kernels: Kernels, workers: int) -> Iterator[O
                 yield build(job, ready)
             return
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_pool_context(), initializer=_worker_init
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
         )
         try:
-            # Start the workers (spawned ones import papermill) while the helpers import.
+            # Spawn the workers (they import papermill) while the helpers import.
             warm = [pool.submit(_warm) for _ in range(workers)]
             ready = _ready(kernels, helpers)
             wait(warm)
