@@ -16,7 +16,7 @@ overwritten) or marks it reviewed (the check-in visit stays as its own data poin
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -55,6 +55,7 @@ __all__ = [
     "open_checkin",
     "patient_checkins",
     "save_draft",
+    "send_checkin_read",
     "submit_checkin",
 ]
 
@@ -151,6 +152,12 @@ def get_checkin(conn: sa.Connection, checkin_id: str) -> StoredCheckin | None:
     """The check-in of this id, or None."""
     row = conn.execute(_by_id(), {"checkin_id": checkin_id}).first()
     return None if row is None else _from_row(row)
+
+
+def send_checkin_read(conn: sa.Connection, checkin_id: str) -> Callable[[], StoredCheckin | None]:
+    """`get_checkin` sent (inside `pipeline.pipelined`, with other reads): what reads it."""
+    sent = send(conn, _by_id(), {"checkin_id": checkin_id})
+    return lambda: next((_from_row(r) for r in sent()), None)
 
 
 def patient_checkins(conn: sa.Connection, patient_id: str) -> list[StoredCheckin]:

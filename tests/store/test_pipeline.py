@@ -3,13 +3,14 @@ reads come back as SQLAlchemy's would, and a refused statement writes nothing.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from casebook.errors import StoreError
 from casebook.models import Case, Patient
+from casebook.serve.checkin_links import send_checkin
 from casebook.store import CaseStore, import_cases, tables
 from casebook.store.audit_chain import _last, send_head
 from casebook.store.pipeline import pipelined
@@ -66,3 +67,17 @@ def test_a_refused_statement_in_a_pipeline_writes_nothing(store: CaseStore) -> N
     if refused is StoreError:  # one line, naming no value from the row
         assert "\n" not in str(caught.value) and "no such link" not in str(caught.value)
     assert store.get_patient("p1").name == "Test Person"
+
+
+def test_a_session_and_its_checkin_read_together_as_apart(store: CaseStore) -> None:
+    """The form page's one lookup answers as `find_session` and `checkin` do."""
+    store.add_patient(Patient(id="p1", name="Test Person", birth_date=date(1980, 1, 1)))
+    _, checkin = send_checkin(store, "p1", ["phq9"])
+    now = datetime.now(UTC)
+    later = now + timedelta(hours=1)
+    store.add_session("s" * 64, checkin.token_hash, created_at=now, expires_at=later)
+    found = store.session_and_checkin("s" * 64, checkin.id)
+    assert found == (store.find_session("s" * 64), store.checkin(checkin.id))
+    assert found[0] is not None and found[0].expires_at == later
+    assert found[1] == checkin
+    assert store.session_and_checkin("t" * 64, "0" * 32) == (None, None)
