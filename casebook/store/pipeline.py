@@ -7,8 +7,9 @@ inserts and updates run through SQLAlchemy; their `rowcount` is not known there)
 reads sent with `send` all go out without waiting, and the block's end waits for them
 once. The server still runs them one by one, in order, in the caller's transaction: a
 read sees every write sent before it. The first error aborts the transaction and is
-raised when the block ends, as one line (StoreError, no value from the row), so the
-caller's transaction is rolled back whole. A read's rows are taken after the block.
+raised when the block ends (a refused write as one line, StoreError, no value from the
+row; any other as SQLAlchemy raises it), so the caller's transaction is rolled back
+whole. A read's rows are taken after the block.
 
 SQLite is in-process (no round trips): there `pipelined` does nothing and `send` runs its
 statement at once.
@@ -62,8 +63,12 @@ def pipelined(conn: sa.Connection) -> Iterator[None]:
         with driver.pipeline():
             yield
     except psycopg.Error as exc:  # raised by the server when the block ends
-        kind = type(exc).__name__
-        raise StoreError(f"the database refused a write ({kind}); nothing was saved") from None
+        if isinstance(exc, psycopg.IntegrityError):  # as `writes.insert_records` says it
+            kind = type(exc).__name__
+            raise StoreError(f"the database refused a write ({kind}); nothing was saved") from None
+        # any other as SQLAlchemy raises it, so that a refusal by the grants still reads
+        # as RoleError where the caller names it (`roles.refusals_named`)
+        raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
 
 
 @functools.lru_cache(maxsize=64)

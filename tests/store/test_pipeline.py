@@ -13,7 +13,7 @@ from casebook.models import Case, Patient
 from casebook.serve.checkin_links import send_checkin
 from casebook.store import CaseStore, import_cases, tables
 from casebook.store.audit_chain import _last, send_head
-from casebook.store.pipeline import pipelined
+from casebook.store.pipeline import pipelined, send
 from casebook.store.reads import read_case_parts, send_case_parts
 from casebook.store.records import ENTITIES
 
@@ -81,3 +81,10 @@ def test_a_session_and_its_checkin_read_together_as_apart(store: CaseStore) -> N
     assert found[0] is not None and found[0].expires_at == later
     assert found[1] == checkin
     assert store.session_and_checkin("t" * 64, "0" * 32) == (None, None)
+
+
+def test_a_refused_read_in_a_pipeline_raises_as_sqlalchemy_does(store: CaseStore) -> None:
+    """Not a refused write: the error SQLAlchemy would raise (a role's refusal, named by
+    `roles.refusals_named`, stays a RoleError)."""
+    with pytest.raises(sa.exc.DBAPIError), store.read(single=True) as conn, pipelined(conn):
+        send(conn, sa.select(sa.literal_column("1")).where(sa.text("no_such_column = 1")), {})
