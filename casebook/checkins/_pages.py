@@ -49,6 +49,15 @@ def _question(question: Question, chosen: str | None) -> Markup:
     return Markup(html.render(q=question, chosen=chosen))  # noqa: S704  # autoescaped output
 
 
+@functools.lru_cache(maxsize=1024)
+def _section(section: Section, chosen: tuple[str | None, ...]) -> Markup:
+    """One section of the form with the options `chosen` (one per question) ticked,
+    rendered (autoescaped) once per section and answers: the page is mostly these, and
+    most pages show a section unanswered or as saved. Bounded like `_question`."""
+    html = environment("casebook.checkins", "trim").get_template("section.html.j2")
+    return Markup(html.render(section=section, chosen=chosen, question=_question))  # noqa: S704  # autoescaped output
+
+
 def form_page(
     sections: Sequence[Section],
     draft: Draft,
@@ -62,7 +71,9 @@ def form_page(
     return _render(
         "form.html.j2",
         title="Before your visit",
-        sections=sections,
+        sections=[
+            _section(s, tuple(draft.answered(q.name) for q in s.questions)) for s in sections
+        ],
         draft=draft,
         action=action,
         xsrf=xsrf,

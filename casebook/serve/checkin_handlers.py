@@ -45,7 +45,7 @@ from casebook.serve.handlers import DashboardHandler, Refusal
 from casebook.serve.headers import CONTENT_SECURITY_POLICY
 from casebook.serve.identity import NoCredentials, PatientUser
 from casebook.serve.limits import RateLimiter, Throttled
-from casebook.serve.tokens import AccessRefused
+from casebook.serve.tokens import AccessRefused, session_grant, session_hash
 from casebook.store import CaseStore
 from casebook.store.checkins import CheckinKey, StoredCheckin
 
@@ -143,6 +143,8 @@ class CheckinFormHandler(CheckinStartHandler):
 
     SUPPORTED_METHODS = ("GET", "POST")  # type: ignore[assignment]  # the form posts
     _checkin_id = ""
+    _prefetched = False
+    _found: StoredCheckin | None = None
 
     def prepare(self) -> None:
         announced = self.request.headers.get("Content-Length", "0").strip() or "0"
@@ -161,6 +163,20 @@ class CheckinFormHandler(CheckinStartHandler):
     async def get(self, checkin_id: str = "") -> None:
         self._checkin_id = checkin_id
         await super().get()
+
+    async def _identify(self) -> PatientUser:
+        """A session (re)opening its form, the usual GET: the session and the check-in are
+        read together, on one connection; a link's token goes the usual way."""
+        identity = self.state.identity
+        secret, via = identity.presented(self)
+        if via != "session":
+            return await identity.identify(self)
+        wanted = session_hash(secret)
+        stored, self._found = await asyncio.to_thread(
+            identity.store.session_and_checkin, wanted, self._checkin_id
+        )
+        self._prefetched = True
+        return identity.user_of(session_grant(stored), secret, via)
 
     async def _view(self, user: PatientUser) -> None:
         checkin = await self._checkin(user)
@@ -184,7 +200,10 @@ class CheckinFormHandler(CheckinStartHandler):
     async def _checkin(self, user: PatientUser) -> StoredCheckin:
         """This patient's check-in of the path (404 for anyone else's), if still open."""
         store: CaseStore = self.state.identity.store
-        found = await asyncio.to_thread(store.checkin, self._checkin_id)
+        if self._prefetched:  # read with the session (`_identify`), once
+            found, self._prefetched = self._found, False
+        else:
+            found = await asyncio.to_thread(store.checkin, self._checkin_id)
         if found is None or found.patient_id != user.patient_id:
             raise web.HTTPError(404)
         self._closed(found.closed_reason(datetime.now(UTC)))

@@ -194,7 +194,7 @@ class DashboardHandler(BaseHandler):
     async def get(self) -> None:
         state = self.state
         try:
-            user = await state.identity.identify(self)
+            user = await self._identify()
         except NoCredentials:
             self._throttle(state.address_limiter, self.request.remote_ip or "?")
             ended = state.identity.ended_reason(self)
@@ -215,6 +215,10 @@ class DashboardHandler(BaseHandler):
             await self._open(user)
         else:
             await self._view(user)
+
+    async def _identify(self) -> PatientUser:
+        """The patient of this GET (AccessRefused or NoCredentials otherwise)."""
+        return await self.state.identity.identify(self)
 
     async def _refuse(self, refused: AccessRefused) -> None:
         state = self.state

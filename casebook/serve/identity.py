@@ -85,7 +85,7 @@ class PatientIdentityProvider(IdentityProvider):
     def get_cookie_name(self, handler: web.RequestHandler) -> str:
         return self.cookie_name
 
-    def _presented(self, handler: web.RequestHandler) -> tuple[str, str]:
+    def presented(self, handler: web.RequestHandler) -> tuple[str, str]:
         """(token, via) from the URL, else from the cookie; NoCredentials if neither."""
         in_url = handler.request.query_arguments.get("token")
         if in_url is not None:
@@ -99,9 +99,13 @@ class PatientIdentityProvider(IdentityProvider):
 
     async def identify(self, handler: web.RequestHandler) -> PatientUser:
         """The patient of this request; AccessRefused or NoCredentials otherwise."""
-        secret, via = self._presented(handler)
+        secret, via = self.presented(handler)
         check = check_token if via == "link" else check_session
         grant: Grant = await asyncio.to_thread(check, self.store, secret)
+        return self.user_of(grant, secret, via)
+
+    def user_of(self, grant: Grant, secret: str, via: str) -> PatientUser:
+        """The patient user of a `grant` found for `secret` (a link token or session id)."""
         return PatientUser(
             username=f"link-{grant.link_id}",
             name="patient link",

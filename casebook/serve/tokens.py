@@ -52,6 +52,8 @@ __all__ = [
     "open_session",
     "record_use",
     "revoke",
+    "session_grant",
+    "session_hash",
 ]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8866"
@@ -180,9 +182,19 @@ def open_session(store: CaseStore, link: Grant, *, now: datetime | None = None) 
 def check_session(store: CaseStore, session: str, *, now: datetime | None = None) -> Grant:
     """The grant behind a session id, refused as `check_token` refuses its link (revoked,
     expired, patient deleted), or as unknown."""
+    return _granted(store.find_session(session_hash(session)), now)
+
+
+def session_hash(session: str) -> str:
+    """The stored hash of a session id; AccessRefused (unknown) for one of the wrong form."""
     if not isinstance(session, str) or not _TOKEN_RE.fullmatch(session):
         raise AccessRefused("unknown")
-    return _granted(store.find_session(hash_token(session)), now)
+    return hash_token(session)
+
+
+def session_grant(stored: StoredLink | None, *, now: datetime | None = None) -> Grant:
+    """`check_session`'s answer from the session `stored` (read with its `session_hash`)."""
+    return _granted(stored, now)
 
 
 def _granted(stored: StoredLink | None, now: datetime | None) -> Grant:

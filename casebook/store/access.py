@@ -15,6 +15,7 @@ a link ends its sessions at once.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 
 from casebook.errors import NotFoundError
 from casebook.store import tables
+from casebook.store.pipeline import send
 from casebook.store.records import aware
 from casebook.store.transaction import Transaction
 
@@ -35,6 +37,7 @@ __all__ = [
     "live_link_patients",
     "record_link_use",
     "revoke_links",
+    "send_session",
 ]
 
 
@@ -147,6 +150,12 @@ def find_session(conn: sa.Connection, session_hash: str) -> StoredLink | None:
     and the link's), or None."""
     row = conn.execute(_session_query(), {"session_hash": session_hash}).first()
     return None if row is None else _stored(row, row.session_expires_at)
+
+
+def send_session(conn: sa.Connection, session_hash: str) -> Callable[[], StoredLink | None]:
+    """`find_session` sent (inside `pipeline.pipelined`, with other reads): what reads it."""
+    sent = send(conn, _session_query(), {"session_hash": session_hash})
+    return lambda: next((_stored(r, r.session_expires_at) for r in sent()), None)
 
 
 @functools.cache

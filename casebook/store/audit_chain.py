@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,17 +29,20 @@ import sqlalchemy as sa
 from casebook.store import tables
 from casebook.store.audit_key import read_key, seal
 from casebook.store.engine import AUDIT_CHAIN_LOCK, NEW_PATIENTS_LOCK, advisory_lock
+from casebook.store.pipeline import send
 
 __all__ = [
     "FIELDS",
     "GENESIS",
     "AuditEntryTuple",
+    "Head",
     "PlainRows",
     "append",
     "chain_hash",
     "last_hash",
     "lock_chain",
     "plain_rows",
+    "send_head",
 ]
 
 GENESIS = "0" * 64
@@ -167,14 +170,45 @@ def last_hash(conn: sa.Connection) -> str:
     return _last(conn)[1]
 
 
-def _last(conn: sa.Connection) -> tuple[int, str, str]:
-    """(id, hash, seal) of the newest audit row; (0, GENESIS, GENESIS) for an empty log."""
-    a = tables.audit_log
-    found = conn.execute(sa.select(a.c.id, a.c.chain, a.c.mac).order_by(a.c.id.desc()).limit(1))
-    row = found.first()
-    if row is None:
+_LAST = (
+    sa.select(tables.audit_log.c.id, tables.audit_log.c.chain, tables.audit_log.c.mac)
+    .order_by(tables.audit_log.c.id.desc())
+    .limit(1)
+)
+# what lock_chain takes, in its order (new patients first), as one statement to send
+_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(NEW_PATIENTS_LOCK),
+    sa.func.pg_advisory_xact_lock(AUDIT_CHAIN_LOCK),
+)
+
+Head = tuple[int, str, str]
+"""(id, hash, seal) of the newest audit row; (0, GENESIS, GENESIS) for an empty log."""
+
+
+def _last(conn: sa.Connection) -> Head:
+    return _head(conn.execute(_LAST).all())
+
+
+def _head(rows: Sequence[Any]) -> Head:
+    if not rows:
         return 0, GENESIS, GENESIS
+    row = rows[0]
     return int(row.id), row.chain or GENESIS, row.mac or GENESIS
+
+
+def send_head(conn: sa.Connection) -> Callable[[], Head]:
+    """Hold the chain and send the read of its newest row (inside `pipeline.pipelined`:
+    with the statements before it); returns what reads that row after the block, for
+    `append(..., head=)`. Nothing else may append in this transaction in between."""
+    locked = send(conn, _LOCK, {}) if conn.dialect.name == "postgresql" else None
+    last = send(conn, _LAST, {})
+
+    def head() -> Head:
+        if locked is not None:
+            locked()
+        return _head(last())
+
+    return head
 
 
 def _chained(
@@ -216,10 +250,17 @@ def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]], columns: Sequence[
     conn.exec_driver_sql(sql, rows)
 
 
-def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) -> None:
+def append(
+    conn: sa.Connection,
+    actor: str,
+    entries: Sequence[AuditEntryTuple],
+    *,
+    head: Head | None = None,
+) -> None:
     """Write audit rows, in order, chained onto the log, in the caller's transaction.
     SQLite: each row is sealed here with the key from its file; PostgreSQL: the owner's
-    trigger seals it and names the actor from the login (`casebook.store.audit_key`)."""
+    trigger seals it and names the actor from the login (`casebook.store.audit_key`).
+    `head`: the newest row as `send_head` read it in this transaction (the chain held)."""
     if not entries:
         return
     now = datetime.now(UTC)
@@ -239,8 +280,10 @@ def append(conn: sa.Connection, actor: str, entries: Sequence[AuditEntryTuple]) 
     # the time as SQLAlchemy's DateTime stores it (text on SQLite)
     to_db = tables.audit_log.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     at = now if to_db is None else to_db(now)
-    lock_chain(conn)
-    last_id, previous, last_seal = _last(conn)
+    if head is None:
+        lock_chain(conn)
+        head = _last(conn)
+    last_id, previous, last_seal = head
     values = [
         (
             at,

@@ -39,6 +39,7 @@ from casebook.store.checkins import StoredCheckin
 from casebook.store.engine import create_store_engine, redact_url, resolve_url
 from casebook.store.migrate import current_revision, head_revision, upgrade
 from casebook.store.patients import PatientSummary
+from casebook.store.pipeline import pipelined
 from casebook.store.roles import Role
 from casebook.store.transaction import Transaction, read_connection, write_transaction
 
@@ -365,6 +366,16 @@ class CaseStore:
         it in the store), never a practitioner: what a patient sends is audited as theirs."""
         with write_transaction(self.engine, f"patient link {link_id}", self.catalog) as tx:
             yield tx
+
+    def session_and_checkin(
+        self, session_hash: str, checkin_id: str
+    ) -> tuple[StoredLink | None, StoredCheckin | None]:
+        """`find_session` and `checkin` on one connection: what a check-in page reads."""
+        with self.read(single=True) as conn:
+            with pipelined(conn):  # PostgreSQL: both in one round trip
+                session = access.send_session(conn, session_hash)
+                checkin = checkin_rows.send_checkin_read(conn, checkin_id)
+            return session(), checkin()
 
     def checkin(self, checkin_id: str) -> StoredCheckin | None:
         """The check-in of this id, or None."""

@@ -16,9 +16,10 @@ overwritten) or marks it reviewed (the check-in visit stays as its own data poin
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,8 +36,10 @@ from casebook.models import (
     new_id,
 )
 from casebook.store import tables
-from casebook.store.reads import read_case, read_case_parts
-from casebook.store.records import aware
+from casebook.store.audit_chain import send_head
+from casebook.store.pipeline import pipelined, send
+from casebook.store.reads import read_case, send_case_parts
+from casebook.store.records import aware, patient_from_row
 from casebook.store.transaction import Transaction
 from casebook.store.writes import delete_record, insert_records, save_record
 
@@ -52,6 +55,7 @@ __all__ = [
     "open_checkin",
     "patient_checkins",
     "save_draft",
+    "send_checkin_read",
     "submit_checkin",
 ]
 
@@ -150,6 +154,12 @@ def get_checkin(conn: sa.Connection, checkin_id: str) -> StoredCheckin | None:
     return None if row is None else _from_row(row)
 
 
+def send_checkin_read(conn: sa.Connection, checkin_id: str) -> Callable[[], StoredCheckin | None]:
+    """`get_checkin` sent (inside `pipeline.pipelined`, with other reads): what reads it."""
+    sent = send(conn, _by_id(), {"checkin_id": checkin_id})
+    return lambda: next((_from_row(r) for r in sent()), None)
+
+
 def patient_checkins(conn: sa.Connection, patient_id: str) -> list[StoredCheckin]:
     """The patient's check-ins, oldest first."""
     c = tables.checkins
@@ -212,35 +222,61 @@ def add_checkin(
     return _reread(tx, checkin_id)
 
 
+@functools.cache
+def _locked() -> sa.Select[Any]:
+    """A live patient, its row locked (as `Transaction.lock_patient`), and joined to it
+    the check-in of this id when it is theirs (its columns as checkin_*): one statement."""
+    c, tokens, p = tables.checkins, tables.access_tokens, tables.patients
+    theirs = sa.and_(c.c.patient_id == p.c.id, c.c.id == sa.bindparam("checkin_id"))
+    return (
+        sa.select(
+            p,
+            *(col.label(f"checkin_{col.name}") for col in c.c),
+            tokens.c.revoked_at.is_not(None).label("checkin_link_ended"),
+        )
+        .select_from(
+            p.outerjoin(c, theirs).outerjoin(tokens, tokens.c.token_hash == c.c.token_hash)
+        )
+        .where(p.c.id == sa.bindparam("patient_id"), p.c.deleted_at.is_(None))
+        .with_for_update(of=p)
+    )
+
+
+_CHECKIN_KEYS = (*(f"checkin_{col.name}" for col in tables.checkins.c), "checkin_link_ended")
+
+
 def open_checkin(
     tx: Transaction, checkin_id: str, patient_id: str, now: datetime
 ) -> tuple[Patient, StoredCheckin]:
     """The patient (its row locked until the transaction ends) and the check-in, if it
     still takes answers; NotFoundError when it is not this patient's, CheckinClosed when
     it takes none. `save_draft` and `submit_checkin` take what this returned."""
-    try:
-        patient = tx.lock_patient(patient_id)
-    except NotFoundError:
-        raise CheckinClosed("revoked") from None
-    found = get_checkin(tx.conn, checkin_id)
-    if found is None or found.patient_id != patient_id:
+    row = tx.conn.execute(_locked(), {"patient_id": patient_id, "checkin_id": checkin_id}).first()
+    if row is None:  # deleted (or unknown): the link has ended
+        raise CheckinClosed("revoked")
+    patient = patient_from_row(row)
+    if row.checkin_id is None:  # none of this id, or another patient's
         raise NotFoundError(f"no check-in {checkin_id!r} for this link")
+    found = _from_row(SimpleNamespace(**{k[8:]: row._mapping[k] for k in _CHECKIN_KEYS}))
     reason = found.closed_reason(now)
     if reason is not None:
         raise CheckinClosed(reason)
     return patient, found
 
 
-def _update(tx: Transaction, found: StoredCheckin, **values: Any) -> StoredCheckin:
+def _update(
+    tx: Transaction, found: StoredCheckin, *, counted: bool = True, **values: Any
+) -> StoredCheckin:
     """Write `values` over the check-in read as `found` (under its patient's lock, so it
-    cannot have moved on) and return it as now stored, without reading it again."""
+    cannot have moved on) and return it as now stored, without reading it again.
+    `counted=False` in a pipeline (no row count there): the caller checks the version."""
     c = tables.checkins
     changed = tx.conn.execute(
         sa.update(c)
         .where(c.c.id == found.id, c.c.version == found.version)
         .values(version=found.version + 1, **values)
     ).rowcount
-    if changed != 1:  # pragma: no cover - the patient lock makes this unreachable
+    if counted and changed != 1:  # pragma: no cover - the patient lock makes this unreachable
         raise StoreError(f"check-in {found.id!r} changed while it was written")
     return replace(found, version=found.version + 1, **values)
 
@@ -282,23 +318,36 @@ def submit_checkin(
     (kind check-in) and `records` on it: one version bump and one audit append, as the
     transaction's actor (the patient link). Returns the check-in and the parts of the case
     the red-flag rules read (`red_flags.CASE_PARTS`) as they now stand, read under the
-    patient's lock before the audit chain is held, so the flags are known at once."""
-    submitted = _update(
-        tx,
-        found,
-        status="submitted",
-        answers=answers,
-        free_text=free_text,
-        saved_at=now,
-        submitted_at=now,
-        visit_id=visit.id,
-    )
-    _, audit = insert_records(tx, patient, [visit, *records])
-    case = read_case_parts(tx.conn, patient, CASE_PARTS)
-    tx.bump_version(patient.id)
+    patient's lock, so the flags are known at once. On PostgreSQL the writes, those reads
+    and the audit chain's head go to the server together (`pipeline`): one round trip."""
+    with pipelined(tx.conn):
+        submitted = _update(
+            tx,
+            found,
+            counted=False,
+            status="submitted",
+            answers=answers,
+            free_text=free_text,
+            saved_at=now,
+            submitted_at=now,
+            visit_id=visit.id,
+        )
+        claimed = send(tx.conn, _version(), {"checkin_id": found.id})
+        _, audit = insert_records(tx, patient, [visit, *records])
+        case = send_case_parts(tx.conn, patient, CASE_PARTS)
+        tx.bump_version(patient.id)
+        head = send_head(tx.conn)
+    if [r.version for r in claimed()] != [submitted.version]:  # pragma: no cover - locked
+        raise StoreError(f"check-in {found.id!r} changed while it was written")
     submit = {"answers": answers, "free_text": free_text, "visit": visit.id}
-    tx.audit_many([*audit, (patient.id, "checkin", found.id, "submit", None, submit)])
-    return submitted, case
+    tx.audit_many([*audit, (patient.id, "checkin", found.id, "submit", None, submit)], head=head())
+    return submitted, case()
+
+
+@functools.cache
+def _version() -> sa.Select[Any]:
+    c = tables.checkins
+    return sa.select(c.c.version).where(c.c.id == sa.bindparam("checkin_id"))
 
 
 def _reviewable(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from casebook.errors import NotFoundError, StoreError, UnreadableRecordError
 from casebook.models import Case, Patient, Record
 from casebook.store import tables
+from casebook.store.pipeline import send
 from casebook.store.records import ENTITIES, Entity, chunked, patient_from_row
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "page_stamp",
     "read_case",
     "read_case_parts",
+    "send_case_parts",
 ]
 
 
@@ -88,13 +90,40 @@ def read_case_parts(conn: sa.Connection, patient: Patient, collections: Collecti
     """`patient`'s case with only `collections` read (e.g. what the red-flag rules look
     at), the others left empty: for a writer that holds the patient's lock and has just
     read the patient. A view of the whole case must use `read_case`."""
+    parts: dict[str, list[Record]] = {ent.collection: [] for ent in ENTITIES}
+    parts.update(_parts(conn, patient.id, _wanted(collections)))
+    return _case_of(patient, parts)
+
+
+def send_case_parts(
+    conn: sa.Connection, patient: Patient, collections: Collection[str]
+) -> Callable[[], Case]:
+    """`read_case_parts` with its queries sent at once (inside `pipeline.pipelined`, with
+    the writes before them); returns what builds the case, to call after the block."""
+    sent = [
+        (ent, send(conn, _live_records(ent), {"patient_id": patient.id}))
+        for ent in _wanted(collections)
+    ]
+
+    def case() -> Case:
+        parts: dict[str, list[Record]] = {ent.collection: [] for ent in ENTITIES}
+        for ent, rows in sent:
+            parts[ent.collection] = _validated(ent, rows(), patient.id)
+        return _case_of(patient, parts)
+
+    return case
+
+
+def _wanted(collections: Collection[str]) -> list[Entity]:
     wanted = [ent for ent in ENTITIES if ent.collection in collections]
     if len(wanted) != len(set(collections)):
         known = ", ".join(ent.collection for ent in ENTITIES)
         raise StoreError(f"collections: {sorted(collections)} are not all of {known}")
+    return wanted
+
+
+def _case_of(patient: Patient, parts: dict[str, list[Record]]) -> Case:
     # every collection given: model_construct resolving a default costs a signature()
-    parts: dict[str, list[Record]] = {ent.collection: [] for ent in ENTITIES}
-    parts.update(_parts(conn, patient.id, wanted))
     return Case.model_construct(patient=patient, **cast("dict[str, Any]", parts))
 
 
@@ -114,14 +143,19 @@ def _parts(
     conn: sa.Connection, patient_id: str, entities: Iterable[Entity]
 ) -> dict[str, list[Record]]:
     """The patient's live records of each entity, one query each, every row validated."""
-    parts: dict[str, list[Record]] = {}
-    for ent in entities:
-        rows = conn.execute(_live_records(ent), {"patient_id": patient_id}).all()
-        try:
-            parts[ent.collection] = [_record(ent, r) for r in rows]
-        except UnreadableRecordError as exc:
-            raise UnreadableRecordError(f"patient {patient_id!r}: {exc}") from None
-    return parts
+    return {
+        ent.collection: _validated(
+            ent, conn.execute(_live_records(ent), {"patient_id": patient_id}).all(), patient_id
+        )
+        for ent in entities
+    }
+
+
+def _validated(ent: Entity, rows: Sequence[Any], patient_id: str) -> list[Record]:
+    try:
+        return [_record(ent, r) for r in rows]
+    except UnreadableRecordError as exc:
+        raise UnreadableRecordError(f"patient {patient_id!r}: {exc}") from None
 
 
 def load_cases(conn: sa.Connection, patient_ids: Iterable[str] | None = None) -> LoadedCases:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from casebook.errors import NotFoundError
 from casebook.store import tables
-from casebook.store.audit_chain import AuditEntryTuple, append
+from casebook.store.audit_chain import AuditEntryTuple, Head, append
 from casebook.store.engine import NEW_PATIENTS_LOCK, advisory_lock
 from casebook.store.records import any_of, patient_from_row
 
@@ -70,9 +70,10 @@ class Transaction:
         """Append one entry to the hash-chained audit log, as `actor`."""
         append(self.conn, self.actor, [(patient_id, entity, entity_id, action, before, after)])
 
-    def audit_many(self, entries: Sequence[AuditEntryTuple]) -> None:
-        """Append many entries at once (a bulk import), as `actor`."""
-        append(self.conn, self.actor, entries)
+    def audit_many(self, entries: Sequence[AuditEntryTuple], *, head: Head | None = None) -> None:
+        """Append many entries at once (a bulk import), as `actor`; `head`: the chain's
+        newest row as `audit_chain.send_head` read it in this transaction."""
+        append(self.conn, self.actor, entries, head=head)
 
     def lock_patient(self, patient_id: str) -> Patient:
         """Read a live patient, holding its row lock until the transaction ends, so that
