@@ -213,7 +213,10 @@ def serve(listener: socket.socket, handle: Callable[[socket.socket], None]) -> N
             if stdin in ready and not os.read(stdin, 4096):
                 return  # the owner is gone or asked us to stop
             if listener in ready:
-                conn, _ = listener.accept()
+                try:
+                    conn, _ = listener.accept()
+                except BlockingIOError:  # a non-blocking listener shared with another
+                    continue  # process that accepted this connection first
                 with conn:
                     handle(conn)
     finally:
