@@ -4,7 +4,11 @@ vl-convert's JavaScript engine takes ~0.6 s of CPU to start in every new process
 cannot be started before a fork (it owns threads), so a forked kernel would pay it on every
 view. `ChartService` runs `python -m casebook.kernels.chart_service SOCKET`: one process
 that starts the engine once and turns Vega-Lite specs into SVG for any kernel that asks
-over a Unix socket (mode 0600, in a 0700 folder). It keeps nothing between requests, may
+over a Unix socket (mode 0600, in a 0700 folder). vl-convert draws one chart at a time per
+process (one JavaScript engine), so `ChartService(renderers=N)` forks N-1 more renderers
+before any engine starts, each with its own engine, all accepting on the one socket: N
+kernels' charts are drawn side by side instead of queueing (a batch asks for one per
+worker). It keeps nothing between requests, may
 fetch no URL (`allowed_base_urls=[]`), and runs no notebook code. It lives beside the fork
 server and shares its lifecycle (private folder, ready line, stop on stdin EOF:
 `casebook.kernels.helper`).
@@ -17,6 +21,8 @@ render in-process when the service is missing or fails.
 from __future__ import annotations
 
 import json
+import mmap
+import os
 import socket
 import struct
 import sys
@@ -54,20 +60,34 @@ READY = "casebook-chartd ready"
 
 
 class _Renderer:
-    """Turns specs into SVG and counts the charts it rendered."""
+    """Turns specs into SVG and counts the charts drawn by every renderer of the service:
+    renderer `slot` counts in its own 8 bytes of `counts`, memory shared across the fork."""
 
-    def __init__(self, convert: Any, config: Mapping[str, Any]) -> None:
-        self.convert, self.config, self.renders = convert, dict(config), 0
+    def __init__(
+        self, convert: Any, config: Mapping[str, Any], counts: mmap.mmap, slot: int = 0
+    ) -> None:
+        self.convert, self.config, self.counts, self.slot = convert, dict(config), counts, slot
+
+    @property
+    def renders(self) -> int:
+        return sum(count for (count,) in struct.iter_unpack("<Q", self.counts))
 
     def answer(self, spec: Any) -> str:
         if spec == COUNT_REQUEST:
             return str(self.renders)
         svg = str(self.convert(spec, config=dict(self.config), allowed_base_urls=[]))
-        self.renders += 1
+        (mine,) = struct.unpack_from("<Q", self.counts, 8 * self.slot)
+        struct.pack_into("<Q", self.counts, 8 * self.slot, mine + 1)
         return svg
+
+    def warm_up(self) -> None:
+        """Start the engine now; the warm-up is no chart anyone asked for."""
+        spec = json.loads(json.dumps(dict(WARM_UP_SPEC)))
+        self.convert(spec, config=dict(self.config), allowed_base_urls=[])
 
 
 def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
+    conn.setblocking(True)  # accepted from a non-blocking listener
     conn.settimeout(10)
     try:
         (size,) = struct.unpack(">I", recv_exact(conn, 4))
@@ -85,19 +105,32 @@ def _serve_one(conn: socket.socket, renderer: _Renderer) -> None:
         return
 
 
+def _fork_renderers(renderers: int) -> int:
+    """Fork `renderers - 1` more renderers (before any engine starts: it owns threads);
+    this process's slot (0: the first, which prints the ready line)."""
+    for slot in range(1, renderers):
+        if os.fork() == 0:
+            return slot
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m casebook.kernels.chart_service SOCKET", file=sys.stderr)
+    if not 1 <= len(args) <= 2 or not (len(args) == 1 or args[1].isdigit()):
+        print("usage: python -m casebook.kernels.chart_service SOCKET [RENDERERS]", file=sys.stderr)
         return 2
+    renderers = max(1, int(args[1])) if len(args) == 2 else 1
     ignore_interrupts()
     import vl_convert  # and not Altair (nor jsonschema's grammars): ~2-3 s of CPU at start
 
-    renderer = _Renderer(vl_convert.vegalite_to_svg, RENDER_CONFIG)
-    renderer.answer(json.loads(json.dumps(dict(WARM_UP_SPEC))))  # start the engine now
-    renderer.renders = 0  # the warm-up is no chart anyone asked for
     listener = listen(args[0])
-    print(READY, flush=True)
+    listener.setblocking(False)  # every renderer waits on it: one accepts, the rest go on
+    counts = mmap.mmap(-1, 8 * renderers)  # shared with the forked renderers
+    slot = _fork_renderers(renderers)
+    renderer = _Renderer(vl_convert.vegalite_to_svg, RENDER_CONFIG, counts, slot)
+    if slot == 0:  # the others start their engines on their first chart: not at start-up,
+        renderer.warm_up()  # when a batch's fork server wants the cores
+        print(READY, flush=True)
     serve(listener, lambda conn: _serve_one(conn, renderer))
     return 0
 
@@ -105,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 class ChartService(HelperProcess):
     """Owns one `chartd` process: `start()` waits until its engine is warm, `stop()` ends it."""
 
-    def __init__(self, *, stderr: int | IO[Any] | None = None) -> None:
+    def __init__(self, *, renderers: int = 1, stderr: int | IO[Any] | None = None) -> None:
+        """`renderers`: charts drawn at once (one process and one engine each)."""
         super().__init__(
             "casebook.kernels.chart_service",
             socket_name="charts.sock",
@@ -113,6 +147,7 @@ class ChartService(HelperProcess):
             description="chart service",
             stderr=stderr,
         )
+        self.renderers = max(1, renderers)
 
     def start(self) -> ChartService:
         """Launch the service and wait until its engine is warm."""
@@ -120,7 +155,7 @@ class ChartService(HelperProcess):
 
     def launch(self) -> ChartService:
         """Launch the service without waiting; `socket_path` is usable at once."""
-        self.spawn()
+        self.spawn(() if self.renderers == 1 else (str(self.renderers),))
         return self
 
     def wait_ready(self) -> ChartService:

@@ -126,13 +126,15 @@ class HelperProcess:
         return line
 
     def stop(self) -> None:
-        """Stop the helper and remove its folder (safe to call twice, or before start)."""
-        proc, self.process, self.ready_line = self.process, None, None
+        """Stop the helper and remove its folder (safe to call twice, or before start). One
+        whose ready line was never read (launched, then not needed) is killed at once: it
+        may still be importing, and would read its stdin's EOF only after that."""
+        proc, ready, self.process, self.ready_line = self.process, self.ready_line, None, None
         if proc is not None:
             if proc.stdin is not None:
                 proc.stdin.close()  # the helper exits on EOF
             try:
-                proc.wait(timeout=_STOP_WAIT)
+                proc.wait(timeout=_STOP_WAIT if ready is not None else 0)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -213,7 +215,10 @@ def serve(listener: socket.socket, handle: Callable[[socket.socket], None]) -> N
             if stdin in ready and not os.read(stdin, 4096):
                 return  # the owner is gone or asked us to stop
             if listener in ready:
-                conn, _ = listener.accept()
+                try:
+                    conn, _ = listener.accept()
+                except BlockingIOError:  # a non-blocking listener shared with another
+                    continue  # process that accepted this connection first
                 with conn:
                     handle(conn)
     finally:

@@ -65,6 +65,7 @@ from casebook.notebooks._report import BatchReport
 from casebook.notebooks._templates import CLINIC_TEMPLATE, default_templates, template_path
 
 if TYPE_CHECKING:
+    from casebook.kernels.helper import HelperProcess
     from casebook.store import CaseStore
 
 __all__ = [
@@ -291,44 +292,49 @@ def run_batch(options: BatchOptions, *, progress: bool | None = None) -> BatchRe
         current.seconds = time.perf_counter() - start
         return current
 
-    from casebook.store import CaseStore, redact_url, resolve_url
+    from casebook.notebooks._exec import batch_helpers
 
-    url = resolve_url(options.database_url or None)
-    options = _normalized(options, public_database_url(url))
-    with CaseStore(url) as store:
-        selected = select_patients(
-            store, patients=options.patients, since=options.since, from_csv=options.from_csv
-        )
-        summaries = store.patients()
-    versions = {s.id: s.record_version for s in summaries}
-    names = {s.id: s.name for s in summaries}
-    jobs, skipped = _plan(options, templates, selected, versions, names)
-    kernels = Kernels(mode=options.kernel, cell_timeout=options.cell_timeout, env=kernel_env(url))
-    report = _report(redact_url(url), options, skipped)
-    done: set[str] = set()
-    bar = _progress_bar(len(jobs), progress)
-    try:
-        with bar:
-            for outcome in _execute(jobs, kernels, options, report.workers):
-                report.outcomes.append(outcome)
-                done.add(outcome.output)
-                bar.update(1)
-                if outcome.status == "failed":
-                    bar.set_postfix_str(f"failed: {len(report.failed)}")
-    except KeyboardInterrupt:
-        report.interrupted = True
-        report.outcomes.extend(
-            Outcome(
-                j.patient_id,
-                j.notebook,
-                "failed",
-                j.output,
-                ename="Interrupted",
-                evalue="the batch was stopped before this notebook was built",
+    # the fork server imports while SQLAlchemy is imported, the store read, the jobs planned
+    with batch_helpers(options.kernel, local=options.executor != "dask") as helpers:
+        from casebook.store import CaseStore, redact_url, resolve_url
+
+        url = resolve_url(options.database_url or None)
+        options = _normalized(options, public_database_url(url))
+        env = kernel_env(url)
+        kernels = Kernels(mode=options.kernel, cell_timeout=options.cell_timeout, env=env)
+        with CaseStore(url) as store:
+            selected = select_patients(
+                store, patients=options.patients, since=options.since, from_csv=options.from_csv
             )
-            for j in jobs
-            if j.output not in done
-        )
+            summaries = store.patients()
+        versions = {s.id: s.record_version for s in summaries}
+        names = {s.id: s.name for s in summaries}
+        jobs, skipped = _plan(options, templates, selected, versions, names)
+        report = _report(redact_url(url), options, skipped)
+        done: set[str] = set()
+        bar = _progress_bar(len(jobs), progress)
+        try:
+            with bar:
+                for outcome in _execute(jobs, kernels, options, report.workers, helpers):
+                    report.outcomes.append(outcome)
+                    done.add(outcome.output)
+                    bar.update(1)
+                    if outcome.status == "failed":
+                        bar.set_postfix_str(f"failed: {len(report.failed)}")
+        except KeyboardInterrupt:
+            report.interrupted = True
+            report.outcomes.extend(
+                Outcome(
+                    j.patient_id,
+                    j.notebook,
+                    "failed",
+                    j.output,
+                    ename="Interrupted",
+                    evalue="the batch was stopped before this notebook was built",
+                )
+                for j in jobs
+                if j.output not in done
+            )
     report.seconds = time.perf_counter() - start
     return report
 
@@ -395,7 +401,11 @@ def _check(options: BatchOptions) -> None:
 
 
 def _execute(
-    jobs: Sequence[Job], kernels: Kernels, options: BatchOptions, workers: int
+    jobs: Sequence[Job],
+    kernels: Kernels,
+    options: BatchOptions,
+    workers: int,
+    helpers: list[HelperProcess],
 ) -> Iterator[Outcome]:
     """Outcomes as jobs finish, from the executor the options name."""
     if not jobs:
@@ -404,7 +414,7 @@ def _execute(
 
     if options.executor == "dask" and options.scheduler:
         return run_dask(jobs, kernels, options.scheduler)
-    return run_local(jobs, kernels, workers)
+    return run_local(jobs, kernels, workers, helpers)
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:  # a tqdm bar: tqdm is untyped

@@ -3,7 +3,8 @@
 Every executor yields one `Outcome` per job as jobs finish, in any order. The jobs and
 the worker function (`_jobs.build`) are the same everywhere, so the
 notebooks are too. The local executors share one fork server and one chart service
-started here (the batch's `Kernels` carries their kernelspec folder and socket); Dask
+started here (`batch_helpers`, `_ready`; the batch's `Kernels` carries their kernelspec
+folder and socket); Dask
 workers each start their own fork server on first use. Nothing here changes
 `os.environ`.
 """
@@ -19,12 +20,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from casebook.notebooks._jobs import Job, Kernels, Outcome, build, warm_imports
+from casebook.notebooks._jobs import Job, KernelMode, Kernels, Outcome, build, warm_imports
 
 if TYPE_CHECKING:
     from casebook.kernels.helper import HelperProcess
 
-__all__ = ["run_dask", "run_local"]
+__all__ = ["batch_helpers", "run_dask", "run_local"]
 
 
 def _worker_init() -> None:
@@ -37,20 +38,19 @@ def _warm() -> int:
 
 
 @contextlib.contextmanager
-def _helpers(jobs: Sequence[Job], kernels: Kernels) -> Iterator[list[HelperProcess]]:
-    """This batch's helper processes, launched (not yet ready) so they start while the
-    workers import: a fork server when kernels are forked and no serving one is already
-    first on `JUPYTER_PATH`; a chart service (one warm vl-convert for every kernel's
-    charts) when there are two notebooks or more. Stopped when the batch ends."""
-    from casebook.kernels.chart_service import ChartService
+def batch_helpers(mode: KernelMode, *, local: bool = True) -> Iterator[list[HelperProcess]]:
+    """The helper processes of a local batch, stopped when it ends. The fork server (when
+    `mode` is forked and no serving one is already first on `JUPYTER_PATH`) is launched
+    here, first: `run_batch` enters this before it reads the store and plans, so the
+    server imports meanwhile (its start-up is the batch's critical path: no kernel starts
+    before it serves). The chart service is added by `_ready`, when the workers are up.
+    Dask batches (`local=False`) start nothing here."""
     from casebook.kernels.server import ForkServer
 
     helpers: list[HelperProcess] = []
     try:
-        if kernels.mode == "forked" and _serving() is None:
+        if local and mode == "forked" and _serving() is None:
             helpers.append(ForkServer(stderr=subprocess.DEVNULL).launch())
-        if len(jobs) > 1:
-            helpers.append(ChartService(stderr=subprocess.DEVNULL).launch())
         yield helpers
     finally:
         for helper in helpers:
@@ -63,21 +63,27 @@ def _serving() -> str | None:
     return serving_jupyter_path()
 
 
-def _ready(kernels: Kernels, helpers: Sequence[HelperProcess]) -> Kernels:
-    """`kernels` told where the batch's kernels come from: the fork server's `JUPYTER_PATH`
-    entry once it serves (plain kernels if it could not start), and the chart service's
-    socket in the kernels' environment at once (a kernel that finds it not yet listening,
-    or gone, draws its charts itself: the jobs never wait for it)."""
+def _ready(kernels: Kernels, helpers: list[HelperProcess], renderers: int) -> Kernels:
+    """`kernels` told where the batch's kernels come from: with `renderers`, a chart
+    service's socket in the kernels' environment, and the fork server's `JUPYTER_PATH`
+    entry once it serves (plain kernels if it could not start). The service is launched
+    here (added to `helpers`), when this process has done its own start-up work and only
+    waits for the fork server: launched beside the fork server, it would take a core from
+    the server's imports, which no kernel can start without. The jobs never wait for it:
+    a kernel connects to its socket (bound before the engine starts: the request waits)
+    or, if it is gone, draws its charts itself."""
     from casebook.charts.remote import CHART_SOCKET_ENV
     from casebook.kernels.chart_service import ChartService
     from casebook.kernels.server import ForkServer, ForkServerError
 
-    fork_server = _serving() if kernels.mode == "forked" else None
     env = dict(kernels.env)
+    if renderers:
+        service = ChartService(renderers=renderers, stderr=subprocess.DEVNULL).launch()
+        helpers.append(service)
+        env[CHART_SOCKET_ENV] = service.socket_path
+    fork_server = _serving() if kernels.mode == "forked" else None
     for helper in helpers:
-        if isinstance(helper, ChartService):
-            env[CHART_SOCKET_ENV] = helper.socket_path
-        elif isinstance(helper, ForkServer):
+        if isinstance(helper, ForkServer):
             try:
                 fork_server = helper.wait_ready().jupyter_path
             except ForkServerError:
@@ -87,16 +93,27 @@ def _ready(kernels: Kernels, helpers: Sequence[HelperProcess]) -> Kernels:
     return replace(kernels, fork_server=fork_server, env=env)
 
 
-def run_local(jobs: Sequence[Job], kernels: Kernels, workers: int) -> Iterator[Outcome]:
+def run_local(
+    jobs: Sequence[Job],
+    kernels: Kernels,
+    workers: int,
+    helpers: list[HelperProcess] | None = None,
+) -> Iterator[Outcome]:
     """Run `jobs` here (`workers == 1`) or in a pool of `workers` spawned processes;
-    `kernels.env` is added to each kernel's environment (not to any process's)."""
+    `kernels.env` is added to each kernel's environment (not to any process's).
+    `helpers`: the batch's, from `batch_helpers` (None: own ones). Two notebooks or more
+    share a chart service with one renderer per worker (at most one per core): no
+    worker's kernel waits while another's chart is drawn."""
     if not jobs:
         return
     workers = max(1, min(workers, len(jobs)))
-    with _helpers(jobs, kernels) as helpers:
+    renderers = min(workers, os.cpu_count() or 1) if len(jobs) > 1 else 0
+    with contextlib.ExitStack() as stack:
+        if helpers is None:
+            helpers = stack.enter_context(batch_helpers(kernels.mode))
         if workers == 1:
             warm_imports()  # while the helpers import
-            ready = _ready(kernels, helpers)
+            ready = _ready(kernels, helpers, renderers)
             for job in jobs:
                 yield build(job, ready)
             return
@@ -108,7 +125,7 @@ def run_local(jobs: Sequence[Job], kernels: Kernels, workers: int) -> Iterator[O
         try:
             # Spawn the workers (they import papermill) while the helpers import.
             warm = [pool.submit(_warm) for _ in range(workers)]
-            ready = _ready(kernels, helpers)
+            ready = _ready(kernels, helpers, renderers)
             wait(warm)
             pending: dict[Future[Outcome], Job] = {
                 pool.submit(build, job, ready): job for job in jobs

@@ -98,3 +98,25 @@ def test_stop_ends_the_process_and_its_folder() -> None:
     assert proc.poll() is not None and not folder.exists()
     with pytest.raises(OSError):
         render_remote(SPEC, str(folder / "charts.sock"))
+
+
+def test_renderers_draw_side_by_side_and_stop_together() -> None:
+    """`renderers=2`: two processes accept on the one socket, draw the same SVG, count
+    together, and both end when the service stops."""
+    import concurrent.futures
+
+    import psutil
+
+    svc = ChartService(renderers=2).start()
+    try:
+        assert svc.process is not None
+        parent = psutil.Process(svc.process.pid)
+        [child] = parent.children()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            svgs = set(pool.map(lambda _: render_remote(SPEC, svc.socket_path), range(8)))
+        assert len(svgs) == 1 and svgs.pop().startswith("<svg")
+        assert svc.renders() == 8
+    finally:
+        svc.stop()
+    child.wait(timeout=30)  # the renderer exits on its own once stdin closes
+    assert not child.is_running()
