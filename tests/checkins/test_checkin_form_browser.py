@@ -5,12 +5,19 @@ and no serious or critical axe-core finding (axe as in tests/dashboard: `.cache/
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from page_checks import (
+    PHONE,
+    ZOOM_200,
+    chromium,
+    open_page,
+    serious_axe_findings,
+    wider_than_the_screen,
+)
 
 from casebook.catalog import default_catalog
 from casebook.checkins import Draft, form_page, form_sections, safety_page
@@ -20,14 +27,7 @@ from casebook.serve.checkin_handlers import CHECKIN_POLICY
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/lib/chromium/chromium"
-AXE_JS = Path(
-    os.environ.get("CASEBOOK_AXE_JS")
-    or ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-)
 SHOTS = ROOT / "test-artifacts" / "checkins"
-PHONE = {"viewport": {"width": 390, "height": 844}}
-ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
 INSTRUMENTS = ["phq9", "gad7", "symptoms", "bristol", "alarms"]
 
 
@@ -51,30 +51,11 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 def _open(browser: Any, html: str, *, policy: bool = True, **context: Any) -> Any:
-    ctx = browser.new_context(bypass_csp=not policy, **context)
-    ctx.route(
-        "http://casebook.test/",
-        lambda r: r.fulfill(
-            body=html, content_type="text/html", headers={"Content-Security-Policy": CHECKIN_POLICY}
-        ),
-    )
-    page = ctx.new_page()
-    page.goto("http://casebook.test/")
-    page.wait_for_selector("main")
-    return page
+    return open_page(browser, html, CHECKIN_POLICY, "main", policy=policy, **context)
 
 
 @pytest.mark.parametrize("name, context", [("390", PHONE), ("zoom-200", ZOOM_200)])
@@ -85,10 +66,7 @@ def test_nothing_is_wider_than_the_screen(
     page = _open(browser, PAGES[which](), **context)
     styled = page.eval_on_selector("main", "e => getComputedStyle(e).maxWidth")
     assert styled != "none"  # the inline stylesheet passed the policy
-    wide = page.evaluate("""() => [...document.querySelectorAll('main *')]
-        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-        .map(e => e.tagName + '.' + e.className)""")
-    assert wide == []
+    assert wider_than_the_screen(page) == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"checkin-{which}-{name}.png"), full_page=True)
     page.context.close()
@@ -111,18 +89,6 @@ def test_answered_by_keyboard_alone(browser: Any) -> None:
 
 @pytest.mark.parametrize("which", list(PAGES))
 def test_axe_finds_nothing_serious(browser: Any, which: str) -> None:
-    if not AXE_JS.is_file():
-        pytest.skip(
-            f"axe-core is not installed ({AXE_JS}): `npm install --prefix .cache/axe "
-            "axe-core` (as .ci/run does), or set CASEBOOK_AXE_JS"
-        )
     page = _open(browser, PAGES[which](), policy=False, **PHONE)
-    page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
-                                       help: v.help}));
-    }""")
-    serious = [v for v in result if v["impact"] in ("serious", "critical")]
-    assert serious == [], serious
+    assert serious_axe_findings(page) == []
     page.context.close()

@@ -12,7 +12,6 @@ installs it with npm into `.cache/axe`, or `$CASEBOOK_AXE_JS` names an `axe.min.
 from __future__ import annotations
 
 import ast
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,14 @@ from typing import Any
 import jinja2
 import nbformat
 import pytest
+from page_checks import (
+    PHONE,
+    ZOOM_200,
+    chromium,
+    open_page,
+    serious_axe_findings,
+    wider_than_the_screen,
+)
 
 from casebook import dashboard
 from casebook.models import Case
@@ -31,15 +38,7 @@ from casebook.store import CaseStore, import_cases
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/lib/chromium/chromium"
-AXE_JS = Path(
-    os.environ.get("CASEBOOK_AXE_JS")
-    or ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-)
 SHOTS = ROOT / "test-artifacts" / "dashboard"
-PHONE = {"viewport": {"width": 390, "height": 844}}
-ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
-"""A 1280 x 800 window at 200% zoom: 640 x 400 CSS pixels, each drawn as two."""
 FOLDED = ("symptoms", "questionnaires", "results", "notes")
 
 
@@ -83,35 +82,15 @@ def page_html(tmp_path_factory: pytest.TempPathFactory, demo_cases: list[Case]) 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 def _open(browser: Any, html: str, *, policy: bool = True, **context: Any) -> Any:
-    """The page in a new context, under the server's policy unless `policy=False` (axe is
-    injected as a script, which the policy rightly refuses)."""
-    ctx = browser.new_context(bypass_csp=not policy, **context)
-    # the server's own policy: the inline stylesheet must pass it by its hash
-    ctx.route(
-        "http://casebook.test/",
-        lambda r: r.fulfill(
-            body=html,
-            content_type="text/html",
-            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
-        ),
+    """The page under the server's own policy (its inline stylesheet must pass by its
+    hash), unless `policy=False` (axe is injected as a script)."""
+    return open_page(
+        browser, html, CONTENT_SECURITY_POLICY, "footer.cb-footer", policy=policy, **context
     )
-    page = ctx.new_page()
-    page.goto("http://casebook.test/")
-    page.wait_for_selector("footer.cb-footer")
-    return page
 
 
 def _shot(page: Any, name: str) -> None:
@@ -161,10 +140,7 @@ def test_nothing_is_wider_than_the_screen(
 ) -> None:
     page = _open(browser, page_html, **context)
     page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
-    wide = page.evaluate("""() => [...document.querySelectorAll('main *')]
-        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-        .map(e => e.tagName + '.' + e.className)""")
-    assert wide == []
+    assert wider_than_the_screen(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= context["viewport"]["width"]
     _shot(page, f"patient-page-open-{name}")
     page.context.close()
@@ -172,20 +148,8 @@ def test_nothing_is_wider_than_the_screen(
 
 @pytest.mark.parametrize("opened", [False, True], ids=["folded", "opened"])
 def test_axe_finds_nothing_serious(browser: Any, page_html: str, opened: bool) -> None:
-    if not AXE_JS.is_file():
-        pytest.skip(
-            f"axe-core is not installed ({AXE_JS}): `npm install --prefix .cache/axe "
-            "axe-core` (as .ci/run does), or set CASEBOOK_AXE_JS"
-        )
     page = _open(browser, page_html, policy=False, **PHONE)
     if opened:
         page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
-    page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
-                                       help: v.help}));
-    }""")
-    serious = [v for v in result if v["impact"] in ("serious", "critical")]
-    assert serious == [], serious
+    assert serious_axe_findings(page) == []
     page.context.close()
