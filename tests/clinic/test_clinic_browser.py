@@ -20,6 +20,7 @@ from casebook.workbook import case_notebook
 from tests.workbook.lab import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    NEEDS_CHROMIUM,
     PAGE_TIMEOUT_MS,
     Lab,
     open_and_run,
@@ -27,15 +28,7 @@ from tests.workbook.lab import (
 )
 from tests.workbook.test_workbook_browser import ARTIFACTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium "
-        "(apt-get install chromium) to run the browser tests",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, NEEDS_CHROMIUM]
 
 
 ROW = ".casebook-clinic-worklist .casebook-worklist-patient"

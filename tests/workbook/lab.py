@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from casebook.kernels.spec import WORKBOOK_KERNEL, install_kernelspec
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
@@ -29,6 +31,11 @@ CHROMIUM = Path("/usr/lib/chromium/chromium")
 # `open_and_run` opens, through `page.set_default_timeout`.
 PAGE_TIMEOUT_MS = 240_000
 LAB_STARTUP_S = 240.0
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: install Debian's chromium "
+    "(apt-get install chromium) to run the browser tests",
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

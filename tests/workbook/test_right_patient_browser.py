@@ -16,18 +16,18 @@ from casebook.demo import build_demo
 from casebook.notebooks import case_notebook_name
 from casebook.store import CaseStore
 from casebook.workbook import case_notebook
-from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, SHOWN, Lab, open_and_run, run_all_cells
+from tests.workbook.lab import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NEEDS_CHROMIUM,
+    SHOWN,
+    Lab,
+    open_and_run,
+    run_all_cells,
+)
 from tests.workbook.test_workbook_browser import ARTIFACTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium "
-        "(apt-get install chromium) to run the browser tests",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, NEEDS_CHROMIUM]
 
 # Set on the page once JupyterLab is up: a reload (a link the browser follows) loses it.
 _MARK = "() => { window.__casebookNoReload = 'still here'; }"

@@ -14,18 +14,11 @@ import pytest
 from casebook.demo import DemoResult
 from casebook.store import CaseStore
 from casebook.workbook import case_notebook
-from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, Lab, open_and_run
+from tests.workbook.lab import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM, Lab, open_and_run
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium "
-        "(apt-get install chromium) to run the browser tests",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, NEEDS_CHROMIUM]
 
 
 def test_the_workbook_in_jupyterlab(lab: Lab, demo_store: DemoResult) -> None:
