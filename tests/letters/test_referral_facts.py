@@ -121,7 +121,7 @@ def test_overall_urgency_and_the_pathway_met(text: str) -> None:
     flat = " ".join(text.split())
     assert "Meets NICE NG12 1.3.1: offer FIT first" in flat  # said once, for three rules
     assert flat.count("Meets NICE NG12 1.3.1: offer FIT first") == 1
-    assert "Meets NICE NG12 section 1.2: urgent direct-access CT scan" in flat
+    assert "Meets NICE NG12 1.2.5: consider an urgent direct-access CT scan" in flat
     assert "this meets NICE suspected-cancer criteria" not in text  # a condition, not met
 
 
