@@ -18,7 +18,10 @@ CAT = default_catalog()
 RULES = {r.key: r for r in CAT.red_flags}
 
 FIT = "offer FIT first"
-ENDOSCOPY = "suspected cancer pathway referral (within 2 weeks) for oesophageal or stomach cancer"
+ENDOSCOPY = (
+    "suspected cancer pathway referral for oesophageal or stomach cancer"
+    " (cancer diagnosed or ruled out within 28 days"
+)
 PATHWAY = "suspected cancer pathway referral"
 
 
@@ -285,7 +288,9 @@ def test_60_and_over_without_anemia_raises_nothing() -> None:
 @pytest.mark.parametrize("age", [18, 30, 80])
 def test_dysphagia_at_any_age(age: int) -> None:
     flag = _flags(_case(age, screen={"dysphagia": True}))["dysphagia"]
-    assert flag.urgency == "urgent" and "within 2 weeks" in flag.action
+    # NG12's suspected cancer pathway referral since October 2023: the faster diagnosis
+    # standard's 28 days, not an appointment within 2 weeks
+    assert flag.urgency == "urgent" and "ruled out within 28 days" in flag.action
     assert "dysphagia" not in _flags(_case(age, screen={"dysphagia": False}))
 
 
