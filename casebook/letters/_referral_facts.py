@@ -153,8 +153,11 @@ _PATHWAY = re.compile(
 _CLAUSE = re.compile(r"(?<=[.;])\s+")  # "Meets NICE NG12 1.3.1: offer FIT first" stays whole
 # "Meets NICE NG12 1.3.1 when unexplained: offer FIT first" and "... at any adult age: ..."
 # meet the same recommendation by the same pathway: said once, without the qualifier (a
-# section, "Meets NICE NG12 section 1.2 at any age: ...", likewise).
-_QUALIFIED = re.compile(r"^(meets nice ng12 (?:section )?[\d.]+)\b[^:]*:\s*", re.I)
+# section, "Meets NICE NG12 section 1.2 at any age: ...", likewise). Every number of a list
+# stays: "Meets NICE NG12 1.2.1 and 1.2.7 at any age: ..." cites both.
+_QUALIFIED = re.compile(
+    r"^(meets nice ng12 (?:section )?[\d.]+(?:(?:, | and )[\d.]+)*)\b[^:]*:\s*", re.I
+)
 
 
 def _pathways(statuses: Sequence[FlagStatus]) -> list[str]:

@@ -11,17 +11,22 @@ import pytest
 from letters_helpers import TODAY, pdf_text
 
 from casebook.catalog import Catalog
+from casebook.clinical.flag_lifecycle import flag_statuses
 from casebook.clinical.red_flags import red_flags
 from casebook.clinical.vocabulary import SEVERITY_WORDS, drug_class_words
 from casebook.letters import ClinicSettings, LetterError, referral_letter, to_pdf
+from casebook.letters._referral_facts import flag_context
 from casebook.models import (
+    AlarmScreen,
     Allergy,
     Case,
     FlagReview,
     FoodSensitivity,
     HistoryEntry,
     Medication,
+    Patient,
     SafetyFacts,
+    Visit,
 )
 
 OUTCOME = "Weight stable over 3 months; dietitian review done."
@@ -162,3 +167,23 @@ def test_only_resolved_flags_and_no_reason_is_refused(
         referral_letter(slim, catalog, settings, to="Dr X", on=TODAY)
     typed = referral_letter(slim, catalog, settings, to="Dr X", on=TODAY, reason="Typed.")
     assert "Typed." in typed.html and "Overall urgency" not in typed.html
+
+
+def test_a_pathway_met_cites_every_recommendation_its_action_names(catalog: Catalog) -> None:
+    """NG12 1.2.1 and 1.2.7 (oesophageal and stomach cancer), said once for the two rules that
+    meet them; 1.2.6, 1.2.10 and 1.2.11 for an upper abdominal mass: no number dropped."""
+    screen = AlarmScreen(
+        dysphagia=True, unintentional_weight_loss=True, reflux=True, upper_abdominal_mass=True
+    )
+    patient = Patient(id="p-path", name="Path Way", birth_date=date(1960, 1, 1))
+    case = Case(
+        patient=patient, visits=[Visit(patient_id="p-path", visit_date=TODAY, screen=screen)]
+    )
+    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
+    assert {"dysphagia", "ng12_endoscopy_55_weight_loss"} <= {f.key for f in flags}
+    pathways = flag_context(flag_statuses(flags, [], today=TODAY))["pathways"]
+    assert isinstance(pathways, list)
+    met = [p for p in pathways if p.startswith("Meets NICE NG12 1.2.1 and 1.2.7: suspected")]
+    assert len(met) == 1, pathways
+    assert any(p.startswith("Meets NICE NG12 1.2.6, 1.2.10 and 1.2.11: if") for p in pathways)
+    assert not any(p.startswith("Meets NICE NG12 1.2.1:") for p in pathways)
