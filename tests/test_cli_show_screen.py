@@ -47,3 +47,17 @@ def test_no_visit_no_screen_lines() -> None:
         **dict.fromkeys(AlarmScreen.model_fields.keys() - {"symptom_onset"}, False)
     )
     assert " ".join(screen_lines(_case([all_no]))).endswith("yes: none")
+
+
+def test_show_gives_the_jaundice_flag_under_40_with_its_action_and_source() -> None:
+    text = " ".join(
+        case_text(_case([AlarmScreen(jaundice=True)], age=30), default_catalog(), today=DAY).split()
+    )
+    assert "[urgent] jaundice: Jaundice (yellow skin or whites of the eyes) (open)" in text
+    assert "Refer for medical assessment, to be seen within 7 days" in text
+    assert "source: British Society of Gastroenterology" in text
+    assert "ng12_pancreatic_40_jaundice" not in text
+    older = " ".join(
+        case_text(_case([AlarmScreen(jaundice=True)], age=40), default_catalog(), today=DAY).split()
+    )
+    assert "ng12_pancreatic_40_jaundice" in older and "[urgent] jaundice:" not in older
