@@ -270,6 +270,11 @@ def test_red_flags(cat: Catalog) -> None:
     assert by_key["celiac_serology_positive"].test_keys == ("ttg_iga", "ttg_igg", "dgp_igg")
     assert by_key["parasite_positive"].test_keys == ("giardia_antigen", "ova_parasites")
     assert {by_key[k].urgency for k in ("melena", "hematemesis")} == {"same_day"}
+    # the current versions (checked December 2026): CG141 as last updated in 2016, the
+    # ACG H. pylori guideline of 2024 (it replaced 2017's)
+    for key in ("melena", "hematemesis"):
+        assert "CG141" in by_key[key].source and "last updated August 2016" in by_key[key].source
+    assert "Am J Gastroenterol 2024;119:1730-1753" in by_key["h_pylori_positive"].source
     ages = {r.key: (r.min_age, r.under_age) for r in rules if r.kind == "age_with"}
     assert ages == {  # NICE NG12 (2023): each combination in tests/clinical
         "ng12_fit_iron_deficiency_anemia": (18, None),
