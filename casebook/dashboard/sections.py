@@ -51,7 +51,7 @@ from casebook.clinical.vocabulary import (
     result_patient_words,
 )
 from casebook.format import day, number
-from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult, Visit
+from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
 from casebook.templating import compile_templates, environment
 
 __all__ = [
@@ -274,19 +274,12 @@ def symptoms_section(page: Dashboard) -> Section:
         "symptoms",
         first=first_day,
         last=last_day,
-        since=_since(case, first),
+        checkin=from_checkin(first),  # the patient's own report: said as such
+        first_visit=first == baseline_visit(case),
         chart=chart,
         rows=rows,
         counts=counts,
     )
-
-
-def _since(case: Case, start: Visit) -> str:
-    """What the patient's progress is counted from, in their words: their first visit, a
-    later visit, or the check-in they sent themselves (said as such: it was their report)."""
-    if from_checkin(start):
-        return "checkin"
-    return "first" if start == baseline_visit(case) else "visit"
 
 
 def questionnaires_section(page: Dashboard) -> Section:

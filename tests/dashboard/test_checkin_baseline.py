@@ -109,3 +109,25 @@ def test_the_summary_compares_with_the_checkin_it_started_from(checked_in: str) 
     assert f"better than in the check-in you sent on {day(FIRST.date())}" in letter.html
     assert "to your first visit" in letter.html  # the check-ins before it were not visits
     assert "at your first visit" not in letter.html
+
+
+def test_an_intake_without_ratings_counts_from_the_visit_that_rated_them() -> None:
+    from casebook.catalog import default_catalog
+    from casebook.models import Case, SymptomRating
+
+    visits = [
+        Visit(patient_id="p1", kind=kind, visit_date=date(2026, m, 1))
+        for kind, m in (("intake", 1), ("follow-up", 2), ("check-in", 3))
+    ]
+    rated = [
+        SymptomRating(patient_id="p1", visit_id=v.id, symptom="bloating", severity=s)
+        for v, s in ((visits[1], 3), (visits[2], 1))
+    ]
+    case = Case(
+        patient=Patient(id="p1", name="T", birth_date=date(1980, 1, 1)),
+        visits=visits,
+        symptoms=rated,
+    )
+    html = d.symptoms_section(d.Dashboard(case, default_catalog())).html
+    assert "Since your visit on 1 February 2026: <strong>1 better</strong>" in html
+    assert "latest: 1 March 2026" in html and "first visit" not in html
