@@ -27,8 +27,10 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
+from casebook.clinical.baseline import from_checkin, symptoms_start
 from casebook.clinical.scoring import VisitChange, change_since_baseline, instrument_trend
 from casebook.clinical.vocabulary import severity_words
+from casebook.format import day as day_words
 from casebook.models import Case, Visit
 
 __all__ = ["burden_chart", "instrument_chart", "symptom_chart", "visit_labels"]
@@ -199,6 +201,18 @@ def symptom_chart(
     )
 
 
+def _burden_subtitle(start: Visit | None, *, patient: bool) -> str:
+    """What the labels count from: the patient's own check-in said as such."""
+    if start is None or not from_checkin(start):
+        if patient:
+            return "Lower is better; numbers show the change since your first visit"
+        return "Sum of severities; labels: change since baseline"
+    on = day_words(start.visit_date)
+    if patient:
+        return f"Lower is better; numbers show the change since the check-in you sent on {on}"
+    return f"Sum of severities; labels: change since baseline (the patient's check-in, {on})"
+
+
 @built_quietly
 def burden_chart(
     case: Case, *, audience: Audience = "practitioner", width: int | None = None
@@ -212,7 +226,7 @@ def burden_chart(
     if not changes:
         message = "No visits yet" if not case.visits else "No symptoms rated yet"
         return empty_chart(message, title_text=heading, audience=audience, width=width)
-    baseline = case.baseline()
+    baseline = symptoms_start(case)  # where the burden starts (clinical.baseline)
     rated = max(sum(1 for r in case.symptoms if r.visit_id == c.visit_id) for c in changes)
     top = max(4 * rated, *(c.burden or 0 for c in changes), 1)
 
@@ -252,11 +266,7 @@ def burden_chart(
             .encode(y=alt.Y("baseline:Q"))
         )
         layers.insert(0, rule)
-    subtitle = (
-        "Lower is better; numbers show the change since your first visit"
-        if patient
-        else "Sum of severities; labels: change since baseline"
-    )
+    subtitle = _burden_subtitle(baseline, patient=patient)
     return alt.LayerChart(layer=layers).properties(
         width=style.width,
         height=200 if patient else 220,

@@ -36,6 +36,7 @@ from casebook.checkins._record import (
     save_draft,
     submit,
     upcoming_visits,
+    visit_to_accept_into,
 )
 
 __all__ = [
@@ -64,4 +65,5 @@ __all__ = [
     "scores",
     "submit",
     "upcoming_visits",
+    "visit_to_accept_into",
 ]

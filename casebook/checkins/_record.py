@@ -18,6 +18,8 @@ from datetime import date, datetime
 from casebook.checkins._form import checkin_records, parse_answers
 from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, Urgency
+from casebook.errors import NotFoundError
+from casebook.models import Case
 from casebook.store import CaseStore
 from casebook.store import checkins as rows
 from casebook.store.checkins import CheckinKey, StoredCheckin
@@ -30,6 +32,7 @@ __all__ = [
     "save_draft",
     "submit",
     "upcoming_visits",
+    "visit_to_accept_into",
 ]
 
 
@@ -119,6 +122,25 @@ def accept(
     check-in and what stayed apart because the visit already held it."""
     with store.transaction() as tx:
         return rows.accept_checkin(tx, checkin_id, patient_id, visit_id)
+
+
+def visit_to_accept_into(case: Case, visit: str) -> str:
+    """The id of the case's visit (a practitioner's, not a check-in) that `visit` names: its
+    id, or its date (YYYY-MM-DD) when one such visit is on that day. NotFoundError naming the
+    visits the record holds, so the next try can be right."""
+    held = [v for v in case.sorted_visits() if v.kind != "check-in"]
+    if any(v.id == visit for v in held):
+        return visit
+    on = [v for v in held if v.visit_date.isoformat() == visit.strip()]
+    if len(on) == 1:
+        return on[0].id
+    listed = ", ".join(f"{v.visit_date} {v.kind} {v.id}" for v in held) or "none yet"
+    what = (
+        f"{len(on)} visits on {visit}: give one's id"
+        if on
+        else (f"no visit {visit!r}" if visit.strip() else "name the visit, by its date or id")
+    )
+    raise NotFoundError(f"--visit: {what} (the patient's visits: {listed})")
 
 
 def mark_reviewed(store: CaseStore, checkin_id: str, patient_id: str) -> StoredCheckin:

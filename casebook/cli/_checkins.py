@@ -73,7 +73,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from casebook.checkins import accept, mark_reviewed
+    from casebook.checkins import accept, mark_reviewed, visit_to_accept_into
     from casebook.errors import NotFoundError
 
     if not args.target:
@@ -86,11 +86,10 @@ def _review(args: argparse.Namespace) -> int:
             mark_reviewed(store, checkin.id, checkin.patient_id)
             print(f"check-in {checkin.id} marked reviewed")
             return 0
-        if not args.visit:
-            raise InputError("accept: --visit VISIT_ID is needed")
-        _, kept = accept(store, checkin.id, checkin.patient_id, args.visit)
+        visit = visit_to_accept_into(store.load_case(checkin.patient_id), args.visit or "")
+        _, kept = accept(store, checkin.id, checkin.patient_id, visit)
     apart = f"; kept apart (the visit already holds them): {', '.join(kept)}" if kept else ""
-    print(f"check-in {checkin.id} accepted into visit {args.visit}{apart}")
+    print(f"check-in {checkin.id} accepted into visit {visit}{apart}")
     return 0
 
 
@@ -158,7 +157,8 @@ def register(add: AddCommand) -> None:
         choices=("send", "due", "list", "accept", "review", "export", "import"),
         help="send PATIENT prints a link; due sends one to every patient with a visit "
         "coming; list shows those to review (or one patient's); accept CHECKIN --visit "
-        "VISIT moves its answers onto a visit; review CHECKIN marks it reviewed; export "
+        "VISIT (its date or id) moves its answers onto that visit; review CHECKIN marks it "
+        "reviewed; export "
         "CHECKIN prints it as a FHIR Bundle (Questionnaire + QuestionnaireResponse); import "
         "FILE stores a submitted check-in from such a bundle, to review (once: importing "
         "it again writes nothing)",
@@ -177,7 +177,11 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--visit-before", metavar="DATE", help="due: visits up to this date")
     p.add_argument("--csv", metavar="FILE", help="due: write the links as CSV for a mail merge")
-    p.add_argument("--visit", metavar="VISIT_ID", help="accept: the visit to accept it into")
+    p.add_argument(
+        "--visit",
+        metavar="VISIT",
+        help="accept: the visit to accept it into, by its date (YYYY-MM-DD) or id",
+    )
     p.add_argument("--host", default="127.0.0.1", help="the server address in links")
     p.add_argument("--port", type=int, default=8866, help="the server port in links")
     p.add_argument(

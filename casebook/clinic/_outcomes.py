@@ -65,18 +65,18 @@ def _joined(plan: pd.DataFrame, column: str) -> pd.Series:
 
 
 def outcomes_by_patient(source: Iterable[Case] | ClinicFrames, catalog: Catalog) -> pd.DataFrame:
-    """One row per patient: baseline and latest visit, burden and instrument scores at each
-    and their change, time in care, plan categories and templates used.
+    """One row per patient: baseline and latest visit, burden and instrument scores from
+    where each starts (`casebook.clinical.baseline`: a check-in the patient sent counts) to
+    their latest, and their change, time in care, plan categories and templates used.
 
     A patient with no visit after the baseline has `followed_up=False` and empty latest
     values and changes: shown, never dropped.
     """
     f = as_frames(source, catalog)
     v = f.visits
-    base = v.loc[v["is_baseline"], ["patient_id", "seq", "visit_date", "burden"]]
+    base = v.loc[v["is_baseline"], ["patient_id", "seq", "visit_date"]]
     last = v.loc[
-        v.groupby("patient_id", sort=False)["seq"].idxmax(),
-        ["patient_id", "seq", "visit_date", "burden"],
+        v.groupby("patient_id", sort=False)["seq"].idxmax(), ["patient_id", "seq", "visit_date"]
     ]
     out = (
         f.patients[["patient_id"]]
@@ -93,15 +93,20 @@ def outcomes_by_patient(source: Iterable[Case] | ClinicFrames, catalog: Catalog)
             "time_in_care_days": (out["visit_date_l"] - out["visit_date_b"])
             .dt.days.where(followed, 0)
             .astype("Int64"),
-            "baseline_burden": out["burden_b"],
-            "latest_burden": out["burden_l"].where(followed),
         }
+    ).set_index("patient_id")
+    # each measure from where it starts (clinical.baseline): its first value from the
+    # baseline visit on, to its last value after that
+    base_seq = base[["patient_id", "seq"]].rename(columns={"seq": "base_seq"})
+    rated = v.loc[v["burden"].notna(), ["patient_id", "seq", "burden"]].merge(
+        base_seq, on="patient_id"
     )
+    rated = rated[rated["seq"] >= rated["base_seq"]].sort_values(["patient_id", "seq"])
+    burden = _first_last(rated, "burden", "burden")
+    out["baseline_burden"] = burden["burden_baseline"].reindex(out.index)
+    out["latest_burden"] = burden["burden_latest"].reindex(out.index).where(out["followed_up"])
     out["burden_change"] = out["latest_burden"] - out["baseline_burden"]
-    out = out.set_index("patient_id")
-    scores = f.scores.merge(v[["visit_id", "seq"]], on="visit_id").merge(
-        base[["patient_id", "seq"]].rename(columns={"seq": "base_seq"}), on="patient_id"
-    )
+    scores = f.scores.merge(v[["visit_id", "seq"]], on="visit_id").merge(base_seq, on="patient_id")
     scores = scores[scores["seq"] >= scores["base_seq"]].sort_values(["patient_id", "seq"])
     scores = scores.drop_duplicates(["visit_id", "instrument"], keep="last")
     for key in outcome_measures(catalog):

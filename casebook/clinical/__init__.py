@@ -1,8 +1,8 @@
-"""The pure clinical rules, one module for each: what a record scores and which band it
-falls in (`scoring`), lab-aware readings: anaemia, iron deficiency, celiac serology
-(`labs`), the red-flag rules (`red_flags`), where a raised flag stands and the
-urgency it shows (`flag_lifecycle`), plan cautions matched against the patient
-(`cautions`), which substances an item contains (`substances`), what a caution
+"""The pure clinical rules, one module for each: what a record scores and which band it falls
+in (`scoring`), where progress is measured from (`baseline`), lab-aware readings: anaemia,
+iron deficiency, celiac serology (`labs`), the red-flag rules (`red_flags`), where a raised
+flag stands and the urgency it shows (`flag_lifecycle`), plan cautions matched against the
+patient (`cautions`), which substances an item contains (`substances`), what a caution
 confirmation must say (`overrides`), what must be true before a protocol starts
 (`preconditions`), the validate-and-derive step before a save (`derive`), and the words of
 the domain, one spelling each (`vocabulary`).
@@ -17,6 +17,7 @@ from importlib import import_module
 from types import ModuleType
 
 __all__ = [
+    "baseline",
     "cautions",
     "derive",
     "flag_lifecycle",

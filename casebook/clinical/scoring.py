@@ -17,6 +17,7 @@ from datetime import date
 from typing import Literal
 
 from casebook.catalog.schema import Band, Instrument, LabTest
+from casebook.clinical.baseline import starting_visit
 from casebook.clinical.vocabulary import ResultFlag
 from casebook.errors import CasebookError
 from casebook.models import (
@@ -73,7 +74,7 @@ class VisitBurden:
 class InstrumentChange:
     total: int | None  # None: not measured (or not scorable) at this visit
     band: str | None
-    delta: int | None  # vs the instrument's first scored visit
+    delta: int | None  # vs where the instrument starts (clinical.baseline)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class VisitChange:
     visit_date: date
     kind: str
     burden: int | None  # None: no symptom ratings at this visit
-    burden_delta: int | None  # vs the baseline visit; None if either side is not measured
+    burden_delta: int | None  # vs where the burden starts (clinical.baseline); None: unmeasured
     instruments: Mapping[str, InstrumentChange]  # every instrument used anywhere in the case
 
 
@@ -282,15 +283,16 @@ def burden_by_visit(case: Case) -> list[VisitBurden]:
 def change_since_baseline(
     case: Case, *, instruments: Mapping[str, Instrument] | None = None
 ) -> list[VisitChange]:
-    """Per visit: burden and its change from the baseline visit, and every instrument's total
-    with its change from that instrument's first scored visit. None where not measured.
+    """Per visit: burden and every instrument's total, each with its change from where that
+    measure starts (`casebook.clinical.baseline`: the first visit, from the baseline visit
+    on, where it was recorded; a check-in the patient sent counts). None where not measured.
 
     Instrument totals are the stored ones unless `instruments` is given (then rescored).
     """
     instruments = instruments or {}
-    baseline = case.baseline()
     burdens = {b.visit_id: (b.burden if b.rated else None) for b in burden_by_visit(case)}
-    base_burden = burdens.get(baseline.id) if baseline is not None else None
+    burden_start = starting_visit(case, {vid for vid, b in burdens.items() if b is not None})
+    base_burden = burdens[burden_start.id] if burden_start is not None else None
     keys = sorted({r.instrument for r in case.instruments})
     scores: dict[tuple[str, str], tuple[int, str]] = {}
     for response in case.instruments:  # a later response at the same visit wins
@@ -298,16 +300,21 @@ def change_since_baseline(
         if scored is not None:
             scores[(response.visit_id, response.instrument)] = scored
     first: dict[str, int] = {}
+    for key in keys:
+        start = starting_visit(case, {vid for vid, k in scores if k == key})
+        if start is not None:
+            first[key] = scores[(start.id, key)][0]
     changes: list[VisitChange] = []
     for visit in case.sorted_visits():
         per_instrument: dict[str, InstrumentChange] = {}
         for key in keys:
             scored = scores.get((visit.id, key))
+            base = first.get(key)
             if scored is None:
                 per_instrument[key] = InstrumentChange(None, None, None)
                 continue
-            start = first.setdefault(key, scored[0])
-            per_instrument[key] = InstrumentChange(scored[0], scored[1], scored[0] - start)
+            delta = None if base is None else scored[0] - base
+            per_instrument[key] = InstrumentChange(scored[0], scored[1], delta)
         burden = burdens[visit.id]
         delta = None if burden is None or base_burden is None else burden - base_burden
         changes.append(

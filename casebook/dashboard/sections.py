@@ -35,6 +35,7 @@ from markupsafe import Markup
 from casebook.catalog import Catalog
 from casebook.catalog.schema import LabTest
 from casebook.charts.remote import CHART_SOCKET_ENV
+from casebook.clinical.baseline import baseline_visit, from_checkin, symptoms_start
 from casebook.clinical.flag_lifecycle import (
     FlagStatus,
     cited_result_words,
@@ -243,15 +244,15 @@ def symptoms_section(page: Dashboard) -> Section:
     from casebook.charts import symptom_chart
 
     case = page.case
-    rated = {r.visit_id for r in case.symptoms}
-    visits = [v for v in case.sorted_visits() if v.id in rated]
-    if not visits:
+    first = symptoms_start(case)  # where the symptoms start (clinical.baseline)
+    if first is None:
         return _section("symptoms", first=None)
     chart = _chart(
         symptom_chart(case, page.catalog, audience="patient"),
         "How strong each symptom was at each visit, from 0 (none) to 4 (severe).",
     )
-    first, last = visits[0], visits[-1]
+    rated = {r.visit_id for r in case.symptoms}
+    last = [v for v in case.sorted_visits() if v.id in rated][-1]
     before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
     after = {r.symptom: r.severity for r in case.symptoms if r.visit_id == last.id}
     # "stronger", not "worse": calm, plain words (the page is read by the patient, who may
@@ -270,7 +271,14 @@ def symptoms_section(page: Dashboard) -> Section:
     first_day = first.visit_date
     last_day = first_day if first.id == last.id else last.visit_date
     return _section(
-        "symptoms", first=first_day, last=last_day, chart=chart, rows=rows, counts=counts
+        "symptoms",
+        first=first_day,
+        last=last_day,
+        checkin=from_checkin(first),  # the patient's own report: said as such
+        first_visit=first == baseline_visit(case),
+        chart=chart,
+        rows=rows,
+        counts=counts,
     )
 
 
@@ -278,7 +286,7 @@ def questionnaires_section(page: Dashboard) -> Section:
     """Each questionnaire's latest score, what it means, and its scores visit by visit."""
     case, blocks = page.case, []
     order = {v.id: i for i, v in enumerate(case.sorted_visits())}
-    dates = {v.id: v.visit_date for v in case.visits}
+    visits = {v.id: v for v in case.visits}
     for key, inst in page.catalog.instruments.items():
         scored = []
         for r in sorted(
@@ -286,19 +294,23 @@ def questionnaires_section(page: Dashboard) -> Section:
             key=lambda r: order.get(r.visit_id, -1),
         ):
             try:
-                scored.append((dates[r.visit_id], score_instrument(inst, r.answers)))
+                scored.append((visits[r.visit_id], score_instrument(inst, r.answers)))
             except (ScoringError, KeyError):
                 continue
         if not scored:
             continue
-        when, latest = scored[-1]
+        last, latest = scored[-1]
         lo, hi = inst.total_range
         measures = inst.measures.split(" (")[0]  # "stool form (a proxy for ...)": first words
         scale = f"scores run from {lo} to {hi}"
         if inst.scoring == "sum":
             scale += f"; {'lower' if inst.higher_is_worse else 'higher'} is better"
         trail = (
-            " → ".join(f"{score.total} ({on.day} {on:%b})" for on, score in scored)
+            " → ".join(
+                f"{score.total} ({v.visit_date.day} {v.visit_date:%b}"
+                f"{', your check-in' if from_checkin(v) else ''})"
+                for v, score in scored
+            )
             if len(scored) > 1
             else ""
         )
@@ -306,7 +318,8 @@ def questionnaires_section(page: Dashboard) -> Section:
             {
                 "what": f"{measures[:1].upper()}{measures[1:]}",  # plain words, no acronym
                 "total": latest.total,
-                "when": when,
+                "when": last.visit_date,
+                "checkin": from_checkin(last),  # the patient's own answers: said so
                 "scale": scale,
                 "band_text": latest.band_text,
                 "trail": trail,

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from casebook.catalog import Catalog, default_catalog
+from casebook.clinical.baseline import baseline_visit
 from casebook.clinical.scoring import ScoringError, burden_by_visit, read_result, score_instrument
 from casebook.format import number
 from casebook.models import Case, InstrumentResponse
@@ -265,7 +266,7 @@ def clinic_frames(cases: Iterable[Case], catalog: Catalog) -> ClinicFrames:
     for case in kept:
         pid = case.patient.id
         patients.append((pid, case.patient.name))
-        baseline = case.baseline()
+        baseline = baseline_visit(case)
         base_id = baseline.id if baseline is not None else None
         dates = {}
         for seq, vb in enumerate(burden_by_visit(case)):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog
+from casebook.clinical.baseline import baseline_visit, from_checkin, symptoms_start
 from casebook.clinical.flag_lifecycle import (
     FlagStatus,
     cited_result_words,
@@ -55,9 +56,21 @@ def _visit(case: Case, visit_date: date | None) -> tuple[Visit, list[Visit]]:
     raise LetterError(f"visit: no visit is recorded on {visit_date.isoformat()}")
 
 
-def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[str]:
+def _since(case: Case, first: Visit) -> str:
+    if from_checkin(first):
+        return f"in the check-in you sent on {day(first.visit_date)}"
+    if first == baseline_visit(case):
+        return "at your first visit"
+    return f"at your visit on {day(first.visit_date)}"
+
+
+def _symptoms(case: Case, catalog: Catalog, visit: Visit) -> list[str]:
+    """The visit's symptoms, each compared with where the symptoms start (clinical.baseline):
+    the first visit, a later one, or the check-in the patient sent, said as such."""
     labels = {s.key: s.patient_label for s in catalog.symptoms}
-    before = {r.symptom: r.severity for r in case.symptoms if r.visit_id == first.id}
+    first = symptoms_start(case)
+    at = _since(case, first) if first is not None else ""
+    before = {r.symptom: r.severity for r in case.symptoms if first and r.visit_id == first.id}
     lines = []
     for rating in sorted(
         (r for r in case.symptoms if r.visit_id == visit.id), key=lambda r: (-r.severity, r.symptom)
@@ -67,7 +80,7 @@ def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[
         label = labels.get(rating.symptom, rating.symptom.replace("_", " ").capitalize())
         line = f"{label}: {SEVERITY_PATIENT_WORDS[rating.severity]}"
         was = before.get(rating.symptom)
-        if visit.id != first.id and was is not None:
+        if first is not None and visit.id != first.id and was is not None:
             change = (
                 "better than"
                 if rating.severity < was
@@ -75,7 +88,7 @@ def _symptoms(case: Case, catalog: Catalog, visit: Visit, first: Visit) -> list[
                 if rating.severity > was
                 else "the same as"
             )
-            line += f", {change} at your first visit"
+            line += f", {change} {at}"
         lines.append(line)
     return lines
 
@@ -174,8 +187,9 @@ def after_visit_summary(
     patient = case.patient
     context = {
         "patient": {"name": patient.name, "birth_date": day(patient.birth_date)},
-        "first_visit": visit.kind == "intake" or not earlier,
-        "symptoms": _symptoms(case, catalog, visit, visits[0]),
+        # check-ins the patient sent before are not visits: the first one seen is the first
+        "first_visit": visit.kind == "intake" or all(v.kind == "check-in" for v in earlier),
+        "symptoms": _symptoms(case, catalog, visit),
         "scores": scores,
         "results": _results(
             case,

@@ -70,8 +70,3 @@ class Case(_Model):
     # Convenience views -------------------------------------------------------------
     def sorted_visits(self) -> list[Visit]:
         return sorted(self.visits, key=lambda v: (v.visit_date, v.kind != "intake", v.id))
-
-    def baseline(self) -> Visit | None:
-        visits = self.sorted_visits()
-        intakes = [v for v in visits if v.kind == "intake"]
-        return next(iter(intakes or visits), None)

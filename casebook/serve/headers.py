@@ -48,7 +48,10 @@ SECURITY_HEADERS = MappingProxyType(
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "Cache-Control": "no-store",
         "Pragma": "no-cache",
-        "Referrer-Policy": "no-referrer",
+        # not no-referrer: under it a browser posts a form with `Origin: null` (Fetch,
+        # "serialize a request origin"), which the check-in form's origin check refuses;
+        # same-origin sends no Referer to any other site, and a form's true Origin here
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Cross-Origin-Opener-Policy": "same-origin",

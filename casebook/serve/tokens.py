@@ -12,8 +12,8 @@ Why `?token=` and not `#token`: a fragment never reaches the server, so it would
 script on the page to read it and send it on; the dashboard serves no script at all (its
 Content-Security-Policy allows none). The server takes the token from the first request,
 answers with a session cookie and sends the browser on to the bare `/dashboard`, so the
-token leaves the address bar, and `Referrer-Policy: no-referrer` keeps it out of Referer
-headers.
+token leaves the address bar, and `Referrer-Policy: same-origin` keeps it out of Referer
+headers to any other site (the pages load nothing from one).
 
 The cookie holds a session id, not the token: a fresh random id whose hash the store keeps
 with the link it came from (`open_session`, `check_session`). A session opens only what

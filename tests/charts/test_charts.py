@@ -371,3 +371,25 @@ def test_dates_are_utc_so_no_time_zone_moves_them(demo_cases: list[Case]) -> Non
     first = demo_cases[0].sorted_visits()[0].visit_date
     assert date.fromisoformat(x["scale"]["domain"][0]) < first
     assert date.fromisoformat(x["scale"]["domain"][0]) > first - timedelta(days=60)
+
+
+def test_burden_chart_says_when_the_start_is_the_patients_checkin(demo_cases: list[Case]) -> None:
+    case = demo_cases[0]
+    first = case.sorted_visits()[0]
+    as_checkin = case.model_copy(
+        update={
+            "visits": [
+                v.model_copy(update={"kind": "check-in" if v.id == first.id else "follow-up"})
+                for v in case.visits
+            ]
+        }
+    )
+    on = f"{first.visit_date.day} {first.visit_date:%B %Y}"
+    for chart, words in (
+        (burden_chart(as_checkin), f"change since baseline (the patient's check-in, {on})"),
+        (burden_chart(as_checkin, audience="patient"), f"the check-in you sent on {on}"),
+    ):
+        spec = chart.to_dict()
+        assert words in " ".join(spec["title"]["subtitle"])  # wrapped to the chart
+        assert layer_rows(spec, layers(spec)[1])[0]["change"] == "start"
+    assert "your first visit" in json.dumps(burden_chart(case, audience="patient").to_dict())

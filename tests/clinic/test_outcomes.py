@@ -177,3 +177,22 @@ def test_bad_parameters_name_the_field(kwargs: dict[str, object], field: str) ->
 def test_per_patient_frame_needs_the_plan() -> None:
     with pytest.raises(ClinicError, match=r"^plan:"):
         outcomes_by_group(outcomes_by_patient([], CAT), CAT)
+
+
+def test_each_measure_starts_where_it_was_first_recorded_from_the_baseline() -> None:
+    # a pre-visit check-in before the intake stays apart; the intake rated no symptoms
+    case = make_case(
+        "p1",
+        [
+            V(300, 30, {"phq9": 20}, kind="check-in"),
+            V(200, None, {"gad7": 9}, kind="intake"),
+            V(150, 18, {"phq9": 12}),
+            V(100, 12, {"phq9": 6, "gad7": 5}),
+        ],
+    )
+    row = outcomes_by_patient([case], CAT).iloc[0]
+    assert row["baseline_visit"] == pd.Timestamp(days(200))
+    assert (row["baseline_burden"], row["latest_burden"], row["burden_change"]) == (18, 12, -6)
+    assert (row["phq9_baseline"], row["phq9_latest"], row["phq9_change"]) == (12, 6, -6)
+    assert (row["gad7_baseline"], row["gad7_change"]) == (9, -4)
+    assert row["burden_change"] == change_since_baseline(case)[-1].burden_delta

@@ -604,11 +604,16 @@ def test_change_since_baseline_prefers_intake_over_earlier_follow_up() -> None:
 
 
 def test_change_since_baseline_without_baseline_ratings() -> None:
-    intake, later = visit(V1, "intake"), visit(V2)
-    case = make_case(visits=[intake, later], symptoms=ratings(later, bloating=2))
+    # an intake without symptom ratings: the burden starts where they were first rated
+    intake, later, last = visit(V1, "intake"), visit(V2), visit(V3)
+    case = make_case(
+        visits=[intake, later, last],
+        symptoms=[*ratings(later, bloating=2), *ratings(last, bloating=1)],
+    )
     assert [(r.burden, r.burden_delta) for r in change_since_baseline(case)] == [
         (None, None),
-        (2, None),
+        (2, 0),
+        (1, -1),
     ]
 
 

@@ -48,6 +48,6 @@ def test_dashboard_and_summary_say_strong_never_marked() -> None:
     html = d.symptoms_section(d.Dashboard(case, CATALOG)).html
     assert "marked" not in html
     visits = sorted(case.visits, key=lambda v: v.visit_date)
-    lines = [line for visit in visits for line in _symptoms(case, CATALOG, visit, visits[0])]
+    lines = [line for visit in visits for line in _symptoms(case, CATALOG, visit)]
     rated_3 = [line for line in lines if ": strong" in line]
     assert rated_3 and not any("marked" in line for line in lines)

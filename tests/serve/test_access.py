@@ -86,7 +86,7 @@ def _reload_after(server: Server, refused):  # type: ignore[no-untyped-def]
 def _check_headers(res, what: str) -> None:  # type: ignore[no-untyped-def]
     assert res.header("Content-Security-Policy") == CONTENT_SECURITY_POLICY, what
     assert res.header("Cache-Control") == "no-store", what
-    assert res.header("Referrer-Policy") == "no-referrer", what
+    assert res.header("Referrer-Policy") == "same-origin", what
     assert res.header("X-Content-Type-Options") == "nosniff", what
     assert res.header("X-Frame-Options") == "DENY", what
     assert res.header("Server") is None, what

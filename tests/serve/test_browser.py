@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,50 @@ def test_a_link_clicked_on_another_site_opens_the_dashboard(
     finally:
         mail.shutdown()
         mail.server_close()
+
+
+def test_a_checkin_answered_in_the_browser_starts_the_patients_page(
+    chromium: str, server: Server, artifacts: Path
+) -> None:
+    """A patient with no visit answers a check-in in Chromium (the real form, posted by the
+    browser with its own Origin header) and their page then counts from that check-in."""
+    from casebook.checkins import form_sections
+    from casebook.format import day
+    from casebook.models import Patient
+    from casebook.serve.checkin_links import send_checkin
+    from casebook.store import CaseStore
+
+    with CaseStore(server.db_url, actor="test") as store:
+        store.add_patient(Patient(id="ci-browser", name="Sam Sample", birth_date=date(1990, 1, 1)))
+        link, _ = send_checkin(store, "ci-browser", ["phq9", "symptoms"], base_url=server.base)
+        questions = [
+            (q.name, q.options[1][0])  # the second answer offered (PHQ-9: "several days")
+            for section in form_sections(store.catalog, ["phq9", "symptoms"])
+            for q in section.questions
+            if q.name != "phq9.9"  # item 9 at "not at all": no same-day page here
+        ]
+    with _browser(chromium) as browser:
+        context = _context(browser, PHONE)
+        watch = Watch(context, {server.base})
+        page = context.new_page()
+        watch.attach(page)
+        page.goto(link)
+        page.wait_for_url(f"{server.base}/checkin/*")
+        for name, value in [*questions, ("phq9.9", "0")]:
+            page.check(f"input[name='{name}'][value='{value}']")
+        page.get_by_role("button", name="Send my answers").click()
+        page.wait_for_selector("text=Thank you")
+        assert "cannot be sent" not in page.inner_text("main")
+        with CaseStore(server.db_url, actor="test") as store:
+            assert [c.status for c in store.checkins("ci-browser")] == ["submitted"]
+            (visit,) = store.load_case("ci-browser").visits
+        assert visit.kind == "check-in"
+        page.goto(f"{server.base}/dashboard?token={server.token('ci-browser')}")
+        page.wait_for_selector("footer.cb-footer")
+        text = page.text_content("body") or ""  # folded sections included
+        on = day(visit.visit_date)
+        assert f"Latest: 8 from the check-in you sent on {on}" in " ".join(text.split())
+        assert f"in the check-in you sent on {on}. This is your starting point" in text
+        assert not watch.foreign and not watch.console, (watch.foreign, watch.console)
+        page.screenshot(path=str(artifacts / "dashboard-after-checkin-390.png"), full_page=True)
+        context.close()

@@ -113,7 +113,7 @@ def test_headers_and_cull_settings() -> None:
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
     assert "script-src" not in CONTENT_SECURITY_POLICY and "http" not in CONTENT_SECURITY_POLICY
     assert SECURITY_HEADERS["Cache-Control"] == "no-store"
-    assert SECURITY_HEADERS["Referrer-Policy"] == "no-referrer"
+    assert SECURITY_HEADERS["Referrer-Policy"] == "same-origin"
     assert CULL_SETTINGS["cull_idle_timeout"] > 0 and CULL_SETTINGS["cull_busy"] is True
 
 
