@@ -29,6 +29,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -164,9 +165,8 @@ class PageLookup:
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
-            path = self._file or ""
             conn = sqlite3.connect(
-                f"file:{path}?mode=rw",  # never creates a file
+                f"{Path(self._file or '/').as_uri()}?mode=rw",  # never creates a file
                 uri=True,
                 timeout=0,  # a busy file is not waited for: the store's read waits
                 isolation_level=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,16 @@ def test_a_dropped_postgresql_connection_is_opened_again(store: CaseStore) -> No
         await lookup.aclose()
 
     asyncio.run(pages())
+
+
+def test_a_file_whose_path_needs_quoting_is_read_the_quick_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "a b#c%d?e"
+    folder.mkdir()
+    with CaseStore(f"sqlite:///{folder / 'casebook.db'}", create=True, actor="t") as store:
+        wanted, checkin_id = _opened(store, "p1")
+        expected = store.session_and_checkin(wanted, checkin_id)
+        monkeypatch.setattr(store, "session_and_checkin", _no_store_read)
+        found = asyncio.run(PageLookup(store).session_and_checkin(wanted, checkin_id))
+    assert found == expected and expected[1] is not None
