@@ -10,9 +10,11 @@ Each round times, one request at a time, `--per-round` form pages (GET with the 
 cookie) and `--per-round` submissions (POST of a complete PHQ-9, GAD-7, Bristol and
 symptom form, each to its own check-in) on each side, the sides alternating; then 4 client
 threads send `--per-round` * 4 submissions and the rate a minute is taken. Both sides are
-warmed first; medians over rounds are compared. Aims (issue 22): form page p50 under
-0.15 s, submission p50 under 0.2 s, at least 1,000 submissions a minute, within 2x of the
-minimal handler.
+warmed first; medians over rounds are compared. Beside each p50 it reports the server's
+CPU time per request (user + system of the server process over the round, from /proc; on a
+loaded machine it varies less than the wall time) and the load average at the start and
+end. Aims (issue 22): form page p50 under 0.15 s, submission p50 under 0.2 s, at least
+1,000 submissions a minute, within 2x of the minimal handler.
 """
 
 from __future__ import annotations
@@ -187,15 +189,26 @@ class Minimal:
         _request(self.port, f"/checkin/{opened[0]}", "POST", body=body)
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process `pid` used so far; NaN off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _times(
-    call: Callable[[tuple[str, str, str]], None], items: list[tuple[str, str, str]]
-) -> list[float]:
+    call: Callable[[tuple[str, str, str]], None], items: list[tuple[str, str, str]], pid: int
+) -> tuple[list[float], float]:
+    """Each call's wall time, and the server's CPU time per call."""
     out = []
+    cpu = _cpu(pid)
     for item in items:
         start = time.perf_counter()
         call(item)
         out.append(time.perf_counter() - start)
-    return out
+    return out, (_cpu(pid) - cpu) / len(items)
 
 
 def _rate(side: Casebook | Minimal, per_round: int) -> float:
@@ -235,10 +248,11 @@ def run(kind: str, rounds: int, per_round: int) -> None:
     from casebook.store import CaseStore
 
     folder = Path(tempfile.mkdtemp(prefix="cb-bench-checkins-"))
+    load = os.getloadavg()[0]
     with _store_url(kind, folder) as url:
         CaseStore(url, create=True, actor="benchmark").close()
         results = _measure(url, folder, rounds, per_round)
-    _report(kind, rounds, per_round, results)
+    _report(kind, rounds, per_round, results, (load, os.getloadavg()[0]))
 
 
 def _measure(
@@ -247,47 +261,59 @@ def _measure(
     ours_port, floor_port = _port(), _port()
     serve = [sys.executable, "-m", "casebook.serve", "--db", url, "--port", str(ours_port)]
     serve += ["--no-fork", "--no-shared-charts", "--bad-credentials-per-minute", "100000"]
-    with _server(serve, ours_port):
+    with _server(serve, ours_port) as ours_proc:
         ours = Casebook(url, ours_port)
         sample = ours.opened(1)[0]
         _, page, _ = _request(ours_port, f"/checkin/{sample[0]}", cookie=sample[1])
         (folder / "page.html").write_text(page, encoding="utf-8")
         (folder / "minimal.py").write_text(MINIMAL, encoding="utf-8")
         minimal = [sys.executable, str(folder / "minimal.py"), url, str(floor_port)]
-        with _server([*minimal, str(folder / "page.html")], floor_port):
+        with _server([*minimal, str(folder / "page.html")], floor_port) as floor_proc:
             floor = Minimal(floor_port)
+            keys = ("page", "page_cpu", "submit", "submit_cpu", "rate")
             results: dict[str, dict[str, list[float]]] = {
-                name: {"page": [], "submit": [], "rate": []} for name in ("casebook", "minimal")
+                name: {k: [] for k in keys} for name in ("casebook", "minimal")
             }
             for rnd in range(rounds + 1):  # round 0 warms both sides and is not kept
-                order = [("casebook", ours), ("minimal", floor)]
-                for name, side in order if rnd % 2 else order[::-1]:
+                order = [("casebook", ours, ours_proc.pid), ("minimal", floor, floor_proc.pid)]
+                for name, side, pid in order if rnd % 2 else order[::-1]:
                     items = side.opened(per_round)
-                    pages = _times(side.page, items)
-                    submits = _times(side.submit, items)
+                    pages, page_cpu = _times(side.page, items, pid)
+                    submits, submit_cpu = _times(side.submit, items, pid)
                     rate = _rate(side, per_round)
                     if rnd:
                         results[name]["page"].append(statistics.median(pages))
+                        results[name]["page_cpu"].append(page_cpu)
                         results[name]["submit"].append(statistics.median(submits))
+                        results[name]["submit_cpu"].append(submit_cpu)
                         results[name]["rate"].append(rate)
     return results
 
 
 def _report(
-    kind: str, rounds: int, per_round: int, results: dict[str, dict[str, list[float]]]
+    kind: str,
+    rounds: int,
+    per_round: int,
+    results: dict[str, dict[str, list[float]]],
+    load: tuple[float, float],
 ) -> None:
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
     c, m = med["casebook"], med["minimal"]
-    print(f"{kind}: {rounds} rounds of {per_round} (medians of per-round p50s)")
+    print(
+        f"{kind}: {rounds} rounds of {per_round} (medians of per-round p50s; "
+        f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end)"
+    )
     for label, key, unit, scale in (
         ("form page p50", "page", "ms", 1000.0),
+        ("  server CPU", "page_cpu", "ms", 1000.0),
         ("submission p50", "submit", "ms", 1000.0),
+        ("  server CPU", "submit_cpu", "ms", 1000.0),
         ("4 clients", "rate", "/min", 1.0),
     ):
         ratio = c[key] / m[key] if key != "rate" else m[key] / c[key]
         print(
-            f"  {label:15} casebook {c[key] * scale:8.1f} {unit:4}  "
-            f"minimal {m[key] * scale:8.1f} {unit:4}  ratio {ratio:.2f}"
+            f"  {label:15} casebook {c[key] * scale:8.2f} {unit:4}  "
+            f"minimal {m[key] * scale:8.2f} {unit:4}  ratio {ratio:.2f}"
         )
 
 

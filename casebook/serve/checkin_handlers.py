@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import logging
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ from casebook.checkins import (
     STYLE_HASH,
     CheckinInputError,
     Draft,
+    Section,
     form_page,
     form_sections,
     message_page,
@@ -48,6 +49,7 @@ from casebook.serve.limits import RateLimiter, Throttled
 from casebook.serve.tokens import AccessRefused, session_grant, session_hash
 from casebook.store import CaseStore
 from casebook.store.checkins import CheckinKey, StoredCheckin
+from casebook.store.page_lookup import PageLookup
 
 __all__ = [
     "CHECKIN_POLICY",
@@ -68,6 +70,8 @@ CHECKIN_POLICY = CONTENT_SECURITY_POLICY.replace(
 ).replace("style-src 'self'", f"style-src 'self' 'sha256-{STYLE_HASH}'")
 """The dashboard's policy, plus the form's stylesheet and posting the form to this server."""
 
+_SECTION_SETS = 64
+"""How many sets of instruments' sections the server keeps (the rest are built per page)."""
 _TITLES = {
     400: "Please check your answers",
     403: "This check-in cannot be sent from here",
@@ -81,12 +85,16 @@ _TITLES = {
 
 @dataclass
 class CheckinState:
-    """What the check-in handlers share beside `ServeState`: the submission limiter and
-    the clinic's name and phone (from its settings) for the words shown after an alarm."""
+    """What the check-in handlers share beside `ServeState`: the submission limiter, the
+    lookup a form page reads with, the clinic's name and phone (from its settings) for the
+    words shown after an alarm, and each set of instruments' sections (the catalog does
+    not change while the server runs)."""
 
     submissions: RateLimiter
+    lookup: PageLookup
     clinic: str = ""
     phone: str = ""
+    sections: dict[tuple[str, ...], list[Section]] = field(default_factory=dict)
 
 
 def xsrf_token(session: str, checkin_id: str) -> str:
@@ -166,15 +174,14 @@ class CheckinFormHandler(CheckinStartHandler):
 
     async def _identify(self) -> PatientUser:
         """A session (re)opening its form, the usual GET: the session and the check-in are
-        read together, on one connection; a link's token goes the usual way."""
+        read together, in one statement on the event loop (`store.page_lookup`); a link's
+        token goes the usual way."""
         identity = self.state.identity
         secret, via = identity.presented(self)
         if via != "session":
             return await identity.identify(self)
         wanted = session_hash(secret)
-        stored, self._found = await asyncio.to_thread(
-            identity.store.session_and_checkin, wanted, self._checkin_id
-        )
+        stored, self._found = await self.extra.lookup.session_and_checkin(wanted, self._checkin_id)
         self._prefetched = True
         return identity.user_of(session_grant(stored), secret, via)
 
@@ -188,7 +195,7 @@ class CheckinFormHandler(CheckinStartHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(
             form_page(
-                form_sections(self.state.identity.store.catalog, checkin.instruments),
+                self._sections(checkin.instruments),
                 draft,
                 action=f"{CHECKIN_PATH}/{checkin.id}",
                 xsrf=xsrf_token(session, checkin.id),
@@ -196,6 +203,15 @@ class CheckinFormHandler(CheckinStartHandler):
                 error=error,
             )
         )
+
+    def _sections(self, instruments: tuple[str, ...]) -> list[Section]:
+        known = self.extra.sections
+        found = known.get(instruments)
+        if found is None:
+            found = form_sections(self.state.identity.store.catalog, instruments)
+            if len(known) < _SECTION_SETS:  # bounded: check-ins choose from the catalog
+                known[instruments] = found
+        return found
 
     async def _checkin(self, user: PatientUser) -> StoredCheckin:
         """This patient's check-in of the path (404 for anyone else's), if still open."""
@@ -331,6 +347,7 @@ def checkin_state(store: CaseStore, submissions_per_minute: float = 12.0) -> Che
     settings = load_clinic_settings(database_url=store.url)
     return CheckinState(
         RateLimiter(submissions_per_minute, 6),
+        PageLookup(store),
         clinic=settings.name if settings.configured else "",
         phone=settings.phone if settings.configured else "",
     )

@@ -38,6 +38,8 @@ __all__ = [
     "record_link_use",
     "revoke_links",
     "send_session",
+    "session_query",
+    "stored_session",
 ]
 
 
@@ -150,6 +152,16 @@ def find_session(conn: sa.Connection, session_hash: str) -> StoredLink | None:
     and the link's), or None."""
     row = conn.execute(_session_query(), {"session_hash": session_hash}).first()
     return None if row is None else _stored(row, row.session_expires_at)
+
+
+def session_query() -> sa.Select[Any]:
+    """`find_session`'s statement (bound `session_hash`), for a read made another way."""
+    return _session_query()
+
+
+def stored_session(row: Any) -> StoredLink:
+    """The link behind a session of a row read with `session_query` (by name)."""
+    return _stored(row, row.session_expires_at)
 
 
 def send_session(conn: sa.Connection, session_hash: str) -> Callable[[], StoredLink | None]:

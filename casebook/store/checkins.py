@@ -49,6 +49,8 @@ __all__ = [
     "StoredCheckin",
     "accept_checkin",
     "add_checkin",
+    "checkin_of_row",
+    "checkin_query",
     "checkins_with_status",
     "get_checkin",
     "mark_checkin_reviewed",
@@ -152,6 +154,16 @@ def get_checkin(conn: sa.Connection, checkin_id: str) -> StoredCheckin | None:
     """The check-in of this id, or None."""
     row = conn.execute(_by_id(), {"checkin_id": checkin_id}).first()
     return None if row is None else _from_row(row)
+
+
+def checkin_query() -> sa.Select[Any]:
+    """`get_checkin`'s statement (bound `checkin_id`), for a read made another way."""
+    return _by_id()
+
+
+def checkin_of_row(row: Any) -> StoredCheckin:
+    """The check-in of a row read with `checkin_query` (by name: `row.id`, ...)."""
+    return _from_row(row)
 
 
 def send_checkin_read(conn: sa.Connection, checkin_id: str) -> Callable[[], StoredCheckin | None]:

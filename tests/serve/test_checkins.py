@@ -235,6 +235,8 @@ def test_a_revoked_link_mid_form(ci_server: Server) -> None:
     opened = _open(ci_server, "ci-3", ["phq9"])
     with CaseStore(ci_server.db_url, actor="test") as store:
         revoke(store, "ci-3")
+    page = ci_server.request(f"/checkin/{opened.checkin_id}", cookie=opened.session)
+    assert page.status == 403 and "no longer valid" in page.body  # the form, reloaded
     assert _post(ci_server, opened, _answers(["phq9"])).status == 403
     with CaseStore(ci_server.db_url, actor="test") as store:
         statuses = [c.status for c in store.checkins("ci-3")]
@@ -247,6 +249,8 @@ def test_an_expired_checkin_mid_form(ci_server: Server) -> None:
         c = tables.checkins  # the clock moves on: the check-in ended a minute ago
         ended = datetime.now(UTC) - timedelta(minutes=1)
         tx.conn.execute(sa.update(c).where(c.c.id == opened.checkin_id).values(expires_at=ended))
+    page = ci_server.request(f"/checkin/{opened.checkin_id}", cookie=opened.session)
+    assert page.status == 403 and "expired" in page.body  # the form, reloaded
     refused = _post(ci_server, opened, _answers(["phq9"]))
     assert refused.status == 403 and "expired" in refused.body
     with CaseStore(ci_server.db_url, actor="test") as store:
