@@ -18,7 +18,7 @@ from datetime import date, datetime
 from casebook.checkins._form import checkin_records, parse_answers
 from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, Urgency
-from casebook.store import CaseStore
+from casebook.store import CaseStore, checkin_review
 from casebook.store import checkins as rows
 from casebook.store.checkins import CheckinKey, StoredCheckin
 
@@ -118,13 +118,13 @@ def accept(
     """Move a submitted check-in's answers onto a visit (never over what it holds); the
     check-in and what stayed apart because the visit already held it."""
     with store.transaction() as tx:
-        return rows.accept_checkin(tx, checkin_id, patient_id, visit_id)
+        return checkin_review.accept_checkin(tx, checkin_id, patient_id, visit_id)
 
 
 def mark_reviewed(store: CaseStore, checkin_id: str, patient_id: str) -> StoredCheckin:
     """Mark a submitted check-in reviewed; its answers stay on their check-in visit."""
     with store.transaction() as tx:
-        return rows.mark_checkin_reviewed(tx, checkin_id, patient_id)
+        return checkin_review.mark_checkin_reviewed(tx, checkin_id, patient_id)
 
 
 def checkins_to_review(store: CaseStore) -> list[StoredCheckin]:

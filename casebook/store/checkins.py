@@ -8,9 +8,7 @@ never as a practitioner, so the red-flag rules, trends and the patient's page se
 A check-in is answered once: the submission and its records are one transaction that
 first claims the check-in, so a replayed or doubled submission writes nothing.
 
-A practitioner then accepts it into a visit (each answer moves onto that visit unless the
-visit already holds that instrument or symptom: what a practitioner entered is never
-overwritten) or marks it reviewed (the check-in visit stays as its own data point).
+A practitioner then accepts it into a visit or marks it reviewed (`checkin_review`).
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ from casebook.models import (
     Case,
     InstrumentResponse,
     Patient,
-    Record,
     SymptomRating,
     Visit,
     new_id,
@@ -38,25 +35,24 @@ from casebook.models import (
 from casebook.store import tables
 from casebook.store.audit_chain import send_head
 from casebook.store.pipeline import pipelined, send
-from casebook.store.reads import read_case, send_case_parts
+from casebook.store.reads import send_case_parts
 from casebook.store.records import aware, patient_from_row
 from casebook.store.transaction import Transaction
-from casebook.store.writes import delete_record, insert_records, save_record
+from casebook.store.writes import insert_records
 
 __all__ = [
     "CHECKIN_STATES",
     "CheckinKey",
     "StoredCheckin",
-    "accept_checkin",
     "add_checkin",
     "checkins_with_status",
     "get_checkin",
-    "mark_checkin_reviewed",
     "open_checkin",
     "patient_checkins",
     "save_draft",
     "send_checkin_read",
     "submit_checkin",
+    "update_checkin",
 ]
 
 CHECKIN_STATES = ("sent", "submitted", "accepted", "reviewed")
@@ -264,7 +260,7 @@ def open_checkin(
     return patient, found
 
 
-def _update(
+def update_checkin(
     tx: Transaction, found: StoredCheckin, *, counted: bool = True, **values: Any
 ) -> StoredCheckin:
     """Write `values` over the check-in read as `found` (under its patient's lock, so it
@@ -298,7 +294,7 @@ def save_draft(
 ) -> StoredCheckin:
     """Keep answers so far on the check-in `open_checkin` returned in this transaction
     (nothing enters the case). Audited as the transaction's actor."""
-    saved = _update(tx, found, answers=answers, free_text=free_text, saved_at=now)
+    saved = update_checkin(tx, found, answers=answers, free_text=free_text, saved_at=now)
     tx.audit(found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
     return saved
 
@@ -321,7 +317,7 @@ def submit_checkin(
     patient's lock, so the flags are known at once. On PostgreSQL the writes, those reads
     and the audit chain's head go to the server together (`pipeline`): one round trip."""
     with pipelined(tx.conn):
-        submitted = _update(
+        submitted = update_checkin(
             tx,
             found,
             counted=False,
@@ -348,81 +344,3 @@ def submit_checkin(
 def _version() -> sa.Select[Any]:
     c = tables.checkins
     return sa.select(c.c.version).where(c.c.id == sa.bindparam("checkin_id"))
-
-
-def _reviewable(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
-    tx.lock_patient(patient_id)
-    found = get_checkin(tx.conn, checkin_id)
-    if found is None or found.patient_id != patient_id:
-        raise NotFoundError(f"no check-in {checkin_id!r} for patient {patient_id!r}")
-    if found.status != "submitted":
-        raise CheckinClosed(f"is {found.status}, not waiting for review")
-    return found
-
-
-def accept_checkin(
-    tx: Transaction, checkin_id: str, patient_id: str, visit_id: str
-) -> tuple[StoredCheckin, list[str]]:
-    """Move a submitted check-in's answers onto the patient's visit `visit_id`, except an
-    instrument or symptom that visit already holds (kept on the check-in visit: nothing a
-    practitioner entered is overwritten); the check-in visit goes when it is left empty.
-    Returns the check-in and what was kept apart. Audited as the store's actor."""
-    found = _reviewable(tx, checkin_id, patient_id)
-    case = read_case(tx.conn, patient_id)
-    target = next((v for v in case.visits if v.id == visit_id), None)
-    if target is None or target.kind == "check-in":
-        raise NotFoundError(f"visit_id: {visit_id!r} is not a visit of patient {patient_id!r}")
-    moved: list[Record] = []
-    kept: list[str] = []
-    have = {r.instrument for r in case.instruments if r.visit_id == visit_id}
-    for response in (r for r in case.instruments if r.visit_id == found.visit_id):
-        if response.instrument in have:
-            kept.append(response.instrument)
-        else:
-            moved.append(response)
-    rated = {r.symptom for r in case.symptoms if r.visit_id == visit_id}
-    for rating in (r for r in case.symptoms if r.visit_id == found.visit_id):
-        if rating.symptom in rated:
-            kept.append(rating.symptom)
-        else:
-            moved.append(rating)
-    for record in moved:
-        delete_record(tx, record)
-        save_record(
-            tx, record.model_copy(update={"id": new_id(), "version": 0, "visit_id": visit_id})
-        )
-    checkin_visit = next((v for v in case.visits if v.id == found.visit_id), None)
-    if checkin_visit is not None:  # alarm answers: onto the visit's screen, where unasked
-        kept += _merge_screen(tx, checkin_visit, target)
-    if checkin_visit is not None and not kept:
-        delete_record(tx, checkin_visit)
-    accepted = _update(
-        tx,
-        found,
-        status="accepted",
-        accepted_into=visit_id,
-        reviewed_by=tx.actor,
-        reviewed_at=tx.now(),
-    )
-    tx.audit(patient_id, "checkin", checkin_id, "accept", None, {"visit": visit_id, "kept": kept})
-    return accepted, kept
-
-
-def _merge_screen(tx: Transaction, checkin_visit: Visit, target: Visit) -> list[str]:
-    """Put the check-in visit's alarm answers on `target`'s screen where it has none
-    (saved, audited); the questions it already answered, kept apart."""
-    answered = checkin_visit.screen.model_dump(exclude_none=True)
-    held = target.screen.model_dump(exclude_none=True)
-    merged = {name: value for name, value in answered.items() if name not in held}
-    if merged:
-        screen = target.screen.model_copy(update=merged)
-        save_record(tx, target.model_copy(update={"screen": screen}))
-    return [f"screen {name}" for name in answered if name in held]
-
-
-def mark_checkin_reviewed(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
-    """Mark a submitted check-in reviewed, its answers staying on their check-in visit."""
-    found = _reviewable(tx, checkin_id, patient_id)
-    reviewed = _update(tx, found, status="reviewed", reviewed_by=tx.actor, reviewed_at=tx.now())
-    tx.audit(patient_id, "checkin", checkin_id, "review", None, {"status": "reviewed"})
-    return reviewed
