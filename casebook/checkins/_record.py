@@ -65,9 +65,9 @@ def save_draft(
 ) -> StoredCheckin:
     """Keep the answers so far (blanks allowed), as the patient link."""
     with store.link_transaction(link_id) as tx:
-        _, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
-        draft = parse_answers(store.catalog, found.instruments, fields, complete=False)
-        return rows.save_draft(tx, found, draft.answers, draft.free_text, now=now)
+        opened = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        draft = parse_answers(store.catalog, opened.checkin.instruments, fields, complete=False)
+        return rows.save_draft(tx, opened, draft.answers, draft.free_text, now=now)
 
 
 def submit(
@@ -86,13 +86,14 @@ def submit(
     then run on those once the transaction has committed, so every flag they report is
     already in the store."""
     with store.link_transaction(link_id) as tx:
-        patient, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        opened = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        found = opened.checkin
         draft = parse_answers(store.catalog, found.instruments, fields, complete=True)
         visit, records = checkin_records(
             found.patient_id, draft.answers, on=now.date(), checkin_id=found.id
         )
         saved, case = rows.submit_checkin(
-            tx, found, patient, draft.answers, draft.free_text, records, visit, now=now
+            tx, opened, draft.answers, draft.free_text, records, visit, now=now
         )
     catalog = store.catalog
     raised = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)

@@ -33,8 +33,8 @@ from casebook.models import (
     new_id,
 )
 from casebook.store import tables
-from casebook.store.audit_chain import send_head
-from casebook.store.pipeline import pipelined, send
+from casebook.store.audit_chain import Head, send_head
+from casebook.store.pipeline import Pending, pipelined, send
 from casebook.store.reads import send_case_parts
 from casebook.store.records import aware, patient_from_row
 from casebook.store.transaction import Transaction
@@ -43,6 +43,7 @@ from casebook.store.writes import insert_records
 __all__ = [
     "CHECKIN_STATES",
     "CheckinKey",
+    "Opened",
     "StoredCheckin",
     "add_checkin",
     "checkins_with_status",
@@ -241,15 +242,31 @@ def _locked() -> sa.Select[Any]:
 _CHECKIN_KEYS = (*(f"checkin_{col.name}" for col in tables.checkins.c), "checkin_link_ended")
 
 
-def open_checkin(
-    tx: Transaction, checkin_id: str, patient_id: str, now: datetime
-) -> tuple[Patient, StoredCheckin]:
+@dataclass(frozen=True)
+class Opened:
+    """What `open_checkin` read under the patient's lock: the patient, the check-in, and
+    the audit chain's newest row (the chain held from then on: the audit rows of
+    `save_draft` or `submit_checkin` chain onto it without reading it again)."""
+
+    patient: Patient
+    checkin: StoredCheckin
+    head: Head
+
+
+def open_checkin(tx: Transaction, checkin_id: str, patient_id: str, now: datetime) -> Opened:
     """The patient (its row locked until the transaction ends) and the check-in, if it
     still takes answers; NotFoundError when it is not this patient's, CheckinClosed when
-    it takes none. `save_draft` and `submit_checkin` take what this returned."""
-    row = tx.conn.execute(_locked(), {"patient_id": patient_id, "checkin_id": checkin_id}).first()
-    if row is None:  # deleted (or unknown): the link has ended
+    it takes none. The audit chain is held and its newest row read after the patient's
+    lock (the lock order every writer keeps); on PostgreSQL the transaction's BEGIN, the
+    locked read and the chain's go to the server together (`pipeline`): one round trip.
+    `save_draft` and `submit_checkin` take what this returned."""
+    with pipelined(tx.conn):
+        sent = send(tx.conn, _locked(), {"patient_id": patient_id, "checkin_id": checkin_id})
+        head = send_head(tx.conn)
+    rows = sent()
+    if not rows:  # deleted (or unknown): the link has ended
         raise CheckinClosed("revoked")
+    row = rows[0]
     patient = patient_from_row(row)
     if row.checkin_id is None:  # none of this id, or another patient's
         raise NotFoundError(f"no check-in {checkin_id!r} for this link")
@@ -257,7 +274,7 @@ def open_checkin(
     reason = found.closed_reason(now)
     if reason is not None:
         raise CheckinClosed(reason)
-    return patient, found
+    return Opened(patient, found, head())
 
 
 def update_checkin(
@@ -286,7 +303,7 @@ def _reread(tx: Transaction, checkin_id: str) -> StoredCheckin:
 
 def save_draft(
     tx: Transaction,
-    found: StoredCheckin,
+    opened: Opened,
     answers: dict[str, dict[str, Any]],
     free_text: str,
     *,
@@ -294,15 +311,21 @@ def save_draft(
 ) -> StoredCheckin:
     """Keep answers so far on the check-in `open_checkin` returned in this transaction
     (nothing enters the case). Audited as the transaction's actor."""
-    saved = update_checkin(tx, found, answers=answers, free_text=free_text, saved_at=now)
-    tx.audit(found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
+    found = opened.checkin
+    with pipelined(tx.conn):
+        saved = update_checkin(
+            tx, found, counted=False, answers=answers, free_text=free_text, saved_at=now
+        )
+        claimed = send(tx.conn, _version(), {"checkin_id": found.id})
+        entry = (found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
+        tx.audit_many([entry], head=opened.head)
+    _written(found, saved, claimed)
     return saved
 
 
 def submit_checkin(
     tx: Transaction,
-    found: StoredCheckin,
-    patient: Patient,
+    opened: Opened,
     answers: dict[str, dict[str, Any]],
     free_text: str,
     records: Sequence[InstrumentResponse | SymptomRating],
@@ -314,8 +337,10 @@ def submit_checkin(
     (kind check-in) and `records` on it: one version bump and one audit append, as the
     transaction's actor (the patient link). Returns the check-in and the parts of the case
     the red-flag rules read (`red_flags.CASE_PARTS`) as they now stand, read under the
-    patient's lock, so the flags are known at once. On PostgreSQL the writes, those reads
-    and the audit chain's head go to the server together (`pipeline`): one round trip."""
+    patient's lock, so the flags are known at once. On PostgreSQL the writes, the audit
+    rows (chained onto the head `open_checkin` read) and those reads go to the server
+    together (`pipeline`): one round trip, then the commit."""
+    found, patient = opened.checkin, opened.patient
     with pipelined(tx.conn):
         submitted = update_checkin(
             tx,
@@ -330,14 +355,18 @@ def submit_checkin(
         )
         claimed = send(tx.conn, _version(), {"checkin_id": found.id})
         _, audit = insert_records(tx, patient, [visit, *records])
+        submit = {"answers": answers, "free_text": free_text, "visit": visit.id}
+        entry = (patient.id, "checkin", found.id, "submit", None, submit)
+        tx.audit_many([*audit, entry], head=opened.head)
         case = send_case_parts(tx.conn, patient, CASE_PARTS)
         tx.bump_version(patient.id)
-        head = send_head(tx.conn)
-    if [r.version for r in claimed()] != [submitted.version]:  # pragma: no cover - locked
-        raise StoreError(f"check-in {found.id!r} changed while it was written")
-    submit = {"answers": answers, "free_text": free_text, "visit": visit.id}
-    tx.audit_many([*audit, (patient.id, "checkin", found.id, "submit", None, submit)], head=head())
+    _written(found, submitted, claimed)
     return submitted, case()
+
+
+def _written(found: StoredCheckin, written: StoredCheckin, claimed: Pending) -> None:
+    if [r.version for r in claimed()] != [written.version]:  # pragma: no cover - locked
+        raise StoreError(f"check-in {found.id!r} changed while it was written")
 
 
 @functools.cache
