@@ -277,17 +277,32 @@ def open_checkin(tx: Transaction, checkin_id: str, patient_id: str, now: datetim
     return Opened(patient, found, head())
 
 
+@functools.cache
+def _updating(names: tuple[str, ...]) -> sa.Update:
+    """The UPDATE of these columns of one check-in at its version, built once per set of
+    columns (bound `checkin_id`, `old_version`, `new_<column>`): SQLAlchemy would
+    otherwise rebuild and re-key it on every write."""
+    c = tables.checkins
+    return (
+        sa.update(c)
+        .where(c.c.id == sa.bindparam("checkin_id"), c.c.version == sa.bindparam("old_version"))
+        .values(
+            version=sa.bindparam("old_version") + 1,
+            **{name: sa.bindparam(f"new_{name}", type_=c.c[name].type) for name in names},
+        )
+    )
+
+
 def update_checkin(
     tx: Transaction, found: StoredCheckin, *, counted: bool = True, **values: Any
 ) -> StoredCheckin:
     """Write `values` over the check-in read as `found` (under its patient's lock, so it
     cannot have moved on) and return it as now stored, without reading it again.
     `counted=False` in a pipeline (no row count there): the caller checks the version."""
-    c = tables.checkins
+    bound = {f"new_{name}": value for name, value in values.items()}
     changed = tx.conn.execute(
-        sa.update(c)
-        .where(c.c.id == found.id, c.c.version == found.version)
-        .values(version=found.version + 1, **values)
+        _updating(tuple(sorted(values))),
+        {"checkin_id": found.id, "old_version": found.version, **bound},
     ).rowcount
     if counted and changed != 1:  # pragma: no cover - the patient lock makes this unreachable
         raise StoreError(f"check-in {found.id!r} changed while it was written")
