@@ -33,7 +33,7 @@ from casebook.models import (
     new_id,
 )
 from casebook.store import tables
-from casebook.store.audit_chain import Head, send_head
+from casebook.store.audit_chain import send_head
 from casebook.store.pipeline import Pending, pipelined, send
 from casebook.store.reads import send_case_parts
 from casebook.store.records import aware, patient_from_row
@@ -244,25 +244,20 @@ _CHECKIN_KEYS = (*(f"checkin_{col.name}" for col in tables.checkins.c), "checkin
 
 @dataclass(frozen=True)
 class Opened:
-    """What `open_checkin` read under the patient's lock: the patient, the check-in, and
-    the audit chain's newest row (the chain held from then on: the audit rows of
-    `save_draft` or `submit_checkin` chain onto it without reading it again)."""
+    """What `open_checkin` read under the patient's lock: the patient and the check-in."""
 
     patient: Patient
     checkin: StoredCheckin
-    head: Head
 
 
 def open_checkin(tx: Transaction, checkin_id: str, patient_id: str, now: datetime) -> Opened:
     """The patient (its row locked until the transaction ends) and the check-in, if it
     still takes answers; NotFoundError when it is not this patient's, CheckinClosed when
-    it takes none. The audit chain is held and its newest row read after the patient's
-    lock (the lock order every writer keeps); on PostgreSQL the transaction's BEGIN, the
-    locked read and the chain's go to the server together (`pipeline`): one round trip.
-    `save_draft` and `submit_checkin` take what this returned."""
+    it takes none. On PostgreSQL the transaction's BEGIN and this read go to the server
+    together (`pipeline`): one round trip. `save_draft` and `submit_checkin` take what
+    this returned."""
     with pipelined(tx.conn):
         sent = send(tx.conn, _locked(), {"patient_id": patient_id, "checkin_id": checkin_id})
-        head = send_head(tx.conn)
     rows = sent()
     if not rows:  # deleted (or unknown): the link has ended
         raise CheckinClosed("revoked")
@@ -274,7 +269,7 @@ def open_checkin(tx: Transaction, checkin_id: str, patient_id: str, now: datetim
     reason = found.closed_reason(now)
     if reason is not None:
         raise CheckinClosed(reason)
-    return Opened(patient, found, head())
+    return Opened(patient, found)
 
 
 @functools.cache
@@ -332,9 +327,10 @@ def save_draft(
             tx, found, counted=False, answers=answers, free_text=free_text, saved_at=now
         )
         claimed = send(tx.conn, _version(), {"checkin_id": found.id})
-        entry = (found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
-        tx.audit_many([entry], head=opened.head)
+        head = send_head(tx.conn)
     _written(found, saved, claimed)
+    entry = (found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
+    tx.audit_many([entry], head=head())
     return saved
 
 
@@ -352,9 +348,11 @@ def submit_checkin(
     (kind check-in) and `records` on it: one version bump and one audit append, as the
     transaction's actor (the patient link). Returns the check-in and the parts of the case
     the red-flag rules read (`red_flags.CASE_PARTS`) as they now stand, read under the
-    patient's lock, so the flags are known at once. On PostgreSQL the writes, the audit
-    rows (chained onto the head `open_checkin` read) and those reads go to the server
-    together (`pipeline`): one round trip, then the commit."""
+    patient's lock, so the flags are known at once. On PostgreSQL the writes, those reads
+    and the audit chain's lock and head go to the server together (`pipeline`): one round
+    trip, then the audit rows, then the commit. The chain (one lock for every writer of
+    the store) is held only from the end of that round trip: checking and preparing the
+    answers runs under the patient's lock alone."""
     found, patient = opened.checkin, opened.patient
     with pipelined(tx.conn):
         submitted = update_checkin(
@@ -370,12 +368,13 @@ def submit_checkin(
         )
         claimed = send(tx.conn, _version(), {"checkin_id": found.id})
         _, audit = insert_records(tx, patient, [visit, *records])
-        submit = {"answers": answers, "free_text": free_text, "visit": visit.id}
-        entry = (patient.id, "checkin", found.id, "submit", None, submit)
-        tx.audit_many([*audit, entry], head=opened.head)
         case = send_case_parts(tx.conn, patient, CASE_PARTS)
         tx.bump_version(patient.id)
+        head = send_head(tx.conn)
     _written(found, submitted, claimed)
+    submit = {"answers": answers, "free_text": free_text, "visit": visit.id}
+    entry = (patient.id, "checkin", found.id, "submit", None, submit)
+    tx.audit_many([*audit, entry], head=head())
     return submitted, case()
 
 
