@@ -20,7 +20,7 @@ from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, Urgency
 from casebook.errors import NotFoundError
 from casebook.models import Case
-from casebook.store import CaseStore
+from casebook.store import CaseStore, checkin_review
 from casebook.store import checkins as rows
 from casebook.store.checkins import CheckinKey, StoredCheckin
 
@@ -68,9 +68,9 @@ def save_draft(
 ) -> StoredCheckin:
     """Keep the answers so far (blanks allowed), as the patient link."""
     with store.link_transaction(link_id) as tx:
-        _, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
-        draft = parse_answers(store.catalog, found.instruments, fields, complete=False)
-        return rows.save_draft(tx, found, draft.answers, draft.free_text, now=now)
+        opened = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        draft = parse_answers(store.catalog, opened.checkin.instruments, fields, complete=False)
+        return rows.save_draft(tx, opened, draft.answers, draft.free_text, now=now)
 
 
 def submit(
@@ -89,13 +89,14 @@ def submit(
     then run on those once the transaction has committed, so every flag they report is
     already in the store."""
     with store.link_transaction(link_id) as tx:
-        patient, found = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        opened = rows.open_checkin(tx, checkin.id, checkin.patient_id, now)
+        found = opened.checkin
         draft = parse_answers(store.catalog, found.instruments, fields, complete=True)
         visit, records = checkin_records(
             found.patient_id, draft.answers, on=now.date(), checkin_id=found.id
         )
         saved, case = rows.submit_checkin(
-            tx, found, patient, draft.answers, draft.free_text, records, visit, now=now
+            tx, opened, draft.answers, draft.free_text, records, visit, now=now
         )
     catalog = store.catalog
     raised = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
@@ -121,7 +122,7 @@ def accept(
     """Move a submitted check-in's answers onto a visit (never over what it holds); the
     check-in and what stayed apart because the visit already held it."""
     with store.transaction() as tx:
-        return rows.accept_checkin(tx, checkin_id, patient_id, visit_id)
+        return checkin_review.accept_checkin(tx, checkin_id, patient_id, visit_id)
 
 
 def visit_to_accept_into(case: Case, visit: str) -> str:
@@ -146,7 +147,7 @@ def visit_to_accept_into(case: Case, visit: str) -> str:
 def mark_reviewed(store: CaseStore, checkin_id: str, patient_id: str) -> StoredCheckin:
     """Mark a submitted check-in reviewed; its answers stay on their check-in visit."""
     with store.transaction() as tx:
-        return rows.mark_checkin_reviewed(tx, checkin_id, patient_id)
+        return checkin_review.mark_checkin_reviewed(tx, checkin_id, patient_id)
 
 
 def checkins_to_review(store: CaseStore) -> list[StoredCheckin]:

@@ -8,9 +8,7 @@ never as a practitioner, so the red-flag rules, trends and the patient's page se
 A check-in is answered once: the submission and its records are one transaction that
 first claims the check-in, so a replayed or doubled submission writes nothing.
 
-A practitioner then accepts it into a visit (each answer moves onto that visit unless the
-visit already holds that instrument or symptom: what a practitioner entered is never
-overwritten) or marks it reviewed (the check-in visit stays as its own data point).
+A practitioner then accepts it into a visit or marks it reviewed (`checkin_review`).
 """
 
 from __future__ import annotations
@@ -30,35 +28,34 @@ from casebook.models import (
     Case,
     InstrumentResponse,
     Patient,
-    Record,
     SymptomRating,
     Visit,
     new_id,
 )
 from casebook.store import tables
 from casebook.store.audit_chain import send_head
-from casebook.store.pipeline import pipelined, send
-from casebook.store.reads import read_case, send_case_parts
+from casebook.store.pipeline import Pending, pipelined, send
+from casebook.store.reads import send_case_parts
 from casebook.store.records import aware, patient_from_row
 from casebook.store.transaction import Transaction
-from casebook.store.writes import delete_record, insert_records, save_record
+from casebook.store.writes import insert_records
 
 __all__ = [
     "CHECKIN_STATES",
     "CheckinKey",
+    "Opened",
     "StoredCheckin",
-    "accept_checkin",
     "add_checkin",
     "checkin_of_row",
     "checkin_query",
     "checkins_with_status",
     "get_checkin",
-    "mark_checkin_reviewed",
     "open_checkin",
     "patient_checkins",
     "save_draft",
     "send_checkin_read",
     "submit_checkin",
+    "update_checkin",
 ]
 
 CHECKIN_STATES = ("sent", "submitted", "accepted", "reviewed")
@@ -257,15 +254,26 @@ def _locked() -> sa.Select[Any]:
 _CHECKIN_KEYS = (*(f"checkin_{col.name}" for col in tables.checkins.c), "checkin_link_ended")
 
 
-def open_checkin(
-    tx: Transaction, checkin_id: str, patient_id: str, now: datetime
-) -> tuple[Patient, StoredCheckin]:
+@dataclass(frozen=True)
+class Opened:
+    """What `open_checkin` read under the patient's lock: the patient and the check-in."""
+
+    patient: Patient
+    checkin: StoredCheckin
+
+
+def open_checkin(tx: Transaction, checkin_id: str, patient_id: str, now: datetime) -> Opened:
     """The patient (its row locked until the transaction ends) and the check-in, if it
     still takes answers; NotFoundError when it is not this patient's, CheckinClosed when
-    it takes none. `save_draft` and `submit_checkin` take what this returned."""
-    row = tx.conn.execute(_locked(), {"patient_id": patient_id, "checkin_id": checkin_id}).first()
-    if row is None:  # deleted (or unknown): the link has ended
+    it takes none. On PostgreSQL the transaction's BEGIN and this read go to the server
+    together (`pipeline`): one round trip. `save_draft` and `submit_checkin` take what
+    this returned."""
+    with pipelined(tx.conn):
+        sent = send(tx.conn, _locked(), {"patient_id": patient_id, "checkin_id": checkin_id})
+    rows = sent()
+    if not rows:  # deleted (or unknown): the link has ended
         raise CheckinClosed("revoked")
+    row = rows[0]
     patient = patient_from_row(row)
     if row.checkin_id is None:  # none of this id, or another patient's
         raise NotFoundError(f"no check-in {checkin_id!r} for this link")
@@ -273,20 +281,35 @@ def open_checkin(
     reason = found.closed_reason(now)
     if reason is not None:
         raise CheckinClosed(reason)
-    return patient, found
+    return Opened(patient, found)
 
 
-def _update(
+@functools.cache
+def _updating(names: tuple[str, ...]) -> sa.Update:
+    """The UPDATE of these columns of one check-in at its version, built once per set of
+    columns (bound `checkin_id`, `old_version`, `new_<column>`): SQLAlchemy would
+    otherwise rebuild and re-key it on every write."""
+    c = tables.checkins
+    return (
+        sa.update(c)
+        .where(c.c.id == sa.bindparam("checkin_id"), c.c.version == sa.bindparam("old_version"))
+        .values(
+            version=sa.bindparam("old_version") + 1,
+            **{name: sa.bindparam(f"new_{name}", type_=c.c[name].type) for name in names},
+        )
+    )
+
+
+def update_checkin(
     tx: Transaction, found: StoredCheckin, *, counted: bool = True, **values: Any
 ) -> StoredCheckin:
     """Write `values` over the check-in read as `found` (under its patient's lock, so it
     cannot have moved on) and return it as now stored, without reading it again.
     `counted=False` in a pipeline (no row count there): the caller checks the version."""
-    c = tables.checkins
+    bound = {f"new_{name}": value for name, value in values.items()}
     changed = tx.conn.execute(
-        sa.update(c)
-        .where(c.c.id == found.id, c.c.version == found.version)
-        .values(version=found.version + 1, **values)
+        _updating(tuple(sorted(values))),
+        {"checkin_id": found.id, "old_version": found.version, **bound},
     ).rowcount
     if counted and changed != 1:  # pragma: no cover - the patient lock makes this unreachable
         raise StoreError(f"check-in {found.id!r} changed while it was written")
@@ -302,7 +325,7 @@ def _reread(tx: Transaction, checkin_id: str) -> StoredCheckin:
 
 def save_draft(
     tx: Transaction,
-    found: StoredCheckin,
+    opened: Opened,
     answers: dict[str, dict[str, Any]],
     free_text: str,
     *,
@@ -310,15 +333,22 @@ def save_draft(
 ) -> StoredCheckin:
     """Keep answers so far on the check-in `open_checkin` returned in this transaction
     (nothing enters the case). Audited as the transaction's actor."""
-    saved = _update(tx, found, answers=answers, free_text=free_text, saved_at=now)
-    tx.audit(found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
+    found = opened.checkin
+    with pipelined(tx.conn):
+        saved = update_checkin(
+            tx, found, counted=False, answers=answers, free_text=free_text, saved_at=now
+        )
+        claimed = send(tx.conn, _version(), {"checkin_id": found.id})
+        head = send_head(tx.conn)
+    _written(found, saved, claimed)
+    entry = (found.patient_id, "checkin", found.id, "draft", None, {"answers": answers})
+    tx.audit_many([entry], head=head())
     return saved
 
 
 def submit_checkin(
     tx: Transaction,
-    found: StoredCheckin,
-    patient: Patient,
+    opened: Opened,
     answers: dict[str, dict[str, Any]],
     free_text: str,
     records: Sequence[InstrumentResponse | SymptomRating],
@@ -331,9 +361,13 @@ def submit_checkin(
     transaction's actor (the patient link). Returns the check-in and the parts of the case
     the red-flag rules read (`red_flags.CASE_PARTS`) as they now stand, read under the
     patient's lock, so the flags are known at once. On PostgreSQL the writes, those reads
-    and the audit chain's head go to the server together (`pipeline`): one round trip."""
+    and the audit chain's lock and head go to the server together (`pipeline`): one round
+    trip, then the audit rows, then the commit. The chain (one lock for every writer of
+    the store) is held only from the end of that round trip: checking and preparing the
+    answers runs under the patient's lock alone."""
+    found, patient = opened.checkin, opened.patient
     with pipelined(tx.conn):
-        submitted = _update(
+        submitted = update_checkin(
             tx,
             found,
             counted=False,
@@ -349,92 +383,19 @@ def submit_checkin(
         case = send_case_parts(tx.conn, patient, CASE_PARTS)
         tx.bump_version(patient.id)
         head = send_head(tx.conn)
-    if [r.version for r in claimed()] != [submitted.version]:  # pragma: no cover - locked
-        raise StoreError(f"check-in {found.id!r} changed while it was written")
+    _written(found, submitted, claimed)
     submit = {"answers": answers, "free_text": free_text, "visit": visit.id}
-    tx.audit_many([*audit, (patient.id, "checkin", found.id, "submit", None, submit)], head=head())
+    entry = (patient.id, "checkin", found.id, "submit", None, submit)
+    tx.audit_many([*audit, entry], head=head())
     return submitted, case()
+
+
+def _written(found: StoredCheckin, written: StoredCheckin, claimed: Pending) -> None:
+    if [r.version for r in claimed()] != [written.version]:  # pragma: no cover - locked
+        raise StoreError(f"check-in {found.id!r} changed while it was written")
 
 
 @functools.cache
 def _version() -> sa.Select[Any]:
     c = tables.checkins
     return sa.select(c.c.version).where(c.c.id == sa.bindparam("checkin_id"))
-
-
-def _reviewable(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
-    tx.lock_patient(patient_id)
-    found = get_checkin(tx.conn, checkin_id)
-    if found is None or found.patient_id != patient_id:
-        raise NotFoundError(f"no check-in {checkin_id!r} for patient {patient_id!r}")
-    if found.status != "submitted":
-        raise CheckinClosed(f"is {found.status}, not waiting for review")
-    return found
-
-
-def accept_checkin(
-    tx: Transaction, checkin_id: str, patient_id: str, visit_id: str
-) -> tuple[StoredCheckin, list[str]]:
-    """Move a submitted check-in's answers onto the patient's visit `visit_id`, except an
-    instrument or symptom that visit already holds (kept on the check-in visit: nothing a
-    practitioner entered is overwritten); the check-in visit goes when it is left empty.
-    Returns the check-in and what was kept apart. Audited as the store's actor."""
-    found = _reviewable(tx, checkin_id, patient_id)
-    case = read_case(tx.conn, patient_id)
-    target = next((v for v in case.visits if v.id == visit_id), None)
-    if target is None or target.kind == "check-in":
-        raise NotFoundError(f"visit_id: {visit_id!r} is not a visit of patient {patient_id!r}")
-    moved: list[Record] = []
-    kept: list[str] = []
-    have = {r.instrument for r in case.instruments if r.visit_id == visit_id}
-    for response in (r for r in case.instruments if r.visit_id == found.visit_id):
-        if response.instrument in have:
-            kept.append(response.instrument)
-        else:
-            moved.append(response)
-    rated = {r.symptom for r in case.symptoms if r.visit_id == visit_id}
-    for rating in (r for r in case.symptoms if r.visit_id == found.visit_id):
-        if rating.symptom in rated:
-            kept.append(rating.symptom)
-        else:
-            moved.append(rating)
-    for record in moved:
-        delete_record(tx, record)
-        save_record(
-            tx, record.model_copy(update={"id": new_id(), "version": 0, "visit_id": visit_id})
-        )
-    checkin_visit = next((v for v in case.visits if v.id == found.visit_id), None)
-    if checkin_visit is not None:  # alarm answers: onto the visit's screen, where unasked
-        kept += _merge_screen(tx, checkin_visit, target)
-    if checkin_visit is not None and not kept:
-        delete_record(tx, checkin_visit)
-    accepted = _update(
-        tx,
-        found,
-        status="accepted",
-        accepted_into=visit_id,
-        reviewed_by=tx.actor,
-        reviewed_at=tx.now(),
-    )
-    tx.audit(patient_id, "checkin", checkin_id, "accept", None, {"visit": visit_id, "kept": kept})
-    return accepted, kept
-
-
-def _merge_screen(tx: Transaction, checkin_visit: Visit, target: Visit) -> list[str]:
-    """Put the check-in visit's alarm answers on `target`'s screen where it has none
-    (saved, audited); the questions it already answered, kept apart."""
-    answered = checkin_visit.screen.model_dump(exclude_none=True)
-    held = target.screen.model_dump(exclude_none=True)
-    merged = {name: value for name, value in answered.items() if name not in held}
-    if merged:
-        screen = target.screen.model_copy(update=merged)
-        save_record(tx, target.model_copy(update={"screen": screen}))
-    return [f"screen {name}" for name in answered if name in held]
-
-
-def mark_checkin_reviewed(tx: Transaction, checkin_id: str, patient_id: str) -> StoredCheckin:
-    """Mark a submitted check-in reviewed, its answers staying on their check-in visit."""
-    found = _reviewable(tx, checkin_id, patient_id)
-    reviewed = _update(tx, found, status="reviewed", reviewed_by=tx.actor, reviewed_at=tx.now())
-    tx.audit(patient_id, "checkin", checkin_id, "review", None, {"status": "reviewed"})
-    return reviewed

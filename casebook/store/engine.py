@@ -1,9 +1,12 @@
-"""Engines for the store: the URL rules, and SQLite set up for concurrent writers."""
+"""Engines for the store: the URL rules, SQLite set up for concurrent writers, and
+PostgreSQL's pool handing out live connections without a ping per checkout."""
 
 from __future__ import annotations
 
 import json
 import os
+import select
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +18,7 @@ from casebook.errors import StoreError
 __all__ = [
     "AUDIT_CHAIN_LOCK",
     "DEFAULT_URL",
+    "IDLE_PING_SECONDS",
     "NEW_PATIENTS_LOCK",
     "advisory_lock",
     "create_store_engine",
@@ -72,6 +76,45 @@ def _sqlite_setup(engine: sa.Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+IDLE_PING_SECONDS = 30.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before it is used again."""
+
+
+def _readable(fd: int) -> bool:
+    """Has the socket `fd` anything to read (or hung up), without waiting?"""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])  # Windows: no poll()
+
+
+def _postgresql_setup(engine: sa.Engine) -> None:
+    """Hand out only live connections, without a round trip for each (`pool_pre_ping`
+    costs one per checkout, two per check-in submission). A server that restarts or ends
+    a session sends a notice and closes the socket, so an idle connection with anything to
+    read is stale and replaced, at no cost to a live one; one idle longer than
+    `IDLE_PING_SECONDS` (a network that may have dropped it silently) is pinged first.
+    The pool replaces a connection whose check raises `DisconnectionError`."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["casebook_idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("casebook_idle_since")
+        if since is None:  # new (the pool clears `info` when it reconnects)
+            return
+        if dbapi_conn.closed or _readable(dbapi_conn.fileno()):
+            raise sa.exc.DisconnectionError("the database closed this connection")
+        if time.monotonic() - since > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:  # any failure: use another connection
+                raise sa.exc.DisconnectionError("the database did not answer a ping") from exc
+
+
 # Keys of the transaction-level advisory locks (PostgreSQL) that serialize what a row lock
 # cannot: appending to the audit chain, and creating patients whose ids do not exist yet.
 AUDIT_CHAIN_LOCK = 0x63617365626F6F6B  # "casebook"
@@ -115,5 +158,6 @@ def create_store_engine(url: str | None = None) -> sa.Engine:
         )
         _sqlite_setup(engine)
     else:
-        engine = sa.create_engine(resolved, pool_pre_ping=True)
+        engine = sa.create_engine(resolved)
+        _postgresql_setup(engine)
     return engine

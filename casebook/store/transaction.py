@@ -37,6 +37,14 @@ _LOCK_PATIENT = (
     )
     .with_for_update()
 )  # built once: every write runs it
+_BUMP_ONE = (
+    sa.update(tables.patients)
+    .where(tables.patients.c.id == sa.bindparam("patient_id"))
+    .values(
+        record_version=tables.patients.c.record_version + 1,
+        updated_at=sa.bindparam("now", type_=tables.patients.c.updated_at.type),
+    )
+)  # `bump_version`'s, built once
 
 
 class Transaction:
@@ -99,7 +107,10 @@ class Transaction:
             return
         p = tables.patients
         ids = sorted(patient_ids)
-        where = p.c.id == ids[0] if len(ids) == 1 else any_of(self.conn, p.c.id, ids)
+        if len(ids) == 1:  # most writes: one statement built once
+            self.conn.execute(_BUMP_ONE, {"patient_id": ids[0], "now": self.now()})
+            return
+        where = any_of(self.conn, p.c.id, ids)
         self.conn.execute(
             sa.update(p)
             .where(where)
