@@ -38,7 +38,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum, DottedObjectName, List, Type, Unicode, default
 
 from casebook.kernels.server import own_kernel_dirs
-from casebook.kernels.spec import WORKBOOK_KERNEL, workbook_kernelspec
+from casebook.kernels.spec import KERNEL_NAME, WORKBOOK_KERNEL, workbook_kernelspec
 
 __all__ = [
     "CasebookKernelManager",
@@ -168,6 +168,15 @@ class CasebookKernelManager(AsyncKernelManager):
         help="Kernelspec folders searched before the usual ones (e.g. a fork server's)",
     )
     _private: str | None = None
+
+    @property
+    def ipykernel(self) -> bool:
+        """Whether the kernel is ipykernel: jupyter_client knows only the `python3` names;
+        casebook's kernelspecs run ipykernel too. nbclient reads this to give the kernel
+        an in-memory history (`--HistoryManager.hist_file=:memory:`): without it, every
+        kernel of a batch wrote its cells, the injected patient id among them, into the
+        user's history file, through a saving thread of its own."""
+        return bool(super().ipykernel) or self.kernel_name in (KERNEL_NAME, WORKBOOK_KERNEL)
 
     @default("kernel_spec_manager")
     def _spec_manager_with_extras(self) -> KernelSpecManager:

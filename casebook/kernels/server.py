@@ -70,6 +70,7 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "casebook.store.migrate:head_revision",  # every kernel opens a store
     "casebook.dashboard:warm_templates",
     "casebook.clinic",  # the batch's clinic notebook: ~0.65 s of imports per kernel otherwise
+    "casebook.kernels.imports:warm_altair",  # narwhals' plugin scan, Altair's first chart
 )
 """What every forked kernel finds already imported (casebook modules not present are
 skipped); `module:function` also calls the function once, before any fork."""

@@ -45,3 +45,17 @@ def test_a_kernel_naming_another_catalog_folder_reloads_it(
     default_catalog()
     _forget_stale(server, kernel)
     assert default_catalog.cache_info().currsize == 0
+
+
+def test_the_altair_warm_up_starts_no_thread() -> None:
+    # the fork server refuses to fork once it holds a second thread: a warm-up that drew
+    # the chart (vl-convert's engine) would stop every batch's kernels from forking
+    from casebook.kernels.forkserver import thread_count
+    from casebook.kernels.imports import warm_altair
+    from casebook.kernels.server import DEFAULT_PRELOAD
+
+    assert "casebook.kernels.imports:warm_altair" in DEFAULT_PRELOAD
+    _preload(["altair", "pandas"])  # numpy's BLAS pool starts at import, here (not so there)
+    before = thread_count()
+    warm_altair()
+    assert thread_count() == before

@@ -131,6 +131,36 @@ def test_a_forked_kernel_gets_the_extra_arguments_a_plain_one_would(
     )
 
 
+def test_a_notebook_run_gives_its_forked_kernel_an_in_memory_history(
+    server: ForkServer, tmp_path: Path
+) -> None:
+    # nbclient adds the argument only for kernels its manager calls ipykernel: the
+    # casebook kernelspecs must say so, or a batch's cells land in the history file
+    import nbformat
+
+    from casebook.notebooks import run_notebook
+
+    template = tmp_path / "probe.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from IPython import get_ipython\n"
+            "hm = get_ipython().history_manager\n"
+            "print(hm.hist_file, hm.save_thread is None)"
+        )
+    ]
+    nbformat.write(nb, template)
+    out = run_notebook(
+        template,
+        tmp_path / "out.ipynb",
+        {},
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=kernel_manager_class(server.jupyter_path),
+    )
+    text = nbformat.read(out, as_version=4).cells[0].outputs[0]["text"]
+    assert text.split() == [":memory:", "True"]
+
+
 def test_the_plain_kernel_is_the_fallback_when_the_server_is_gone(tmp_path: Path) -> None:
     server = ForkServer(preload=()).start()
     path = server.jupyter_path
