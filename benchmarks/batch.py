@@ -83,6 +83,19 @@ sections against ~0.5 s in a process that ran them once: Altair's spec building 
 widgets), not its start (~0.08 s of CPU) nor imports (all preloaded). `--patients 6
 --rounds 2`, load 12.8-13.6 at the start, 5.8-12.6 at the end: (a) 35.5 s a notebook,
 (b) 6.3x, (c) 9.0x, no-op 0.20 s.
+
+Then (charts18), the charts' CPU. vl-convert spent about half of each chart (~77 ms) in
+the kernel: its font database opens and maps a system font's file for every text it
+measures (~2,500 times a chart). The chart service now measures with vl-convert's bundled,
+in-memory Liberation Sans (same SVG to the byte for every demo chart), and the builders
+pass size and title to the chart's constructor instead of `.properties()`. Measured, main
+against this branch alternated: the service's CPU for the 54 charts of 6 patients 5.25 ->
+2.42 s (load 8-12); build + to_dict in the kernel 19.0 -> 14.5 ms a chart (load 12-14);
+a whole `casebook batch --force --workers 2` (13 notebooks, cpuacct cgroup) 19.4-19.7 ->
+15.8-16.5 s of CPU and 17.1-17.5 -> 13.5-14.5 s wall (load ~4). One `--patients 6
+--rounds 2` run after it (load 13.9 at the start, 4.0 at the end, tests running beside it
+part of the time): (a) 23.69 s a notebook, (b) 11.4x, (c) 13.4x, no-op 0.27 s; under
+that much load the papermill loop suffers more than the batch, so a quiet run will show less.
 """
 
 from __future__ import annotations

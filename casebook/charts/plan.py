@@ -229,7 +229,8 @@ def plan_timeline(
         if patient
         else "Start to end; open-ended items run to today (dotted mark)"
     )
-    return alt.LayerChart(layer=layers).properties(
+    return alt.LayerChart(
+        layer=layers,
         width=style.width,
         height=height,
         title=title(heading, style, subtitle),

@@ -134,7 +134,8 @@ def analyte_chart(
     subtitle = f"Shaded: {shade}, {_range_text(low, high)} {unit}".rstrip()
     if not bounds:
         subtitle = "No reference range for this test"
-    return alt.LayerChart(layer=layers).properties(
+    return alt.LayerChart(
+        layer=layers,
         width=style.width,
         height=200 if patient else 220,
         title=title(heading, style, subtitle),

@@ -212,7 +212,13 @@ def built_quietly(builder: Callable[_P, _R]) -> Callable[_P, _R]:
     """`builder` with Altair's debug mode off while it runs: Altair otherwise validates every
     axis, scale and encoding against the schema as it is made, as much time as building the
     chart (measured). The builders' whole specs are validated by their tests
-    (`chart.to_dict()`), and vl-convert rejects an invalid spec when it draws."""
+    (`chart.to_dict()`), and vl-convert rejects an invalid spec when it draws.
+
+    For the same reason the builders give a chart its size, title and resolve in its
+    constructor rather than `.properties()` and `.resolve_axis()`: each of those makes the
+    chart again (for a LayerChart Altair deep-copies every layer twice) and `.properties()`
+    validates its values against the schema whatever the debug mode (half of a builder's
+    time, measured; the spec is the same)."""
 
     @functools.wraps(builder)
     def build(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -250,8 +256,15 @@ def empty_chart(
     Builders return this when there is nothing to draw; `is_empty(chart)` tells it apart.
     """
     style = style_for(audience, width)
+    heading: Any = title(title_text, style) if title_text else alt.Undefined
     chart: alt.Chart = (
-        alt.Chart(inline([{"message": message}], ["message"]))
+        alt.Chart(
+            inline([{"message": message}], ["message"]),
+            width=style.width,
+            height=60,
+            title=heading,
+            usermeta={"casebook": {"empty": True}},
+        )
         .mark_text(
             fontSize=style.font + 1,
             color="#555",
@@ -259,14 +272,7 @@ def empty_chart(
             baseline="middle",
         )
         .encode(text=alt.Text("message:N"))
-        .properties(
-            width=style.width,
-            height=60,
-            usermeta={"casebook": {"empty": True}},
-        )
     )
-    if title_text:
-        chart = chart.properties(title=title(title_text, style))
     return chart
 
 

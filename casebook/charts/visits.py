@@ -194,7 +194,8 @@ def symptom_chart(
         if patient
         else f"Severity 0-4 per visit; last row: sum of {len(slabels)} symptoms"
     )
-    return alt.LayerChart(layer=layers).properties(
+    return alt.LayerChart(
+        layer=layers,
         width=style.width,
         height=row_h * len(ys),
         title=title(heading, style, subtitle),
@@ -267,7 +268,8 @@ def burden_chart(
         )
         layers.insert(0, rule)
     subtitle = _burden_subtitle(baseline, patient=patient)
-    return alt.LayerChart(layer=layers).properties(
+    return alt.LayerChart(
+        layer=layers,
         width=style.width,
         height=200 if patient else 220,
         title=title(heading, style, subtitle),
@@ -374,8 +376,9 @@ def instrument_chart(
         subtitle = "Lower is better" if patient else f"Measures {inst.measures}; higher is worse"
     else:
         subtitle = "The middle band is the usual range" if patient else f"Measures {inst.measures}"
-    chart: alt.LayerChart = alt.LayerChart(layer=layers).resolve_axis(y="independent")
-    return chart.properties(
+    return alt.LayerChart(
+        layer=layers,
+        resolve=alt.Resolve(axis=alt.AxisResolveMap(y="independent")),
         width=style.width,
         height=200 if patient else 220,
         title=title(heading, style, subtitle),

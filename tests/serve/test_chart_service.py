@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import os
 import stat
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 from serve_helpers import Server
 
 from casebook import dashboard as d
-from casebook.catalog import default_catalog
-from casebook.charts import clear_chart_cache, render_svg, symptom_chart
+from casebook.catalog import Catalog, default_catalog
+from casebook.charts import (
+    analyte_chart,
+    burden_chart,
+    clear_chart_cache,
+    instrument_chart,
+    is_empty,
+    plan_timeline,
+    render_svg,
+    symptom_chart,
+)
 from casebook.charts.remote import CHART_SOCKET_ENV as ENV_VAR
-from casebook.kernels.chart_service import ChartService, render_remote
+from casebook.kernels.chart_service import ChartService, bundled_font_env, render_remote
 from casebook.models import Case
 
 SPEC = {
@@ -36,6 +49,73 @@ def service() -> Iterator[ChartService]:
 def test_renders_what_the_kernel_would(service: ChartService, demo_cases: list[Case]) -> None:
     chart = symptom_chart(demo_cases[0], default_catalog(), audience="patient")
     assert render_remote(chart.to_dict(), service.socket_path) == render_svg(chart)
+
+
+def _demo_charts(cases: list[Case], catalog: Catalog) -> list[Any]:
+    """Every chart the demo's workbooks and dashboards can draw for `cases`: each builder,
+    both audiences, each instrument and each test the case has (an empty chart each too)."""
+    today = date(2026, 6, 1)
+    charts: list[Any] = []
+    for case in cases:
+        tests = sorted({r.test for r in case.results})
+        for audience in ("practitioner", "patient"):
+            charts += [
+                symptom_chart(case, catalog, audience=audience),
+                burden_chart(case, audience=audience),
+                plan_timeline(case, catalog, audience=audience, today=today),
+            ]
+            charts += [analyte_chart(case, catalog, t, audience=audience) for t in tests]
+        charts.append(burden_chart(case, width=420))
+        scored = sorted({s.instrument for s in case.instruments})
+        charts += [instrument_chart(case, catalog, key, width=420) for key in scored]
+    empty = case.model_copy(update={"plan": [], "visits": [], "symptoms": [], "instruments": []})
+    return [
+        *charts,
+        instrument_chart(empty, catalog, scored[0]),
+        symptom_chart(empty, catalog),
+        plan_timeline(empty),
+    ]
+
+
+@pytest.mark.slow
+def test_the_bundled_font_draws_every_demo_chart_to_the_same_bytes(
+    service: ChartService, demo_cases: list[Case], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service measures text with vl-convert's in-memory Liberation Sans alone; this
+    process (no font configuration of its own) with the system's fonts: every chart the
+    demo draws comes out the same, byte for byte (two patients: every kind of chart, test
+    and instrument, ~60 charts)."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    clear_chart_cache()
+    charts = _demo_charts(demo_cases[:2], default_catalog())
+    assert len(charts) > 50 and sum(map(is_empty, charts)) >= 3
+    for chart in charts:
+        spec = chart.to_dict()
+        assert render_remote(spec, service.socket_path) == render_svg(spec), spec.get("title")
+
+
+def test_the_service_measures_text_with_no_system_font(service: ChartService) -> None:
+    """Its process reads a font configuration that names one font folder, empty, in the
+    service's private folder (no folder at all would bring the system's back)."""
+    import psutil
+
+    assert service.process is not None and service.folder is not None
+    config = Path(psutil.Process(service.process.pid).environ()["FONTCONFIG_FILE"])
+    assert config.parent == service.folder
+    [folder] = [Path(d.text or "") for d in ET.parse(config).getroot().iter("dir")]
+    assert folder.parent == service.folder and folder.is_dir() and not any(folder.iterdir())
+
+
+def test_bundled_font_env_keeps_the_rest_of_the_environment(tmp_path: Path) -> None:
+    odd = tmp_path / "a & <b>"
+    odd.mkdir()
+    env = bundled_font_env(odd)
+    assert {k: v for k, v in env.items() if k != "FONTCONFIG_FILE"} == {
+        k: v for k, v in os.environ.items() if k != "FONTCONFIG_FILE"
+    }
+    [folder] = [d.text for d in ET.parse(env["FONTCONFIG_FILE"]).getroot().iter("dir")]
+    assert folder == str(odd / "no-fonts")
+    assert bundled_font_env(odd) == env  # again: same files, no error
 
 
 def test_the_socket_is_private(service: ChartService) -> None:
