@@ -105,3 +105,22 @@ def test_every_imported_package_is_a_declared_dependency() -> None:
         if not dists & declared:
             missing.append(f"{module} (from {sorted(dists)})")
     assert not missing, f"imported by casebook but not declared in pyproject.toml: {missing}"
+
+
+def test_python_versions_agree() -> None:
+    """requires-python, the classifiers, mypy, ruff and the README's first line of the
+    quickstart name the same oldest Python, and the classifiers list each tested minor."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = config["project"]
+    oldest = re.fullmatch(r">=3\.(\d+)", project["requires-python"])
+    assert oldest, f"requires-python is not '>=3.N': {project['requires-python']!r}"
+    minors = sorted(
+        int(c.rsplit(".", 1)[1])
+        for c in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    )
+    assert minors == list(range(int(oldest[1]), minors[-1] + 1)), minors
+    assert config["tool"]["mypy"]["python_version"] == f"3.{minors[0]}"
+    assert config["tool"]["ruff"]["target-version"] == f"py3{minors[0]}"
+    for doc in ("README.md", "CONTRIBUTING.md"):
+        assert f"You need Python 3.{minors[0]} or newer" in (ROOT / doc).read_text(), doc

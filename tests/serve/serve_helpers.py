@@ -22,6 +22,10 @@ from casebook.serve import grant
 from casebook.store import CaseStore
 from casebook.store import tables as t
 
+# The status line tornado writes for 413: its reason phrase is http.client's, "Request
+# Entity Too Large" up to Python 3.12 and "Content Too Large" (RFC 9110) from 3.13.
+TOO_LARGE = f"HTTP/1.1 413 {http.client.responses[413]}"
+
 __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from serve_helpers import Server, start_server
+from serve_helpers import TOO_LARGE, Server, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def test_a_large_announced_body_is_refused_before_it_is_sent(
 ) -> None:
     # 100 MB announced, nothing sent: an answer now means the server did not wait to read it.
     head = f"GET {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"
-    assert _raw(strict_server, head) == "HTTP/1.1 413 Request Entity Too Large"
+    assert _raw(strict_server, head) == TOO_LARGE
 
 
 def test_a_large_chunked_body_is_refused(strict_server: Server) -> None:
@@ -61,7 +61,7 @@ def test_a_large_chunked_body_is_refused(strict_server: Server) -> None:
     chunk = b"x" * 8192
     body = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
     head = "GET /dashboard HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-    assert _raw(strict_server, head, body) == "HTTP/1.1 413 Request Entity Too Large"
+    assert _raw(strict_server, head, body) == TOO_LARGE
 
 
 def test_a_small_body_on_a_get_is_still_answered(strict_server: Server) -> None:

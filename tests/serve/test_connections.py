@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from serve_helpers import Server, start_server
+from serve_helpers import TOO_LARGE, Server, start_server
 
 from casebook.errors import InputError
 from casebook.serve.limits import Limits
@@ -134,7 +134,7 @@ def test_a_chunked_body_over_the_limit_gets_413(tight_server: Server) -> None:
     with _connect(tight_server) as sock:
         sock.sendall(head + body)
         answer = _read_until_closed(sock)
-    assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 413 Request Entity Too Large"
+    assert answer.split(b"\r\n", 1)[0] == TOO_LARGE.encode()
 
 
 @pytest.mark.parametrize(

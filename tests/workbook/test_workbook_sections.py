@@ -99,7 +99,8 @@ def test_intake_to_follow_up_with_a_plan(sqlite_url: str, sqlite_store: CaseStor
     notes.fields["text"].value = "Better on the diet."
     notes.bar.save_button.click()
 
-    case = CaseStore(sqlite_url).load_case("w-1")
+    with CaseStore(sqlite_url) as store:  # closed: Python 3.13 warns of an unclosed sqlite3
+        case = store.load_case("w-1")
     assert [v.kind for v in case.sorted_visits()] == ["intake", "follow-up"]
     assert case.sorted_visits()[0].screen.fever is False
     assert [h.category for h in case.history] == ["diet"]
