@@ -145,7 +145,23 @@ def build_app(
     return app
 
 
+class _ClosedStreamRace(logging.Filter):
+    """Drops pyzmq's "Got events for closed stream": a view's kernel shut down while one of
+    its sockets still had events queued, now and then on a busy machine. Nothing is lost
+    (the view was sent, the kernel is gone); in a clinic's server log it is only noise.
+    pyzmq logs it through tornado's `tornado.general` logger; every other record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Got events for closed stream %s"
+
+
+_CLOSED_STREAM_RACE = _ClosedStreamRace()
+
+
 def _log_to_stderr() -> None:
+    general = logging.getLogger("tornado.general")
+    if _CLOSED_STREAM_RACE not in general.filters:
+        general.addFilter(_CLOSED_STREAM_RACE)
     logger = logging.getLogger("casebook.serve")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
