@@ -7,7 +7,7 @@ its own data point). Each under the patient's lock, audited as the store's actor
 from __future__ import annotations
 
 from casebook.errors import CheckinClosed, NotFoundError
-from casebook.models import Record, Visit, new_id
+from casebook.models import InstrumentResponse, Record, SymptomRating, Visit, new_id
 from casebook.store.checkins import StoredCheckin, get_checkin, update_checkin
 from casebook.store.reads import read_case
 from casebook.store.transaction import Transaction
@@ -40,18 +40,21 @@ def accept_checkin(
         raise NotFoundError(f"visit_id: {visit_id!r} is not a visit of patient {patient_id!r}")
     moved: list[Record] = []
     kept: list[str] = []
-    have = {r.instrument for r in case.instruments if r.visit_id == visit_id}
-    for response in (r for r in case.instruments if r.visit_id == found.visit_id):
-        if response.instrument in have:
-            kept.append(response.instrument)
-        else:
-            moved.append(response)
-    rated = {r.symptom for r in case.symptoms if r.visit_id == visit_id}
-    for rating in (r for r in case.symptoms if r.visit_id == found.visit_id):
-        if rating.symptom in rated:
-            kept.append(rating.symptom)
-        else:
-            moved.append(rating)
+    answered: list[tuple[InstrumentResponse | SymptomRating, str]] = [
+        (r, r.instrument) for r in case.instruments
+    ]
+    rated: list[tuple[InstrumentResponse | SymptomRating, str]] = [
+        (r, r.symptom) for r in case.symptoms
+    ]
+    for records in (answered, rated):
+        held = {what for r, what in records if r.visit_id == visit_id}
+        for answer, what in records:
+            if answer.visit_id != found.visit_id:
+                continue
+            if what in held:  # the practitioner's entry stays; this one stays apart
+                kept.append(what)
+            else:
+                moved.append(answer)
     for record in moved:
         delete_record(tx, record)
         save_record(
