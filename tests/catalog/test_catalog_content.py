@@ -183,6 +183,19 @@ def test_catalog_gaps_are_filled_with_honest_labels(cat: Catalog) -> None:
         assert cat.test(key).source and "casebook" not in cat.test(key).source.casefold()
 
 
+@pytest.mark.parametrize("key", ["h_pylori_stool_antigen", "h_pylori_breath"])
+def test_h_pylori_tests_follow_the_2024_acg_guideline(cat: Catalog, key: str) -> None:
+    """ACG 2024 replaced 2017's guideline: breath or stool antigen test, a test of cure after
+    treatment, and no serology (it cannot tell a current infection from a past one)."""
+    test = cat.test(key)
+    assert "Am J Gastroenterol 2024;119:1730-1753" in test.source
+    assert "2017;112" not in test.source
+    note = test.evidence_note
+    assert "urea breath test" in note and "stool antigen test" in note
+    assert "at least 4 weeks after every treatment" in note
+    assert "Serology is not recommended" in note
+
+
 def test_breath_tests_record_their_substrate(cat: Catalog) -> None:
     breath = {t.key: t.substrate for t in cat.tests.values() if t.group == "breath"}
     assert breath["sibo_glucose_h2"] == breath["sibo_glucose_ch4"] == "glucose"
