@@ -151,14 +151,38 @@ Tri = bool | None  # None = not asked yet
 SCREEN_RENAMED: dict[str, str] = {"bowel_change_over_6_weeks": "bowel_habit_change"}
 
 
+# What an upper abdominal mass is consistent with, as NICE NG12 words each finding (1.2.6,
+# 1.2.10, 1.2.11): each is a pathway of its own, so each is a finding of its own.
+_UPPER_MASS_FINDINGS: tuple[str, ...] = (
+    "mass_consistent_with_stomach_cancer",
+    "mass_consistent_with_enlarged_gall_bladder",
+    "mass_consistent_with_enlarged_liver",
+)
+
+
+def _implies(data: dict[str, Any], finding: str, broader: str, why: str) -> dict[str, Any]:
+    """A yes to `finding` is a yes to `broader` (asked once, recorded for both)."""
+    if data.get(broader) is False:
+        raise ValueError(f"{finding} is yes but {broader} is no: {why}")
+    return {**data, broader: True}
+
+
 def _with_abdominal_mass(data: dict[str, Any]) -> dict[str, Any]:
-    """An upper abdominal mass is an abdominal mass: asked once, recorded for both rules."""
-    if data.get("abdominal_or_rectal_mass") is False:
-        raise ValueError(
-            "upper_abdominal_mass is yes but abdominal_or_rectal_mass is no: an upper "
-            "abdominal mass is an abdominal mass"
+    """What the mass is consistent with makes it an upper abdominal mass, and an upper
+    abdominal mass is an abdominal mass: asked once, recorded for every rule."""
+    for finding in _UPPER_MASS_FINDINGS:
+        if data.get(finding) is True:
+            data = _implies(
+                data, finding, "upper_abdominal_mass", "the mass it describes is upper abdominal"
+            )
+    if data.get("upper_abdominal_mass") is True:
+        data = _implies(
+            data,
+            "upper_abdominal_mass",
+            "abdominal_or_rectal_mass",
+            "an upper abdominal mass is an abdominal mass",
         )
-    return {**data, "abdominal_or_rectal_mass": True}
+    return data
 
 
 class AlarmScreen(_Model):
@@ -172,7 +196,7 @@ class AlarmScreen(_Model):
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("upper_abdominal_mass") is True:
+        if isinstance(data, dict):
             data = _with_abdominal_mass(data)
         if not isinstance(data, dict) or not SCREEN_RENAMED.keys() & data.keys():
             return data
@@ -194,8 +218,23 @@ class AlarmScreen(_Model):
     abdominal_or_rectal_mass: Tri = None
     upper_abdominal_mass: Tri = Field(
         None,
-        description="The abdominal mass is in the upper abdomen (consistent with stomach, an "
-        "enlarged gall bladder or an enlarged liver); yes records the abdominal mass too",
+        description="The abdominal mass is in the upper abdomen; yes records the abdominal "
+        "mass too (what it is consistent with is asked next)",
+    )
+    mass_consistent_with_stomach_cancer: Tri = Field(
+        None,
+        description="The upper abdominal mass is consistent with stomach cancer (NICE NG12 "
+        "1.2.6); yes records the upper abdominal mass too",
+    )
+    mass_consistent_with_enlarged_gall_bladder: Tri = Field(
+        None,
+        description="The upper abdominal mass is consistent with an enlarged gall bladder "
+        "(NICE NG12 1.2.10); yes records the upper abdominal mass too",
+    )
+    mass_consistent_with_enlarged_liver: Tri = Field(
+        None,
+        description="The upper abdominal mass is consistent with an enlarged liver (NICE NG12 "
+        "1.2.11); yes records the upper abdominal mass too",
     )
     anal_mass_or_ulceration: Tri = Field(
         None, description="Unexplained anal mass or anal ulceration"
@@ -235,7 +274,7 @@ SCREEN_QUESTIONS: tuple[str, ...] = tuple(
 )
 """The yes/no questions the alarm screen asks, in form order."""
 
-EXAMINATION_FINDINGS = frozenset({"upper_abdominal_mass"})
+EXAMINATION_FINDINGS = frozenset({"upper_abdominal_mass", *_UPPER_MASS_FINDINGS})
 """Screen answers only an examination gives (where a mass lies): never asked of a patient."""
 
 PATIENT_SCREEN_QUESTIONS: tuple[str, ...] = tuple(
@@ -250,7 +289,12 @@ SCREEN_LABELS: dict[str, str] = {
     "hematemesis": "Vomiting blood (hematemesis)",
     "nocturnal_symptoms": "Wakes at night with symptoms",
     "abdominal_or_rectal_mass": "Abdominal or rectal mass",
-    "upper_abdominal_mass": "The mass is upper abdominal (stomach, gall bladder or liver)",
+    "upper_abdominal_mass": "The mass is upper abdominal",
+    "mass_consistent_with_stomach_cancer": "The upper mass is consistent with stomach cancer",
+    "mass_consistent_with_enlarged_gall_bladder": (
+        "The upper mass is consistent with an enlarged gall bladder"
+    ),
+    "mass_consistent_with_enlarged_liver": "The upper mass is consistent with an enlarged liver",
     "anal_mass_or_ulceration": "Anal mass or anal ulceration",
     "fever": "Fever",
     "night_sweats": "Night sweats",

@@ -1,7 +1,7 @@
 """NICE NG12 criteria added after the first NG12 rules: treatment-resistant dyspepsia and a
-raised platelet count at 55 and over (non-urgent endoscopy), an upper abdominal mass
-(stomach, gall bladder, liver), an anal mass or anal ulceration; each on both sides of its
-age and of its finding, and old visits without these answers."""
+raised platelet count at 55 and over (non-urgent endoscopy), an upper abdominal mass by what
+it is consistent with (stomach, gall bladder, liver), an anal mass or anal ulceration; each
+on both sides of its age and of its finding, and old visits without these answers."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ DAY = date(2025, 3, 1)
 CAT = default_catalog()
 RULES = {r.key: r for r in CAT.red_flags}
 NON_URGENT = "non-urgent direct-access upper GI endoscopy"
+PATHWAY = "suspected cancer pathway referral"
+SCAN = "urgent direct-access ultrasound scan (within 2 weeks)"
 
 
 def _case(
@@ -136,20 +138,66 @@ def test_the_platelet_count_is_in_the_catalog_as_the_rule_reads_it() -> None:
 # --- an upper abdominal mass (stomach, gall bladder, liver) ---------------------------
 
 
+# What the mass is consistent with, the rule it raises, and the one NG12 recommendation
+# and pathway that rule names (1.2.6, 1.2.10, 1.2.11).
+MASS_FINDINGS = [
+    ("mass_consistent_with_stomach_cancer", "ng12_stomach_mass", "1.2.6", PATHWAY),
+    ("mass_consistent_with_enlarged_gall_bladder", "ng12_gall_bladder_mass", "1.2.10", SCAN),
+    ("mass_consistent_with_enlarged_liver", "ng12_liver_mass", "1.2.11", SCAN),
+]
+MASS_RULES = {"ng12_upper_abdominal_mass", *(rule for _, rule, _, _ in MASS_FINDINGS)}
+
+
 @pytest.mark.parametrize("age", [18, 40, 80])
-def test_an_upper_abdominal_mass_at_any_age(age: int) -> None:
-    flags = _flags(_case(age, {"upper_abdominal_mass": True}))
-    flag = flags["ng12_upper_abdominal_mass"]
+@pytest.mark.parametrize(("finding", "key", "number", "pathway"), MASS_FINDINGS)
+def test_an_upper_abdominal_mass_raises_the_rule_of_what_it_is_consistent_with(
+    age: int, finding: str, key: str, number: str, pathway: str
+) -> None:
+    flags = _flags(_case(age, {finding: True}))
+    assert flags.keys() & MASS_RULES == {key}
+    flag = flags[key]
     assert flag.urgency == "urgent"
-    assert "stomach cancer" in flag.action and "ultrasound" in flag.action
-    # asked once: the abdominal mass of the colorectal rule (FIT) is recorded with it
+    assert pathway in flag.action and f"NG12 {number}:" in flag.action
+    # only its own recommendation: no other organ's clause
+    others = {n for _, _, n, _ in MASS_FINDINGS} - {number}
+    assert not any(n in flag.action or n in flag.source for n in others)
+    # asked once: the upper mass and the abdominal mass of the colorectal rule (FIT) follow
+    screen = AlarmScreen(**{finding: True})
+    assert screen.upper_abdominal_mass is True and screen.abdominal_or_rectal_mass is True
+    assert "abdominal_or_rectal_mass" in flags
+    assert not flags.keys() & MASS_RULES - {key}
+    assert not _flags(_case(age, {finding: False})).keys() & MASS_RULES
+
+
+def test_gall_bladder_and_liver_both_found_raise_both_scans_and_no_stomach_rule() -> None:
+    screen = {
+        "mass_consistent_with_enlarged_gall_bladder": True,
+        "mass_consistent_with_enlarged_liver": True,
+    }
+    flags = _flags(_case(60, screen))
+    assert flags.keys() & MASS_RULES == {"ng12_gall_bladder_mass", "ng12_liver_mass"}
+
+
+@pytest.mark.parametrize("age", [18, 80])
+def test_an_upper_mass_without_a_finding_asks_for_it_and_meets_no_pathway(age: int) -> None:
+    flags = _flags(_case(age, {"upper_abdominal_mass": True}))
+    assert flags.keys() & MASS_RULES == {"ng12_upper_abdominal_mass"}
+    flag = flags["ng12_upper_abdominal_mass"]
+    assert flag.urgency == "urgent" and flag.action.startswith("Examine and record")
+    assert "Meets" not in flag.action and "direct-access" not in flag.action
     assert "abdominal_or_rectal_mass" in flags
     assert "ng12_upper_abdominal_mass" not in _flags(_case(age, {"upper_abdominal_mass": False}))
 
 
+@pytest.mark.parametrize("finding", [f for f, _, _, _ in MASS_FINDINGS])
+def test_a_finding_with_no_upper_mass_is_refused_in_one_line(finding: str) -> None:
+    with pytest.raises(ValidationError, match=f"{finding} is yes but upper_abdominal_mass is no"):
+        AlarmScreen(**{finding: True, "upper_abdominal_mass": False})
+
+
 def test_an_abdominal_mass_that_is_not_upper_raises_only_the_colorectal_rule() -> None:
     flags = _flags(_case(50, {"abdominal_or_rectal_mass": True}))
-    assert "abdominal_or_rectal_mass" in flags and "ng12_upper_abdominal_mass" not in flags
+    assert "abdominal_or_rectal_mass" in flags and not flags.keys() & MASS_RULES
 
 
 def test_an_upper_mass_with_no_abdominal_mass_is_refused_in_one_line() -> None:
@@ -179,6 +227,7 @@ def test_a_visit_stored_before_these_questions_loads_with_them_not_asked() -> No
     screen = AlarmScreen.model_validate(old)
     assert screen.treatment_resistant_dyspepsia is None
     assert screen.upper_abdominal_mass is None and screen.anal_mass_or_ulceration is None
+    assert all(getattr(screen, finding) is None for finding, _, _, _ in MASS_FINDINGS)
     case = _case(70)
     case.visits[0].screen = screen
     assert (

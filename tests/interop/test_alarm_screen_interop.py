@@ -85,7 +85,14 @@ def test_a_screen_saved_before_the_new_questions_loads_with_them_not_asked() -> 
     assert all(getattr(screen, k) is None for k in NEW if k != "bowel_habit_change")
 
 
-ADDED_LATER = ("treatment_resistant_dyspepsia", "upper_abdominal_mass", "anal_mass_or_ulceration")
+ADDED_LATER = (
+    "treatment_resistant_dyspepsia",
+    "upper_abdominal_mass",
+    "mass_consistent_with_stomach_cancer",
+    "mass_consistent_with_enlarged_gall_bladder",
+    "mass_consistent_with_enlarged_liver",
+    "anal_mass_or_ulceration",
+)
 
 
 def test_visits_stored_before_the_later_ng12_questions_still_load(store: CaseStore) -> None:
