@@ -196,6 +196,36 @@ def test_h_pylori_tests_follow_the_2024_acg_guideline(cat: Catalog, key: str) ->
     assert "Serology is not recommended" in note
 
 
+@pytest.mark.parametrize(
+    ("key", "current", "replaced"),
+    [
+        # WHO 2024 replaced the 2011 haemoglobin cut-offs (adult values unchanged)
+        ("hemoglobin", "World Health Organization, 2024", "(2011)"),
+        # the Endocrine Society's 2024 vitamin D guideline replaced its 2011 one
+        ("vitamin_d", "J Clin Endocrinol Metab 2024;109:1907-1947", "Holick"),
+        # NICE NG239 (2024) is the current guideline on vitamin B12 deficiency
+        ("vitamin_b12", "NICE NG239", None),
+        # NG12 as last updated in May 2025, cited by recommendation
+        ("platelets", "1.2.3 and 1.2.9 (2015; guideline last updated May 2025)", "2015, last"),
+        ("fit", "guideline last updated May 2025", "(2015, updated 2023)"),
+    ],
+)
+def test_tests_cite_the_current_version_of_their_source(
+    cat: Catalog, key: str, current: str, replaced: str | None
+) -> None:
+    source = cat.test(key).source
+    assert current in source
+    assert replaced is None or replaced not in source
+
+
+def test_what_the_current_sources_changed_is_in_the_notes(cat: Catalog) -> None:
+    vitamin_d = cat.test("vitamin_d").evidence_note
+    assert "endorses no level" in vitamin_d and "against routine testing" in vitamin_d
+    assert "Endocrine Society used 30" not in vitamin_d
+    b12 = cat.test("vitamin_b12").evidence_note
+    assert "total or active B12" in b12 and "methylmalonic acid" in b12
+
+
 def test_breath_tests_record_their_substrate(cat: Catalog) -> None:
     breath = {t.key: t.substrate for t in cat.tests.values() if t.group == "breath"}
     assert breath["sibo_glucose_h2"] == breath["sibo_glucose_ch4"] == "glucose"
