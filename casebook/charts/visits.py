@@ -27,7 +27,7 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
-from casebook.clinical.baseline import from_checkin, symptoms_start
+from casebook.clinical.baseline import symptoms_start
 from casebook.clinical.scoring import VisitChange, change_since_baseline, instrument_trend
 from casebook.clinical.vocabulary import severity_words
 from casebook.format import day as day_words
@@ -204,7 +204,7 @@ def symptom_chart(
 
 def _burden_subtitle(start: Visit | None, *, patient: bool) -> str:
     """What the labels count from: the patient's own check-in said as such."""
-    if start is None or not from_checkin(start):
+    if start is None or not start.is_checkin:
         if patient:
             return "Lower is better; numbers show the change since your first visit"
         return "Sum of severities; labels: change since baseline"

@@ -35,7 +35,7 @@ from markupsafe import Markup
 from casebook.catalog import Catalog
 from casebook.catalog.schema import LabTest
 from casebook.charts.remote import CHART_SOCKET_ENV
-from casebook.clinical.baseline import baseline_visit, from_checkin, symptoms_start
+from casebook.clinical.baseline import baseline_visit, symptoms_start
 from casebook.clinical.flag_lifecycle import (
     FlagStatus,
     cited_result_words,
@@ -165,7 +165,7 @@ def header(page: Dashboard) -> Section:
     """The patient's name, the last visit, the link to their latest after-visit summary
     when one was made (the server finds it from the session: the link names no letter),
     and "a check-in is ready" with its link while one waits for their answers."""
-    visits = [v for v in page.case.sorted_visits() if v.kind != "check-in"]
+    visits = page.case.held_visits()
     summaries = [x.letter_date for x in page.case.letters if x.kind == "after_visit_summary"]
     return _section(
         "header",
@@ -274,7 +274,7 @@ def symptoms_section(page: Dashboard) -> Section:
         "symptoms",
         first=first_day,
         last=last_day,
-        checkin=from_checkin(first),  # the patient's own report: said as such
+        checkin=first.is_checkin,  # the patient's own report: said as such
         first_visit=first == baseline_visit(case),
         chart=chart,
         rows=rows,
@@ -308,7 +308,7 @@ def questionnaires_section(page: Dashboard) -> Section:
         trail = (
             " → ".join(
                 f"{score.total} ({v.visit_date.day} {v.visit_date:%b}"
-                f"{', your check-in' if from_checkin(v) else ''})"
+                f"{', your check-in' if v.is_checkin else ''})"
                 for v, score in scored
             )
             if len(scored) > 1
@@ -319,7 +319,7 @@ def questionnaires_section(page: Dashboard) -> Section:
                 "what": f"{measures[:1].upper()}{measures[1:]}",  # plain words, no acronym
                 "total": latest.total,
                 "when": last.visit_date,
-                "checkin": from_checkin(last),  # the patient's own answers: said so
+                "checkin": last.is_checkin,  # the patient's own answers: said so
                 "scale": scale,
                 "band_text": latest.band_text,
                 "trail": trail,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog
-from casebook.clinical.baseline import baseline_visit, from_checkin, symptoms_start
+from casebook.clinical.baseline import baseline_visit, symptoms_start
 from casebook.clinical.flag_lifecycle import (
     FlagStatus,
     cited_result_words,
@@ -57,7 +57,7 @@ def _visit(case: Case, visit_date: date | None) -> tuple[Visit, list[Visit]]:
 
 
 def _since(case: Case, first: Visit) -> str:
-    if from_checkin(first):
+    if first.is_checkin:
         return f"in the check-in you sent on {day(first.visit_date)}"
     if first == baseline_visit(case):
         return "at your first visit"
@@ -188,7 +188,7 @@ def after_visit_summary(
     context = {
         "patient": {"name": patient.name, "birth_date": day(patient.birth_date)},
         # check-ins the patient sent before are not visits: the first one seen is the first
-        "first_visit": visit.kind == "intake" or all(v.kind == "check-in" for v in earlier),
+        "first_visit": visit.kind == "intake" or all(v.is_checkin for v in earlier),
         "symptoms": _symptoms(case, catalog, visit),
         "scores": scores,
         "results": _results(
