@@ -61,3 +61,14 @@ def test_show_gives_the_jaundice_flag_under_40_with_its_action_and_source() -> N
         case_text(_case([AlarmScreen(jaundice=True)], age=40), default_catalog(), today=DAY).split()
     )
     assert "ng12_pancreatic_40_jaundice" in older and "[urgent] jaundice:" not in older
+
+
+def test_the_screen_shown_is_the_latest_visit_held_not_a_later_checkin() -> None:
+    held = _case([AlarmScreen(jaundice=True)])
+    sent = Visit(patient_id="p-58", kind="check-in", visit_date=date(2025, 2, 1))
+    case = held.model_copy(update={"visits": [*held.visits, sent]})
+    lines = " ".join(" ".join(screen_lines(case)).split())
+    assert "alarm screen of the visit of 2025-01-01: yes: Jaundice" in lines
+    only = held.model_copy(update={"visits": [sent]})
+    lines = " ".join(" ".join(screen_lines(only)).split())
+    assert "alarm screen of the check-in the patient sent on 2025-02-01: yes: none" in lines

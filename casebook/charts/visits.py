@@ -27,7 +27,7 @@ from casebook.charts.style import (
     time_axis,
     title,
 )
-from casebook.clinical.baseline import from_checkin, symptoms_start
+from casebook.clinical.baseline import symptoms_start
 from casebook.clinical.scoring import VisitChange, change_since_baseline, instrument_trend
 from casebook.clinical.vocabulary import severity_words
 from casebook.format import day as day_words
@@ -204,22 +204,23 @@ def symptom_chart(
 
 def _burden_subtitle(start: Visit | None, *, patient: bool) -> str:
     """What the labels count from: the patient's own check-in said as such."""
-    if start is None or not from_checkin(start):
+    if start is None or not start.is_checkin:
         if patient:
             return "Lower is better; numbers show the change since your first visit"
         return "Sum of severities; labels: change since baseline"
     on = day_words(start.visit_date)
     if patient:
         return f"Lower is better; numbers show the change since the check-in you sent on {on}"
-    return f"Sum of severities; labels: change since baseline (the patient's check-in, {on})"
+    return f"Sum of severities; labels: change from the check-in sent on {on}"
 
 
 @built_quietly
 def burden_chart(
     case: Case, *, audience: Audience = "practitioner", width: int | None = None
 ) -> alt.LayerChart | alt.Chart:
-    """Symptom burden (sum of severities) per visit, each point labelled with its change since
-    the baseline visit; a dashed line marks the baseline."""
+    """Symptom burden (sum of severities) per visit, each point labelled with its change from
+    where the burden starts (`clinical.baseline`: the baseline visit, or a check-in the
+    patient sent, which the subtitle names); a dashed line marks the start."""
     style = style_for(audience, width)
     patient = audience == "patient"
     heading = "Your symptoms overall" if patient else "Symptom burden"

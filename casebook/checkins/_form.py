@@ -23,6 +23,7 @@ from casebook.clinical.scoring import score_instrument
 from casebook.clinical.vocabulary import SCREEN_PATIENT_QUESTIONS, severity_words
 from casebook.errors import CasebookError
 from casebook.models import (
+    CHECKIN,
     PATIENT_SCREEN_QUESTIONS,
     AlarmScreen,
     InstrumentResponse,
@@ -225,7 +226,7 @@ def checkin_records(
     screen = {name: given == "yes" for name, given in answers.get(ALARMS, {}).items()}
     visit = Visit(
         patient_id=patient_id,
-        kind="check-in",
+        kind=CHECKIN,
         visit_date=on,
         screen=AlarmScreen(**screen),
         summary=f"Check-in {checkin_id}: answers reported by the patient through their link.",

@@ -129,7 +129,7 @@ def visit_to_accept_into(case: Case, visit: str) -> str:
     """The id of the case's visit (a practitioner's, not a check-in) that `visit` names: its
     id, or its date (YYYY-MM-DD) when one such visit is on that day. NotFoundError naming the
     visits the record holds, so the next try can be right."""
-    held = [v for v in case.sorted_visits() if v.kind != "check-in"]
+    held = case.held_visits()
     if any(v.id == visit for v in held):
         return visit
     on = [v for v in held if v.visit_date.isoformat() == visit.strip()]
@@ -163,7 +163,7 @@ def upcoming_visits(store: CaseStore, visit_before: date, *, today: date) -> lis
         dates = [
             v.visit_date
             for v in case.visits
-            if v.kind != "check-in" and today <= v.visit_date <= visit_before
+            if not v.is_checkin and today <= v.visit_date <= visit_before
         ]
         if dates:
             coming[case.patient.id] = min(dates)

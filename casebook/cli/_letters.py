@@ -127,4 +127,9 @@ def register(add: AddCommand) -> None:
         description="The after-visit summary, in plain words, for the patient.",
     )
     _common_options(p)
-    p.add_argument("--visit", metavar="DATE", help="the visit (YYYY-MM-DD; default: the latest)")
+    p.add_argument(
+        "--visit",
+        metavar="DATE",
+        help="the visit (YYYY-MM-DD; default: the latest visit held, "
+        "not a check-in the patient sent)",
+    )

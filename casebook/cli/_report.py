@@ -68,11 +68,13 @@ def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
 
 
 def screen_lines(case: Case) -> list[str]:
-    """The alarm screen of the latest visit: what was answered yes, and what was not asked."""
-    visits = case.sorted_visits()
+    """The alarm screen of the latest visit held (a check-in the patient sent only while no
+    visit was held, said as such): what was answered yes, and what was not asked."""
+    visits = case.held_visits() or case.sorted_visits()
     if not visits:
         return []
     visit = visits[-1]
+    of = "the check-in the patient sent on" if visit.is_checkin else "the visit of"
     screen = visit.screen
     asked = (*SCREEN_QUESTIONS, *sorted(LEGACY_SCREEN_QUESTIONS))
     yes = [SCREEN_LABELS[n] for n in asked if getattr(screen, n) is True]
@@ -80,7 +82,7 @@ def screen_lines(case: Case) -> list[str]:
     out = wrapped(
         f"yes: {'; '.join(yes) if yes else 'none'}",
         "    ",
-        f"alarm screen of the visit of {visit.visit_date}: ",
+        f"alarm screen of {of} {visit.visit_date}: ",
     )
     if unasked:
         out += wrapped(f"not asked: {'; '.join(unasked)}", "    ", "  ")

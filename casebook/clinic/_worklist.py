@@ -31,7 +31,7 @@ from casebook.clinical.red_flags import RedFlag, red_flags
 from casebook.clinical.vocabulary import Urgency
 from casebook.errors import ClinicError
 from casebook.interop.frames import ClinicFrames, as_frames
-from casebook.models import Case
+from casebook.models import CHECKIN, Case
 
 __all__ = ["FLAG_STATES", "URGENCIES", "WORKLIST_COLUMNS", "worklist"]
 
@@ -176,7 +176,10 @@ def _plan_rows(frames: ClinicFrames, today: pd.Timestamp, within: int) -> pd.Dat
 
 
 def _no_visit_rows(frames: ClinicFrames, today: pd.Timestamp, interval: int) -> pd.DataFrame:
-    v = frames.visits[frames.visits["visit_date"] <= today]
+    """A patient on an active plan not seen for `interval` days: a check-in the patient sent
+    is not a visit (it asks for one all the more)."""
+    visits = frames.visits
+    v = visits[(visits["visit_date"] <= today) & (visits["kind"] != CHECKIN)]
     last = v.groupby("patient_id", as_index=False, observed=True)["visit_date"].max()
     active = frames.plan.loc[frames.plan["status"] == "active", "patient_id"].unique()
     last = last[

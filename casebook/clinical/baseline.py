@@ -23,7 +23,6 @@ from casebook.models import Case, Visit
 
 __all__ = [
     "baseline_visit",
-    "from_checkin",
     "starting_visit",
     "symptoms_start",
 ]
@@ -48,8 +47,3 @@ def starting_visit(case: Case, recorded: Collection[str]) -> Visit | None:
 def symptoms_start(case: Case) -> Visit | None:
     """Where the symptom ratings (and the symptom burden) start."""
     return starting_visit(case, {r.visit_id for r in case.symptoms})
-
-
-def from_checkin(visit: Visit | None) -> bool:
-    """Is this the patient's own check-in (what they sent through their link)?"""
-    return visit is not None and visit.kind == "check-in"

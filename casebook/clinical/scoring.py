@@ -17,7 +17,7 @@ from datetime import date
 from typing import Literal
 
 from casebook.catalog.schema import Band, Instrument, LabTest
-from casebook.clinical.baseline import starting_visit
+from casebook.clinical.baseline import starting_visit, symptoms_start
 from casebook.clinical.vocabulary import ResultFlag
 from casebook.errors import CasebookError
 from casebook.models import (
@@ -25,10 +25,12 @@ from casebook.models import (
     InstrumentResponse,
     SymptomRating,
     TestResult,
+    Visit,
 )
 
 __all__ = [
     "InstrumentChange",
+    "MeasureStarts",
     "Reading",
     "ResultFlag",
     "Score",
@@ -40,6 +42,7 @@ __all__ = [
     "change_since_baseline",
     "instrument_alerts",
     "instrument_trend",
+    "measure_starts",
     "qualitative_flag",
     "read_result",
     "reference_range",
@@ -280,30 +283,56 @@ def burden_by_visit(case: Case) -> list[VisitBurden]:
     ]
 
 
-def change_since_baseline(
-    case: Case, *, instruments: Mapping[str, Instrument] | None = None
-) -> list[VisitChange]:
-    """Per visit: burden and every instrument's total, each with its change from where that
-    measure starts (`casebook.clinical.baseline`: the first visit, from the baseline visit
-    on, where it was recorded; a check-in the patient sent counts). None where not measured.
-
-    Instrument totals are the stored ones unless `instruments` is given (then rescored).
-    """
-    instruments = instruments or {}
-    burdens = {b.visit_id: (b.burden if b.rated else None) for b in burden_by_visit(case)}
-    burden_start = starting_visit(case, {vid for vid, b in burdens.items() if b is not None})
-    base_burden = burdens[burden_start.id] if burden_start is not None else None
-    keys = sorted({r.instrument for r in case.instruments})
+def _scores(
+    case: Case, instruments: Mapping[str, Instrument]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(visit id, instrument) -> (total, band) of every response that scores."""
     scores: dict[tuple[str, str], tuple[int, str]] = {}
     for response in case.instruments:  # a later response at the same visit wins
         scored = _response_score(response, instruments.get(response.instrument))
         if scored is not None:
             scores[(response.visit_id, response.instrument)] = scored
-    first: dict[str, int] = {}
-    for key in keys:
-        start = starting_visit(case, {vid for vid, k in scores if k == key})
-        if start is not None:
-            first[key] = scores[(start.id, key)][0]
+    return scores
+
+
+@dataclass(frozen=True)
+class MeasureStarts:
+    """Where each measure's change is counted from (`casebook.clinical.baseline`)."""
+
+    burden: Visit | None  # None: no symptom rated
+    instruments: Mapping[str, Visit]  # instrument key -> its starting visit (scored ones)
+
+
+def _starts(case: Case, scores: Mapping[tuple[str, str], tuple[int, str]]) -> MeasureStarts:
+    keys = sorted({k for _, k in scores})
+    found = {k: starting_visit(case, {vid for vid, key in scores if key == k}) for k in keys}
+    return MeasureStarts(symptoms_start(case), {k: v for k, v in found.items() if v is not None})
+
+
+def measure_starts(
+    case: Case, *, instruments: Mapping[str, Instrument] | None = None
+) -> MeasureStarts:
+    """Where the symptom burden and each instrument start, as `change_since_baseline`
+    counts their changes (a check-in the patient sent can be the start)."""
+    return _starts(case, _scores(case, instruments or {}))
+
+
+def change_since_baseline(
+    case: Case, *, instruments: Mapping[str, Instrument] | None = None
+) -> list[VisitChange]:
+    """Per visit: burden and every instrument's total, each with its change from where that
+    measure starts (`measure_starts`, from `casebook.clinical.baseline`: the first visit,
+    from the baseline visit on, where it was recorded; a check-in the patient sent counts).
+    None where not measured.
+
+    Instrument totals are the stored ones unless `instruments` is given (then rescored).
+    """
+    burdens = {b.visit_id: (b.burden if b.rated else None) for b in burden_by_visit(case)}
+    scores = _scores(case, instruments or {})
+    starts = _starts(case, scores)
+    base_burden = burdens[starts.burden.id] if starts.burden is not None else None
+    keys = sorted({r.instrument for r in case.instruments})
+    first = {key: scores[(start.id, key)][0] for key, start in starts.instruments.items()}
     changes: list[VisitChange] = []
     for visit in case.sorted_visits():
         per_instrument: dict[str, InstrumentChange] = {}

@@ -1,6 +1,7 @@
 """The patient's dashboard: one surface, in the workbook's and the clinic's shape.
 
-    sections.py   what `templates/dashboard.ipynb` calls, one section per cell
+    sections.py   what `templates/dashboard.ipynb` calls, one section per cell (the page's
+                  parts in `_page.py`, the test results in `_results.py`)
     templates/    the sections' Jinja templates (autoescaped), and under `voila/casebook/`
                   the Voilà page template `casebook serve` renders the notebook with
     static/       the page's stylesheet (no patient data)

@@ -20,39 +20,32 @@ results) and every catalog string is escaped because it is inserted with `{{ }}`
 each call site remembered to escape it. Voilà marks outputs trusted, so unescaped markup
 would run. The only `Markup` is a chart figure rendered by a template. Charts are
 vl-convert SVG shown as `<img>` data URLs, where no script can ever run.
+
+What every section is made from (`Dashboard`, `Section`, the templates, the charts as
+images) is in `_page.py`; the test results and the tests to come in `_results.py`.
 """
 
 from __future__ import annotations
 
-import base64
-import os
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from markupsafe import Markup
-
-from casebook.catalog import Catalog
-from casebook.catalog.schema import LabTest
-from casebook.charts.remote import CHART_SOCKET_ENV
-from casebook.clinical.baseline import baseline_visit, from_checkin, symptoms_start
-from casebook.clinical.flag_lifecycle import (
-    FlagStatus,
-    cited_result_words,
-    flag_statuses,
-    patient_plan_item,
+from casebook.clinical.baseline import baseline_visit, symptoms_start
+from casebook.clinical.flag_lifecycle import patient_plan_item
+from casebook.clinical.scoring import ScoringError, score_instrument
+from casebook.clinical.vocabulary import GET_IN_TOUCH_WHY, SEVERITY_PATIENT_WORDS
+from casebook.dashboard._page import (
+    CHART_SOCKET,
+    Dashboard,
+    Section,
+    _chart,
+    _section,
+    load_dashboard,
+    warm_templates,
 )
-from casebook.clinical.red_flags import RedFlag, red_flags
-from casebook.clinical.scoring import ScoringError, read_result, score_instrument
-from casebook.clinical.vocabulary import (
-    EVIDENCE_PATIENT_WORDS,
-    GET_IN_TOUCH_WHY,
-    SEVERITY_PATIENT_WORDS,
-    result_patient_words,
-)
-from casebook.format import day, number
-from casebook.models import PLAN_CATEGORIES, Case, PlanItem, TestResult
-from casebook.templating import compile_templates, environment
+from casebook.dashboard._results import results_section, upcoming_tests_section
+from casebook.format import day
+from casebook.models import PLAN_CATEGORIES, PlanItem
 
 __all__ = [
     "CHART_SOCKET",
@@ -73,87 +66,6 @@ __all__ = [
     "warm_templates",
 ]
 
-_PACKAGE = "casebook.dashboard"
-CHART_SOCKET = CHART_SOCKET_ENV  # set by casebook serve: its shared chart renderer
-
-
-def _render(template_name: str, **context: Any) -> str:
-    # every {{ value }} is escaped unless it is Markup from a template; the page is one line
-    template = environment(_PACKAGE, "compact").get_template(f"{template_name}.html.j2")
-    return template.render(**context)
-
-
-def warm_templates() -> int:
-    """Compile the sections' templates now (the fork server does, before it forks)."""
-    return compile_templates(_PACKAGE, "compact")
-
-
-def _section(section: str, **context: Any) -> Section:
-    """The section, rendered from dashboard/templates/<section>.html.j2."""
-    return Section(section, _render(section, **context))
-
-
-@dataclass(frozen=True)
-class Section:
-    """One block of the page: HTML (already escaped) that a notebook cell displays."""
-
-    name: str
-    html: str
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/html": self.html, "text/plain": f"[{self.name}]"} if self.html else {}
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    """What the sections read: one case, the catalog, its red flags, and today's date."""
-
-    case: Case
-    catalog: Catalog
-    flags: list[RedFlag] = field(default_factory=list)
-    today: date = field(default_factory=date.today)
-    checkin_ready: bool = False  # a check-in waits for the patient's answers
-
-    @property
-    def statuses(self) -> list[FlagStatus]:
-        """The flags with where they stand today (clinical.flag_lifecycle)."""
-        return flag_statuses(self.flags, self.case.flag_reviews, today=self.today)
-
-    @property
-    def needs_contact(self) -> bool:
-        """Is an urgent or same-day flag open and not acknowledged yet?"""
-        return any(s.needs_contact for s in self.statuses)
-
-
-def load_dashboard(patient_id: str, database_url: str) -> Dashboard:
-    """Read the patient's case from the store (read-only) and start the chart engine."""
-    from casebook.charts import warm_up
-    from casebook.store import CaseStore
-
-    if not os.environ.get(CHART_SOCKET):  # no shared renderer: start ours while reading
-        warm_up(background=True)  # ~0.5 s of JavaScript start-up
-    with CaseStore(database_url or None, actor="casebook dashboard") as store:
-        case = store.load_case(patient_id)
-        catalog = store.catalog
-        now = datetime.now(UTC)
-        waiting = store.checkins(patient_id, status="sent")
-    flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests)
-    ready = any(c.closed_reason(now) is None for c in waiting)
-    return Dashboard(case, catalog, flags, checkin_ready=ready)
-
-
-def _chart(chart: Any, description: str) -> Markup:
-    """The chart as an SVG image (a data URL); a short note if it cannot be drawn."""
-    from casebook.charts import ChartError, render_svg
-
-    try:
-        data: str | None = base64.b64encode(render_svg(chart).encode("utf-8")).decode("ascii")
-    except ChartError:
-        data = None
-    # safe as Markup: the output of our own autoescaping template
-    return Markup(_render("chart", data=data, description=description))  # noqa: S704
-
-
 # --- the sections ------------------------------------------------------------------------
 CHECKIN_PATH = "/checkin"
 """Where the dashboard server opens the session patient's waiting check-in."""
@@ -165,7 +77,7 @@ def header(page: Dashboard) -> Section:
     """The patient's name, the last visit, the link to their latest after-visit summary
     when one was made (the server finds it from the session: the link names no letter),
     and "a check-in is ready" with its link while one waits for their answers."""
-    visits = [v for v in page.case.sorted_visits() if v.kind != "check-in"]
+    visits = page.case.held_visits()
     summaries = [x.letter_date for x in page.case.letters if x.kind == "after_visit_summary"]
     return _section(
         "header",
@@ -274,7 +186,7 @@ def symptoms_section(page: Dashboard) -> Section:
         "symptoms",
         first=first_day,
         last=last_day,
-        checkin=from_checkin(first),  # the patient's own report: said as such
+        checkin=first.is_checkin,  # the patient's own report: said as such
         first_visit=first == baseline_visit(case),
         chart=chart,
         rows=rows,
@@ -308,7 +220,7 @@ def questionnaires_section(page: Dashboard) -> Section:
         trail = (
             " → ".join(
                 f"{score.total} ({v.visit_date.day} {v.visit_date:%b}"
-                f"{', your check-in' if from_checkin(v) else ''})"
+                f"{', your check-in' if v.is_checkin else ''})"
                 for v, score in scored
             )
             if len(scored) > 1
@@ -319,110 +231,13 @@ def questionnaires_section(page: Dashboard) -> Section:
                 "what": f"{measures[:1].upper()}{measures[1:]}",  # plain words, no acronym
                 "total": latest.total,
                 "when": last.visit_date,
-                "checkin": from_checkin(last),  # the patient's own answers: said so
+                "checkin": last.is_checkin,  # the patient's own answers: said so
                 "scale": scale,
                 "band_text": latest.band_text,
                 "trail": trail,
             }
         )
     return _section("questionnaires", blocks=blocks)
-
-
-_LAB_LIMIT_WORDS = (
-    "This test is read against the testing lab's own limit, which we do not have yet. "
-    "Your practitioner will check it with the lab before using the result."
-)
-
-
-def _range_text(low: float | None, high: float | None, unit: str, test: LabTest | None) -> str:
-    if low is None and high is None and test is not None and test.needs_lab_range:
-        return _LAB_LIMIT_WORDS
-    if low is not None and high is not None:
-        return f"Usual range: {number(low)} to {number(high)} {unit}"
-    if high is not None:
-        return f"Usual range: up to {number(high)} {unit}"
-    if low is not None:
-        return f"Usual range: {number(low)} {unit} or more"
-    return "No usual range is given for this test; your practitioner will explain it."
-
-
-def _test_name(page: Dashboard, key: str) -> str:
-    test = page.catalog.tests.get(key)
-    return test.patient_name if test else key.replace("_", " ").capitalize()
-
-
-def _result_block(page: Dashboard, key: str, results: list[TestResult]) -> dict[str, Any]:
-    from casebook.charts import analyte_chart
-
-    test, last = page.catalog.tests.get(key), results[-1]
-    reading = read_result(last, test, page.case.patient.sex)
-    flag = reading.flag
-    if last.value is not None:
-        shown = f"{number(last.value)} {last.unit}"
-        words = result_patient_words(flag, numeric=True)
-    else:
-        shown = last.value_text or ""
-        words = result_patient_words(flag, numeric=False)
-    judged = flag is not None or last.value is None or reading.has_range
-    discuss = cited_result_words(last.id, page.statuses)
-    numeric = [r for r in results if r.value is not None]
-    chart = (
-        _chart(
-            analyte_chart(page.case, page.catalog, key, audience="patient"),
-            f"Your {test.patient_name} results over time.",
-        )
-        if test is not None and len(numeric) > 1
-        else ""
-    )
-    return {
-        "name": _test_name(page, key),
-        "shown": shown,
-        "on": last.collected_on,
-        "verdict": discuss or (words if judged else ""),
-        "verdict_class": "discuss" if discuss else (flag or "ok").lower(),
-        "range_text": (
-            _range_text(reading.low, reading.high, last.unit, test)
-            if last.value is not None
-            else ""
-        ),
-        "test": test,
-        "evidence_words": EVIDENCE_PATIENT_WORDS[test.evidence] if test else "",
-        "chart": chart,
-    }
-
-
-def results_section(page: Dashboard) -> Section:
-    """The latest result of each test, its usual range, and a note on the test itself."""
-    case = page.case
-    keys = list(dict.fromkeys([*page.catalog.tests, *sorted({r.test for r in case.results})]))
-    blocks = []
-    for key in keys:
-        results = sorted((r for r in case.results if r.test == key), key=lambda r: r.collected_on)
-        if results:
-            blocks.append(_result_block(page, key, results))
-    return _section("results", blocks=blocks)
-
-
-def upcoming_tests_section(page: Dashboard) -> Section:
-    """Tests asked for that have no result yet."""
-    rows = []
-    for order in sorted(page.case.orders, key=lambda o: o.ordered_on):
-        if order.status not in ("ordered", "collected"):
-            continue
-        test = page.catalog.tests.get(order.test)
-        state = (
-            f"sample taken on {day(order.collected_on)}, waiting for the result"
-            if order.status == "collected" and order.collected_on
-            else f"asked for on {day(order.ordered_on)}"
-        )
-        rows.append(
-            {
-                "name": _test_name(page, order.test),
-                "state": state,
-                "note": test.patient_note if test else "",
-            }
-        )
-    return _section("upcoming", rows=rows)
 
 
 def notes_section(page: Dashboard) -> Section:

@@ -31,8 +31,15 @@ __all__ = [
 _Json = dict[str, Any]
 
 
+_AMBULATORY = {"system": c.HL7 + "v3-ActCode", "code": "AMB", "display": "ambulatory"}
+# a check-in the patient sent through their link: not a visit at the clinic, an exchange
+# at a distance (v3 "VR": the patient and the practitioner not in the same place)
+_VIRTUAL = {"system": c.HL7 + "v3-ActCode", "code": "VR", "display": "virtual"}
+
+
 def encounter_resource(v: Visit, subject: _Json) -> _Json:
-    """A visit as an Encounter (the alarm screen and the summary as extensions)."""
+    """A visit as an Encounter (the alarm screen and the summary as extensions); a visit the
+    practitioner held is ambulatory (AMB), a check-in the patient sent virtual (VR)."""
     screen = [
         {"url": name, "valueBoolean": value}
         for name, value in v.screen.model_dump(exclude={"symptom_onset"}).items()
@@ -50,7 +57,7 @@ def encounter_resource(v: Visit, subject: _Json) -> _Json:
             **c.meta(v.version),
             **({"extension": extensions} if extensions else {}),
             "status": "finished",
-            "class": {"system": c.HL7 + "v3-ActCode", "code": "AMB", "display": "ambulatory"},
+            "class": _VIRTUAL if v.is_checkin else _AMBULATORY,
             "type": [c.cc(c.VISIT_KIND, v.kind)],
             "subject": subject,
             "period": {"start": v.visit_date, "end": v.visit_date},

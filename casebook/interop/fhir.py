@@ -22,7 +22,8 @@ with its own on write).
 The mapping
 -----------
 Patient (identifier `urn:casebook:patient-id`, leading zeros kept); Encounter per visit
-(class AMB, status finished, the alarm screen as the `alarm-screen` extension); Condition
+(class AMB, VR for a check-in the patient sent; status finished, the alarm screen as the
+`alarm-screen` extension); Condition
 for inflammatory conditions (suspected -> provisional, confirmed -> confirmed, in remission
 -> confirmed + clinicalStatus remission, ruled out -> refuted) and for past infections;
 MedicationStatement for medication history and for active supplement/herb plan items that

@@ -153,6 +153,7 @@ def referral_letter(
         raise LetterError("reason: every red flag raised in this record is resolved; type a reason")
     patient = case.patient
     visits = [v for v in case.sorted_visits() if v.visit_date <= on]
+    seen = [v for v in visits if not v.is_checkin]  # a check-in the patient sent: not seen
     results = [
         {
             "name": fact.test.name if fact.test else _words(fact.test_key),
@@ -196,7 +197,7 @@ def referral_letter(
             "id": patient.id,
             "age": patient.age_on(on),
             "sex": patient.sex,
-            "since": day(visits[0].visit_date) if visits else "",
+            "since": day(seen[0].visit_date) if seen else "",
         },
         "reason": typed,
         **context_flags,

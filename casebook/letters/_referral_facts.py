@@ -1,5 +1,5 @@
 """What a specialist needs from the record besides the red flags, for the referral letter:
-the presenting complaint (the latest visit's symptoms, alarm-screen answers and scores with
+the presenting complaint (the latest held visit's symptoms, alarm-screen answers and scores with
 bands), allergies, safety facts, current medicines with their classes, and the red flags
 by where they stand (overall urgency, the pathway the criteria meet, resolved ones with
 their outcome). Pure functions over the case and the catalog."""
@@ -47,12 +47,13 @@ def _first_upper(text: str) -> str:
 def presenting_complaint(
     case: Case, catalog: Catalog, visits: Sequence[Visit]
 ) -> dict[str, object]:
-    """The latest visit up to the letter's date: symptoms rated above none (worst first,
-    with how often), alarm-screen answers of yes, the earliest onset recorded, and that
-    visit's instrument scores with their bands."""
+    """The latest visit the practitioner held up to the letter's date (`visits`, in visit
+    order; the latest check-in the patient sent, said as such, only while no visit was
+    held): symptoms rated above none (worst first, with how often), alarm-screen answers
+    of yes, the earliest onset recorded, and that visit's instrument scores with their bands."""
     if not visits:
-        return {"on": "", "symptoms": [], "screen": [], "onset": "", "scores": []}
-    last = visits[-1]
+        return {"on": "", "checkin": False, "symptoms": [], "screen": [], "onset": "", "scores": []}
+    last = ([v for v in visits if not v.is_checkin] or list(visits))[-1]
     labels = {s.key: s.label for s in catalog.symptoms}
     inventory = [r for r in case.symptoms if r.visit_id == last.id]
     rated = sorted((r for r in inventory if r.severity > 0), key=lambda r: (-r.severity, r.symptom))
@@ -73,6 +74,7 @@ def presenting_complaint(
     total = sum(r.severity for r in inventory)
     return {
         "on": day(last.visit_date),
+        "checkin": last.is_checkin,
         "symptoms": symptoms,
         "screen": screen,
         "onset": day(min(onsets)) if onsets else "",

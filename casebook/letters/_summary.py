@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from casebook.catalog import Catalog
-from casebook.clinical.baseline import baseline_visit, from_checkin, symptoms_start
+from casebook.clinical.baseline import baseline_visit, symptoms_start
 from casebook.clinical.flag_lifecycle import (
     FlagStatus,
     cited_result_words,
@@ -44,20 +44,28 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _visit(case: Case, visit_date: date | None) -> tuple[Visit, list[Visit]]:
+def _visit(case: Case, visit_date: date | None) -> Visit:
+    """The visit the summary is of: the latest the practitioner held (a check-in the patient
+    sent is not a visit), or the one on `visit_date` (a held visit before a check-in that day)."""
     visits = case.sorted_visits()
     if not visits:
         raise LetterError("visit: this record has no visits yet")
+    held = case.held_visits()
     if visit_date is None:
-        return visits[-1], visits
-    for visit in reversed(visits):
-        if visit.visit_date == visit_date:
-            return visit, visits
-    raise LetterError(f"visit: no visit is recorded on {visit_date.isoformat()}")
+        if not held:
+            raise LetterError(
+                "visit: the record holds only check-ins the patient sent, no visit yet; "
+                "name one by its date (--visit YYYY-MM-DD)"
+            )
+        return held[-1]
+    on = [v for v in visits if v.visit_date == visit_date]
+    if not on:
+        raise LetterError(f"visit: no visit is recorded on {visit_date.isoformat()}")
+    return max(on, key=lambda v: (not v.is_checkin, visits.index(v)))
 
 
 def _since(case: Case, first: Visit) -> str:
-    if from_checkin(first):
+    if first.is_checkin:
         return f"in the check-in you sent on {day(first.visit_date)}"
     if first == baseline_visit(case):
         return "at your first visit"
@@ -123,13 +131,15 @@ def _results(
 def after_visit_summary(
     case: Case, catalog: Catalog, settings: ClinicSettings, *, visit_date: date | None = None
 ) -> Letter:
-    """The summary of one visit (the latest when `visit_date` is None), dated that day."""
+    """The summary of one visit, dated that day: the latest the practitioner held when
+    `visit_date` is None (LetterError when only check-ins the patient sent are recorded)."""
     from casebook.charts.style import CATEGORY_LABELS
 
-    visit, visits = _visit(case, visit_date)
+    visit = _visit(case, visit_date)
     on = visit.visit_date
-    earlier = [v for v in visits if v.visit_date < on]
-    later = [v for v in visits if v.visit_date > on]
+    held = case.held_visits()  # the check-ins the patient sent are not visits
+    earlier = [v for v in held if v.visit_date < on]
+    later = [v for v in held if v.visit_date > on]
     labels = CATEGORY_LABELS["patient"]
     flags = red_flags(case, catalog.red_flags, catalog.instruments, catalog.tests, today=on)
     statuses = flag_statuses(flags, case.flag_reviews, today=on)
@@ -187,8 +197,7 @@ def after_visit_summary(
     patient = case.patient
     context = {
         "patient": {"name": patient.name, "birth_date": day(patient.birth_date)},
-        # check-ins the patient sent before are not visits: the first one seen is the first
-        "first_visit": visit.kind == "intake" or all(v.kind == "check-in" for v in earlier),
+        "first_visit": visit.kind == "intake" or not earlier,
         "symptoms": _symptoms(case, catalog, visit),
         "scores": scores,
         "results": _results(

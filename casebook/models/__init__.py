@@ -11,6 +11,7 @@ rejects can never reach the store.
 from __future__ import annotations
 
 from casebook.models._base import (
+    CHECKIN,
     EXAMINATION_FINDINGS,
     LEGACY_SCREEN_QUESTIONS,
     PATIENT_ID_RE,
@@ -29,6 +30,7 @@ from casebook.models._base import (
     Text,
     Tri,
     Visit,
+    VisitKind,
     new_id,
     new_ids,
 )
@@ -68,6 +70,7 @@ from casebook.models._records import (
 )
 
 __all__ = [
+    "CHECKIN",
     "EXAMINATION_FINDINGS",
     "HISTORY_CATEGORIES",
     "LEGACY_SCREEN_QUESTIONS",
@@ -112,6 +115,7 @@ __all__ = [
     "Text",
     "Tri",
     "Visit",
+    "VisitKind",
     "new_id",
     "new_ids",
 ]

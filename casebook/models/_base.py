@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +20,7 @@ from pydantic import (
 from casebook.ids import PATIENT_ID_RE
 
 __all__ = [
+    "CHECKIN",
     "EXAMINATION_FINDINGS",
     "LEGACY_SCREEN_QUESTIONS",
     "PATIENT_ID_RE",
@@ -39,6 +40,7 @@ __all__ = [
     "Tri",
     "UtcTime",
     "Visit",
+    "VisitKind",
     "new_id",
     "new_ids",
 ]
@@ -315,10 +317,23 @@ SCREEN_LABELS: dict[str, str] = {
 """The practitioner's words for each screen answer (the workbook form, `casebook show`)."""
 
 
+VisitKind = Literal["intake", "follow-up", "check-in"]
+"""An intake or a follow-up is a visit the practitioner held; a check-in is what the patient
+sent through their link (ask `Visit.is_checkin`, never compare the word)."""
+
+CHECKIN: Final = "check-in"
+"""The kind of a check-in the patient sent (for frames and queries that hold kinds as text)."""
+
+
 class Visit(Record):
-    kind: Literal["intake", "follow-up", "check-in"] = Field(
+    kind: VisitKind = Field(
         "follow-up", description="check-in: answers the patient sent through their link"
     )
     visit_date: date
     screen: AlarmScreen = Field(default_factory=AlarmScreen)
     summary: Text = ""
+
+    @property
+    def is_checkin(self) -> bool:
+        """Is this a check-in the patient sent, not a visit the practitioner held?"""
+        return self.kind == CHECKIN

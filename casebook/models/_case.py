@@ -70,3 +70,7 @@ class Case(_Model):
     # Convenience views -------------------------------------------------------------
     def sorted_visits(self) -> list[Visit]:
         return sorted(self.visits, key=lambda v: (v.visit_date, v.kind != "intake", v.id))
+
+    def held_visits(self) -> list[Visit]:
+        """The visits the practitioner held (no check-in the patient sent), in visit order."""
+        return [v for v in self.sorted_visits() if not v.is_checkin]

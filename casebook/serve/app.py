@@ -41,6 +41,7 @@ from casebook.serve.cache import RenderCache, live_patients, template_digest
 from casebook.serve.checkin_handlers import (
     CheckinFormHandler,
     CheckinStartHandler,
+    CheckinState,
     checkin_state,
 )
 from casebook.serve.connections import BoundedHTTPServer, server_options
@@ -305,13 +306,24 @@ class DashboardApp(Voila):  # type: ignore[misc]  # voila is untyped
         try:
             super().stop()
         finally:
-            if self.fork_server is not None:
-                self.fork_server.stop()
-            if self.chart_service is not None:
-                self.chart_service.stop()
-            if self.store is not None:
-                self.store.close()
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            try:
+                self._close_page_lookup()
+            finally:
+                if self.fork_server is not None:
+                    self.fork_server.stop()
+                if self.chart_service is not None:
+                    self.chart_service.stop()
+                if self.store is not None:
+                    self.store.close()
+                shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def _close_page_lookup(self) -> None:
+        """Close the check-in pages' own connection to the store (`PageLookup`); there is
+        none when `start()` stopped before making the application."""
+        server = getattr(self, "app", None)
+        checkins = server.settings.get("casebook_checkins") if server is not None else None
+        if isinstance(checkins, CheckinState):
+            checkins.lookup.close()
 
 
 def _public_url(url: str) -> str:

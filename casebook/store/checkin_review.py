@@ -36,7 +36,7 @@ def accept_checkin(
     found = _reviewable(tx, checkin_id, patient_id)
     case = read_case(tx.conn, patient_id)
     target = next((v for v in case.visits if v.id == visit_id), None)
-    if target is None or target.kind == "check-in":
+    if target is None or target.is_checkin:
         raise NotFoundError(f"visit_id: {visit_id!r} is not a visit of patient {patient_id!r}")
     moved: list[Record] = []
     kept: list[str] = []

@@ -217,11 +217,33 @@ class PageLookup:
         if conn is not None and not conn.closed:
             await conn.close()
 
-    async def aclose(self) -> None:
-        """Close the lookup's own connection (the store stays open)."""
+    def _close_sqlite(self) -> None:
         with self._sqlite_lock:
             if self._sqlite is not None:
                 self._sqlite.close()
                 self._sqlite = None
+
+    async def aclose(self) -> None:
+        """Close the lookup's own connection (the store stays open)."""
+        self._close_sqlite()
         if self._pg is not None and self._pg_loop is asyncio.get_running_loop():
             await self._drop_pg()
+
+    def close(self) -> None:
+        """Close the lookup's own connection from outside its event loop, once the loop has
+        stopped (`casebook serve` stopping); the store stays open. The PostgreSQL
+        connection is closed on the loop it was opened on while that loop is still open,
+        else on a loop of its own (closing sends the server no request to wait for)."""
+        self._close_sqlite()
+        conn, self._pg = self._pg, None
+        if conn is None or conn.closed:
+            return
+        loop = self._pg_loop
+        if loop is not None and not loop.is_closed() and not loop.is_running():
+            loop.run_until_complete(conn.close())
+            return
+        own = asyncio.new_event_loop()
+        try:
+            own.run_until_complete(conn.close())
+        finally:
+            own.close()

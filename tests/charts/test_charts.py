@@ -386,7 +386,7 @@ def test_burden_chart_says_when_the_start_is_the_patients_checkin(demo_cases: li
     )
     on = f"{first.visit_date.day} {first.visit_date:%B %Y}"
     for chart, words in (
-        (burden_chart(as_checkin), f"change since baseline (the patient's check-in, {on})"),
+        (burden_chart(as_checkin), f"labels: change from the check-in sent on {on}"),
         (burden_chart(as_checkin, audience="patient"), f"the check-in you sent on {on}"),
     ):
         spec = chart.to_dict()

@@ -160,6 +160,13 @@ def test_follow_ups_due() -> None:
     assert set(due["urgency"]) == {"routine"}
 
 
+def test_a_checkin_sent_since_is_not_a_visit_for_follow_up_due() -> None:
+    plan = [{"category": "herbal", "name": "Peppermint oil", "status": "active"}]
+    case = make_case("ci", [V(100, 5), V(10, 3, kind="check-in")], plan=plan)
+    due = worklist([case], CAT, today=TODAY).query("kind == 'follow-up-due'")
+    assert list(due["detail"]) == [f"No visit since {days(100)} (100 days); plan active"]
+
+
 def test_worsening_respects_direction_and_latest_visit() -> None:
     worse = make_case("w", [V(90, 10, {"phq9": 5, "gad7": 8}), V(10, 15, {"phq9": 9, "gad7": 6})])
     better = make_case("b", [V(90, 15, {"phq9": 9}), V(10, 10, {"phq9": 5})])

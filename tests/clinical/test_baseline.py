@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from casebook.clinical.baseline import baseline_visit, from_checkin, symptoms_start
+from casebook.clinical.baseline import baseline_visit, symptoms_start
 from casebook.clinical.scoring import change_since_baseline
 from tests.clinical.test_scoring import make_case, ratings, response, visit
 
@@ -16,7 +16,6 @@ PHQ = {str(i): 1 for i in range(1, 10)}  # total 9
 def test_no_visits_no_baseline() -> None:
     case = make_case()
     assert baseline_visit(case) is None and symptoms_start(case) is None
-    assert not from_checkin(None)
 
 
 def test_a_checkin_only_record_starts_at_its_first_checkin() -> None:
@@ -27,7 +26,8 @@ def test_a_checkin_only_record_starts_at_its_first_checkin() -> None:
         instruments=[response(second, "phq9", PHQ, total=15), response(first, "phq9", PHQ, 9)],
     )
     assert baseline_visit(case) == second and symptoms_start(case) == second
-    assert from_checkin(symptoms_start(case))
+    start = symptoms_start(case)
+    assert start is not None and start.is_checkin
     rows = change_since_baseline(case)
     assert [(r.visit_date, r.burden, r.burden_delta) for r in rows] == [(D1, 3, 0), (D2, 1, -2)]
     assert [r.instruments["phq9"].delta for r in rows] == [0, -6]
@@ -66,3 +66,10 @@ def test_a_checkin_after_an_unrated_intake_is_where_the_symptoms_start() -> None
     intake, checkin = visit(D1, "intake"), visit(D2, "check-in")
     case = make_case(visits=[intake, checkin], symptoms=ratings(checkin, bloating=2))
     assert baseline_visit(case) == intake and symptoms_start(case) == checkin
+
+
+def test_held_visits_leave_out_the_checkins_the_patient_sent() -> None:
+    checkin, intake, follow = visit(D1, "check-in"), visit(D2, "intake"), visit(D3, "follow-up")
+    case = make_case(visits=[follow, checkin, intake])
+    assert [v.is_checkin for v in case.sorted_visits()] == [True, False, False]
+    assert case.held_visits() == [intake, follow]

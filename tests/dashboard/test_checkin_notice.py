@@ -24,3 +24,12 @@ def test_a_waiting_checkin_shows_on_the_page_until_it_ends(sqlite_url: str) -> N
     html = header(load_dashboard("p1", sqlite_url)).html
     assert "A check-in is ready" in html and 'href="/checkin"' in html
     assert "last visit was on 5 January 2026" in html
+
+
+def test_your_last_visit_is_not_a_checkin_you_sent(sqlite_url: str) -> None:
+    with CaseStore(sqlite_url, create=True, actor="t") as store:
+        store.add_patient(Patient(id="p1", name="Test Person", birth_date=date(1980, 1, 1)))
+        store.save(Visit(patient_id="p1", visit_date=date(2026, 1, 5)))
+        store.save(Visit(patient_id="p1", kind="check-in", visit_date=date(2026, 2, 9)))
+    html = header(load_dashboard("p1", sqlite_url)).html
+    assert "last visit was on 5 January 2026" in html and "9 February" not in html

@@ -87,5 +87,5 @@ def test_dashboard_templates_autoescape_and_ship_as_package_data() -> None:
         "chart",
     ):
         assert f"{section}.html.j2" in names
-    html = sections._render("header", name="<b>Eve</b>", last_visit=None)
+    html = sections._section("header", name="<b>Eve</b>", last_visit=None).html
     assert "&lt;b&gt;Eve&lt;/b&gt;" in html and "<b>Eve" not in html

@@ -424,6 +424,19 @@ def test_edge_records_round_trip(catalog: Catalog) -> None:
     assert giardia["interpretation"][0]["coding"][0]["code"] == "A"
 
 
+def test_a_checkin_is_a_virtual_encounter_and_comes_back_a_checkin(catalog: Catalog) -> None:
+    from casebook.models import Visit
+
+    case = DEMO[0]
+    sent = Visit(patient_id=case.patient.id, kind="check-in", visit_date=date(2026, 10, 2))
+    case = case.model_copy(update={"visits": [*case.visits, sent]})
+    text = bundle_to_json(case, catalog)
+    classes = {e["id"].replace("-", ""): e["class"]["code"] for e in _resources(text, "Encounter")}
+    assert classes == {v.id: "VR" if v.is_checkin else "AMB" for v in case.visits}
+    back = bundle_from_json(text, "checkin.json")
+    assert [v.kind for v in back.sorted_visits()] == [v.kind for v in case.sorted_visits()]
+
+
 # --- errors -------------------------------------------------------------------------------
 
 

@@ -81,3 +81,20 @@ def test_init_says_where_the_clinic_settings_go(sqlite_url, capsys, monkeypatch)
     where.write_text('name = "Test Clinic"\npractitioner = "T. Tester"\n', encoding="utf-8")
     assert main(["init", "--db", sqlite_url]) == 0
     assert "found: letters are signed by T. Tester" in capsys.readouterr().err
+
+
+def test_summary_of_a_record_with_only_checkins_names_the_option(
+    sqlite_url, capsys, monkeypatch, tmp_path
+) -> None:
+    from datetime import date
+
+    from casebook.models import Patient, Visit
+
+    monkeypatch.chdir(tmp_path)
+    with CaseStore(sqlite_url, create=True, actor="t") as store:
+        store.add_patient(Patient(id="p-1", name="T", birth_date=date(1980, 1, 1)))
+        store.save(Visit(patient_id="p-1", kind="check-in", visit_date=date(2026, 3, 9)))
+    assert main(["letter", "summary", "p-1", "--db", sqlite_url]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "only check-ins" in err and "--visit" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "notebooks").exists()

@@ -195,3 +195,28 @@ def test_a_pathway_met_cites_every_recommendation_its_action_names(catalog: Cata
     )
     assert not any("1.2.10" in p or "1.2.11" in p or "gall bladder" in p for p in pathways)
     assert not any(p.startswith("Meets NICE NG12 1.2.1:") for p in pathways)
+
+
+def test_the_presenting_complaint_is_from_the_latest_visit_held(
+    case: Case, catalog: Catalog, settings: ClinicSettings
+) -> None:
+    """A check-in the patient sent after the latest visit is not "the latest visit", and
+    one sent before the first visit is not when the clinic started seeing them."""
+    from casebook.format import day
+    from casebook.models import SymptomRating
+
+    held = [v for v in case.sorted_visits() if v.visit_date <= TODAY]
+    pid = case.patient.id
+    before = Visit(patient_id=pid, kind="check-in", visit_date=held[0].visit_date.replace(day=1))
+    after = Visit(patient_id=pid, kind="check-in", visit_date=TODAY)
+    rating = SymptomRating(patient_id=pid, visit_id=after.id, symptom="bloating", severity=4)
+    sent = case.model_copy(
+        update={"visits": [*case.visits, before, after], "symptoms": [*case.symptoms, rating]}
+    )
+    html = referral_letter(sent, catalog, settings, to="Dr X", on=TODAY).html
+    assert f"At the latest visit, on {day(held[-1].visit_date)}" in html
+    assert f"seen at this clinic since {day(held[0].visit_date)}" in html
+    only = Case(patient=case.patient, visits=[after], symptoms=[rating])
+    html = referral_letter(only, catalog, settings, to="Dr X", on=TODAY, reason="Typed.").html
+    assert f"No visit yet; in the check-in the patient sent on {day(TODAY)}" in html
+    assert "Alarm screen at that check-in" in html and "seen at this clinic since" not in html

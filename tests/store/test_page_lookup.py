@@ -112,3 +112,22 @@ def test_a_file_whose_path_needs_quoting_is_read_the_quick_way(
         monkeypatch.setattr(store, "session_and_checkin", _no_store_read)
         found = asyncio.run(_looked_up(PageLookup(store), wanted, checkin_id))
     assert found == expected and expected[1] is not None
+
+
+def test_close_after_the_loop_has_ended_closes_the_connection(store: CaseStore) -> None:
+    """`close()` as the server's stop calls it: outside the loop, here one already closed."""
+    import sqlite3
+
+    wanted, checkin_id = _opened(store, "p1")
+    lookup = PageLookup(store)
+    asyncio.run(lookup.session_and_checkin(wanted, checkin_id))  # opens, then ends its loop
+    sqlite, pg = lookup._sqlite, lookup._pg
+    assert (sqlite, pg) != (None, None)
+    lookup.close()
+    lookup.close()  # a second stop finds nothing left to close
+    assert lookup._sqlite is None and lookup._pg is None
+    if pg is not None:
+        assert pg.closed
+    if sqlite is not None:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            sqlite.execute("SELECT 1")

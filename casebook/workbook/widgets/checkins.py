@@ -103,7 +103,7 @@ class CheckinPanel:
     def accept(self, checkin_id: str) -> None:
         """Move the check-in's answers onto the selected visit (never over its entries)."""
         visit = self.session.visit
-        if visit is None or visit.kind == "check-in":
+        if visit is None or visit.is_checkin:
             self.sent.value = "Select the visit to accept the check-in into first."
             return
         try:

@@ -83,9 +83,11 @@ class LetterButtons:
             self._refresh()
 
     def _refresh(self) -> None:
-        """A referral is offered while a red flag is open; a summary once there is a visit."""
+        """A referral is offered while a red flag is open; a summary while a visit the
+        practitioner held is selected (a check-in the patient sent is not a visit)."""
         self.referral_button.disabled = not self.session.red_flags()
-        self.summary_button.disabled = self.session.visit is None
+        visit = self.session.visit
+        self.summary_button.disabled = visit is None or visit.is_checkin
 
     def make(self, kind: LetterKind) -> Path | None:
         """Make, keep and write one letter; the path written, or None (the reason shown)."""

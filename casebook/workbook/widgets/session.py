@@ -66,6 +66,13 @@ class LastSaved:
         return f"{local:%Y-%m-%d %H:%M} by {self.actor}"
 
 
+def _default_visit_id(case: Case) -> str | None:
+    """The visit selected at first: the latest the practitioner held; a check-in the
+    patient sent only when the record holds nothing else (None: no visits)."""
+    visits = case.held_visits() or case.sorted_visits()
+    return visits[-1].id if visits else None
+
+
 class CaseSession:
     """The case of one patient as the notebook sees it.
 
@@ -80,8 +87,7 @@ class CaseSession:
         self.owns_store = owns_store
         self.case: Case = store.load_case(patient_id)
         self.last_saved: LastSaved | None = self._last_saved()
-        visits = self.case.sorted_visits()
-        self.visit_id: str | None = visits[-1].id if visits else None
+        self.visit_id: str | None = _default_visit_id(self.case)
         self._observers: list[Callable[[Event], None]] = []
         self._pending: dict[str, tuple[Record, ...]] = {}
         self._unsaved: list[str] = []
@@ -110,8 +116,7 @@ class CaseSession:
         self.case = self.store.load_case(self.patient_id)
         self._flags = None
         if self.visit_id not in {v.id for v in self.case.visits}:
-            visits = self.case.sorted_visits()
-            self.visit_id = visits[-1].id if visits else None
+            self.visit_id = _default_visit_id(self.case)
         self._notify("case")
         return self.case
 

@@ -9,17 +9,17 @@ from typing import Any
 
 import ipywidgets as W
 
-from casebook.clinical.scoring import change_since_baseline
+from casebook.clinical.scoring import change_since_baseline, measure_starts
 from casebook.models import LEGACY_SCREEN_QUESTIONS, SCREEN_LABELS, AlarmScreen, Visit
 from casebook.workbook.widgets._base import Change, SaveBar
 from casebook.workbook.widgets._fields import LABEL_WIDTH, Fields, field_for
-from casebook.workbook.widgets._html import FORM_CLASS, STYLE, table
+from casebook.workbook.widgets._html import FORM_CLASS, STYLE, table, text
 from casebook.workbook.widgets._views import ChartView, VisitPin, records_key
 from casebook.workbook.widgets.checkins import CheckinPanel
 from casebook.workbook.widgets.letters import LetterButtons
 from casebook.workbook.widgets.session import CaseSession, Event
 
-__all__ = ["SCREEN_LABELS", "VisitsForm", "change_table"]
+__all__ = ["SCREEN_LABELS", "VisitsForm", "change_heading", "change_table"]
 
 
 def _delta(value: int | None, delta: int | None) -> str:
@@ -45,6 +45,29 @@ def change_table(session: CaseSession) -> str:
             )
         )
     return table(("visit", "symptom burden (0-44)", *names), rows)
+
+
+def change_heading(session: CaseSession) -> str:
+    """The change table's heading: what the brackets count from, and, for each measure that
+    starts at a check-in the patient sent (`clinical.baseline`), that check-in by its date."""
+    cat = session.catalog
+    starts = measure_starts(session.case, instruments=cat.instruments)
+    named = [("symptom burden", starts.burden)] + [
+        (cat.instruments[k].short_name if k in cat.instruments else k, v)
+        for k, v in starts.instruments.items()
+    ]
+    measured = [(name, v) for name, v in named if v is not None]
+    sent = [
+        f"{text(name)} from the check-in sent on {v.visit_date.isoformat()}"
+        for name, v in measured
+        if v.is_checkin
+    ]
+    heading = f"{STYLE}<b>Change since baseline</b>"
+    if not sent:
+        return f"{heading} (difference from the baseline visit in brackets)"
+    if len(sent) < len(measured):
+        sent.append("the others from the baseline visit")
+    return f"{heading} (difference in brackets from where each measure starts: {'; '.join(sent)})"
 
 
 class VisitsForm:
@@ -98,6 +121,7 @@ class VisitsForm:
         self.pin = VisitPin(
             session, self.bar, "Alarm-feature screen (ask every question) and summary"
         )
+        self.heading = look.make(W.HTML)  # what the changes count from
         self.changes = look.make(W.HTML)
         self.letters = LetterButtons(session, ("after_visit_summary",))
         self.checkins = CheckinPanel(session)
@@ -116,11 +140,7 @@ class VisitsForm:
                 self.bar.widget,
                 self.letters.widget,
                 self.checkins.widget,
-                look.make(
-                    W.HTML,
-                    value=STYLE + "<b>Change since baseline</b> (difference from "
-                    "the baseline visit in brackets)",
-                ),
+                self.heading,
                 look.make(
                     W.HBox,
                     children=[self.changes, self.chart.widget],
@@ -160,6 +180,7 @@ class VisitsForm:
             self._reset()
         else:
             self.pin.follow()
+        self.heading.value = change_heading(self.session)
         self.changes.value = change_table(self.session)
         self.chart.refresh()
 

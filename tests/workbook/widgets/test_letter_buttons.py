@@ -77,3 +77,23 @@ def test_header_and_visits_place_the_buttons(demo_session: CaseSession) -> None:
     visits = VisitsForm(demo_session)
     assert visits.letters.widget in visits.widget.children
     assert visits.letters.kinds == ("after_visit_summary",)
+
+
+def test_the_visit_selected_at_first_is_one_held_and_a_checkin_makes_no_summary(
+    session: CaseSession, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from casebook.models import Visit
+
+    pid = session.patient_id
+    held = session.store.save(Visit(patient_id=pid, kind="intake", visit_date=date(2026, 3, 2)))
+    checkin = session.store.save(
+        Visit(patient_id=pid, kind="check-in", visit_date=date(2026, 3, 9))
+    )
+    opened = CaseSession(session.store, pid)
+    assert opened.visit_id == held.id  # not the later check-in
+    buttons = LetterButtons(opened, ("after_visit_summary",), folder=tmp_path)
+    assert not buttons.summary_button.disabled
+    opened.select_visit(checkin.id)
+    assert buttons.summary_button.disabled  # a check-in the patient sent is not a visit

@@ -63,6 +63,28 @@ def test_change_since_baseline(demo_session: CaseSession) -> None:
     assert "<svg" in form.chart.widget.value
 
 
+def test_the_change_heading_names_a_checkin_a_measure_starts_from(
+    session: CaseSession, sqlite_store: CaseStore
+) -> None:
+    from casebook.models import SymptomRating
+
+    pid = session.patient_id
+    intake = Visit(patient_id=pid, kind="intake", visit_date=date(2026, 9, 20))  # unrated
+    sent = Visit(patient_id=pid, kind="check-in", visit_date=date(2026, 10, 2))
+    later = Visit(patient_id=pid, visit_date=date(2026, 10, 20))
+    rated = [
+        SymptomRating(patient_id=pid, visit_id=v.id, symptom="bloating", severity=s)
+        for v, s in ((sent, 3), (later, 1))
+    ]
+    form = VisitsForm(session)
+    heading = form.heading.get_state()["value"]
+    assert "(difference from the baseline visit in brackets)" in heading
+    session.save([intake, sent, later, *rated])
+    heading = form.heading.get_state()["value"]
+    assert "symptom burden from the check-in sent on 2026-10-02)" in heading
+    assert "the baseline visit" not in heading
+
+
 def test_the_form_asks_the_ng12_questions_and_they_raise_their_rules(
     session: CaseSession, sqlite_store: CaseStore
 ) -> None:
