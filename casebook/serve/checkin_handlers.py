@@ -173,9 +173,10 @@ class CheckinFormHandler(CheckinStartHandler):
         await super().get()
 
     async def _identify(self) -> PatientUser:
-        """A session (re)opening its form, the usual GET: the session and the check-in are
-        read together, in one statement on the event loop (`store.page_lookup`); a link's
-        token goes the usual way."""
+        """A session (re)opening or sending its form, the usual GET and every POST: the
+        session and the check-in are read together, in one statement on the event loop
+        (`store.page_lookup`: no thread hop, no pool checkout); a link's token goes the
+        usual way."""
         identity = self.state.identity
         secret, via = identity.presented(self)
         if via != "session":
@@ -265,7 +266,7 @@ class CheckinFormHandler(CheckinStartHandler):
             raise Refusal(403, "Please open your link first, then send the form.")
         self._check_origin()
         try:
-            user = await state.identity.identify(self)
+            user = await self._identify()
         except NoCredentials:
             self._throttle(state.address_limiter, self.request.remote_ip or "?")
             raise Refusal(403, "Please open the link your practitioner sent you.") from None
