@@ -379,8 +379,8 @@ def submit_checkin(
             visit_id=visit.id,
         )
         claimed = send(tx.conn, _version(), {"checkin_id": found.id})
-        _, audit = insert_records(tx, patient, [visit, *records])
-        case = send_case_parts(tx.conn, patient, CASE_PARTS)
+        written, audit = insert_records(tx, patient, [visit, *records])
+        case = send_case_parts(tx.conn, patient, CASE_PARTS, written)
         tx.bump_version(patient.id)
         head = send_head(tx.conn)
     _written(found, submitted, claimed)

@@ -96,19 +96,30 @@ def read_case_parts(conn: sa.Connection, patient: Patient, collections: Collecti
 
 
 def send_case_parts(
-    conn: sa.Connection, patient: Patient, collections: Collection[str]
+    conn: sa.Connection,
+    patient: Patient,
+    collections: Collection[str],
+    written: Sequence[Record] = (),
 ) -> Callable[[], Case]:
     """`read_case_parts` with its queries sent at once (inside `pipeline.pipelined`, with
-    the writes before them); returns what builds the case, to call after the block."""
+    the writes before them); returns what builds the case, to call after the block.
+    `written`: records of the patient inserted in this transaction as they were stored
+    (validated and derived before the insert, e.g. `writes.insert_records`' answer): their
+    rows read back stand for them as they are, not validated a second time."""
     sent = [
         (ent, send(conn, _live_records(ent), {"patient_id": patient.id}))
         for ent in _wanted(collections)
     ]
+    known = {(type(r), r.id): r for r in written}
 
     def case() -> Case:
         parts: dict[str, list[Record]] = {ent.collection: [] for ent in ENTITIES}
         for ent, rows in sent:
-            parts[ent.collection] = _validated(ent, rows(), patient.id)
+            read = rows()
+            checked = iter(
+                _validated(ent, [r for r in read if (ent.model, r.id) not in known], patient.id)
+            )
+            parts[ent.collection] = [known.get((ent.model, r.id)) or next(checked) for r in read]
         return _case_of(patient, parts)
 
     return case

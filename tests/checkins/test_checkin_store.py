@@ -11,17 +11,19 @@ import sqlalchemy as sa
 from casebook.checkins import (
     CheckinInputError,
     accept,
+    checkin_records,
     form_sections,
     mark_reviewed,
     parse_answers,
     save_draft,
     submit,
 )
+from casebook.clinical.red_flags import CASE_PARTS
 from casebook.errors import CheckinClosed, NotFoundError
-from casebook.models import InstrumentResponse, Patient, Visit
+from casebook.models import Case, InstrumentResponse, Patient, Visit
 from casebook.serve import revoke
 from casebook.serve.checkin_links import due_checkins, send_checkin
-from casebook.store import CaseStore, audit_chain, pipeline, reads
+from casebook.store import CaseStore, audit_chain, import_cases, pipeline, reads
 from casebook.store import checkins as store_checkins
 
 TODAY = date.today()
@@ -223,3 +225,29 @@ def test_a_submitted_checkin_tops_the_worklist_until_reviewed(store: CaseStore) 
     assert rows["urgency"][0] == "same_day" and rows["ref"][1] == checkin.id
     mark_reviewed(store, done.checkin.id, "p1")
     assert "check-in-to-review" not in set(store_worklist(store)["kind"])
+
+
+def test_the_rules_read_the_case_as_stored(store: CaseStore, demo_cases: list[Case]) -> None:
+    """The parts of the case a submission hands the red-flag rules (the records it wrote
+    stand for their rows read back, not validated twice) equal a fresh read after it."""
+    import_cases(store, demo_cases[:1])
+    pid = demo_cases[0].patient.id
+    _, checkin = send_checkin(store, pid, ["phq9", "symptoms"])
+    now = datetime.now(UTC)
+    with store.link_transaction("l") as tx:
+        opened = store_checkins.open_checkin(tx, checkin.id, pid, now)
+        draft = parse_answers(
+            store.catalog,
+            checkin.instruments,
+            _fields(store, ["phq9", "symptoms"], "1"),
+            complete=True,
+        )
+        visit, records = checkin_records(pid, draft.answers, on=now.date(), checkin_id=checkin.id)
+        _, case = store_checkins.submit_checkin(
+            tx, opened, draft.answers, draft.free_text, records, visit, now=now
+        )
+    with store.read() as conn:
+        stored = reads.read_case_parts(conn, store.get_patient(pid), CASE_PARTS)
+    assert len(case.visits) > 1 and visit.id in {v.id for v in case.visits}
+    for part in CASE_PARTS:
+        assert getattr(case, part) == getattr(stored, part), part
