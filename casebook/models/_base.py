@@ -87,7 +87,15 @@ def new_ids(count: int) -> list[str]:
     return sorted(stamp + random[i : i + 20] for i in range(0, 20 * count, 20))
 
 
+_NO_TEXT = frozenset({int, float, bool, type(None), date, datetime})  # hold no string
+
+
 def _has_nul(value: Any) -> bool:  # nested models check their own fields
+    kind = type(value)  # the exact types first: every field of every record comes here
+    if kind is str:
+        return "\x00" in value
+    if kind in _NO_TEXT:
+        return False
     if isinstance(value, dict):
         value = [*value, *value.values()]
     if isinstance(value, list | tuple | set | frozenset):

@@ -74,12 +74,30 @@ def pipelined(conn: sa.Connection) -> Iterator[None]:
 @functools.lru_cache(maxsize=64)
 def _compiled(
     stmt: sa.Select[Any], dialect: sa.Dialect
-) -> tuple[str, dict[str, Any], list[sa.types.TypeEngine[Any]]]:
+) -> tuple[str, dict[str, Any], tuple[sa.types.TypeEngine[Any], ...]]:
     """The statement's SQL for the driver, its own bound values (a LIMIT's), and each
     selected column's type as this dialect reads it, in order."""
     compiled = stmt.compile(dialect=dialect)
-    types = [column.type.dialect_impl(dialect) for column in stmt.selected_columns]
+    types = tuple(column.type.dialect_impl(dialect) for column in stmt.selected_columns)
     return str(compiled), dict(compiled.params), types
+
+
+@functools.lru_cache(maxsize=256)
+def _reading(
+    types: tuple[sa.types.TypeEngine[Any], ...],
+    dialect: sa.Dialect,
+    fnames: tuple[bytes | None, ...],
+    codes: tuple[int, ...],
+) -> tuple[list[str], list[tuple[str, Any]]]:
+    """The names of a result's columns and what reads each as SQLAlchemy would (by the
+    type the server sent, `codes`): worked out once per statement and types sent."""
+    names = [(name or b"").decode() for name in fnames]
+    processors = [
+        (name, process)
+        for name, kind, code in zip(names, types, codes, strict=True)
+        if (process := kind.result_processor(dialect, code))
+    ]
+    return names, processors
 
 
 def send(conn: sa.Connection, stmt: sa.Select[Any], params: Mapping[str, Any]) -> Pending:
@@ -95,14 +113,15 @@ def send(conn: sa.Connection, stmt: sa.Select[Any], params: Mapping[str, Any]) -
 
     def rows() -> list[Any]:
         fetched = cursor.fetchall()  # waits for the server, once for the whole block
-        described = cursor.description or []
+        result = cursor.pgresult  # its columns as the server sent them (no `description`)
+        fields = range(result.nfields if result is not None else 0)
         cursor.close()
-        names = [column.name for column in described]
-        processors = [  # as SQLAlchemy applies them: by the type the server sent
-            (column.name, process)
-            for column, kind in zip(described, types, strict=True)
-            if (process := kind.result_processor(dialect, column.type_code))
-        ]
+        names, processors = _reading(
+            types,
+            dialect,
+            tuple(result.fname(i) for i in fields),
+            tuple(result.ftype(i) for i in fields),
+        )
         out = []
         for values in fetched:
             row = dict(zip(names, values, strict=True))
