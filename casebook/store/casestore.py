@@ -17,14 +17,12 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 
 from casebook.catalog import Catalog, default_catalog
 from casebook.clinical.flag_lifecycle import FlagStatus, case_flag_statuses
-from casebook.errors import StoreError
 from casebook.models import Case, FlagReview, LetterRecord, Patient, Record, TestResult
 from casebook.store import access, flags, reads, roles, signoff, writes
 from casebook.store import audit_log as audit_rows
@@ -36,8 +34,8 @@ from casebook.store.audit_key import Checkpoint
 from casebook.store.audit_log import AuditEntry
 from casebook.store.audit_verify import Verdict, checkpoint, keep_outside, verify
 from casebook.store.checkins import StoredCheckin
-from casebook.store.engine import create_store_engine, redact_url, resolve_url
-from casebook.store.migrate import current_revision, head_revision, upgrade
+from casebook.store.engine import redact_url, resolve_url
+from casebook.store.migrate import open_migrated
 from casebook.store.patients import PatientSummary
 from casebook.store.pipeline import pipelined
 from casebook.store.roles import Role
@@ -46,25 +44,6 @@ from casebook.store.transaction import Transaction, read_connection, write_trans
 __all__ = ["CaseStore"]
 
 R = TypeVar("R", bound=Record)
-
-
-def _not_migrated(url: str, revision: str | None) -> str:
-    what = "has no casebook schema" if revision is None else f"is at schema {revision}"
-    return (
-        f"the store at {redact_url(url)} {what}; run `casebook init` "
-        "(with the same --db) to create or migrate it"
-    )
-
-
-def _missing_sqlite_file(url: str) -> bool:
-    """Whether `url` names a SQLite file that does not exist (SQLite would create it)."""
-    parsed = sa.engine.make_url(url)
-    path = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
-        return False
-    if path.startswith("file:") or "uri" in parsed.query or "mode" in parsed.query:
-        return False
-    return not Path(path).exists()
 
 
 class CaseStore:
@@ -85,21 +64,7 @@ class CaseStore:
         self.url = resolve_url(url)
         self.actor = actor or os.environ.get("CASEBOOK_USER") or _login()
         self.catalog = catalog or default_catalog()
-        if not create and _missing_sqlite_file(self.url):  # opening it would create it empty
-            raise StoreError(_not_migrated(self.url, None))
-        self.engine = create_store_engine(self.url)
-        try:
-            if create:
-                upgrade(self.engine)
-            revision = current_revision(self.engine)
-        except sa.exc.OperationalError as exc:
-            self.engine.dispose()
-            raise StoreError(
-                f"cannot open the store at {redact_url(self.url)}: {exc.orig}"
-            ) from None
-        if revision != head_revision():
-            self.engine.dispose()
-            raise StoreError(_not_migrated(self.url, revision))
+        self.engine = open_migrated(self.url, create=create)
         self.actor = self._actor_as_recorded(self.actor)
         if create and self.engine.dialect.name == "postgresql":
             with self.engine.begin() as conn:
