@@ -36,21 +36,15 @@ from urllib.parse import urlsplit
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ helpers
+
 from casebook.demo import build_demo
 from casebook.notebooks import case_parameters, template_path
 from casebook.serve import grant
 from casebook.serve.render import prepare_notebook
 from casebook.store import CaseStore
+from tests.page_checks import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/lib/chromium/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 CHARTS_DRAWN = """(n) => {
   const imgs = [...document.querySelectorAll('figure.cb-chart img')];
   return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0);
@@ -280,7 +274,7 @@ def main() -> None:
                 if "casebook" in name
             }
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             charts = 0
             for run in range(args.runs + 1):  # run 0 warms each server up, not counted
                 for name, (port, *_rest) in servers.items():

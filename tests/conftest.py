@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
+from page_checks import CHROMIUM_SKIP
 from sqlalchemy.engine import make_url
 
 from casebook.demo.synthetic import generate_cases
@@ -34,7 +35,7 @@ PANGO_SKIP = (
     "libpangoft2-1.0-0 fonts-dejavu-core; .ci/run installs them)"
 )
 # Skips that many tests share: reported once, at this file (see pytest_runtest_makereport).
-_FOLDED_SKIPS = (PG_SKIP, PANGO_SKIP)
+_FOLDED_SKIPS = (PG_SKIP, PANGO_SKIP, CHROMIUM_SKIP)
 
 
 @pytest.fixture
@@ -184,8 +185,9 @@ pytest_runtest_call = pytest_runtest_setup
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """The PostgreSQL and Pango skips are reported at this file, with no line, so that `-ra`
-    folds each kind into one line that says how to turn them on (not one line per test)."""
+    """The PostgreSQL, Pango and chromium skips are reported at this file, with no line, so
+    that `-ra` folds each kind into one line that says how to turn them on (not one line per
+    test)."""
     report = yield
     if (
         report.skipped

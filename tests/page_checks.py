@@ -14,6 +14,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/lib/chromium/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+# tests/conftest.py folds every skip that ends with this into one line of `-ra`.
+CHROMIUM_SKIP = (
+    f"{CHROMIUM} is missing: browser tests skipped (Debian's chromium: apt-get install "
+    "chromium; .ci/run installs it)"
+)
 AXE_JS = Path(
     os.environ.get("CASEBOOK_AXE_JS")
     or ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -23,10 +36,20 @@ ZOOM_200 = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
 """A 1280 x 800 window at 200% zoom: 640 x 400 CSS pixels, each drawn as two."""
 
 
+def has_chromium() -> bool:
+    return os.access(CHROMIUM, os.X_OK)
+
+
+def require_chromium() -> str:
+    """The path to Debian's chromium, or a skip with `CHROMIUM_SKIP`."""
+    if not has_chromium():
+        pytest.skip(CHROMIUM_SKIP)
+    return CHROMIUM
+
+
 def chromium() -> Iterator[Any]:
     """Chromium for a module-scoped fixture (`yield from chromium()`); skips without it."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

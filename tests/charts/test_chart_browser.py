@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from chart_specs import plain_case
+from page_checks import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 from casebook.catalog import default_catalog
 from casebook.charts import (
@@ -23,15 +24,6 @@ from casebook.charts import (
 )
 from casebook.models import Case, PlanItem
 
-CHROMIUM = Path("/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "charts"
 CAT = default_catalog()
 PHONE = {"width": 360, "height": 740}
@@ -71,15 +63,14 @@ def _page(case: Case) -> str:
 
 @pytest.mark.browser
 def test_charts_draw_offline_under_a_strict_csp_at_phone_width(demo_cases: list[Case]) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []
     dialogs: list[str] = []
     problems: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=PHONE)
             page.route("**/*", lambda route: (requests.append(route.request.url), route.abort()))

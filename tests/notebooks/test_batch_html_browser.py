@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from page_checks import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 from casebook.notebooks import BatchOptions, default_templates, run_batch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/lib/chromium/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -56,8 +47,7 @@ def _open(html: Path, shot: Path) -> dict[str, Any]:
 
 
 def test_the_archive_copy_renders_offline_with_no_script(batch_url: str, tmp_path: Path) -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
+    require_chromium()
     templates = default_templates()
     report = run_batch(
         BatchOptions(

@@ -20,8 +20,9 @@ def test_the_dashboard_copy_is_styled_and_has_no_developer_text_or_dead_link(
     demo = build_demo(tmp_path / "demo", patients=1)
     pid = demo.patient_ids[0]
     with CaseStore(demo.url) as store:
-        if store.latest_letter(pid, "after_visit_summary") is None:  # pragma: no cover
-            pytest.skip("no after-visit summary (WeasyPrint could not make a PDF here)")
+        # without Pango the demo makes no summary: tests/conftest.py turns this failure,
+        # after a PDF was asked for, into the one folded Pango skip
+        assert store.latest_letter(pid, "after_visit_summary") is not None
     out = tmp_path / "nb"
     report = run_batch(
         BatchOptions(

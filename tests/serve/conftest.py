@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from serve_helpers import CHROMIUM, Server, add_payload_patient, start_server
+from page_checks import require_chromium
+from serve_helpers import Server, add_payload_patient, start_server
 
 from casebook.demo.synthetic import generate_cases
 from casebook.store import CaseStore, import_cases
@@ -52,6 +52,4 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def chromium() -> str:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium for the browser tests")
-    return CHROMIUM
+    return require_chromium()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 import sqlalchemy as sa
+from page_checks import CHROMIUM, CHROMIUM_ARGS
 
 from casebook.models import HistoryEntry, Medication, Note, Patient, PlanItem, TestResult, Visit
 from casebook.serve import grant
@@ -37,15 +38,6 @@ __all__ = [
     "start_server",
 ]
 
-CHROMIUM = "/usr/lib/chromium/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 # Each payload would set window.__xss (or open a dialog) if it ever ran as markup or script.
 PAYLOADS = (

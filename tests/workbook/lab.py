@@ -22,8 +22,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from casebook.kernels.spec import WORKBOOK_KERNEL, install_kernelspec
+from tests.page_checks import CHROMIUM as CHROMIUM  # re-exported for the browser tests
+from tests.page_checks import CHROMIUM_ARGS as CHROMIUM_ARGS
+from tests.page_checks import CHROMIUM_SKIP, has_chromium
 
-CHROMIUM = Path("/usr/lib/chromium/chromium")
 # Upper bounds, not expectations: every wait ends as soon as the page or the server reaches
 # the state it waits for. They are generous so that a busy machine (load average 6 on two
 # cores: a kernel start or a JupyterLab start takes minutes, not seconds) makes the browser
@@ -31,19 +33,7 @@ CHROMIUM = Path("/usr/lib/chromium/chromium")
 # `open_and_run` opens, through `page.set_default_timeout`.
 PAGE_TIMEOUT_MS = 240_000
 LAB_STARTUP_S = 240.0
-NEEDS_CHROMIUM = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is missing: install Debian's chromium "
-    "(apt-get install chromium) to run the browser tests",
-)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+NEEDS_CHROMIUM = pytest.mark.skipif(not has_chromium(), reason=CHROMIUM_SKIP)
 # No news, no update check, no PyPI lookups by the extension manager: the clinic is offline.
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
