@@ -274,6 +274,7 @@ def main() -> None:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     tmp = Path(tempfile.mkdtemp(prefix="casebook-bench-"))
+    os.environ["CASEBOOK_AUDIT_KEYS"] = str(tmp / "audit-keys")  # go with the stores
     try:
         templates = [_template(t, tmp) for t in args.template or ["case", "dashboard"]]
         url = f"sqlite:///{tmp / 'casebook.db'}"

@@ -248,6 +248,7 @@ def run(kind: str, rounds: int, per_round: int) -> None:
     from casebook.store import CaseStore
 
     folder = Path(tempfile.mkdtemp(prefix="cb-bench-checkins-"))
+    os.environ["CASEBOOK_AUDIT_KEYS"] = str(folder / "audit-keys")  # go with the stores
     load = os.getloadavg()[0]
     with _store_url(kind, folder) as url:
         CaseStore(url, create=True, actor="benchmark").close()

@@ -18,10 +18,12 @@ alternately, medians compared. Aim: the clinic notebook within 1.5x of the case 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 
@@ -152,13 +154,13 @@ def _median_time(fn: Callable[[], object], times: list[float]) -> None:
 def notebooks(patients: int, rounds: int) -> None:
     """The clinic notebook against one patient's case notebook, both executed by Papermill."""
     import tempfile
-    from pathlib import Path
 
     from casebook.clinic import clinic_notebook
     from casebook.store import CaseStore, import_cases
     from casebook.workbook import case_notebook
 
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CASEBOOK_AUDIT_KEYS"] = str(Path(tmp) / "audit-keys")  # go with the stores
         url = f"sqlite:///{tmp}/clinic.db"
         with CaseStore(url, create=True) as store:
             import_cases(store, generate_cases(patients, seed=3))

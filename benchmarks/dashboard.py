@@ -204,6 +204,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     folder = Path(tempfile.mkdtemp(prefix="casebook-bench-dash-"))
+    os.environ["CASEBOOK_AUDIT_KEYS"] = str(folder / "audit-keys")  # go with the stores
     demo = build_demo(folder / "demo", patients=args.patients, seed=1)
     pid = demo.patient_ids[0]
     # Stock Voilà's copy: the same template with the same values in its injected cell.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import shutil
 import statistics
 import sys
@@ -151,6 +152,7 @@ def run(base: str, rounds: int, writers: int, saves: int) -> None:
             for c in cases
         ]
         with tempfile.TemporaryDirectory() as tmp:
+            os.environ["CASEBOOK_AUDIT_KEYS"] = str(Path(tmp) / "audit-keys")  # go with the stores
             folder, port, suffix = Path(tmp) / "hub", free_port(), uuid.uuid4().hex[:8]
             settings = HubSettings(
                 port=port,

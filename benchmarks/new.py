@@ -41,6 +41,7 @@ def main() -> None:
     if casebook is None or papermill is None:
         sys.exit("needs the casebook and papermill commands on PATH (pip install -e .)")
     with tempfile.TemporaryDirectory(prefix="casebook-bench-new-") as tmp:
+        os.environ["CASEBOOK_AUDIT_KEYS"] = str(Path(tmp) / "audit-keys")  # go with the stores
         root = Path(tmp)
         demo = build_demo(root / "demo", patients=1, seed=1)
         pid = demo.patient_ids[0]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import statistics
 import tempfile
@@ -211,6 +212,7 @@ def main() -> None:
     args = parser.parse_args()
     today = date.today()
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CASEBOOK_AUDIT_KEYS"] = str(Path(tmp) / "audit-keys")  # go with the stores
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         store = CaseStore(url, create=True, actor="benchmark")
         t0 = time.perf_counter()

@@ -12,6 +12,7 @@ workbook within 1.3x of the floor.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -118,6 +119,7 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep the notebooks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CASEBOOK_AUDIT_KEYS"] = str(Path(tmp) / "audit-keys")  # go with the stores
         work = Path(args.keep or tmp).resolve()
         work.mkdir(parents=True, exist_ok=True)
         db = work / "bench.db"

@@ -138,6 +138,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="casebook-bench-wb-") as tmp:
+        os.environ["CASEBOOK_AUDIT_KEYS"] = str(Path(tmp) / "audit-keys")  # go with the stores
         root = Path(tmp)
         demo = build_demo(root / "demo", patients=args.patients, seed=1)
         pid = demo.patient_ids[0]
