@@ -100,6 +100,16 @@ that much load the papermill loop suffers more than the batch, so a quiet run wi
 Merged main (kern18 and charts18 together), a quiet machine (load 0.7 at the start, 1.2 at
 the end): (a) 8.49 s a notebook, (b) 0.91 s, 9.4x, (c) 0.76 s, 11.2x, no-op 0.11 s.
 Short of the 12x aim (0.71 s a notebook).
+
+2026-12-07, main at 0819b1f, a quiet machine. The issue's own configuration, 24 notebooks
+(the default 12 patients, `--rounds 2`, load 0.3 at the start, 1.1 at the end): (a) 7.76 s
+a notebook, (b) 0.65 s, 12.0x, (c) 0.47 s, **16.7x**, no-op 0.11 s. Then `--patients 6
+--rounds 2` (load 0.0 to 1.2): (a) 6.99 s, (b) 0.66 s, 10.5x, (c) 0.57 s, 12.2x, no-op
+0.11 s. The batch's fixed costs (the fork server's and the batch process's imports, the
+chart service's start) are spread over more notebooks in the first. A pre-fork warm-up
+that runs every template's sections once on a throwaway synthetic case was built and
+measured (branch warm18): ~0.03 s of CPU saved a notebook against ~0.75 s more CPU and
+~2 s more wall before the first fork, so it was left out.
 """
 
 from __future__ import annotations
