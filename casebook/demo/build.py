@@ -97,7 +97,7 @@ def _latest_summaries(store: CaseStore, url: str) -> None:
     settings = load_clinic_settings(database_url=url)
     for summary in store.patients():
         case = store.load_case(summary.id)
-        if not case.visits:
+        if not case.held_visits():  # a summary is of a visit held, not a check-in
             continue
         try:
             save_letter(store, after_visit_summary(case, store.catalog, settings))

@@ -45,23 +45,27 @@ def _first_upper(text: str) -> str:
 
 
 def _visit(case: Case, visit_date: date | None) -> Visit:
-    """The visit the summary is of: the latest the practitioner held (a check-in the patient
-    sent is not a visit), or the one on `visit_date` (a held visit before a check-in that day)."""
-    visits = case.sorted_visits()
-    if not visits:
+    """The visit the summary is of: the latest the practitioner held, or the one held on
+    `visit_date`. A check-in the patient sent is not a visit: the summary says "thank you
+    for coming" and "what we talked about", so it is never made of one."""
+    if not case.visits:
         raise LetterError("visit: this record has no visits yet")
     held = case.held_visits()
     if visit_date is None:
         if not held:
             raise LetterError(
-                "visit: the record holds only check-ins the patient sent, no visit yet; "
-                "name one by its date (--visit YYYY-MM-DD)"
+                "visit: the record holds only check-ins the patient sent, no visit held yet"
             )
         return held[-1]
-    on = [v for v in visits if v.visit_date == visit_date]
-    if not on:
-        raise LetterError(f"visit: no visit is recorded on {visit_date.isoformat()}")
-    return max(on, key=lambda v: (not v.is_checkin, visits.index(v)))
+    on = [v for v in held if v.visit_date == visit_date]
+    if on:
+        return on[-1]
+    if any(v.visit_date == visit_date for v in case.visits):
+        raise LetterError(
+            f"visit: {visit_date.isoformat()} holds only a check-in the patient sent, "
+            "not a visit held; a summary is of a visit held"
+        )
+    raise LetterError(f"visit: no visit is recorded on {visit_date.isoformat()}")
 
 
 def _since(case: Case, first: Visit) -> str:

@@ -83,7 +83,7 @@ def test_init_says_where_the_clinic_settings_go(sqlite_url, capsys, monkeypatch)
     assert "found: letters are signed by T. Tester" in capsys.readouterr().err
 
 
-def test_summary_of_a_record_with_only_checkins_names_the_option(
+def test_summary_of_a_record_with_only_checkins_is_one_line(
     sqlite_url, capsys, monkeypatch, tmp_path
 ) -> None:
     from datetime import date
@@ -96,5 +96,8 @@ def test_summary_of_a_record_with_only_checkins_names_the_option(
         store.save(Visit(patient_id="p-1", kind="check-in", visit_date=date(2026, 3, 9)))
     assert main(["letter", "summary", "p-1", "--db", sqlite_url]) == 1
     err = capsys.readouterr().err.strip()
-    assert "only check-ins" in err and "--visit" in err and len(err.splitlines()) == 1
+    assert "visit: " in err and "only check-ins" in err and len(err.splitlines()) == 1
+    assert main(["letter", "summary", "p-1", "--db", sqlite_url, "--visit", "2026-03-09"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "2026-03-09 holds only a check-in" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "notebooks").exists()

@@ -49,13 +49,26 @@ def test_the_next_visit_is_the_next_one_held(
     assert "Your next visit is on" not in before.html
 
 
-def test_only_checkins_is_one_line_naming_the_option(
+def test_only_checkins_is_one_line_and_no_summary(
     alarm_case: Case, catalog: Catalog, settings: ClinicSettings
 ) -> None:
     patient = alarm_case.patient.id
     checkin = Visit(patient_id=patient, kind="check-in", visit_date=alarm_case.visits[0].visit_date)
     case = Case(patient=alarm_case.patient, visits=[checkin])
-    with pytest.raises(LetterError, match=r"^visit: .*only check-ins.*--visit YYYY-MM-DD\)$"):
+    with pytest.raises(LetterError, match=r"^visit: .*only check-ins.*no visit held yet$"):
         after_visit_summary(case, catalog, settings)
-    chosen = after_visit_summary(case, catalog, settings, visit_date=checkin.visit_date)
-    assert chosen.date == checkin.visit_date  # named by its date, it is made
+    # named by its date, a check-in is still not a visit: "thank you for coming" would be false
+    when = checkin.visit_date.isoformat()
+    with pytest.raises(LetterError, match=rf"^visit: {when} holds only a check-in .*visit held$"):
+        after_visit_summary(case, catalog, settings, visit_date=checkin.visit_date)
+
+
+def test_a_day_with_a_visit_and_a_checkin_is_the_visit(
+    alarm_case: Case, catalog: Catalog, settings: ClinicSettings
+) -> None:
+    held = alarm_case.sorted_visits()[-1]
+    checkin = Visit(patient_id=alarm_case.patient.id, kind="check-in", visit_date=held.visit_date)
+    case = alarm_case.model_copy(update={"visits": [*alarm_case.visits, checkin]})
+    letter = after_visit_summary(case, catalog, settings, visit_date=held.visit_date)
+    assert letter.date == held.visit_date
+    assert "Thank you for coming" in letter.html
