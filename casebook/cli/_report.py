@@ -70,10 +70,9 @@ def flag_lines(statuses: Sequence[FlagStatus]) -> list[str]:
 def screen_lines(case: Case) -> list[str]:
     """The alarm screen of the latest visit held (a check-in the patient sent only while no
     visit was held, said as such): what was answered yes, and what was not asked."""
-    visits = case.held_visits() or case.sorted_visits()
-    if not visits:
+    visit = case.current_visit()
+    if visit is None:
         return []
-    visit = visits[-1]
     of = "the check-in the patient sent on" if visit.is_checkin else "the visit of"
     screen = visit.screen
     asked = (*SCREEN_QUESTIONS, *sorted(LEGACY_SCREEN_QUESTIONS))

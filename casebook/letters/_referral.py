@@ -152,8 +152,7 @@ def referral_letter(
     if flags is None and not context_flags["flags"] and not typed:
         raise LetterError("reason: every red flag raised in this record is resolved; type a reason")
     patient = case.patient
-    visits = [v for v in case.sorted_visits() if v.visit_date <= on]
-    seen = [v for v in visits if not v.is_checkin]  # a check-in the patient sent: not seen
+    seen = [v for v in case.held_visits() if v.visit_date <= on]  # a check-in: not seen
     results = [
         {
             "name": fact.test.name if fact.test else _words(fact.test_key),
@@ -201,7 +200,7 @@ def referral_letter(
         },
         "reason": typed,
         **context_flags,
-        "complaint": presenting_complaint(case, catalog, visits),
+        "complaint": presenting_complaint(case, catalog, on),
         "allergies": allergies(case),
         "safety": safety_rows(case),
         "medications": medications(case, on),

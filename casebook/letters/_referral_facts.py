@@ -24,7 +24,6 @@ from casebook.models import (
     FoodSensitivity,
     Medication,
     SafetyFacts,
-    Visit,
 )
 
 __all__ = [
@@ -44,16 +43,15 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def presenting_complaint(
-    case: Case, catalog: Catalog, visits: Sequence[Visit]
-) -> dict[str, object]:
-    """The latest visit the practitioner held up to the letter's date (`visits`, in visit
-    order; the latest check-in the patient sent, said as such, only while no visit was
-    held): symptoms rated above none (worst first, with how often), alarm-screen answers
-    of yes, the earliest onset recorded, and that visit's instrument scores with their bands."""
-    if not visits:
+def presenting_complaint(case: Case, catalog: Catalog, on: date) -> dict[str, object]:
+    """The letter's visit, `Case.current_visit` up to its date `on` (the latest visit the
+    practitioner held; the latest check-in the patient sent, said as such, only while no
+    visit was held): symptoms rated above none (worst first, with how often), alarm-screen
+    answers of yes, the earliest onset recorded up to `on`, and the inventory's total."""
+    last = case.current_visit(up_to=on)
+    if last is None:
         return {"on": "", "checkin": False, "symptoms": [], "screen": [], "onset": "", "scores": []}
-    last = ([v for v in visits if not v.is_checkin] or list(visits))[-1]
+    visits = [v for v in case.visits if v.visit_date <= on]
     labels = {s.key: s.label for s in catalog.symptoms}
     inventory = [r for r in case.symptoms if r.visit_id == last.id]
     rated = sorted((r for r in inventory if r.severity > 0), key=lambda r: (-r.severity, r.symptom))

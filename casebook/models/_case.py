@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import (
     Field,
     model_validator,
@@ -74,3 +76,12 @@ class Case(_Model):
     def held_visits(self) -> list[Visit]:
         """The visits the practitioner held (no check-in the patient sent), in visit order."""
         return [v for v in self.sorted_visits() if not v.is_checkin]
+
+    def current_visit(self, up_to: date | None = None) -> Visit | None:
+        """The visit a view starts from: the latest the practitioner held (on or before
+        `up_to`), or, while none was held, the latest check-in the patient sent (None: no
+        visit). The workbook's first selection, `casebook show`'s alarm screen and the
+        referral letter's presenting complaint all read it."""
+        visits = [v for v in self.sorted_visits() if up_to is None or v.visit_date <= up_to]
+        held = [v for v in visits if not v.is_checkin]
+        return (held or visits)[-1] if visits else None

@@ -67,10 +67,9 @@ class LastSaved:
 
 
 def _default_visit_id(case: Case) -> str | None:
-    """The visit selected at first: the latest the practitioner held; a check-in the
-    patient sent only when the record holds nothing else (None: no visits)."""
-    visits = case.held_visits() or case.sorted_visits()
-    return visits[-1].id if visits else None
+    """The visit selected at first (`Case.current_visit`; None: no visits)."""
+    visit = case.current_visit()
+    return visit.id if visit is not None else None
 
 
 class CaseSession:
