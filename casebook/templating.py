@@ -57,6 +57,9 @@ def environment(package: str, whitespace: Whitespace = "keep") -> jinja2.Environ
         trim_blocks=trim,
         lstrip_blocks=trim,
         extensions=[_Compact] if whitespace == "compact" else [],
+        # the templates are package files: never changed while casebook runs, so a page
+        # needs no check of each template file's time on disk
+        auto_reload=False,
     )
     env.filters["day"] = day
     return env

@@ -87,6 +87,13 @@ def message_page(
     title: str, paragraphs: Sequence[str], *, link: str = "", link_text: str = ""
 ) -> str:
     """A short page of plain paragraphs, with one link if given."""
+    return _message_page(title, tuple(paragraphs), link, link_text)
+
+
+@functools.lru_cache(maxsize=64)
+def _message_page(title: str, paragraphs: tuple[str, ...], link: str, link_text: str) -> str:
+    """`message_page`, rendered once per text: each is one of the server's own messages
+    (a thank-you, a refusal), so the set is small; bounded all the same."""
     return _render(
         "message.html.j2", title=title, paragraphs=paragraphs, link=link, link_text=link_text
     )

@@ -315,7 +315,8 @@ class CheckinFormHandler(CheckinStartHandler):
             raise
         except NotFoundError:
             raise web.HTTPError(404) from None
-        log.info("check-in %s submitted through link %s", key.id, user.link_id)
+        # the audit log holds the submission, as the link: this line is for debugging
+        log.debug("check-in %s submitted through link %s", key.id, user.link_id)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         if done.same_day:
             page = safety_page(

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from casebook.store import tables
-from casebook.store.audit_key import read_key, seal
+from casebook.store.audit_key import seal, sealing_key
 from casebook.store.engine import AUDIT_CHAIN_LOCK, NEW_PATIENTS_LOCK, advisory_lock
 from casebook.store.pipeline import send
 
@@ -227,6 +227,8 @@ AuditEntryTuple = tuple[str | None, str, str | None, str, Any, Any]
 """(patient_id, entity, entity_id, action, before, after) of one audit row to write."""
 
 _WRITTEN = (*FIELDS, "chain")
+_ROWS_PER_INSERT = 500
+"""Audit rows in one PostgreSQL INSERT (9 values each: well under its 65,535 parameters)."""
 _SEALED = (*_WRITTEN, "id", "mac")  # SQLite: the store seals each row (audit_key)
 
 
@@ -243,11 +245,17 @@ def _insert(conn: sa.Connection, rows: list[tuple[Any, ...]], columns: Sequence[
         for name in columns
     ]
     # identifiers quoted by the dialect, values bound as parameters: no injection
-    sql = (
-        f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-        f"VALUES ({', '.join(marks)})"
-    )
-    conn.exec_driver_sql(sql, rows)
+    sql = f"INSERT INTO {quote(a.name)} ({', '.join(map(quote, columns))}) VALUES "  # noqa: S608
+    group = f"({', '.join(marks)})"
+    if conn.dialect.name != "postgresql":  # SQLite's executemany runs in C
+        conn.exec_driver_sql(sql + group, rows)
+        return
+    # PostgreSQL: up to _ROWS_PER_INSERT rows a statement, one execution each (the seal
+    # trigger still runs per row, in order), instead of one execution per row
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        flat = tuple(value for row in chunk for value in row)
+        conn.exec_driver_sql(sql + ", ".join([group] * len(chunk)), flat)
 
 
 def append(
@@ -301,7 +309,7 @@ def append(
     if conn.dialect.name == "postgresql":
         _insert(conn, values, _WRITTEN)
         return
-    key = read_key(conn)
+    key = sealing_key(conn)
     sealed = []
     for n, value in enumerate(values, start=last_id + 1):
         last_seal = seal(key, last_seal, n, value[-1])

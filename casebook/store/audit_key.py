@@ -46,6 +46,7 @@ __all__ = [
     "read_key",
     "seal",
     "seal_message",
+    "sealing_key",
     "sign",
     "store_id",
     "write_kept_checkpoint",
@@ -91,7 +92,10 @@ def store_id(conn: sa.Connection) -> str:
 
 def read_key(conn: sa.Connection) -> bytes:
     """The SQLite store's key, from its file; StoreError in one line if it is missing."""
-    path = key_path(store_id(conn))
+    return _key_file(key_path(store_id(conn)))
+
+
+def _key_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -99,6 +103,21 @@ def read_key(conn: sa.Connection) -> bytes:
             f"the audit key of this store is missing at {path} "
             f"(set ${KEYS_ENV} to the folder that holds it)"
         ) from None
+
+
+def sealing_key(conn: sa.Connection) -> bytes:
+    """`read_key`, kept with the database connection (`Connection.info`, which lives as
+    long as the driver's connection to that one database file) by where the key file is:
+    a writer seals rows on every write, and would otherwise read the store's id and the
+    file each time. A new connection, or another key folder, reads them again."""
+    info = conn.info
+    if "casebook_store_id" not in info:
+        info["casebook_store_id"] = store_id(conn)
+    kept: dict[Path, bytes] = info.setdefault("casebook_audit_keys", {})
+    path = key_path(info["casebook_store_id"])
+    if path not in kept:
+        kept[path] = _key_file(path)
+    return kept[path]
 
 
 def pads(key: bytes) -> tuple[bytes, bytes]:

@@ -11,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from casebook.cli import main
+from casebook.errors import StoreError
 from casebook.models import Note, Patient
-from casebook.store import CaseStore, tables
+from casebook.store import CaseStore, audit_chain, tables
 from casebook.store.audit_chain import GENESIS, chain_hash
-from casebook.store.audit_key import seal_message
+from casebook.store.audit_key import key_path, read_key, seal_message, sealing_key, store_id
 from casebook.store.role_kinds import Role
 from tests.pg_roles import Clinic, clinic
 
@@ -222,3 +223,36 @@ def test_a_missing_sqlite_key_is_one_line(
     assert main(["--db", sqlite_url, "audit", "--verify"]) == 1
     err = capsys.readouterr().err
     assert "the audit key of this store is missing at" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_more_rows_than_one_insert_takes_are_chained_and_sealed_in_order(
+    backend: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PostgreSQL writes audit rows a few hundred to a statement (`_ROWS_PER_INSERT`): the
+    seal trigger still sees each row's predecessor, across statements too."""
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    store = CaseStore(url, create=True, actor="tester")
+    many = audit_chain._ROWS_PER_INSERT * 2 + 7
+    with store.transaction() as tx:
+        tx.audit_many([(None, "note", f"n{n}", "create", None, {"n": n}) for n in range(many)])
+    written = _log(store)
+    rows = written[-many:]
+    assert [r.entity_id for r in rows] == [f"n{n}" for n in range(many)]
+    assert [r.id for r in rows] == sorted(r.id for r in rows)
+    store.close()
+    code, said = _verify(url, capsys)
+    assert code == 0 and said.startswith(f"audit log intact: {len(written)} row(s), head ")
+
+
+def test_the_sqlite_key_is_read_once_per_connection_and_from_a_moved_folder(
+    sqlite_store: CaseStore, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite_store.engine.connect() as conn:
+        first = sealing_key(conn)
+        assert first == read_key(conn)
+        key_path(store_id(conn)).rename(tmp_path / "kept.key")
+        assert sealing_key(conn) == first  # kept with the connection
+        monkeypatch.setenv("CASEBOOK_AUDIT_KEYS", str(tmp_path / "elsewhere"))
+        with pytest.raises(StoreError, match="the audit key of this store is missing at"):
+            sealing_key(conn)  # another folder is read, not the kept key
