@@ -62,3 +62,19 @@ def test_a_long_idle_connection_is_pinged_and_kept(
         assert _pid(engine) == first and len(pings) == 1
     finally:
         engine.dispose()
+
+
+def test_the_pool_hands_out_the_connection_used_last(pg_url: str) -> None:
+    """Last in, first out: one client's requests keep to one warm connection (its prepared
+    statements, `Connection.info`) while others idle, instead of cycling through them."""
+    engine = create_store_engine(pg_url)
+    try:
+        with engine.connect() as a, engine.connect() as b:
+            pids = [_pid_of(a), _pid_of(b)]  # b is returned first, then a
+        assert [_pid(engine) for _ in range(3)] == [pids[0]] * 3
+    finally:
+        engine.dispose()
+
+
+def _pid_of(conn: sa.Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
