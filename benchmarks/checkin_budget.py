@@ -18,12 +18,12 @@ time; the wrappers cost about a microsecond):
 - the red-flag rules on the case (`red_flags`: pure),
 - the rest: the connection, BEGIN and COMMIT (the whole less the parts).
 
-It prints the median of each part and, on PostgreSQL, the CPU time its server processes on
-this machine spent per submission (from /proc, over the timed submissions: the server's
-own work, whatever the client costs). The server's side of the request that is not the
-store (the HTTP request, the session check, CSRF and the thank-you page) is what
-`benchmarks/checkins.py` shows as the form page. The rows are the same whatever the
-machine does; the times are wall times, so run it on a quiet machine.
+It prints the median of each part and, on PostgreSQL, the CPU time its client backends on
+this machine spent per submission (from /proc, over the timed submissions: the database's
+own work on the statements, whatever the client costs). The server's side of the request
+that is not the store (the HTTP request, the session check, CSRF and the thank-you page)
+costs at least what `benchmarks/checkins.py` shows for the form page. The rows written are
+the same whatever the machine does; the times are wall times: run it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -92,13 +92,18 @@ def _timed(spent: dict[str, float]) -> Iterator[None]:
 
 
 def _postgres_cpu() -> float:
-    """CPU seconds (user + system) the PostgreSQL server processes here have used so far."""
+    """CPU seconds (user + system) PostgreSQL's client backends here have used so far: the
+    processes that run the statements a connection sends ("postgres: USER DB HOST(PORT)
+    ..."), not its background writers."""
     total = 0
-    for comm in Path("/proc").glob("[0-9]*/comm"):
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if comm.read_text().startswith("postgres"):
-                fields = (comm.parent / "stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
+            title = cmdline.read_bytes()
+            client = b"(" in title or b"[local]" in title  # its peer: HOST(PORT) or a socket
+            if not (title.startswith(b"postgres: ") and client):
+                continue
+            fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
         except OSError:  # gone meanwhile
             continue
     return total / os.sysconf("SC_CLK_TCK")
@@ -159,11 +164,11 @@ def main() -> None:
             f"(load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)"
         )
         for name, label in PARTS:
-            print(f"  {label:45} {medians[name] * 1000:6.2f}")
-        print(f"  {'submit(), whole':45} {medians['whole'] * 1000:6.2f}")
+            print(f"  {label:48} {medians[name] * 1000:6.2f}")
+        print(f"  {'submit(), whole':48} {medians['whole'] * 1000:6.2f}")
         if "postgres_cpu" in medians:
-            label = "PostgreSQL CPU per submission (mean)"
-            print(f"  {label:45} {medians['postgres_cpu'] * 1000:6.2f}")
+            label = "PostgreSQL backends' CPU per submission (mean)"
+            print(f"  {label:48} {medians['postgres_cpu'] * 1000:6.2f}")
 
 
 if __name__ == "__main__":
